@@ -1,0 +1,318 @@
+/**
+ * groupsync on the command line: the operations of the chat commands, for the terminal and for
+ * scripts. Tables for people, `--json` for scripts, exit codes scripts can trust (see EXIT).
+ */
+import { userInfo } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { type App, createApp } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
+import { renderConflicts, renderDuplicates, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  awaitingApproval: 3,
+  alreadyRunning: 4,
+  partial: 5,
+  notFound: 6,
+} as const;
+
+interface Globals {
+  json?: boolean;
+  actor?: string;
+}
+
+function exitFor(error: unknown): number {
+  if (isGroupsyncError(error)) {
+    switch (error.code) {
+      case 'ALREADY_RUNNING':
+        return EXIT.alreadyRunning;
+      case 'INVALID_ARGUMENT':
+      case 'AMBIGUOUS':
+        return EXIT.usage;
+      case 'NOT_FOUND':
+      case 'DIRECTORY_NOT_FOUND':
+        return EXIT.notFound;
+      default:
+        return EXIT.failed;
+    }
+  }
+  return EXIT.failed;
+}
+
+function exitForRun(result: SyncResult): number {
+  switch (result.run.status) {
+    case 'success':
+    case 'dry_run':
+      return EXIT.ok;
+    case 'partial':
+      return EXIT.partial;
+    case 'awaiting_approval':
+      return EXIT.awaitingApproval;
+    default:
+      return EXIT.failed;
+  }
+}
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value)) throw new GroupsyncError('INVALID_ARGUMENT', `${name} must be a whole number, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => void {
+  let last = 0;
+  return (event) => {
+    const now = Date.now();
+    const text =
+      event.step === 'read'
+        ? `run #${event.runId}: reading ${event.progress.phase}… ${event.progress.count.toLocaleString('en')}`
+        : `run #${event.runId}: ${event.step === 'plan' ? 'planning' : event.step === 'apply' ? 'applying' : 'recording'}…`;
+    if (stream.isTTY) {
+      stream.write(`\r\x1b[2K${text}`);
+    } else if (now - last > 2000 || event.step !== 'read') {
+      stream.write(`${text}\n`);
+      last = now;
+    }
+  };
+}
+
+export function buildProgram(
+  getApp: () => Promise<App>,
+  io: { out: (text: string) => void; err: NodeJS.WriteStream; setExit: (code: number) => void },
+): Command {
+  const program = new Command('groupsync')
+    .description('Keep application groups in step with Active Directory and LDAP directories.')
+    .option('--json', 'print machine-readable JSON instead of tables')
+    .option('--actor <name>', 'who is acting, for the audit log', `cli:${safeUser()}`)
+    .showHelpAfterError('(run "groupsync help <command>" for its usage)')
+    .exitOverride();
+
+  const globals = (): Globals => program.opts<Globals>();
+  const print = (value: unknown, human: () => string) => io.out(globals().json ? JSON.stringify(value, null, 2) : human());
+  const actor = () => globals().actor ?? `cli:${safeUser()}`;
+
+  program
+    .command('connections')
+    .description('list the configured connections')
+    .action(async () => {
+      const app = await getApp();
+      const list = app.ops.listConnections().map((c) => ({ name: c.name, kind: c.kind, enabled: c.enabled }));
+      print(list, () => list.map((c) => `${c.name}\t${c.kind}\t${c.enabled ? 'enabled' : 'disabled'}`).join('\n'));
+    });
+
+  program
+    .command('status')
+    .argument('<connection>')
+    .description('the connection page: enabled, kind, users, conflicts, SSL status, last 10 attempts')
+    .action(async (connection: string) => {
+      const app = await getApp();
+      const status = await app.ops.status(connection);
+      print(status, () => renderStatus(status));
+    });
+
+  program
+    .command('sync')
+    .argument('<connection>')
+    .argument('[groups...]', 'only these linked groups (names or DNs)')
+    .addOption(new Option('--kind <kind>', 'only links of this kind').choices(['group', 'security']))
+    .option('--dry-run', 'print the plan and change nothing')
+    .description('run a sync now; exit 0 success, 5 partial, 3 held for approval, 1 failed, 4 already running')
+    .action(async (connection: string, groups: string[], options: { kind?: 'group' | 'security'; dryRun?: boolean }) => {
+      const app = await getApp();
+      const result = await app.ops.sync({
+        connection,
+        trigger: 'manual',
+        actor: actor(),
+        dryRun: !!options.dryRun,
+        groups,
+        ...(options.kind ? { kind: options.kind } : {}),
+        onProgress: globals().json ? undefined : progressPrinter(io.err),
+      });
+      if (io.err.isTTY && !globals().json) io.err.write('\r\x1b[2K');
+      print({ run: result.run, counts: result.counts, plan: options.dryRun ? result.plan : undefined }, () =>
+        options.dryRun && result.plan ? `${renderSyncResult(result)}\n\n${renderPlan(result.plan)}` : renderSyncResult(result),
+      );
+      io.setExit(exitForRun(result));
+    });
+
+  program
+    .command('runs')
+    .argument('<connection>')
+    .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
+    .option('--before <id>', 'runs older than this run id (paging)', positiveInt('--before'))
+    .description('run history, newest first')
+    .action(async (connection: string, options: { limit: number; before?: number }) => {
+      const app = await getApp();
+      const runs = await app.ops.runs(connection, options.limit, options.before);
+      print(runs, () => renderRuns(runs));
+    });
+
+  program
+    .command('run')
+    .argument('<id>', 'run id', positiveInt('run id'))
+    .option('--audit <n>', 'how many audit entries to show', positiveInt('--audit'), 50)
+    .description("one run's counters, skipped objects and audit entries")
+    .action(async (id: number, options: { audit: number }) => {
+      const app = await getApp();
+      const detail = await app.ops.run(id, options.audit);
+      print(detail, () => renderRun(detail));
+    });
+
+  program
+    .command('conflicts')
+    .argument('<connection>')
+    .option('--offset <n>', 'skip this many', positiveInt('--offset'), 0)
+    .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
+    .description('users in conflict or unmapped, with their candidates')
+    .action(async (connection: string, options: { offset: number; limit: number }) => {
+      const app = await getApp();
+      const page = await app.ops.conflicts(connection, options.offset, options.limit);
+      print(page, () => renderConflicts(page));
+    });
+
+  program
+    .command('duplicates')
+    .argument('<connection>')
+    .option('--offset <n>', 'skip this many', positiveInt('--offset'), 0)
+    .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
+    .description('directory groups not synced because a local group has their name')
+    .action(async (connection: string, options: { offset: number; limit: number }) => {
+      const app = await getApp();
+      const page = await app.ops.duplicates(connection, options.offset, options.limit);
+      print(page, () => renderDuplicates(page));
+    });
+
+  program
+    .command('duplicate')
+    .argument('<action>', 'link (to the existing local group) or ignore')
+    .argument('<id>', 'duplicate id', positiveInt('duplicate id'))
+    .description('resolve a duplicate group')
+    .action(async (action: string, id: number) => {
+      if (action !== 'link' && action !== 'ignore') throw new GroupsyncError('INVALID_ARGUMENT', `action must be "link" or "ignore", got "${action}"`);
+      const app = await getApp();
+      const result = await app.ops.resolveDuplicate(id, action, actor());
+      print(result, () => `duplicate #${result.id} ${result.name}: ${result.status}${result.status === 'linked' ? ' (synced from the next run)' : ''}`);
+    });
+
+  program
+    .command('map')
+    .argument('<user>', 'directory user: login, mail, DN or directory id')
+    .argument('<local-user>', 'local user: #id, login or mail')
+    .option('-c, --connection <name>', 'the connection, when the user is in several')
+    .description('map a directory user to a local user')
+    .action(async (user: string, local: string, options: { connection?: string }) => {
+      const app = await getApp();
+      const result = await app.ops.map(user, local, actor(), options.connection ? { connection: options.connection } : {});
+      print(result, () => `${result.login ?? result.directoryId} (${result.connection}) → local user #${result.localUser.id} ${result.localUser.login ?? ''}; memberships follow at the next sync`);
+    });
+
+  for (const [name, description] of [
+    ['ignore', 'skip a directory user in every sync (removes an existing mapping)'],
+    ['unignore', 'stop ignoring a directory user; it is matched again at the next sync'],
+  ] as const) {
+    program
+      .command(name)
+      .argument('<user>', 'directory user: login, mail, DN or directory id')
+      .option('-c, --connection <name>', 'the connection, when the user is in several')
+      .description(description)
+      .action(async (user: string, options: { connection?: string }) => {
+        const app = await getApp();
+        const opts = options.connection ? { connection: options.connection } : {};
+        const result = name === 'ignore' ? await app.ops.ignore(user, actor(), opts) : await app.ops.unignore(user, actor(), opts);
+        print(result, () => `${result.login ?? result.directoryId} (${result.connection}): ${result.status}`);
+      });
+  }
+
+  program
+    .command('link')
+    .argument('<connection>')
+    .argument('<group>', 'directory group: name, DN or id')
+    .addOption(new Option('--kind <kind>', 'link kind').choices(['group', 'security']))
+    .description('bind a directory group; it is synced from the next run')
+    .action(async (connection: string, group: string, options: { kind?: 'group' | 'security' }) => {
+      const app = await getApp();
+      const result = await app.ops.link(connection, group, actor(), options.kind);
+      print(result, () => `linked ${result.group.name} (${result.group.dn ?? result.group.id}) to ${result.connection} as ${result.kind}; synced from the next run`);
+    });
+
+  program
+    .command('unlink')
+    .argument('<connection>')
+    .argument('<group>', 'linked group: name, DN or id')
+    .description('stop syncing a group; its local group is kept as it is')
+    .action(async (connection: string, group: string) => {
+      const app = await getApp();
+      const result = await app.ops.unlink(connection, group, actor());
+      print(result, () => `unlinked ${result.name} from ${result.connection}; local group kept`);
+    });
+
+  program
+    .command('approve')
+    .argument('<run>', 'run id', positiveInt('run id'))
+    .description('apply a run held for approval (re-checked against the store)')
+    .action(async (id: number) => {
+      const app = await getApp();
+      const result = await app.ops.approve(id, actor());
+      print({ run: result.run, counts: result.counts }, () => renderSyncResult(result));
+      io.setExit(exitForRun(result));
+    });
+
+  program
+    .command('reject')
+    .argument('<run>', 'run id', positiveInt('run id'))
+    .description('discard a run held for approval')
+    .action(async (id: number) => {
+      const app = await getApp();
+      const run = await app.ops.reject(id, actor());
+      print(run, () => `run #${run.id} rejected by ${run.decidedBy}; nothing applied`);
+    });
+
+  return program;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let app: App | null = null;
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(
+    async () => {
+      if (!app) {
+        const config = loadConfig();
+        app = await createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
+      }
+      return app;
+    },
+    { out: (text) => process.stdout.write(`${text}\n`), err: process.stderr, setExit: (code) => (exitCode = code) },
+  );
+  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    } else {
+      process.stderr.write(`groupsync: ${describeError(error)}\n`);
+      exitCode = exitFor(error);
+    }
+  } finally {
+    if (app) await (app as App).close();
+  }
+  return exitCode;
+}
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,258 @@
+/**
+ * One schema for the environment and the connections file. Parsed once at start-up, frozen.
+ * Every message names the field and says what to do about it.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import ms from 'ms';
+import { z } from 'zod';
+import { validateDetailed as validateCron } from 'node-cron';
+import { GroupsyncError } from './errors.ts';
+
+const durationPattern = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/;
+
+/** "24h", "30m", "7d" → milliseconds. */
+const duration = z
+  .string()
+  .regex(durationPattern, 'must be a duration such as "30m", "24h" or "7d"')
+  .transform((text) => ms(text as ms.StringValue));
+
+const attributeMap = z
+  .object({
+    id: z.string().min(1).optional(),
+    login: z.string().min(1).optional(),
+    mail: z.string().min(1).optional(),
+    displayName: z.string().min(1).optional(),
+    /** Attribute whose presence (or value "disabled"/"true"/"TRUE") marks a disabled account. */
+    disabled: z.string().min(1).optional(),
+    groupName: z.string().min(1).optional(),
+    groupDescription: z.string().min(1).optional(),
+    member: z.string().min(1).optional(),
+  })
+  .strict();
+
+const schedule = z
+  .union([
+    z.object({ cron: z.string().min(1), timezone: z.string().optional() }).strict(),
+    z.object({ interval: duration }).strict(),
+  ])
+  .superRefine((value, ctx) => {
+    if ('cron' in value) {
+      const check = validateCron(value.cron);
+      const problem = check.valid ? null : check.errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'not a cron expression';
+      if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `${problem}; write five fields such as "0 2 * * *" (02:00 every night)` });
+    }
+  });
+
+const threshold = z
+  .object({
+    maxCount: z.number().int().nonnegative().default(500),
+    maxPercent: z.number().min(0).max(100).default(10),
+    minObjects: z.number().int().nonnegative().default(100),
+  })
+  .strict();
+
+const userDefaults = z
+  .object({
+    active: z.boolean().default(true),
+    attributes: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+const common = {
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be letters, digits, "-" or "_" (it is typed in chat and on the command line)'),
+  enabled: z.boolean().default(true),
+  linkKind: z.enum(['group', 'security']).default('group'),
+  matchKey: z.enum(['mail', 'login']).default('mail'),
+  createUsers: z.boolean().default(true),
+  userDefaults: userDefaults.default({ active: true, attributes: {} }),
+  schedule: schedule.nullable().default({ interval: ms('24h') }),
+  staleAfter: duration.optional(),
+  deletionThreshold: threshold.default({ maxCount: 500, maxPercent: 10, minObjects: 100 }),
+};
+
+const groupScope = z
+  .object({
+    baseDn: z.string().min(1).optional(),
+    filter: z.string().min(1).optional(),
+    /** Explicit groups by DN or name. */
+    list: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const ldapConnection = z
+  .object({
+    ...common,
+    kind: z.literal('ldap'),
+    url: z.union([z.string(), z.array(z.string()).min(1)]),
+    startTls: z.boolean().default(false),
+    bindDn: z.string().min(1),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable holding the password'),
+    baseDn: z.string().min(1),
+    vendor: z.enum(['auto', 'active-directory', 'openldap', '389ds', 'generic']).default('auto'),
+    users: z
+      .object({ baseDn: z.string().min(1).optional(), filter: z.string().min(1).optional() })
+      .strict()
+      .default({}),
+    groups: groupScope.default({ list: [] }),
+    attributes: attributeMap.default({}),
+    tls: z
+      .object({ caFile: z.string().min(1).optional(), verify: z.boolean().default(true) })
+      .strict()
+      .default({ verify: true }),
+    pageSize: z.number().int().min(1).max(10000).default(500),
+    timeoutSeconds: z.number().positive().default(30),
+  })
+  .strict();
+
+const ldifConnection = z
+  .object({
+    ...common,
+    kind: z.literal('ldif'),
+    file: z.string().min(1),
+    groups: groupScope.default({ list: [] }),
+    attributes: attributeMap.default({}),
+  })
+  .strict();
+
+const connection = z.discriminatedUnion('kind', [ldapConnection, ldifConnection], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'kind must be "ldap" or "ldif" ("entra" is not available in this version)' : undefined,
+});
+
+const fileSchema = z
+  .object({
+    connections: z.array(connection).default([]),
+  })
+  .strict();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3978),
+  DATABASE_URL: z.string().min(1).optional(),
+  GROUPSYNC_DATA_DIR: z.string().min(1).default('./data'),
+  GROUPSYNC_CONFIG: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type FileConnection = z.infer<typeof connection>;
+export type LdapConnectionConfig = Readonly<z.infer<typeof ldapConnection>> & {
+  readonly password: string;
+  readonly urls: readonly string[];
+  readonly staleAfterMs: number;
+};
+export type LdifConnectionConfig = Readonly<z.infer<typeof ldifConnection>> & { readonly staleAfterMs: number };
+export type ConnectionConfig = LdapConnectionConfig | LdifConnectionConfig;
+export type ScheduleConfig = z.infer<typeof schedule>;
+export type DeletionThresholdConfig = z.infer<typeof threshold>;
+
+export interface AppConfig {
+  readonly port: number;
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly configFile: string | null;
+  readonly usingSample: boolean;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  readonly connections: readonly ConnectionConfig[];
+}
+
+function formatIssues(source: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    return `  ${where}: ${issue.message}`;
+  });
+  return `${source} is not valid:\n${lines.join('\n')}`;
+}
+
+const DAY = ms('24h');
+
+function staleLimit(c: FileConnection): number {
+  if (c.staleAfter !== undefined) return c.staleAfter;
+  if (c.schedule && 'interval' in c.schedule) return c.schedule.interval * 2;
+  return 2 * DAY;
+}
+
+/** Parses a connections document (already read from YAML/JSON). `env` supplies the secrets by name. */
+export function parseConnections(
+  document: unknown,
+  env: Record<string, string | undefined>,
+  source: string,
+  baseDir: string,
+): ConnectionConfig[] {
+  const parsed = fileSchema.safeParse(document ?? {});
+  if (!parsed.success) throw new GroupsyncError('CONFIG_INVALID', formatIssues(source, parsed.error));
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const result: ConnectionConfig[] = [];
+  parsed.data.connections.forEach((c, index) => {
+    const where = `connections[${index}] (${c.name})`;
+    if (seen.has(c.name.toLowerCase())) problems.push(`  ${where}.name: "${c.name}" is used twice; give each connection its own name`);
+    seen.add(c.name.toLowerCase());
+    if (c.kind === 'ldap') {
+      const urls = Array.isArray(c.url) ? c.url : [c.url];
+      for (const url of urls) {
+        if (!/^ldaps?:\/\/[^/]+/i.test(url)) problems.push(`  ${where}.url: "${url}" must start with ldap:// or ldaps://`);
+        if (c.startTls && /^ldaps:/i.test(url)) problems.push(`  ${where}.startTls: StartTLS is for ldap:// URLs; "${url}" is already TLS — remove startTls or use ldap://`);
+      }
+      const password = env[c.passwordEnv];
+      if (password === undefined || password === '') {
+        problems.push(`  ${where}.passwordEnv: environment variable ${c.passwordEnv} is not set; export it with the bind password`);
+      }
+      const caFile = c.tls.caFile ? path.resolve(baseDir, c.tls.caFile) : undefined;
+      if (caFile && !existsSync(caFile)) problems.push(`  ${where}.tls.caFile: ${caFile} does not exist`);
+      result.push(
+        Object.freeze({
+          ...c,
+          tls: { ...c.tls, caFile },
+          urls,
+          password: password ?? '',
+          staleAfterMs: staleLimit(c),
+        }),
+      );
+    } else {
+      const file = path.resolve(baseDir, c.file);
+      if (!existsSync(file)) problems.push(`  ${where}.file: ${file} does not exist`);
+      result.push(Object.freeze({ ...c, file, staleAfterMs: staleLimit(c) }));
+    }
+  });
+  if (problems.length) throw new GroupsyncError('CONFIG_INVALID', `${source} is not valid:\n${problems.join('\n')}`);
+  return result;
+}
+
+export function readConnectionsFile(file: string, env: Record<string, string | undefined>): ConnectionConfig[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new GroupsyncError('CONFIG_INVALID', `cannot read the connections file ${file}: ${(error as Error).message}; set GROUPSYNC_CONFIG to an existing file`, { cause: error });
+  }
+  let document: unknown;
+  try {
+    document = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new GroupsyncError('CONFIG_INVALID', `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseConnections(document, env, file, path.dirname(path.resolve(file)));
+}
+
+/** The sample directory that ships with groupsync, used when no connections file is configured. */
+export const SAMPLE_CONFIG = path.resolve(import.meta.dirname, '..', 'sample', 'groupsync.yaml');
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new GroupsyncError('CONFIG_INVALID', formatIssues('the environment', parsed.error));
+  const e = parsed.data;
+  const configFile = e.GROUPSYNC_CONFIG ? path.resolve(e.GROUPSYNC_CONFIG) : SAMPLE_CONFIG;
+  const connections = readConnectionsFile(configFile, env);
+  return Object.freeze({
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL ?? null,
+    dataDir: path.resolve(e.GROUPSYNC_DATA_DIR),
+    configFile,
+    usingSample: !e.GROUPSYNC_CONFIG,
+    logLevel: e.LOG_LEVEL,
+    connections: Object.freeze(connections),
+  });
+}

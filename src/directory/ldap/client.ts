@@ -1,0 +1,268 @@
+/**
+ * The LDAP directory source: owns binding (LDAP, LDAPS, StartTLS), paging, failover between
+ * URLs, the certificate seen, and the wrapping of ldapts errors into groupsync's codes.
+ */
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import {
+  Client,
+  InvalidCredentialsError,
+  NoSuchObjectError,
+  type Entry,
+  type ClientOptions,
+} from 'ldapts';
+import type {
+  CertificateInfo,
+  DirectoryGroupRef,
+  DirectorySnapshot,
+  DirectorySource,
+  DirectoryVendor,
+  ReadProgress,
+  ReadScope,
+} from '../../domain/types.ts';
+import { GroupsyncError } from '../../errors.ts';
+import { type EntryAccess, findGroupEntries, readScope, type ReadLayout } from './read.ts';
+import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
+import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
+
+export interface LdapSourceOptions {
+  readonly urls: readonly string[];
+  readonly bindDn: string;
+  readonly password: string;
+  readonly startTls: boolean;
+  readonly baseDn: string;
+  readonly userBase?: string | undefined;
+  readonly userFilter?: string | undefined;
+  readonly groupBase?: string | undefined;
+  readonly vendor: 'auto' | 'active-directory' | 'openldap' | '389ds' | 'generic';
+  readonly attributes: AttributeOverrides;
+  readonly caFile?: string | undefined;
+  readonly verify: boolean;
+  readonly pageSize: number;
+  readonly timeoutSeconds: number;
+}
+
+interface Session {
+  readonly client: Client;
+  readonly url: string;
+  certificate: CertificateInfo | null;
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/i;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+function errorCode(error: unknown): string {
+  const e = error as { code?: unknown; cause?: unknown };
+  if (typeof e?.code === 'string') return e.code;
+  if (e?.cause) return errorCode(e.cause);
+  return '';
+}
+
+/** Wraps a foreign error once, with a sentence an admin can act on. */
+export function wrapLdapError(error: unknown, url: string, doing: string): GroupsyncError {
+  if (error instanceof GroupsyncError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  const code = errorCode(error);
+  if (error instanceof InvalidCredentialsError) {
+    return new GroupsyncError('DIRECTORY_AUTH_FAILED', `${url}: the bind DN or password was refused (invalid credentials); check bindDn and the password variable`, { cause: error });
+  }
+  if (TLS_CODES.test(code) || /certificate|self.signed|TLS/i.test(message)) {
+    return new GroupsyncError('DIRECTORY_TLS_FAILED', `${url}: TLS failed while ${doing}: ${message} (${code || 'tls'}); set tls.caFile to the CA that signed the server certificate`, { cause: error });
+  }
+  if (NETWORK_CODES.has(code) || /timeout|timed out|connection closed|socket|ECONN/i.test(message)) {
+    return new GroupsyncError('DIRECTORY_UNREACHABLE', `${url}: directory unreachable while ${doing}: ${message}`, { cause: error });
+  }
+  return new GroupsyncError('DIRECTORY_READ_FAILED', `${url}: ${doing} failed: ${message}`, { cause: error });
+}
+
+function describeCertificate(socket: tls.TLSSocket, verify: boolean): CertificateInfo | null {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.valid_to) return null;
+  const authorizationError = socket.authorizationError ? String(socket.authorizationError) : null;
+  return {
+    subject: cert.subject?.CN ? `CN=${cert.subject.CN}` : JSON.stringify(cert.subject ?? {}),
+    issuer: cert.issuer?.CN ? `CN=${cert.issuer.CN}` : JSON.stringify(cert.issuer ?? {}),
+    validTo: new Date(cert.valid_to),
+    trusted: socket.authorized,
+    error: socket.authorized ? null : authorizationError ?? (verify ? 'not verified' : 'verification disabled'),
+  };
+}
+
+export class LdapSource implements DirectorySource {
+  readonly kind = 'ldap' as const;
+  readonly #options: LdapSourceOptions;
+  readonly #ca: Buffer | undefined;
+  #profile: VendorProfile | null = null;
+
+  constructor(options: LdapSourceOptions) {
+    if (options.urls.length === 0) throw new GroupsyncError('CONFIG_INVALID', 'an LDAP connection needs at least one URL');
+    this.#options = options;
+    this.#ca = options.caFile ? readFileSync(options.caFile) : undefined;
+  }
+
+  async #connect(): Promise<Session> {
+    const o = this.#options;
+    let lastError: GroupsyncError | null = null;
+    for (const url of o.urls) {
+      const session: Session = { client: undefined as unknown as Client, url, certificate: null };
+      const tlsOptions: tls.ConnectionOptions = {
+        rejectUnauthorized: o.verify,
+        ...(this.#ca ? { ca: [this.#ca] } : {}),
+        minVersion: 'TLSv1.2',
+      };
+      const capture: typeof tls.connect = ((...args: Parameters<typeof tls.connect>) => {
+        const socket = tls.connect(...args);
+        socket.once('secureConnect', () => {
+          session.certificate = describeCertificate(socket, o.verify);
+        });
+        return socket;
+      }) as typeof tls.connect;
+      const clientOptions: ClientOptions = {
+        url,
+        timeout: o.timeoutSeconds * 1000,
+        connectTimeout: Math.min(o.timeoutSeconds, 10) * 1000,
+        tlsOptions,
+        strictDN: false,
+        createSecureConnection: capture,
+      };
+      const client = new Client(clientOptions);
+      (session as { client: Client }).client = client;
+      try {
+        if (o.startTls) await client.startTLS(tlsOptions);
+        await client.bind(o.bindDn, o.password);
+        return session;
+      } catch (error) {
+        await client.unbind().catch(() => {});
+        lastError = wrapLdapError(error, url, o.startTls ? 'starting TLS and binding' : 'binding');
+        // Wrong credentials are the same on every replica: do not hammer the others.
+        if (lastError.code === 'DIRECTORY_AUTH_FAILED') throw lastError;
+      }
+    }
+    throw lastError!;
+  }
+
+  async #rootDse(client: Client): Promise<RootDse> {
+    const { searchEntries } = await client.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['supportedCapabilities', 'vendorName', 'objectClass', 'defaultNamingContext', 'namingContexts'],
+    });
+    const raw = searchEntries[0] ? toRawEntry(searchEntries[0]) : { dn: '', attrs: new Map() };
+    const strings = (name: string) => (raw.attrs.get(name.toLowerCase()) ?? []).map(String);
+    return {
+      supportedCapabilities: strings('supportedCapabilities'),
+      vendorName: firstString(raw, 'vendorName'),
+      objectClass: strings('objectClass'),
+      defaultNamingContext: firstString(raw, 'defaultNamingContext'),
+      namingContexts: strings('namingContexts'),
+    };
+  }
+
+  async #profileFor(client: Client): Promise<VendorProfile> {
+    if (this.#profile) return this.#profile;
+    const o = this.#options;
+    const vendor = o.vendor === 'auto' ? detectVendor(await this.#rootDse(client)) : o.vendor;
+    this.#profile = resolveProfile(vendor, o.attributes);
+    return this.#profile;
+  }
+
+  #access(session: Session, profile: VendorProfile): EntryAccess {
+    const { client } = session;
+    const pageSize = this.#options.pageSize;
+    const buffers = profile.idIsGuid ? [profile.id] : [];
+    return {
+      async *search(base, filter, attributes) {
+        const pages = client.searchPaginated(base, {
+          scope: 'sub',
+          filter,
+          attributes: [...attributes],
+          paged: { pageSize },
+          explicitBufferAttributes: buffers,
+        });
+        for await (const page of pages) yield page.searchEntries.map((e: Entry) => toRawEntry(e));
+      },
+      async readEntry(dn, attributes) {
+        try {
+          const { searchEntries } = await client.search(dn, {
+            scope: 'base',
+            filter: '(objectClass=*)',
+            attributes: [...attributes],
+            explicitBufferAttributes: buffers,
+          });
+          return searchEntries[0] ? toRawEntry(searchEntries[0]) : null;
+        } catch (error) {
+          if (error instanceof NoSuchObjectError) return null;
+          throw error;
+        }
+      },
+    };
+  }
+
+  #layout(profile: VendorProfile): ReadLayout {
+    const o = this.#options;
+    return {
+      profile,
+      userBase: o.userBase ?? o.baseDn,
+      userFilter: o.userFilter ? `(&${profile.userFilter}${o.userFilter.startsWith('(') ? o.userFilter : `(${o.userFilter})`})` : profile.userFilter,
+      groupBase: o.groupBase ?? o.baseDn,
+    };
+  }
+
+  async #withSession<T>(doing: string, work: (session: Session, profile: VendorProfile) => Promise<T>): Promise<T> {
+    const session = await this.#connect();
+    try {
+      const profile = await this.#profileFor(session.client);
+      return await work(session, profile);
+    } catch (error) {
+      throw wrapLdapError(error, session.url, doing);
+    } finally {
+      await session.client.unbind().catch(() => {});
+    }
+  }
+
+  async probe(): Promise<{ vendor: DirectoryVendor; certificate: CertificateInfo | null }> {
+    return this.#withSession('reading the root DSE', async (session, profile) => ({
+      vendor: profile.vendor,
+      certificate: session.certificate,
+    }));
+  }
+
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot & { stats: Record<string, number | boolean> }> {
+    return this.#withSession('reading the directory', async (session, profile) => {
+      const result = await readScope(this.#access(session, profile), scope, this.#layout(profile), onProgress);
+      return {
+        vendor: profile.vendor,
+        groups: result.groups,
+        users: result.users,
+        skipped: result.skipped,
+        certificate: session.certificate,
+        stats: result.stats,
+      };
+    });
+  }
+
+  async findGroup(ref: string): Promise<DirectoryGroupRef | null> {
+    return this.#withSession(`looking up group "${ref}"`, async (session, profile) => {
+      const layout = this.#layout(profile);
+      const attributes = ['objectClass', profile.id, profile.groupName, profile.groupDescription];
+      const found = await findGroupEntries(this.#access(session, profile), ref, layout, attributes);
+      return toGroupRef(found, profile, ref);
+    });
+  }
+
+  async close(): Promise<void> {
+    // Sessions are opened per operation and closed at its end.
+  }
+}
+
+export function toGroupRef(found: readonly RawEntry[], profile: VendorProfile, ref: string): DirectoryGroupRef | null {
+  if (found.length === 0) return null;
+  if (found.length > 1) {
+    throw new GroupsyncError('AMBIGUOUS', `"${ref}" names ${found.length} groups: ${found.map((e) => e.dn).join('; ')}; give the DN instead`);
+  }
+  const entry = found[0]!;
+  const id = stableId(entry, profile);
+  const name = firstString(entry, profile.groupName);
+  if (!id || !name) throw new GroupsyncError('DIRECTORY_READ_FAILED', `group ${entry.dn} has no ${!id ? profile.id : profile.groupName}`);
+  return { id, dn: entry.dn, name, description: firstString(entry, profile.groupDescription) };
+}

@@ -1,0 +1,192 @@
+/**
+ * Distinguished names compared as the directory compares them (RFC 4514 syntax, caseIgnoreMatch
+ * values): escapes decoded (`\,` `\+` `\"` `\\` and `\xx` hex, including multi-byte UTF-8),
+ * attribute types and values case-folded, insignificant spaces dropped, multi-valued RDNs
+ * sorted. Two spellings of one DN give the same key, so no member is lost to letter case or
+ * escaping.
+ *
+ * Hand-written rather than taken from a package: the maintained LDAP client (ldapts) builds DNs
+ * but does not parse them, and this runs for every member value of a large directory.
+ */
+
+export interface RdnPart {
+  readonly type: string;
+  readonly value: string;
+}
+
+export class DnSyntaxError extends Error {
+  constructor(dn: string, reason: string) {
+    super(`invalid DN "${dn}": ${reason}`);
+    this.name = 'DnSyntaxError';
+  }
+}
+
+const SPECIAL = new Set([',', '+', '"', '\\', '<', '>', ';', '=']);
+const HEX = /^[0-9a-fA-F]{2}$/;
+
+/** Parses a DN into RDNs, each a list of (type, value) with escapes decoded. */
+export function parseDn(dn: string): RdnPart[][] {
+  const rdns: RdnPart[][] = [];
+  let current: RdnPart[] = [];
+  let i = 0;
+  const n = dn.length;
+  const skipSpaces = () => {
+    while (i < n && dn[i] === ' ') i++;
+  };
+  skipSpaces();
+  if (i >= n) return [];
+  while (i < n) {
+    skipSpaces();
+    // attribute type
+    const typeStart = i;
+    while (i < n && dn[i] !== '=' && dn[i] !== ',' && dn[i] !== '+') i++;
+    if (dn[i] !== '=') throw new DnSyntaxError(dn, `missing "=" after "${dn.slice(typeStart, i)}"`);
+    const type = dn.slice(typeStart, i).trim();
+    if (!type) throw new DnSyntaxError(dn, 'empty attribute type');
+    i++; // '='
+    skipSpaces();
+    let value = '';
+    if (dn[i] === '#') {
+      // BER-encoded value: keep the hex string as is.
+      const start = i;
+      i++;
+      while (i < n && /[0-9a-fA-F]/.test(dn[i]!)) i++;
+      value = dn.slice(start, i).toLowerCase();
+      skipSpaces();
+    } else if (dn[i] === '"') {
+      // RFC 2253 quoted value (legacy, still sent by some servers).
+      i++;
+      const start = i;
+      let out = '';
+      while (i < n && dn[i] !== '"') {
+        if (dn[i] === '\\' && i + 1 < n) {
+          out += dn[i + 1];
+          i += 2;
+        } else {
+          out += dn[i];
+          i++;
+        }
+      }
+      if (i >= n) throw new DnSyntaxError(dn, `unterminated quoted value starting at ${start}`);
+      i++;
+      value = out;
+      skipSpaces();
+    } else {
+      const bytes: number[] = [];
+      let text = '';
+      let trailingSpaceStart = -1;
+      const flushBytes = () => {
+        if (bytes.length) {
+          text += Buffer.from(bytes).toString('utf8');
+          bytes.length = 0;
+        }
+      };
+      while (i < n && dn[i] !== ',' && dn[i] !== '+' && dn[i] !== ';') {
+        const c = dn[i]!;
+        if (c === '\\') {
+          const pair = dn.slice(i + 1, i + 3);
+          if (HEX.test(pair)) {
+            bytes.push(parseInt(pair, 16));
+            i += 3;
+          } else if (i + 1 < n && (SPECIAL.has(dn[i + 1]!) || dn[i + 1] === ' ' || dn[i + 1] === '#')) {
+            flushBytes();
+            text += dn[i + 1];
+            i += 2;
+          } else {
+            throw new DnSyntaxError(dn, `bad escape at position ${i}`);
+          }
+          trailingSpaceStart = -1;
+        } else {
+          flushBytes();
+          if (c === ' ') {
+            if (trailingSpaceStart < 0) trailingSpaceStart = text.length;
+          } else {
+            trailingSpaceStart = -1;
+          }
+          text += c;
+          i++;
+        }
+      }
+      flushBytes();
+      // Unescaped trailing spaces are not part of the value.
+      value = trailingSpaceStart >= 0 ? text.slice(0, trailingSpaceStart) : text;
+    }
+    current.push({ type, value });
+    if (i >= n) break;
+    const sep = dn[i];
+    i++;
+    if (sep === ',' || sep === ';') {
+      rdns.push(current);
+      current = [];
+      skipSpaces();
+      if (i >= n) throw new DnSyntaxError(dn, 'ends with a separator');
+    }
+  }
+  rdns.push(current);
+  return rdns;
+}
+
+function foldValue(value: string): string {
+  // caseIgnoreMatch: case-fold, drop leading/trailing spaces, collapse inner runs of spaces.
+  return value.normalize('NFC').toLowerCase().trim().replace(/ {2,}/g, ' ');
+}
+
+function escapeValue(value: string): string {
+  let out = '';
+  for (let k = 0; k < value.length; k++) {
+    const c = value[k]!;
+    if (SPECIAL.has(c) || (k === 0 && (c === '#' || c === ' ')) || (k === value.length - 1 && c === ' ')) out += `\\${c}`;
+    else out += c;
+  }
+  return out;
+}
+
+const SIMPLE = /^[^\\"+#;]*$/;
+
+/**
+ * The comparison key of a DN. Throws DnSyntaxError for a value that is not a DN.
+ * The common case (no escapes, quotes or multi-valued RDNs) takes a fast path.
+ */
+export function normalizeDn(dn: string): string {
+  if (SIMPLE.test(dn)) {
+    const parts = dn.split(',');
+    let out = '';
+    for (let k = 0; k < parts.length; k++) {
+      const part = parts[k]!;
+      const eq = part.indexOf('=');
+      if (eq <= 0) {
+        if (parts.length === 1 && part.trim() === '') return '';
+        throw new DnSyntaxError(dn, `"${part}" is not type=value`);
+      }
+      const type = part.slice(0, eq).trim().toLowerCase();
+      if (!type) throw new DnSyntaxError(dn, 'empty attribute type');
+      const value = foldValue(part.slice(eq + 1));
+      out += (k ? ',' : '') + type + '=' + escapeValue(value);
+    }
+    return out;
+  }
+  return parseDn(dn)
+    .map((rdn) =>
+      rdn
+        .map((p) => `${p.type.toLowerCase()}=${escapeValue(foldValue(p.value))}`)
+        .sort()
+        .join('+'),
+    )
+    .join(',');
+}
+
+/** True when `dn` is `base` or lies below it (both given as normalized keys). */
+export function isUnder(dnKey: string, baseKey: string): boolean {
+  if (!baseKey) return true;
+  return dnKey === baseKey || dnKey.endsWith(`,${baseKey}`);
+}
+
+/** The value of the first RDN (e.g. the cn of a group), unescaped. */
+export function firstRdnValue(dn: string): string | null {
+  try {
+    const rdns = parseDn(dn);
+    return rdns[0]?.[0]?.value ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Plain data shared by every part of groupsync. No framework types here:
+ * the directory sources, the sync engine, the store and the surfaces all speak these.
+ */
+
+export type ConnectionKind = 'ldap' | 'entra';
+export type LinkKind = 'group' | 'security';
+export type MatchKey = 'mail' | 'login';
+export type RunTrigger = 'schedule' | 'manual' | 'chat' | 'api';
+export type RunStatus =
+  | 'running'
+  | 'success'
+  | 'partial'
+  | 'failed'
+  | 'awaiting_approval'
+  | 'rejected'
+  | 'dry_run';
+export type MappingStatus = 'mapped' | 'unmapped' | 'conflict' | 'ignored';
+export type DuplicateStatus = 'pending' | 'linked' | 'ignored';
+export type DirectoryVendor = 'active-directory' | 'openldap' | '389ds' | 'generic' | 'ldif' | 'entra';
+
+/** A user as the directory knows it. `id` is the stable id: objectGUID, entryUUID or Graph id. */
+export interface DirectoryUser {
+  readonly id: string;
+  readonly dn: string | null;
+  readonly login: string | null;
+  readonly mail: string | null;
+  readonly displayName: string | null;
+  readonly enabled: boolean;
+}
+
+/** A linked directory group with its members expanded through nested groups. */
+export interface DirectoryGroup {
+  readonly id: string;
+  readonly dn: string | null;
+  readonly name: string;
+  readonly description: string | null;
+  /** Stable ids of every user reached through nested groups, without repeats. */
+  readonly memberIds: readonly string[];
+}
+
+/** A group as listed for linking: no members. */
+export interface DirectoryGroupRef {
+  readonly id: string;
+  readonly dn: string | null;
+  readonly name: string;
+  readonly description: string | null;
+}
+
+/** An entry the reader could not use, with the reason, reported on the run. */
+export interface SkippedEntry {
+  readonly ref: string;
+  readonly reason: string;
+}
+
+export type SslState = 'ok' | 'expiring' | 'expired' | 'untrusted' | 'none';
+
+export interface CertificateInfo {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly validTo: Date;
+  readonly trusted: boolean;
+  readonly error: string | null;
+}
+
+/** What to read: the groups selected by the scope filter and by explicit references. */
+export interface ReadScope {
+  /** LDAP filter (or Graph filter) selecting groups; null selects none by filter. */
+  readonly groupFilter: string | null;
+  /** Explicit group references: DNs or stable ids (LDAP) / ids (Graph). */
+  readonly groupRefs: readonly string[];
+}
+
+export interface ReadProgress {
+  readonly phase: 'users' | 'groups' | 'members' | 'resolve';
+  readonly count: number;
+}
+
+/** A complete read of the scope. A source never returns a partial snapshot: it throws. */
+export interface DirectorySnapshot {
+  readonly vendor: DirectoryVendor;
+  readonly groups: readonly DirectoryGroup[];
+  readonly users: readonly DirectoryUser[];
+  readonly skipped: readonly SkippedEntry[];
+  readonly certificate: CertificateInfo | null;
+  /** Read statistics for the run record: entries read, ranged reads, pages. */
+  readonly stats?: Readonly<Record<string, number | boolean | string>>;
+}
+
+/** The port every directory (LDAP, LDIF sample, Entra) implements. */
+export interface DirectorySource {
+  readonly kind: ConnectionKind;
+  /** Checks the connection and credentials; returns the vendor and the certificate seen. */
+  probe(): Promise<{ vendor: DirectoryVendor; certificate: CertificateInfo | null }>;
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot>;
+  /** Finds one group by name, DN or id, for linking. Several matches throw an ambiguity error. */
+  findGroup(ref: string): Promise<DirectoryGroupRef | null>;
+  close(): Promise<void>;
+}

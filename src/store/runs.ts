@@ -1,0 +1,120 @@
+/**
+ * Connections' state, the run lock (a lease in the database, so it holds across processes), and
+ * run records.
+ */
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { GroupsyncError } from '../errors.ts';
+import type { Executor } from './db.ts';
+import { connections, runs, type RunSummary } from './schema.ts';
+
+export type RunRow = typeof runs.$inferSelect;
+
+export async function ensureConnection(db: Executor, name: string, kind: string): Promise<void> {
+  await db.insert(connections).values({ name, kind }).onConflictDoUpdate({ target: connections.name, set: { kind }, where: sql`${connections.kind} <> ${kind}` });
+}
+
+export interface Lease {
+  readonly connection: string;
+  readonly holder: string;
+}
+
+/**
+ * Takes the run lock of a connection for `ttlMs`. Fails with ALREADY_RUNNING ("already running
+ * since …") when another live holder has it; a lease whose holder died expires by itself.
+ */
+export async function acquireLock(db: Executor, connection: string, holder: string, ttlMs: number, now: Date): Promise<Lease> {
+  const expires = new Date(now.getTime() + ttlMs);
+  const taken = await db
+    .update(connections)
+    .set({ lockHolder: holder, lockedAt: now, lockExpiresAt: expires, lockRunId: null })
+    .where(and(eq(connections.name, connection), sql`(${connections.lockHolder} is null or ${connections.lockExpiresAt} < ${now.toISOString()}::timestamptz)`))
+    .returning({ name: connections.name });
+  if (taken.length === 1) return { connection, holder };
+  const [row] = await db.select().from(connections).where(eq(connections.name, connection));
+  if (!row) throw new GroupsyncError('NOT_FOUND', `connection "${connection}" is not known to the store`);
+  const since = row.lockedAt ? row.lockedAt.toISOString() : 'an unknown time';
+  const run = row.lockRunId ? ` (run #${row.lockRunId})` : '';
+  throw new GroupsyncError('ALREADY_RUNNING', `a sync of "${connection}" is already running since ${since}${run}`);
+}
+
+export async function setLockRun(db: Executor, lease: Lease, runId: number): Promise<void> {
+  await db.update(connections).set({ lockRunId: runId }).where(and(eq(connections.name, lease.connection), eq(connections.lockHolder, lease.holder)));
+}
+
+/** Extends the lease; false when it was lost (expired and taken by another holder). */
+export async function renewLock(db: Executor, lease: Lease, ttlMs: number, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(connections)
+    .set({ lockExpiresAt: new Date(now.getTime() + ttlMs) })
+    .where(and(eq(connections.name, lease.connection), eq(connections.lockHolder, lease.holder)))
+    .returning({ name: connections.name });
+  return rows.length === 1;
+}
+
+export async function releaseLock(db: Executor, lease: Lease): Promise<void> {
+  await db
+    .update(connections)
+    .set({ lockHolder: null, lockedAt: null, lockExpiresAt: null, lockRunId: null })
+    .where(and(eq(connections.name, lease.connection), eq(connections.lockHolder, lease.holder)));
+}
+
+/** Inside the apply transaction: the row lock plus a check that this process still holds the lease. */
+export async function fenceLock(db: Executor, lease: Lease): Promise<void> {
+  const rows = await db.execute(sql`select lock_holder from connections where name = ${lease.connection} for update`);
+  const list = Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows;
+  const holder = (list[0] as { lock_holder?: string } | undefined)?.lock_holder;
+  if (holder !== lease.holder) {
+    throw new GroupsyncError('INVALID_STATE', `the run lock of "${lease.connection}" was lost (its lease expired); nothing was applied`);
+  }
+}
+
+export interface NewRun {
+  readonly connection: string;
+  readonly trigger: RunRow['trigger'];
+  readonly actor: string;
+  readonly dryRun: boolean;
+  readonly kindFilter: string | null;
+  readonly groupFilter: readonly string[];
+  readonly startedAt: Date;
+}
+
+export async function createRun(db: Executor, run: NewRun): Promise<RunRow> {
+  const [row] = await db
+    .insert(runs)
+    .values({ ...run, groupFilter: [...run.groupFilter], status: 'running' })
+    .returning();
+  return row!;
+}
+
+export type RunUpdate = Partial<Omit<RunRow, 'id' | 'connection' | 'startedAt'>>;
+
+export async function updateRun(db: Executor, id: number, update: RunUpdate): Promise<RunRow> {
+  const [row] = await db.update(runs).set(update).where(eq(runs.id, id)).returning();
+  if (!row) throw new GroupsyncError('NOT_FOUND', `run #${id} does not exist`);
+  return row;
+}
+
+export async function getRun(db: Executor, id: number): Promise<RunRow | null> {
+  const [row] = await db.select().from(runs).where(eq(runs.id, id));
+  return row ?? null;
+}
+
+export async function listRuns(db: Executor, connection: string, limit: number, beforeId?: number): Promise<RunRow[]> {
+  const where = beforeId ? and(eq(runs.connection, connection), lt(runs.id, beforeId)) : eq(runs.connection, connection);
+  return db.select().from(runs).where(where).orderBy(desc(runs.id)).limit(limit);
+}
+
+/** Runs left as `running` by a process that died: marked failed so history does not lie. */
+export async function failOrphanedRuns(db: Executor, connection: string, now: Date): Promise<number> {
+  const rows = await db
+    .update(runs)
+    .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this sync stopped before it finished; nothing was applied' })
+    .where(and(eq(runs.connection, connection), eq(runs.status, 'running')))
+    .returning({ id: runs.id });
+  return rows.length;
+}
+
+export function emptySummary(): RunSummary {
+  const zero = { impacted: 0, success: 0, unsynced: 0, partial: 0, failed: 0 };
+  return { users: { ...zero }, groups: { ...zero } };
+}

@@ -1,0 +1,276 @@
+/**
+ * The local store: the application's users, groups and memberships (other applications read
+ * them), plus groupsync's own state: connections, links, mappings, duplicates, runs, audit,
+ * chat conversations and alert incidents. One schema serves PGlite and PostgreSQL.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const created = () => ts('created_at').notNull().defaultNow();
+const updated = () => ts('updated_at').notNull().defaultNow();
+
+/** State kept per configured connection (the configuration itself lives in the config file). */
+export const connections = pgTable('connections', {
+  name: text('name').primaryKey(),
+  kind: text('kind').notNull(),
+  vendor: text('vendor'),
+  /** Certificate seen at the last probe or read: { subject, issuer, validTo, trusted, error }. */
+  certificate: jsonb('certificate').$type<{ subject: string; issuer: string; validTo: string; trusted: boolean; error: string | null } | null>(),
+  certificateCheckedAt: ts('certificate_checked_at'),
+  /** Run lock: a lease held by one process; expires if that process dies. */
+  lockHolder: text('lock_holder'),
+  lockRunId: integer('lock_run_id'),
+  lockedAt: ts('locked_at'),
+  lockExpiresAt: ts('lock_expires_at'),
+  lastRunAt: ts('last_run_at'),
+  lastSuccessAt: ts('last_success_at'),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const localGroups = pgTable(
+  'local_groups',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    description: text('description'),
+    kind: text('kind').$type<'group' | 'security'>().notNull().default('group'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [uniqueIndex('local_groups_name_key').on(sql`lower(${t.name})`)],
+);
+
+export const localUsers = pgTable(
+  'local_users',
+  {
+    id: serial('id').primaryKey(),
+    login: text('login'),
+    mail: text('mail'),
+    displayName: text('display_name'),
+    active: boolean('active').notNull().default(true),
+    attributes: jsonb('attributes').$type<Record<string, string>>().notNull().default({}),
+    createdByConnection: text('created_by_connection'),
+    deactivatedAt: ts('deactivated_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [index('local_users_mail_idx').on(sql`lower(${t.mail})`), index('local_users_login_idx').on(sql`lower(${t.login})`)],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => localGroups.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => localUsers.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+);
+
+/** A directory group bound to a local group. state: active | unlinked (kept so a scope filter does not re-link it). */
+export const groupLinks = pgTable(
+  'group_links',
+  {
+    id: serial('id').primaryKey(),
+    connection: text('connection')
+      .notNull()
+      .references(() => connections.name, { onDelete: 'cascade' }),
+    directoryId: text('directory_id').notNull(),
+    dn: text('dn'),
+    name: text('name').notNull(),
+    description: text('description'),
+    kind: text('kind').$type<'group' | 'security'>().notNull(),
+    origin: text('origin').$type<'scope' | 'manual'>().notNull(),
+    state: text('state').$type<'active' | 'unlinked'>().notNull().default('active'),
+    localGroupId: integer('local_group_id').references(() => localGroups.id, { onDelete: 'set null' }),
+    lastSyncedAt: ts('last_synced_at'),
+    lastRunId: integer('last_run_id'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [uniqueIndex('group_links_directory_key').on(t.connection, t.directoryId)],
+);
+
+/** A directory user and its local user. Also the last state read, so an unchanged user writes nothing. */
+export const mappings = pgTable(
+  'mappings',
+  {
+    connection: text('connection')
+      .notNull()
+      .references(() => connections.name, { onDelete: 'cascade' }),
+    directoryId: text('directory_id').notNull(),
+    dn: text('dn'),
+    login: text('login'),
+    mail: text('mail'),
+    displayName: text('display_name'),
+    enabled: boolean('enabled').notNull().default(true),
+    inScope: boolean('in_scope').notNull().default(true),
+    status: text('status').$type<'mapped' | 'unmapped' | 'conflict' | 'ignored'>().notNull(),
+    localUserId: integer('local_user_id').references(() => localUsers.id, { onDelete: 'set null' }),
+    candidates: jsonb('candidates').$type<number[]>().notNull().default([]),
+    reason: text('reason'),
+    resolvedBy: text('resolved_by'),
+    resolvedAt: ts('resolved_at'),
+    firstSeenAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connection, t.directoryId] }),
+    index('mappings_local_user_idx').on(t.localUserId),
+    index('mappings_status_idx').on(t.connection, t.status),
+  ],
+);
+
+export const duplicates = pgTable(
+  'duplicates',
+  {
+    id: serial('id').primaryKey(),
+    connection: text('connection')
+      .notNull()
+      .references(() => connections.name, { onDelete: 'cascade' }),
+    directoryId: text('directory_id').notNull(),
+    dn: text('dn'),
+    name: text('name').notNull(),
+    localGroupId: integer('local_group_id').references(() => localGroups.id, { onDelete: 'cascade' }),
+    status: text('status').$type<'pending' | 'linked' | 'ignored'>().notNull().default('pending'),
+    resolvedBy: text('resolved_by'),
+    resolvedAt: ts('resolved_at'),
+    detectedAt: created(),
+  },
+  (t) => [uniqueIndex('duplicates_directory_key').on(t.connection, t.directoryId)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: serial('id').primaryKey(),
+    connection: text('connection')
+      .notNull()
+      .references(() => connections.name, { onDelete: 'cascade' }),
+    trigger: text('trigger').$type<'schedule' | 'manual' | 'chat' | 'api'>().notNull(),
+    actor: text('actor').notNull(),
+    dryRun: boolean('dry_run').notNull().default(false),
+    kindFilter: text('kind_filter'),
+    groupFilter: jsonb('group_filter').$type<string[]>().notNull().default([]),
+    status: text('status')
+      .$type<'running' | 'success' | 'partial' | 'failed' | 'awaiting_approval' | 'rejected' | 'dry_run'>()
+      .notNull(),
+    startedAt: created(),
+    finishedAt: ts('finished_at'),
+    errorCode: text('error_code'),
+    error: text('error'),
+    groupsCreated: integer('groups_created').notNull().default(0),
+    groupsModified: integer('groups_modified').notNull().default(0),
+    groupsDeleted: integer('groups_deleted').notNull().default(0),
+    groupsDuplicated: integer('groups_duplicated').notNull().default(0),
+    usersCreated: integer('users_created').notNull().default(0),
+    usersUpdated: integer('users_updated').notNull().default(0),
+    usersDeactivated: integer('users_deactivated').notNull().default(0),
+    usersConflicts: integer('users_conflicts').notNull().default(0),
+    usersIgnored: integer('users_ignored').notNull().default(0),
+    membershipsAdded: integer('memberships_added').notNull().default(0),
+    membershipsRemoved: integer('memberships_removed').notNull().default(0),
+    /** Provisioning-console summary: { users: {impacted, success, unsynced, partial, failed}, groups: {...} }. */
+    summary: jsonb('summary').$type<RunSummary>(),
+    skipped: jsonb('skipped').$type<Array<{ ref: string; reason: string }>>().notNull().default([]),
+    /** Read statistics: entries, durations per phase, full or incremental. */
+    stats: jsonb('stats').$type<Record<string, number | string | boolean>>().notNull().default({}),
+    decidedBy: text('decided_by'),
+    decidedAt: ts('decided_at'),
+  },
+  (t) => [index('runs_connection_idx').on(t.connection, t.id)],
+);
+
+export interface SummaryCounts {
+  impacted: number;
+  success: number;
+  unsynced: number;
+  partial: number;
+  failed: number;
+}
+export interface RunSummary {
+  users: SummaryCounts;
+  groups: SummaryCounts;
+}
+
+/** The plan a run held for approval, applied as it was (re-checked against the store) when approved. */
+export const heldPlans = pgTable('held_plans', {
+  runId: integer('run_id')
+    .primaryKey()
+    .references(() => runs.id, { onDelete: 'cascade' }),
+  plan: jsonb('plan').notNull(),
+  createdAt: created(),
+});
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    connection: text('connection'),
+    runId: integer('run_id'),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [index('audit_run_idx').on(t.runId), index('audit_connection_idx').on(t.connection, t.at)],
+);
+
+/** Chat conversations groupsync can post to (stored, never kept in memory), and their alert subscription. */
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: serial('id').primaryKey(),
+    surface: text('surface').$type<'teams' | 'slack'>().notNull(),
+    conversationKey: text('conversation_key').notNull(),
+    reference: jsonb('reference').notNull(),
+    subscribed: boolean('subscribed').notNull().default(false),
+    updatedBy: text('updated_by'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [uniqueIndex('conversations_key').on(t.surface, t.conversationKey)],
+);
+
+/** Alert incidents: one open incident per cause per connection or link; each delivery recorded. */
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: serial('id').primaryKey(),
+    connection: text('connection').notNull(),
+    linkId: integer('link_id'),
+    cause: text('cause').notNull(),
+    status: text('status').$type<'open' | 'resolved'>().notNull().default('open'),
+    runId: integer('run_id'),
+    details: jsonb('details').notNull().default({}),
+    /** Where the alert was posted: [{ conversationId, activityId, state }]. */
+    deliveries: jsonb('deliveries').$type<Array<Record<string, unknown>>>().notNull().default([]),
+    openedAt: created(),
+    resolvedAt: ts('resolved_at'),
+  },
+  (t) => [
+    uniqueIndex('incidents_open_key')
+      .on(t.connection, sql`coalesce(${t.linkId}, 0)`, t.cause)
+      .where(sql`${t.status} = 'open'`),
+  ],
+);

@@ -1,0 +1,158 @@
+/**
+ * Loads what the planner needs about one connection from the store, in a handful of set-based
+ * queries (no per-object round trips).
+ */
+import { sql } from 'drizzle-orm';
+import type { DirectorySnapshot, LinkKind, MatchKey, MappingStatus } from '../domain/types.ts';
+import type { LinkState, LocalUserState, MappingState, StoreState } from '../sync/plan.ts';
+import { type Executor, queryRows } from './db.ts';
+
+const p = sql.param;
+
+export async function loadLinks(db: Executor, connection: string): Promise<LinkState[]> {
+  const rows = await queryRows<{
+    id: number;
+    directory_id: string;
+    dn: string | null;
+    name: string;
+    description: string | null;
+    kind: LinkKind;
+    origin: 'scope' | 'manual';
+    local_group_id: number | null;
+  }>(
+    db,
+    sql`select id, directory_id, dn, name, description, kind, origin, local_group_id
+        from group_links where connection = ${p(connection)} and state = 'active' order by id`,
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    directoryId: r.directory_id,
+    dn: r.dn,
+    name: r.name,
+    description: r.description,
+    kind: r.kind,
+    origin: r.origin,
+    localGroupId: r.local_group_id,
+  }));
+}
+
+export async function loadStoreState(
+  db: Executor,
+  connection: string,
+  snapshot: DirectorySnapshot,
+  matchKey: MatchKey,
+): Promise<StoreState> {
+  const links = await loadLinks(db, connection);
+  const unlinkedRows = await queryRows<{ directory_id: string }>(
+    db,
+    sql`select directory_id from group_links where connection = ${p(connection)} and state = 'unlinked'`,
+  );
+  const duplicateRows = await queryRows<{ directory_id: string; status: 'pending' | 'linked' | 'ignored'; local_group_id: number | null }>(
+    db,
+    sql`select directory_id, status, local_group_id from duplicates where connection = ${p(connection)} and status <> 'linked'`,
+  );
+  const linkedIds = new Set(links.filter((l) => l.localGroupId !== null).map((l) => l.directoryId));
+  const names = [...new Set(snapshot.groups.filter((g) => !linkedIds.has(g.id)).map((g) => g.name.toLowerCase()))];
+  const groupRows = names.length
+    ? await queryRows<{ id: number; name: string; linked: boolean }>(
+        db,
+        sql`select g.id, g.name,
+                   exists(select 1 from group_links l where l.local_group_id = g.id and l.state = 'active') as linked
+            from local_groups g where lower(g.name) = any(${p(names)}::text[])`,
+      )
+    : [];
+  const mappingRows = await queryRows<{
+    directory_id: string;
+    status: MappingStatus;
+    local_user_id: number | null;
+    dn: string | null;
+    login: string | null;
+    mail: string | null;
+    display_name: string | null;
+    enabled: boolean;
+    in_scope: boolean;
+    candidates: number[];
+    u_login: string | null;
+    u_mail: string | null;
+    u_display_name: string | null;
+    u_active: boolean | null;
+  }>(
+    db,
+    sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
+               m.in_scope, m.candidates, u.login as u_login, u.mail as u_mail, u.display_name as u_display_name,
+               u.active as u_active
+        from mappings m left join local_users u on u.id = m.local_user_id
+        where m.connection = ${p(connection)}`,
+  );
+  const mappings = new Map<string, MappingState>();
+  const localUsers = new Map<number, LocalUserState>();
+  for (const r of mappingRows) {
+    // A mapping whose local user was deleted by someone else is unmapped again.
+    const status = r.status === 'mapped' && r.u_active === null ? 'unmapped' : r.status;
+    mappings.set(r.directory_id, {
+      directoryId: r.directory_id,
+      status,
+      localUserId: r.u_active === null ? null : r.local_user_id,
+      dn: r.dn,
+      login: r.login,
+      mail: r.mail,
+      displayName: r.display_name,
+      enabled: r.enabled,
+      inScope: r.in_scope,
+      candidates: r.candidates ?? [],
+    });
+    if (r.local_user_id !== null && r.u_active !== null) {
+      localUsers.set(r.local_user_id, { id: r.local_user_id, login: r.u_login, mail: r.u_mail, displayName: r.u_display_name, active: r.u_active });
+    }
+  }
+  // Candidates for users not mapped yet, by the match key.
+  const keys = new Set<string>();
+  for (const u of snapshot.users) {
+    const m = mappings.get(u.id);
+    if (m && (m.status === 'ignored' || (m.status === 'mapped' && m.localUserId !== null))) continue;
+    const key = matchKey === 'mail' ? u.mail : u.login;
+    if (key) keys.add(key.toLowerCase());
+  }
+  const candidatesByKey = new Map<string, number[]>();
+  if (keys.size) {
+    const column = matchKey === 'mail' ? sql`mail` : sql`login`;
+    const rows = await queryRows<{ id: number; k: string; login: string | null; mail: string | null; display_name: string | null; active: boolean }>(
+      db,
+      sql`select id, lower(${column}) as k, login, mail, display_name, active from local_users
+          where lower(${column}) = any(${p([...keys])}::text[]) order by id`,
+    );
+    for (const r of rows) {
+      const list = candidatesByKey.get(r.k) ?? [];
+      list.push(r.id);
+      candidatesByKey.set(r.k, list);
+      localUsers.set(r.id, { id: r.id, login: r.login, mail: r.mail, displayName: r.display_name, active: r.active });
+    }
+  }
+  const sharedRows = await queryRows<{ local_user_id: number }>(
+    db,
+    sql`select distinct m2.local_user_id from mappings m1
+        join mappings m2 on m2.local_user_id = m1.local_user_id
+        where m1.connection = ${p(connection)} and m2.connection <> ${p(connection)}
+          and m2.in_scope and m2.status = 'mapped'`,
+  );
+  const membershipRows = await queryRows<{ group_id: number; user_id: number }>(
+    db,
+    sql`select ms.group_id, ms.user_id from memberships ms
+        where ms.group_id in (select local_group_id from group_links
+                              where connection = ${p(connection)} and state = 'active' and local_group_id is not null)`,
+  );
+  const memberships = new Map<number, Set<number>>();
+  for (const l of links) if (l.localGroupId !== null) memberships.set(l.localGroupId, new Set());
+  for (const r of membershipRows) memberships.get(r.group_id)?.add(r.user_id);
+  return {
+    links,
+    unlinked: new Set(unlinkedRows.map((r) => r.directory_id)),
+    duplicates: new Map(duplicateRows.map((r) => [r.directory_id, { status: r.status, localGroupId: r.local_group_id }])),
+    localGroupsByName: new Map(groupRows.map((r) => [r.name.toLowerCase(), { id: r.id, name: r.name, linked: r.linked }])),
+    mappings,
+    localUsers,
+    candidatesByKey,
+    sharedLocalUsers: new Set(sharedRows.map((r) => r.local_user_id)),
+    memberships,
+  };
+}

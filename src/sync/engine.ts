@@ -1,0 +1,374 @@
+/**
+ * The sync engine orchestrates one run: lock → read → plan → guard → apply → record → notify.
+ * Each step lives in its own module; this file only sequences them and records the outcome.
+ */
+import { eq } from 'drizzle-orm';
+import type { ConnectionConfig } from '../config.ts';
+import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
+import type { SourceFactory } from '../directory/index.ts';
+import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Notifier } from '../notify/port.ts';
+import type { Db } from '../store/db.ts';
+import {
+  type Lease,
+  type RunRow,
+  acquireLock,
+  createRun,
+  ensureConnection,
+  failOrphanedRuns,
+  fenceLock,
+  getRun,
+  releaseLock,
+  renewLock,
+  setLockRun,
+  updateRun,
+} from '../store/runs.ts';
+import { connections, heldPlans, type RunSummary } from '../store/schema.ts';
+import { loadLinks, loadStoreState } from '../store/sync-state.ts';
+import { applyPlan, insertAudit } from './apply.ts';
+import { type GuardVerdict, guardPlan } from './guard.ts';
+import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { recheckPlan } from './recheck.ts';
+
+export interface SyncRequest {
+  readonly connection: string;
+  readonly trigger: RunTrigger;
+  readonly actor: string;
+  readonly dryRun?: boolean;
+  /** Sync only these linked groups (names, DNs or directory ids). */
+  readonly groups?: readonly string[];
+  readonly kind?: LinkKind;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { readonly runId: number; readonly step: 'read'; readonly progress: ReadProgress }
+  | { readonly runId: number; readonly step: 'plan' | 'apply' | 'record' };
+
+export interface SyncResult {
+  readonly run: RunRow;
+  readonly plan: SyncPlan | null;
+  readonly counts: PlanCounts | null;
+  readonly verdict: GuardVerdict | null;
+}
+
+export interface EngineDeps {
+  readonly db: Db;
+  readonly connections: readonly ConnectionConfig[];
+  readonly createSource: SourceFactory;
+  readonly notifier: Notifier;
+  readonly logger: Logger;
+  /** This process's name in leases: host:pid:random. */
+  readonly holder: string;
+  readonly now?: () => Date;
+  readonly lockTtlMs?: number;
+}
+
+/** `failed`: entries skipped for an invalid value (those without the match key are counted as unsynced). */
+export function summarize(counts: PlanCounts, failed: number): RunSummary {
+  const usersSuccess = counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersMapped;
+  const usersUnsynced = counts.usersConflicts + counts.usersUnmapped;
+  const groupsSuccess = counts.groupsCreated + counts.groupsModified + counts.groupsDeleted;
+  return {
+    users: { impacted: usersSuccess + usersUnsynced, success: usersSuccess, unsynced: usersUnsynced, partial: 0, failed },
+    groups: { impacted: groupsSuccess + counts.groupsDuplicated, success: groupsSuccess, unsynced: counts.groupsDuplicated, partial: 0, failed: 0 },
+  };
+}
+
+function counters(counts: PlanCounts) {
+  return {
+    groupsCreated: counts.groupsCreated,
+    groupsModified: counts.groupsModified,
+    groupsDeleted: counts.groupsDeleted,
+    groupsDuplicated: counts.groupsDuplicated,
+    usersCreated: counts.usersCreated,
+    usersUpdated: counts.usersUpdated + counts.usersMapped,
+    usersDeactivated: counts.usersDeactivated,
+    usersConflicts: counts.usersConflicts,
+    usersIgnored: counts.usersIgnored,
+    membershipsAdded: counts.membershipsAdded,
+    membershipsRemoved: counts.membershipsRemoved,
+  };
+}
+
+function failedEntries(plan: SyncPlan): number {
+  const unmapped = new Set(plan.users.unmapped.map((u) => u.dn ?? u.directoryId));
+  return plan.skipped.filter((s) => !unmapped.has(s.ref)).length;
+}
+
+/** A short sample of what a held plan would remove, for the approval card. */
+export function removalSample(plan: SyncPlan, size = 10): string[] {
+  return [
+    ...plan.groups.delete.map((d) => `group ${d.name}`),
+    ...plan.users.deactivate.map((d) => `user ${d.login ?? d.directoryId}`),
+  ].slice(0, size);
+}
+
+export class SyncEngine {
+  readonly #deps: EngineDeps;
+  readonly #now: () => Date;
+  readonly #ttl: number;
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.#ttl = deps.lockTtlMs ?? 60_000;
+  }
+
+  get connections(): readonly ConnectionConfig[] {
+    return this.#deps.connections;
+  }
+
+  connection(name: string): ConnectionConfig {
+    const found = this.#deps.connections.find((c) => c.name.toLowerCase() === name.toLowerCase());
+    if (!found) {
+      const known = this.#deps.connections.map((c) => c.name).join(', ') || 'none';
+      throw new GroupsyncError('NOT_FOUND', `no connection named "${name}" (configured: ${known})`);
+    }
+    return found;
+  }
+
+  /** Registers every configured connection in the store. */
+  async registerConnections(): Promise<void> {
+    for (const c of this.#deps.connections) await ensureConnection(this.#deps.db, c.name, c.kind);
+  }
+
+  async #withLease<T>(connection: string, work: (lease: Lease) => Promise<T>): Promise<T> {
+    const { db, holder } = this.#deps;
+    const lease = await acquireLock(db, connection, holder, this.#ttl, this.#now());
+    const heartbeat = setInterval(() => {
+      renewLock(db, lease, this.#ttl, this.#now()).catch((error: unknown) => this.#deps.logger.warn({ err: describeError(error) }, 'lock renewal failed'));
+    }, Math.max(1000, Math.floor(this.#ttl / 3)));
+    heartbeat.unref();
+    try {
+      return await work(lease);
+    } finally {
+      clearInterval(heartbeat);
+      await releaseLock(db, lease).catch((error: unknown) => this.#deps.logger.warn({ err: describeError(error) }, 'lock release failed'));
+    }
+  }
+
+  async sync(request: SyncRequest): Promise<SyncResult> {
+    const config = this.connection(request.connection);
+    const { db } = this.#deps;
+    if (!config.enabled && request.trigger === 'schedule') {
+      throw new GroupsyncError('INVALID_STATE', `connection "${config.name}" is disabled`);
+    }
+    await ensureConnection(db, config.name, config.kind);
+    return this.#withLease(config.name, async (lease) => {
+      await failOrphanedRuns(db, config.name, this.#now());
+      // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
+      const links = await loadLinks(db, config.name);
+      let scope: ReadScope = {
+        groupFilter: config.groups.filter ?? null,
+        groupRefs: [...config.groups.list, ...links.filter((l) => l.origin === 'manual').map((l) => l.directoryId)],
+      };
+      let partialScope = false;
+      let selectedIds: Set<string> | null = null;
+      if (request.groups?.length) {
+        const wanted = request.groups.map((g) => g.toLowerCase());
+        const missing = wanted.filter((w) => !links.some((l) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
+        if (missing.length) {
+          throw new GroupsyncError(
+            'INVALID_ARGUMENT',
+            `not linked to "${config.name}": ${missing.join(', ')}; linked groups are ${links.map((l) => l.name).join(', ') || 'none'}`,
+          );
+        }
+        const selected = links.filter((l) => wanted.some((w) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
+        selectedIds = new Set(selected.map((l) => l.directoryId));
+        scope = { groupFilter: null, groupRefs: selected.map((l) => l.directoryId) };
+        partialScope = true;
+      }
+      if (request.kind) partialScope = true;
+
+      const run = await createRun(db, {
+        connection: config.name,
+        trigger: request.trigger,
+        actor: request.actor,
+        dryRun: request.dryRun ?? false,
+        kindFilter: request.kind ?? null,
+        groupFilter: request.groups ?? [],
+        startedAt: this.#now(),
+      });
+      await setLockRun(db, lease, run.id);
+      const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
+      log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
+      const started = performance.now();
+      let source = null;
+      try {
+        source = this.#deps.createSource(config);
+        let snapshot: DirectorySnapshot = await source.read(scope, (progress) =>
+          request.onProgress?.({ runId: run.id, step: 'read', progress }),
+        );
+        const readMs = performance.now() - started;
+        log.info({ groups: snapshot.groups.length, users: snapshot.users.length, skipped: snapshot.skipped.length, ms: Math.round(readMs) }, 'read complete');
+        if (selectedIds) snapshot = { ...snapshot, groups: snapshot.groups.filter((g) => selectedIds.has(g.id)) };
+        if (request.kind) {
+          const kindById = new Map(links.map((l) => [l.directoryId, l.kind]));
+          snapshot = { ...snapshot, groups: snapshot.groups.filter((g) => (kindById.get(g.id) ?? config.linkKind) === request.kind) };
+          const keep = new Set(snapshot.groups.flatMap((g) => g.memberIds));
+          snapshot = { ...snapshot, users: snapshot.users.filter((u) => keep.has(u.id)) };
+        }
+        await this.#recordCertificate(config.name, snapshot);
+
+        request.onProgress?.({ runId: run.id, step: 'plan' });
+        const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
+        const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
+        const selectedLinkIds = new Set(selectedLinks.map((l) => l.id));
+        const plan = planSync(snapshot, { ...state, links: partialScope ? state.links.filter((l) => selectedLinkIds.has(l.id)) : state.links }, {
+          connection: config.name,
+          linkKind: config.linkKind,
+          matchKey: config.matchKey,
+          createUsers: config.createUsers,
+          partialScope,
+        });
+        const counts = countPlan(plan);
+        const planMs = performance.now() - started - readMs;
+        const stats = { ...(snapshot.stats ?? {}), readMs: Math.round(readMs), planMs: Math.round(planMs), partialScope };
+        const summary = summarize(counts, failedEntries(plan));
+        if (request.dryRun) {
+          const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
+          log.info(counters(counts), 'dry run: nothing applied');
+          return { run: done, plan, counts, verdict: null };
+        }
+        const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
+        if (verdict.action === 'hold') {
+          await db.insert(heldPlans).values({ runId: run.id, plan });
+          const held = await updateRun(db, run.id, {
+            status: 'awaiting_approval',
+            finishedAt: this.#now(),
+            ...counters(counts),
+            summary,
+            skipped: plan.skipped,
+            stats,
+            error: verdict.reason,
+            errorCode: 'THRESHOLD',
+          });
+          log.warn({ reason: verdict.reason }, 'run held for approval');
+          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample: removalSample(plan) });
+          return { run: held, plan, counts, verdict };
+        }
+        request.onProgress?.({ runId: run.id, step: 'apply' });
+        const status = plan.skipped.length > 0 ? 'partial' : 'success';
+        const applyStarted = performance.now();
+        const finished = await db.transaction(async (tx) => {
+          await fenceLock(tx, lease);
+          await applyPlan(tx, plan, { actor: request.actor, runId: run.id, defaults: config.userDefaults });
+          const now = this.#now();
+          await tx
+            .update(connections)
+            .set(partialScope ? { lastRunAt: now } : { lastRunAt: now, lastSuccessAt: now })
+            .where(eq(connections.name, config.name));
+          return updateRun(tx, run.id, {
+            status,
+            finishedAt: now,
+            ...counters(counts),
+            summary,
+            skipped: plan.skipped,
+            stats: { ...stats, applyMs: Math.round(performance.now() - applyStarted) },
+          });
+        });
+        log.info({ status, ...counters(counts), ms: Math.round(performance.now() - started) }, 'sync finished');
+        await this.#notify({ type: 'run.succeeded', run: finished, counts });
+        return { run: finished, plan, counts, verdict };
+      } catch (error) {
+        const failed = await updateRun(db, run.id, {
+          status: 'failed',
+          finishedAt: this.#now(),
+          errorCode: isGroupsyncError(error) ? error.code : 'INTERNAL',
+          error: describeError(error),
+        });
+        log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
+        await this.#notify({ type: 'run.failed', run: failed });
+        return { run: failed, plan: null, counts: null, verdict: null };
+      } finally {
+        await source?.close().catch(() => {});
+      }
+    });
+  }
+
+  async #recordCertificate(connection: string, snapshot: DirectorySnapshot): Promise<void> {
+    const cert = snapshot.certificate;
+    await this.#deps.db
+      .update(connections)
+      .set({
+        vendor: snapshot.vendor,
+        certificate: cert ? { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo.toISOString(), trusted: cert.trusted, error: cert.error } : null,
+        certificateCheckedAt: this.#now(),
+      })
+      .where(eq(connections.name, connection));
+  }
+
+  async #notify(event: Parameters<Notifier['notify']>[0]): Promise<void> {
+    try {
+      await this.#deps.notifier.notify(event);
+    } catch (error) {
+      this.#deps.logger.warn({ err: describeError(error), event: event.type }, 'notifier failed');
+    }
+  }
+
+  /** Applies a held plan, re-checked against the store. */
+  async approve(runId: number, actor: string): Promise<SyncResult> {
+    const { db } = this.#deps;
+    const run = await this.#heldRun(runId);
+    const config = this.connection(run.connection);
+    return this.#withLease(run.connection, async (lease) => {
+      const [held] = await db.select().from(heldPlans).where(eq(heldPlans.runId, runId));
+      if (!held) throw new GroupsyncError('INVALID_STATE', `run #${runId} has no held plan`);
+      const plan = held.plan as SyncPlan;
+      const links = await loadLinks(db, run.connection);
+      const { plan: checked, dropped } = await recheckPlan(db, plan, links);
+      const counts = countPlan(checked);
+      const result = await db.transaction(async (tx) => {
+        await fenceLock(tx, lease);
+        const current = await getRun(tx, runId);
+        if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
+        await applyPlan(tx, checked, { actor, runId, defaults: config.userDefaults });
+        await insertAudit(tx, actor, run.connection, runId, [
+          { action: 'run.approved', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'applied', dropped } },
+        ]);
+        await tx.delete(heldPlans).where(eq(heldPlans.runId, runId));
+        const now = this.#now();
+        await tx.update(connections).set({ lastRunAt: now, lastSuccessAt: now }).where(eq(connections.name, run.connection));
+        return updateRun(tx, runId, {
+          status: checked.skipped.length ? 'partial' : 'success',
+          decidedBy: actor,
+          decidedAt: now,
+          ...counters(counts),
+          summary: summarize(counts, failedEntries(checked)),
+          error: dropped ? `approved; ${dropped} stale changes dropped on re-check` : null,
+          errorCode: null,
+        });
+      });
+      await this.#notify({ type: 'run.succeeded', run: result, counts });
+      return { run: result, plan: checked, counts, verdict: null };
+    });
+  }
+
+  async reject(runId: number, actor: string): Promise<RunRow> {
+    const { db } = this.#deps;
+    const run = await this.#heldRun(runId);
+    const rejected = await db.transaction(async (tx) => {
+      const current = await getRun(tx, runId);
+      if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
+      await tx.delete(heldPlans).where(eq(heldPlans.runId, runId));
+      await insertAudit(tx, actor, run.connection, runId, [
+        { action: 'run.rejected', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'rejected' } },
+      ]);
+      return updateRun(tx, runId, { status: 'rejected', decidedBy: actor, decidedAt: this.#now() });
+    });
+    await this.#notify({ type: 'run.rejected', run: rejected });
+    return rejected;
+  }
+
+  async #heldRun(runId: number): Promise<RunRow> {
+    const run = await getRun(this.#deps.db, runId);
+    if (!run) throw new GroupsyncError('NOT_FOUND', `run #${runId} does not exist`);
+    if (run.status !== 'awaiting_approval') {
+      const who = run.decidedBy ? ` by ${run.decidedBy} at ${run.decidedAt?.toISOString()}` : '';
+      throw new GroupsyncError('INVALID_STATE', `run #${runId} is not awaiting approval: it is ${run.status}${who}`);
+    }
+    return run;
+  }
+}

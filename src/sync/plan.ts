@@ -1,0 +1,405 @@
+/**
+ * The planner: a pure function of (directory snapshot, store state) → plan. No I/O here; the
+ * same plan is printed by a dry run, held for approval, or applied in one transaction.
+ */
+import type {
+  DirectoryGroup,
+  DirectorySnapshot,
+  DirectoryUser,
+  LinkKind,
+  MatchKey,
+  MappingStatus,
+  SkippedEntry,
+} from '../domain/types.ts';
+
+export interface LinkState {
+  readonly id: number;
+  readonly directoryId: string;
+  readonly dn: string | null;
+  readonly name: string;
+  readonly description: string | null;
+  readonly kind: LinkKind;
+  readonly origin: 'scope' | 'manual';
+  readonly localGroupId: number | null;
+}
+
+export interface MappingState {
+  readonly directoryId: string;
+  readonly status: MappingStatus;
+  readonly localUserId: number | null;
+  readonly dn: string | null;
+  readonly login: string | null;
+  readonly mail: string | null;
+  readonly displayName: string | null;
+  readonly enabled: boolean;
+  readonly inScope: boolean;
+  readonly candidates: readonly number[];
+}
+
+export interface LocalUserState {
+  readonly id: number;
+  readonly login: string | null;
+  readonly mail: string | null;
+  readonly displayName: string | null;
+  readonly active: boolean;
+}
+
+export interface StoreState {
+  /** Active links of this connection. */
+  readonly links: readonly LinkState[];
+  /** Directory ids an admin unlinked: a scope filter must not link them again. */
+  readonly unlinked: ReadonlySet<string>;
+  /** Pending or ignored duplicates of this connection, by directory id. */
+  readonly duplicates: ReadonlyMap<string, { status: 'pending' | 'linked' | 'ignored'; localGroupId: number | null }>;
+  /** Local groups by lower-case name, with whether some link owns them. */
+  readonly localGroupsByName: ReadonlyMap<string, { id: number; name: string; linked: boolean }>;
+  readonly mappings: ReadonlyMap<string, MappingState>;
+  /** Local users referenced by mappings or candidates, by id. */
+  readonly localUsers: ReadonlyMap<number, LocalUserState>;
+  /** Local user ids whose match key (lower case) equals the key, for users not yet mapped. */
+  readonly candidatesByKey: ReadonlyMap<string, readonly number[]>;
+  /** Local users mapped (in scope) by another connection: never deactivated from here. */
+  readonly sharedLocalUsers: ReadonlySet<number>;
+  /** Current members of each linked local group. */
+  readonly memberships: ReadonlyMap<number, ReadonlySet<number>>;
+}
+
+export interface PlanOptions {
+  readonly connection: string;
+  readonly linkKind: LinkKind;
+  readonly matchKey: MatchKey;
+  readonly createUsers: boolean;
+  /** Kind chosen for each directory group id linked manually or by config list. */
+  readonly kindOf?: ReadonlyMap<string, LinkKind>;
+  /** Directory ids found through the scope filter (others were found by reference). */
+  readonly manualIds?: ReadonlySet<string>;
+  /**
+   * The read covered only some groups (selected names or --kind): groups outside it are not
+   * deleted and users outside it are not deactivated.
+   */
+  readonly partialScope: boolean;
+  /** With a partial scope: the link ids that were selected. */
+  readonly selectedLinkIds?: ReadonlySet<number>;
+}
+
+export interface GroupFields {
+  readonly directoryId: string;
+  readonly dn: string | null;
+  readonly name: string;
+  readonly description: string | null;
+  readonly kind: LinkKind;
+  readonly origin: 'scope' | 'manual';
+}
+
+export interface UserFields {
+  readonly directoryId: string;
+  readonly dn: string | null;
+  readonly login: string | null;
+  readonly mail: string | null;
+  readonly displayName: string | null;
+  readonly enabled: boolean;
+}
+
+/** A member reference: a local id (number) or, for an object created by this plan, its directory id (string). */
+export type Ref = number | string;
+
+export interface SyncPlan {
+  readonly connection: string;
+  readonly groups: {
+    readonly create: GroupFields[];
+    readonly update: Array<{ linkId: number; localGroupId: number | null; before: GroupFields; after: GroupFields }>;
+    readonly delete: Array<{ linkId: number; localGroupId: number | null; directoryId: string; name: string }>;
+    readonly duplicates: Array<GroupFields & { localGroupId: number }>;
+    /** Links whose local group vanished: a new local group is created for them. */
+    readonly relink: Array<{ linkId: number; fields: GroupFields }>;
+  };
+  readonly users: {
+    readonly create: UserFields[];
+    readonly map: Array<UserFields & { localUserId: number }>;
+    readonly update: Array<{ localUserId: number; before: UserFields & { active: boolean }; after: UserFields & { active: boolean } }>;
+    /** `unchanged`: already recorded as such with the same data; nothing to write. */
+    readonly conflicts: Array<UserFields & { candidates: number[]; unchanged: boolean }>;
+    readonly unmapped: Array<UserFields & { reason: string; unchanged: boolean }>;
+    readonly deactivate: Array<{ localUserId: number; directoryId: string; login: string | null; reason: string }>;
+    /** Mapping rows whose cached directory state changed with no local change (ignored users, out of scope). */
+    readonly refresh: Array<UserFields & { inScope: boolean }>;
+    /** Ignored users met in the scope (skipped). */
+    ignored: number;
+  };
+  readonly memberships: {
+    readonly addGroup: Ref[];
+    readonly addUser: Ref[];
+    readonly removeGroup: number[];
+    readonly removeUser: number[];
+  };
+  readonly skipped: SkippedEntry[];
+  /** Objects of this connection before the run (linked groups + users in scope), for the guard. */
+  readonly objectCount: number;
+}
+
+export interface PlanCounts {
+  groupsCreated: number;
+  groupsModified: number;
+  groupsDeleted: number;
+  groupsDuplicated: number;
+  usersCreated: number;
+  usersUpdated: number;
+  usersDeactivated: number;
+  usersConflicts: number;
+  usersIgnored: number;
+  usersMapped: number;
+  usersUnmapped: number;
+  membershipsAdded: number;
+  membershipsRemoved: number;
+}
+
+const lower = (s: string | null) => (s === null ? null : s.toLowerCase());
+
+function userFields(u: DirectoryUser): UserFields {
+  return { directoryId: u.id, dn: u.dn, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, k) => v === b[k]);
+}
+
+function sameUser(a: UserFields, m: MappingState): boolean {
+  return a.dn === m.dn && a.login === m.login && a.mail === m.mail && a.displayName === m.displayName && a.enabled === m.enabled;
+}
+
+export function planSync(snapshot: DirectorySnapshot, state: StoreState, options: PlanOptions): SyncPlan {
+  const plan: SyncPlan = {
+    connection: options.connection,
+    groups: { create: [], update: [], delete: [], duplicates: [], relink: [] },
+    users: { create: [], map: [], update: [], conflicts: [], unmapped: [], deactivate: [], refresh: [], ignored: 0 },
+    memberships: { addGroup: [], addUser: [], removeGroup: [], removeUser: [] },
+    skipped: [...snapshot.skipped],
+    objectCount: 0,
+  };
+
+  // ---- groups ----------------------------------------------------------------------------
+  const linkByDirectoryId = new Map(state.links.map((l) => [l.directoryId, l]));
+  /** Directory group id → where its members go: a local group id, or its own directory id when created now. */
+  const target = new Map<string, Ref>();
+  const seenGroups = new Set<string>();
+  const claimedNames = new Set<string>();
+  for (const g of snapshot.groups) {
+    if (seenGroups.has(g.id) || state.unlinked.has(g.id)) continue;
+    seenGroups.add(g.id);
+    const link = linkByDirectoryId.get(g.id);
+    const kind = link?.kind ?? options.kindOf?.get(g.id) ?? options.linkKind;
+    const origin = link?.origin ?? (options.manualIds?.has(g.id) ? 'manual' : 'scope');
+    const fields: GroupFields = { directoryId: g.id, dn: g.dn, name: g.name, description: g.description, kind, origin };
+    if (link) {
+      if (link.localGroupId === null) {
+        // Linked by an admin but no local group yet: create one, unless the name is taken (a duplicate).
+        const key = g.name.toLowerCase();
+        const existing = state.localGroupsByName.get(key);
+        if (state.duplicates.has(g.id)) continue;
+        if (existing || claimedNames.has(key)) {
+          if (existing) plan.groups.duplicates.push({ ...fields, localGroupId: existing.id });
+          continue;
+        }
+        claimedNames.add(key);
+        plan.groups.relink.push({ linkId: link.id, fields });
+        target.set(g.id, g.id);
+      } else {
+        target.set(g.id, link.localGroupId);
+        if (link.name !== g.name || link.description !== g.description || link.dn !== g.dn) {
+          plan.groups.update.push({
+            linkId: link.id,
+            localGroupId: link.localGroupId,
+            before: { directoryId: g.id, dn: link.dn, name: link.name, description: link.description, kind: link.kind, origin: link.origin },
+            after: fields,
+          });
+        }
+      }
+      continue;
+    }
+    const duplicate = state.duplicates.get(g.id);
+    if (duplicate) continue; // pending or ignored: not synced until an admin links it
+    const key = g.name.toLowerCase();
+    const existing = state.localGroupsByName.get(key);
+    if (existing || claimedNames.has(key)) {
+      // A local group of that name that this directory group is not linked to: a duplicate.
+      const localGroupId = existing?.id ?? -1;
+      if (localGroupId > 0) plan.groups.duplicates.push({ ...fields, localGroupId });
+      else plan.skipped.push({ ref: g.dn ?? g.id, reason: `another directory group in this run is also named "${g.name}"` });
+      continue;
+    }
+    claimedNames.add(key);
+    plan.groups.create.push(fields);
+    target.set(g.id, g.id);
+  }
+  for (const link of state.links) {
+    if (seenGroups.has(link.directoryId)) continue;
+    if (options.partialScope) continue;
+    plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name });
+  }
+
+  // ---- users -----------------------------------------------------------------------------
+  /** Directory user id → local user ref whose memberships follow the directory. */
+  const member = new Map<string, Ref>();
+  const claimedLocal = new Set<number>();
+  for (const m of state.mappings.values()) if (m.localUserId !== null && m.status === 'mapped') claimedLocal.add(m.localUserId);
+  const seenUsers = new Set<string>();
+  const pendingNew: DirectoryUser[] = [];
+  for (const u of snapshot.users) {
+    if (seenUsers.has(u.id)) continue;
+    seenUsers.add(u.id);
+    const fields = userFields(u);
+    const mapping = state.mappings.get(u.id);
+    if (mapping?.status === 'ignored') {
+      plan.users.ignored++;
+      if (!sameUser(fields, mapping) || !mapping.inScope) plan.users.refresh.push({ ...fields, inScope: true });
+      continue;
+    }
+    if (mapping?.status === 'mapped' && mapping.localUserId !== null) {
+      const local = state.localUsers.get(mapping.localUserId);
+      const id = mapping.localUserId;
+      member.set(u.id, id);
+      const before = { ...fields, dn: mapping.dn, login: local?.login ?? mapping.login, mail: local?.mail ?? mapping.mail, displayName: local?.displayName ?? mapping.displayName, enabled: mapping.enabled, active: local?.active ?? true };
+      const after = { ...fields, active: u.enabled };
+      const localChanged =
+        before.login !== after.login || before.mail !== after.mail || before.displayName !== after.displayName || before.active !== after.active;
+      if (localChanged) plan.users.update.push({ localUserId: id, before, after });
+      else if (!sameUser(fields, mapping) || !mapping.inScope) plan.users.refresh.push({ ...fields, inScope: true });
+      continue;
+    }
+    pendingNew.push(u);
+  }
+  // Users not mapped yet (new, unmapped, conflict, or whose local user vanished): match on the key.
+  const keyUse = new Map<string, number>();
+  for (const u of pendingNew) {
+    const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
+    if (key) keyUse.set(key, (keyUse.get(key) ?? 0) + 1);
+  }
+  const conflict = (fields: UserFields, candidates: number[]) => {
+    const m = state.mappings.get(fields.directoryId);
+    const unchanged = !!m && m.status === 'conflict' && m.inScope && sameUser(fields, m) && sameIds(m.candidates, candidates);
+    plan.users.conflicts.push({ ...fields, candidates, unchanged });
+  };
+  const unmapped = (fields: UserFields, reason: string) => {
+    const m = state.mappings.get(fields.directoryId);
+    const unchanged = !!m && m.status === 'unmapped' && m.inScope && m.localUserId === null && sameUser(fields, m);
+    plan.users.unmapped.push({ ...fields, reason, unchanged });
+  };
+  for (const u of pendingNew) {
+    const fields = userFields(u);
+    const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
+    if (!key) {
+      unmapped(fields, `no ${options.matchKey}: cannot be matched to a local user`);
+      plan.skipped.push({ ref: u.dn ?? u.id, reason: `no ${options.matchKey} (the connection's match key)` });
+      continue;
+    }
+    const candidates = (state.candidatesByKey.get(key) ?? []).filter((id) => !claimedLocal.has(id));
+    if (candidates.length === 1) {
+      const id = candidates[0]!;
+      if ((keyUse.get(key) ?? 0) > 1) {
+        // Two directory users share one key: neither may take the local user.
+        conflict(fields, [id]);
+        continue;
+      }
+      claimedLocal.add(id);
+      plan.users.map.push({ ...fields, localUserId: id });
+      member.set(u.id, id);
+      const local = state.localUsers.get(id);
+      if (local && (local.login !== u.login || local.mail !== u.mail || local.displayName !== u.displayName || local.active !== u.enabled)) {
+        plan.users.update.push({
+          localUserId: id,
+          before: { ...fields, login: local.login, mail: local.mail, displayName: local.displayName, active: local.active },
+          after: { ...fields, active: u.enabled },
+        });
+      }
+    } else if (candidates.length > 1) {
+      conflict(fields, [...candidates].sort((a, b) => a - b));
+    } else if ((keyUse.get(key) ?? 0) > 1) {
+      conflict(fields, []);
+    } else if (options.createUsers) {
+      plan.users.create.push(fields);
+      member.set(u.id, u.id);
+    } else {
+      unmapped(fields, 'no local user matches and user creation is off');
+    }
+  }
+  // Users who left the scope: deactivated, never deleted; not when another connection still has them.
+  if (!options.partialScope) {
+    for (const m of state.mappings.values()) {
+      if (seenUsers.has(m.directoryId) || !m.inScope) continue;
+      if (m.status === 'mapped' && m.localUserId !== null) {
+        const local = state.localUsers.get(m.localUserId);
+        if (local?.active && !state.sharedLocalUsers.has(m.localUserId)) {
+          plan.users.deactivate.push({ localUserId: m.localUserId, directoryId: m.directoryId, login: m.login, reason: 'left the scope' });
+        } else {
+          plan.users.refresh.push({ directoryId: m.directoryId, dn: m.dn, login: m.login, mail: m.mail, displayName: m.displayName, enabled: m.enabled, inScope: false });
+        }
+      } else {
+        plan.users.refresh.push({ directoryId: m.directoryId, dn: m.dn, login: m.login, mail: m.mail, displayName: m.displayName, enabled: m.enabled, inScope: false });
+      }
+    }
+  }
+
+  // ---- memberships -----------------------------------------------------------------------
+  const byId = new Map<string, DirectoryGroup>();
+  for (const g of snapshot.groups) byId.set(g.id, g);
+  for (const [directoryId, groupRef] of target) {
+    const g = byId.get(directoryId)!;
+    const current = typeof groupRef === 'number' ? state.memberships.get(groupRef) : undefined;
+    const desiredLocal = new Set<number>();
+    for (const userId of g.memberIds) {
+      const ref = member.get(userId);
+      if (ref === undefined) continue;
+      if (typeof ref === 'number') {
+        desiredLocal.add(ref);
+        if (!current?.has(ref)) {
+          plan.memberships.addGroup.push(groupRef);
+          plan.memberships.addUser.push(ref);
+        }
+      } else {
+        plan.memberships.addGroup.push(groupRef);
+        plan.memberships.addUser.push(ref);
+      }
+    }
+    if (current && typeof groupRef === 'number') {
+      for (const userId of current) {
+        if (!desiredLocal.has(userId)) {
+          plan.memberships.removeGroup.push(groupRef);
+          plan.memberships.removeUser.push(userId);
+        }
+      }
+    }
+  }
+
+  let inScope = 0;
+  for (const m of state.mappings.values()) if (m.inScope && m.status === 'mapped') inScope++;
+  (plan as { objectCount: number }).objectCount = state.links.length + inScope;
+  return plan;
+}
+
+export function countPlan(plan: SyncPlan): PlanCounts {
+  return {
+    groupsCreated: plan.groups.create.length + plan.groups.relink.length,
+    groupsModified: plan.groups.update.length,
+    groupsDeleted: plan.groups.delete.length,
+    groupsDuplicated: plan.groups.duplicates.length,
+    usersCreated: plan.users.create.length,
+    usersUpdated: plan.users.update.length,
+    usersDeactivated: plan.users.deactivate.length,
+    usersConflicts: plan.users.conflicts.length,
+    usersIgnored: plan.users.ignored,
+    usersMapped: plan.users.map.length,
+    usersUnmapped: plan.users.unmapped.length,
+    membershipsAdded: plan.memberships.addGroup.length,
+    membershipsRemoved: plan.memberships.removeGroup.length,
+  };
+}
+
+export function isEmptyPlan(plan: SyncPlan): boolean {
+  const c = countPlan(plan);
+  return (
+    c.groupsCreated + c.groupsModified + c.groupsDeleted + c.groupsDuplicated + c.usersCreated + c.usersUpdated + c.usersDeactivated + c.usersMapped + c.membershipsAdded + c.membershipsRemoved === 0 &&
+    plan.users.refresh.length === 0 &&
+    plan.users.conflicts.every((c) => c.unchanged) &&
+    plan.users.unmapped.every((u) => u.unchanged)
+  );
+}
