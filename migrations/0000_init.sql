@@ -48,7 +48,7 @@ CREATE TABLE "duplicates" (
 	"status" text DEFAULT 'pending' NOT NULL,
 	"resolved_by" text,
 	"resolved_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"detected_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "group_links" (
@@ -83,7 +83,7 @@ CREATE TABLE "incidents" (
 	"run_id" integer,
 	"details" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"deliveries" jsonb DEFAULT '[]'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"opened_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"resolved_at" timestamp with time zone
 );
 --> statement-breakpoint
@@ -124,7 +124,7 @@ CREATE TABLE "mappings" (
 	"reason" text,
 	"resolved_by" text,
 	"resolved_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"first_seen_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "mappings_connection_directory_id_pk" PRIMARY KEY("connection","directory_id")
 );
@@ -144,7 +144,7 @@ CREATE TABLE "runs" (
 	"kind_filter" text,
 	"group_filter" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"status" text NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"finished_at" timestamp with time zone,
 	"error_code" text,
 	"error" text,

@@ -159,14 +159,27 @@ export interface AppConfig {
 }
 
 function formatIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
+  const lines = error.issues.flatMap((issue) => {
     const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
-    return `  ${where}: ${issue.message}`;
+    if (issue.code === 'unrecognized_keys') {
+      // Name each unknown key as the field, and say what to do (zod's own message names neither).
+      return issue.keys.map((key) => `  ${issue.path.length ? `${where}.${key}` : key}: "${key}" is not a known setting here; check its spelling or remove it`);
+    }
+    return [`  ${where}: ${issue.message}`];
   });
   return `${source} is not valid:\n${lines.join('\n')}`;
 }
 
 const DAY = ms('24h');
+
+/** Freezes an object and everything inside it: a connection's nested settings are as read-only as its top level. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 function staleLimit(c: FileConnection): number {
   if (c.staleAfter !== undefined) return c.staleAfter;
@@ -203,7 +216,7 @@ export function parseConnections(
       const caFile = c.tls.caFile ? path.resolve(baseDir, c.tls.caFile) : undefined;
       if (caFile && !existsSync(caFile)) problems.push(`  ${where}.tls.caFile: ${caFile} does not exist`);
       result.push(
-        Object.freeze({
+        deepFreeze({
           ...c,
           tls: { ...c.tls, caFile },
           urls,
@@ -214,7 +227,7 @@ export function parseConnections(
     } else {
       const file = path.resolve(baseDir, c.file);
       if (!existsSync(file)) problems.push(`  ${where}.file: ${file} does not exist`);
-      result.push(Object.freeze({ ...c, file, staleAfterMs: staleLimit(c) }));
+      result.push(deepFreeze({ ...c, file, staleAfterMs: staleLimit(c) }));
     }
   });
   if (problems.length) throw new GroupsyncError('CONFIG_INVALID', `${source} is not valid:\n${problems.join('\n')}`);

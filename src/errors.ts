@@ -32,6 +32,11 @@ export function isGroupsyncError(error: unknown, code?: ErrorCode): error is Gro
 
 /** A one-line message for logs and run records; never includes a secret (callers never put one in). */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) {
+    // drizzle wraps driver errors as "Failed query: <sql> params: <values>": the cause says what
+    // went wrong, and the statement and its values do not belong in a run record or a card.
+    if (error.message.startsWith('Failed query:') && error.cause instanceof Error) return `store: ${error.cause.message}`;
+    return error.message;
+  }
   return String(error);
 }

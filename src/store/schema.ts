@@ -19,7 +19,7 @@ import {
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const created = () => ts('created_at').notNull().defaultNow();
+const created = (name = 'created_at') => ts(name).notNull().defaultNow();
 const updated = () => ts('updated_at').notNull().defaultNow();
 
 /** State kept per configured connection (the configuration itself lives in the config file). */
@@ -128,7 +128,7 @@ export const mappings = pgTable(
     reason: text('reason'),
     resolvedBy: text('resolved_by'),
     resolvedAt: ts('resolved_at'),
-    firstSeenAt: created(),
+    firstSeenAt: created('first_seen_at'),
     updatedAt: updated(),
   },
   (t) => [
@@ -152,7 +152,7 @@ export const duplicates = pgTable(
     status: text('status').$type<'pending' | 'linked' | 'ignored'>().notNull().default('pending'),
     resolvedBy: text('resolved_by'),
     resolvedAt: ts('resolved_at'),
-    detectedAt: created(),
+    detectedAt: created('detected_at'),
   },
   (t) => [uniqueIndex('duplicates_directory_key').on(t.connection, t.directoryId)],
 );
@@ -172,7 +172,7 @@ export const runs = pgTable(
     status: text('status')
       .$type<'running' | 'success' | 'partial' | 'failed' | 'awaiting_approval' | 'rejected' | 'dry_run'>()
       .notNull(),
-    startedAt: created(),
+    startedAt: created('started_at'),
     finishedAt: ts('finished_at'),
     errorCode: text('error_code'),
     error: text('error'),
@@ -265,7 +265,7 @@ export const incidents = pgTable(
     details: jsonb('details').notNull().default({}),
     /** Where the alert was posted: [{ conversationId, activityId, state }]. */
     deliveries: jsonb('deliveries').$type<Array<Record<string, unknown>>>().notNull().default([]),
-    openedAt: created(),
+    openedAt: created('opened_at'),
     resolvedAt: ts('resolved_at'),
   },
   (t) => [

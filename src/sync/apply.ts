@@ -14,7 +14,12 @@ const CHUNK = 20_000;
 type Column = readonly [values: readonly unknown[], pgType: string];
 
 function unnest(columns: readonly Column[]): SQL {
-  const parts = columns.map(([values, type]) => sql`${p(values)}::${sql.raw(type)}[]`);
+  // postgres.js sends a JS array of booleans as a scalar: booleans travel as text and are cast.
+  const parts = columns.map(([values, type]) =>
+    type === 'bool'
+      ? sql`${p(values.map((v) => (v === null || v === undefined ? null : v ? 'true' : 'false')))}::text[]::bool[]`
+      : sql`${p(values)}::${sql.raw(type)}[]`,
+  );
   return sql`unnest(${sql.join(parts, sql`, `)})`;
 }
 
@@ -190,9 +195,12 @@ export async function applyPlan(
         [s.map((d) => d.directoryId), 'text'],
         [s.map((d) => d.dn), 'text'],
         [s.map((d) => d.name), 'text'],
-        [s.map((d) => d.localGroupId), 'int'],
+        [s.map((d) => (typeof d.localGroupId === 'number' ? d.localGroupId : newGroupId.get(d.localGroupId) ?? null)), 'int'],
       ])} on conflict (connection, directory_id) do nothing`);
-    for (const d of s) audit.push({ action: 'group.duplicate_detected', targetType: 'group', targetId: String(d.localGroupId), before: null, after: d });
+    for (const d of s) {
+      const local = typeof d.localGroupId === 'number' ? d.localGroupId : newGroupId.get(d.localGroupId);
+      audit.push({ action: 'group.duplicate_detected', targetType: 'group', targetId: String(local), before: null, after: { ...d, localGroupId: local } });
+    }
   }
 
   // ---- users -----------------------------------------------------------------------------

@@ -109,7 +109,8 @@ export interface SyncPlan {
     readonly create: GroupFields[];
     readonly update: Array<{ linkId: number; localGroupId: number | null; before: GroupFields; after: GroupFields }>;
     readonly delete: Array<{ linkId: number; localGroupId: number | null; directoryId: string; name: string }>;
-    readonly duplicates: Array<GroupFields & { localGroupId: number }>;
+    /** `localGroupId`: an existing local group, or (string) the directory id of the group this plan creates. */
+    readonly duplicates: Array<GroupFields & { localGroupId: Ref }>;
     /** Links whose local group vanished: a new local group is created for them. */
     readonly relink: Array<{ linkId: number; fields: GroupFields }>;
   };
@@ -182,7 +183,8 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   /** Directory group id → where its members go: a local group id, or its own directory id when created now. */
   const target = new Map<string, Ref>();
   const seenGroups = new Set<string>();
-  const claimedNames = new Set<string>();
+  /** Lower-case names taken by groups created in this run → the creating directory group id. */
+  const claimedNames = new Map<string, string>();
   for (const g of snapshot.groups) {
     if (seenGroups.has(g.id) || state.unlinked.has(g.id)) continue;
     seenGroups.add(g.id);
@@ -197,10 +199,10 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
         const existing = state.localGroupsByName.get(key);
         if (state.duplicates.has(g.id)) continue;
         if (existing || claimedNames.has(key)) {
-          if (existing) plan.groups.duplicates.push({ ...fields, localGroupId: existing.id });
+          plan.groups.duplicates.push({ ...fields, localGroupId: existing ? existing.id : claimedNames.get(key)! });
           continue;
         }
-        claimedNames.add(key);
+        claimedNames.set(key, g.id);
         plan.groups.relink.push({ linkId: link.id, fields });
         target.set(g.id, g.id);
       } else {
@@ -221,13 +223,12 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     const key = g.name.toLowerCase();
     const existing = state.localGroupsByName.get(key);
     if (existing || claimedNames.has(key)) {
-      // A local group of that name that this directory group is not linked to: a duplicate.
-      const localGroupId = existing?.id ?? -1;
-      if (localGroupId > 0) plan.groups.duplicates.push({ ...fields, localGroupId });
-      else plan.skipped.push({ ref: g.dn ?? g.id, reason: `another directory group in this run is also named "${g.name}"` });
+      // A local group of that name that this directory group is not linked to: a duplicate
+      // (of an existing local group, or of the one another directory group creates in this run).
+      plan.groups.duplicates.push({ ...fields, localGroupId: existing ? existing.id : claimedNames.get(key)! });
       continue;
     }
-    claimedNames.add(key);
+    claimedNames.set(key, g.id);
     plan.groups.create.push(fields);
     target.set(g.id, g.id);
   }

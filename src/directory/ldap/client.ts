@@ -121,7 +121,9 @@ export class LdapSource implements DirectorySource {
         url,
         timeout: o.timeoutSeconds * 1000,
         connectTimeout: Math.min(o.timeoutSeconds, 10) * 1000,
-        tlsOptions,
+        // ldapts treats any tlsOptions as "connect with TLS": give them only to ldaps:// URLs;
+        // StartTLS gets them in startTLS().
+        ...(/^ldaps:/i.test(url) ? { tlsOptions } : {}),
         strictDN: false,
         createSecureConnection: capture,
       };

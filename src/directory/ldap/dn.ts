@@ -12,6 +12,8 @@
 export interface RdnPart {
   readonly type: string;
   readonly value: string;
+  /** The value was written as `#` + hex (BER); `value` is that text, lower-cased, not a string value. */
+  readonly ber?: true;
 }
 
 export class DnSyntaxError extends Error {
@@ -23,6 +25,8 @@ export class DnSyntaxError extends Error {
 
 const SPECIAL = new Set([',', '+', '"', '\\', '<', '>', ';', '=']);
 const HEX = /^[0-9a-fA-F]{2}$/;
+/** RFC 4514 attributeType: a name (`cn`, `sAMAccountName`) or a numeric OID (RFC 2253 also allows `OID.` before it). */
+const TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|(?:oid\.)?\d+(?:\.\d+)*)$/i;
 
 /** Parses a DN into RDNs, each a list of (type, value) with escapes decoded. */
 export function parseDn(dn: string): RdnPart[][] {
@@ -43,31 +47,51 @@ export function parseDn(dn: string): RdnPart[][] {
     if (dn[i] !== '=') throw new DnSyntaxError(dn, `missing "=" after "${dn.slice(typeStart, i)}"`);
     const type = dn.slice(typeStart, i).trim();
     if (!type) throw new DnSyntaxError(dn, 'empty attribute type');
+    if (!TYPE.test(type)) throw new DnSyntaxError(dn, `"${type}" is not an attribute type`);
     i++; // '='
     skipSpaces();
     let value = '';
+    let ber = false;
     if (dn[i] === '#') {
       // BER-encoded value: keep the hex string as is.
       const start = i;
       i++;
       while (i < n && /[0-9a-fA-F]/.test(dn[i]!)) i++;
+      if (i === start + 1 || (i - start - 1) % 2 !== 0) throw new DnSyntaxError(dn, `"#" at position ${start} must be followed by hex pairs (a BER value)`);
       value = dn.slice(start, i).toLowerCase();
+      ber = true;
       skipSpaces();
     } else if (dn[i] === '"') {
-      // RFC 2253 quoted value (legacy, still sent by some servers).
+      // RFC 2253 quoted value (legacy, still sent by some servers): `\` before a special character or a hex pair.
       i++;
       const start = i;
+      const bytes: number[] = [];
       let out = '';
+      const flush = () => {
+        if (bytes.length) {
+          out += Buffer.from(bytes).toString('utf8');
+          bytes.length = 0;
+        }
+      };
       while (i < n && dn[i] !== '"') {
         if (dn[i] === '\\' && i + 1 < n) {
+          const pair = dn.slice(i + 1, i + 3);
+          if (HEX.test(pair)) {
+            bytes.push(parseInt(pair, 16));
+            i += 3;
+            continue;
+          }
+          flush();
           out += dn[i + 1];
           i += 2;
         } else {
+          flush();
           out += dn[i];
           i++;
         }
       }
       if (i >= n) throw new DnSyntaxError(dn, `unterminated quoted value starting at ${start}`);
+      flush();
       i++;
       value = out;
       skipSpaces();
@@ -111,16 +135,17 @@ export function parseDn(dn: string): RdnPart[][] {
       // Unescaped trailing spaces are not part of the value.
       value = trailingSpaceStart >= 0 ? text.slice(0, trailingSpaceStart) : text;
     }
-    current.push({ type, value });
+    current.push(ber ? { type, value, ber: true } : { type, value });
     if (i >= n) break;
     const sep = dn[i];
+    if (sep !== ',' && sep !== ';' && sep !== '+') throw new DnSyntaxError(dn, `unexpected "${sep}" at position ${i} after a value`);
     i++;
-    if (sep === ',' || sep === ';') {
+    if (sep !== '+') {
       rdns.push(current);
       current = [];
-      skipSpaces();
-      if (i >= n) throw new DnSyntaxError(dn, 'ends with a separator');
     }
+    skipSpaces();
+    if (i >= n) throw new DnSyntaxError(dn, 'ends with a separator');
   }
   rdns.push(current);
   return rdns;
@@ -160,6 +185,7 @@ export function normalizeDn(dn: string): string {
       }
       const type = part.slice(0, eq).trim().toLowerCase();
       if (!type) throw new DnSyntaxError(dn, 'empty attribute type');
+      if (!TYPE.test(type)) throw new DnSyntaxError(dn, `"${type}" is not an attribute type`);
       const value = foldValue(part.slice(eq + 1));
       out += (k ? ',' : '') + type + '=' + escapeValue(value);
     }
@@ -168,7 +194,8 @@ export function normalizeDn(dn: string): string {
   return parseDn(dn)
     .map((rdn) =>
       rdn
-        .map((p) => `${p.type.toLowerCase()}=${escapeValue(foldValue(p.value))}`)
+        // A BER value stays `#hex`, unescaped, so it never equals the string value `\#hex`.
+        .map((p) => `${p.type.toLowerCase()}=${p.ber ? p.value : escapeValue(foldValue(p.value))}`)
         .sort()
         .join('+'),
     )

@@ -4,7 +4,7 @@
  * users reached. Entries are consumed page by page and reduced at once to compact records:
  * member DNs are interned once as integer nodes, raw pages are dropped as soon as read.
  */
-import { escapeFilter } from 'ldapts';
+import { AndFilter, EqualityFilter, type Filter, FilterParser, escapeFilter } from 'ldapts';
 import type { DirectoryGroup, DirectoryUser, ReadProgress, ReadScope, SkippedEntry } from '../../domain/types.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import {
@@ -21,7 +21,7 @@ import type { VendorProfile } from './vendors.ts';
 
 export interface EntryAccess {
   /** A paged subtree search; yields each page as it arrives. */
-  search(base: string, filter: string, attributes: readonly string[]): AsyncIterable<RawEntry[]>;
+  search(base: string, filter: string | Filter, attributes: readonly string[]): AsyncIterable<RawEntry[]>;
   /** A base-scope read of one entry; null when it does not exist. */
   readEntry(dn: string, attributes: readonly string[]): Promise<RawEntry | null>;
 }
@@ -303,10 +303,11 @@ export async function findGroupEntries(
     const entry = await access.readEntry(ref, attributes);
     return entry && hasClass(entry, p.groupClasses) ? [entry] : [];
   }
-  let filter: string;
+  let filter: string | Filter;
   if (GUID.test(ref)) {
+    // A binary objectGUID goes as bytes in a filter object: ldapts would UTF-8-encode `\xx` escapes.
     filter = p.idIsGuid
-      ? `(&${p.groupFilter}(${p.id}=${guidFilterValue(ref)}))`
+      ? new AndFilter({ filters: [FilterParser.parseString(p.groupFilter), new EqualityFilter({ attribute: p.id, value: encodeObjectGuid(ref) })] })
       : `(&${p.groupFilter}${escapeFilter`(${p.id}=${ref.toLowerCase()})`})`;
   } else {
     filter = `(&${p.groupFilter}${escapeFilter`(${p.groupName}=${ref})`})`;
@@ -314,8 +315,4 @@ export async function findGroupEntries(
   const out: RawEntry[] = [];
   for await (const page of access.search(layout.groupBase, filter, attributes)) out.push(...page);
   return out;
-}
-
-function guidFilterValue(guid: string): string {
-  return [...encodeObjectGuid(guid)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
 }

@@ -141,14 +141,17 @@ export function memberChunks(entry: RawEntry, memberAttributes: readonly string[
   const out = new Map<string, MemberChunk>();
   for (const [key, values] of entry.attrs) {
     const strings = () => values.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+    // ldapts also returns an empty key for each requested name the server did not send: with a
+    // ranged answer, `member: []` sits beside `member;range=0-1499`. The non-empty one wins.
     if (wanted.has(key)) {
-      out.set(key, { values: strings(), nextStart: null });
+      if (values.length > 0 || !out.has(key)) out.set(key, { values: strings(), nextStart: null });
       continue;
     }
     const m = RANGE.exec(key);
     if (m && wanted.has(m[1]!.toLowerCase())) {
       const end = m[3]!;
-      out.set(m[1]!.toLowerCase(), { values: strings(), nextStart: end === '*' ? null : Number(end) + 1 });
+      const base = m[1]!.toLowerCase();
+      if (values.length > 0 || !out.has(base)) out.set(base, { values: strings(), nextStart: end === '*' ? null : Number(end) + 1 });
     }
   }
   return out;

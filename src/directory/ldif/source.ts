@@ -115,7 +115,7 @@ export class LdifSource implements DirectorySource {
     };
     return {
       async *search(base, filter, attributes) {
-        const parsed = FilterParser.parseString(filter);
+        const parsed = typeof filter === 'string' ? FilterParser.parseString(filter) : filter;
         const baseKey = normalizeDn(base);
         const page: RawEntry[] = [];
         for (const entry of data.entries) {

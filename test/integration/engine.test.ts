@@ -1,0 +1,335 @@
+/**
+ * The sync engine against a real OpenLDAP slapd, on both stores (PGlite and PostgreSQL):
+ * every seed scenario of DESIGN.md §2.
+ */
+import { sql } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/store/db.ts';
+import { type Driver, DRIVERS, type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
+import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
+
+const people = (uid: string) => `uid=${uid},ou=people,dc=example,dc=org`;
+const group = (cn: string, ou = 'groups') => `cn=${cn},ou=${ou},dc=example,dc=org`;
+
+async function rows<T = Record<string, unknown>>(app: TestApp, text: string): Promise<T[]> {
+  return queryRows<T>(app.store.db, sql.raw(text));
+}
+
+async function membersOf(app: TestApp, name: string): Promise<string[]> {
+  const r = await rows<{ login: string }>(
+    app,
+    `select u.login from memberships m join local_groups g on g.id = m.group_id join local_users u on u.id = m.user_id
+     where g.name = '${name}' order by u.login`,
+  );
+  return r.map((x) => x.login);
+}
+
+async function storeFingerprint(app: TestApp): Promise<string> {
+  const parts: unknown[] = [];
+  for (const table of ['local_users', 'local_groups', 'memberships', 'group_links', 'mappings', 'duplicates']) {
+    parts.push(await rows(app, `select * from ${table} order by 1, 2`));
+  }
+  return JSON.stringify(parts);
+}
+
+describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+
+  beforeEach(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios, FIXTURE_LDIF.bigGroup] });
+  });
+  afterEach(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  const sync = (extra: Partial<Parameters<TestApp['engine']['sync']>[0]> = {}) =>
+    app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', ...extra });
+
+  it('reads nested, cyclic, escaped, mixed-case and large groups completely', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]);
+    const result = await sync();
+    expect(result.run.status).toBe('partial'); // dave has no mail
+    expect(result.run.skipped).toEqual(expect.arrayContaining([expect.objectContaining({ ref: expect.stringMatching(/uid=dave/) })]));
+    expect(await membersOf(app, 'app-admins')).toEqual(['alice', 'bob', 'carol']);
+    expect(await membersOf(app, 'cycle-a')).toEqual(['frank', 'grace']);
+    expect(await membersOf(app, 'cycle-b')).toEqual(['frank', 'grace']);
+    expect(await membersOf(app, 'mixed-case-members')).toEqual(['alice', 'bob', 'carol']);
+    const special = await rows<{ mail: string }>(
+      app,
+      `select u.mail from memberships m join local_groups g on g.id = m.group_id join local_users u on u.id = m.user_id
+       where g.name = 'special-chars' order by u.mail`,
+    );
+    expect(special.map((r) => r.mail)).toEqual(['bslash@example.org', 'jsmith@example.org', 'pminus@example.org', 'rtables@example.org', 'zoe.angstrom@example.org']);
+    expect((await membersOf(app, 'big-group')).length).toBe(1600);
+    expect(await membersOf(app, 'dangling-member')).toEqual(['alice']);
+    // A disabled directory account is a deactivated local user.
+    const [erin] = await rows<{ active: boolean }>(app, `select active from local_users where login = 'erin'`);
+    expect(erin?.active).toBe(false);
+    // Stable ids are entryUUIDs.
+    const ids = await rows<{ directory_id: string }>(app, `select directory_id from mappings limit 5`);
+    for (const r of ids) expect(r.directory_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('creates users with the connection defaults and records counters and audit', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops'] }, userDefaults: { active: true, attributes: { locale: 'fr' } } })]);
+    const result = await sync();
+    expect(result.run.error ?? result.run.status).toBe("success");
+    expect(result.run).toMatchObject({ groupsCreated: 1, usersCreated: 2, membershipsAdded: 2, groupsDeleted: 0, usersDeactivated: 0 });
+    expect(result.run.summary).toMatchObject({ users: { impacted: 2, success: 2 }, groups: { impacted: 1, success: 1 } });
+    const users = await rows<{ login: string; attributes: Record<string, string>; created_by_connection: string }>(app, `select login, attributes, created_by_connection from local_users order by login`);
+    expect(users).toEqual([
+      { login: 'bob', attributes: { locale: 'fr' }, created_by_connection: 'corp' },
+      { login: 'carol', attributes: { locale: 'fr' }, created_by_connection: 'corp' },
+    ]);
+    const audit = await rows<{ action: string; actor: string }>(app, `select action, actor from audit_log where run_id = ${result.run.id} order by id`);
+    expect(audit.map((a) => a.action)).toEqual(['group.created', 'user.created', 'user.created', 'group.members_changed']);
+    expect(new Set(audit.map((a) => a.actor))).toEqual(new Set(['test']));
+  });
+
+  it('a second sync with no change writes nothing', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]);
+    await sync();
+    const before = await storeFingerprint(app);
+    const second = await sync();
+    expect(second.run).toMatchObject({ groupsCreated: 0, groupsModified: 0, usersCreated: 0, usersUpdated: 0, membershipsAdded: 0, membershipsRemoved: 0 });
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+
+  it('applies a rename and a description change to the same local group', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]);
+    await sync();
+    const [{ id } = { id: 0 }] = await rows<{ id: number }>(app, `select id from local_groups where name = 'app-admins'`);
+    await ldap.load(`dn: ${group('app-admins')}\nchangetype: modrdn\nnewrdn: cn=app-administrators\ndeleteoldrdn: 1\n\ndn: cn=app-administrators,ou=groups,dc=example,dc=org\nchangetype: modify\nreplace: description\ndescription: Renamed admin team\n`);
+    const result = await sync();
+    expect(result.run).toMatchObject({ groupsModified: 1, groupsCreated: 0, groupsDeleted: 0 });
+    const [renamed] = await rows<{ id: number; name: string; description: string }>(app, `select id, name, description from local_groups where id = ${id}`);
+    expect(renamed).toEqual({ id, name: 'app-administrators', description: 'Renamed admin team' });
+    expect(await membersOf(app, 'app-administrators')).toEqual(['alice', 'bob', 'carol']);
+    const [audit] = await rows<{ before: { name: string }; after: { name: string } }>(app, `select before, after from audit_log where action = 'group.modified'`);
+    expect(audit).toMatchObject({ before: { name: 'app-admins' }, after: { name: 'app-administrators' } });
+  });
+
+  it('deletes the local group of a group gone from the directory, and deactivates users who left', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=cycle-*)(cn=app-*))' } })]);
+    await sync();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n\ndn: ${group('cycle-a')}\nchangetype: modify\ndelete: member\nmember: ${group('cycle-b')}\n`);
+    const result = await sync();
+    expect(result.run).toMatchObject({ status: 'success', groupsDeleted: 1, usersDeactivated: 1 });
+    expect(await rows(app, `select 1 from local_groups where name = 'cycle-b'`)).toEqual([]);
+    const [grace] = await rows<{ active: boolean }>(app, `select active from local_users where login = 'grace'`);
+    expect(grace?.active).toBe(false); // deactivated, never deleted
+    expect(await membersOf(app, 'cycle-a')).toEqual(['frank']);
+  });
+
+  it('adds and removes members', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops', 'all-staff'] } })]);
+    await sync();
+    await ldap.load(`dn: ${group('app-ops')}\nchangetype: modify\nadd: member\nmember: ${people('heidi')}\n-\ndelete: member\nmember: ${people('bob')}\n`);
+    const result = await sync();
+    expect(result.run).toMatchObject({ membershipsAdded: 1, membershipsRemoved: 1, usersDeactivated: 0 });
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol', 'heidi']);
+  });
+
+  it('does not sync a duplicate group until it is linked, then syncs it into the existing group', async () => {
+    const { store } = await createTestApp(driver, [ldapConnection(ldap)]).then(async (a) => {
+      await a.store.db.execute(sql`insert into local_groups (name, description) values ('Developers', 'made by hand')`);
+      return a;
+    });
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=developers)' } })], { store });
+    const first = await sync();
+    expect(first.run.groupsDuplicated).toBe(2); // both directory groups named developers
+    expect(await membersOf(app, 'Developers')).toEqual([]);
+    const page = await app.ops.duplicates('corp');
+    expect(page.items.map((d) => d.dn).sort()).toEqual([group('developers'), group('developers', 'legacy')]);
+    const current = page.items.find((d) => d.dn === group('developers'))!;
+    await app.ops.resolveDuplicate(current.id, 'link', 'admin:ann');
+    await expect(app.ops.resolveDuplicate(current.id, 'ignore', 'admin:bob')).rejects.toThrow(/already linked by admin:ann/);
+    const legacy = page.items.find((d) => d.dn !== group('developers'))!;
+    await app.ops.resolveDuplicate(legacy.id, 'ignore', 'admin:ann');
+    const second = await sync();
+    expect(second.run.groupsDuplicated).toBe(0);
+    // Linked to the existing local group: same id, its name and description now follow the directory.
+    const [developers] = await rows<{ id: number; name: string }>(app, `select id, name from local_groups where lower(name) = 'developers'`);
+    expect(developers).toEqual({ id: current.localGroupId, name: 'developers' });
+    expect(await membersOf(app, 'developers')).toEqual(['alice', 'bob']);
+    expect((await app.ops.duplicates('corp')).total).toBe(0);
+  });
+
+  it('puts a user matching two local users in conflict until an admin maps it', async () => {
+    const seed = await createTestApp(driver, [ldapConnection(ldap)]);
+    await seed.store.db.execute(sql`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`);
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], { store: seed.store });
+    const first = await sync();
+    expect(first.run.usersConflicts).toBe(1);
+    const conflicts = await app.ops.conflicts('corp');
+    const jdoe = conflicts.items.find((c) => c.login === 'jdoe')!;
+    expect(jdoe.status).toBe('conflict');
+    expect(jdoe.candidates.map((c) => c.login)).toEqual(['jdoe1', 'jdoe2']);
+    expect(await membersOf(app, 'edge-users')).toEqual(['erin']);
+    await app.ops.map('jdoe', `#${jdoe.candidates[1]!.id}`, 'admin:ann', { onlyIfPending: true });
+    await expect(app.ops.map('jdoe', `#${jdoe.candidates[0]!.id}`, 'admin:bob', { onlyIfPending: true })).rejects.toThrow(/already resolved by admin:ann/);
+    const second = await sync();
+    expect(second.run.usersConflicts).toBe(0);
+    const members = await rows<{ user_id: number }>(app, `select m.user_id from memberships m join local_groups g on g.id = m.group_id where g.name = 'edge-users' order by 1`);
+    expect(members.map((m) => m.user_id)).toContain(jdoe.candidates[1]!.id);
+    expect(members.map((m) => m.user_id)).not.toContain(jdoe.candidates[0]!.id);
+    const [audit] = await rows<{ actor: string; before: { status: string }; after: { status: string } }>(app, `select actor, before, after from audit_log where action = 'user.mapped' and actor = 'admin:ann'`);
+    expect(audit).toMatchObject({ before: { status: 'conflict' }, after: { status: 'mapped' } });
+  });
+
+  it('skips ignored users, and ignoring a mapped user removes its mapping and memberships', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    await sync();
+    const ignored = await app.ops.ignore('bob', 'admin:ann');
+    expect(ignored.removedMemberships).toBe(1);
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol']);
+    const [mapping] = await rows<{ status: string; local_user_id: number | null }>(app, `select status, local_user_id from mappings where login = 'bob'`);
+    expect(mapping).toEqual({ status: 'ignored', local_user_id: null });
+    const next = await sync();
+    expect(next.run).toMatchObject({ usersIgnored: 1, membershipsAdded: 0, usersCreated: 0 });
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol']);
+    await app.ops.unignore('bob', 'admin:ann');
+    await sync();
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob', 'carol']); // matched again by mail
+  });
+
+  it('holds a run above the deletion threshold until an admin approves or rejects it', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { deletionThreshold: { maxCount: 2, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    const before = await storeFingerprint(app);
+    await ldap.load(['cycle-a', 'cycle-b', 'app-ops', 'developers'].map((cn) => `dn: ${group(cn)}\nchangetype: delete\n`).join('\n'));
+    await ldap.load(`dn: ${group('app-admins')}\nchangetype: modify\ndelete: member\nmember: ${group('app-ops')}\n`);
+    const held = await sync();
+    expect(held.run.status).toBe('awaiting_approval');
+    expect(held.run.error).toMatch(/exceed the limit of 2/);
+    expect(await storeFingerprint(app)).toBe(before);
+    expect(app.notifier.events.map((e) => e.type)).toContain('run.awaiting_approval');
+    const approved = await app.ops.approve(held.run.id, 'admin:ann');
+    expect(approved.run).toMatchObject({ status: 'partial', decidedBy: 'admin:ann', groupsDeleted: 4 }); // partial: dave has no mail
+    expect(await rows(app, `select 1 from local_groups where name in ('cycle-a','cycle-b','app-ops','developers')`)).toEqual([]);
+    await expect(app.ops.reject(held.run.id, 'admin:bob')).rejects.toThrow(/not awaiting approval: it is partial by admin:ann/);
+  });
+
+  it('a rejected run applies nothing', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+    const held = await sync();
+    expect(held.run.status).toBe('awaiting_approval');
+    const before = await storeFingerprint(app);
+    const rejected = await app.ops.reject(held.run.id, 'admin:ann');
+    expect(rejected).toMatchObject({ status: 'rejected', decidedBy: 'admin:ann' });
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+
+  it('a directory that stops answering mid-read leaves the store untouched', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { timeoutSeconds: 2, pageSize: 100 })]);
+    await sync();
+    await ldap.load(`dn: ${group('app-ops')}\nchangetype: modify\ndelete: member\nmember: ${people('bob')}\n`);
+    const before = await storeFingerprint(app);
+    let paused = false;
+    const result = await sync({
+      onProgress: (event) => {
+        if (!paused && event.step === 'read') {
+          paused = true;
+          ldap.pause();
+        }
+      },
+    });
+    ldap.resume();
+    expect(paused).toBe(true);
+    expect(result.run.status).toBe('failed');
+    expect(result.run.errorCode).toMatch(/DIRECTORY_(UNREACHABLE|READ_FAILED)/);
+    expect(await storeFingerprint(app)).toBe(before);
+    expect(app.notifier.events.at(-1)?.type).toBe('run.failed');
+  });
+
+  it('a directory killed mid-read leaves the store untouched', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { pageSize: 100 })]);
+    const before = await storeFingerprint(app);
+    let killed = false;
+    const result = await sync({
+      onProgress: () => {
+        if (!killed) {
+          killed = true;
+          ldap.kill();
+        }
+      },
+    });
+    expect(result.run.status).toBe('failed');
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+
+  it('reports a wrong password and an unreachable directory as failed runs with clear errors', async () => {
+    app = await createTestApp(driver, [
+      ldapConnection(ldap, { name: 'wrongpw', passwordEnv: 'WRONG_PW' }),
+      ldapConnection(ldap, { name: 'down', url: 'ldap://127.0.0.1:9' }),
+    ], { env: { WRONG_PW: 'nope' } });
+    const wrong = await app.engine.sync({ connection: 'wrongpw', trigger: 'manual', actor: 'test' });
+    expect(wrong.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_AUTH_FAILED' });
+    expect(wrong.run.error).toMatch(/invalid credentials/);
+    expect(wrong.run.error).not.toContain('nope');
+    const down = await app.engine.sync({ connection: 'down', trigger: 'manual', actor: 'test' });
+    expect(down.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
+  });
+
+  it('a dry run plans and changes nothing', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]);
+    const before = await storeFingerprint(app);
+    const result = await sync({ dryRun: true });
+    expect(result.run.status).toBe('dry_run');
+    expect(result.plan?.groups.create.length).toBeGreaterThan(5);
+    expect(result.run.groupsCreated).toBe(result.plan?.groups.create.length);
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+
+  it('syncs selected groups only, and only links of one kind', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=cycle-*))' } })]);
+    await sync();
+    await ldap.load(`dn: ${group('app-ops')}\nchangetype: modify\ndelete: member\nmember: ${people('bob')}\n\ndn: ${group('cycle-a')}\nchangetype: modify\ndelete: member\nmember: ${people('frank')}\n`);
+    const selected = await sync({ groups: ['app-ops'] });
+    expect(selected.run).toMatchObject({ status: 'success', membershipsRemoved: 1, groupsDeleted: 0, usersDeactivated: 0 });
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol']);
+    expect(await membersOf(app, 'cycle-a')).toEqual(['frank', 'grace']); // not selected: untouched
+    const security = await sync({ kind: 'security' });
+    expect(security.run).toMatchObject({ membershipsRemoved: 0, groupsDeleted: 0, usersDeactivated: 0 });
+    expect(await membersOf(app, 'cycle-a')).toEqual(['frank', 'grace']);
+    const groupKind = await sync({ kind: 'group' });
+    // bob leaves app-admins (through the nested app-ops); frank leaves cycle-a and, through it, cycle-b.
+    expect(groupKind.run.membershipsRemoved).toBe(3);
+    expect(await membersOf(app, 'app-admins')).toEqual(['alice', 'carol']);
+    expect(await membersOf(app, 'cycle-b')).toEqual(['grace']);
+    await expect(sync({ groups: ['no-such-group'] })).rejects.toThrow(/not linked to "corp": no-such-group/);
+  });
+
+  it('links and unlinks groups one by one', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: [] } })]);
+    const linked = await app.ops.link('corp', 'app-ops', 'admin:ann', 'security');
+    expect(linked.group.dn).toBe(group('app-ops'));
+    await expect(app.ops.link('corp', 'developers', 'admin:ann')).rejects.toThrow(/names 2 groups/);
+    await expect(app.ops.link('corp', 'nope', 'admin:ann')).rejects.toThrow(/no group "nope"/);
+    await sync();
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob', 'carol']);
+    const [g] = await rows<{ kind: string }>(app, `select kind from local_groups where name = 'app-ops'`);
+    expect(g?.kind).toBe('security');
+    await app.ops.unlink('corp', 'app-ops', 'admin:ann');
+    const after = await sync();
+    expect(after.run.groupsDeleted).toBe(0); // unlinked groups are kept as they are
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob', 'carol']);
+  });
+
+  it('applies a plan atomically: a failure in the middle of apply leaves the store as before', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]);
+    await app.store.db.execute(sql.raw(`
+      create function fail_on_big_group() returns trigger language plpgsql as $$
+      begin if (select count(*) from memberships) > 1000 then raise exception 'simulated crash during apply'; end if; return new; end $$`));
+    await app.store.db.execute(sql.raw(`create trigger crash after insert on memberships for each statement execute function fail_on_big_group()`));
+    const before = await storeFingerprint(app);
+    const result = await sync();
+    expect(result.run.status).toBe('failed');
+    expect(result.run.error).toMatch(/simulated crash/);
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * Builds a real groupsync App for tests: real config parsing, a real store (PGlite in memory or
+ * a fresh PostgreSQL database), the real LDAP source pointed at a test slapd.
+ */
+import { inject } from 'vitest';
+import { type App, createApp } from '../../src/app.ts';
+import { type AppConfig, parseConnections } from '../../src/config.ts';
+import { silentLogger } from '../../src/logger.ts';
+import type { Notifier, SyncEvent } from '../../src/notify/port.ts';
+import { openStore } from '../../src/store/db.ts';
+import { createDatabase } from './postgres.ts';
+import type { SlapdHandle } from './slapd.ts';
+
+export type Driver = 'pglite' | 'postgres';
+export const DRIVERS: Driver[] = ['pglite', 'postgres'];
+
+export function ldapConnection(ldap: SlapdHandle, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'corp',
+    kind: 'ldap',
+    url: ldap.url,
+    bindDn: ldap.adminDn,
+    passwordEnv: 'TEST_LDAP_PASSWORD',
+    baseDn: ldap.baseDn,
+    groups: { filter: '(cn=*)' },
+    attributes: { disabled: 'employeeType' },
+    timeoutSeconds: 5,
+    ...overrides,
+  };
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly events: SyncEvent[] = [];
+  async notify(event: SyncEvent): Promise<void> {
+    this.events.push(event);
+  }
+}
+
+export interface TestApp extends App {
+  readonly notifier: RecordingNotifier;
+}
+
+export async function openTestStore(driver: Driver) {
+  if (driver === 'pglite') return openStore({ dataDir: 'memory://' });
+  const url = await createDatabase(inject('pgUrl'));
+  return openStore({ databaseUrl: url, maxConnections: 5 });
+}
+
+export async function createTestApp(
+  driver: Driver,
+  connections: Array<Record<string, unknown>>,
+  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date } = {},
+): Promise<TestApp> {
+  const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
+  const parsed = parseConnections({ connections }, env, 'test config', process.cwd());
+  const config: AppConfig = {
+    port: 0,
+    databaseUrl: null,
+    dataDir: 'memory://',
+    configFile: null,
+    usingSample: false,
+    logLevel: 'silent',
+    connections: parsed,
+  };
+  const store = options.store ?? (await openTestStore(driver));
+  const notifier = new RecordingNotifier();
+  const app = await createApp(config, { logger: silentLogger, notifier, store, ...(options.now ? { now: options.now } : {}) });
+  return Object.assign(app, { notifier });
+}
