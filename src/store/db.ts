@@ -13,6 +13,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import lockfile from 'proper-lockfile';
 import { GroupsyncError } from '../errors.ts';
 import * as schema from './schema.ts';
 
@@ -74,25 +75,41 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   const dataDir = options.dataDir ?? 'memory://';
   let client: PGlite;
+  let unlock: (() => Promise<void>) | null = null;
   if (dataDir.startsWith('memory://')) {
     client = new PGlite();
   } else {
     const dir = path.resolve(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
+    // PGlite is one process's database: a second process opening the same folder would corrupt it.
+    try {
+      unlock = await lockfile.lock(dir, { lockfilePath: path.join(dir, '..', 'pglite.lock'), stale: 15_000, update: 5_000 });
+    } catch (error) {
+      throw new GroupsyncError(
+        'STORE_FAILED',
+        `the embedded store in ${dir} is in use by another groupsync process (the service?). Stop it first, ` +
+          'or set DATABASE_URL so that several processes share one PostgreSQL database',
+        { cause: error },
+      );
+    }
     client = new PGlite(dir);
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const closeAll = async () => {
+    await client.close();
+    await unlock?.();
+  };
   try {
     await migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR });
   } catch (error) {
-    await client.close();
+    await closeAll();
     throw new GroupsyncError('STORE_FAILED', `cannot open the embedded store in ${dataDir}: ${(error as Error).message}`, { cause: error });
   }
   return {
     db,
     driver: 'pglite',
     location: dataDir.startsWith('memory://') ? 'in memory' : path.resolve(dataDir, 'pglite'),
-    close: () => client.close(),
+    close: closeAll,
   };
 }
 

@@ -1,0 +1,164 @@
+/**
+ * The command line as scripts use it: real child processes, a real slapd and PostgreSQL, exit
+ * codes and --json output; and the run lock held across processes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createTestApp, ldapConnection } from '../support/app.ts';
+import { createDatabase } from '../support/postgres.ts';
+import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
+import { openStore } from '../../src/store/db.ts';
+
+const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let ldap: SlapdHandle;
+let env: Record<string, string>;
+
+function cli(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+  const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-cli-'));
+  const configFile = path.join(dir, 'groupsync.yaml');
+  writeFileSync(configFile, stringify({ connections: [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' } })] }));
+  env = {
+    GROUPSYNC_CONFIG: configFile,
+    DATABASE_URL: await createDatabase(inject('pgUrl')),
+    TEST_LDAP_PASSWORD: ldap.adminPassword,
+    LOG_LEVEL: 'silent',
+  };
+});
+
+afterAll(async () => {
+  await ldap?.stop();
+});
+
+describe('groupsync CLI', () => {
+  it('syncs, and says so with exit codes and JSON scripts can trust', async () => {
+    const dry = await cli('--json', 'sync', 'corp', '--dry-run');
+    expect(dry.code).toBe(0);
+    const dryOut = JSON.parse(dry.stdout) as { run: { status: string }; plan: { groups: { create: Array<{ name: string }> } } };
+    expect(dryOut.run.status).toBe('dry_run');
+    expect(dryOut.plan.groups.create.map((g) => g.name).sort()).toEqual(['app-admins', 'app-ops', 'edge-users']);
+
+    const real = await cli('sync', 'corp');
+    expect(real.code).toBe(5); // partial: dave has no mail
+    expect(real.stdout).toMatch(/run #2 corp: PARTIAL/);
+    expect(real.stdout).toMatch(/uid=dave,ou=people,dc=example,dc=org: no mail/);
+
+    const status = await cli('--json', 'status', 'corp');
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout) as { syncedUsers: number; unmapped: number; lastAttempts: Array<{ status: string }>; ssl: { state: string } };
+    expect(s.syncedUsers).toBe(5); // alice bob carol jdoe erin
+    expect(s.unmapped).toBe(1);
+    expect(s.ssl.state).toBe('none');
+    expect(s.lastAttempts.map((a) => a.status)).toEqual(['partial', 'dry_run']);
+
+    const runs = await cli('runs', 'corp');
+    expect(runs.stdout).toMatch(/partial/);
+    const run = await cli('run', '2');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/user\.created/);
+
+    const conflicts = await cli('conflicts', 'corp');
+    expect(conflicts.stdout).toMatch(/dave .*unmapped/s);
+    const ignore = await cli('--actor', 'ops:ann', 'ignore', 'dave');
+    expect(ignore.code).toBe(0);
+    expect(ignore.stdout).toMatch(/dave \(corp\): ignored/);
+    const again = await cli('ignore', 'dave');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already resolved by ops:ann/);
+    const clean = await cli('sync', 'corp');
+    expect(clean.code).toBe(0);
+  });
+
+  it('refuses wrong arguments with the usage and exit code 2, unknown names with 6', async () => {
+    const missing = await cli('sync');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing required argument 'connection'/);
+    const badKind = await cli('sync', 'corp', '--kind', 'admins');
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toMatch(/Allowed choices are group, security/);
+    const badId = await cli('run', 'abc');
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toMatch(/run id must be a whole number/);
+    const unknown = await cli('status', 'nope');
+    expect(unknown.code).toBe(6);
+    expect(unknown.stderr).toMatch(/no connection named "nope" \(configured: corp\)/);
+    const unknownCommand = await cli('frobnicate');
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+
+  it('reports a bad connections file by field, with the fix', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-cli-bad-'));
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, stringify({ connections: [{ name: 'x', kind: 'ldap', url: 'http://dc', bindDn: 'cn=a', passwordEnv: 'NOT_SET_ANYWHERE', baseDn: 'dc=x', schedule: { cron: '61 * * * *' } }] }));
+    const saved = env.GROUPSYNC_CONFIG!;
+    env.GROUPSYNC_CONFIG = bad;
+    try {
+      const result = await cli('connections');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/connections\[0\]\.schedule\.cron: /);
+      env.GROUPSYNC_CONFIG = path.join(dir, 'ok.yaml');
+      writeFileSync(env.GROUPSYNC_CONFIG, stringify({ connections: [{ name: 'x', kind: 'ldap', url: 'http://dc', bindDn: 'cn=a', passwordEnv: 'NOT_SET_ANYWHERE', baseDn: 'dc=x' }] }));
+      const second = await cli('connections');
+      expect(second.stderr).toMatch(/connections\[0\] \(x\)\.url: "http:\/\/dc" must start with ldap:\/\/ or ldaps:\/\//);
+      expect(second.stderr).toMatch(/passwordEnv: environment variable NOT_SET_ANYWHERE is not set/);
+    } finally {
+      env.GROUPSYNC_CONFIG = saved;
+    }
+  });
+
+  it('answers "already running since …" to a second process while a sync holds the lock', async () => {
+    // This process starts a sync and freezes the directory mid-read, holding the lock…
+    const store = await openStore({ databaseUrl: env.DATABASE_URL!, maxConnections: 3 });
+    const app = await createTestApp('postgres', [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' }, timeoutSeconds: 20 })], { store });
+    let release!: () => void;
+    const frozen = new Promise<void>((resolve) => (release = resolve));
+    let paused = false;
+    const running = app.engine.sync({
+      connection: 'corp',
+      trigger: 'manual',
+      actor: 'first',
+      onProgress: () => {
+        if (!paused) {
+          paused = true;
+          ldap.pause();
+          release();
+        }
+      },
+    });
+    await frozen;
+    try {
+      // …and another process, sharing only the database, is refused.
+      const second = await cli('sync', 'corp');
+      expect(second.code).toBe(4);
+      expect(second.stderr).toMatch(/a sync of "corp" is already running since \d{4}-\d\d-\d\dT.* \(run #\d+\)/);
+    } finally {
+      ldap.resume();
+    }
+    const first = await running;
+    expect(first.run.status).not.toBe('failed');
+    const after = await cli('sync', 'corp');
+    expect(after.code).toBe(0); // the lock was released
+    await app.close();
+  });
+});
