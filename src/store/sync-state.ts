@@ -51,8 +51,8 @@ export async function loadStoreState(
     db,
     sql`select directory_id, status, local_group_id from duplicates where connection = ${p(connection)} and status <> 'linked'`,
   );
-  const linkedIds = new Set(links.filter((l) => l.localGroupId !== null).map((l) => l.directoryId));
-  const names = [...new Set(snapshot.groups.filter((g) => !linkedIds.has(g.id)).map((g) => g.name.toLowerCase()))];
+  // Every name the snapshot uses: new groups may be duplicates, renamed ones may collide.
+  const names = [...new Set(snapshot.groups.map((g) => g.name.toLowerCase()))];
   const groupRows = names.length
     ? await queryRows<{ id: number; name: string; linked: boolean }>(
         db,

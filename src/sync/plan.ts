@@ -11,6 +11,7 @@ import type {
   MappingStatus,
   SkippedEntry,
 } from '../domain/types.ts';
+import { normalizeDn } from '../directory/ldap/dn.ts';
 
 export interface LinkState {
   readonly id: number;
@@ -154,6 +155,15 @@ export interface PlanCounts {
   membershipsRemoved: number;
 }
 
+/** DN comparison key; a reference that is not a DN (an id) is compared as it is. */
+function dnKey(ref: string): string {
+  try {
+    return normalizeDn(ref);
+  } catch {
+    return ref.toLowerCase();
+  }
+}
+
 const lower = (s: string | null) => (s === null ? null : s.toLowerCase());
 
 function userFields(u: DirectoryUser): UserFields {
@@ -207,6 +217,11 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
         target.set(g.id, g.id);
       } else {
         target.set(g.id, link.localGroupId);
+        const taken = state.localGroupsByName.get(g.name.toLowerCase());
+        if (link.name.toLowerCase() !== g.name.toLowerCase() && (claimedNames.has(g.name.toLowerCase()) || (taken && taken.id !== link.localGroupId))) {
+          plan.skipped.push({ ref: g.dn ?? g.id, reason: `cannot rename local group "${link.name}" to "${g.name}": another local group has that name` });
+          continue;
+        }
         if (link.name !== g.name || link.description !== g.description || link.dn !== g.dn) {
           plan.groups.update.push({
             linkId: link.id,
@@ -243,10 +258,18 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   const member = new Map<string, Ref>();
   const claimedLocal = new Set<number>();
   for (const m of state.mappings.values()) if (m.localUserId !== null && m.status === 'mapped') claimedLocal.add(m.localUserId);
+  // The scope is the members of the groups that are synced: a user reached only through a
+  // duplicate (not synced) group is not created, mapped or kept in scope.
+  const synced = new Set<string>();
+  for (const g of snapshot.groups) if (target.has(g.id)) for (const id of g.memberIds) synced.add(id);
+  // A user whose entry could not be read (skipped: invalid value, bad DN) is not "gone":
+  // it is never deactivated for that.
+  const unreadable = new Set<string>();
+  for (const s of snapshot.skipped) unreadable.add(dnKey(s.ref));
   const seenUsers = new Set<string>();
   const pendingNew: DirectoryUser[] = [];
   for (const u of snapshot.users) {
-    if (seenUsers.has(u.id)) continue;
+    if (seenUsers.has(u.id) || !synced.has(u.id)) continue;
     seenUsers.add(u.id);
     const fields = userFields(u);
     const mapping = state.mappings.get(u.id);
@@ -293,7 +316,14 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
       plan.skipped.push({ ref: u.dn ?? u.id, reason: `no ${options.matchKey} (the connection's match key)` });
       continue;
     }
-    const candidates = (state.candidatesByKey.get(key) ?? []).filter((id) => !claimedLocal.has(id));
+    const all = state.candidatesByKey.get(key) ?? [];
+    const candidates = all.filter((id) => !claimedLocal.has(id));
+    if (candidates.length === 0 && all.length > 0) {
+      // The local user with this key already belongs to another directory user: creating a
+      // second account with the same key would be worse than asking an admin.
+      conflict(fields, []);
+      continue;
+    }
     if (candidates.length === 1) {
       const id = candidates[0]!;
       if ((keyUse.get(key) ?? 0) > 1) {
@@ -327,6 +357,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   if (!options.partialScope) {
     for (const m of state.mappings.values()) {
       if (seenUsers.has(m.directoryId) || !m.inScope) continue;
+      if (m.dn !== null && unreadable.has(dnKey(m.dn))) continue;
       if (m.status === 'mapped' && m.localUserId !== null) {
         const local = state.localUsers.get(m.localUserId);
         if (local?.active && !state.sharedLocalUsers.has(m.localUserId)) {

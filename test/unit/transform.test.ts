@@ -12,8 +12,8 @@ import {
 } from '../../src/directory/ldap/transform.ts';
 import { resolveProfile, VENDOR_PROFILES } from '../../src/directory/ldap/vendors.ts';
 
-/** An entry as ldapts hands it over: attribute names in the server's case, one value or a list. */
-function entry(dn: string, attrs: Record<string, string | Buffer | (string | Buffer)[]> = {}): RawEntry {
+/** An entry as ldapts hands it over: attribute names in the server's case, one value (string or Buffer) or a list. */
+function entry(dn: string, attrs: Readonly<Record<string, unknown>> = {}): RawEntry {
   return toRawEntry({ dn, ...attrs });
 }
 

@@ -171,7 +171,9 @@ export class LdapSource implements DirectorySource {
   #access(session: Session, profile: VendorProfile): EntryAccess {
     const { client } = session;
     const pageSize = this.#options.pageSize;
-    const buffers = profile.idIsGuid ? [profile.id] : [];
+    // ldapts returns an attribute as bytes only when its name matches one listed here exactly (case
+    // included); AD spells it `objectGUID` whatever case the configuration uses.
+    const buffers = profile.idIsGuid ? [...new Set([profile.id, 'objectGUID', profile.id.toLowerCase()])] : [];
     return {
       async *search(base, filter, attributes) {
         const pages = client.searchPaginated(base, {

@@ -87,7 +87,9 @@ export function stableId(entry: RawEntry, profile: VendorProfile): string | null
   const first = values?.[0];
   if (first === undefined) return null;
   if (profile.idIsGuid) {
-    const bytes = typeof first === 'string' ? Buffer.from(first, 'binary') : first;
+    // ldapts hands a value over as a string only when its bytes decoded as valid UTF-8: re-encoding
+    // as UTF-8 gives them back (latin1 would mangle every multi-byte sequence).
+    const bytes = typeof first === 'string' ? Buffer.from(first, 'utf8') : first;
     if (bytes.length !== 16) return null;
     return decodeObjectGuid(bytes);
   }

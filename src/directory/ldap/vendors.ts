@@ -83,7 +83,9 @@ export interface RootDse {
   readonly namingContexts: readonly string[];
 }
 
-const AD_CAPABILITIES = ['1.2.840.113556.1.4.800', '1.2.840.113556.1.4.1670', '1.2.840.113556.1.4.1791'];
+// LDAP_CAP_ACTIVE_DIRECTORY_OID: AD DS (and Samba AD). AD LDS announces 1.2.840.113556.1.4.1851
+// instead and has neither sAMAccountName nor userAccountControl semantics, so it is not AD here.
+const AD_CAPABILITIES = ['1.2.840.113556.1.4.800'];
 
 /** Active Directory (and Samba AD) announce AD capability OIDs; OpenLDAP its root DSE class; 389 its vendor name. */
 export function detectVendor(dse: RootDse): 'active-directory' | 'openldap' | '389ds' | 'generic' {

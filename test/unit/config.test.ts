@@ -1,0 +1,276 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseConnections, readConnectionsFile, SAMPLE_CONFIG } from '../../src/config.ts';
+import { GroupsyncError } from '../../src/errors.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-config-'));
+const ldifFile = path.join(dir, 'people.ldif');
+writeFileSync(ldifFile, 'dn: dc=example,dc=org\nobjectClass: dcObject\ndc: example\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ENV = { CORP_LDAP_PASSWORD: 'corp-secret' };
+const LDAP = {
+  name: 'corp',
+  kind: 'ldap',
+  url: 'ldaps://dc1.corp.example.com:636',
+  bindDn: 'CN=svc-groupsync,OU=Service Accounts,DC=corp,DC=example,DC=com',
+  passwordEnv: 'CORP_LDAP_PASSWORD',
+  baseDn: 'DC=corp,DC=example,DC=com',
+};
+const LDIF = { name: 'sample', kind: 'ldif', file: 'people.ldif' };
+
+function parse(connections: unknown[], env: Record<string, string | undefined> = ENV) {
+  return parseConnections({ connections }, env, 'groupsync.yaml', dir);
+}
+
+/** The CONFIG_INVALID message parseConnections throws for `connections`. */
+function problem(connections: unknown[], env: Record<string, string | undefined> = ENV): string {
+  try {
+    parse(connections, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(GroupsyncError);
+    expect((error as GroupsyncError).code).toBe('CONFIG_INVALID');
+    return (error as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('parseConnections: a valid document', () => {
+  it('fills the defaults of an LDAP connection and takes the password from the environment', () => {
+    const [c] = parse([LDAP]);
+    expect(c).toEqual({
+      ...LDAP,
+      enabled: true,
+      linkKind: 'group',
+      matchKey: 'mail',
+      createUsers: true,
+      userDefaults: { active: true, attributes: {} },
+      schedule: { interval: 24 * 3600_000 },
+      deletionThreshold: { maxCount: 500, maxPercent: 10, minObjects: 100 },
+      startTls: false,
+      vendor: 'auto',
+      users: {},
+      groups: { list: [] },
+      attributes: {},
+      tls: { verify: true, caFile: undefined },
+      pageSize: 500,
+      timeoutSeconds: 30,
+      urls: ['ldaps://dc1.corp.example.com:636'],
+      password: 'corp-secret',
+      staleAfterMs: 48 * 3600_000,
+    });
+  });
+
+  it('resolves an LDIF file against the folder of the connections file', () => {
+    const [c] = parse([LDIF]);
+    expect(c).toMatchObject({ kind: 'ldif', file: ldifFile, schedule: { interval: 24 * 3600_000 } });
+  });
+
+  it.each([
+    { what: 'several URLs', fields: { url: ['ldaps://dc1:636', 'ldaps://dc2:636'] }, expected: { urls: ['ldaps://dc1:636', 'ldaps://dc2:636'] } },
+    { what: 'StartTLS on ldap://', fields: { url: 'ldap://ldap.lab:389', startTls: true }, expected: { startTls: true, urls: ['ldap://ldap.lab:389'] } },
+    { what: 'an interval schedule', fields: { schedule: { interval: '6h' } }, expected: { schedule: { interval: 6 * 3600_000 }, staleAfterMs: 12 * 3600_000 } },
+    { what: 'a cron schedule', fields: { schedule: { cron: '0 2 * * *' } }, expected: { schedule: { cron: '0 2 * * *' }, staleAfterMs: 48 * 3600_000 } },
+    { what: 'an explicit staleAfter', fields: { staleAfter: '3d' }, expected: { staleAfterMs: 72 * 3600_000 } },
+    { what: 'no schedule', fields: { schedule: null }, expected: { schedule: null } },
+    { what: 'a partial threshold', fields: { deletionThreshold: { maxCount: 50 } }, expected: { deletionThreshold: { maxCount: 50, maxPercent: 10, minObjects: 100 } } },
+  ])('accepts $what', ({ fields, expected }) => {
+    expect(parse([{ ...LDAP, ...fields }])[0]).toMatchObject(expected);
+  });
+
+  it('accepts the shipped example once its site-specific CA file is left out', () => {
+    const document = parseYaml(readFileSync(path.resolve(import.meta.dirname, '../../sample/groupsync.example.yaml'), 'utf8')) as {
+      connections: Array<{ tls?: { caFile?: string } }>;
+    };
+    for (const c of document.connections) delete c.tls?.caFile;
+    const connections = parseConnections(document, { CORP_LDAP_PASSWORD: 'a', LAB_LDAP_PASSWORD: 'b' }, 'example', dir);
+    expect(connections.map((c) => c.name)).toEqual(['corp', 'lab']);
+  });
+
+  it('reads an empty document as no connections', () => {
+    expect(parseConnections(null, {}, 'empty.yaml', dir)).toEqual([]);
+    expect(parseConnections({}, {}, 'empty.yaml', dir)).toEqual([]);
+  });
+
+  it('returns frozen connections, nested settings included', () => {
+    const [c] = parse([{ ...LDAP, groups: { list: ['cn=a,dc=org'] }, userDefaults: { attributes: { locale: 'en' } } }]);
+    for (const part of [c, c!.deletionThreshold, c!.groups, c!.groups.list, c!.userDefaults, c!.userDefaults.attributes, c!.schedule]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => {
+      (c as { name: string }).name = 'other';
+    }).toThrow(TypeError);
+    expect(() => {
+      (c!.deletionThreshold as { maxCount: number }).maxCount = 1e9;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('parseConnections: each mistake is refused with the field and the fix', () => {
+  it.each([
+    {
+      what: 'a password variable that is not set',
+      connections: [LDAP],
+      env: {},
+      message: ['connections[0] (corp).passwordEnv', 'environment variable CORP_LDAP_PASSWORD is not set', 'export it'],
+    },
+    {
+      what: 'a password variable that is empty',
+      connections: [LDAP],
+      env: { CORP_LDAP_PASSWORD: '' },
+      message: ['.passwordEnv', 'CORP_LDAP_PASSWORD is not set'],
+    },
+    {
+      what: 'a password given instead of a variable name',
+      connections: [{ ...LDAP, passwordEnv: 'hunter2!' }],
+      env: ENV,
+      message: ['connections[0].passwordEnv', 'must be the NAME of an environment variable'],
+    },
+    {
+      what: 'a URL with another scheme',
+      connections: [{ ...LDAP, url: 'https://dc1.corp.example.com' }],
+      env: ENV,
+      message: ['connections[0] (corp).url', '"https://dc1.corp.example.com" must start with ldap:// or ldaps://'],
+    },
+    {
+      what: 'StartTLS with ldaps://',
+      connections: [{ ...LDAP, startTls: true }],
+      env: ENV,
+      message: ['connections[0] (corp).startTls', 'already TLS', 'remove startTls or use ldap://'],
+    },
+    {
+      what: 'an unknown kind',
+      connections: [{ ...LDAP, kind: 'activedirectory' }],
+      env: ENV,
+      message: ['connections[0].kind', 'kind must be "ldap" or "ldif"'],
+    },
+    {
+      what: 'a bad cron field',
+      connections: [{ ...LDAP, schedule: { cron: '61 2 * * *' } }],
+      env: ENV,
+      message: ['connections[0].schedule.cron', 'minute', 'write five fields such as "0 2 * * *"'],
+    },
+    {
+      what: 'a cron expression that is a word',
+      connections: [{ ...LDAP, schedule: { cron: 'nightly' } }],
+      env: ENV,
+      message: ['connections[0].schedule.cron', 'write five fields such as "0 2 * * *"'],
+    },
+    {
+      what: 'a bad interval',
+      connections: [{ ...LDAP, schedule: { interval: '3 days' } }],
+      env: ENV,
+      message: ['connections[0].schedule.interval', 'must be a duration such as "30m", "24h" or "7d"'],
+    },
+    {
+      what: 'a bad staleAfter',
+      connections: [{ ...LDAP, staleAfter: 'soon' }],
+      env: ENV,
+      message: ['connections[0].staleAfter', 'must be a duration such as "30m", "24h" or "7d"'],
+    },
+    {
+      what: 'a name used twice (in any letter case)',
+      connections: [LDAP, { ...LDIF, name: 'CORP' }],
+      env: ENV,
+      message: ['connections[1] (CORP).name', '"CORP" is used twice', 'give each connection its own name'],
+    },
+    {
+      what: 'an unknown key on a connection',
+      connections: [{ ...LDAP, passwrd: 'x' }],
+      env: ENV,
+      message: ['connections[0].passwrd', 'not a known setting', 'check its spelling or remove it'],
+    },
+    {
+      what: 'an unknown nested key',
+      connections: [{ ...LDAP, tls: { verfy: false } }],
+      env: ENV,
+      message: ['connections[0].tls.verfy', 'not a known setting', 'check its spelling or remove it'],
+    },
+    {
+      what: 'a missing LDIF file',
+      connections: [{ ...LDIF, file: 'missing.ldif' }],
+      env: ENV,
+      message: [`connections[0] (sample).file: ${path.join(dir, 'missing.ldif')} does not exist`],
+    },
+    {
+      what: 'a missing CA file',
+      connections: [{ ...LDAP, tls: { caFile: 'ca.pem' } }],
+      env: ENV,
+      message: [`connections[0] (corp).tls.caFile: ${path.join(dir, 'ca.pem')} does not exist`],
+    },
+    {
+      what: 'a percentage above 100',
+      connections: [{ ...LDAP, deletionThreshold: { maxPercent: 150 } }],
+      env: ENV,
+      message: ['connections[0].deletionThreshold.maxPercent'],
+    },
+  ])('$what', ({ connections, env, message }) => {
+    const text = problem(connections, env);
+    expect(text).toMatch(/^groupsync\.yaml is not valid:\n/);
+    for (const part of message) expect(text).toContain(part);
+  });
+
+  it('refuses an unknown top-level key', () => {
+    expect(() => parseConnections({ connection: [] }, {}, 'groupsync.yaml', dir)).toThrow(/connection: "connection" is not a known setting here; check its spelling or remove it/);
+  });
+
+  it('lists every problem of the file at once', () => {
+    const text = problem([{ ...LDAP, url: 'http://dc1', startTls: false }, { ...LDAP, name: 'lab', passwordEnv: 'LAB_LDAP_PASSWORD' }], ENV);
+    expect(text).toContain('connections[0] (corp).url');
+    expect(text).toContain('connections[1] (lab).passwordEnv');
+  });
+
+  it('never puts the password in a message', () => {
+    const text = problem([{ ...LDAP, url: 'http://dc1' }], { CORP_LDAP_PASSWORD: 'corp-secret' });
+    expect(text).not.toContain('corp-secret');
+  });
+});
+
+describe('readConnectionsFile and loadConfig', () => {
+  it('loads the bundled sample when GROUPSYNC_CONFIG is not set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3978,
+      databaseUrl: null,
+      dataDir: path.resolve('./data'),
+      configFile: SAMPLE_CONFIG,
+      usingSample: true,
+      logLevel: 'info',
+    });
+    expect(config.connections).toHaveLength(1);
+    expect(config.connections[0]).toMatchObject({
+      name: 'sample',
+      kind: 'ldif',
+      file: path.resolve(import.meta.dirname, '../../sample/directory.ldif'),
+      attributes: { disabled: 'employeeType' },
+      groups: { filter: '(cn=app-*)', list: [] },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.connections)).toBe(true);
+  });
+
+  it('loads the file GROUPSYNC_CONFIG names, with settings from the environment', () => {
+    const file = path.join(dir, 'groupsync.yaml');
+    writeFileSync(file, 'connections:\n  - name: sample\n    kind: ldif\n    file: people.ldif\n');
+    const config = loadConfig({ GROUPSYNC_CONFIG: file, PORT: '8080', DATABASE_URL: 'postgres://db/groupsync', LOG_LEVEL: 'debug' });
+    expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgres://db/groupsync', configFile: file, usingSample: false, logLevel: 'debug' });
+    expect(config.connections[0]).toMatchObject({ name: 'sample', file: ldifFile });
+  });
+
+  it.each([
+    { what: 'a missing file', env: { GROUPSYNC_CONFIG: path.join(dir, 'nope.yaml') }, message: /cannot read the connections file .*nope\.yaml.*set GROUPSYNC_CONFIG to an existing file/ },
+    { what: 'a bad port', env: { PORT: 'eighty' }, message: /the environment is not valid:\n {2}PORT:/ },
+    { what: 'a bad log level', env: { LOG_LEVEL: 'loud' }, message: /LOG_LEVEL/ },
+  ])('refuses $what', ({ env, message }) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('refuses a file that is not YAML, naming it', () => {
+    const file = path.join(dir, 'broken.yaml');
+    writeFileSync(file, 'connections: [\n');
+    expect(() => readConnectionsFile(file, {})).toThrow(/broken\.yaml is not valid YAML/);
+  });
+});
