@@ -1,14 +1,17 @@
 /**
- * Builds groupsync's parts from a config: store → sources → engine → operations. Shared by the
- * long-lived service and the CLI, so both run the same code.
+ * Builds groupsync's parts from a config: store → sources → engine → schedule, health and
+ * incidents → operations. Shared by the long-lived service and the CLI, so both run the same code.
  */
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { AppConfig } from './config.ts';
 import { type SourceFactory, createSource } from './directory/index.ts';
+import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { type Notifier, nullNotifier } from './notify/port.ts';
+import { type AlertSink, IncidentManager } from './notify/incidents.ts';
+import { type Notifier, combineNotifiers } from './notify/port.ts';
 import { Operations } from './ops/operations.ts';
+import { Scheduler, createScheduleRecorder } from './scheduler/scheduler.ts';
 import { type Store, openStore } from './store/db.ts';
 import { SyncEngine } from './sync/engine.ts';
 
@@ -17,15 +20,22 @@ export interface App {
   readonly store: Store;
   readonly engine: SyncEngine;
   readonly ops: Operations;
+  readonly incidents: IncidentManager;
+  readonly scheduler: Scheduler;
   close(): Promise<void>;
 }
 
 export interface AppOptions {
   readonly logger: Logger;
+  /** Extra run-event listeners (tests record events here). */
   readonly notifier?: Notifier;
+  /** Where opened and resolved incidents are delivered (the chat surfaces). */
+  readonly alertSink?: AlertSink;
   readonly createSource?: SourceFactory;
   readonly now?: () => Date;
   readonly store?: Store;
+  /** This process's name in leases; defaults to host:pid:random. */
+  readonly holder?: string;
 }
 
 export function processHolder(): string {
@@ -34,17 +44,48 @@ export function processHolder(): string {
 
 export async function createApp(config: AppConfig, options: AppOptions): Promise<App> {
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const now = options.now ?? (() => new Date());
   const sourceFactory = options.createSource ?? createSource;
+  const logger = options.logger;
+  const incidents = new IncidentManager({ db: store.db, logger, now, ...(options.alertSink ? { sink: options.alertSink } : {}) });
+  let ops: Operations | null = null;
+  // After each run, health is re-evaluated at once: a link that turned red alerts now, not at the next tick.
+  const healthAfterRun: Notifier = { notify: async () => (ops ? incidents.reconcile(await ops.health()) : undefined) };
+  const notifier = combineNotifiers(
+    [createScheduleRecorder(store.db, config.connections, now), incidents, healthAfterRun, ...(options.notifier ? [options.notifier] : [])],
+    (error) => logger.error({ err: describeError(error) }, 'run event listener failed'),
+  );
   const engine = new SyncEngine({
     db: store.db,
     connections: config.connections,
     createSource: sourceFactory,
-    notifier: options.notifier ?? nullNotifier,
-    logger: options.logger,
-    holder: processHolder(),
-    ...(options.now ? { now: options.now } : {}),
+    notifier,
+    logger,
+    holder: options.holder ?? processHolder(),
+    now,
   });
   await engine.registerConnections();
-  const ops = new Operations({ db: store.db, engine, createSource: sourceFactory, ...(options.now ? { now: options.now } : {}) });
-  return { config, store, engine, ops, close: () => store.close() };
+  ops = new Operations({ db: store.db, engine, createSource: sourceFactory, now, incidents });
+  const operations = ops;
+  const scheduler = new Scheduler({
+    db: store.db,
+    engine,
+    logger,
+    now,
+    afterTick: async () => {
+      await incidents.reconcile(await operations.health());
+    },
+  });
+  return {
+    config,
+    store,
+    engine,
+    ops: operations,
+    incidents,
+    scheduler,
+    close: async () => {
+      await scheduler.stop();
+      await store.close();
+    },
+  };
 }

@@ -9,12 +9,13 @@ import ms from 'ms';
 import { z } from 'zod';
 import { validateDetailed as validateCron } from 'node-cron';
 import { GroupsyncError } from './errors.ts';
+import { typicalGapMs } from './scheduler/schedule.ts';
 
 const durationPattern = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/;
 
 /** "24h", "30m", "7d" → milliseconds. */
 const duration = z
-  .string()
+  .string({ error: 'must be a duration such as "30m", "24h" or "7d" (a string with a unit)' })
   .regex(durationPattern, 'must be a duration such as "30m", "24h" or "7d"')
   .transform((text) => ms(text as ms.StringValue));
 
@@ -60,6 +61,14 @@ const userDefaults = z
   })
   .strict();
 
+const backoff = z
+  .object({
+    quarantineAfter: z.number().int().min(1).default(3),
+    retry: duration.default(ms('15m')),
+    quarantineRetry: duration.default(ms('6h')),
+  })
+  .strict();
+
 const common = {
   name: z
     .string()
@@ -72,6 +81,8 @@ const common = {
   schedule: schedule.nullable().default({ interval: ms('24h') }),
   staleAfter: duration.optional(),
   deletionThreshold: threshold.default({ maxCount: 500, maxPercent: 10, minObjects: 100 }),
+  /** After repeated failures: retries back off, then the connection is quarantined. */
+  backoff: backoff.default({ quarantineAfter: 3, retry: ms('15m'), quarantineRetry: ms('6h') }),
 };
 
 const groupScope = z
@@ -181,9 +192,10 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Default staleness: twice the schedule's interval (for cron, twice the gap between runs). */
 function staleLimit(c: FileConnection): number {
   if (c.staleAfter !== undefined) return c.staleAfter;
-  if (c.schedule && 'interval' in c.schedule) return c.schedule.interval * 2;
+  if (c.schedule) return 2 * typicalGapMs(c.schedule);
   return 2 * DAY;
 }
 

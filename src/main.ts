@@ -1,6 +1,6 @@
 /**
  * The long-lived service. Wiring only: config → logger → store → engine → HTTP server.
- * The chat endpoints and the scheduler mount here in later versions.
+ * The chat endpoints mount here in later versions.
  */
 import { createServer, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
@@ -31,24 +31,6 @@ export function createHttpServer(app: App, logger: Logger): Server {
   });
 }
 
-async function syncNeverSynced(app: App, logger: Logger): Promise<void> {
-  for (const c of app.config.connections) {
-    if (!c.enabled || !c.schedule) continue;
-    try {
-      const status = await app.ops.status(c.name);
-      if (status.lastSyncAt || status.lastAttempts.length) continue;
-      const result = await app.ops.sync({ connection: c.name, trigger: 'schedule', actor: 'scheduler' });
-      const r = result.run;
-      logger.info(
-        { connection: c.name, runId: r.id, status: r.status, groupsCreated: r.groupsCreated, usersCreated: r.usersCreated, membershipsAdded: r.membershipsAdded, skipped: r.skipped.length },
-        `first sync of ${c.name}: ${r.status}`,
-      );
-    } catch (error) {
-      logger.error({ connection: c.name, err: describeError(error) }, 'first sync could not start');
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
@@ -60,7 +42,7 @@ async function main(): Promise<void> {
   if (config.usingSample) {
     logger.info(
       { config: config.configFile },
-      'directory: the bundled sample directory (sample/directory.ldif), synced now if it never was. ' +
+      'directory: the bundled sample directory (sample/directory.ldif), synced by the scheduler now if it never was. ' +
         'To use your directory: copy sample/groupsync.example.yaml, set GROUPSYNC_CONFIG to it and export the password variable it names.',
     );
   } else {
@@ -70,8 +52,8 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening: GET /healthz');
-  // A connection that has never synced is due now: the first sync starts with the service.
-  void syncNeverSynced(app, logger);
+  // The scheduler runs what is due (a connection on an interval that never synced is due now).
+  app.scheduler.start();
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     server.close();

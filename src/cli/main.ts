@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
-import { renderConflicts, renderDuplicates, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
+import { renderConflicts, renderDuplicates, renderHealth, renderIncidents, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
 
 export const EXIT = {
   ok: 0,
@@ -19,6 +19,8 @@ export const EXIT = {
   alreadyRunning: 4,
   partial: 5,
   notFound: 6,
+  /** `health`: something is red. */
+  red: 7,
 } as const;
 
 interface Globals {
@@ -114,6 +116,42 @@ export function buildProgram(
       const app = await getApp();
       const status = await app.ops.status(connection);
       print(status, () => renderStatus(status));
+    });
+
+  program
+    .command('health')
+    .description('every connection and linked group, red first, with reasons, last sync and next run')
+    .option('--all', 'list green links too (red ones are always listed)')
+    .action(async (options: { all?: boolean }) => {
+      const app = await getApp();
+      const health = await app.ops.health();
+      print(health, () => renderHealth(health, !!options.all));
+      io.setExit(health.some((c) => c.status === 'red') ? EXIT.red : EXIT.ok);
+    });
+
+  program
+    .command('incidents')
+    .description('open alert incidents (failed runs, runs awaiting approval, red links and connections)')
+    .option('--all', 'resolved ones too')
+    .option('--limit <n>', 'how many', positiveInt('--limit'), 50)
+    .action(async (options: { all?: boolean; limit: number }) => {
+      const app = await getApp();
+      const list = await app.ops.incidents({ all: !!options.all, limit: options.limit });
+      print(list, () => renderIncidents(list));
+    });
+
+  program
+    .command('remove')
+    .argument('<connection>')
+    .option('--confirm', 'really remove its links, mappings and history')
+    .description("remove a connection's state, links and history (local users and groups stay)")
+    .action(async (connection: string, options: { confirm?: boolean }) => {
+      const app = await getApp();
+      const result = await app.ops.removeConnection(connection, actor(), !!options.confirm);
+      print(result, () =>
+        `removed ${result.name}: ${result.removed?.links ?? 0} links, ${result.removed?.mappings ?? 0} mappings, ${result.removed?.runs ?? 0} runs` +
+          (result.stillConfigured ? `\n"${result.name}" is still in the connections file: delete it there too, or it is registered again at the next start` : ''),
+      );
     });
 
   program

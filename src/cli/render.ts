@@ -1,5 +1,7 @@
 /** Readable tables for the terminal. Pure functions of the operations' data. */
 import Table from 'cli-table3';
+import { type ConnectionHealth, describeReason } from '../health/health.ts';
+import type { IncidentRow } from '../notify/incidents.ts';
 import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../ops/operations.ts';
 import type { RunRow } from '../store/runs.ts';
 import type { SyncResult } from '../sync/engine.ts';
@@ -15,10 +17,11 @@ function table(head: string[], rows: Array<Array<string | number>>): string {
 
 export function renderStatus(s: ConnectionStatus): string {
   const lines = [
-    `${s.name}  (${s.kind}${s.vendor ? `, ${s.vendor}` : ''})  ${s.enabled ? 'enabled' : 'DISABLED'}`,
+    `${s.name}  (${s.kind}${s.vendor ? `, ${s.vendor}` : ''})  ${s.enabled ? 'enabled' : 'DISABLED'}  ${s.health.toUpperCase()}`,
+    ...s.reasons.map((r) => `  • ${describeReason(r)}`),
     table(
-      ['linked groups', 'synced users', 'conflicts', 'unmapped', 'ignored', 'duplicates', 'SSL', 'last sync', 'schedule'],
-      [[s.linkedGroups, s.syncedUsers, s.conflicts, s.unmapped, s.ignored, s.pendingDuplicates, s.ssl.state + (s.ssl.detail ? ` (${s.ssl.detail})` : ''), time(s.lastSyncAt), s.schedule]],
+      ['linked groups', 'synced users', 'conflicts', 'unmapped', 'ignored', 'duplicates', 'SSL', 'last sync', 'next run', 'schedule'],
+      [[s.linkedGroups, s.syncedUsers, s.conflicts, s.unmapped, s.ignored, s.pendingDuplicates, s.ssl.state + (s.ssl.detail ? ` (${s.ssl.detail})` : ''), time(s.lastSyncAt), time(s.nextRunAt), s.schedule]],
     ),
   ];
   if (s.runningSince) lines.push(`a sync is running since ${time(s.runningSince)}`);
@@ -143,4 +146,41 @@ export function renderDuplicates(page: Page<DuplicateItem>): string {
   lines.push('resolve with: groupsync duplicate link <id>   or   groupsync duplicate ignore <id>');
   if (page.offset + page.items.length < page.total) lines.push(`more: --offset ${page.offset + page.items.length}`);
   return lines.join('\n');
+}
+
+export function renderHealth(health: readonly ConnectionHealth[], all: boolean): string {
+  if (!health.length) return 'no connections configured';
+  const lines: string[] = [];
+  for (const c of health) {
+    lines.push(`${c.status === 'red' ? 'RED  ' : 'green'} ${c.name} (${c.kind})  last sync ${time(c.lastSyncAt)}  next run ${time(c.nextRunAt)}  SSL ${c.ssl.state}`);
+    for (const r of c.reasons) lines.push(`        • ${describeReason(r)}`);
+    const links = all ? c.links : c.links.filter((l) => l.status === 'red');
+    if (links.length) {
+      lines.push(
+        table(
+          ['link', 'kind', 'members', 'last sync', 'reasons'],
+          links.map((l) => [`${l.status === 'red' ? '✗' : '✓'} ${l.name}`, l.kind, l.members, time(l.lastSyncAt), l.reasons.map(describeReason).join('\n') || '—']),
+        ),
+      );
+    }
+    const green = c.links.length - c.links.filter((l) => l.status === 'red').length;
+    if (!all && green) lines.push(`        ${green} green link${green === 1 ? '' : 's'} (--all to list them)`);
+  }
+  return lines.join('\n');
+}
+
+export function renderIncidents(list: readonly IncidentRow[]): string {
+  if (!list.length) return 'no open incidents';
+  return table(
+    ['id', 'status', 'connection', 'cause', 'opened', 'resolved', 'details'],
+    list.map((i) => [
+      i.id,
+      i.status,
+      i.connection + (i.linkId ? ` / link ${(i.details as { link?: string }).link ?? i.linkId}` : ''),
+      i.cause,
+      time(i.openedAt),
+      time(i.resolvedAt),
+      JSON.stringify(i.details).slice(0, 80),
+    ]),
+  );
 }

@@ -10,17 +10,20 @@ import type { SourceFactory } from '../directory/index.ts';
 import { GroupsyncError } from '../errors.ts';
 import { type Db, queryRows } from '../store/db.ts';
 import { type RunRow, getRun, listRuns } from '../store/runs.ts';
-import { auditLog, connections, duplicates, groupLinks, localGroups, localUsers, mappings } from '../store/schema.ts';
+import { auditLog, connections, duplicates, groupLinks, incidents, localGroups, localUsers, mappings } from '../store/schema.ts';
+import { type ConnectionHealth, type HealthReason, evaluateConnection, evaluateHealth, sslOf } from '../health/health.ts';
+import type { IncidentManager, IncidentRow } from '../notify/incidents.ts';
+import { loadHealthInputs } from '../store/health-state.ts';
 import { insertAudit } from '../sync/apply.ts';
 import type { SyncEngine, SyncRequest, SyncResult } from '../sync/engine.ts';
 
 const p = sql.param;
-const DAY = 86_400_000;
 
 export interface OperationsDeps {
   readonly db: Db;
   readonly engine: SyncEngine;
   readonly createSource: SourceFactory;
+  readonly incidents: IncidentManager;
   readonly now?: () => Date;
 }
 
@@ -41,6 +44,11 @@ export interface ConnectionStatus {
   readonly lastRunAt: Date | null;
   readonly runningSince: Date | null;
   readonly lastAttempts: ReadonlyArray<Pick<RunRow, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'trigger' | 'error'>>;
+  readonly health: 'green' | 'red';
+  readonly reasons: readonly HealthReason[];
+  readonly nextRunAt: Date | null;
+  readonly quarantinedAt: Date | null;
+  readonly consecutiveFailures: number;
 }
 
 export interface ConflictItem {
@@ -76,13 +84,11 @@ export function sslState(
   certificate: { validTo: string; trusted: boolean; error: string | null } | null,
   now: Date,
 ): { state: SslState; validTo: string | null; detail: string | null } {
-  if (!certificate) return { state: 'none', validTo: null, detail: null };
-  const validTo = new Date(certificate.validTo);
-  if (validTo.getTime() <= now.getTime()) return { state: 'expired', validTo: certificate.validTo, detail: `expired ${certificate.validTo}` };
-  if (!certificate.trusted) return { state: 'untrusted', validTo: certificate.validTo, detail: certificate.error };
-  const days = Math.floor((validTo.getTime() - now.getTime()) / DAY);
-  if (days <= 30) return { state: 'expiring', validTo: certificate.validTo, detail: `expires in ${days} days` };
-  return { state: 'ok', validTo: certificate.validTo, detail: null };
+  const ssl = sslOf(certificate, now);
+  const r = ssl.reason;
+  const detail =
+    r?.code === 'cert_untrusted' ? r.detail : r?.code === 'cert_expiring' ? `expires in ${r.days} days` : r?.code === 'cert_expired' ? `expired ${r.validTo.toISOString()}` : null;
+  return { state: ssl.state, validTo: certificate?.validTo ?? null, detail };
 }
 
 export function describeSchedule(c: ConnectionConfig): string {
@@ -97,8 +103,10 @@ export class Operations {
   readonly #engine: SyncEngine;
   readonly #createSource: SourceFactory;
   readonly #now: () => Date;
+  readonly #incidents: IncidentManager;
 
   constructor(deps: OperationsDeps) {
+    this.#incidents = deps.incidents;
     this.#db = deps.db;
     this.#engine = deps.engine;
     this.#createSource = deps.createSource;
@@ -128,6 +136,8 @@ export class Operations {
     );
     const attempts = await listRuns(this.#db, config.name, 10);
     const now = this.#now();
+    const [input] = await loadHealthInputs(this.#db, [config]);
+    const health = evaluateConnection(input!, now);
     const running = row?.lockHolder && row.lockExpiresAt && row.lockExpiresAt > now ? row.lockedAt : null;
     return {
       name: config.name,
@@ -146,7 +156,58 @@ export class Operations {
       lastRunAt: row?.lastRunAt ?? null,
       runningSince: running ?? null,
       lastAttempts: attempts.map((r) => ({ id: r.id, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, trigger: r.trigger, error: r.error })),
+      health: health.status,
+      reasons: health.reasons,
+      nextRunAt: health.nextRunAt,
+      quarantinedAt: row?.quarantinedAt ?? null,
+      consecutiveFailures: row?.consecutiveFailures ?? 0,
     };
+  }
+
+  /** Every connection and linked group, red first, with the reasons. */
+  async health(): Promise<ConnectionHealth[]> {
+    await this.#engine.registerConnections();
+    return evaluateHealth(await loadHealthInputs(this.#db, this.#engine.connections), this.#now());
+  }
+
+  incidents(options: { all?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {
+    return this.#incidents.list(options);
+  }
+
+  /**
+   * Removes a connection's state, links, mappings, duplicates, runs and incidents. Local users and
+   * groups stay (accounts are never deleted). Only with an explicit confirmation; audited.
+   */
+  async removeConnection(name: string, actor: string, confirm: boolean) {
+    const [row] = await this.#db.select().from(connections).where(sql`lower(${connections.name}) = lower(${name})`);
+    if (!row) throw new GroupsyncError('NOT_FOUND', `no connection "${name}" in the store`);
+    const [counts] = await queryRows<{ links: number; mappings: number; runs: number; duplicates: number }>(
+      this.#db,
+      sql`select (select count(*) from group_links where connection = ${p(row.name)})::int as links,
+                 (select count(*) from mappings where connection = ${p(row.name)})::int as mappings,
+                 (select count(*) from runs where connection = ${p(row.name)})::int as runs,
+                 (select count(*) from duplicates where connection = ${p(row.name)})::int as duplicates`,
+    );
+    if (!confirm) {
+      throw new GroupsyncError(
+        'INVALID_ARGUMENT',
+        `removing "${row.name}" deletes ${counts?.links ?? 0} links, ${counts?.mappings ?? 0} user mappings, ${counts?.runs ?? 0} runs and its history ` +
+          '(local users and groups stay); repeat with --confirm to do it',
+      );
+    }
+    const stillConfigured = this.#engine.connections.some((c) => c.name === row.name);
+    await this.#db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from connections where name = ${p(row.name)} for update`);
+      if (row.lockHolder && row.lockExpiresAt && row.lockExpiresAt > this.#now()) {
+        throw new GroupsyncError('ALREADY_RUNNING', `a sync of "${row.name}" is running since ${row.lockedAt?.toISOString()}; remove it when it has finished`);
+      }
+      await tx.delete(incidents).where(eq(incidents.connection, row.name));
+      await tx.delete(connections).where(eq(connections.name, row.name));
+      await insertAudit(tx, actor, row.name, null, [
+        { action: 'connection.removed', targetType: 'connection', targetId: row.name, before: { kind: row.kind, ...counts }, after: null },
+      ]);
+    });
+    return { name: row.name, removed: counts, stillConfigured };
   }
 
   sync(request: SyncRequest): Promise<SyncResult> {
@@ -410,6 +471,7 @@ export class Operations {
       } else {
         // Not synced yet: the link row waits for the next sync to create or find its local group.
         await tx.insert(groupLinks).values({
+          createdAt: now,
           connection: config.name,
           directoryId: group.id,
           dn: group.dn,
@@ -461,7 +523,7 @@ export class Operations {
         if (owner) throw new GroupsyncError('INVALID_STATE', `local group ${dup.name} is already linked to ${owner.connection}:${owner.name}`);
         await tx
           .insert(groupLinks)
-          .values({ connection: config.name, directoryId: dup.directoryId, dn: dup.dn, name: dup.name, kind: config.linkKind, origin: 'manual', localGroupId: dup.localGroupId })
+          .values({ createdAt: now, connection: config.name, directoryId: dup.directoryId, dn: dup.dn, name: dup.name, kind: config.linkKind, origin: 'manual', localGroupId: dup.localGroupId })
           .onConflictDoUpdate({ target: [groupLinks.connection, groupLinks.directoryId], set: { state: 'active', localGroupId: dup.localGroupId, updatedAt: now } });
       }
       await tx.update(duplicates).set({ status: action === 'link' ? 'linked' : 'ignored', resolvedBy: actor, resolvedAt: now }).where(eq(duplicates.id, id));

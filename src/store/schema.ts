@@ -37,6 +37,11 @@ export const connections = pgTable('connections', {
   lockExpiresAt: ts('lock_expires_at'),
   lastRunAt: ts('last_run_at'),
   lastSuccessAt: ts('last_success_at'),
+  /** Schedule state, shared by every process: the next due run, claimed by exactly one of them. */
+  nextRunAt: ts('next_run_at'),
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  /** Set after repeated failures: retried less often and shown red until a success or a forced run. */
+  quarantinedAt: ts('quarantined_at'),
   createdAt: created(),
   updatedAt: updated(),
 });
@@ -125,6 +130,8 @@ export const mappings = pgTable(
     status: text('status').$type<'mapped' | 'unmapped' | 'conflict' | 'ignored'>().notNull(),
     localUserId: integer('local_user_id').references(() => localUsers.id, { onDelete: 'set null' }),
     candidates: jsonb('candidates').$type<number[]>().notNull().default([]),
+    /** For users in conflict or unmapped: the linked directory groups that reach them (per-link health). */
+    viaGroups: jsonb('via_groups').$type<string[]>().notNull().default([]),
     reason: text('reason'),
     resolvedBy: text('resolved_by'),
     resolvedAt: ts('resolved_at'),

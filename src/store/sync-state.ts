@@ -72,6 +72,7 @@ export async function loadStoreState(
     enabled: boolean;
     in_scope: boolean;
     candidates: number[];
+    via_groups: string[];
     u_login: string | null;
     u_mail: string | null;
     u_display_name: string | null;
@@ -79,7 +80,7 @@ export async function loadStoreState(
   }>(
     db,
     sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
-               m.in_scope, m.candidates, u.login as u_login, u.mail as u_mail, u.display_name as u_display_name,
+               m.in_scope, m.candidates, m.via_groups, u.login as u_login, u.mail as u_mail, u.display_name as u_display_name,
                u.active as u_active
         from mappings m left join local_users u on u.id = m.local_user_id
         where m.connection = ${p(connection)}`,
@@ -100,6 +101,7 @@ export async function loadStoreState(
       enabled: r.enabled,
       inScope: r.in_scope,
       candidates: r.candidates ?? [],
+      viaGroups: r.via_groups ?? [],
     });
     if (r.local_user_id !== null && r.u_active !== null) {
       localUsers.set(r.local_user_id, { id: r.local_user_id, login: r.u_login, mail: r.u_mail, displayName: r.u_display_name, active: r.u_active });

@@ -71,6 +71,7 @@ interface MappingRow extends UserFields {
   readonly candidates: readonly number[] | null;
   readonly reason: string | null;
   readonly inScope: boolean;
+  readonly viaGroups?: readonly string[];
 }
 
 /** Upserts mapping rows. A null status is a refresh: only the cached directory state and scope change. */
@@ -80,8 +81,8 @@ async function upsertMappings(tx: Executor, connection: string, rows: readonly M
   await chunked(full.length, async (from, to) => {
     const s = full.slice(from, to);
     await tx.execute(sql`insert into mappings (connection, directory_id, dn, login, mail, display_name, enabled, in_scope,
-                                          status, local_user_id, candidates, reason, updated_at)
-      select ${p(connection)}, d, dn, lg, ml, dname, en, sc, st, lu, cd::jsonb, rs, now()
+                                          status, local_user_id, candidates, reason, via_groups, updated_at)
+      select ${p(connection)}, d, dn, lg, ml, dname, en, sc, st, lu, cd::jsonb, rs, vg::jsonb, now()
       from ${unnest([
         [s.map((r) => r.directoryId), 'text'],
         [s.map((r) => r.dn), 'text'],
@@ -94,12 +95,13 @@ async function upsertMappings(tx: Executor, connection: string, rows: readonly M
         [s.map((r) => r.localUserId), 'int'],
         [s.map((r) => JSON.stringify(r.candidates ?? [])), 'text'],
         [s.map((r) => r.reason), 'text'],
-      ])} as t(d, dn, lg, ml, dname, en, sc, st, lu, cd, rs)
+        [s.map((r) => JSON.stringify(r.viaGroups ?? [])), 'text'],
+      ])} as t(d, dn, lg, ml, dname, en, sc, st, lu, cd, rs, vg)
       on conflict (connection, directory_id) do update set
         dn = excluded.dn, login = excluded.login, mail = excluded.mail, display_name = excluded.display_name,
         enabled = excluded.enabled, in_scope = excluded.in_scope, status = excluded.status,
         local_user_id = excluded.local_user_id, candidates = excluded.candidates, reason = excluded.reason,
-        updated_at = now()`);
+        via_groups = excluded.via_groups, updated_at = now()`);
   });
   await chunked(refresh.length, async (from, to) => {
     const s = refresh.slice(from, to);
@@ -128,7 +130,7 @@ export interface ApplyResult {
 export async function applyPlan(
   tx: Tx,
   plan: SyncPlan,
-  context: { actor: string; runId: number; defaults: { active: boolean; attributes: Record<string, string> } },
+  context: { actor: string; runId: number; now: Date; defaults: { active: boolean; attributes: Record<string, string> } },
 ): Promise<ApplyResult> {
   const c = plan.connection;
   const audit: AuditRow[] = [];
@@ -151,8 +153,8 @@ export async function applyPlan(
   const created = plan.groups.create;
   await chunked(created.length, async (from, to) => {
     const s = created.slice(from, to);
-    await tx.execute(sql`insert into group_links (connection, directory_id, dn, name, description, kind, origin, local_group_id)
-      select ${p(c)}, * from ${unnest([
+    await tx.execute(sql`insert into group_links (connection, created_at, directory_id, dn, name, description, kind, origin, local_group_id)
+      select ${p(c)}, ${p(context.now.toISOString())}::timestamptz, * from ${unnest([
         [s.map((g) => g.directoryId), 'text'],
         [s.map((g) => g.dn), 'text'],
         [s.map((g) => g.name), 'text'],
@@ -190,8 +192,8 @@ export async function applyPlan(
   }
   if (plan.groups.duplicates.length) {
     const s = plan.groups.duplicates;
-    await tx.execute(sql`insert into duplicates (connection, directory_id, dn, name, local_group_id)
-      select ${p(c)}, * from ${unnest([
+    await tx.execute(sql`insert into duplicates (connection, detected_at, directory_id, dn, name, local_group_id)
+      select ${p(c)}, ${p(context.now.toISOString())}::timestamptz, * from ${unnest([
         [s.map((d) => d.directoryId), 'text'],
         [s.map((d) => d.dn), 'text'],
         [s.map((d) => d.name), 'text'],

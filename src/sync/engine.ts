@@ -2,7 +2,7 @@
  * The sync engine orchestrates one run: lock → read → plan → guard → apply → record → notify.
  * Each step lives in its own module; this file only sequences them and records the outcome.
  */
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
@@ -24,7 +24,7 @@ import {
   setLockRun,
   updateRun,
 } from '../store/runs.ts';
-import { connections, heldPlans, type RunSummary } from '../store/schema.ts';
+import { connections, groupLinks, heldPlans, type RunSummary } from '../store/schema.ts';
 import { loadLinks, loadStoreState } from '../store/sync-state.ts';
 import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
@@ -254,12 +254,15 @@ export class SyncEngine {
         const applyStarted = performance.now();
         const finished = await db.transaction(async (tx) => {
           await fenceLock(tx, lease);
-          await applyPlan(tx, plan, { actor: request.actor, runId: run.id, defaults: config.userDefaults });
+          await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults });
           const now = this.#now();
           await tx
             .update(connections)
             .set(partialScope ? { lastRunAt: now } : { lastRunAt: now, lastSuccessAt: now })
             .where(eq(connections.name, config.name));
+          if (partialScope && selectedLinkIds.size) {
+            await tx.update(groupLinks).set({ lastSyncedAt: now }).where(inArray(groupLinks.id, [...selectedLinkIds]));
+          }
           return updateRun(tx, run.id, {
             status,
             finishedAt: now,
@@ -324,7 +327,7 @@ export class SyncEngine {
         await fenceLock(tx, lease);
         const current = await getRun(tx, runId);
         if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
-        await applyPlan(tx, checked, { actor, runId, defaults: config.userDefaults });
+        await applyPlan(tx, checked, { actor, runId, now: this.#now(), defaults: config.userDefaults });
         await insertAudit(tx, actor, run.connection, runId, [
           { action: 'run.approved', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'applied', dropped } },
         ]);

@@ -35,6 +35,7 @@ export interface MappingState {
   readonly enabled: boolean;
   readonly inScope: boolean;
   readonly candidates: readonly number[];
+  readonly viaGroups?: readonly string[];
 }
 
 export interface LocalUserState {
@@ -120,8 +121,8 @@ export interface SyncPlan {
     readonly map: Array<UserFields & { localUserId: number }>;
     readonly update: Array<{ localUserId: number; before: UserFields & { active: boolean }; after: UserFields & { active: boolean } }>;
     /** `unchanged`: already recorded as such with the same data; nothing to write. */
-    readonly conflicts: Array<UserFields & { candidates: number[]; unchanged: boolean }>;
-    readonly unmapped: Array<UserFields & { reason: string; unchanged: boolean }>;
+    readonly conflicts: Array<UserFields & { candidates: number[]; viaGroups: string[]; unchanged: boolean }>;
+    readonly unmapped: Array<UserFields & { reason: string; viaGroups: string[]; unchanged: boolean }>;
     readonly deactivate: Array<{ localUserId: number; directoryId: string; login: string | null; reason: string }>;
     /** Mapping rows whose cached directory state changed with no local change (ignored users, out of scope). */
     readonly refresh: Array<UserFields & { inScope: boolean }>;
@@ -168,6 +169,10 @@ const lower = (s: string | null) => (s === null ? null : s.toLowerCase());
 
 function userFields(u: DirectoryUser): UserFields {
   return { directoryId: u.id, dn: u.dn, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, k) => v === b[k]);
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
@@ -298,15 +303,23 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
     if (key) keyUse.set(key, (keyUse.get(key) ?? 0) + 1);
   }
+  // Which synced groups reach each user not mapped yet: a link is red while it has conflicts.
+  const via = new Map<string, string[]>();
+  for (const u of pendingNew) via.set(u.id, []);
+  if (via.size) for (const g of snapshot.groups) if (target.has(g.id)) for (const id of g.memberIds) via.get(id)?.push(g.id);
+  const viaOf = (id: string) => (via.get(id) ?? []).sort();
+  const sameVia = (m: MappingState, groups: string[]) => sameStrings(m.viaGroups ?? [], groups);
   const conflict = (fields: UserFields, candidates: number[]) => {
     const m = state.mappings.get(fields.directoryId);
-    const unchanged = !!m && m.status === 'conflict' && m.inScope && sameUser(fields, m) && sameIds(m.candidates, candidates);
-    plan.users.conflicts.push({ ...fields, candidates, unchanged });
+    const viaGroups = viaOf(fields.directoryId);
+    const unchanged = !!m && m.status === 'conflict' && m.inScope && sameUser(fields, m) && sameIds(m.candidates, candidates) && sameVia(m, viaGroups);
+    plan.users.conflicts.push({ ...fields, candidates, viaGroups, unchanged });
   };
   const unmapped = (fields: UserFields, reason: string) => {
     const m = state.mappings.get(fields.directoryId);
-    const unchanged = !!m && m.status === 'unmapped' && m.inScope && m.localUserId === null && sameUser(fields, m);
-    plan.users.unmapped.push({ ...fields, reason, unchanged });
+    const viaGroups = viaOf(fields.directoryId);
+    const unchanged = !!m && m.status === 'unmapped' && m.inScope && m.localUserId === null && sameUser(fields, m) && sameVia(m, viaGroups);
+    plan.users.unmapped.push({ ...fields, reason, viaGroups, unchanged });
   };
   for (const u of pendingNew) {
     const fields = userFields(u);

@@ -27,7 +27,8 @@ describe('Samba AD test peer', () => {
   const bigGroupDn = () => `CN=gs-big,${ad.usersDn}`;
 
   beforeAll(async () => {
-    ad = await startSambaAd();
+    // One DC per machine (port 389): wait while another test file's DC runs.
+    ad = await startSambaAd({ waitForPortMs: 110_000 });
     console.info(`samba ad: provision ${ad.timings.provisionMs} ms (provisioned: ${ad.timings.provisioned}), start ${ad.timings.startMs} ms`);
     const t = Date.now();
     await ad.addLdif(usersLdif(ad, 0, USERS));

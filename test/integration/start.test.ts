@@ -44,7 +44,7 @@ describe('npm start on a fresh machine', () => {
           buffer = buffer.slice(nl + 1);
           lines.push(line);
           if (line.msg === 'listening: GET /healthz') port = line.port as number;
-          if (typeof line.msg === 'string' && line.msg.startsWith('first sync of sample')) resolve(line);
+          if (typeof line.msg === 'string' && line.msg.startsWith('scheduled sync of sample')) resolve(line);
         }
       });
       service!.once('exit', (code) => reject(new Error(`service exited with ${code}: ${JSON.stringify(lines)}`)));

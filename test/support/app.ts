@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { type AppConfig, parseConnections } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
+import type { AlertSink } from '../../src/notify/incidents.ts';
 import type { Notifier, SyncEvent } from '../../src/notify/port.ts';
 import { openStore } from '../../src/store/db.ts';
 import { createDatabase } from './postgres.ts';
@@ -49,7 +50,7 @@ export async function openTestStore(driver: Driver) {
 export async function createTestApp(
   driver: Driver,
   connections: Array<Record<string, unknown>>,
-  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date } = {},
+  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink } = {},
 ): Promise<TestApp> {
   const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
   const parsed = parseConnections({ connections }, env, 'test config', process.cwd());
@@ -64,6 +65,12 @@ export async function createTestApp(
   };
   const store = options.store ?? (await openTestStore(driver));
   const notifier = new RecordingNotifier();
-  const app = await createApp(config, { logger: silentLogger, notifier, store, ...(options.now ? { now: options.now } : {}) });
+  const app = await createApp(config, {
+    logger: silentLogger,
+    notifier,
+    store,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.alertSink ? { alertSink: options.alertSink } : {}),
+  });
   return Object.assign(app, { notifier });
 }

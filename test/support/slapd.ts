@@ -137,7 +137,8 @@ async function makeCerts(dir: string, notAfterWanted: Date): Promise<Certs> {
   const tlsDir = join(dir, 'tls');
   mkdirSync(join(tlsDir, 'newcerts'), { recursive: true });
   writeFileSync(join(tlsDir, 'index.txt'), '');
-  writeFileSync(join(tlsDir, 'serial'), `${Math.floor(Math.random() * 0xffffff + 0x100000).toString(16)}\n`);
+  // openssl wants an even number of hex digits: always six.
+  writeFileSync(join(tlsDir, 'serial'), `${(0x100000 + Math.floor(Math.random() * 0xefffff)).toString(16)}\n`);
   const cnf = join(tlsDir, 'openssl.cnf');
   writeFileSync(
     cnf,

@@ -50,6 +50,7 @@ describe('parseConnections: a valid document', () => {
       userDefaults: { active: true, attributes: {} },
       schedule: { interval: 24 * 3600_000 },
       deletionThreshold: { maxCount: 500, maxPercent: 10, minObjects: 100 },
+      backoff: { quarantineAfter: 3, retry: 15 * 60_000, quarantineRetry: 6 * 3_600_000 },
       startTls: false,
       vendor: 'auto',
       users: {},

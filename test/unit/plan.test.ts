@@ -279,7 +279,7 @@ describe('planSync: users', () => {
 
   it('records a conflict, candidates sorted, when several local users have the mail', () => {
     const plan = planSync(snapshot([g], [alice]), state({ ...linked, candidates: { 'alice@example.org': [12, 3, 7] } }), OPTIONS);
-    expect(plan.users.conflicts).toEqual([{ directoryId: 'alice', dn: alice.dn, login: 'alice', mail: 'alice@example.org', displayName: 'User alice', enabled: true, candidates: [3, 7, 12], unchanged: false }]);
+    expect(plan.users.conflicts).toEqual([{ directoryId: 'alice', dn: alice.dn, login: 'alice', mail: 'alice@example.org', displayName: 'User alice', enabled: true, candidates: [3, 7, 12], viaGroups: ['g1'], unchanged: false }]);
     expect(plan.users.map).toEqual([]);
     expect(added(plan)).toEqual([]);
   });
@@ -308,7 +308,7 @@ describe('planSync: users', () => {
   it('leaves a user without mail unmapped and reports it skipped, with the reason', () => {
     const frank = user('frank', { mail: null });
     const plan = planSync(snapshot([group('g1', 'app-users', ['frank'])], [frank]), state(linked), OPTIONS);
-    expect(plan.users.unmapped).toEqual([{ directoryId: 'frank', dn: frank.dn, login: 'frank', mail: null, displayName: 'User frank', enabled: true, reason: 'no mail: cannot be matched to a local user', unchanged: false }]);
+    expect(plan.users.unmapped).toEqual([{ directoryId: 'frank', dn: frank.dn, login: 'frank', mail: null, displayName: 'User frank', enabled: true, reason: 'no mail: cannot be matched to a local user', viaGroups: ['g1'], unchanged: false }]);
     expect(plan.skipped).toEqual([{ ref: frank.dn, reason: "no mail (the connection's match key)" }]);
     expect(plan.users.create).toEqual([]);
     expect(added(plan)).toEqual([]);
@@ -469,8 +469,8 @@ describe('planSync: unchanged state', () => {
     mappings: [
       mappingOf(alice, 'mapped', 10),
       mappingOf(bob, 'mapped', 11),
-      mappingOf(frank, 'unmapped', null),
-      mappingOf(jdoe, 'conflict', null, { candidates: [20, 21] }),
+      mappingOf(frank, 'unmapped', null, { viaGroups: [g.id] }),
+      mappingOf(jdoe, 'conflict', null, { candidates: [20, 21], viaGroups: [g.id] }),
       mappingOf(erin, 'ignored', null),
     ],
     localUsers: [localOf(10, alice), localOf(11, bob), { id: 20, login: 'jd1', mail: 'shared@example.org', displayName: null, active: true }, { id: 21, login: 'jd2', mail: 'shared@example.org', displayName: null, active: true }],
@@ -492,6 +492,7 @@ describe('planSync: unchanged state', () => {
     { what: 'a new candidate for the conflict', edit: (s: StateInput): StateInput => ({ ...s, candidates: { 'shared@example.org': [20, 21, 22] } }) },
     { what: 'a changed display name of a conflict user', edit: (s: StateInput): StateInput => ({ ...s, mappings: s.mappings!.map((m) => (m.directoryId === 'jdoe' ? { ...m, displayName: 'Old' } : m)) }) },
     { what: 'a member missing from the local group', edit: (s: StateInput): StateInput => ({ ...s, memberships: { 100: [10] } }) },
+    { what: 'a conflict user now reached through another group', edit: (s: StateInput): StateInput => ({ ...s, mappings: s.mappings!.map((m) => (m.directoryId === 'jdoe' ? { ...m, viaGroups: [] } : m)) }) },
     { what: 'an ignored user back in scope', edit: (s: StateInput): StateInput => ({ ...s, mappings: s.mappings!.map((m) => (m.directoryId === 'erin' ? { ...m, inScope: false } : m)) }) },
   ])('is not empty after $what', ({ edit }) => {
     const plan = planSync(snapshot([g], [alice, bob, frank, jdoe, erin]), state(edit(synced)), OPTIONS);

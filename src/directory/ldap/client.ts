@@ -58,6 +58,14 @@ function errorCode(error: unknown): string {
   return '';
 }
 
+/** What to do about a TLS failure: a CA file does not help with an expired or misnamed certificate. */
+function tlsHint(code: string): string {
+  if (code === 'CERT_HAS_EXPIRED') return 'the server certificate has expired: renew it on the directory server';
+  if (code === 'CERT_NOT_YET_VALID') return 'the server certificate is not valid yet: check the clocks of both machines';
+  if (/ALTNAME|HOSTNAME/i.test(code)) return "the URL's host name is not one the server certificate names: use a name it lists";
+  return 'set tls.caFile to the CA that signed the server certificate';
+}
+
 /** Wraps a foreign error once, with a sentence an admin can act on. */
 export function wrapLdapError(error: unknown, url: string, doing: string): GroupsyncError {
   if (error instanceof GroupsyncError) return error;
@@ -67,7 +75,7 @@ export function wrapLdapError(error: unknown, url: string, doing: string): Group
     return new GroupsyncError('DIRECTORY_AUTH_FAILED', `${url}: the bind DN or password was refused (invalid credentials); check bindDn and the password variable`, { cause: error });
   }
   if (TLS_CODES.test(code) || /certificate|self.signed|TLS/i.test(message)) {
-    return new GroupsyncError('DIRECTORY_TLS_FAILED', `${url}: TLS failed while ${doing}: ${message} (${code || 'tls'}); set tls.caFile to the CA that signed the server certificate`, { cause: error });
+    return new GroupsyncError('DIRECTORY_TLS_FAILED', `${url}: TLS failed while ${doing}: ${message} (${code || 'tls'}); ${tlsHint(code)}`, { cause: error });
   }
   if (NETWORK_CODES.has(code) || /timeout|timed out|connection closed|socket|ECONN/i.test(message)) {
     return new GroupsyncError('DIRECTORY_UNREACHABLE', `${url}: directory unreachable while ${doing}: ${message}`, { cause: error });

@@ -1,0 +1,145 @@
+/**
+ * The alert policy: a failed run, a run held for approval and a link or connection turning red
+ * open an incident (one per cause per connection or link); recovery resolves it. The store's
+ * partial unique index makes "open" happen once across restarts and processes, so an incident
+ * never alerts twice. Delivery is the surfaces' job, behind the AlertSink port.
+ */
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { describeError } from '../errors.ts';
+import { CONNECTION_CAUSES, type ConnectionHealth, describeReason, type HealthReason } from '../health/health.ts';
+import type { Logger } from '../logger.ts';
+import type { Db, Executor } from '../store/db.ts';
+import { incidents } from '../store/schema.ts';
+import type { Notifier, SyncEvent } from './port.ts';
+
+export type IncidentRow = typeof incidents.$inferSelect;
+
+export type IncidentCause =
+  | 'run_failed'
+  | 'awaiting_approval'
+  | 'link_red'
+  | 'stale'
+  | 'quarantined'
+  | 'cert_expiring'
+  | 'cert_expired'
+  | 'cert_untrusted';
+
+/** Receives incidents as they open and resolve: the chat surfaces post and update alert cards. */
+export interface AlertSink {
+  opened(incident: IncidentRow): Promise<void>;
+  resolved(incident: IncidentRow): Promise<void>;
+}
+
+export const nullSink: AlertSink = { opened: async () => {}, resolved: async () => {} };
+
+/** Connection-level health causes that are incidents of their own (run outcomes come from run events). */
+const CONNECTION_INCIDENTS: ReadonlySet<string> = new Set(['stale', 'quarantined', 'cert_expiring', 'cert_expired', 'cert_untrusted']);
+
+function serializeReason(r: HealthReason): Record<string, unknown> {
+  return { ...r, text: describeReason(r) };
+}
+
+export class IncidentManager implements Notifier {
+  readonly #db: Db;
+  readonly #sink: AlertSink;
+  readonly #logger: Logger;
+  readonly #now: () => Date;
+
+  constructor(deps: { db: Db; sink?: AlertSink; logger: Logger; now?: () => Date }) {
+    this.#db = deps.db;
+    this.#sink = deps.sink ?? nullSink;
+    this.#logger = deps.logger;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /** Opens an incident unless one is already open for the same cause; returns it only when opened now. */
+  async open(connection: string, linkId: number | null, cause: IncidentCause, details: Record<string, unknown>, runId: number | null = null, db: Executor = this.#db): Promise<IncidentRow | null> {
+    const [row] = await db
+      .insert(incidents)
+      .values({ connection, linkId, cause, runId, details, openedAt: this.#now() })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) return null;
+    this.#logger.warn({ connection, linkId, cause, incident: row.id }, 'incident opened');
+    await this.#deliver(() => this.#sink.opened(row), row);
+    return row;
+  }
+
+  /** Resolves the open incident of that cause, if any; returns it only when resolved now. */
+  async resolve(connection: string, linkId: number | null, cause: IncidentCause, details: Record<string, unknown> = {}): Promise<IncidentRow | null> {
+    const [row] = await this.#db
+      .update(incidents)
+      .set({ status: 'resolved', resolvedAt: this.#now(), details: sql`${incidents.details} || ${JSON.stringify({ resolution: details })}::jsonb` })
+      .where(
+        and(
+          eq(incidents.connection, connection),
+          linkId === null ? sql`${incidents.linkId} is null` : eq(incidents.linkId, linkId),
+          eq(incidents.cause, cause),
+          eq(incidents.status, 'open'),
+        ),
+      )
+      .returning();
+    if (!row) return null;
+    this.#logger.info({ connection, linkId, cause, incident: row.id }, 'incident resolved');
+    await this.#deliver(() => this.#sink.resolved(row), row);
+    return row;
+  }
+
+  async #deliver(send: () => Promise<void>, row: IncidentRow): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      this.#logger.error({ incident: row.id, err: describeError(error) }, 'alert delivery failed');
+    }
+  }
+
+  /** Run outcomes. */
+  async notify(event: SyncEvent): Promise<void> {
+    const run = event.run;
+    switch (event.type) {
+      case 'run.failed':
+        await this.open(run.connection, null, 'run_failed', { runId: run.id, code: run.errorCode, error: run.error, trigger: run.trigger }, run.id);
+        break;
+      case 'run.awaiting_approval':
+        await this.open(run.connection, null, 'awaiting_approval', { runId: run.id, reason: event.reason, counts: event.counts, sample: event.sample }, run.id);
+        break;
+      case 'run.succeeded':
+        await this.resolve(run.connection, null, 'run_failed', { runId: run.id });
+        if (run.decidedBy) await this.resolve(run.connection, null, 'awaiting_approval', { runId: run.id, decidedBy: run.decidedBy, status: run.status });
+        break;
+      case 'run.rejected':
+        await this.resolve(run.connection, null, 'awaiting_approval', { runId: run.id, decidedBy: run.decidedBy, status: 'rejected' });
+        break;
+    }
+  }
+
+  /**
+   * Health changes: a link red for a cause of its own (a pending duplicate, conflicts) opens a
+   * `link_red` incident; connection-wide causes (stale, quarantined, certificate) open one each
+   * on the connection, so a failing directory raises one alert, not one per link.
+   */
+  async reconcile(health: readonly ConnectionHealth[]): Promise<void> {
+    for (const c of health) {
+      const present = new Set(c.reasons.map((r) => r.code));
+      for (const cause of CONNECTION_INCIDENTS) {
+        const reason = c.reasons.find((r) => r.code === cause);
+        if (reason) await this.open(c.name, null, cause as IncidentCause, serializeReason(reason));
+        else if (!present.has(cause as HealthReason['code'])) await this.resolve(c.name, null, cause as IncidentCause);
+      }
+      for (const link of c.links) {
+        const own = link.reasons.filter((r) => !CONNECTION_CAUSES.has(r.code));
+        if (own.length) {
+          await this.open(c.name, link.id, 'link_red', { link: link.name, dn: link.dn, reasons: own.map(serializeReason) });
+        } else {
+          await this.resolve(c.name, link.id, 'link_red');
+        }
+      }
+    }
+  }
+
+  async list(options: { all?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {
+    const query = this.#db.select().from(incidents);
+    const filtered = options.all ? query : query.where(eq(incidents.status, 'open'));
+    return filtered.orderBy(desc(incidents.id)).limit(options.limit ?? 100);
+  }
+}

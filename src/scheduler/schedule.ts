@@ -1,0 +1,59 @@
+/**
+ * When a connection runs next: pure functions of its schedule, the last outcome and the time.
+ * Cron expressions are evaluated by cron-parser (node-cron only ticks); intervals count from
+ * the end of the last sync, so a forced sync resets them.
+ */
+import { CronExpressionParser } from 'cron-parser';
+
+export type Schedule = { readonly cron: string; readonly timezone?: string | undefined } | { readonly interval: number };
+
+export interface BackoffPolicy {
+  /** Consecutive failures after which the connection is quarantined. */
+  readonly quarantineAfter: number;
+  /** First retry delay after a failure; doubles with each failure, never beyond the normal schedule. */
+  readonly retryMs: number;
+  /** Retry delay while quarantined. */
+  readonly quarantineRetryMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { quarantineAfter: 3, retryMs: 15 * 60_000, quarantineRetryMs: 6 * 3_600_000 };
+
+export function nextCron(expression: string, after: Date, timezone?: string): Date {
+  const parsed = CronExpressionParser.parse(expression, { currentDate: after, ...(timezone ? { tz: timezone } : {}) });
+  return parsed.next().toDate();
+}
+
+/** The normal gap between two runs: the interval, or the gap between a cron expression's next two occurrences. */
+export function typicalGapMs(schedule: Schedule, from: Date = new Date()): number {
+  if ('interval' in schedule) return schedule.interval;
+  const first = nextCron(schedule.cron, from, schedule.timezone);
+  const second = nextCron(schedule.cron, first, schedule.timezone);
+  return second.getTime() - first.getTime();
+}
+
+/** The first due time of a connection that has no schedule state yet. */
+export function initialRun(schedule: Schedule, lastRunAt: Date | null, now: Date): Date {
+  if ('interval' in schedule) return lastRunAt ? new Date(Math.max(now.getTime(), lastRunAt.getTime() + schedule.interval)) : now;
+  return nextCron(schedule.cron, now, schedule.timezone);
+}
+
+/** After a successful (or held) run that finished at `finishedAt`. */
+export function nextAfterSuccess(schedule: Schedule, finishedAt: Date): Date {
+  if ('interval' in schedule) return new Date(finishedAt.getTime() + schedule.interval);
+  return nextCron(schedule.cron, finishedAt, schedule.timezone);
+}
+
+/** After the `failures`-th consecutive failure: a bounded exponential retry, or the quarantine's slow retry. */
+export function nextAfterFailure(
+  schedule: Schedule,
+  finishedAt: Date,
+  failures: number,
+  backoff: BackoffPolicy,
+): { next: Date; quarantined: boolean } {
+  if (failures >= backoff.quarantineAfter) {
+    return { next: new Date(finishedAt.getTime() + backoff.quarantineRetryMs), quarantined: true };
+  }
+  const regular = nextAfterSuccess(schedule, finishedAt);
+  const retry = new Date(finishedAt.getTime() + backoff.retryMs * 2 ** Math.max(0, failures - 1));
+  return { next: retry < regular ? retry : regular, quarantined: false };
+}

@@ -1,0 +1,163 @@
+/**
+ * The scheduler: node-cron ticks every minute; each tick claims the connections that are due
+ * with one conditional UPDATE (so with several processes on one database, exactly one runs each
+ * due slot), runs them, and re-evaluates health for the alert policy. Schedule state lives in
+ * the database and survives restarts. Time is injected: tests call `tick(now)`.
+ */
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { ConnectionConfig } from '../config.ts';
+import { describeError, isGroupsyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Notifier, SyncEvent } from '../notify/port.ts';
+import type { Db } from '../store/db.ts';
+import { connections, runs } from '../store/schema.ts';
+import type { SyncEngine } from '../sync/engine.ts';
+import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess } from './schedule.ts';
+
+export function backoffOf(c: ConnectionConfig): BackoffPolicy {
+  return { quarantineAfter: c.backoff.quarantineAfter, retryMs: c.backoff.retry, quarantineRetryMs: c.backoff.quarantineRetry };
+}
+
+const FORCED = new Set(['manual', 'chat', 'api']);
+
+/**
+ * Keeps each connection's schedule state in step with its runs: next run, consecutive failures,
+ * quarantine. A notifier, so it sees every run however it was started.
+ */
+export function createScheduleRecorder(db: Db, configs: readonly ConnectionConfig[], now: () => Date): Notifier {
+  return {
+    async notify(event: SyncEvent) {
+      const config = configs.find((c) => c.name === event.run.connection);
+      if (!config) return;
+      const run = event.run;
+      const finished = run.finishedAt ?? now();
+      const full = run.kindFilter === null && run.groupFilter.length === 0;
+      const forced = FORCED.has(run.trigger);
+      if (event.type === 'run.succeeded' || event.type === 'run.awaiting_approval') {
+        // A forced full sync resets an interval schedule; a sync of some groups only does not.
+        const set: Partial<typeof connections.$inferInsert> = { consecutiveFailures: 0, quarantinedAt: null };
+        if (config.schedule && (full || !forced)) set.nextRunAt = nextAfterSuccess(config.schedule, finished);
+        await db.update(connections).set(set).where(eq(connections.name, config.name));
+      } else if (event.type === 'run.failed') {
+        const [row] = await db
+          .update(connections)
+          .set({ consecutiveFailures: sql`${connections.consecutiveFailures} + 1` })
+          .where(eq(connections.name, config.name))
+          .returning({ failures: connections.consecutiveFailures, quarantinedAt: connections.quarantinedAt });
+        if (!row || !config.schedule) return;
+        const { next, quarantined } = nextAfterFailure(config.schedule, finished, row.failures, backoffOf(config));
+        // An admin forcing a run releases the quarantine, whatever its outcome.
+        const quarantinedAt = forced ? null : quarantined ? (row.quarantinedAt ?? finished) : null;
+        await db
+          .update(connections)
+          .set({ nextRunAt: next, quarantinedAt, ...(forced ? { consecutiveFailures: Math.min(row.failures, 1) } : {}) })
+          .where(eq(connections.name, config.name));
+      }
+    },
+  };
+}
+
+export interface SchedulerDeps {
+  readonly db: Db;
+  readonly engine: SyncEngine;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** Called after each tick with the time, for health and incidents. */
+  readonly afterTick?: (now: Date) => Promise<void>;
+}
+
+export interface TickResult {
+  readonly started: string[];
+  readonly skipped: Array<{ connection: string; reason: string }>;
+}
+
+export class Scheduler {
+  readonly #deps: SchedulerDeps;
+  readonly #now: () => Date;
+  #task: ScheduledTask | null = null;
+  #ticking: Promise<TickResult> | null = null;
+
+  constructor(deps: SchedulerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /** Starts ticking every minute (and once now). */
+  start(): void {
+    if (this.#task) return;
+    this.#task = cron.schedule('* * * * *', () => void this.#safeTick(), { name: 'groupsync-scheduler', noOverlap: true });
+    void this.#safeTick();
+  }
+
+  async stop(): Promise<void> {
+    await this.#task?.stop();
+    this.#task = null;
+    await this.#ticking?.catch(() => {});
+  }
+
+  async #safeTick(): Promise<void> {
+    try {
+      this.#ticking = this.tick(this.#now());
+      await this.#ticking;
+    } catch (error) {
+      this.#deps.logger.error({ err: describeError(error) }, 'scheduler tick failed');
+    } finally {
+      this.#ticking = null;
+    }
+  }
+
+  /** One pass: initialise missing schedule state, claim and run what is due, then re-check health. */
+  async tick(now: Date): Promise<TickResult> {
+    const { db, engine, logger } = this.#deps;
+    const started: string[] = [];
+    const skipped: Array<{ connection: string; reason: string }> = [];
+    await engine.registerConnections();
+    for (const c of engine.connections) {
+      if (!c.enabled || !c.schedule) continue;
+      const [row] = await db.select().from(connections).where(eq(connections.name, c.name));
+      if (!row) continue;
+      let due = row.nextRunAt;
+      if (!due) {
+        const first = initialRun(c.schedule, row.lastRunAt, now);
+        await db.update(connections).set({ nextRunAt: first }).where(and(eq(connections.name, c.name), isNull(connections.nextRunAt)));
+        due = first;
+      }
+      if (due.getTime() > now.getTime()) continue;
+      const [waiting] = await db
+        .select({ id: runs.id })
+        .from(runs)
+        .where(and(eq(runs.connection, c.name), eq(runs.status, 'awaiting_approval')))
+        .limit(1);
+      if (waiting) {
+        skipped.push({ connection: c.name, reason: `run #${waiting.id} awaits approval` });
+        continue;
+      }
+      // Claim the slot: only the process whose UPDATE still sees the old due time runs it. The
+      // claim moves the slot to the next regular time, so a crash mid-run does not repeat it at once.
+      const claimed = await db
+        .update(connections)
+        .set({ nextRunAt: nextAfterSuccess(c.schedule, now) })
+        .where(and(eq(connections.name, c.name), eq(connections.nextRunAt, due)))
+        .returning({ name: connections.name });
+      if (claimed.length === 0) {
+        skipped.push({ connection: c.name, reason: 'claimed by another process' });
+        continue;
+      }
+      started.push(c.name);
+      try {
+        const result = await engine.sync({ connection: c.name, trigger: 'schedule', actor: 'scheduler' });
+        const r = result.run;
+        logger.info(
+          { connection: c.name, runId: r.id, status: r.status, groupsCreated: r.groupsCreated, usersCreated: r.usersCreated, usersDeactivated: r.usersDeactivated, membershipsAdded: r.membershipsAdded, membershipsRemoved: r.membershipsRemoved, skipped: r.skipped.length, error: r.error },
+          `scheduled sync of ${c.name}: ${r.status}`,
+        );
+      } catch (error) {
+        if (isGroupsyncError(error, 'ALREADY_RUNNING')) skipped.push({ connection: c.name, reason: describeError(error) });
+        else logger.error({ connection: c.name, err: describeError(error) }, 'scheduled sync could not start');
+      }
+    }
+    await this.#deps.afterTick?.(now);
+    return { started, skipped };
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Loads what the health rules need for every connection in a fixed number of set-based queries,
+ * whatever the number of links.
+ */
+import { sql } from 'drizzle-orm';
+import type { ConnectionConfig } from '../config.ts';
+import type { Attempt, ConnectionHealthInput, LinkHealthInput } from '../health/health.ts';
+import { type Executor, queryRows } from './db.ts';
+
+const p = sql.param;
+const date = (v: string | Date | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+
+export async function loadHealthInputs(db: Executor, configs: readonly ConnectionConfig[]): Promise<ConnectionHealthInput[]> {
+  const names = configs.map((c) => c.name);
+  if (names.length === 0) return [];
+  const connectionRows = await queryRows<{
+    name: string;
+    last_success_at: string | Date | null;
+    next_run_at: string | Date | null;
+    quarantined_at: string | Date | null;
+    consecutive_failures: number;
+    certificate: ConnectionHealthInput['certificate'];
+  }>(
+    db,
+    sql`select name, last_success_at, next_run_at, quarantined_at, consecutive_failures, certificate
+        from connections where name = any(${p(names)}::text[])`,
+  );
+  const runRows = await queryRows<{
+    connection: string; id: number; status: string; started_at: string | Date; finished_at: string | Date | null;
+    error: string | null; is_full: boolean;
+  }>(
+    db,
+    sql`select connection, id, status, started_at, finished_at, error, is_full from (
+          select connection, id, status, started_at, finished_at, error,
+                 (kind_filter is null and group_filter = '[]'::jsonb) as is_full,
+                 row_number() over (partition by connection order by id desc) as n
+          from runs where connection = any(${p(names)}::text[])) r
+        where n <= 10 order by connection, id desc`,
+  );
+  const countRows = await queryRows<{ connection: string; synced: number; conflicts: number }>(
+    db,
+    sql`select connection,
+               count(*) filter (where status = 'mapped' and in_scope)::int as synced,
+               count(*) filter (where status = 'conflict' and in_scope)::int as conflicts
+        from mappings where connection = any(${p(names)}::text[]) group by connection`,
+  );
+  const duplicateRows = await queryRows<{ connection: string; n: number }>(
+    db,
+    sql`select connection, count(*)::int as n from duplicates
+        where status = 'pending' and connection = any(${p(names)}::text[]) group by connection`,
+  );
+  const linkRows = await queryRows<{
+    id: number; connection: string; name: string; dn: string | null; kind: string; created_at: string | Date;
+    last_synced_at: string | Date | null; pending_duplicate: boolean; conflicts: number; members: number;
+  }>(
+    db,
+    sql`select l.id, l.connection, l.name, l.dn, l.kind, l.created_at, l.last_synced_at,
+               exists(select 1 from duplicates d where d.connection = l.connection and d.directory_id = l.directory_id
+                      and d.status = 'pending') as pending_duplicate,
+               coalesce(c.n, 0)::int as conflicts, coalesce(m.n, 0)::int as members
+        from group_links l
+        left join (select mp.connection, g.value as directory_id, count(*) as n
+                   from mappings mp cross join lateral jsonb_array_elements_text(mp.via_groups) g
+                   where mp.status = 'conflict' and mp.in_scope group by 1, 2) c
+               on c.connection = l.connection and c.directory_id = l.directory_id
+        left join (select group_id, count(*) as n from memberships group by group_id) m on m.group_id = l.local_group_id
+        where l.state = 'active' and l.connection = any(${p(names)}::text[])
+        order by l.connection, l.name`,
+  );
+  const byName = new Map(connectionRows.map((r) => [r.name, r]));
+  const attempts = new Map<string, Attempt[]>();
+  for (const r of runRows) {
+    const list = attempts.get(r.connection) ?? [];
+    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full });
+    attempts.set(r.connection, list);
+  }
+  const counts = new Map(countRows.map((r) => [r.connection, r]));
+  const dups = new Map(duplicateRows.map((r) => [r.connection, r.n]));
+  const links = new Map<string, LinkHealthInput[]>();
+  for (const r of linkRows) {
+    const list = links.get(r.connection) ?? [];
+    list.push({
+      id: r.id,
+      name: r.name,
+      dn: r.dn,
+      kind: r.kind,
+      createdAt: date(r.created_at)!,
+      lastSyncedAt: date(r.last_synced_at),
+      pendingDuplicate: r.pending_duplicate,
+      conflicts: r.conflicts,
+      members: r.members,
+    });
+    links.set(r.connection, list);
+  }
+  return configs.map((c) => {
+    const row = byName.get(c.name);
+    return {
+      name: c.name,
+      kind: c.kind,
+      enabled: c.enabled,
+      hasSchedule: c.schedule !== null,
+      staleAfterMs: c.staleAfterMs,
+      lastSuccessAt: date(row?.last_success_at ?? null),
+      nextRunAt: date(row?.next_run_at ?? null),
+      quarantinedAt: date(row?.quarantined_at ?? null),
+      consecutiveFailures: row?.consecutive_failures ?? 0,
+      certificate: row?.certificate ?? null,
+      attempts: attempts.get(c.name) ?? [],
+      syncedUsers: counts.get(c.name)?.synced ?? 0,
+      conflicts: counts.get(c.name)?.conflicts ?? 0,
+      pendingDuplicates: dups.get(c.name) ?? 0,
+      links: links.get(c.name) ?? [],
+    };
+  });
+}
