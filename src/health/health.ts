@@ -30,6 +30,8 @@ export interface Attempt {
   readonly finishedAt: Date | null;
   readonly error: string | null;
   readonly full: boolean;
+  /** A dry run changes nothing: its outcome never makes a connection red. */
+  readonly dryRun?: boolean;
 }
 
 export interface ConnectionHealthInput {
@@ -109,7 +111,7 @@ export function evaluateConnection(input: ConnectionHealthInput, now: Date): Con
   if (!input.enabled) common.push({ code: 'disabled' });
   if (!input.hasSchedule) common.push({ code: 'no_schedule' });
   if (input.quarantinedAt) common.push({ code: 'quarantined', since: input.quarantinedAt, failures: input.consecutiveFailures });
-  const last = input.attempts.find((a) => a.status !== 'dry_run' && a.status !== 'running');
+  const last = input.attempts.find((a) => !a.dryRun && a.status !== 'dry_run' && a.status !== 'running');
   if (last?.status === 'failed') common.push({ code: 'last_run_failed', runId: last.id, error: last.error });
   const waiting = input.attempts.find((a) => a.status === 'awaiting_approval');
   if (waiting) common.push({ code: 'awaiting_approval', runId: waiting.id });
@@ -124,6 +126,8 @@ export function evaluateConnection(input: ConnectionHealthInput, now: Date): Con
   if (input.conflicts > 0) connectionReasons.push({ code: 'conflicts_pending', count: input.conflicts });
   if (input.pendingDuplicates > 0) connectionReasons.push({ code: 'duplicate_pending', count: input.pendingDuplicates });
   if (ssl.reason) connectionReasons.push(ssl.reason);
+  // A disabled or unscheduled connection does not run, whatever its stored next_run_at says.
+  const nextRunAt = input.enabled && input.hasSchedule ? input.nextRunAt : null;
 
   const links = input.links.map((l): LinkHealth => {
     // A link's last sync: a full successful sync after it was linked, or a sync of it alone.
@@ -143,7 +147,7 @@ export function evaluateConnection(input: ConnectionHealthInput, now: Date): Con
       status: reasons.length ? 'red' : 'green',
       reasons,
       lastSyncAt,
-      nextRunAt: input.nextRunAt,
+      nextRunAt,
       members: l.members,
     };
   });
@@ -158,7 +162,7 @@ export function evaluateConnection(input: ConnectionHealthInput, now: Date): Con
     syncedUsers: input.syncedUsers,
     conflicts: input.conflicts,
     lastSyncAt: input.lastSuccessAt,
-    nextRunAt: input.enabled && input.hasSchedule ? input.nextRunAt : null,
+    nextRunAt,
     lastAttempts: input.attempts.slice(0, 10),
     links,
   };

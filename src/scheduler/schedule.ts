@@ -23,12 +23,28 @@ export function nextCron(expression: string, after: Date, timezone?: string): Da
   return parsed.next().toDate();
 }
 
-/** The normal gap between two runs: the interval, or the gap between a cron expression's next two occurrences. */
+const WEEK = 7 * 86_400_000;
+/** Bounds the scan of very frequent expressions (every minute for a week is 10 080 steps). */
+const MAX_GAP_STEPS = 2_000;
+
+/**
+ * The normal gap between two runs: the interval, or the longest gap between consecutive
+ * occurrences of a cron expression over the week after `from` — so a weekdays-only schedule
+ * counts its weekend gap whatever day it is evaluated on (staleness limits build on this).
+ */
 export function typicalGapMs(schedule: Schedule, from: Date = new Date()): number {
   if ('interval' in schedule) return schedule.interval;
-  const first = nextCron(schedule.cron, from, schedule.timezone);
-  const second = nextCron(schedule.cron, first, schedule.timezone);
-  return second.getTime() - first.getTime();
+  const occurrences = CronExpressionParser.parse(schedule.cron, { currentDate: from, ...(schedule.timezone ? { tz: schedule.timezone } : {}) });
+  let previous = occurrences.next().getTime();
+  const until = previous + WEEK;
+  let longest = 0;
+  for (let step = 0; step < MAX_GAP_STEPS; step++) {
+    const next = occurrences.next().getTime();
+    longest = Math.max(longest, next - previous);
+    if (next >= until) break;
+    previous = next;
+  }
+  return longest;
 }
 
 /** The first due time of a connection that has no schedule state yet. */

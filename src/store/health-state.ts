@@ -27,11 +27,11 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
   );
   const runRows = await queryRows<{
     connection: string; id: number; status: string; started_at: string | Date; finished_at: string | Date | null;
-    error: string | null; is_full: boolean;
+    error: string | null; is_full: boolean; dry_run: boolean;
   }>(
     db,
-    sql`select connection, id, status, started_at, finished_at, error, is_full from (
-          select connection, id, status, started_at, finished_at, error,
+    sql`select connection, id, status, started_at, finished_at, error, is_full, dry_run from (
+          select connection, id, status, started_at, finished_at, error, dry_run,
                  (kind_filter is null and group_filter = '[]'::jsonb) as is_full,
                  row_number() over (partition by connection order by id desc) as n
           from runs where connection = any(${p(names)}::text[])) r
@@ -71,7 +71,7 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
   const attempts = new Map<string, Attempt[]>();
   for (const r of runRows) {
     const list = attempts.get(r.connection) ?? [];
-    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full });
+    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full, dryRun: r.dry_run });
     attempts.set(r.connection, list);
   }
   const counts = new Map(countRows.map((r) => [r.connection, r]));

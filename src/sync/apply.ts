@@ -5,6 +5,7 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
+import { bulkInsert } from '../store/copy.ts';
 import { type Executor, type Tx, queryRows } from '../store/db.ts';
 import type { GroupFields, Ref, SyncPlan, UserFields } from './plan.ts';
 
@@ -52,17 +53,28 @@ export async function insertAudit(
   runId: number | null,
   rows: readonly AuditRow[],
 ): Promise<void> {
-  await chunked(rows.length, async (from, to) => {
-    const slice = rows.slice(from, to);
-    await tx.execute(sql`insert into audit_log (actor, action, connection, run_id, target_type, target_id, before, after)
+  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+  await bulkInsert(
+    tx,
+    'audit_log',
+    ['actor', 'action', 'connection', 'run_id', 'target_type', 'target_id', 'before', 'after'],
+    rows.length,
+    (k) => {
+      const r = rows[k]!;
+      return [actor, r.action, connection, runId, r.targetType, r.targetId, json(r.before), json(r.after)];
+    },
+    (from, to) => {
+      const slice = rows.slice(from, to);
+      return sql`insert into audit_log (actor, action, connection, run_id, target_type, target_id, before, after)
       select ${p(actor)}, a, ${p(connection)}, ${p(runId)}::int, tt, ti, b::jsonb, af::jsonb from ${unnest([
         [slice.map((r) => r.action), 'text'],
         [slice.map((r) => r.targetType), 'text'],
         [slice.map((r) => r.targetId), 'text'],
-        [slice.map((r) => (r.before === null || r.before === undefined ? null : JSON.stringify(r.before))), 'text'],
-        [slice.map((r) => (r.after === null || r.after === undefined ? null : JSON.stringify(r.after))), 'text'],
-      ])} as t(a, tt, ti, b, af)`);
-  });
+        [slice.map((r) => json(r.before)), 'text'],
+        [slice.map((r) => json(r.after)), 'text'],
+      ])} as t(a, tt, ti, b, af)`;
+    },
+  );
 }
 
 interface MappingRow extends UserFields {
@@ -130,7 +142,14 @@ export interface ApplyResult {
 export async function applyPlan(
   tx: Tx,
   plan: SyncPlan,
-  context: { actor: string; runId: number; now: Date; defaults: { active: boolean; attributes: Record<string, string> } },
+  context: {
+    actor: string;
+    runId: number;
+    now: Date;
+    defaults: { active: boolean; attributes: Record<string, string> };
+    /** The plan was made now, under the run lock: its new rows cannot exist yet (bulk COPY). False for a held plan. */
+    bulk: boolean;
+  },
 ): Promise<ApplyResult> {
   const c = plan.connection;
   const audit: AuditRow[] = [];
@@ -211,17 +230,27 @@ export async function applyPlan(
   const userIds = await allocateIds(tx, 'local_users_id_seq', createdUsers.length);
   createdUsers.forEach((u, k) => newUserId.set(u.directoryId, userIds[k]!));
   const attributes = JSON.stringify(context.defaults.attributes);
-  await chunked(createdUsers.length, async (from, to) => {
-    const s = createdUsers.slice(from, to);
-    await tx.execute(sql`insert into local_users (id, login, mail, display_name, active, attributes, created_by_connection)
+  await bulkInsert(
+    tx,
+    'local_users',
+    ['id', 'login', 'mail', 'display_name', 'active', 'attributes', 'created_by_connection'],
+    createdUsers.length,
+    (k) => {
+      const u = createdUsers[k]!;
+      return [userIds[k]!, u.login, u.mail, u.displayName, u.enabled && context.defaults.active, attributes, c];
+    },
+    (from, to) => {
+      const s = createdUsers.slice(from, to);
+      return sql`insert into local_users (id, login, mail, display_name, active, attributes, created_by_connection)
       select i, lg, ml, dn, ac, ${p(attributes)}::jsonb, ${p(c)} from ${unnest([
         [userIds.slice(from, to), 'int'],
         [s.map((u) => u.login), 'text'],
         [s.map((u) => u.mail), 'text'],
         [s.map((u) => u.displayName), 'text'],
         [s.map((u) => u.enabled && context.defaults.active), 'bool'],
-      ])} as t(i, lg, ml, dn, ac)`);
-  });
+      ])} as t(i, lg, ml, dn, ac)`;
+    },
+  );
   for (const u of createdUsers) audit.push({ action: 'user.created', targetType: 'user', targetId: String(newUserId.get(u.directoryId)), before: null, after: u });
 
   const updates = plan.users.update;
@@ -261,8 +290,34 @@ export async function applyPlan(
     }
   }
 
+  // Mappings of the users created now are new rows: bulk-inserted; the others are upserted.
+  await bulkInsert(
+    tx,
+    'mappings',
+    ['connection', 'directory_id', 'dn', 'login', 'mail', 'display_name', 'enabled', 'in_scope', 'status', 'local_user_id'],
+    context.bulk ? createdUsers.length : 0,
+    (k) => {
+      const u = createdUsers[k]!;
+      return [c, u.directoryId, u.dn, u.login, u.mail, u.displayName, u.enabled, true, 'mapped', userIds[k]!];
+    },
+    (from, to) => {
+      const s = createdUsers.slice(from, to);
+      return sql`insert into mappings (connection, directory_id, dn, login, mail, display_name, enabled, in_scope, status, local_user_id)
+        select ${p(c)}, d, dn, lg, ml, dname, en, true, 'mapped', lu from ${unnest([
+          [s.map((u) => u.directoryId), 'text'],
+          [s.map((u) => u.dn), 'text'],
+          [s.map((u) => u.login), 'text'],
+          [s.map((u) => u.mail), 'text'],
+          [s.map((u) => u.displayName), 'text'],
+          [s.map((u) => u.enabled), 'bool'],
+          [userIds.slice(from, to), 'int'],
+        ])} as t(d, dn, lg, ml, dname, en, lu)`;
+    },
+  );
   const mappingRows: MappingRow[] = [];
-  for (const u of createdUsers) mappingRows.push({ ...u, status: 'mapped', localUserId: newUserId.get(u.directoryId)!, candidates: [], reason: null, inScope: true });
+  if (!context.bulk) {
+    for (const u of createdUsers) mappingRows.push({ ...u, status: 'mapped', localUserId: newUserId.get(u.directoryId)!, candidates: [], reason: null, inScope: true });
+  }
   for (const u of plan.users.map) {
     mappingRows.push({ ...u, status: 'mapped', localUserId: u.localUserId, candidates: [], reason: null, inScope: true });
     audit.push({ action: 'user.mapped', targetType: 'user', targetId: String(u.localUserId), before: null, after: { directoryId: u.directoryId, by: 'match key' } });
@@ -289,10 +344,18 @@ export async function applyPlan(
   if (addG.some((g) => g === undefined) || addU.some((u) => u === undefined)) {
     throw new GroupsyncError('INVALID_STATE', 'the plan references an object it does not create; nothing was applied');
   }
-  await chunked(addG.length, async (from, to) => {
-    await tx.execute(sql`insert into memberships (group_id, user_id)
-      select * from ${unnest([[addG.slice(from, to), 'int'], [addU.slice(from, to), 'int']])} on conflict do nothing`);
-  });
+  // The plan adds only pairs it found absent, under the run lock: a plain bulk insert. A held plan
+  // applied later (context.bulk false) may meet pairs added meanwhile, so it tolerates them.
+  if (context.bulk) {
+    await bulkInsert(tx, 'memberships', ['group_id', 'user_id'], addG.length, (k) => [addG[k]!, addU[k]!], (from, to) =>
+      sql`insert into memberships (group_id, user_id) select * from ${unnest([[addG.slice(from, to), 'int'], [addU.slice(from, to), 'int']])}`,
+    );
+  } else {
+    await chunked(addG.length, async (from, to) => {
+      await tx.execute(sql`insert into memberships (group_id, user_id)
+        select * from ${unnest([[addG.slice(from, to), 'int'], [addU.slice(from, to), 'int']])} on conflict do nothing`);
+    });
+  }
   await chunked(m.removeGroup.length, async (from, to) => {
     await tx.execute(sql`delete from memberships ms using ${unnest([[m.removeGroup.slice(from, to), 'int'], [m.removeUser.slice(from, to), 'int']])} as d(g, u)
       where ms.group_id = d.g and ms.user_id = d.u`);

@@ -254,7 +254,7 @@ export class SyncEngine {
         const applyStarted = performance.now();
         const finished = await db.transaction(async (tx) => {
           await fenceLock(tx, lease);
-          await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults });
+          await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
           const now = this.#now();
           await tx
             .update(connections)
@@ -283,7 +283,8 @@ export class SyncEngine {
           error: describeError(error),
         });
         log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
-        await this.#notify({ type: 'run.failed', run: failed });
+        // A failed dry run is reported to its caller; it is no incident and no schedule failure.
+        if (!request.dryRun) await this.#notify({ type: 'run.failed', run: failed });
         return { run: failed, plan: null, counts: null, verdict: null };
       } finally {
         await source?.close().catch(() => {});
@@ -327,7 +328,7 @@ export class SyncEngine {
         await fenceLock(tx, lease);
         const current = await getRun(tx, runId);
         if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
-        await applyPlan(tx, checked, { actor, runId, now: this.#now(), defaults: config.userDefaults });
+        await applyPlan(tx, checked, { actor, runId, now: this.#now(), defaults: config.userDefaults, bulk: false });
         await insertAudit(tx, actor, run.connection, runId, [
           { action: 'run.approved', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'applied', dropped } },
         ]);

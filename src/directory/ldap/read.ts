@@ -88,7 +88,17 @@ export async function readScope(
   let dangling = 0;
   let rangedReads = 0;
 
+  // Member values repeat (a user is in many groups): the raw spelling is looked up before the
+  // DN is parsed and normalised, so each distinct spelling is normalised once.
+  const rawIndex = new Map<string, number>();
   const intern = (dn: string): number | null => {
+    const known = rawIndex.get(dn);
+    if (known !== undefined) return known;
+    const index = internKey(dn);
+    if (index !== null) rawIndex.set(dn, index);
+    return index;
+  };
+  const internKey = (dn: string): number | null => {
     let key: string;
     try {
       key = normalizeDn(dn);
