@@ -9,11 +9,10 @@
  * what the deletion tests remove).
  */
 import { execFileSync } from 'node:child_process';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows } from '../../src/store/db.ts';
 import { type TestApp, createTestApp } from '../support/app.ts';
 import { type SambaAdHandle, startSambaAd } from '../support/samba-ad.ts';
+import { rows, membersOf } from '../support/store.ts';
 
 const BULK = 2000;
 const bulkName = (i: number) => `gs-u${String(i).padStart(5, '0')}`;
@@ -29,18 +28,7 @@ function guidText(b: Buffer): string {
   return `${hex([3, 2, 1, 0])}-${hex([5, 4])}-${hex([7, 6])}-${hex([8, 9])}-${hex([10, 11, 12, 13, 14, 15])}`;
 }
 
-async function rows<T = Record<string, unknown>>(app: TestApp, text: string): Promise<T[]> {
-  return queryRows<T>(app.store.db, sql.raw(text));
-}
 
-async function membersOf(app: TestApp, name: string): Promise<string[]> {
-  const r = await rows<{ login: string }>(
-    app,
-    `select u.login from memberships m join local_groups g on g.id = m.group_id join local_users u on u.id = m.user_id
-     where g.name = '${name}' order by u.login`,
-  );
-  return r.map((x) => x.login);
-}
 
 describe('sync engine against Samba Active Directory (pglite)', () => {
   let ad: SambaAdHandle;

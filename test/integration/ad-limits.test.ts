@@ -4,11 +4,10 @@
  * with sizeLimitExceeded) and MaxValRange = 1500 (`member` comes back as `member;range=0-1499`).
  * Also a connection dropped mid-read, and objectGUIDs whose bytes happen to be valid UTF-8.
  */
-import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows } from '../../src/store/db.ts';
 import { type TestApp, createTestApp } from '../support/app.ts';
 import { type FakeAdDirectory, type FakeAdServer, guidToString, makeAdDirectory, startFakeAd } from '../support/fake-ad-server.ts';
+import { rows, membersOf, storeFingerprint } from '../support/store.ts';
 
 /** The store is not what is tested here; PostgreSQL (started once for the run) makes a fresh app in ~0.4 s. */
 const DRIVER = 'postgres';
@@ -18,31 +17,13 @@ const USERS = 4500;
 const BIG = 4000;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 
-async function rows<T = Record<string, unknown>>(app: TestApp, text: string): Promise<T[]> {
-  return queryRows<T>(app.store.db, sql.raw(text));
-}
 
 async function count(app: TestApp, text: string): Promise<number> {
   const [r] = await rows<{ n: number }>(app, `select count(*)::int as n from (${text}) x`);
   return r!.n;
 }
 
-async function membersOf(app: TestApp, name: string): Promise<string[]> {
-  const r = await rows<{ login: string }>(
-    app,
-    `select u.login from memberships m join local_groups g on g.id = m.group_id join local_users u on u.id = m.user_id
-     where g.name = '${name}' order by u.login`,
-  );
-  return r.map((x) => x.login);
-}
 
-async function storeFingerprint(app: TestApp): Promise<string> {
-  const parts: unknown[] = [];
-  for (const table of ['local_users', 'local_groups', 'memberships', 'group_links', 'mappings', 'duplicates']) {
-    parts.push(await rows(app, `select * from ${table} order by 1, 2`));
-  }
-  return JSON.stringify(parts);
-}
 
 function adConnection(ad: FakeAdServer, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

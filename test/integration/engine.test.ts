@@ -4,33 +4,15 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { queryRows } from '../../src/store/db.ts';
 import { type Driver, DRIVERS, type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
+import { rows, membersOf, storeFingerprint } from '../support/store.ts';
 
 const people = (uid: string) => `uid=${uid},ou=people,dc=example,dc=org`;
 const group = (cn: string, ou = 'groups') => `cn=${cn},ou=${ou},dc=example,dc=org`;
 
-async function rows<T = Record<string, unknown>>(app: TestApp, text: string): Promise<T[]> {
-  return queryRows<T>(app.store.db, sql.raw(text));
-}
 
-async function membersOf(app: TestApp, name: string): Promise<string[]> {
-  const r = await rows<{ login: string }>(
-    app,
-    `select u.login from memberships m join local_groups g on g.id = m.group_id join local_users u on u.id = m.user_id
-     where g.name = '${name}' order by u.login`,
-  );
-  return r.map((x) => x.login);
-}
 
-async function storeFingerprint(app: TestApp): Promise<string> {
-  const parts: unknown[] = [];
-  for (const table of ['local_users', 'local_groups', 'memberships', 'group_links', 'mappings', 'duplicates']) {
-    parts.push(await rows(app, `select * from ${table} order by 1, 2`));
-  }
-  return JSON.stringify(parts);
-}
 
 describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
   let ldap: SlapdHandle;
