@@ -119,20 +119,35 @@ export class IncidentManager implements Notifier {
    * on the connection, so a failing directory raises one alert, not one per link.
    */
   async reconcile(health: readonly ConnectionHealth[]): Promise<void> {
+    // One read of what is open; then only the incidents that change are written, so a steady
+    // state with thousands of links costs one query, not one per link.
+    const open = new Set(
+      (await this.#db.select({ connection: incidents.connection, linkId: incidents.linkId, cause: incidents.cause }).from(incidents).where(eq(incidents.status, 'open'))).map(
+        (i) => `${i.connection}|${i.linkId ?? 0}|${i.cause}`,
+      ),
+    );
+    const isOpen = (connection: string, linkId: number | null, cause: string) => open.has(`${connection}|${linkId ?? 0}|${cause}`);
     for (const c of health) {
-      const present = new Set(c.reasons.map((r) => r.code));
       for (const cause of CONNECTION_INCIDENTS) {
         const reason = c.reasons.find((r) => r.code === cause);
-        if (reason) await this.open(c.name, null, cause as IncidentCause, serializeReason(reason));
-        else if (!present.has(cause as HealthReason['code'])) await this.resolve(c.name, null, cause as IncidentCause);
+        if (reason && !isOpen(c.name, null, cause)) await this.open(c.name, null, cause as IncidentCause, serializeReason(reason));
+        else if (!reason && isOpen(c.name, null, cause)) await this.resolve(c.name, null, cause as IncidentCause);
       }
       for (const link of c.links) {
         const own = link.reasons.filter((r) => !CONNECTION_CAUSES.has(r.code));
-        if (own.length) {
+        if (own.length && !isOpen(c.name, link.id, 'link_red')) {
           await this.open(c.name, link.id, 'link_red', { link: link.name, dn: link.dn, reasons: own.map(serializeReason) });
-        } else {
+        } else if (!own.length && isOpen(c.name, link.id, 'link_red')) {
           await this.resolve(c.name, link.id, 'link_red');
         }
+      }
+    }
+    // Incidents of links that no longer exist (unlinked, deleted) are resolved too.
+    const links = new Set(health.flatMap((c) => c.links.map((l) => `${c.name}|${l.id}`)));
+    for (const key of open) {
+      const [connection, linkId, cause] = key.split('|') as [string, string, string];
+      if (cause === 'link_red' && !links.has(`${connection}|${linkId}`) && health.some((c) => c.name === connection)) {
+        await this.resolve(connection, Number(linkId), 'link_red', { reason: 'link removed' });
       }
     }
   }
