@@ -235,6 +235,13 @@ async function activeStatements(admin: postgres.Sql): Promise<ActiveStatement[]>
   return rows.map((r) => ({ seconds: Math.round(r.seconds), query: r.query.replace(/\s+/g, ' ').slice(0, 600) }));
 }
 
+/** The V8 flags `npm run cli` runs groupsync with (package.json), so the bench measures the product as shipped. */
+const PRODUCT_NODE_FLAGS: string[] = (
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.cli ?? ''
+)
+  .split(/\s+/)
+  .filter((flag) => flag.startsWith('--max-semi-space-size') || flag.startsWith('--max-old-space-size'));
+
 /** Runs `node [nodeArgs] src/cli/main.ts <args>` with the bench's environment; stderr (pino, info) goes to bench/out/logs/<label>.log. */
 async function runCli(label: string, args: readonly string[], databaseUrl: string, env: SyncEnv, nodeArgs: readonly string[] = []): Promise<CliRun> {
   const rusageFile = join(env.workDir, `${label}.rusage.json`);
@@ -245,7 +252,7 @@ async function runCli(label: string, args: readonly string[], databaseUrl: strin
   let killed: CliRun['killed'] = null;
   try {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [...nodeArgs, `--import=${RUSAGE_HOOK}`, 'src/cli/main.ts', ...args], {
+      const child = spawn(process.execPath, [...PRODUCT_NODE_FLAGS, ...nodeArgs, `--import=${RUSAGE_HOOK}`, 'src/cli/main.ts', ...args], {
         cwd: ROOT,
         env: {
           ...process.env,
