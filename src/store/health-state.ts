@@ -49,24 +49,36 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
     sql`select connection, count(*)::int as n from duplicates
         where status = 'pending' and connection = any(${p(names)}::text[]) group by connection`,
   );
+  // Links and their counts come from separate simple queries joined here: one query joining
+  // aggregates per link could get a nested-loop plan right after a bulk load (no statistics yet)
+  // and rescan the memberships once per link.
   const linkRows = await queryRows<{
     id: number; connection: string; name: string; dn: string | null; kind: string; created_at: string | Date;
-    last_synced_at: string | Date | null; pending_duplicate: boolean; conflicts: number; members: number;
+    last_synced_at: string | Date | null; directory_id: string; local_group_id: number | null;
   }>(
     db,
-    sql`select l.id, l.connection, l.name, l.dn, l.kind, l.created_at, l.last_synced_at,
-               exists(select 1 from duplicates d where d.connection = l.connection and d.directory_id = l.directory_id
-                      and d.status = 'pending') as pending_duplicate,
-               coalesce(c.n, 0)::int as conflicts, coalesce(m.n, 0)::int as members
-        from group_links l
-        left join (select mp.connection, g.value as directory_id, count(*) as n
-                   from mappings mp cross join lateral jsonb_array_elements_text(mp.via_groups) g
-                   where mp.status = 'conflict' and mp.in_scope group by 1, 2) c
-               on c.connection = l.connection and c.directory_id = l.directory_id
-        left join (select group_id, count(*) as n from memberships group by group_id) m on m.group_id = l.local_group_id
-        where l.state = 'active' and l.connection = any(${p(names)}::text[])
-        order by l.connection, l.name`,
+    sql`select id, connection, name, dn, kind, created_at, last_synced_at, directory_id, local_group_id
+        from group_links where state = 'active' and connection = any(${p(names)}::text[]) order by connection, name`,
   );
+  const pendingRows = await queryRows<{ connection: string; directory_id: string }>(
+    db,
+    sql`select connection, directory_id from duplicates where status = 'pending' and connection = any(${p(names)}::text[])`,
+  );
+  const conflictRows = await queryRows<{ connection: string; directory_id: string; n: number }>(
+    db,
+    sql`select mp.connection, g.value as directory_id, count(*)::int as n
+        from mappings mp cross join lateral jsonb_array_elements_text(mp.via_groups) g
+        where mp.status = 'conflict' and mp.in_scope and mp.connection = any(${p(names)}::text[]) group by 1, 2`,
+  );
+  const memberRows = await queryRows<{ group_id: number; n: number }>(
+    db,
+    sql`select group_id, count(*)::int as n from memberships
+        where group_id in (select local_group_id from group_links where state = 'active' and connection = any(${p(names)}::text[]))
+        group by group_id`,
+  );
+  const pending = new Set(pendingRows.map((r) => `${r.connection}|${r.directory_id}`));
+  const conflictsOf = new Map(conflictRows.map((r) => [`${r.connection}|${r.directory_id}`, r.n]));
+  const membersOf = new Map(memberRows.map((r) => [r.group_id, r.n]));
   const byName = new Map(connectionRows.map((r) => [r.name, r]));
   const attempts = new Map<string, Attempt[]>();
   for (const r of runRows) {
@@ -86,9 +98,9 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
       kind: r.kind,
       createdAt: date(r.created_at)!,
       lastSyncedAt: date(r.last_synced_at),
-      pendingDuplicate: r.pending_duplicate,
-      conflicts: r.conflicts,
-      members: r.members,
+      pendingDuplicate: pending.has(`${r.connection}|${r.directory_id}`),
+      conflicts: conflictsOf.get(`${r.connection}|${r.directory_id}`) ?? 0,
+      members: r.local_group_id === null ? 0 : (membersOf.get(r.local_group_id) ?? 0),
     });
     links.set(r.connection, list);
   }

@@ -2,7 +2,7 @@
  * The sync engine orchestrates one run: lock → read → plan → guard → apply → record → notify.
  * Each step lives in its own module; this file only sequences them and records the outcome.
  */
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
@@ -273,6 +273,12 @@ export class SyncEngine {
           });
         });
         log.info({ status, ...counters(counts), ms: Math.round(performance.now() - started) }, 'sync finished');
+        // After a large write, fresh statistics keep the planner off nested loops over the new rows.
+        if (counts.membershipsAdded + counts.membershipsRemoved + counts.usersCreated > 10_000) {
+          await db.execute(sql`analyze local_users, local_groups, memberships, mappings, group_links`).catch((error: unknown) =>
+            log.warn({ err: describeError(error) }, 'analyze after a large sync failed'),
+          );
+        }
         await this.#notify({ type: 'run.succeeded', run: finished, counts });
         return { run: finished, plan, counts, verdict };
       } catch (error) {
