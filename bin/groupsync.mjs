@@ -9,5 +9,5 @@ if (major < 24) {
   console.error(`groupsync needs Node 24 or later (this is ${process.version}); run it with "npm run cli -- …", which uses the Node 24 installed with the project.`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--max-semi-space-size=16', '--env-file-if-exists=.env', cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--max-semi-space-size=16', cli, ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -265,6 +265,11 @@ export function readConnectionsFile(file: string, env: Record<string, string | u
 /** The sample directory that ships with groupsync, used when no connections file is configured. */
 export const SAMPLE_CONFIG = path.resolve(import.meta.dirname, '..', 'sample', 'groupsync.yaml');
 
+/** Reads `.env` from the working directory into process.env when present (existing variables win). */
+export function loadDotEnv(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) throw new GroupsyncError('CONFIG_INVALID', formatIssues('the environment', parsed.error));

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { type App, createApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, loadDotEnv } from './config.ts';
 import { describeError } from './errors.ts';
 import { type Logger, createLogger } from './logger.ts';
 
@@ -32,6 +32,7 @@ export function createHttpServer(app: App, logger: Logger): Server {
 }
 
 async function main(): Promise<void> {
+  loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, { logger });

@@ -5,7 +5,7 @@
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { type App, createApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, loadDotEnv } from '../config.ts';
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
@@ -328,6 +328,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram(
     async () => {
       if (!app) {
+        loadDotEnv();
         const config = loadConfig();
         app = await createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
       }
