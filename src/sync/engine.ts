@@ -99,9 +99,10 @@ function failedEntries(plan: SyncPlan): number {
 
 /** A short sample of what a held plan would remove, for the approval card. */
 export function removalSample(plan: SyncPlan, size = 10): string[] {
+  // Sorted, so the same plan always shows the same sample.
   return [
-    ...plan.groups.delete.map((d) => `group ${d.name}`),
-    ...plan.users.deactivate.map((d) => `user ${d.login ?? d.directoryId}`),
+    ...plan.groups.delete.map((d) => `group ${d.name}`).sort(),
+    ...plan.users.deactivate.map((d) => `user ${d.login ?? d.directoryId}`).sort(),
   ].slice(0, size);
 }
 
