@@ -437,6 +437,18 @@ export async function startSlapd(opts: StartSlapdOptions = {}): Promise<SlapdHan
       pause() {
         signal('SIGSTOP');
         paused = true;
+        // SIGSTOP takes effect asynchronously: wait (up to 1 s) until the kernel reports it stopped,
+        // so a request sent right after pause() is not answered by a still-running slapd.
+        const pid = child?.pid;
+        const until = Date.now() + 1000;
+        while (pid !== undefined && Date.now() < until) {
+          try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            if (/^\d+ \(.*\) [Tt] /.test(stat)) break;
+          } catch {
+            break;
+          }
+        }
       },
       resume() {
         signal('SIGCONT');
