@@ -15,8 +15,6 @@ export interface Notifier {
   notify(event: SyncEvent): Promise<void>;
 }
 
-export const nullNotifier: Notifier = { notify: async () => {} };
-
 /** Fans one event out to several notifiers; one failing does not stop the others. */
 export function combineNotifiers(notifiers: readonly Notifier[], onError: (error: unknown) => void): Notifier {
   return {

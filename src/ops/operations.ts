@@ -3,14 +3,14 @@
  * uses it today; the chat commands use the same functions. No rendering and no chat types here.
  * Every change is written to the audit log with the actor who asked.
  */
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { LinkKind, SslState } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { GroupsyncError } from '../errors.ts';
 import { type Db, queryRows } from '../store/db.ts';
 import { type RunRow, getRun, listRuns } from '../store/runs.ts';
-import { auditLog, connections, duplicates, groupLinks, incidents, localGroups, localUsers, mappings } from '../store/schema.ts';
+import { auditLog, connections, duplicates, groupLinks, incidents, localUsers, mappings } from '../store/schema.ts';
 import { type ConnectionHealth, type HealthReason, evaluateConnection, evaluateHealth, sslOf } from '../health/health.ts';
 import type { IncidentManager, IncidentRow } from '../notify/incidents.ts';
 import { loadHealthInputs } from '../store/health-state.ts';
@@ -532,17 +532,6 @@ export class Operations {
       ]);
       return { id, name: dup.name, connection: config.name, status: action === 'link' ? 'linked' : 'ignored' };
     });
-  }
-
-  async latestRuns(limit = 10): Promise<RunRow[]> {
-    const { runs } = await import('../store/schema.ts');
-    return this.#db.select().from(runs).orderBy(desc(runs.id)).limit(limit);
-  }
-
-  async localGroupMembers(groupName: string): Promise<Array<{ id: number; login: string | null; active: boolean }>> {
-    const [group] = await this.#db.select().from(localGroups).where(sql`lower(${localGroups.name}) = lower(${groupName})`);
-    if (!group) throw new GroupsyncError('NOT_FOUND', `no local group "${groupName}"`);
-    return queryRows(this.#db, sql`select u.id, u.login, u.active from memberships m join local_users u on u.id = m.user_id where m.group_id = ${p(group.id)} order by u.login`);
   }
 }
 

@@ -5,7 +5,7 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
 import type { Executor } from './db.ts';
-import { connections, runs, type RunSummary } from './schema.ts';
+import { connections, runs } from './schema.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -112,9 +112,4 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
     .where(and(eq(runs.connection, connection), eq(runs.status, 'running')))
     .returning({ id: runs.id });
   return rows.length;
-}
-
-export function emptySummary(): RunSummary {
-  const zero = { impacted: 0, success: 0, unsynced: 0, partial: 0, failed: 0 };
-  return { users: { ...zero }, groups: { ...zero } };
 }

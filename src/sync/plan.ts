@@ -80,8 +80,6 @@ export interface PlanOptions {
    * deleted and users outside it are not deactivated.
    */
   readonly partialScope: boolean;
-  /** With a partial scope: the link ids that were selected. */
-  readonly selectedLinkIds?: ReadonlySet<number>;
 }
 
 export interface GroupFields {
