@@ -3,14 +3,14 @@
  * uses it today; the chat commands use the same functions. No rendering and no chat types here.
  * Every change is written to the audit log with the actor who asked.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { LinkKind, SslState } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { GroupsyncError } from '../errors.ts';
 import { type Db, queryRows } from '../store/db.ts';
 import { type RunRow, getRun, listRuns } from '../store/runs.ts';
-import { auditLog, connections, duplicates, groupLinks, incidents, localUsers, mappings } from '../store/schema.ts';
+import { auditLog, connections, duplicates, groupLinks, incidents, localUsers, mappings, runs } from '../store/schema.ts';
 import { type ConnectionHealth, type HealthReason, evaluateConnection, evaluateHealth, sslOf } from '../health/health.ts';
 import type { IncidentManager, IncidentRow } from '../notify/incidents.ts';
 import { loadHealthInputs } from '../store/health-state.ts';
@@ -115,6 +115,11 @@ export class Operations {
 
   listConnections(): readonly ConnectionConfig[] {
     return this.#engine.connections;
+  }
+
+  /** A configured connection by name (any case); NOT_FOUND names the configured ones. */
+  connection(name: string): ConnectionConfig {
+    return this.#engine.connection(name);
   }
 
   async status(name: string): Promise<ConnectionStatus> {
@@ -225,6 +230,26 @@ export class Operations {
   async runs(name: string, limit = 20, beforeId?: number): Promise<RunRow[]> {
     const config = this.#engine.connection(name);
     return listRuns(this.#db, config.name, limit, beforeId);
+  }
+
+  /** One page of a connection's runs, newest first, with the total. */
+  async runsPage(name: string, offset: number, limit: number): Promise<Page<RunRow>> {
+    const config = this.#engine.connection(name);
+    const items = await this.#db.select().from(runs).where(eq(runs.connection, config.name)).orderBy(desc(runs.id)).offset(offset).limit(limit);
+    const [total] = await queryRows<{ n: number }>(this.#db, sql`select count(*)::int as n from runs where connection = ${p(config.name)}`);
+    return { items, total: total?.n ?? 0, offset, limit };
+  }
+
+  /** Why a run was held and the sample of removals shown on its approval card. */
+  async heldDetails(runId: number): Promise<{ reason: string | null; sample: string[] }> {
+    const [row] = await this.#db
+      .select({ details: incidents.details })
+      .from(incidents)
+      .where(and(eq(incidents.runId, runId), eq(incidents.cause, 'awaiting_approval')))
+      .orderBy(desc(incidents.id))
+      .limit(1);
+    const details = (row?.details ?? {}) as { reason?: string; sample?: string[] };
+    return { reason: details.reason ?? null, sample: details.sample ?? [] };
   }
 
   async run(id: number, auditLimit = 50): Promise<{ run: RunRow; audit: Array<typeof auditLog.$inferSelect>; auditTotal: number }> {

@@ -4,7 +4,7 @@
  */
 import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
-import { type AppConfig, parseConnections } from '../../src/config.ts';
+import { type AppConfig, parseConfigDocument } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import type { AlertSink } from '../../src/notify/incidents.ts';
 import type { Notifier, SyncEvent } from '../../src/notify/port.ts';
@@ -50,10 +50,10 @@ export async function openTestStore(driver: Driver) {
 export async function createTestApp(
   driver: Driver,
   connections: Array<Record<string, unknown>>,
-  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink } = {},
+  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink; chat?: Record<string, unknown> } = {},
 ): Promise<TestApp> {
   const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
-  const parsed = parseConnections({ connections }, env, 'test config', process.cwd());
+  const parsed = parseConfigDocument({ connections, ...(options.chat ? { chat: options.chat } : {}) }, env, 'test config', process.cwd());
   const config: AppConfig = {
     port: 0,
     databaseUrl: null,
@@ -61,7 +61,10 @@ export async function createTestApp(
     configFile: null,
     usingSample: false,
     logLevel: 'silent',
-    connections: parsed,
+    connections: parsed.connections,
+    chat: parsed.chat,
+    teams: { appId: null, appPassword: null, tenantId: null, appType: 'MultiTenant' },
+    slack: null,
   };
   const store = options.store ?? (await openTestStore(driver));
   const notifier = new RecordingNotifier();

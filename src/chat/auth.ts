@@ -1,0 +1,89 @@
+/**
+ * Who may do what from chat. Admins and viewers are configured by chat user id (Teams AAD
+ * object id, Slack user id) or by membership of a synced directory group. Group membership is
+ * read from the local store (the last sync), never from the directory at click time, so a
+ * button answers fast and the answer does not depend on the directory being up.
+ */
+import { sql } from 'drizzle-orm';
+import type { ChatConfig } from '../config.ts';
+import { GroupsyncError } from '../errors.ts';
+import { type Db, queryRows } from '../store/db.ts';
+import type { Role } from './commands/spec.ts';
+
+export interface ChatUser {
+  readonly surface: 'teams' | 'slack';
+  /** The surface's user id: Teams channel account id (29:…) or Slack user id. */
+  readonly id: string;
+  /** Microsoft Entra object id (Teams). */
+  readonly aadObjectId: string | null;
+  readonly name: string | null;
+  /** Looked up only when a directory group decides (it may cost the surface an API call). */
+  readonly email?: () => Promise<string | null>;
+}
+
+/** The actor written to the audit log and shown on cards: surface, name and id. */
+export function actorOf(user: ChatUser): string {
+  const id = user.surface === 'teams' ? (user.aadObjectId ?? user.id) : user.id;
+  return `${user.surface}:${user.name ? `${user.name} ` : ''}(${id})`;
+}
+
+type Principals = ChatConfig['admins'];
+
+export class Authorizer {
+  readonly #db: Db;
+  readonly #chat: ChatConfig;
+
+  constructor(deps: { db: Db; chat: ChatConfig }) {
+    this.#db = deps.db;
+    this.#chat = deps.chat;
+  }
+
+  /** The strongest role the user holds, or null. */
+  async roleOf(user: ChatUser): Promise<Role | null> {
+    if (await this.#matches(user, this.#chat.admins)) return 'admin';
+    if (this.#chat.viewers.everyone || (await this.#matches(user, this.#chat.viewers))) return 'viewer';
+    return null;
+  }
+
+  /** Throws FORBIDDEN with a sentence saying who may do it and how to get there. */
+  async require(user: ChatUser, needed: Role, what: string): Promise<Role> {
+    const role = await this.roleOf(user);
+    if (role === 'admin' || (role === 'viewer' && needed === 'viewer')) return role;
+    const who = user.surface === 'teams' ? `Teams user ${user.name ?? ''} (AAD object id ${user.aadObjectId ?? 'unknown'})` : `Slack user ${user.name ?? ''} (${user.id})`;
+    if (needed === 'admin') {
+      throw new GroupsyncError(
+        'FORBIDDEN',
+        `${what} changes the directory sync, so it is for groupsync admins only; ${who.replace(/\s+/g, ' ')} is ${role === 'viewer' ? 'a viewer' : 'not configured'}. An admin can add this id to chat.admins in the config file.`,
+      );
+    }
+    throw new GroupsyncError('FORBIDDEN', `${who.replace(/\s+/g, ' ')} may not use groupsync; an admin can add this id to chat.viewers (or chat.admins) in the config file.`);
+  }
+
+  async #matches(user: ChatUser, principals: Principals): Promise<boolean> {
+    if (user.surface === 'teams' && user.aadObjectId && principals.teams.some((id) => id.toLowerCase() === user.aadObjectId!.toLowerCase())) return true;
+    if (user.surface === 'slack' && principals.slack.includes(user.id)) return true;
+    if (!principals.directoryGroups.length) return false;
+    const email = user.email ? await user.email() : null;
+    if (!user.aadObjectId && !email) return false;
+    for (const g of principals.directoryGroups) {
+      if (await this.#inDirectoryGroup(g.connection, g.group, user.aadObjectId, email)) return true;
+    }
+    return false;
+  }
+
+  /** Is a directory user with this Entra object id or mail a member of the linked group's local group? */
+  async #inDirectoryGroup(connection: string, group: string, aadObjectId: string | null, email: string | null): Promise<boolean> {
+    const rows = await queryRows<{ ok: number }>(
+      this.#db,
+      sql`select 1 as ok
+          from group_links l
+          join memberships ms on ms.group_id = l.local_group_id
+          join mappings m on m.local_user_id = ms.user_id and m.connection = l.connection and m.status = 'mapped' and m.enabled
+          where lower(l.connection) = lower(${connection}) and l.state = 'active'
+            and (lower(l.name) = lower(${group}) or lower(l.dn) = lower(${group}) or l.directory_id = ${group})
+            and (m.directory_id = ${aadObjectId ?? ''} or (${email ?? ''} <> '' and (lower(m.mail) = lower(${email ?? ''}) or lower(m.login) = lower(${email ?? ''}))))
+          limit 1`,
+    );
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * One handler per command: (context, command) → reply with a neutral view. The handlers call the
+ * operations layer, the same one the CLI uses, so chat and terminal behave alike; every change is
+ * audited there with the chat user as actor.
+ */
+import { GroupsyncError, describeError, isGroupsyncError } from '../../errors.ts';
+import { setSubscription } from '../../store/conversations.ts';
+import type { SyncRequest } from '../../sync/engine.ts';
+import {
+  PAGE_SIZES,
+  buildApproval,
+  buildConflicts,
+  buildDuplicates,
+  buildHealth,
+  buildHelp,
+  buildMessage,
+  buildProgress,
+  buildRun,
+  buildRuns,
+  buildStatus,
+  formatTime,
+  notice,
+} from '../views/build.ts';
+import type { NoticeView, View } from '../views/types.ts';
+import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
+import type { Command } from './spec.ts';
+
+type Handler<N extends Command['name']> = (ctx: ChatContext, command: Extract<Command, { name: N }>) => Promise<Reply>;
+
+export async function healthView(ctx: ChatContext, offset = 0, n: NoticeView | null = null): Promise<View> {
+  return buildHealth(await ctx.ops.health(), offset, n);
+}
+
+export async function statusView(ctx: ChatContext, connection: string, n: NoticeView | null = null): Promise<View> {
+  return buildStatus(await ctx.ops.status(connection), n);
+}
+
+export async function conflictsView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
+  const name = ctx.ops.connection(connection).name;
+  let page = await ctx.ops.conflicts(name, offset, PAGE_SIZES.conflicts);
+  // The last item of a page was resolved: show the page before, not an empty one.
+  if (!page.items.length && offset > 0) page = await ctx.ops.conflicts(name, Math.max(0, offset - PAGE_SIZES.conflicts), PAGE_SIZES.conflicts);
+  return buildConflicts(name, page, n);
+}
+
+export async function duplicatesView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
+  const name = ctx.ops.connection(connection).name;
+  let page = await ctx.ops.duplicates(name, offset, PAGE_SIZES.duplicates);
+  if (!page.items.length && offset > 0) page = await ctx.ops.duplicates(name, Math.max(0, offset - PAGE_SIZES.duplicates), PAGE_SIZES.duplicates);
+  return buildDuplicates(name, page, n);
+}
+
+export async function runsView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
+  const name = ctx.ops.connection(connection).name;
+  const page = await ctx.ops.runsPage(name, offset, PAGE_SIZES.runs);
+  return buildRuns(name, page.items, offset, page.total, n);
+}
+
+/** One run; a run held for approval shows as its approval card. */
+export async function runView(ctx: ChatContext, id: number, options: { skippedOffset?: number; notice?: NoticeView | null; detail?: boolean } = {}): Promise<View> {
+  const detail = await ctx.ops.run(id, PAGE_SIZES.audit);
+  if (detail.run.status === 'awaiting_approval' && !options.detail) {
+    return buildApproval(detail.run, await ctx.ops.heldDetails(id), options.notice ?? null);
+  }
+  return buildRun(detail.run, { audit: { entries: detail.audit, total: detail.auditTotal }, skippedOffset: options.skippedOffset ?? 0, notice: options.notice ?? null });
+}
+
+/**
+ * Starts a sync and answers at once; the follow-up updates the same message with progress (at
+ * most every 2 s) and then with the result, or with "already running since …".
+ */
+export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger' | 'actor' | 'onProgress'>): Reply {
+  const what = `${request.dryRun ? 'Dry run' : 'Sync'} of ${request.connection}${request.groups?.length ? ` (${request.groups.join(', ')})` : ''}${request.kind ? ` [${request.kind}]` : ''}`;
+  const ack = buildProgress(request.connection, null, `${what} requested by ${ctx.actor}: starting…`);
+  return reply(ack, async (update: UpdateView) => {
+    let runId: number | null = null;
+    let lastUpdate = 0;
+    let updates: Promise<void> = Promise.resolve();
+    const steps = new Map<string, string>();
+    const push = () => {
+      const now = Date.now();
+      if (now - lastUpdate < 2000) return;
+      lastUpdate = now;
+      const view = buildProgress(request.connection, runId, `${what}: run #${runId} in progress`, [...steps].map(([label, value]) => ({ label, value })));
+      updates = updates.then(() => update(view)).catch((error: unknown) => ctx.logger.warn({ err: describeError(error) }, 'progress update failed'));
+    };
+    let result;
+    try {
+      result = await ctx.ops.sync({
+        ...request,
+        trigger: 'chat',
+        actor: ctx.actor,
+        onProgress: (event) => {
+          runId = event.runId;
+          if (event.step === 'read') steps.set(`read ${event.progress.phase}`, String(event.progress.count));
+          else steps.set(event.step, 'started');
+          push();
+        },
+      });
+    } catch (error) {
+      await updates;
+      const title = isGroupsyncError(error, 'ALREADY_RUNNING') ? 'Already running' : 'Sync not started';
+      await update(buildMessage(title, describeError(error), isGroupsyncError(error, 'ALREADY_RUNNING') ? 'warning' : 'attention', [], [
+        { label: 'Status', verb: 'status.show', data: { connection: request.connection } },
+      ]));
+      return;
+    }
+    await updates;
+    const run = result.run;
+    await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run));
+  });
+}
+
+const handlers: { [N in Command['name']]: Handler<N> } = {
+  help: async (_ctx, c) => reply(buildHelp(null, c.topic)),
+  health: async (ctx) => reply(await healthView(ctx)),
+  status: async (ctx, c) => reply(await statusView(ctx, c.connection)),
+  sync: async (ctx, c) => {
+    // A wrong name is answered at once, before anything is acknowledged.
+    const known = ctx.ops.connection(c.connection);
+    return startSync(ctx, { connection: known.name, dryRun: c.dryRun, ...(c.groups.length ? { groups: c.groups } : {}), ...(c.kind ? { kind: c.kind } : {}) });
+  },
+  runs: async (ctx, c) => reply(await runsView(ctx, c.connection)),
+  run: async (ctx, c) => reply(await runView(ctx, c.id, { detail: true })),
+  conflicts: async (ctx, c) => reply(await conflictsView(ctx, c.connection)),
+  duplicates: async (ctx, c) => reply(await duplicatesView(ctx, c.connection)),
+  map: async (ctx, c) => {
+    const r = await ctx.ops.map(c.user, c.local, ctx.actor, c.connection ? { connection: c.connection } : {});
+    return reply(
+      buildMessage('Mapped', `${r.login ?? r.directoryId} (${r.connection}) is now mapped to local user #${r.localUser.id} ${r.localUser.login ?? r.localUser.mail ?? ''}`.trim(), 'good', [
+        { label: 'By', value: ctx.actor },
+        { label: 'At', value: formatTime(ctx.now()) },
+      ]),
+    );
+  },
+  ignore: async (ctx, c) => {
+    const r = await ctx.ops.ignore(c.user, ctx.actor, c.connection ? { connection: c.connection } : {});
+    return reply(
+      buildMessage('Ignored', `${r.login ?? r.directoryId} (${r.connection}) is skipped by every sync from now on${r.removedMemberships ? `; ${r.removedMemberships} memberships were removed` : ''}.`, 'good', [
+        { label: 'Undo', value: `unignore ${r.login ?? r.directoryId}` },
+      ]),
+    );
+  },
+  unignore: async (ctx, c) => {
+    const r = await ctx.ops.unignore(c.user, ctx.actor, c.connection ? { connection: c.connection } : {});
+    return reply(buildMessage('Unignored', `${r.login ?? r.directoryId} (${r.connection}) is matched again at the next sync.`, 'good'));
+  },
+  link: async (ctx, c) => {
+    const r = await ctx.ops.link(c.connection, c.group, ctx.actor, c.kind ?? undefined);
+    return reply(
+      buildMessage('Linked', `${r.group.name} is linked to ${r.connection} as ${r.kind}; it is synced from the next run.`, 'good', [{ label: 'Directory group', value: r.group.dn ?? r.group.id }], [
+        { label: 'Sync now', verb: 'sync.start', data: { connection: r.connection } },
+      ]),
+    );
+  },
+  unlink: async (ctx, c) => {
+    const r = await ctx.ops.unlink(c.connection, c.group, ctx.actor);
+    return reply(buildMessage('Unlinked', `${r.name} is no longer synced from ${r.connection}; its local group and members stay as they are.`, 'good'));
+  },
+  approve: async (ctx, c) => reply(await decide(ctx, c.runId, 'approve')),
+  reject: async (ctx, c) => reply(await decide(ctx, c.runId, 'reject')),
+  subscribe: async (ctx) => reply(await subscribe(ctx, true)),
+  unsubscribe: async (ctx) => reply(await subscribe(ctx, false)),
+};
+
+/** Approve or reject a held run. Deciding twice shows the decision already made, by whom and when. */
+export async function decide(ctx: ChatContext, runId: number, decision: 'approve' | 'reject'): Promise<View> {
+  try {
+    if (decision === 'approve') {
+      const result = await ctx.ops.approve(runId, ctx.actor);
+      return buildRun(result.run, { notice: notice('good', `Approved by ${ctx.actor}; the held plan was applied (re-checked against the store).`) });
+    }
+    const run = await ctx.ops.reject(runId, ctx.actor);
+    return buildApproval(run, await ctx.ops.heldDetails(runId), notice('default', `Rejected by ${ctx.actor}; nothing was applied.`));
+  } catch (error) {
+    if (!isGroupsyncError(error, 'INVALID_STATE')) throw error;
+    const detail = await ctx.ops.run(runId, 0);
+    return buildApproval(detail.run, await ctx.ops.heldDetails(runId), notice('warning', describeError(error)));
+  }
+}
+
+async function subscribe(ctx: ChatContext, on: boolean): Promise<View> {
+  if (!ctx.conversation) throw new GroupsyncError('INVALID_ARGUMENT', 'this conversation cannot receive alerts (no conversation reference); use a channel or a personal chat');
+  const { changed } = await setSubscription(ctx.db, ctx.conversation, on, ctx.actor, ctx.now());
+  const text = on
+    ? changed
+      ? 'This conversation will get an alert card when a sync fails, a run waits for approval or a linked group turns red; the card is updated when it is resolved.'
+      : 'This conversation was already subscribed to alerts.'
+    : changed
+      ? 'This conversation no longer gets alerts.'
+      : 'This conversation was not subscribed to alerts.';
+  return buildMessage(on ? 'Subscribed to alerts' : 'Unsubscribed from alerts', text, changed ? 'good' : 'default', [{ label: 'By', value: ctx.actor }]);
+}
+
+export function handleCommand(ctx: ChatContext, command: Command): Promise<Reply> {
+  const handler = handlers[command.name] as Handler<Command['name']>;
+  return handler(ctx, command);
+}

@@ -1,0 +1,108 @@
+/**
+ * The chat command layer both surfaces call: text or a click in, a reply with a neutral view out.
+ * It parses once, checks the role, runs the handler and turns every error into a view that says
+ * what went wrong and what to type instead. Surfaces only translate to and from their wire format.
+ */
+import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Operations } from '../ops/operations.ts';
+import type { ConversationInput } from '../store/conversations.ts';
+import type { Db } from '../store/db.ts';
+import { type Verb, VERB_ROLES, VERB_TITLES, handleAction, isVerb } from './commands/actions.ts';
+import type { ChatContext, Reply } from './commands/context.ts';
+import { handleCommand } from './commands/handlers.ts';
+import { parseCommand } from './commands/parse.ts';
+import { UsageError, roleOf, specOf } from './commands/spec.ts';
+import { type Authorizer, type ChatUser, actorOf } from './auth.ts';
+import { buildMessage } from './views/build.ts';
+import type { View } from './views/types.ts';
+
+export interface ChatServiceDeps {
+  readonly ops: Operations;
+  readonly db: Db;
+  readonly auth: Authorizer;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+export interface Invocation {
+  readonly user: ChatUser;
+  readonly conversation: ConversationInput | null;
+}
+
+export class ChatService {
+  readonly #deps: ChatServiceDeps;
+  readonly #now: () => Date;
+
+  constructor(deps: ChatServiceDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  #context(inv: Invocation): ChatContext {
+    return { ops: this.#deps.ops, db: this.#deps.db, logger: this.#deps.logger, now: this.#now, user: inv.user, actor: actorOf(inv.user), conversation: inv.conversation };
+  }
+
+  /** A typed command. */
+  async handleText(inv: Invocation, text: string): Promise<Reply> {
+    const log = this.#deps.logger.child({ surface: inv.user.surface, user: inv.user.id });
+    let commandName = '?';
+    try {
+      const command = parseCommand(text);
+      commandName = command.name;
+      await this.#deps.auth.require(inv.user, roleOf(command), `"${command.name}"`);
+      const result = await handleCommand(this.#context(inv), command);
+      log.info({ command: command.name }, 'chat command');
+      return result;
+    } catch (error) {
+      return { view: this.#errorView(error, commandName, log), replace: true };
+    }
+  }
+
+  /** A button click: the view replaces the card, unless the answer is only for the clicker (a refusal). */
+  async handleAction(inv: Invocation, verb: string, data: unknown): Promise<Reply> {
+    const log = this.#deps.logger.child({ surface: inv.user.surface, user: inv.user.id });
+    if (!isVerb(verb)) {
+      return { view: buildMessage('Unknown button', `this card's button "${verb.slice(0, 40)}" is not one groupsync knows; type "help" for the commands`, 'attention'), replace: false };
+    }
+    try {
+      await this.#deps.auth.require(inv.user, VERB_ROLES[verb as Verb], VERB_TITLES[verb as Verb]);
+    } catch (error) {
+      log.warn({ verb }, 'chat button refused');
+      return { view: this.#errorView(error, verb, log), replace: false };
+    }
+    try {
+      const result = await handleAction(this.#context(inv), verb, data);
+      log.info({ verb }, 'chat button');
+      return result;
+    } catch (error) {
+      return { view: this.#errorView(error, verb, log), replace: false };
+    }
+  }
+
+  #errorView(error: unknown, what: string, log: Logger): View {
+    if (error instanceof UsageError) {
+      const usage = error.usage ?? specOf(what)?.usage ?? null;
+      return buildMessage('I did not understand that', error.message, 'attention', [
+        ...(usage ? [{ label: 'Usage', value: usage }] : []),
+        { label: 'Help', value: 'type "help" for every command, with examples' },
+      ]);
+    }
+    if (isGroupsyncError(error, 'FORBIDDEN')) return buildMessage('Not allowed', error.message, 'attention');
+    if (error instanceof GroupsyncError) {
+      const titles: Partial<Record<string, string>> = {
+        NOT_FOUND: 'Not found',
+        DIRECTORY_NOT_FOUND: 'Not found in the directory',
+        AMBIGUOUS: 'More than one match',
+        INVALID_STATE: 'Nothing to do',
+        INVALID_ARGUMENT: 'Cannot do that',
+        ALREADY_RUNNING: 'Already running',
+        DIRECTORY_UNREACHABLE: 'Directory unreachable',
+        DIRECTORY_AUTH_FAILED: 'Directory refused the credentials',
+      };
+      return buildMessage(titles[error.code] ?? 'Failed', error.message, error.code === 'INVALID_STATE' || error.code === 'ALREADY_RUNNING' ? 'warning' : 'attention');
+    }
+    log.error({ err: describeError(error), what }, 'chat request failed');
+    return buildMessage('Something went wrong', `${describeError(error)} (logged; nothing else was changed)`, 'attention');
+  }
+}

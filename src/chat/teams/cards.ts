@@ -1,0 +1,135 @@
+/**
+ * View → Adaptive Card (schema 1.5): each view type has a template in cards/, filled by
+ * adaptivecards-templating. This module only adds what a template cannot compute well (colours,
+ * icons, button lists without holes) and a plain-text fallback for notifications.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ACData from 'adaptivecards-templating';
+import type { ButtonView, NoticeView, PagerView, Tone, View } from '../views/types.ts';
+
+export const CARDS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'cards');
+
+export type TemplateName = View['type'] | 'resolved';
+export const TEMPLATE_NAMES: readonly TemplateName[] = ['help', 'health', 'status', 'run', 'progress', 'runs', 'conflicts', 'duplicates', 'approval', 'alert', 'resolved', 'message'];
+
+const templates = new Map<TemplateName, ACData.Template>();
+
+export function loadTemplate(name: TemplateName): ACData.Template {
+  let t = templates.get(name);
+  if (!t) {
+    t = new ACData.Template(JSON.parse(readFileSync(path.join(CARDS_DIR, `${name}.json`), 'utf8')));
+    templates.set(name, t);
+  }
+  return t;
+}
+
+export type AdaptiveCardJson = { type: 'AdaptiveCard'; version: string; body: unknown[]; actions?: unknown[]; [key: string]: unknown };
+
+const TONE_COLOR: Record<Tone, string> = { good: 'Good', attention: 'Attention', warning: 'Warning', accent: 'Accent', default: 'Default' };
+const TONE_STYLE: Record<Tone, string> = { good: 'good', attention: 'attention', warning: 'warning', accent: 'accent', default: 'emphasis' };
+const STATUS_COLOR: Record<string, string> = {
+  red: 'Attention',
+  green: 'Good',
+  success: 'Good',
+  partial: 'Warning',
+  failed: 'Attention',
+  awaiting_approval: 'Warning',
+  rejected: 'Default',
+  dry_run: 'Accent',
+  running: 'Accent',
+  conflict: 'Warning',
+  unmapped: 'Default',
+};
+const colorOf = (status: string) => STATUS_COLOR[status.split(' ')[0]!] ?? 'Default';
+const iconOf = (status: string) => (status === 'red' ? '🔴' : '🟢');
+
+const button = (b: ButtonView) => ({ label: b.label, verb: b.verb, data: b.data, style: b.style ?? 'default' });
+const buttons = (list: readonly ButtonView[]) => list.map(button);
+const noticeData = (n: NoticeView | null) => (n ? { text: n.text, color: TONE_COLOR[n.tone], style: TONE_STYLE[n.tone] } : null);
+const pagerData = (p: PagerView | null) => (p ? { from: p.from, to: p.to, total: p.total, buttons: buttons([p.previous, p.next].filter((b): b is ButtonView => b !== null)) } : null);
+
+/** What the template sees: the view, with colours, icons and button lists ready. */
+export function templateData(view: View): Record<string, unknown> {
+  switch (view.type) {
+    case 'help':
+      return { ...view, notice: noticeData(view.notice) };
+    case 'health':
+      return {
+        ...view,
+        color: colorOf(view.status),
+        notice: noticeData(view.notice),
+        connections: view.connections.map((c) => ({ ...c, color: colorOf(c.status), icon: iconOf(c.status), buttons: buttons(c.buttons) })),
+        links: view.links.map((l) => ({ ...l, color: colorOf(l.status), icon: iconOf(l.status) })),
+        pager: pagerData(view.pager),
+      };
+    case 'status':
+      return {
+        ...view,
+        color: colorOf(view.status),
+        icon: iconOf(view.status),
+        notice: noticeData(view.notice),
+        attempts: view.attempts.map((a) => ({ ...a, color: colorOf(a.status) })),
+        buttons: buttons(view.buttons),
+      };
+    case 'run':
+      return { ...view, color: TONE_COLOR[view.tone], notice: noticeData(view.notice), skippedPager: pagerData(view.skippedPager), buttons: buttons(view.buttons) };
+    case 'progress':
+      return { ...view, notice: noticeData(view.notice) };
+    case 'runs':
+      return { ...view, notice: noticeData(view.notice), runs: view.runs.map((r) => ({ ...r, color: colorOf(r.status), button: button(r.button) })), pager: pagerData(view.pager) };
+    case 'conflicts':
+      return { ...view, notice: noticeData(view.notice), items: view.items.map((i) => ({ ...i, color: colorOf(i.status), buttons: buttons(i.buttons) })), pager: pagerData(view.pager) };
+    case 'duplicates':
+      return { ...view, notice: noticeData(view.notice), items: view.items.map((i) => ({ ...i, buttons: buttons(i.buttons) })), pager: pagerData(view.pager) };
+    case 'approval':
+      return {
+        ...view,
+        color: view.state === 'pending' ? 'Warning' : 'Default',
+        decisionColor: view.state === 'approved' ? 'Good' : 'Default',
+        notice: noticeData(view.notice),
+        buttons: buttons(view.buttons),
+      };
+    case 'alert':
+      return { ...view, notice: noticeData(view.notice), buttons: buttons(view.buttons) };
+    case 'message':
+      return { ...view, color: TONE_COLOR[view.tone], buttons: buttons(view.buttons) };
+  }
+}
+
+export function templateOf(view: View): TemplateName {
+  return view.type === 'alert' && view.state === 'resolved' ? 'resolved' : view.type;
+}
+
+/** The Adaptive Card for a view. */
+export function renderCard(view: View): AdaptiveCardJson {
+  return loadTemplate(templateOf(view)).expand({ $root: templateData(view) }) as AdaptiveCardJson;
+}
+
+/** One line for notifications and clients that cannot show cards. */
+export function fallbackText(view: View): string {
+  switch (view.type) {
+    case 'help':
+      return view.title;
+    case 'health':
+      return `Sync health: ${view.status} — ${view.summary}`;
+    case 'status':
+      return `${view.name}: ${view.status}`;
+    case 'run':
+      return view.headline;
+    case 'progress':
+      return view.text;
+    case 'runs':
+      return `Runs of ${view.connection}`;
+    case 'conflicts':
+      return `${view.total} users to resolve in ${view.connection}`;
+    case 'duplicates':
+      return `${view.total} duplicate groups in ${view.connection}`;
+    case 'approval':
+      return `Run #${view.runId} of ${view.connection} needs approval`;
+    case 'alert':
+      return view.title;
+    case 'message':
+      return `${view.title}: ${view.text}`;
+  }
+}

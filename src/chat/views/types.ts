@@ -1,0 +1,217 @@
+/**
+ * Neutral views: what a chat answer says, as plain data with display-ready text. The Teams
+ * renderer turns a view into an Adaptive Card, the Slack renderer into Block Kit; both show the
+ * same facts and the same buttons. No chat framework type here.
+ */
+
+export type Tone = 'good' | 'attention' | 'warning' | 'accent' | 'default';
+
+/** A button. `verb` and `data` come back unchanged when it is clicked (see chat/commands/actions.ts). */
+export interface ButtonView {
+  readonly label: string;
+  readonly verb: string;
+  readonly data: Readonly<Record<string, string | number>>;
+  readonly style?: 'positive' | 'destructive';
+}
+
+/** A message above a view: the outcome of a click, a refusal, an "already resolved". */
+export interface NoticeView {
+  readonly tone: Tone;
+  readonly text: string;
+}
+
+/** Where a long list is: "21–40 of 134", with buttons to the neighbouring pages. */
+export interface PagerView {
+  readonly from: number;
+  readonly to: number;
+  readonly total: number;
+  readonly previous: ButtonView | null;
+  readonly next: ButtonView | null;
+}
+
+export interface Fact {
+  readonly label: string;
+  readonly value: string;
+}
+
+export interface HelpView {
+  readonly type: 'help';
+  readonly title: string;
+  readonly intro: string;
+  readonly commands: ReadonlyArray<{ readonly usage: string; readonly summary: string; readonly example: string; readonly adminOnly: boolean }>;
+  readonly notice: NoticeView | null;
+}
+
+export interface HealthLinkView {
+  readonly name: string;
+  readonly kind: string;
+  readonly status: 'green' | 'red';
+  readonly members: string;
+  readonly lastSync: string;
+  readonly reasons: string;
+}
+
+export interface HealthConnectionView {
+  readonly name: string;
+  readonly kind: string;
+  readonly status: 'green' | 'red';
+  readonly reasons: readonly string[];
+  readonly lastSync: string;
+  readonly nextRun: string;
+  readonly ssl: string;
+  readonly linkCount: number;
+  readonly redLinkCount: number;
+  readonly buttons: readonly ButtonView[];
+}
+
+export interface HealthView {
+  readonly type: 'health';
+  readonly status: 'green' | 'red';
+  readonly summary: string;
+  /** Red first. */
+  readonly connections: readonly HealthConnectionView[];
+  /** Links of every connection, red first, one page of them. */
+  readonly links: readonly (HealthLinkView & { readonly connection: string })[];
+  readonly pager: PagerView | null;
+  readonly notice: NoticeView | null;
+}
+
+export interface AttemptView {
+  readonly id: number;
+  readonly status: string;
+  readonly trigger: string;
+  readonly started: string;
+  readonly error: string;
+}
+
+export interface StatusView {
+  readonly type: 'status';
+  readonly name: string;
+  readonly status: 'green' | 'red';
+  readonly reasons: readonly string[];
+  /** Enabled, AD type, users, conflicts, SSL status, last sync, next run, schedule… in that order. */
+  readonly facts: readonly Fact[];
+  readonly attempts: readonly AttemptView[];
+  readonly runningSince: string | null;
+  readonly buttons: readonly ButtonView[];
+  readonly notice: NoticeView | null;
+}
+
+export interface CounterRow {
+  readonly label: string;
+  readonly values: readonly Fact[];
+}
+
+export interface RunView {
+  readonly type: 'run';
+  readonly id: number;
+  readonly connection: string;
+  readonly status: string;
+  readonly tone: Tone;
+  readonly headline: string;
+  readonly facts: readonly Fact[];
+  /** groups / users / memberships counters, then the provisioning summary rows. */
+  readonly counters: readonly CounterRow[];
+  readonly summary: readonly CounterRow[];
+  readonly error: string | null;
+  readonly skipped: readonly string[];
+  readonly skippedPager: PagerView | null;
+  readonly audit: readonly string[];
+  readonly auditNote: string | null;
+  readonly buttons: readonly ButtonView[];
+  readonly notice: NoticeView | null;
+}
+
+export interface ProgressView {
+  readonly type: 'progress';
+  readonly connection: string;
+  readonly runId: number | null;
+  readonly text: string;
+  readonly steps: readonly Fact[];
+  readonly notice: NoticeView | null;
+}
+
+export interface RunsView {
+  readonly type: 'runs';
+  readonly connection: string;
+  readonly runs: ReadonlyArray<{ readonly id: number; readonly status: string; readonly trigger: string; readonly actor: string; readonly started: string; readonly changes: string; readonly error: string; readonly button: ButtonView }>;
+  readonly pager: PagerView | null;
+  readonly notice: NoticeView | null;
+}
+
+export interface ConflictView {
+  readonly directoryId: string;
+  readonly user: string;
+  readonly detail: string;
+  readonly status: 'conflict' | 'unmapped';
+  readonly reason: string;
+  readonly buttons: readonly ButtonView[];
+}
+
+export interface ConflictsView {
+  readonly type: 'conflicts';
+  readonly connection: string;
+  readonly total: number;
+  readonly items: readonly ConflictView[];
+  readonly pager: PagerView | null;
+  readonly notice: NoticeView | null;
+}
+
+export interface DuplicatesView {
+  readonly type: 'duplicates';
+  readonly connection: string;
+  readonly total: number;
+  readonly items: ReadonlyArray<{ readonly id: number; readonly name: string; readonly directoryRef: string; readonly localGroup: string; readonly detected: string; readonly buttons: readonly ButtonView[] }>;
+  readonly pager: PagerView | null;
+  readonly notice: NoticeView | null;
+}
+
+export interface ApprovalView {
+  readonly type: 'approval';
+  readonly runId: number;
+  readonly connection: string;
+  readonly state: 'pending' | 'approved' | 'rejected' | 'superseded';
+  readonly reason: string;
+  readonly facts: readonly Fact[];
+  readonly sample: readonly string[];
+  readonly sampleNote: string | null;
+  readonly decision: string | null;
+  readonly buttons: readonly ButtonView[];
+  readonly notice: NoticeView | null;
+}
+
+export interface AlertView {
+  readonly type: 'alert';
+  readonly incidentId: number;
+  readonly state: 'open' | 'resolved';
+  readonly title: string;
+  readonly connection: string;
+  readonly text: string;
+  readonly facts: readonly Fact[];
+  readonly buttons: readonly ButtonView[];
+  readonly notice: NoticeView | null;
+}
+
+export interface MessageView {
+  readonly type: 'message';
+  readonly title: string;
+  readonly tone: Tone;
+  readonly text: string;
+  readonly facts: readonly Fact[];
+  readonly buttons: readonly ButtonView[];
+}
+
+export type View =
+  | HelpView
+  | HealthView
+  | StatusView
+  | RunView
+  | ProgressView
+  | RunsView
+  | ConflictsView
+  | DuplicatesView
+  | ApprovalView
+  | AlertView
+  | MessageView;
+
+export type ViewType = View['type'];
