@@ -1,41 +1,72 @@
 /**
- * The long-lived service. Wiring only: config → logger → store → engine → HTTP server.
- * The chat endpoints mount here in later versions.
+ * The long-lived service. Wiring only: config → logger → store → engine → chat surfaces →
+ * HTTP server → scheduler.
  */
-import { createServer, type Server } from 'node:http';
-import { sql } from 'drizzle-orm';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type App, createApp } from './app.ts';
-import { loadConfig, loadDotEnv } from './config.ts';
+import { ChatAlerts } from './chat/alerts.ts';
+import { Authorizer } from './chat/auth.ts';
+import { ChatService } from './chat/service.ts';
+import { type TeamsSurface, createTeamsSurface } from './chat/teams/bot.ts';
+import { type AppConfig, loadConfig, loadDotEnv } from './config.ts';
 import { describeError } from './errors.ts';
+import { type Route, createHttpServer } from './http.ts';
 import { type Logger, createLogger } from './logger.ts';
+import { type Store, openStore } from './store/db.ts';
 
-export function createHttpServer(app: App, logger: Logger): Server {
-  return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method === 'GET' && url.pathname === '/healthz') {
-      app.store.db
-        .execute(sql`select 1`)
-        .then(() => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: 'ok', store: app.store.driver, connections: app.config.connections.map((c) => c.name) }));
-        })
-        .catch((error: unknown) => {
-          logger.error({ err: describeError(error) }, 'health check: store unavailable');
-          res.writeHead(503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: 'unavailable', reason: 'store' }));
-        });
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: 'not found' }));
+export interface Service {
+  readonly app: App;
+  readonly server: Server;
+  readonly port: number;
+  readonly chat: ChatService;
+  readonly teams: TeamsSurface;
+  close(): Promise<void>;
+}
+
+/** Builds and starts everything the process serves; the scheduler is started by the caller. */
+export async function startService(config: AppConfig, options: { logger: Logger; store?: Store; now?: () => Date; holder?: string }): Promise<Service> {
+  const { logger } = options;
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const alerts = new ChatAlerts({ db: store.db, logger });
+  const app = await createApp(config, {
+    logger,
+    store,
+    alertSink: alerts,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.holder ? { holder: options.holder } : {}),
   });
+  const chat = new ChatService({ ops: app.ops, db: store.db, auth: new Authorizer({ db: store.db, chat: config.chat }), logger, ...(options.now ? { now: options.now } : {}) });
+  const teams = createTeamsSurface({ config: config.teams, chat, logger });
+  alerts.register(teams.channel);
+  const routes: Route[] = [teams.route];
+  const server = createHttpServer(app, logger, routes);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    app,
+    server,
+    port,
+    chat,
+    teams,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await teams.idle();
+      await app.close();
+    },
+  };
 }
 
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const app = await createApp(config, { logger });
+  const service = await startService(config, { logger });
+  const { app } = service;
   logger.info(
     { store: app.store.driver, location: app.store.location },
     app.store.driver === 'pglite' ? 'store: embedded PGlite (set DATABASE_URL=postgres://… to use PostgreSQL)' : 'store: PostgreSQL',
@@ -49,16 +80,12 @@ async function main(): Promise<void> {
   } else {
     logger.info({ config: config.configFile, connections: config.connections.map((c) => `${c.name} (${c.kind})`) }, 'directory: connections file loaded');
   }
-  const server = createHttpServer(app, logger);
-  await new Promise<void>((resolve) => server.listen(config.port, resolve));
-  const address = server.address();
-  logger.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening: GET /healthz');
+  logger.info({ port: service.port }, 'listening: POST /api/messages (Teams), GET /healthz');
   // The scheduler runs what is due (a connection on an interval that never synced is due now).
   app.scheduler.start();
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
-    server.close();
-    await app.close();
+    await service.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

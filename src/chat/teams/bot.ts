@@ -1,0 +1,221 @@
+/**
+ * The Teams surface: a teams-ai Application on botbuilder's CloudAdapter at POST /api/messages.
+ * Messages (personal chat, channel @mentions) and Action.Execute clicks go to the shared command
+ * layer; views come back as Adaptive Cards. Proactive alerts and follow-up updates use the
+ * conversation reference stored in the database.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AdaptiveCardActionExecuteResponseType, Application, TeamsAdapter, TurnState } from '@microsoft/teams-ai';
+import { type Activity, ActivityTypes, CardFactory, type ConversationReference, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
+import type { TeamsConfig } from '../../config.ts';
+import { describeError } from '../../errors.ts';
+import { readJson, type Route } from '../../http.ts';
+import type { Logger } from '../../logger.ts';
+import type { ConversationInput, ConversationRow } from '../../store/conversations.ts';
+import type { AlertChannel } from '../alerts.ts';
+import type { ChatUser } from '../auth.ts';
+import type { Reply } from '../commands/context.ts';
+import type { ChatService, Invocation } from '../service.ts';
+import type { View } from '../views/types.ts';
+import { fallbackText, renderCard } from './cards.ts';
+import { withThrottleRetry } from './throttle.ts';
+
+export interface TeamsSurfaceDeps {
+  readonly config: TeamsConfig;
+  readonly chat: ChatService;
+  readonly logger: Logger;
+}
+
+export interface TeamsSurface {
+  readonly route: Route;
+  readonly channel: AlertChannel;
+  /** Background work started by a turn (sync follow-ups); tests and shutdown wait for it. */
+  idle(): Promise<void>;
+}
+
+/** The message activity carrying a view as an Adaptive Card, with fallback text. */
+export function messageOf(view: View): Partial<Activity> {
+  const activity = MessageFactory.attachment(CardFactory.adaptiveCard(renderCard(view)));
+  activity.summary = fallbackText(view);
+  return activity;
+}
+
+function userOf(context: TurnContext): ChatUser {
+  const from = context.activity.from;
+  return {
+    surface: 'teams',
+    id: from.id,
+    aadObjectId: from.aadObjectId ?? null,
+    name: from.name ?? null,
+    // Only asked when a directory admin group decides; a failure means "no mail known".
+    email: async () => {
+      try {
+        const member = await TeamsInfo.getMember(context, from.id);
+        return member.email ?? member.userPrincipalName ?? null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+function conversationOf(context: TurnContext): ConversationInput {
+  const a = context.activity;
+  const reference = TurnContext.getConversationReference(a) as unknown as Record<string, unknown>;
+  const label = a.conversation.conversationType === 'personal' ? `personal chat with ${a.from.name ?? a.from.id}` : (a.conversation.name ?? a.conversation.id);
+  return { surface: 'teams', key: a.conversation.id, reference, label };
+}
+
+/** botbuilder's process() expects express/restify-like objects; this gives it node's own. */
+function botResponse(res: ServerResponse) {
+  return {
+    socket: res.socket,
+    status(code: number) {
+      res.statusCode = code;
+      return this;
+    },
+    header(name: string, value: unknown) {
+      if (!res.headersSent) res.setHeader(name, String(value));
+      return this;
+    },
+    send(body?: unknown) {
+      if (res.writableEnded || body === undefined) return this;
+      if (typeof body === 'object' && !Buffer.isBuffer(body)) {
+        if (!res.headersSent) res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(body));
+      } else {
+        res.end(body as string | Buffer);
+      }
+      return this;
+    },
+    end() {
+      if (!res.writableEnded) res.end();
+      return this;
+    },
+  };
+}
+
+export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
+  const { config, chat } = deps;
+  const logger = deps.logger.child({ surface: 'teams' });
+  const appId = config.appId ?? '';
+  const adapter = new TeamsAdapter(
+    config.appId
+      ? {
+          MicrosoftAppId: config.appId,
+          MicrosoftAppPassword: config.appPassword ?? undefined,
+          MicrosoftAppType: config.appType,
+          MicrosoftAppTenantId: config.tenantId ?? undefined,
+        }
+      : {},
+  );
+  adapter.onTurnError = async (context, error) => {
+    logger.error({ err: describeError(error), activity: context.activity.type }, 'Teams turn failed');
+  };
+  const app = new Application<TurnState>({
+    adapter,
+    botAppId: appId,
+    removeRecipientMention: true,
+    startTypingTimer: false,
+    longRunningMessages: false,
+    turnStateFactory: () => new TurnState(),
+    // A click updates the card for everyone in the conversation: it shows the current state.
+    adaptiveCards: { actionExecuteResponseType: AdaptiveCardActionExecuteResponseType.REPLACE_FOR_ALL },
+  });
+
+  const background = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    const p = work.catch((error: unknown) => logger.error({ err: describeError(error) }, 'follow-up failed')).finally(() => background.delete(p));
+    background.add(p);
+  };
+
+  /** Runs `logic` in a stored conversation (proactively), with back-off when Teams throttles. */
+  const inConversation = (reference: Partial<ConversationReference>, logic: (ctx: TurnContext) => Promise<void>) =>
+    withThrottleRetry(() => adapter.continueConversationAsync(appId, reference, logic), logger);
+
+  const updateMessage = async (reference: Partial<ConversationReference>, activityId: string, view: View) => {
+    await inConversation(reference, async (ctx) => {
+      await ctx.updateActivity({ ...messageOf(view), id: activityId });
+    });
+  };
+
+  const startFollowUp = (context: TurnContext, reply: Reply, activityId: string | undefined) => {
+    if (!reply.followUp || !activityId) return;
+    const reference = TurnContext.getConversationReference(context.activity);
+    track(reply.followUp((view) => updateMessage(reference, activityId, view)));
+  };
+
+  const invocation = (context: TurnContext): Invocation => ({ user: userOf(context), conversation: conversationOf(context) });
+
+  app.activity(ActivityTypes.Message, async (context) => {
+    const text = context.activity.text ?? '';
+    const reply = await chat.handleText(invocation(context), text);
+    const sent = await context.sendActivity(messageOf(reply.view));
+    startFollowUp(context, reply, sent?.id);
+  });
+
+  app.conversationUpdate('membersAdded', async (context) => {
+    const added = context.activity.membersAdded ?? [];
+    if (!added.some((m) => m.id === context.activity.recipient.id)) return;
+    const reply = await chat.handleText(invocation(context), 'help');
+    await context.sendActivity(messageOf(reply.view));
+  });
+
+  app.adaptiveCards.actionExecute<Record<string, unknown>>(/.*/, async (context, _state, data) => {
+    const verb = String((context.activity.value as { action?: { verb?: unknown } } | undefined)?.action?.verb ?? '');
+    const reply = await chat.handleAction(invocation(context), verb, data);
+    // An answer for the clicker alone (a refusal) leaves the card as it is.
+    if (!reply.replace) return fallbackText(reply.view);
+    startFollowUp(context, reply, context.activity.replyToId);
+    return renderCard(reply.view) as never;
+  });
+
+  const route: Route = {
+    method: 'POST',
+    path: '/api/messages',
+    handler: async (req: IncomingMessage, res: ServerResponse) => {
+      let body: unknown;
+      try {
+        body = await readJson(req);
+      } catch (error) {
+        res.writeHead((error as { status?: number }).status ?? 400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: describeError(error) }));
+        return;
+      }
+      const request = { body: body as Record<string, unknown>, headers: req.headers, method: req.method ?? 'POST' };
+      await adapter.process(request, botResponse(res), async (context) => {
+        await app.run(context);
+      });
+      if (!res.writableEnded) res.end();
+    },
+  };
+
+  const channel: AlertChannel = {
+    surface: 'teams',
+    async post(conversation: ConversationRow, view: View) {
+      let id: string | undefined;
+      await inConversation(conversation.reference as Partial<ConversationReference>, async (ctx) => {
+        id = (await ctx.sendActivity(messageOf(view)))?.id;
+      });
+      if (!id) throw new Error('Teams did not return an activity id for the alert');
+      return { messageId: id };
+    },
+    async update(conversation: ConversationRow, messageId: string, view: View) {
+      await updateMessage(conversation.reference as Partial<ConversationReference>, messageId, view);
+    },
+  };
+
+  if (!config.appId) {
+    logger.warn('Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)');
+  } else {
+    logger.info({ appId: config.appId, type: config.appType }, 'Teams: requests are authenticated with the Bot Framework');
+  }
+
+  return {
+    route,
+    channel,
+    idle: async () => {
+      while (background.size) await Promise.all([...background]);
+    },
+  };
+}
