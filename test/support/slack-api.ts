@@ -1,0 +1,253 @@
+/**
+ * A loopback Slack Web API: the methods groupsync calls (auth.test, chat.postMessage,
+ * chat.update, chat.postEphemeral, users.info) answered with Slack's JSON shapes, plus
+ * response_url endpoints. Every call is recorded with its arrival time; messages are kept by
+ * channel and ts so a test reads what a channel shows now. 429 with Retry-After on demand.
+ */
+import { type IncomingMessage, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ApiCall {
+  /** Web API method (chat.update) or `response_url` for a POST to a response URL. */
+  readonly method: string;
+  /** The form or JSON fields, with `blocks` parsed. */
+  readonly params: Record<string, unknown>;
+  /** The response URL id, for response_url calls. */
+  readonly responseId: string | null;
+  readonly status: number;
+  readonly at: number;
+}
+
+export interface SlackMessageState {
+  readonly channel: string;
+  readonly ts: string;
+  readonly text: string;
+  readonly blocks: unknown[];
+  readonly threadTs: string | null;
+  /** How many times chat.update changed it. */
+  readonly updates: number;
+}
+
+export interface SlackUser {
+  readonly id: string;
+  readonly name: string;
+  readonly realName: string;
+  readonly email: string | null;
+}
+
+export const BOT = { userId: 'UBOT0001', botId: 'BBOT0001', teamId: 'T0EXAMPLE' } as const;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseParams(req: IncomingMessage, text: string): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  const params: Record<string, unknown> = type.includes('application/json') ? (text ? (JSON.parse(text) as Record<string, unknown>) : {}) : Object.fromEntries(new URLSearchParams(text));
+  if (typeof params.blocks === 'string') params.blocks = JSON.parse(params.blocks);
+  return params;
+}
+
+export class SlackApi {
+  readonly calls: ApiCall[] = [];
+  readonly users = new Map<string, SlackUser>();
+  /** Channels the bot is not a member of: chat.postMessage answers not_in_channel. */
+  readonly notIn = new Set<string>();
+  readonly #messages = new Map<string, SlackMessageState>();
+  #server: Server | null = null;
+  #clock = 1_700_000_000;
+  #seq = 0;
+  #throttle = new Map<string, { count: number; retryAfter: number }>();
+  #waiters: Array<() => void> = [];
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server!.address() as AddressInfo).port}/api/`;
+  }
+
+  /** A response_url on this server. */
+  responseUrl(id: string): string {
+    return `http://127.0.0.1:${(this.#server!.address() as AddressInfo).port}/response/${encodeURIComponent(id)}`;
+  }
+
+  /** The next `count` calls of `method` get HTTP 429 with Retry-After (seconds). */
+  throttleNext(method: string, count: number, retryAfterSeconds: number): void {
+    this.#throttle.set(method, { count, retryAfter: retryAfterSeconds });
+  }
+
+  addUser(user: SlackUser): void {
+    this.users.set(user.id, user);
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      void this.#handle(req).then(
+        ({ status, payload, headers }) => {
+          res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+          res.end(JSON.stringify(payload));
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: false, error: String(error) }));
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#server) return;
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server!.close(() => resolve()));
+  }
+
+  /** What a channel shows now for a message. */
+  message(channel: string, ts: string): SlackMessageState | undefined {
+    return this.#messages.get(`${channel}/${ts}`);
+  }
+
+  /** The messages of a channel, oldest first. */
+  messages(channel: string): SlackMessageState[] {
+    return [...this.#messages.values()].filter((m) => m.channel === channel);
+  }
+
+  /** Successful calls of a method. */
+  ok(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method && c.status === 200);
+  }
+
+  async #handle(req: IncomingMessage): Promise<{ status: number; payload: unknown; headers?: Record<string, string> }> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const text = await readBody(req);
+    const params = parseParams(req, text);
+    const responseMatch = /^\/response\/(.+)$/.exec(url.pathname);
+    const method = responseMatch ? 'response_url' : url.pathname.replace(/^\/api\//, '');
+    const record = (status: number) => {
+      this.calls.push({ method, params, responseId: responseMatch ? decodeURIComponent(responseMatch[1]!) : null, status, at: Date.now() });
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    const throttle = this.#throttle.get(method);
+    if (throttle && throttle.count > 0) {
+      throttle.count--;
+      record(429);
+      return { status: 429, payload: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(throttle.retryAfter) } };
+    }
+    if (responseMatch) {
+      record(200);
+      return { status: 200, payload: { ok: true } };
+    }
+    const auth = req.headers.authorization ?? (params.token ? `Bearer ${String(params.token)}` : '');
+    if (!auth.startsWith('Bearer xoxb-')) {
+      record(200);
+      return { status: 200, payload: { ok: false, error: 'not_authed' } };
+    }
+    const answer = this.#answer(method, params);
+    record(200);
+    return { status: 200, payload: answer };
+  }
+
+  #answer(method: string, p: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'groupsync', team_id: BOT.teamId, user_id: BOT.userId, bot_id: BOT.botId, is_enterprise_install: false };
+      case 'chat.postMessage': {
+        const channel = String(p.channel ?? '');
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        if (this.notIn.has(channel)) return { ok: false, error: 'not_in_channel' };
+        const ts = `${this.#clock + ++this.#seq}.${String(this.#seq).padStart(6, '0')}`;
+        const state: SlackMessageState = { channel, ts, text: String(p.text ?? ''), blocks: (p.blocks as unknown[]) ?? [], threadTs: p.thread_ts ? String(p.thread_ts) : null, updates: 0 };
+        this.#messages.set(`${channel}/${ts}`, state);
+        return { ok: true, channel, ts, message: { type: 'message', subtype: 'bot_message', text: state.text, blocks: state.blocks, user: BOT.userId, bot_id: BOT.botId, ts } };
+      }
+      case 'chat.update': {
+        const channel = String(p.channel ?? '');
+        const ts = String(p.ts ?? '');
+        const current = this.#messages.get(`${channel}/${ts}`);
+        if (!current) return { ok: false, error: 'message_not_found' };
+        const next: SlackMessageState = { ...current, text: String(p.text ?? ''), blocks: (p.blocks as unknown[]) ?? [], updates: current.updates + 1 };
+        this.#messages.set(`${channel}/${ts}`, next);
+        return { ok: true, channel, ts, text: next.text, message: { type: 'message', text: next.text, blocks: next.blocks, user: BOT.userId, bot_id: BOT.botId } };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: `${this.#clock + ++this.#seq}.000000` };
+      case 'users.info': {
+        const u = this.users.get(String(p.user ?? ''));
+        if (!u) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: { id: u.id, team_id: BOT.teamId, name: u.name, real_name: u.realName, deleted: false, is_bot: false, profile: { real_name: u.realName, display_name: u.name, ...(u.email ? { email: u.email } : {}) } },
+        };
+      }
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+
+  /** Waits until `predicate` holds over the calls (checked on every new call). */
+  async waitFor<T>(predicate: (calls: readonly ApiCall[]) => T | undefined | false | null, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = predicate(this.calls);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for the Slack bot; calls so far: ${JSON.stringify(this.calls.map((c) => `${c.method} ${c.status}`))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 250));
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Every text of a Block Kit message (header, sections, fields, context), in order: what a person reads. */
+export function blockTexts(blocks: unknown): string[] {
+  const out: string[] = [];
+  for (const b of (blocks ?? []) as Array<Record<string, unknown>>) {
+    const text = (b.text as { text?: string } | undefined)?.text;
+    if (text !== undefined) out.push(text);
+    for (const f of (b.fields ?? []) as Array<{ text: string }>) out.push(f.text);
+    if (b.type === 'context') for (const el of (b.elements ?? []) as Array<{ text?: string }>) if (el.text !== undefined) out.push(el.text);
+  }
+  return out;
+}
+
+export interface BlockButton {
+  readonly actionId: string;
+  readonly label: string;
+  readonly value: string;
+  readonly verb: string;
+  readonly data: Record<string, unknown>;
+  readonly style: string | null;
+}
+
+/** Every button of a Block Kit message (actions blocks and section accessories). */
+export function blockButtons(blocks: unknown): BlockButton[] {
+  const out: BlockButton[] = [];
+  const add = (el: Record<string, unknown>) => {
+    if (el.type !== 'button') return;
+    const actionId = String(el.action_id);
+    out.push({
+      actionId,
+      label: String((el.text as { text: string }).text),
+      value: String(el.value ?? ''),
+      verb: actionId.slice(0, actionId.lastIndexOf(':')),
+      data: el.value ? (JSON.parse(String(el.value)) as Record<string, unknown>) : {},
+      style: typeof el.style === 'string' ? el.style : null,
+    });
+  };
+  for (const b of (blocks ?? []) as Array<Record<string, unknown>>) {
+    if (b.type === 'actions') for (const el of b.elements as Array<Record<string, unknown>>) add(el);
+    if (b.accessory) add(b.accessory as Record<string, unknown>);
+  }
+  return out;
+}
+
+/** Slack's mrkdwn entities back to characters, for comparing with plain data. */
+export function unescapeMrkdwn(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
