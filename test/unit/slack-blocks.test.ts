@@ -165,7 +165,16 @@ describe('renderBlocks: limits', () => {
     expect(message.blocks[0]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: `*${headline}*` } });
   });
 
-  it('folds a view of more than 50 blocks into fewer, keeping every fact and button (buttons say what they act on)', () => {
+  it('drops the dividers first when that is enough to fit', () => {
+    const view = buildHealth(healthData(12));
+    const message = renderBlocks(view);
+    expect(violations(message.blocks)).toEqual([]);
+    expect(message.blocks.some((b) => b.type === 'divider')).toBe(false);
+    expect(blockButtons(message.blocks).map((b) => b.label)).not.toContain('Status · corp');
+    expectComplete(view, message.blocks);
+  });
+
+  it('folds a view of more than 50 blocks, even without dividers, into fewer, keeping every fact and button (buttons say what they act on)', () => {
     const view = buildHealth(healthData(40));
     const message = renderBlocks(view);
     expect(violations(message.blocks)).toEqual([]);

@@ -370,6 +370,8 @@ function layoutFolded(parts: readonly Part[]): Block[] {
 function layout(parts: readonly Part[]): Block[] {
   const full = layoutFull(parts);
   if (full.length <= LIMITS.blocks) return full;
+  const withoutDividers = full.filter((b) => b.type !== 'divider');
+  if (withoutDividers.length <= LIMITS.blocks) return withoutDividers;
   const folded = layoutFolded(parts);
   if (folded.length <= LIMITS.blocks) return folded;
   // Not even folded: say what is left out, and where to find it, rather than cut silently.

@@ -1,0 +1,85 @@
+/**
+ * One fixture set of views, rendered for Teams (Adaptive Card) and Slack (Block Kit): both
+ * renderings carry the same names, counts, statuses and buttons.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderBlocks } from '../../src/chat/slack/blocks.ts';
+import { renderCard } from '../../src/chat/teams/cards.ts';
+import type { View } from '../../src/chat/views/types.ts';
+import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
+import { fixtureViews, viewFacts } from '../support/slack-views.ts';
+import { cardActions, cardTexts } from '../support/teams.ts';
+
+const teams = (view: View) => {
+  const card = renderCard(view);
+  return { text: cardTexts(card).join('\n'), buttons: cardActions(card).map((a) => ({ label: a.title, verb: a.verb, data: a.data })) };
+};
+const slack = (view: View) => {
+  const { blocks } = renderBlocks(view);
+  return { text: unescapeMrkdwn(blockTexts(blocks).join('\n')), buttons: blockButtons(blocks).map((b) => ({ label: b.label, verb: b.verb, data: b.data })) };
+};
+
+/** The facts both surfaces must show: names, counts and statuses, per view type. */
+function keyFacts(view: View): string[] {
+  switch (view.type) {
+    case 'help':
+      return view.commands.map((c) => c.usage);
+    case 'health':
+      return [view.summary, ...view.connections.flatMap((c) => [c.name, c.lastSync, c.nextRun, c.ssl]), ...view.links.flatMap((l) => [l.name, l.connection, l.members, l.reasons])];
+    case 'status':
+      return [view.name, ...view.facts.flatMap((f) => [f.label, f.value]), ...view.attempts.flatMap((a) => [`#${a.id}`, a.status, a.trigger])];
+    case 'run':
+      return [view.headline, ...view.facts.map((f) => f.value), ...view.counters.flatMap((r) => [r.label, ...r.values.map((v) => v.value)]), ...view.skipped, ...view.audit];
+    case 'progress':
+      return [view.connection, view.text, ...view.steps.flatMap((s) => [s.label, s.value])];
+    case 'runs':
+      return [view.connection, ...view.runs.flatMap((r) => [`#${r.id}`, r.status, r.actor, r.changes])];
+    case 'conflicts':
+      return [view.connection, ...(view.total ? [String(view.total)] : []), ...view.items.flatMap((i) => [i.user, i.status, i.reason])];
+    case 'duplicates':
+      return [view.connection, ...(view.total ? [String(view.total)] : []), ...view.items.flatMap((i) => [i.name, i.directoryRef, i.localGroup])];
+    case 'approval':
+      return [`#${view.runId}`, view.connection, view.reason, ...(view.decision ? [view.decision] : []), ...view.facts.flatMap((f) => [f.label, f.value]), ...view.sample];
+    case 'alert':
+      return [view.title, view.text, ...view.facts.flatMap((f) => [f.label, f.value])];
+    case 'message':
+      return [view.title, view.text, ...view.facts.flatMap((f) => [f.label, f.value])];
+  }
+}
+
+const key = (b: { verb: string; data: Record<string, unknown> }) => `${b.verb} ${JSON.stringify(b.data)}`;
+
+describe.each(fixtureViews().map((f) => [f.name, f.view] as const))('%s', (_name, view) => {
+  const t = teams(view);
+  const s = slack(view);
+
+  it('shows the same names, counts and statuses on both surfaces', () => {
+    const facts = keyFacts(view);
+    expect(facts.length).toBeGreaterThan(0);
+    expect(facts.filter((f) => !t.text.includes(f))).toEqual([]);
+    expect(facts.filter((f) => !s.text.includes(f))).toEqual([]);
+  });
+
+  it('shows in Slack every fact of the view that Teams shows', () => {
+    const inTeams = viewFacts(view).texts.filter((f) => t.text.includes(f));
+    expect(inTeams.filter((f) => !s.text.includes(f))).toEqual([]);
+  });
+
+  it('has the same buttons (verb and data) and labels on both surfaces', () => {
+    expect(s.buttons.map(key).sort()).toEqual(t.buttons.map(key).sort());
+    // The runs card labels each run's button "Details"; Slack puts it beside the run as "#id".
+    const label = (b: { label: string; verb: string }) => (view.type === 'runs' && b.verb === 'run.show' ? 'run' : b.label);
+    expect(s.buttons.map((b) => `${key(b)} ${label(b)}`).sort()).toEqual(t.buttons.map((b) => `${key(b)} ${label(b)}`).sort());
+  });
+
+  it('fits Slack without folding: one block per part, as Teams lays it out', () => {
+    // Folded messages label buttons "Status · corp"; a fixture-sized view never needs that.
+    expect(s.buttons.filter((b) => b.label.includes(' · '))).toEqual([]);
+  });
+});
+
+it('the fixture set has every view type, and the resolved alert', () => {
+  const views = fixtureViews().map((f) => f.view);
+  expect(new Set(views.map((v) => v.type))).toEqual(new Set(['help', 'health', 'status', 'run', 'progress', 'runs', 'conflicts', 'duplicates', 'approval', 'alert', 'message']));
+  expect(views.some((v) => v.type === 'alert' && v.state === 'resolved')).toBe(true);
+});
