@@ -37,16 +37,16 @@ export class BotConnector {
   readonly members = new Map<string, Member>();
   #server: Server | null = null;
   #next = 1;
-  #throttle: { count: number; retryAfter: string } | null = null;
+  #throttle: { count: number; retryAfter: string; kind: ConnectorCall['kind'] | null } | null = null;
   #waiters: Array<() => void> = [];
 
   get url(): string {
     return `http://127.0.0.1:${(this.#server!.address() as AddressInfo).port}/`;
   }
 
-  /** The next `count` calls get 429 with this Retry-After (seconds). */
-  throttleNext(count: number, retryAfterSeconds: number): void {
-    this.#throttle = { count, retryAfter: String(retryAfterSeconds) };
+  /** The next `count` calls (of one kind, if given) get 429 with this Retry-After (seconds). */
+  throttleNext(count: number, retryAfterSeconds: number, kind: ConnectorCall['kind'] | null = null): void {
+    this.#throttle = { count, retryAfter: String(retryAfterSeconds), kind };
   }
 
   async start(): Promise<this> {
@@ -81,7 +81,7 @@ export class BotConnector {
       : sub === 'activities' && req.method === 'PUT' ? 'update'
       : sub === 'members' && req.method === 'GET' ? 'member'
       : 'other';
-    if (this.#throttle && this.#throttle.count > 0 && kind !== 'member') {
+    if (this.#throttle && this.#throttle.count > 0 && kind !== 'member' && (this.#throttle.kind === null || this.#throttle.kind === kind)) {
       this.#throttle.count--;
       const retryAfter = this.#throttle.retryAfter;
       if (this.#throttle.count === 0) this.#throttle = null;
@@ -101,6 +101,15 @@ export class BotConnector {
     const id = `activity-${this.#next++}`;
     record(kind, conversationId, id, 201);
     return { status: 201, payload: { id } };
+  }
+
+  /**
+   * New messages in a conversation (send, or reply: a proactive send through
+   * continueConversationAsync goes out as a reply to the continuation event's id, and Teams
+   * posts it as a new message).
+   */
+  static isPost(c: ConnectorCall): boolean {
+    return c.method === 'POST' && (c.kind === 'send' || c.kind === 'reply');
   }
 
   /** Calls that carried an Adaptive Card, with the card. */

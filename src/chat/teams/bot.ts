@@ -59,11 +59,17 @@ function userOf(context: TurnContext): ChatUser {
   };
 }
 
+/**
+ * The conversation to post alerts to. A channel message's conversation id names its thread
+ * (";messageid=…"); alerts go to the channel as new posts, so the key and the stored reference
+ * name the channel, and the reference carries no activity to reply to.
+ */
 function conversationOf(context: TurnContext): ConversationInput {
   const a = context.activity;
-  const reference = TurnContext.getConversationReference(a) as unknown as Record<string, unknown>;
-  const label = a.conversation.conversationType === 'personal' ? `personal chat with ${a.from.name ?? a.from.id}` : (a.conversation.name ?? a.conversation.id);
-  return { surface: 'teams', key: a.conversation.id, reference, label };
+  const { activityId: _reply, ...reference } = TurnContext.getConversationReference(a);
+  const key = a.conversation.id.split(';')[0]!;
+  const label = a.conversation.conversationType === 'personal' ? `personal chat with ${a.from.name ?? a.from.id}` : (a.conversation.name ?? key);
+  return { surface: 'teams', key, reference: { ...reference, conversation: { ...reference.conversation, id: key } } as unknown as Record<string, unknown>, label };
 }
 
 /** botbuilder's process() expects express/restify-like objects; this gives it node's own. */

@@ -1,0 +1,324 @@
+/**
+ * The Teams surface end to end: Teams activities POSTed to the real bot (teams-ai on botbuilder)
+ * at /api/messages, whose replies, card updates and proactive alerts go to a loopback Bot
+ * Connector; the directory is a real slapd, the store PGlite (and PostgreSQL for the button flow).
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/store/db.ts';
+import { type Driver, ldapConnection } from '../support/app.ts';
+import { BotConnector } from '../support/bot-connector.ts';
+import { startTestService, type TestService } from '../support/service.ts';
+import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
+import { ALICE, MALLORY, type TeamsPerson, VICTOR, actionInvoke, cardActions, cardTexts, channelMention, personalMessage, postActivity } from '../support/teams.ts';
+
+const CHAT = { admins: { teams: [ALICE.aadObjectId] }, viewers: { teams: [VICTOR.aadObjectId] } };
+const group = (cn: string, ou = 'groups') => `cn=${cn},ou=${ou},dc=example,dc=org`;
+const ACTOR_ALICE = `teams:Alice Admin (${ALICE.aadObjectId})`;
+
+type Card = Record<string, unknown>;
+
+interface Harness {
+  service: TestService;
+  connector: BotConnector;
+  /** Sends a message; returns the card the bot replied with and its activity id. */
+  say(text: string, options?: { from?: TeamsPerson; conversation?: string; channel?: boolean }): Promise<{ card: Card; id: string; texts: string[] }>;
+  /** Clicks a button of a card posted as `activityId`; returns the invoke response. */
+  click(button: { verb: string; data: Record<string, unknown> }, activityId: string, from?: TeamsPerson, conversation?: string): Promise<{ status: number; type: string; card: Card | null; message: string | null }>;
+  /** Waits for an update of an activity whose card text matches. */
+  updated(activityId: string, match: RegExp): Promise<Card>;
+  close(): Promise<void>;
+}
+
+async function harness(driver: Driver, connections: Array<Record<string, unknown>>, options: { seed?: string[] } = {}): Promise<Harness> {
+  const connector = await new BotConnector().start();
+  const service = await startTestService(driver, connections, { chat: CHAT });
+  for (const statement of options.seed ?? []) await service.app.store.db.execute(sql.raw(statement));
+  const h: Harness = {
+    service,
+    connector,
+    async say(text, o = {}) {
+      const before = connector.calls.length;
+      const activity = o.channel ? channelMention(connector.url, text, o.from ?? ALICE, o.conversation) : personalMessage(connector.url, text, o.from ?? ALICE, o.conversation);
+      const r = await postActivity(service.url, activity);
+      expect(r.status).toBe(200);
+      const reply = await connector.waitFor((calls) => calls.slice(before).find((c) => c.kind === 'reply' && c.status === 201));
+      const card = connector.cards((c) => c === reply)[0]!.card;
+      return { card, id: reply.activityId!, texts: cardTexts(card) };
+    },
+    async click(button, activityId, from = ALICE, conversation) {
+      const r = await postActivity(service.url, actionInvoke(connector.url, button.verb, button.data, activityId, from, conversation));
+      const body = r.body as { statusCode: number; type: string; value: unknown };
+      expect(r.status).toBe(200);
+      return {
+        status: body.statusCode,
+        type: body.type,
+        card: body.type === 'application/vnd.microsoft.card.adaptive' ? (body.value as Card) : null,
+        message: body.type === 'application/vnd.microsoft.activity.message' ? String(body.value) : null,
+      };
+    },
+    async updated(activityId, match) {
+      const call = await connector.waitFor((calls) =>
+        calls.find((c) => c.kind === 'update' && c.activityId === activityId && c.status === 200 && match.test(cardTexts(connector.cards((x) => x === c)[0]?.card).join('\n'))),
+      );
+      return connector.cards((c) => c === call)[0]!.card;
+    },
+    async close() {
+      await service.close();
+      await connector.stop();
+    },
+  };
+  return h;
+}
+
+const rowsOf = <T,>(h: Harness, text: string): Promise<T[]> => queryRows<T>(h.service.app.store.db, sql.raw(text));
+
+/** The first alert card posted to a conversation. */
+const alertIn = (h: Harness, conversation: string) =>
+  h.connector.waitFor((calls) =>
+    calls.find((c) => BotConnector.isPost(c) && c.status === 201 && c.conversationId === conversation && cardTexts(c.body)[0]?.startsWith('⚠️')),
+  );
+
+const button = (card: Card, verb: string, title?: RegExp) => {
+  const found = cardActions(card).find((a) => a.verb === verb && (!title || title.test(a.title)));
+  if (!found) throw new Error(`no ${verb} button on the card: ${JSON.stringify(cardActions(card))}`);
+  return found;
+};
+
+describe('Teams surface', () => {
+  let ldap: SlapdHandle;
+  let h: Harness | null = null;
+
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+  });
+  afterAll(async () => {
+    await ldap?.stop();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = null;
+  });
+
+  it('answers help, health and status in a personal chat and on a channel @mention', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const help = await h.say('help');
+    for (const name of ['health', 'status <connection>', 'sync <connection>', 'conflicts <connection>', 'duplicates <connection>', 'map <user> <local user>', 'subscribe']) {
+      expect(help.texts.join('\n')).toContain(name);
+    }
+    const health = await h.say('health', { channel: true });
+    expect(health.texts[0]).toBe('Sync health');
+    expect(health.texts.join('\n')).toMatch(/corp.*\n.*never synced/);
+    const status = await h.say('status corp');
+    expect(status.texts).toEqual(expect.arrayContaining(['Enabled: yes', 'Synced users: 0', 'Conflicts: 0', 'SSL status: no TLS', 'Last sync: —']));
+    expect(status.texts).toContain('No attempts yet.');
+    expect(cardActions(status.card).map((a) => a.verb)).toEqual(['sync.start', 'conflicts.show', 'duplicates.show', 'runs.show']);
+  });
+
+  it('acknowledges a sync at once, then updates the same card with the result counters', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops', 'app-admins'] } })]);
+    const ack = await h.say('sync corp');
+    expect(ack.texts.join('\n')).toMatch(new RegExp(`Sync of corp requested by ${ACTOR_ALICE.replace(/[()]/g, '\\$&')}`));
+    const result = await h.updated(ack.id, /Run #\d+ of corp (succeeded|applied)/);
+    const texts = cardTexts(result);
+    expect(texts).toEqual(expect.arrayContaining(['created: 2', 'added: 5']));
+    for (const label of ['created', 'modified', 'deleted', 'duplicated', 'updated', 'deactivated', 'conflicts', 'ignored', 'removed', 'impacted', 'success', 'unsynced', 'partial', 'failed']) {
+      expect(texts.some((t) => t.startsWith(`${label}: `))).toBe(true);
+    }
+    const [run] = await rowsOf<{ trigger: string; actor: string; status: string }>(h, 'select trigger, actor, status from runs');
+    expect(run).toMatchObject({ trigger: 'chat', actor: ACTOR_ALICE });
+    // history and one run
+    const runs = await h.say('runs corp');
+    expect(runs.texts.join('\n')).toMatch(/\*\*#1\*\* (success|partial)/);
+    const one = await h.say('run 1');
+    expect(one.texts.join('\n')).toMatch(/Audit/);
+    expect(one.texts.join('\n')).toMatch(/group\.created|link\.|user\.created/);
+  });
+
+  it('says "already running" for a second sync while one runs', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 10 })]);
+    ldap.pause();
+    try {
+      const first = await h.say('sync corp');
+      await h.connector.waitFor(() => true);
+      const second = await h.say('sync corp');
+      const card = await h.updated(second.id, /already running since/);
+      expect(cardTexts(card)[0]).toBe('Already running');
+      ldap.resume();
+      await h.updated(first.id, /Run #1 of corp/);
+    } finally {
+      ldap.resume();
+    }
+  });
+
+  it('explains wrong commands and arguments with the usage line', async () => {
+    h = await harness('pglite', [ldapConnection(ldap)]);
+    const missing = await h.say('sync');
+    expect(missing.texts).toEqual(['I did not understand that', 'sync needs <connection>', 'Usage: sync <connection> [group…] [--kind group|security] [--dry-run]', 'Help: type "help" for every command, with examples']);
+    expect((await h.say('stauts corp')).texts[1]).toBe('"stauts" is not a command; did you mean "status"?');
+    expect((await h.say('sync corp --kind everything')).texts[1]).toBe('--kind must be "group" or "security", not "everything"');
+    expect((await h.say('status nowhere')).texts).toEqual(['Not found', 'no connection named "nowhere" (configured: corp)']);
+    expect((await h.say('link corp "Finance')).texts[1]).toMatch(/quote is not closed/);
+  });
+
+  it('refuses changes to viewers and everything to unknown users, saying why', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const refused = await h.say('sync corp', { from: VICTOR });
+    expect(refused.texts[0]).toBe('Not allowed');
+    expect(refused.texts[1]).toMatch(/"sync" changes the directory sync, so it is for groupsync admins only; Teams user Victor Viewer \(AAD object id 0b6e2b55-2f8c-4c3c-9d1e-7a8b9c0d1e02\) is a viewer/);
+    expect(await rowsOf(h, 'select id from runs')).toEqual([]);
+    // A dry run changes nothing: viewers may run it.
+    const dry = await h.say('sync corp --dry-run', { from: VICTOR });
+    await h.updated(dry.id, /Dry run #1 of corp: nothing was changed/);
+    const stranger = await h.say('health', { from: MALLORY });
+    expect(stranger.texts[0]).toBe('Not allowed');
+    expect(stranger.texts[1]).toMatch(/Mallory Nobody.*may not use groupsync/);
+  });
+
+  it('maps, ignores, links and unlinks by command, audited with the Teams user as actor', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+      seed: [`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`],
+    });
+    await h.updated((await h.say('sync corp')).id, /Run #1/);
+    const [candidate] = await rowsOf<{ id: number }>(h, `select id from local_users where login = 'jdoe2'`);
+    const mapped = await h.say(`map jdoe #${candidate!.id}`);
+    expect(mapped.texts[0]).toBe('Mapped');
+    expect(mapped.texts[1]).toBe(`jdoe (corp) is now mapped to local user #${candidate!.id} jdoe2`);
+    expect((await h.say(`map jdoe #${candidate!.id}`)).texts[1]).toMatch(new RegExp(`jdoe was already resolved by teams:Alice Admin .* at .*: mapped to local user #${candidate!.id}`));
+    expect((await h.say('ignore jdoe')).texts[0]).toBe('Ignored');
+    expect((await h.say('unignore jdoe')).texts[0]).toBe('Unignored');
+    const linked = await h.say('link corp "app-ops" --kind security');
+    expect(linked.texts.slice(0, 2)).toEqual(['Linked', 'app-ops is linked to corp as security; it is synced from the next run.']);
+    expect((await h.say('unlink corp app-ops')).texts[0]).toBe('Unlinked');
+    const audit = await rowsOf<{ action: string; actor: string }>(h, `select action, actor from audit_log where run_id is null order by id`);
+    expect(audit.map((a) => a.action)).toEqual(['user.mapped', 'user.ignored', 'user.unignored', 'link.created', 'link.removed']);
+    expect(new Set(audit.map((a) => a.actor))).toEqual(new Set([ACTOR_ALICE]));
+  });
+
+  it('posts an alert to subscribed conversations when a sync fails, backing off when throttled, and updates it when resolved', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
+    const channel = '19:ops-alerts@thread.tacv2';
+    const sub = await h.say('subscribe', { channel: true, conversation: channel });
+    expect(sub.texts[0]).toBe('Subscribed to alerts');
+    expect((await h.say('subscribe', { channel: true, conversation: channel })).texts[1]).toBe('This conversation was already subscribed to alerts.');
+    const [stored] = await rowsOf<{ surface: string; conversation_key: string; subscribed: boolean; reference: { serviceUrl: string } }>(h, 'select * from conversations');
+    expect(stored).toMatchObject({ surface: 'teams', conversation_key: channel, subscribed: true, reference: { serviceUrl: h.connector.url } });
+    ldap.pause();
+    let failedRun: string;
+    try {
+      const ack = await h.say('sync corp');
+      // The next new message is the alert: Teams throttles it once.
+      h.connector.throttleNext(1, 1, 'reply');
+      await h.updated(ack.id, /Run #1 of corp failed/);
+      failedRun = ack.id;
+    } finally {
+      ldap.resume();
+    }
+    const alert = await alertIn(h, channel);
+    const alertCard = h.connector.cards((c) => c === alert)[0]!.card;
+    expect(cardTexts(alertCard)[0]).toBe('⚠️ Sync failed — corp');
+    expect(cardTexts(alertCard)[1]).toMatch(/^Run #1 failed \(DIRECTORY_/);
+    expect(cardActions(alertCard).map((a) => a.title)).toEqual(['Sync now', 'Show run', 'Status']);
+    // Throttled once with Retry-After: 1 → posted again no sooner than a second later.
+    const throttled = h.connector.calls.find((c) => c.status === 429)!;
+    expect(throttled.conversationId).toBe(channel);
+    expect(alert.at - throttled.at).toBeGreaterThanOrEqual(1000);
+    expect(h.connector.cards((c) => BotConnector.isPost(c) && c.conversationId === channel && cardTexts(c.body).some((t) => t.startsWith('⚠️')))).toHaveLength(1);
+    expect(failedRun).toBeTruthy();
+    // "Sync now" on the alert card: acknowledged on the card, then the result; the alert resolves.
+    const clicked = await h.click(button(alertCard, 'sync.start'), alert.activityId!, ALICE, channel);
+    expect(clicked.card && cardTexts(clicked.card)[1]).toMatch(/Sync of corp requested by/);
+    const resolved = await h.updated(alert.activityId!, /Resolved: Sync failed — corp/);
+    expect(cardTexts(resolved)).toEqual(expect.arrayContaining([expect.stringMatching(/^Resolved: .*: Run #2 succeeded$/)]));
+    expect(cardActions(resolved).map((a) => a.title)).toEqual(['Show run']);
+    expect((await h.say('unsubscribe', { channel: true, conversation: channel })).texts[0]).toBe('Unsubscribed from alerts');
+  });
+});
+
+describe.each(['pglite', 'postgres'] as Driver[])('Teams buttons on %s', (driver) => {
+  let ldap: SlapdHandle;
+  let h: Harness | null = null;
+
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+  });
+  afterAll(async () => {
+    await ldap?.stop();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = null;
+  });
+
+  it('maps a conflict with a button once; a second click shows who resolved it and when; a viewer is refused', async () => {
+    h = await harness(driver, [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+      seed: [`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`],
+    });
+    await h.updated((await h.say('sync corp')).id, /Run #1/);
+    const list = await h.say('conflicts corp');
+    expect(list.texts.join('\n')).toMatch(/jdoe.*conflict/);
+    const mapTo2 = button(list.card, 'conflict.map', /jdoe2/);
+    // A viewer's click is refused to the viewer alone; the card stays as it is.
+    const refused = await h.click(mapTo2, list.id, VICTOR);
+    expect(refused.card).toBeNull();
+    expect(refused.message).toMatch(/Mapping a user changes the directory sync, so it is for groupsync admins only/);
+    expect(h.connector.calls.filter((c) => c.kind === 'update' && c.activityId === list.id)).toEqual([]);
+    const first = await h.click(mapTo2, list.id);
+    expect(cardTexts(first.card)[1]).toMatch(new RegExp(`^jdoe mapped to local user #\\d+ jdoe2 by ${ACTOR_ALICE.replace(/[()]/g, '\\$&')}$`));
+    expect(cardTexts(first.card).join('\n')).not.toMatch(/jdoe.*· conflict/);
+    // The card was replaced for everyone in the conversation.
+    await h.updated(list.id, /jdoe mapped to local user/);
+    const again = await h.click(button(list.card, 'conflict.map', /jdoe1/), list.id);
+    expect(cardTexts(again.card)[1]).toMatch(/^jdoe was already resolved by teams:Alice Admin \(.*\) at \d{4}-\d\d-\d\dT.*: mapped to local user #\d+$/);
+    const mapping = await rowsOf<{ status: string; resolved_by: string }>(h, `select status, resolved_by from mappings where login = 'jdoe'`);
+    expect(mapping).toEqual([{ status: 'mapped', resolved_by: ACTOR_ALICE }]);
+  });
+
+  it('links or ignores duplicate groups with buttons, once', async () => {
+    h = await harness(driver, [ldapConnection(ldap, { groups: { filter: '(cn=developers)' } })], {
+      seed: [`insert into local_groups (name, description) values ('Developers', 'made by hand')`],
+    });
+    await h.updated((await h.say('sync corp')).id, /Run #1/);
+    const list = await h.say('duplicates corp');
+    expect(list.texts.filter((t) => t === '**developers**')).toHaveLength(2);
+    const links = cardActions(list.card).filter((a) => a.verb === 'duplicate.link');
+    const ignores = cardActions(list.card).filter((a) => a.verb === 'duplicate.ignore');
+    const linked = await h.click(links[0]!, list.id);
+    expect(cardTexts(linked.card)[1]).toMatch(/^developers is linked to the existing local group by teams:Alice Admin/);
+    const twice = await h.click(links[0]!, list.id);
+    expect(cardTexts(twice.card)[1]).toMatch(/^duplicate #\d+ \(developers\) was already linked by teams:Alice Admin .* at /);
+    const ignored = await h.click(ignores[1]!, list.id);
+    expect(cardTexts(ignored.card)).toEqual(expect.arrayContaining(['No pending duplicates.']));
+  });
+
+  it('holds a large deletion for approval: the alert card approves it, then shows resolved', async () => {
+    const local = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+    try {
+      h = await harness(driver, [ldapConnection(local, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
+      const channel = '19:approvals@thread.tacv2';
+      await h.say('subscribe', { channel: true, conversation: channel });
+      await h.updated((await h.say('sync corp')).id, /Run #1/);
+      await local.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+      const ack = await h.say('sync corp');
+      const approval = await h.updated(ack.id, /Approval needed: run #2 of corp/);
+      expect(cardTexts(approval)).toEqual(expect.arrayContaining(['Groups to delete: 1']));
+      expect(cardTexts(approval).join('\n')).toMatch(/cycle-b/);
+      const alert = await alertIn(h, channel);
+      const alertCard = h.connector.cards((c) => c === alert)[0]!.card;
+      expect(cardTexts(alertCard)[0]).toBe('⚠️ Sync held for approval — corp');
+      expect(cardActions(alertCard).map((a) => a.title)).toEqual(['Approve', 'Reject', 'Show run', 'Status']);
+      const approved = await h.click(button(alertCard, 'run.approve'), alert.activityId!, ALICE, channel);
+      expect(cardTexts(approved.card)[0]).toBe('Run #2 of corp succeeded');
+      expect(cardTexts(approved.card)[1]).toMatch(/^Approved by teams:Alice Admin/);
+      const resolved = await h.updated(alert.activityId!, /Resolved: Sync held for approval — corp/);
+      expect(cardTexts(resolved).join('\n')).toMatch(/Approved by teams:Alice Admin/);
+      // The approval card from the sync, clicked again: decided already, by whom and when.
+      const late = await h.click(button(approval, 'run.reject'), ack.id);
+      expect(cardTexts(late.card).join('\n')).toMatch(/run #2 is not awaiting approval: it is success by teams:Alice Admin/);
+      expect(cardActions(late.card).map((a) => a.verb)).toEqual(['run.show']);
+      expect(await rowsOf(h, `select 1 from local_groups where name = 'cycle-b'`)).toEqual([]);
+    } finally {
+      await local.stop();
+    }
+  });
+});

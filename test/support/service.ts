@@ -1,0 +1,40 @@
+/**
+ * The whole service as `npm start` runs it (HTTP server, Teams surface, alerts, engine), on a
+ * test store and a test directory, listening on a free loopback port.
+ */
+import type { AppConfig, TeamsConfig } from '../../src/config.ts';
+import { parseConfigDocument } from '../../src/config.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { type Service, startService } from '../../src/main.ts';
+import type { Store } from '../../src/store/db.ts';
+import { type Driver, openTestStore } from './app.ts';
+
+export const LOCAL_TEAMS: TeamsConfig = { appId: null, appPassword: null, tenantId: null, appType: 'MultiTenant' };
+
+export interface TestService extends Service {
+  readonly url: string;
+}
+
+export async function startTestService(
+  driver: Driver,
+  connections: Array<Record<string, unknown>>,
+  options: { chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack']; store?: Store; env?: Record<string, string> } = {},
+): Promise<TestService> {
+  const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
+  const parsed = parseConfigDocument({ connections, ...(options.chat ? { chat: options.chat } : {}) }, env, 'test config', process.cwd());
+  const config: AppConfig = {
+    port: 0,
+    databaseUrl: null,
+    dataDir: 'memory://',
+    configFile: null,
+    usingSample: false,
+    logLevel: 'silent',
+    connections: parsed.connections,
+    chat: parsed.chat,
+    teams: options.teams ?? LOCAL_TEAMS,
+    slack: options.slack ?? null,
+  };
+  const store = options.store ?? (await openTestStore(driver));
+  const service = await startService(config, { logger: silentLogger, store });
+  return Object.assign(service, { url: `http://127.0.0.1:${service.port}` });
+}
