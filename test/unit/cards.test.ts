@@ -1,0 +1,114 @@
+/**
+ * Every Adaptive Card template in cards/: parsed by the adaptivecards library as schema 1.5,
+ * then filled with sample data by adaptivecards-templating and parsed and validated again, with
+ * nothing left unexpanded, every button an Action.Execute with a known verb, and within Teams'
+ * card size limit.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VERBS } from '../../src/chat/commands/actions.ts';
+import { CARDS_DIR, TEMPLATE_NAMES, renderCard, templateOf } from '../../src/chat/teams/cards.ts';
+import { VIEW_FIXTURES } from '../fixtures/views.ts';
+import { cardActions, cardTexts } from '../support/teams.ts';
+
+// The library's ES module build is not loadable by Node; its bundled CommonJS build is.
+const AC = createRequire(import.meta.url)('adaptivecards/dist/adaptivecards.js') as typeof import('adaptivecards');
+
+function parseCard(json: unknown): { messages: string[]; card: InstanceType<typeof AC.AdaptiveCard> } {
+  const context = new AC.SerializationContext();
+  const card = new AC.AdaptiveCard();
+  card.parse(json, context);
+  const messages: string[] = [];
+  for (let i = 0; i < context.eventCount; i++) messages.push(context.getEventAt(i).message);
+  for (const e of card.validateProperties().validationEvents) messages.push(e.message);
+  return { messages, card };
+}
+
+describe('card templates', () => {
+  it.each(TEMPLATE_NAMES)('%s.json is an Adaptive Card 1.5 the library parses', (name) => {
+    const json = JSON.parse(readFileSync(path.join(CARDS_DIR, `${name}.json`), 'utf8')) as { version: string; type: string };
+    expect(json).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
+    const { card } = parseCard(json);
+    expect(card.version?.toString()).toBe('1.5');
+  });
+
+  it('every template is used by at least one sample view', () => {
+    const used = new Set(Object.values(VIEW_FIXTURES).map(templateOf));
+    expect([...used].sort()).toEqual([...TEMPLATE_NAMES].sort());
+  });
+
+  it.each(Object.entries(VIEW_FIXTURES))('%s renders to a valid card', (_name, view) => {
+    const card = renderCard(view);
+    const text = JSON.stringify(card);
+    expect(text).not.toMatch(/\$\{|\$data|\$when/);
+    expect(Buffer.byteLength(text)).toBeLessThan(28 * 1024);
+    const { messages } = parseCard(card);
+    expect(messages).toEqual([]);
+    for (const action of cardActions(card)) {
+      expect(VERBS).toContain(action.verb);
+      expect(action.title).not.toBe('');
+    }
+    expect(cardTexts(card).length).toBeGreaterThan(0);
+  });
+});
+
+describe('what the cards say', () => {
+  const texts = (name: string) => cardTexts(renderCard(VIEW_FIXTURES[name]!));
+  const actions = (name: string) => cardActions(renderCard(VIEW_FIXTURES[name]!));
+
+  it('health lists red first with reasons, last sync and next run, and pages long link lists', () => {
+    const t = texts('health');
+    expect(t.indexOf('🔴 **corp** (ldap)')).toBeLessThan(t.indexOf('🟢 **cloud** (entra)'));
+    expect(t).toContain('last run #41 failed: directory unreachable: connect ECONNREFUSED 10.0.0.5:636');
+    expect(t).toEqual(expect.arrayContaining(['Last sync: 2026-11-29 06:00 UTC', 'Next run: 2026-12-01 02:00 UTC', 'SSL status: expiring']));
+    expect(t.indexOf('🔴 Finance Team')).toBeLessThan(t.indexOf('🟢 app-ops'));
+    const paged = texts('healthPaged');
+    expect(paged).toContain('21–40 of 45');
+    expect(actions('healthPaged').map((a) => [a.title, a.data.offset])).toEqual(expect.arrayContaining([['◀ Previous', 0], ['Next ▶', 40]]));
+  });
+
+  it('status shows the columns admins know and the last attempts', () => {
+    expect(texts('status')).toEqual(
+      expect.arrayContaining(['Enabled: yes', 'AD type: Active Directory', 'Synced users: 1234', 'Conflicts: 5', 'SSL status: expiring (expires in 19 days)', 'Last sync: 2026-11-29 06:00 UTC', '#42', 'failed', 'directory unreachable']),
+    );
+  });
+
+  it('a run shows every counter and the provisioning summary', () => {
+    const t = texts('runSuccess');
+    for (const c of ['created: 3', 'modified: 1', 'deleted: 0', 'duplicated: 2', 'created: 120', 'updated: 7', 'deactivated: 4', 'conflicts: 5', 'ignored: 1', 'added: 480', 'removed: 12', 'impacted: 136', 'unsynced: 5']) {
+      expect(t).toContain(c);
+    }
+    expect(texts('runFailed')).toContain('DIRECTORY_AUTH_FAILED: invalid credentials for cn=svc,dc=corp');
+    expect(texts('runDetail')).toContain('1 of 60 audit entries shown; the full log: groupsync run 42 --json');
+  });
+
+  it('conflicts carry one map button per candidate and an ignore button; duplicates link and ignore', () => {
+    expect(actions('conflicts').map((a) => `${a.verb} ${a.title}`)).toEqual([
+      'conflict.map Map to jdoe',
+      'conflict.map Map to john.doe',
+      'conflict.ignore Ignore',
+      'conflict.ignore Ignore',
+      'page Next ▶',
+    ]);
+    expect(actions('conflicts')[1]!.data).toEqual({ connection: 'corp', user: 'a1b2', local: 31, offset: 0 });
+    expect(texts('conflicts')).toContain('1–2 of 12');
+    expect(actions('duplicates').map((a) => a.verb)).toEqual(['duplicate.link', 'duplicate.ignore']);
+  });
+
+  it('an approval shows the numbers and a sample; once decided, who and when, without approve/reject', () => {
+    expect(texts('approvalPending')).toEqual(expect.arrayContaining(['Users to deactivate: 600', 'Groups to delete: 4', 'user jdoe (deactivate)']));
+    expect(actions('approvalPending').map((a) => a.verb)).toEqual(['run.approve', 'run.reject', 'run.show']);
+    expect(texts('approvalDecided')).toContain('rejected by teams:Alice Admin (6f4b8a1e) at 2026-11-30 11:30 UTC');
+    expect(actions('approvalDecided').map((a) => a.verb)).toEqual(['run.show']);
+  });
+
+  it('alerts offer the next step; a resolved alert says how it was resolved', () => {
+    expect(actions('alertFailed').map((a) => a.title)).toEqual(['Sync now', 'Show run', 'Status']);
+    expect(actions('alertApproval').map((a) => a.title)).toEqual(['Approve', 'Reject', 'Show run', 'Status']);
+    expect(actions('alertLinkRed').map((a) => a.title)).toEqual(['Conflicts', 'Duplicates', 'Status']);
+    expect(texts('resolved')[0]).toBe('✅ Resolved: Sync failed — corp');
+    expect(texts('resolved')).toContain('Resolved: 2026-11-30 11:54 UTC: Run #43 succeeded');
+  });
+});
