@@ -15,6 +15,8 @@ export interface ApiCall {
   /** The response URL id, for response_url calls. */
   readonly responseId: string | null;
   readonly status: number;
+  /** What the server answered (Slack's JSON). */
+  readonly response: Record<string, unknown>;
   readonly at: number;
 }
 
@@ -124,27 +126,28 @@ export class SlackApi {
     const params = parseParams(req, text);
     const responseMatch = /^\/response\/(.+)$/.exec(url.pathname);
     const method = responseMatch ? 'response_url' : url.pathname.replace(/^\/api\//, '');
-    const record = (status: number) => {
-      this.calls.push({ method, params, responseId: responseMatch ? decodeURIComponent(responseMatch[1]!) : null, status, at: Date.now() });
+    const record = (status: number, response: Record<string, unknown>) => {
+      this.calls.push({ method, params, responseId: responseMatch ? decodeURIComponent(responseMatch[1]!) : null, status, response, at: Date.now() });
       for (const w of this.#waiters.splice(0)) w();
     };
     const throttle = this.#throttle.get(method);
     if (throttle && throttle.count > 0) {
       throttle.count--;
-      record(429);
-      return { status: 429, payload: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(throttle.retryAfter) } };
+      const payload = { ok: false, error: 'ratelimited' };
+      record(429, payload);
+      return { status: 429, payload, headers: { 'retry-after': String(throttle.retryAfter) } };
     }
     if (responseMatch) {
-      record(200);
+      record(200, { ok: true });
       return { status: 200, payload: { ok: true } };
     }
     const auth = req.headers.authorization ?? (params.token ? `Bearer ${String(params.token)}` : '');
     if (!auth.startsWith('Bearer xoxb-')) {
-      record(200);
+      record(200, { ok: false, error: 'not_authed' });
       return { status: 200, payload: { ok: false, error: 'not_authed' } };
     }
     const answer = this.#answer(method, params);
-    record(200);
+    record(200, answer);
     return { status: 200, payload: answer };
   }
 
