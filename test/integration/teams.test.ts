@@ -322,3 +322,43 @@ describe.each(['pglite', 'postgres'] as Driver[])('Teams buttons on %s', (driver
     }
   });
 });
+
+describe('Teams surface with a bot registration (authenticated mode)', () => {
+  let ldap: SlapdHandle;
+  let service: TestService | null = null;
+  let connector: BotConnector | null = null;
+
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await connector?.stop();
+    await ldap?.stop();
+  });
+
+  const forgedJwt = (claims: Record<string, unknown>) => {
+    const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    return `${part({ alg: 'RS256', typ: 'JWT', kid: 'forged-key' })}.${part(claims)}.${Buffer.from('not a signature').toString('base64url')}`;
+  };
+
+  it('refuses unauthenticated and forged requests before any command runs', async () => {
+    connector = await new BotConnector().start();
+    service = await startTestService('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })], {
+      chat: CHAT,
+      teams: { appId: '3f1c0c55-8a0e-4a51-9d0e-5b1f7c2a9e10', appPassword: 'client-secret', tenantId: null, appType: 'MultiTenant' },
+    });
+    const activity = personalMessage(connector.url, 'sync corp');
+    const none = await postActivity(service.url, activity);
+    expect(none.status).toBe(401);
+    const wrongIssuer = await postActivity(service.url, activity, { authorization: `Bearer ${forgedJwt({ iss: 'https://evil.example', aud: '3f1c0c55-8a0e-4a51-9d0e-5b1f7c2a9e10', exp: Math.floor(Date.now() / 1000) + 600 })}` });
+    expect(wrongIssuer.status).toBe(401);
+    const forged = await postActivity(service.url, activity, {
+      authorization: `Bearer ${forgedJwt({ iss: 'https://api.botframework.com', aud: '3f1c0c55-8a0e-4a51-9d0e-5b1f7c2a9e10', serviceurl: connector.url, exp: Math.floor(Date.now() / 1000) + 600 })}`,
+    });
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(connector.calls).toEqual([]);
+    expect(await queryRows(service.app.store.db, sql`select id from runs`)).toEqual([]);
+    expect(await queryRows(service.app.store.db, sql`select id from audit_log`)).toEqual([]);
+  });
+});
