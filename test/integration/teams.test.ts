@@ -30,9 +30,9 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(driver: Driver, connections: Array<Record<string, unknown>>, options: { seed?: string[] } = {}): Promise<Harness> {
+async function harness(driver: Driver, connections: Array<Record<string, unknown>>, options: { seed?: string[]; chat?: Record<string, unknown> } = {}): Promise<Harness> {
   const connector = await new BotConnector().start();
-  const service = await startTestService(driver, connections, { chat: CHAT });
+  const service = await startTestService(driver, connections, { chat: options.chat ?? CHAT });
   for (const statement of options.seed ?? []) await service.app.store.db.execute(sql.raw(statement));
   const h: Harness = {
     service,
@@ -193,6 +193,24 @@ describe('Teams surface', () => {
     const audit = await rowsOf<{ action: string; actor: string }>(h, `select action, actor from audit_log where run_id is null order by id`);
     expect(audit.map((a) => a.action)).toEqual(['user.mapped', 'user.ignored', 'user.unignored', 'link.created', 'link.removed']);
     expect(new Set(audit.map((a) => a.actor))).toEqual(new Set([ACTOR_ALICE]));
+  });
+
+  it('makes members of a synced directory admin group admins, matched by their Teams mail', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-admins'] } })], {
+      chat: { admins: { teams: [ALICE.aadObjectId], directoryGroups: [{ connection: 'corp', group: 'app-admins' }] }, viewers: { everyone: true } },
+    });
+    const carol = { id: '29:carol', name: 'Carol Ops', aadObjectId: '5a5a5a5a-1111-4222-8333-444455556666' };
+    h.connector.members.set(carol.id, { ...carol, email: 'Carol@Example.org' });
+    h.connector.members.set(MALLORY.id, { ...MALLORY, email: 'mallory@example.org' });
+    // Before a sync the store knows no members: Carol is a viewer (everyone is).
+    expect((await h.say('sync corp', { from: carol })).texts[0]).toBe('Not allowed');
+    expect((await h.say('health', { from: carol })).texts[0]).toBe('Sync health');
+    await h.updated((await h.say('sync corp')).id, /Run #1/);
+    // carol is in app-ops, nested in app-admins.
+    const ack = await h.say('sync corp', { from: carol });
+    await h.updated(ack.id, /Run #2 of corp/);
+    expect((await h.say('sync corp', { from: MALLORY })).texts[0]).toBe('Not allowed');
+    expect(h.connector.calls.filter((c) => c.kind === 'member').map((c) => c.status)).toContain(200);
   });
 
   it('posts an alert to subscribed conversations when a sync fails, backing off when throttled, and updates it when resolved', async () => {
