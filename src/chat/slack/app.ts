@@ -84,6 +84,19 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
       .finally(() => background.delete(p));
     background.add(p);
   };
+  // The receiver hands each verified request to app.processEvent, which acknowledges it and runs
+  // the listeners; tracking it too means idle() also covers a request whose listener has not yet
+  // started its work when Slack (or a test) already has the acknowledgement.
+  const processEvent = app.processEvent.bind(app);
+  receiver.init(
+    Object.assign(Object.create(app) as App, {
+      processEvent: (event: Parameters<App['processEvent']>[0]) => {
+        const p = processEvent(event);
+        track('request', () => p.catch(() => {})); // bolt's receiver reports its errors
+        return p;
+      },
+    }),
+  );
 
   // Names and mail of Slack users, from users.info: names for the audit actor of events (which
   // carry only the id), mail when an admin directory group decides. Kept ten minutes.
