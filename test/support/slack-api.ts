@@ -55,6 +55,8 @@ function parseParams(req: IncomingMessage, text: string): Record<string, unknown
 export class SlackApi {
   readonly calls: ApiCall[] = [];
   readonly users = new Map<string, SlackUser>();
+  /** What apps.connections.open answers (Socket Mode), when set. */
+  socketUrl: string | null = null;
   /** Channels the bot is not a member of: chat.postMessage answers not_in_channel. */
   readonly notIn = new Set<string>();
   readonly #messages = new Map<string, SlackMessageState>();
@@ -142,6 +144,12 @@ export class SlackApi {
       return { status: 200, payload: { ok: true } };
     }
     const auth = req.headers.authorization ?? (params.token ? `Bearer ${String(params.token)}` : '');
+    // Socket Mode: the app-level token opens a WebSocket connection.
+    if (method === 'apps.connections.open') {
+      const answer = auth.startsWith('Bearer xapp-') && this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
+      record(200, answer);
+      return { status: 200, payload: answer };
+    }
     if (!auth.startsWith('Bearer xoxb-')) {
       record(200, { ok: false, error: 'not_authed' });
       return { status: 200, payload: { ok: false, error: 'not_authed' } };
