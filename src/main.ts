@@ -8,6 +8,7 @@ import { type App, createApp } from './app.ts';
 import { ChatAlerts } from './chat/alerts.ts';
 import { Authorizer } from './chat/auth.ts';
 import { ChatService } from './chat/service.ts';
+import { type SlackSurface, createSlackSurface } from './chat/slack/app.ts';
 import { type TeamsSurface, createTeamsSurface } from './chat/teams/bot.ts';
 import { type AppConfig, loadConfig, loadDotEnv } from './config.ts';
 import { describeError } from './errors.ts';
@@ -21,11 +22,21 @@ export interface Service {
   readonly port: number;
   readonly chat: ChatService;
   readonly teams: TeamsSurface;
+  readonly slack: SlackSurface | null;
   close(): Promise<void>;
 }
 
 /** Builds and starts everything the process serves; the scheduler is started by the caller. */
-export async function startService(config: AppConfig, options: { logger: Logger; store?: Store; now?: () => Date; holder?: string }): Promise<Service> {
+export interface ServiceOptions {
+  readonly logger: Logger;
+  readonly store?: Store;
+  readonly now?: () => Date;
+  readonly holder?: string;
+  /** Slack Web API retry policy (tests shorten it). */
+  readonly slackRetry?: Parameters<typeof createSlackSurface>[0]['retry'];
+}
+
+export async function startService(config: AppConfig, options: ServiceOptions): Promise<Service> {
   const { logger } = options;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const alerts = new ChatAlerts({ db: store.db, logger });
@@ -39,7 +50,13 @@ export async function startService(config: AppConfig, options: { logger: Logger;
   const chat = new ChatService({ ops: app.ops, db: store.db, auth: new Authorizer({ db: store.db, chat: config.chat }), logger, ...(options.now ? { now: options.now } : {}) });
   const teams = createTeamsSurface({ config: config.teams, chat, logger });
   alerts.register(teams.channel);
-  const routes: Route[] = [teams.route];
+  const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
+  if (slack) {
+    alerts.register(slack.channel);
+    // auth.test: a wrong token fails here, with Slack's answer; Socket Mode connects.
+    await slack.start();
+  }
+  const routes: Route[] = [teams.route, ...(slack?.route ? [slack.route] : [])];
   const server = createHttpServer(app, logger, routes);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -52,10 +69,13 @@ export async function startService(config: AppConfig, options: { logger: Logger;
     port,
     chat,
     teams,
+    slack,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await teams.idle();
+      await slack?.idle();
+      await slack?.stop();
       await app.close();
     },
   };
@@ -80,7 +100,13 @@ async function main(): Promise<void> {
   } else {
     logger.info({ config: config.configFile, connections: config.connections.map((c) => `${c.name} (${c.kind})`) }, 'directory: connections file loaded');
   }
-  logger.info({ port: service.port }, 'listening: POST /api/messages (Teams), GET /healthz');
+  if (service.teams.localMode) {
+    logger.warn('Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)');
+  } else {
+    logger.info({ appId: config.teams.appId, type: config.teams.appType }, 'Teams: requests are authenticated with the Bot Framework');
+  }
+  if (service.slack) logger.info({ mode: service.slack.mode }, `Slack: ${service.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP mode, POST /slack/events'}`);
+  logger.info({ port: service.port }, `listening: POST /api/messages (Teams)${service.slack?.mode === 'http' ? ', POST /slack/events (Slack)' : ''}, GET /healthz`);
   // The scheduler runs what is due (a connection on an interval that never synced is due now).
   app.scheduler.start();
   const stop = async (signal: string) => {

@@ -43,7 +43,7 @@ describe('npm start on a fresh machine', () => {
           const line = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
           buffer = buffer.slice(nl + 1);
           lines.push(line);
-          if (line.msg === 'listening: GET /healthz') port = line.port as number;
+          if (typeof line.msg === 'string' && line.msg.startsWith('listening: ')) port = line.port as number;
           if (typeof line.msg === 'string' && line.msg.startsWith('scheduled sync of sample')) resolve(line);
         }
       });
@@ -54,6 +54,14 @@ describe('npm start on a fresh machine', () => {
     expect(lines[0]?.msg).toMatch(/store: embedded PGlite \(set DATABASE_URL/);
     expect(lines[1]?.msg).toMatch(/sample directory .* To use your directory: copy sample\/groupsync.example.yaml/);
 
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        'Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)',
+        'listening: POST /api/messages (Teams), GET /healthz',
+      ]),
+    );
+    const notJson = await fetch(`http://127.0.0.1:${port}/api/messages`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } });
+    expect(notJson.status).toBe(400);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', store: 'pglite', connections: ['sample'] });

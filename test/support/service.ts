@@ -5,7 +5,7 @@
 import type { AppConfig, TeamsConfig } from '../../src/config.ts';
 import { parseConfigDocument } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { type Service, startService } from '../../src/main.ts';
+import { type Service, type ServiceOptions, startService } from '../../src/main.ts';
 import type { Store } from '../../src/store/db.ts';
 import { type Driver, openTestStore } from './app.ts';
 
@@ -18,7 +18,7 @@ export interface TestService extends Service {
 export async function startTestService(
   driver: Driver,
   connections: Array<Record<string, unknown>>,
-  options: { chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack']; store?: Store; env?: Record<string, string> } = {},
+  options: { chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack']; store?: Store; env?: Record<string, string>; slackRetry?: ServiceOptions['slackRetry'] } = {},
 ): Promise<TestService> {
   const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
   const parsed = parseConfigDocument({ connections, ...(options.chat ? { chat: options.chat } : {}) }, env, 'test config', process.cwd());
@@ -35,6 +35,6 @@ export async function startTestService(
     slack: options.slack ?? null,
   };
   const store = options.store ?? (await openTestStore(driver));
-  const service = await startService(config, { logger: silentLogger, store });
+  const service = await startService(config, { logger: silentLogger, store, ...(options.slackRetry ? { slackRetry: options.slackRetry } : {}) });
   return Object.assign(service, { url: `http://127.0.0.1:${service.port}` });
 }

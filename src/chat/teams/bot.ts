@@ -27,6 +27,8 @@ export interface TeamsSurfaceDeps {
 }
 
 export interface TeamsSurface {
+  /** Local mode: no app id, requests are not authenticated (Agents Playground, tests). */
+  readonly localMode: boolean;
   readonly route: Route;
   readonly channel: AlertChannel;
   /** Background work started by a turn (sync follow-ups); tests and shutdown wait for it. */
@@ -211,13 +213,8 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     },
   };
 
-  if (!config.appId) {
-    logger.warn('Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)');
-  } else {
-    logger.info({ appId: config.appId, type: config.appType }, 'Teams: requests are authenticated with the Bot Framework');
-  }
-
   return {
+    localMode: !config.appId,
     route,
     channel,
     idle: async () => {
