@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { createSlackSurface } from '../../src/chat/slack/app.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { ADMIN, BOT_TOKEN, CHANNEL, VIEWER, slashCommand } from '../support/slack.ts';
@@ -14,7 +14,7 @@ import { type SlackTestService, startSlackService } from '../support/slack-servi
 
 let api: SlackApi | null = null;
 let service: SlackTestService | null = null;
-let wss: WebSocket.Server | null = null;
+let wss: WebSocketServer | null = null;
 
 afterEach(async () => {
   await service?.close();
@@ -27,7 +27,7 @@ afterEach(async () => {
 
 it('connects with the app token, acknowledges a slash command envelope on the socket and posts the answer', async () => {
   api = await new SlackApi().start();
-  wss = new WebSocket.Server({ host: '127.0.0.1', port: 0 });
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));
   api.socketUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
   const connected = new Promise<WebSocket>((resolve) =>
