@@ -116,7 +116,7 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     const [jdoe2] = await rows<{ id: number }>(`select id from local_users where login = 'jdoe2'`);
     const notice = conflicts.getByText(`jdoe mapped to local user #${jdoe2!.id} jdoe2 by ${ACTOR}`, { exact: true });
     await notice.waitFor();
-    await conflicts.getByText('1 users are in conflict or unmapped.').waitFor();
+    await conflicts.getByText('1 user is in conflict or unmapped.').waitFor();
     await mapTo2.waitFor({ state: 'detached' });
     expect(await conflicts.getByRole('button').allInnerTexts()).toEqual(['Ignore']);
     // Updated in place: still one such card in the chat, no new message.

@@ -405,7 +405,7 @@ describe.each(['pglite', 'postgres'] as Driver[])('Slack buttons on %s', (driver
     await h.click(list, links[0]!);
     expect(h.shown(list).text).toMatch(/⚠️ \*duplicate #\d+ \(developers\) was already linked by slack:alice \(UADMIN1\) at /);
     await h.click(list, ignores[1]!);
-    expect(h.shown(list).text).toMatch(/0 pending duplicates/);
+    expect(h.shown(list).text).toMatch(/0 pending duplicates\./);
     expect(h.shown(list).updates).toBe(3);
   });
 

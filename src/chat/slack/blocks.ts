@@ -192,7 +192,7 @@ function partsOf(view: View): Part[] {
       return [
         { kind: 'header', text: `Users to resolve in ${view.connection}` },
         ...noticeParts(view.notice),
-        { kind: 'text', text: view.total > 0 ? `${view.total} users are in conflict or unmapped.` : '✅ 0 users to resolve: no conflicts and no unmapped users.' },
+        { kind: 'text', text: view.total > 0 ? view.summary : `✅ ${view.summary}` },
         ...view.items.flatMap((i): Part[] => [
           { kind: 'divider' },
           { kind: 'text', text: `${bold(i.user)} · ${i.status}\n${e(i.detail)}\n${e(i.reason)}` },
@@ -206,7 +206,7 @@ function partsOf(view: View): Part[] {
         ...noticeParts(view.notice),
         {
           kind: 'text',
-          text: view.total > 0 ? `${view.total} directory groups have the name of a local group they are not linked to; they are not synced until you decide.` : '✅ 0 pending duplicates.',
+          text: view.total > 0 ? view.summary : `✅ ${view.summary}`,
         },
         ...view.items.flatMap((i): Part[] => [
           { kind: 'divider' },

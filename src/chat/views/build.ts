@@ -310,6 +310,7 @@ export function buildConflicts(connection: string, page: Page<ConflictItem>, not
     type: 'conflicts',
     connection,
     total: page.total,
+    summary: page.total ? `${page.total === 1 ? '1 user is' : `${page.total} users are`} in conflict or unmapped.` : '0 users to resolve: no conflicts and no unmapped users.',
     items: page.items.map((c) => {
       const shown = c.candidates.slice(0, MAX_CANDIDATE_BUTTONS);
       const hidden = c.candidates.length - shown.length;
@@ -345,6 +346,9 @@ export function buildDuplicates(connection: string, page: Page<DuplicateItem>, n
     type: 'duplicates',
     connection,
     total: page.total,
+    summary: page.total
+      ? `${page.total === 1 ? '1 directory group has' : `${page.total} directory groups have`} the name of a local group ${page.total === 1 ? 'it is' : 'they are'} not linked to; not synced until you decide.`
+      : '0 pending duplicates.',
     items: page.items.map((d) => ({
       id: d.id,
       name: d.name,

@@ -152,6 +152,8 @@ export interface ConflictsView {
   readonly type: 'conflicts';
   readonly connection: string;
   readonly total: number;
+  /** "12 users are in conflict or unmapped." / "No conflicts and no unmapped users." */
+  readonly summary: string;
   readonly items: readonly ConflictView[];
   readonly pager: PagerView | null;
   readonly notice: NoticeView | null;
@@ -161,6 +163,7 @@ export interface DuplicatesView {
   readonly type: 'duplicates';
   readonly connection: string;
   readonly total: number;
+  readonly summary: string;
   readonly items: ReadonlyArray<{ readonly id: number; readonly name: string; readonly directoryRef: string; readonly localGroup: string; readonly detected: string; readonly buttons: readonly ButtonView[] }>;
   readonly pager: PagerView | null;
   readonly notice: NoticeView | null;
