@@ -323,12 +323,15 @@ describe('Slack surface', () => {
       // A second failure does not post a second alert.
       await h.command('sync corp');
       expect(h.api.messages(alerts.id)).toHaveLength(2);
-      // Fixed, and synced again: the same message (same ts) is updated to resolved.
+      // Fixed, and "Sync now" clicked on the alert: the sync gets a message of its own, and the
+      // alert (same ts) is updated to resolved.
       await own.load(`dn: ${SERVICE_ACCOUNT.dn}\nchangetype: modify\nreplace: userPassword\nuserPassword: ${SERVICE_ACCOUNT.password}\n`);
-      expect((await h.command('sync corp')).text).toMatch(/^Run #3 of corp succeeded/);
+      await h.click(posted[1]!, button(alert, 'sync.start'));
+      const after = h.api.messages(alerts.id);
+      expect(after).toHaveLength(3);
+      expect(h.shown(after[2]!).text).toMatch(/^Run #3 of corp succeeded/);
       const resolved = h.shown(posted[1]!);
       expect(resolved.updates).toBe(1);
-      expect(h.api.messages(alerts.id)).toHaveLength(2);
       expect(resolved.text).toMatch(/^✅ Resolved: Sync failed — corp/);
       expect(resolved.text).toMatch(/Run #3 succeeded/);
       expect(resolved.buttons.map((b) => b.label)).toEqual(['Show run']);

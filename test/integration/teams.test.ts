@@ -243,10 +243,17 @@ describe('Teams surface', () => {
     expect(alert.at - throttled.at).toBeGreaterThanOrEqual(1000);
     expect(h.connector.cards((c) => BotConnector.isPost(c) && c.conversationId === channel && cardTexts(c.body).some((t) => t.startsWith('⚠️')))).toHaveLength(1);
     expect(failedRun).toBeTruthy();
-    // "Sync now" on the alert card: acknowledged on the card, then the result; the alert resolves.
+    // "Sync now" on the alert card: the sync gets a card of its own; the alert turns into "Resolved".
     const clicked = await h.click(button(alertCard, 'sync.start'), alert.activityId!, ALICE, channel);
-    expect(clicked.card && cardTexts(clicked.card)[1]).toMatch(/Sync of corp requested by/);
+    expect(clicked.message).toMatch(/Sync of corp requested by/);
     const resolved = await h.updated(alert.activityId!, /Resolved: Sync failed — corp/);
+    const syncCard = await h.connector.waitFor((calls) =>
+      calls.find((c) => BotConnector.isPost(c) && c.conversationId === channel && cardTexts(c.body)[1]?.startsWith('Sync of corp requested by')),
+    );
+    await h.updated(syncCard.activityId!, /Run #2 of corp succeeded/);
+    await h.service.teams.idle();
+    const lastAlert = h.connector.cards((c) => c.kind === 'update' && c.activityId === alert.activityId).at(-1)!;
+    expect(cardTexts(lastAlert.card)[0]).toBe('✅ Resolved: Sync failed — corp');
     expect(cardTexts(resolved)).toEqual(expect.arrayContaining([expect.stringMatching(/^Resolved: .*: Run #2 succeeded$/)]));
     expect(cardActions(resolved).map((a) => a.title)).toEqual(['Show run']);
     expect((await h.say('unsubscribe', { channel: true, conversation: channel })).texts[0]).toBe('Unsubscribed from alerts');

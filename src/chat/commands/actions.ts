@@ -115,7 +115,7 @@ export async function handleAction(ctx: ChatContext, verb: Verb, raw: unknown): 
     case 'run.show':
       return reply(await runView(ctx, parseAction(verb, raw).run, { detail: true }));
     case 'sync.start':
-      return startSync(ctx, { connection: ctx.ops.connection(parseAction(verb, raw).connection).name });
+      return { ...startSync(ctx, { connection: ctx.ops.connection(parseAction(verb, raw).connection).name }), asNewMessage: true };
     case 'conflict.map': {
       const d = parseAction(verb, raw);
       return resolveThenShow(

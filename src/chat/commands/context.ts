@@ -28,6 +28,12 @@ export interface Reply {
    * answer meant only for the person who clicked (a refusal), which leaves the card as it is.
    */
   readonly replace: boolean;
+  /**
+   * For a click: post the view as a new message (the clicked card stays as it is) and let the
+   * follow-up update that new message. A sync started from an alert or status card does this,
+   * so the alert can still turn into "Resolved" and the sync's result has its own card.
+   */
+  readonly asNewMessage?: boolean;
   /** Work that goes on after the acknowledgement (a sync): it updates the posted message as it goes. */
   readonly followUp?: (update: UpdateView) => Promise<void>;
 }

@@ -204,6 +204,11 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
         await send.ephemeral({ channel, user: body.user.id }, reply.view, respond);
         return;
       }
+      if (reply.asNewMessage && channel) {
+        // The clicked message stays; the answer is a message of its own, updated by the follow-up.
+        await answer(reply, { channel, threadTs: body.message?.thread_ts ?? null }, respond);
+        return;
+      }
       const ts = body.container?.is_ephemeral ? null : (body.message?.ts ?? body.container?.message_ts ?? null);
       const updated = await send.replace(channel && ts ? { channel, ts } : null, reply.view, respond);
       if (reply.followUp) await reply.followUp((view: View) => updated.update(view));

@@ -174,6 +174,12 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     const reply = await chat.handleAction(invocation(context), verb, data);
     // An answer for the clicker alone (a refusal) leaves the card as it is.
     if (!reply.replace) return fallbackText(reply.view);
+    if (reply.asNewMessage) {
+      // The clicked card stays; the answer is a card of its own, updated by the follow-up.
+      const sent = await context.sendActivity(messageOf(reply.view));
+      startFollowUp(context, reply, sent?.id);
+      return fallbackText(reply.view);
+    }
     startFollowUp(context, reply, context.activity.replyToId);
     return renderCard(reply.view) as never;
   });
