@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VERBS } from '../../src/chat/commands/actions.ts';
 import { CARDS_DIR, TEMPLATE_NAMES, renderCard, templateOf } from '../../src/chat/teams/cards.ts';
-import { VIEW_FIXTURES } from '../fixtures/views.ts';
+import { VIEW_FIXTURES, fixtureViews } from '../fixtures/views.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
 
 // The library's ES module build is not loadable by Node; its bundled CommonJS build is.
@@ -39,7 +39,7 @@ describe('card templates', () => {
     expect([...used].sort()).toEqual([...TEMPLATE_NAMES].sort());
   });
 
-  it.each(Object.entries(VIEW_FIXTURES))('%s renders to a valid card', (_name, view) => {
+  it.each(fixtureViews().map((f) => [f.name, f.view] as const))('%s renders to a valid card', (_name, view) => {
     const card = renderCard(view);
     const text = JSON.stringify(card);
     expect(text).not.toMatch(/\$\{|\$data|\$when/);

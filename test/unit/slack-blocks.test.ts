@@ -3,7 +3,7 @@ import { type Block, LIMITS, escapeMrkdwn, fallbackText, renderBlocks, splitText
 import { buildConflicts, buildHealth, buildMessage, buildRun } from '../../src/chat/views/build.ts';
 import type { ButtonView, View } from '../../src/chat/views/types.ts';
 import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
-import { conflictItems, fixtureViews, healthData, runRow, viewFacts } from '../support/slack-views.ts';
+import { conflictItems, fixtureViews, healthData, runRow, viewFacts } from '../fixtures/views.ts';
 
 /** Every limit Slack enforces on a message's blocks; returns the violations. */
 function violations(blocks: readonly Block[]): string[] {

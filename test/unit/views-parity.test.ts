@@ -7,7 +7,7 @@ import { renderBlocks } from '../../src/chat/slack/blocks.ts';
 import { renderCard } from '../../src/chat/teams/cards.ts';
 import type { View } from '../../src/chat/views/types.ts';
 import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
-import { fixtureViews, viewFacts } from '../support/slack-views.ts';
+import { fixtureViews, viewFacts } from '../fixtures/views.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
 
 const teams = (view: View) => {

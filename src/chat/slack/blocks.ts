@@ -6,6 +6,7 @@
  * with the item they act on in their label) rather than cut; only if even that cannot fit does
  * the message end with a line saying how much more there is.
  */
+import { summarize } from '../views/summary.ts';
 import type { ButtonView, Fact, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
 /** Slack's documented limits for a message's blocks. */
@@ -391,33 +392,7 @@ function layout(parts: readonly Part[]): Block[] {
 
 /** One line for notifications and clients that cannot show blocks (escaped: Slack reads it as mrkdwn). */
 export function fallbackText(view: View): string {
-  const text = (() => {
-    switch (view.type) {
-      case 'help':
-        return view.title;
-      case 'health':
-        return `Sync health: ${view.status} — ${view.summary}`;
-      case 'status':
-        return `${view.name}: ${view.status}`;
-      case 'run':
-        return view.headline;
-      case 'progress':
-        return view.text;
-      case 'runs':
-        return `Runs of ${view.connection}`;
-      case 'conflicts':
-        return `${view.total} users to resolve in ${view.connection}`;
-      case 'duplicates':
-        return `${view.total} duplicate groups in ${view.connection}`;
-      case 'approval':
-        return `Run #${view.runId} of ${view.connection} needs approval`;
-      case 'alert':
-        return view.title;
-      case 'message':
-        return `${view.title}: ${view.text}`;
-    }
-  })();
-  return e(clip(text, LIMITS.fallbackText));
+  return e(clip(summarize(view), LIMITS.fallbackText));
 }
 
 /** The Block Kit message for a view. */

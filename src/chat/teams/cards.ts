@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ACData from 'adaptivecards-templating';
+import { summarize } from '../views/summary.ts';
 import type { ButtonView, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
 export const CARDS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'cards');
@@ -107,29 +108,4 @@ export function renderCard(view: View): AdaptiveCardJson {
 }
 
 /** One line for notifications and clients that cannot show cards. */
-export function fallbackText(view: View): string {
-  switch (view.type) {
-    case 'help':
-      return view.title;
-    case 'health':
-      return `Sync health: ${view.status} — ${view.summary}`;
-    case 'status':
-      return `${view.name}: ${view.status}`;
-    case 'run':
-      return view.headline;
-    case 'progress':
-      return view.text;
-    case 'runs':
-      return `Runs of ${view.connection}`;
-    case 'conflicts':
-      return `${view.total} users to resolve in ${view.connection}`;
-    case 'duplicates':
-      return `${view.total} duplicate groups in ${view.connection}`;
-    case 'approval':
-      return `Run #${view.runId} of ${view.connection} needs approval`;
-    case 'alert':
-      return view.title;
-    case 'message':
-      return `${view.title}: ${view.text}`;
-  }
-}
+export const fallbackText = summarize;

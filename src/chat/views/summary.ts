@@ -1,0 +1,29 @@
+/** One line that says what a view is about: notifications, clients without cards, logs. */
+import type { View } from './types.ts';
+
+export function summarize(view: View): string {
+  switch (view.type) {
+    case 'help':
+      return view.title;
+    case 'health':
+      return `Sync health: ${view.status} — ${view.summary}`;
+    case 'status':
+      return `${view.name}: ${view.status}`;
+    case 'run':
+      return view.headline;
+    case 'progress':
+      return view.text;
+    case 'runs':
+      return `Runs of ${view.connection}`;
+    case 'conflicts':
+      return `${view.total} users to resolve in ${view.connection}`;
+    case 'duplicates':
+      return `${view.total} duplicate groups in ${view.connection}`;
+    case 'approval':
+      return `Run #${view.runId} of ${view.connection} needs approval`;
+    case 'alert':
+      return view.title;
+    case 'message':
+      return `${view.title}: ${view.text}`;
+  }
+}
