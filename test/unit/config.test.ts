@@ -146,7 +146,7 @@ describe('parseConnections: each mistake is refused with the field and the fix',
       what: 'an unknown kind',
       connections: [{ ...LDAP, kind: 'activedirectory' }],
       env: ENV,
-      message: ['connections[0].kind', 'kind must be "ldap" or "ldif"'],
+      message: ['connections[0].kind', 'kind must be "ldap", "ldif" or "entra"'],
     },
     {
       what: 'a bad cron field',
