@@ -77,10 +77,9 @@ async function lastDeltaLink(graph: GraphHttp, url: string, onItem?: (item: Grap
 
 /** Delta links that start now, without enumerating the directory. */
 export async function latestDeltaLinks(graph: GraphHttp): Promise<DeltaLinks> {
-  const [usersDeltaLink, groupsDeltaLink] = await Promise.all([
-    lastDeltaLink(graph, `${USERS_DELTA}&$deltatoken=latest`),
-    lastDeltaLink(graph, `${GROUPS_DELTA}&$deltatoken=latest`),
-  ]);
+  // One after the other: the first one fetches the token the second one finds cached.
+  const usersDeltaLink = await lastDeltaLink(graph, `${USERS_DELTA}&$deltatoken=latest`);
+  const groupsDeltaLink = await lastDeltaLink(graph, `${GROUPS_DELTA}&$deltatoken=latest`);
   return { usersDeltaLink, groupsDeltaLink };
 }
 
