@@ -98,4 +98,139 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(big.length).toBe(BIG / 100);
     expect(big.every((r) => r.query.get('$top') === '100')).toBe(true);
   });
+
+  it('a second sync with no change reads only the deltas and writes nothing', async () => {
+    app = await createTestApp(driver, [connection()]);
+    await sync();
+    const before = await storeFingerprint(app);
+    const mark = graph.requests.length;
+    const second = await sync();
+    expect(second.run.stats).toMatchObject({ readMode: 'delta', usersChanged: 0, groupsChanged: 0, groupsReread: 0 });
+    expect(second.run).toMatchObject({ groupsCreated: 0, groupsModified: 0, usersCreated: 0, usersUpdated: 0, usersDeactivated: 0, membershipsAdded: 0, membershipsRemoved: 0 });
+    expect(await storeFingerprint(app)).toBe(before);
+    const paths = graph.requests.slice(mark).map((r) => r.path);
+    expect(paths.filter((p) => p.endsWith('/transitiveMembers'))).toEqual([]);
+    expect(paths).toContain('/v1.0/users/delta');
+    expect(paths).toContain('/v1.0/groups/delta');
+    const [state] = await rows<{ cursor: { readMode: string; usersDeltaLink: string } }>(app, `select cursor from directory_state where connection = 'corp'`);
+    expect(state?.cursor.readMode).toBe('delta');
+    expect(state?.cursor.usersDeltaLink).toMatch(/\/users\/delta\?\$deltatoken=\d+/);
+  });
+
+  it('a delta sync applies added and removed members, nested changes, renames, disabled and deleted users', async () => {
+    app = await createTestApp(driver, [connection()]);
+    await sync();
+    graph.addMember(G(2), U(9)); // ivan joins team-core, nested in app-admins
+    graph.removeMember(G(1), U(2)); // bob leaves app-ops (and app-admins through it)
+    graph.updateGroup(G(4), { displayName: 'app-cycle-alpha', description: 'renamed' });
+    graph.updateUser(U(6), { accountEnabled: false }); // frank disabled
+    graph.updateUser(U(1), { displayName: 'Alice A.' });
+    graph.deleteUser(U(7)); // grace deleted
+    const mark = graph.requests.length;
+    const result = await sync();
+    expect(result.run.stats).toMatchObject({ readMode: 'delta' });
+    expect(result.run.stats.groupsReread).toBeLessThan(6);
+    expect(graph.requests.slice(mark).filter((r) => r.path.includes(G(7)))).toEqual([]); // the big group is not read again
+    expect(await membersOf(app, 'app-admins')).toEqual(['alice@corp.example', 'carol@corp.example', 'heidi@corp.example', 'ivan@corp.example']);
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol@corp.example']);
+    expect(await membersOf(app, 'app-cycle-alpha')).toEqual(['frank@corp.example']);
+    expect(await membersOf(app, 'app-cycle-b')).toEqual(['frank@corp.example']);
+    const users = await rows<{ login: string; active: boolean; display_name: string }>(
+      app,
+      `select login, active, display_name from local_users where login in ('alice@corp.example', 'frank@corp.example', 'grace@corp.example', 'bob@corp.example') order by login`,
+    );
+    expect(users).toEqual([
+      { login: 'alice@corp.example', active: true, display_name: 'Alice A.' },
+      { login: 'bob@corp.example', active: false, display_name: 'bob' }, // left the scope: deactivated
+      { login: 'frank@corp.example', active: false, display_name: 'frank' }, // disabled
+      { login: 'grace@corp.example', active: false, display_name: 'grace' }, // deleted: deactivated, never deleted
+    ]);
+    // The same result as a full read of the same directory.
+    const full = await createTestApp(driver, [connection({ delta: false })]);
+    try {
+      await full.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+      for (const name of ['app-admins', 'app-ops', 'app-cycle-alpha', 'app-cycle-b', 'app-edge', 'app-big']) {
+        expect(await membersOf(app, name)).toEqual(await membersOf(full, name));
+      }
+    } finally {
+      await full.close();
+    }
+  });
+
+  it('a group newly matching the filter, and a linked group deleted, are seen by a delta sync', async () => {
+    app = await createTestApp(driver, [connection()]);
+    await sync();
+    graph.addGroup({ id: G(20), displayName: 'app-new', description: null, members: [U(9), G(2)] });
+    graph.deleteGroup(G(6)); // app-edge
+    const result = await sync();
+    expect(result.run).toMatchObject({ status: 'success', groupsCreated: 1, groupsDeleted: 1 });
+    expect(result.run.stats).toMatchObject({ readMode: 'delta' });
+    expect(await membersOf(app, 'app-new')).toEqual(['heidi@corp.example', 'ivan@corp.example']);
+    expect(await rows(app, `select 1 from local_groups where name = 'app-edge'`)).toEqual([]);
+  });
+
+  it('an expired delta link falls back to a full read, and the run says so', async () => {
+    app = await createTestApp(driver, [connection()]);
+    await sync();
+    graph.expireDeltaTokens();
+    graph.removeMember(G(1), U(3));
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    expect(result.run.stats).toMatchObject({ readMode: 'full', deltaFallback: 'syncStateNotFound', readReason: 'syncStateNotFound' });
+    expect(graph.requests.some((r) => r.status === 410)).toBe(true);
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example']);
+    const next = await sync();
+    expect(next.run.stats).toMatchObject({ readMode: 'delta' });
+  });
+
+  it('waits as long as Retry-After says on 429 and 503, then completes', async () => {
+    app = await createTestApp(driver, [connection({ retryDelay: '10ms' })]);
+    graph.fault({ path: /transitiveMembers$/, status: 429, retryAfter: 1 });
+    graph.fault({ path: /^\/v1.0\/groups$/, status: 503, retryAfter: 1 });
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    expect((await membersOf(app, 'app-big')).length).toBe(BIG);
+    for (const status of [429, 503]) {
+      const faulted = graph.requests.find((r) => r.status === status)!;
+      const retry = graph.requests.find((r) => r.path === faulted.path && r.query.toString() === faulted.query.toString() && r.at > faulted.at)!;
+      expect(retry.status).toBe(200);
+      expect(retry.at - faulted.at).toBeGreaterThanOrEqual(1000);
+    }
+    expect(result.run.stats).toMatchObject({ throttled: 1, retries: 2 });
+  });
+
+  it('retries a 500 with back-off; a persistent one fails the run, applies nothing, keeps the delta link', async () => {
+    app = await createTestApp(driver, [connection({ maxRetries: 2 })]);
+    graph.fault({ path: /transitiveMembers$/, status: 500, times: 2 });
+    expect((await sync()).run.status).toBe('partial'); // two 500s, then an answer
+    const [before] = await rows<{ cursor: unknown }>(app, `select cursor from directory_state`);
+    graph.removeMember(G(1), U(2));
+    const fingerprint = await storeFingerprint(app);
+    graph.fault({ path: /transitiveMembers$/, status: 500, times: Infinity });
+    const failed = await sync();
+    expect(failed.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_READ_FAILED' });
+    expect(failed.run.error).toMatch(/answered 500.*after the configured retries/);
+    expect(await storeFingerprint(app)).toBe(fingerprint);
+    expect(app.notifier.events.at(-1)?.type).toBe('run.failed');
+    const [after] = await rows<{ cursor: unknown }>(app, `select cursor from directory_state`);
+    expect(after).toEqual(before);
+    graph.faults.length = 0;
+    const recovered = await sync();
+    expect(recovered.run.stats).toMatchObject({ readMode: 'delta' });
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol@corp.example']);
+  });
+
+  it('reports a wrong client secret and an unreachable endpoint as failed runs with clear errors', async () => {
+    app = await createTestApp(driver, [
+      connection({ name: 'wrongsecret', clientSecretEnv: 'WRONG_SECRET' }),
+      connection({ name: 'down', authorityHost: 'https://127.0.0.1:9', graphBaseUrl: 'https://127.0.0.1:9/v1.0', maxRetries: 1 }),
+    ], { env: { WRONG_SECRET: 'not-the-secret' } });
+    const wrong = await app.engine.sync({ connection: 'wrongsecret', trigger: 'manual', actor: 'test' });
+    expect(wrong.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_AUTH_FAILED' });
+    expect(wrong.run.error).toMatch(/refused the credentials.*invalid_client AADSTS7000215/);
+    expect(wrong.run.error).not.toContain('not-the-secret');
+    const down = await app.engine.sync({ connection: 'down', trigger: 'manual', actor: 'test' });
+    expect(down.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
+    expect(down.run.error).toMatch(/unreachable/);
+  });
 });

@@ -265,6 +265,8 @@ export function deltaExpiredReason(error: unknown): string | null {
   return null;
 }
 
+const IDENTITY_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
+
 /** Wraps a foreign error once, with a sentence an admin can act on. Never includes a secret. */
 export function wrapGraphError(error: unknown, o: Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl'>, doing: string): GroupsyncError {
   if (error instanceof GroupsyncError) return error;
@@ -274,17 +276,22 @@ export function wrapGraphError(error: unknown, o: Pick<GraphClientOptions, 'tena
   if (tls) {
     return new GroupsyncError('DIRECTORY_TLS_FAILED', `Entra (${hostOf(o.graphBaseUrl)}): TLS failed while ${doing}: ${firstLine(messages)} (${tls}); the server certificate must be trusted by Node (NODE_EXTRA_CA_CERTS for a private CA)`, { cause: error });
   }
-  if (error instanceof AuthenticationError) {
-    const response = error.errorResponse;
-    const network = isTransient(error) || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|network|fetch failed|socket/i.test(messages);
-    if (network && !response?.error?.startsWith('invalid_') && !response?.error?.startsWith('unauthorized')) {
-      return new GroupsyncError('DIRECTORY_UNREACHABLE', `Entra: the token endpoint at ${o.authorityHost} is unreachable while ${doing}: ${firstLine(messages)}`, { cause: error });
-    }
+  // @azure/identity's errors, by name: it ships ESM and CommonJS builds (two classes each), and
+  // wraps MSAL's errors as AuthenticationError, AuthenticationRequiredError or CredentialUnavailableError.
+  if (error instanceof AuthenticationError || (error instanceof Error && IDENTITY_ERRORS.has(error.name))) {
+    const response = (error as Partial<AuthenticationError>).errorResponse;
+    const oauth = response?.error ?? /\b(invalid_client|unauthorized_client|invalid_request|invalid_grant|invalid_scope|invalid_resource)\b/.exec(messages)?.[1];
     const aadsts = /AADSTS\d+/.exec(response?.errorDescription ?? messages)?.[0];
-    const what = `${response?.error ?? 'authentication failed'}${aadsts ? ` ${aadsts}` : ''}`;
+    if (!oauth && !aadsts) {
+      return new GroupsyncError(
+        'DIRECTORY_UNREACHABLE',
+        `Entra: no token: the authority ${o.authorityHost} is unreachable, or its certificate is not trusted, while ${doing} (${firstLine(messages).slice(0, 160)}); check authorityHost and the network`,
+        { cause: error },
+      );
+    }
     return new GroupsyncError(
       'DIRECTORY_AUTH_FAILED',
-      `Entra tenant ${o.tenantId}: the token endpoint refused the credentials of client ${o.clientId} (${what}); check tenantId, clientId and the client secret or certificate`,
+      `Entra tenant ${o.tenantId}: the token endpoint refused the credentials of client ${o.clientId} (${[oauth, aadsts].filter(Boolean).join(' ')}); check tenantId, clientId and the client secret or certificate`,
       { cause: error },
     );
   }
