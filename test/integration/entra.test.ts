@@ -3,6 +3,7 @@
  * loopback Microsoft Graph over HTTPS, on both stores (PGlite and PostgreSQL): the engine's
  * scenarios of DESIGN.md §2, paging, delta sync, throttling and faults.
  */
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection } from '../support/app.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
@@ -232,5 +233,71 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     const down = await app.engine.sync({ connection: 'down', trigger: 'manual', actor: 'test' });
     expect(down.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
     expect(down.run.error).toMatch(/unreachable/);
+  });
+
+  it('holds a run above the deletion threshold without moving the delta link; approval applies it', async () => {
+    app = await createTestApp(driver, [connection({ deletionThreshold: { maxCount: 1, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    const [before] = await rows<{ cursor: unknown }>(app, `select cursor from directory_state`);
+    graph.deleteGroup(G(4));
+    graph.deleteGroup(G(5));
+    const held = await sync();
+    expect(held.run.status).toBe('awaiting_approval');
+    expect(held.run.stats).toMatchObject({ readMode: 'delta' });
+    expect(await rows(app, `select cursor from directory_state`)).toEqual([before]);
+    const approved = await app.ops.approve(held.run.id, 'admin:ann');
+    expect(approved.run).toMatchObject({ groupsDeleted: 2 });
+    // The next delta starts from the old link again: it sees the same deletions, now applied.
+    const next = await sync();
+    expect(next.run).toMatchObject({ status: 'partial', groupsDeleted: 0, groupsCreated: 0 });
+    expect(next.run.stats).toMatchObject({ readMode: 'delta' });
+  });
+
+  it('a dry run and a sync of selected groups leave the delta state alone', async () => {
+    app = await createTestApp(driver, [connection()]);
+    const dry = await sync({ dryRun: true });
+    expect(dry.run.status).toBe('dry_run');
+    expect(await rows(app, `select 1 from directory_state`)).toEqual([]);
+    await sync();
+    const [before] = await rows<{ cursor: unknown }>(app, `select cursor from directory_state`);
+    graph.removeMember(G(1), U(2));
+    graph.removeMember(G(4), U(6));
+    const selected = await sync({ groups: ['app-ops'] });
+    expect(selected.run).toMatchObject({ status: 'success', membershipsRemoved: 1, groupsDeleted: 0, usersDeactivated: 0 });
+    expect(selected.run.stats).toMatchObject({ readMode: 'full', partialScope: true });
+    expect(await membersOf(app, 'app-cycle-a')).toEqual(['frank@corp.example', 'grace@corp.example']); // not selected: untouched
+    expect(await rows(app, `select cursor from directory_state`)).toEqual([before]);
+    const all = await sync();
+    expect(all.run.stats).toMatchObject({ readMode: 'delta' });
+    expect(await membersOf(app, 'app-admins')).toEqual(['alice@corp.example', 'carol@corp.example', 'heidi@corp.example']);
+    expect(await membersOf(app, 'app-cycle-a')).toEqual(['grace@corp.example']);
+  });
+
+  it('links groups one by one by name or id; a scope change reads in full', async () => {
+    app = await createTestApp(driver, [connection({ groups: { ids: [G(1)] } })]);
+    await sync();
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example', 'carol@corp.example']);
+    graph.addGroup({ id: G(30), displayName: 'app-ops', description: 'a second one', members: [] });
+    await expect(app.ops.link('corp', 'app-ops', 'admin:ann')).rejects.toThrow(/names 2 groups/);
+    await expect(app.ops.link('corp', 'nope', 'admin:ann')).rejects.toThrow(/no group "nope"/);
+    const linked = await app.ops.link('corp', 'other-sales', 'admin:ann', 'security');
+    expect(linked.group).toMatchObject({ id: G(8), name: 'other-sales' });
+    const result = await sync();
+    expect(result.run.stats).toMatchObject({ readMode: 'full', readReason: 'scopeChanged' });
+    expect(await membersOf(app, 'other-sales')).toEqual(['ivan@corp.example']);
+    const [g] = await rows<{ kind: string }>(app, `select kind from local_groups where name = 'other-sales'`);
+    expect(g?.kind).toBe('security');
+  });
+
+  it('does not sync a duplicate group, and puts a user matching two local users in conflict', async () => {
+    const seedApp = await createTestApp(driver, [connection()]);
+    await seedApp.store.db.execute(sql`insert into local_groups (name, description) values ('app-ops', 'made by hand')`);
+    await seedApp.store.db.execute(sql`insert into local_users (login, mail) values ('a1', 'alice@example.org'), ('a2', 'ALICE@example.org')`);
+    app = await createTestApp(driver, [connection()], { store: seedApp.store });
+    const first = await sync();
+    expect(first.run).toMatchObject({ groupsDuplicated: 1, usersConflicts: 1 });
+    expect(await membersOf(app, 'app-ops')).toEqual([]);
+    const conflicts = await app.ops.conflicts('corp');
+    expect(conflicts.items.find((c) => c.login === 'alice@corp.example')?.candidates.map((c) => c.login)).toEqual(['a1', 'a2']);
   });
 });
