@@ -87,8 +87,8 @@ describe('parseConnections: a valid document', () => {
       connections: Array<{ tls?: { caFile?: string } }>;
     };
     for (const c of document.connections) delete c.tls?.caFile;
-    const connections = parseConnections(document, { CORP_LDAP_PASSWORD: 'a', LAB_LDAP_PASSWORD: 'b' }, 'example', dir);
-    expect(connections.map((c) => c.name)).toEqual(['corp', 'lab']);
+    const connections = parseConnections(document, { CORP_LDAP_PASSWORD: 'a', LAB_LDAP_PASSWORD: 'b', CLOUD_ENTRA_SECRET: 'c' }, 'example', dir);
+    expect(connections.map((c) => c.name)).toEqual(['corp', 'lab', 'cloud']);
   });
 
   it('reads an empty document as no connections', () => {
