@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection } from '../support/app.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
+import { createClientPem } from '../support/graph-tls.ts';
 import { membersOf, rows, storeFingerprint } from '../support/store.ts';
 
 const U = (n: number) => guid(1, n);
@@ -299,5 +300,48 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(await membersOf(app, 'app-ops')).toEqual([]);
     const conflicts = await app.ops.conflicts('corp');
     expect(conflicts.items.find((c) => c.login === 'alice@corp.example')?.candidates.map((c) => c.login)).toEqual(['a1', 'a2']);
+  });
+
+  it('authenticates with a certificate instead of a secret', async () => {
+    const pem = createClientPem(inject('graphTls').dir);
+    const { clientSecretEnv: _secret, ...withoutSecret } = connection();
+    app = await createTestApp(driver, [{ ...withoutSecret, certificate: { file: pem } }]);
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    expect(graph.tokensIssued).toBe(1);
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example', 'carol@corp.example']);
+  });
+
+  it('a Graph that goes away mid-read fails the run after the retries, leaving the store untouched', async () => {
+    app = await createTestApp(driver, [connection({ pageSize: 500 })]);
+    await sync();
+    graph.removeMember(G(1), U(2));
+    const before = await storeFingerprint(app);
+    graph.expireDeltaTokens(); // a full read, long enough to be cut
+    let stopped = false;
+    const result = await sync({
+      onProgress: (event) => {
+        if (!stopped && event.step === 'read') {
+          stopped = true;
+          void graph.stop();
+        }
+      },
+    });
+    expect(stopped).toBe(true);
+    expect(result.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
+    expect(result.run.error).toMatch(/unreachable/);
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+
+  it('skips ignored users, and matches them again once unignored', async () => {
+    app = await createTestApp(driver, [connection({ groups: { ids: [G(1)] } })]);
+    await sync();
+    await app.ops.ignore('bob@corp.example', 'admin:ann');
+    expect(await membersOf(app, 'app-ops')).toEqual(['carol@corp.example']);
+    const next = await sync();
+    expect(next.run).toMatchObject({ usersIgnored: 1, membershipsAdded: 0, usersCreated: 0 });
+    await app.ops.unignore('bob@corp.example', 'admin:ann');
+    await sync();
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example', 'carol@corp.example']);
   });
 });

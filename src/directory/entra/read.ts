@@ -135,8 +135,11 @@ export async function readGroupsInto(
       for (const u of members.users) {
         if (seen.has(u.id) || (allowed && !allowed.has(u.id))) continue;
         seen.add(u.id);
-        userIds.push(u.id);
-        model.users.set(u.id, u);
+        // One string per user id across all groups (a page gives each occurrence its own copy):
+        // at 700,000 memberships that is tens of MB.
+        const id = model.users.get(u.id)?.id ?? u.id;
+        userIds.push(id);
+        model.users.set(id, id === u.id ? u : { ...u, id });
       }
       const record: GroupRecord = { id: group.id, name: group.name, description: group.description, userIds, nestedGroupIds: [...new Set(members.nestedGroupIds)] };
       model.groups.set(group.id, record);
