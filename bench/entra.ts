@@ -80,8 +80,11 @@ const RUSAGE_HOOK =
   'data:text/javascript,' +
   encodeURIComponent(
     `import { writeFileSync } from 'node:fs';
-     process.on('exit', () => { const r = process.resourceUsage();
-       writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: r.maxRSS, user: r.userCPUTime, system: r.systemCPUTime })); });`,
+     const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+     const sample = () => { const m = process.memoryUsage(); for (const k in peak) if (m[k] > peak[k]) peak[k] = m[k]; };
+     setInterval(sample, 100).unref();
+     process.on('exit', () => { sample(); const r = process.resourceUsage();
+       writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: r.maxRSS, user: r.userCPUTime, system: r.systemCPUTime, peak })); });`,
   );
 
 interface ChildRun {
@@ -90,6 +93,8 @@ interface ChildRun {
   readonly code: number | null;
   readonly stdout: string;
   readonly peakRssMb: number;
+  /** Peaks sampled every 100 ms, MB: V8 heap used / total, memory outside the heap. */
+  readonly memoryMb: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } | null;
   readonly cpuMs: number;
 }
 
@@ -113,8 +118,12 @@ async function runChild(label: string, args: readonly string[], env: Record<stri
   const wallMs = performance.now() - started;
   mkdirSync(join(OUT, 'logs'), { recursive: true });
   writeFileSync(join(OUT, 'logs', `entra-${label.replace(/\W+/g, '-')}.log`), stderr);
-  const r = existsSync(rusageFile) ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as { maxRSS: number; user: number; system: number }) : null;
-  return { label, wallMs, code, stdout, peakRssMb: r ? r.maxRSS / 1024 : NaN, cpuMs: r ? (r.user + r.system) / 1000 : NaN };
+  const r = existsSync(rusageFile)
+    ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as { maxRSS: number; user: number; system: number; peak: Record<'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers', number> })
+    : null;
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  const memoryMb = r ? { heapUsed: mb(r.peak.heapUsed), heapTotal: mb(r.peak.heapTotal), external: mb(r.peak.external), arrayBuffers: mb(r.peak.arrayBuffers) } : null;
+  return { label, wallMs, code, stdout, peakRssMb: r ? r.maxRSS / 1024 : NaN, memoryMb, cpuMs: r ? (r.user + r.system) / 1000 : NaN };
 }
 
 interface SyncResult extends ChildRun {
@@ -247,9 +256,10 @@ async function main(): Promise<void> {
     const changed = await runSync('delta, 1% change', env, workDir, sql);
 
     const rows = [full, noChange, changed];
-    const head = ['measurement', 'wall s', '× baseline', 'read mode', 'requests', 'read/plan/apply s', 'peak RSS MB', 'CPU s', 'status'];
+    const head = ['measurement', 'wall s', '× baseline', 'read mode', 'requests', 'read/plan/apply s', 'peak RSS MB', 'heap used/total MB', 'CPU s', 'status'];
+    const heap = (r: ChildRun) => (r.memoryMb ? `${r.memoryMb.heapUsed}/${r.memoryMb.heapTotal}` : '');
     const body = [
-      ['baseline (page through Graph)', secs(baselineRun.wallMs), '1.00', '', String(baseline.requests), `${secs(baseline.ms)} / – / –`, baselineRun.peakRssMb.toFixed(0), secs(baselineRun.cpuMs), ''],
+      ['baseline (page through Graph)', secs(baselineRun.wallMs), '1.00', '', String(baseline.requests), `${secs(baseline.ms)} / – / –`, baselineRun.peakRssMb.toFixed(0), heap(baselineRun), secs(baselineRun.cpuMs), ''],
       ...rows.map((r) => {
         const s = (r.run?.stats ?? {}) as Record<string, number | string>;
         return [
@@ -260,6 +270,7 @@ async function main(): Promise<void> {
           String(s.requests ?? ''),
           `${secs(Number(s.readMs))} / ${secs(Number(s.planMs))} / ${secs(Number(s.applyMs))}`,
           r.peakRssMb.toFixed(0),
+          heap(r),
           secs(r.cpuMs),
           String(r.run?.status ?? `exit ${r.code}`),
         ];

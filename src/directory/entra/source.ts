@@ -72,8 +72,9 @@ export class EntraSource implements DirectorySource {
   }
 
   async probe(): Promise<{ vendor: DirectoryVendor; certificate: CertificateInfo | null }> {
-    return this.#wrap('reading the organization', async () => {
-      await this.#graph.get('/organization?$select=id');
+    // One group, with the permission the read needs anyway (Group.Read.All): /organization would need another.
+    return this.#wrap('checking access to the groups', async () => {
+      await this.#graph.get('/groups?$top=1&$select=id');
       return { vendor: 'entra' as const, certificate: null };
     });
   }
