@@ -202,9 +202,15 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
   });
 
   it('retries a 500 with back-off; a persistent one fails the run, applies nothing, keeps the delta link', async () => {
-    app = await createTestApp(driver, [connection({ maxRetries: 2 })]);
-    graph.fault({ path: /transitiveMembers$/, status: 500, times: 2 });
+    app = await createTestApp(driver, [connection({ maxRetries: 2, retryDelay: '200ms' })]);
+    graph.fault({ path: new RegExp(`${G(7)}/transitiveMembers$`), status: 500, times: 2 });
     expect((await sync()).run.status).toBe('partial'); // two 500s, then an answer
+    // The same request three times, the delay doubling: 200 ms, then 400 ms.
+    const [first] = graph.requests.filter((r) => r.status === 500);
+    const same = graph.requests.filter((r) => r.path === first!.path && r.query.toString() === first!.query.toString());
+    expect(same.map((r) => r.status)).toEqual([500, 500, 200]);
+    expect(same[1]!.at - same[0]!.at).toBeGreaterThanOrEqual(200);
+    expect(same[2]!.at - same[1]!.at).toBeGreaterThanOrEqual(400);
     const [before] = await rows<{ cursor: unknown }>(app, `select cursor from directory_state`);
     graph.removeMember(G(1), U(2));
     const fingerprint = await storeFingerprint(app);
@@ -343,5 +349,18 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     await app.ops.unignore('bob@corp.example', 'admin:ann');
     await sync();
     expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example', 'carol@corp.example']);
+  });
+
+  it('a users filter narrows the users, and always reads in full', async () => {
+    app = await createTestApp(driver, [connection({ users: { filter: 'accountEnabled eq true' } })]);
+    await sync();
+    expect(await membersOf(app, 'app-edge')).toEqual(['ivan@corp.example']); // dave has no mail: unmapped
+    expect(await rows(app, `select 1 from mappings where login = 'erin@corp.example'`)).toEqual([]); // disabled: out of scope
+    expect(await rows(app, `select 1 from mappings where login = 'dave@corp.example'`)).toHaveLength(1);
+    const users = graph.graphRequests(/^\/v1.0\/users$/);
+    expect(users[0]?.query.get('$filter')).toBe('accountEnabled eq true');
+    expect(users[0]?.query.get('$select')).toBe('id');
+    const second = await sync();
+    expect(second.run.stats).toMatchObject({ readMode: 'full', readReason: 'usersFilter' });
   });
 });
