@@ -130,8 +130,8 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     graph.deleteUser(U(7)); // grace deleted
     const mark = graph.requests.length;
     const result = await sync();
-    expect(result.run.stats).toMatchObject({ readMode: 'delta' });
-    expect(result.run.stats.groupsReread).toBeLessThan(6);
+    // app-ops (flat) is patched from members@delta; the groups with a changed nested group are read again.
+    expect(result.run.stats).toMatchObject({ readMode: 'delta', groupsPatched: 1, groupsReread: 3 });
     expect(graph.requests.slice(mark).filter((r) => r.path.includes(G(7)))).toEqual([]); // the big group is not read again
     expect(await membersOf(app, 'app-admins')).toEqual(['alice@corp.example', 'carol@corp.example', 'heidi@corp.example', 'ivan@corp.example']);
     expect(await membersOf(app, 'app-ops')).toEqual(['carol@corp.example']);
@@ -362,5 +362,28 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(users[0]?.query.get('$select')).toBe('id');
     const second = await sync();
     expect(second.run.stats).toMatchObject({ readMode: 'full', readReason: 'usersFilter' });
+  });
+
+  it('patches a flat group from members@delta, reading only the users it does not know', async () => {
+    app = await createTestApp(driver, [connection()]);
+    await sync();
+    graph.addUser({ id: U(50), userPrincipalName: 'judy@corp.example', mail: 'judy@example.org', displayName: 'judy', accountEnabled: true });
+    graph.addMember(G(7), U(50)); // app-big: 2,500 members, not read again
+    graph.removeMember(G(7), U(1000));
+    graph.addMember(G(1), U(1)); // alice joins app-ops: known already
+    const mark = graph.requests.length;
+    const result = await sync();
+    expect(result.run.stats).toMatchObject({ readMode: 'delta', groupsPatched: 2, usersFetched: 1 });
+    const paths = graph.requests.slice(mark).map((r) => r.path);
+    expect(paths).toContain(`/v1.0/users/${U(50)}`);
+    // app-admins holds app-ops, which changed: read again; app-big and app-ops are patched.
+    expect(paths.filter((p) => p.endsWith('/transitiveMembers'))).toEqual([`/v1.0/groups/${G(3)}/transitiveMembers`]);
+    const big = await membersOf(app, 'app-big');
+    expect(big).toHaveLength(BIG);
+    expect(big).toContain('judy@corp.example');
+    expect(big).not.toContain('big0000@corp.example');
+    expect(await membersOf(app, 'app-ops')).toEqual(['alice@corp.example', 'bob@corp.example', 'carol@corp.example']);
+    const [big0] = await rows<{ active: boolean }>(app, `select active from local_users where login = 'big0000@corp.example'`);
+    expect(big0?.active).toBe(false); // left the scope
   });
 });

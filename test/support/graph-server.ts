@@ -1,10 +1,10 @@
 /**
  * A loopback Microsoft Graph for tests and the bench: HTTPS (certificate from graph-tls.ts),
  * the Entra token endpoint and its OpenID discovery document, and the Graph v1.0 shapes of
- * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/delta`,
+ * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/{id}`, `/users/delta`,
  * `/groups/delta` and `/organization`: `$select`, `$top` with `@odata.nextLink` paging, a small
  * `$filter` (eq, startswith, and/or), delta links (`$deltatoken=latest` included) over a change
- * log. Faults can be injected (429 + Retry-After, 503, 500, expired delta links → 410
+ * log (groups with `members@delta`). Faults can be injected (429 + Retry-After, 503, 500, expired delta links → 410
  * syncStateNotFound), and every request is recorded with its time.
  */
 import { readFileSync } from 'node:fs';
@@ -109,7 +109,7 @@ export class GraphServer {
   tokensIssued = 0;
   readonly #server: https.Server;
   readonly #options: GraphServerOptions;
-  readonly #log: Array<{ seq: number; type: 'user' | 'group'; id: string }> = [];
+  readonly #log: Array<{ seq: number; type: 'user' | 'group'; id: string; member?: { id: string; removed: boolean } }> = [];
   #seq = 0;
   #tokens = new Set<string>();
   origin = '';
@@ -147,8 +147,8 @@ export class GraphServer {
 
   // --- directory changes (each one logged for delta queries) ----------------------------------
 
-  #changed(type: 'user' | 'group', id: string): void {
-    this.#log.push({ seq: ++this.#seq, type, id });
+  #changed(type: 'user' | 'group', id: string, member?: { id: string; removed: boolean }): void {
+    this.#log.push({ seq: ++this.#seq, type, id, ...(member ? { member } : {}) });
   }
 
   addUser(user: GraphUser): GraphUser {
@@ -193,13 +193,13 @@ export class GraphServer {
   addMember(groupId: string, memberId: string): void {
     const group = this.groups.get(groupId)!;
     if (!group.members.includes(memberId)) group.members.push(memberId);
-    this.#changed('group', groupId);
+    this.#changed('group', groupId, { id: memberId, removed: false });
   }
 
   removeMember(groupId: string, memberId: string): void {
     const group = this.groups.get(groupId)!;
     group.members = group.members.filter((m) => m !== memberId);
-    this.#changed('group', groupId);
+    this.#changed('group', groupId, { id: memberId, removed: true });
   }
 
   /** Every delta link handed out so far stops working (as after Graph's retention period). */
@@ -304,6 +304,11 @@ export class GraphServer {
       const all = [...this.groups.values()].filter((g) => filter(g as unknown as Record<string, unknown>));
       return this.#page(res, record, q, path, all.map((g) => this.#select(g, q, '#microsoft.graph.group')));
     }
+    if ((m = /^\/users\/([^/]+)$/.exec(path))) {
+      const user = this.users.get(decodeURIComponent(m[1]!));
+      if (!user) return fail(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
+      return send(200, this.#select(user, q, '#microsoft.graph.user'));
+    }
     if ((m = /^\/groups\/([^/]+)$/.exec(path))) {
       const group = this.groups.get(decodeURIComponent(m[1]!));
       if (!group) return fail(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
@@ -368,6 +373,8 @@ export class GraphServer {
       return this.#json(res, 200, { value: [], '@odata.deltaLink': link(this.#seq) });
     }
     let ids: string[];
+    /** Net member changes per group since the token: member id → removed. */
+    const memberChanges = new Map<string, Map<string, boolean>>();
     if (token === null) {
       ids = type === 'user' ? [...this.users.keys()] : [...this.groups.keys()];
     } else {
@@ -376,7 +383,14 @@ export class GraphServer {
         record.status = 410;
         return this.#error(res, 410, 'syncStateNotFound', 'The sync state generation is not found. Delta token is expired or invalid.');
       }
-      ids = [...new Set(this.#log.filter((c) => c.seq > since && c.type === type).map((c) => c.id))];
+      const changes = this.#log.filter((c) => c.seq > since && c.type === type);
+      ids = [...new Set(changes.map((c) => c.id))];
+      for (const c of changes) {
+        if (!c.member) continue;
+        const net = memberChanges.get(c.id) ?? new Map<string, boolean>();
+        net.set(c.member.id, c.member.removed);
+        memberChanges.set(c.id, net);
+      }
     }
     // One page per 200 changes, then the delta link.
     const offset = Number(q.get('$skiptoken') ?? 0);
@@ -384,7 +398,17 @@ export class GraphServer {
     const value = slice.map((id) => {
       const o = type === 'user' ? this.users.get(id) : this.groups.get(id);
       if (!o) return { id, '@removed': { reason: 'deleted' } };
-      return type === 'user' ? this.#select(o, q, '#microsoft.graph.user') : { ...this.#select(o, q, '#microsoft.graph.group'), 'members@delta': [] };
+      if (type === 'user') return this.#select(o, q, '#microsoft.graph.user');
+      // members@delta: the members added, and those removed (`@removed`), as Graph reports them.
+      const net = memberChanges.get(id);
+      const membersDelta = net
+        ? [...net].map(([m, removed]) => ({
+            '@odata.type': this.groups.has(m) ? '#microsoft.graph.group' : '#microsoft.graph.user',
+            id: m,
+            ...(removed ? { '@removed': { reason: 'deleted' } } : {}),
+          }))
+        : null;
+      return { ...this.#select(o, q, '#microsoft.graph.group'), ...(membersDelta ? { 'members@delta': membersDelta } : {}) };
     });
     record.status = 200;
     if (offset + 200 < ids.length) {

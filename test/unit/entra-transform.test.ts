@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { deltaExpiredReason, graphScope, retryAfterMs } from '../../src/directory/entra/client.ts';
-import { decodeModel, encodeModel, parseCursor } from '../../src/directory/entra/delta.ts';
+import { decodeModel, encodeModel, parseCursor, patchMembers } from '../../src/directory/entra/delta.ts';
 import {
   type DirectoryModel,
   materialize,
@@ -135,5 +135,19 @@ describe('retries and delta errors', () => {
   });
   it('asks for a token for the configured Graph', () => {
     expect(graphScope('https://graph.microsoft.us/v1.0')).toBe('https://graph.microsoft.us/.default');
+  });
+});
+
+describe('patchMembers', () => {
+  const flat = { id: 'g', name: 'g', description: null, userIds: ['u1', 'u2'], nestedGroupIds: [] };
+  it.each([
+    { what: 'users added and removed', group: flat, changes: [{ id: 'u3', kind: 'user', removed: false }, { id: 'u1', kind: 'user', removed: true }], expected: ['u2', 'u3'] },
+    { what: 'a user removed then added back', group: flat, changes: [{ id: 'u1', kind: 'user', removed: true }, { id: 'u1', kind: 'user', removed: false }], expected: ['u2', 'u1'] },
+    { what: 'a group added as member', group: flat, changes: [{ id: 'n', kind: 'group', removed: false }], expected: null },
+    { what: 'a group with nested groups', group: { ...flat, nestedGroupIds: ['n'] }, changes: [{ id: 'u3', kind: 'user', removed: false }], expected: null },
+    { what: 'no member list (a rename)', group: flat, changes: null, expected: null },
+    { what: 'an empty member list', group: flat, changes: [], expected: null },
+  ] as const)('$what', ({ group, changes, expected }) => {
+    expect(patchMembers(group, changes)).toEqual(expected);
   });
 });

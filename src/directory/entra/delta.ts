@@ -12,8 +12,12 @@
  *   2. follows the groups delta link: the ids of groups whose properties or members changed;
  *   3. lists the linked groups again (the scope filter and explicit ids: cheap, and the only
  *      way to see a group newly matching or no longer matching the filter);
- *   4. reads again, in full, the transitive members of every linked group that is new, changed,
- *      or has a changed group nested in it (known from the model); the other groups keep theirs.
+ *   4. patches a changed linked group that has no nested group from its `members@delta` (users
+ *      added and removed: its direct members are all its members; users it gains that the model
+ *      does not know are read by id), and reads again, in full, the transitive members of every
+ *      linked group that is new, has a changed group nested in it (known from the model), or
+ *      changed in a way a patch cannot follow (no member list, a group added as member); the
+ *      other groups keep theirs.
  * The snapshot is built from that model: as complete as a full read. Anything it cannot vouch
  * for falls back to a full read, recorded on the run: no stored state, another scope, a users
  * filter (whose matches a delta cannot tell), or an expired or invalid delta link
@@ -23,9 +27,9 @@
  * during the read is reported again by the next delta, never lost.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
+import type { DirectoryGroupRef, DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { type GraphHttp, deltaExpiredReason } from './client.ts';
-import { type ReadOptions, readGroupsInto, readLinkedGroups } from './read.ts';
+import { type ReadOptions, readGroupsInto, readLinkedGroups, readUsers } from './read.ts';
 import {
   type DirectoryModel,
   type GraphObject,
@@ -33,6 +37,7 @@ import {
   USER_SELECT,
   type UserRecord,
   mergeUserChange,
+  objectKind,
   pruneUsers,
 } from './transform.ts';
 
@@ -83,23 +88,37 @@ export async function latestDeltaLinks(graph: GraphHttp): Promise<DeltaLinks> {
   return { usersDeltaLink, groupsDeltaLink };
 }
 
+/** One member added to or removed from a group, from `members@delta`. */
+export interface MemberChange {
+  readonly id: string;
+  readonly kind: 'user' | 'group' | 'other';
+  readonly removed: boolean;
+}
+
 export interface Changes {
   readonly users: Map<string, GraphObject>;
-  readonly groups: Set<string>;
+  /** Changed groups: their member changes in order, or null when Graph listed none. */
+  readonly groups: Map<string, MemberChange[] | null>;
   readonly links: DeltaLinks;
 }
 
 /** Follows both delta links to their ends. An expired link throws DeltaExpiredError. */
 export async function readChanges(graph: GraphHttp, cursor: DeltaCursor): Promise<Changes> {
   const users = new Map<string, GraphObject>();
-  const groups = new Set<string>();
+  const groups = new Map<string, MemberChange[] | null>();
   try {
     const usersDeltaLink = await lastDeltaLink(graph, cursor.usersDeltaLink, (item) => {
       const id = item.id.toLowerCase();
       // Several pages may report one user: merge, the latest wins.
       users.set(id, { ...(users.get(id) ?? {}), ...item });
     });
-    const groupsDeltaLink = await lastDeltaLink(graph, cursor.groupsDeltaLink, (item) => groups.add(item.id.toLowerCase()));
+    const groupsDeltaLink = await lastDeltaLink(graph, cursor.groupsDeltaLink, (item) => {
+      const id = item.id.toLowerCase();
+      // A group with many member changes comes back on several pages, each with part of them.
+      const members = memberChanges(item);
+      const known = groups.get(id);
+      groups.set(id, members === null ? (known ?? null) : [...(known ?? []), ...members]);
+    });
     return { users, groups, links: { usersDeltaLink, groupsDeltaLink } };
   } catch (error) {
     const reason = deltaExpiredReason(error);
@@ -108,10 +127,35 @@ export async function readChanges(graph: GraphHttp, cursor: DeltaCursor): Promis
   }
 }
 
+function memberChanges(item: GraphObject): MemberChange[] | null {
+  const list = item['members@delta'];
+  if (!Array.isArray(list)) return null;
+  return list.map((raw) => {
+    const m = raw as GraphObject;
+    return { id: m.id.toLowerCase(), kind: objectKind(m), removed: m['@removed'] !== undefined };
+  });
+}
+
+/**
+ * A linked group's new users from its member changes alone, or null when it must be read again:
+ * only a group without nested groups, whose changes are all users, is patched (its direct
+ * members are then all its members).
+ */
+export function patchMembers(group: GroupRecord, changes: readonly MemberChange[] | null | undefined): string[] | null {
+  if (!changes || changes.length === 0 || group.nestedGroupIds.length > 0) return null;
+  if (changes.some((c) => c.kind !== 'user')) return null;
+  const members = new Set(group.userIds);
+  for (const c of changes) {
+    if (c.removed) members.delete(c.id);
+    else members.add(c.id);
+  }
+  return [...members];
+}
+
 export interface DeltaResult {
   readonly model: DirectoryModel;
   readonly links: DeltaLinks;
-  readonly stats: { usersChanged: number; usersRemoved: number; groupsChanged: number; groupsReread: number; groupsDropped: number };
+  readonly stats: { usersChanged: number; usersRemoved: number; groupsChanged: number; groupsPatched: number; groupsReread: number; groupsDropped: number; usersFetched: number };
 }
 
 /** Applies the changes to the last model, reading again only the groups they touch. */
@@ -140,10 +184,20 @@ export async function readDelta(
 
   const linked = await readLinkedGroups(graph, scope, options.pageSize);
   onProgress?.({ phase: 'groups', count: linked.size });
-  const reread = [...linked.values()].filter((g) => {
+  // Each linked group: unchanged (kept), patched from its member changes, or read again in full
+  // (new, changed otherwise, or with a changed group nested in it).
+  const reread: DirectoryGroupRef[] = [];
+  const patched = new Map<string, string[]>();
+  for (const g of linked.values()) {
     const last = model.groups.get(g.id);
-    return !last || changes.groups.has(g.id) || last.nestedGroupIds.some((nested) => changes.groups.has(nested));
-  });
+    if (!last || last.nestedGroupIds.some((nested) => changes.groups.has(nested))) {
+      reread.push(g);
+    } else if (changes.groups.has(g.id)) {
+      const members = patchMembers(last, changes.groups.get(g.id));
+      if (members) patched.set(g.id, members);
+      else reread.push(g);
+    }
+  }
   let dropped = 0;
   for (const id of [...model.groups.keys()]) {
     if (!linked.has(id)) {
@@ -156,6 +210,18 @@ export async function readDelta(
     const last = model.groups.get(id);
     if (last) model.groups.set(id, { ...last, name: ref.name, description: ref.description });
   }
+  // Users a patch adds that the model does not know (or knows as deleted): read them one by one.
+  const missing = new Set<string>();
+  for (const [id, members] of patched) {
+    model.groups.set(id, { ...model.groups.get(id)!, userIds: members });
+    for (const u of members) if (!model.users.get(u) || model.users.get(u)!.removed) missing.add(u);
+  }
+  const fetched = await readUsers(graph, [...missing], options.concurrency ?? 4);
+  for (const id of missing) {
+    const user = fetched.get(id);
+    if (user) model.users.set(id, user);
+    else model.users.delete(id); // gone meanwhile: left out (materialize skips unknown ids)
+  }
   await readGroupsInto(graph, model, reread, options, null, onProgress);
 
   const ordered = new Map<string, GroupRecord>();
@@ -165,7 +231,15 @@ export async function readDelta(
   return {
     model: result,
     links: changes.links,
-    stats: { usersChanged: changes.users.size, usersRemoved, groupsChanged: changes.groups.size, groupsReread: reread.length, groupsDropped: dropped },
+    stats: {
+      usersChanged: changes.users.size,
+      usersRemoved,
+      groupsChanged: changes.groups.size,
+      groupsPatched: patched.size,
+      groupsReread: reread.length,
+      groupsDropped: dropped,
+      usersFetched: missing.size,
+    },
   };
 }
 

@@ -103,6 +103,25 @@ export async function readTransitiveMembers(graph: GraphHttp, groupId: string, p
   return { users, nestedGroupIds };
 }
 
+/** Users by id (those not found are left out), a few at a time. */
+export async function readUsers(graph: GraphHttp, ids: readonly string[], concurrency: number): Promise<Map<string, UserRecord>> {
+  const out = new Map<string, UserRecord>();
+  let cursor = 0;
+  const worker = async () => {
+    while (cursor < ids.length) {
+      const id = ids[cursor++]!;
+      try {
+        const o = await graph.get<GraphObject>(`/users/${q(id)}?$select=${USER_SELECT.join(',')}`);
+        out.set(id, { ...toUserRecord(o), id });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  return out;
+}
+
 /** Ids of the users matching the users filter, or null when there is none. */
 export async function readAllowedUsers(graph: GraphHttp, options: ReadOptions): Promise<Set<string> | null> {
   if (!options.usersFilter) return null;
