@@ -3,11 +3,16 @@
  * loopback Microsoft Graph over HTTPS, on both stores (PGlite and PostgreSQL): the engine's
  * scenarios of DESIGN.md §2, paging, delta sync, throttling and faults.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection } from '../support/app.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
 import { createClientPem } from '../support/graph-tls.ts';
+import { createDatabase } from '../support/postgres.ts';
 import { membersOf, rows, storeFingerprint } from '../support/store.ts';
 
 const U = (n: number) => guid(1, n);
@@ -385,5 +390,37 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(await membersOf(app, 'app-ops')).toEqual(['alice@corp.example', 'bob@corp.example', 'carol@corp.example']);
     const [big0] = await rows<{ active: boolean }>(app, `select active from local_users where login = 'big0000@corp.example'`);
     expect(big0?.active).toBe(false); // left the scope
+  });
+});
+
+describe('groupsync CLI with an entra connection', () => {
+  it('syncs and shows the connection as kind entra (a child process trusting the loopback CA)', async () => {
+    const tls = inject('graphTls');
+    const graph = await startGraphServer({ certFile: tls.certFile, keyFile: tls.keyFile });
+    const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-entra-cli-'));
+    try {
+      seed(graph);
+      const configFile = path.join(dir, 'groupsync.json');
+      writeFileSync(configFile, JSON.stringify({ connections: [entraConnection(graph, { name: 'cloud', groups: { ids: [G(1), G(3)] } })] }));
+      const env = { ...process.env, GROUPSYNC_CONFIG: configFile, DATABASE_URL: await createDatabase(inject('pgUrl')), TEST_ENTRA_SECRET: graph.clientSecret, LOG_LEVEL: 'silent' };
+      const cli = (...args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(process.execPath, [path.resolve(import.meta.dirname, '../../src/cli/main.ts'), ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+            resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+          });
+        });
+      const synced = await cli('--json', 'sync', 'cloud');
+      expect(synced.stderr).toBe('');
+      expect(synced.code).toBe(0);
+      expect(JSON.parse(synced.stdout)).toMatchObject({ run: { status: 'success', groupsCreated: 2 } });
+      const status = await cli('--json', 'status', 'cloud');
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ name: 'cloud', kind: 'entra', vendor: 'entra', linkedGroups: 2, syncedUsers: 4 });
+      const text = await cli('status', 'cloud');
+      expect(text.stdout).toMatch(/^cloud {2}\(entra, entra\)/);
+    } finally {
+      await graph.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
