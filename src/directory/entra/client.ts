@@ -116,6 +116,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
 
 /** The longest Retry-After honoured; beyond it the read fails rather than stalling the run. */
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/** The longest back-off between two attempts when the server says nothing. */
+const MAX_BACKOFF_MS = 60_000;
 
 class RetryMiddleware implements Middleware {
   #next: Middleware | undefined;
@@ -151,7 +153,7 @@ class RetryMiddleware implements Middleware {
       }
       const told = response ? retryAfterMs(response.headers.get('retry-after')) : null;
       if (told !== null && told > MAX_RETRY_AFTER_MS) return; // the 429/503 surfaces as a failed read
-      const delay = told ?? retryDelayMs * 2 ** attempt;
+      const delay = told ?? Math.min(retryDelayMs * 2 ** attempt, MAX_BACKOFF_MS);
       if (status === 429) this.#stats.throttled++;
       this.#stats.retries++;
       this.#stats.waitedMs += delay;
@@ -307,7 +309,7 @@ export function wrapGraphError(error: unknown, o: Pick<GraphClientOptions, 'tena
         { cause: error },
       );
     }
-    const retried = error.statusCode === 429 || error.statusCode >= 500 ? ' (after the configured retries)' : '';
+    const retried = error.statusCode === 429 || error.statusCode >= 500 ? ' (after the configured retries, or asked to wait more than 5 minutes)' : '';
     return new GroupsyncError('DIRECTORY_READ_FAILED', `Entra: Microsoft Graph answered ${error.statusCode}${code} while ${doing}${retried}: ${firstLine(error.message)}`, { cause: error });
   }
   if (isTransient(error) || codes.some((c) => NETWORK_CODES.has(c))) {
