@@ -10,7 +10,8 @@
 //   3. Runs `node src/cli/main.ts sync bench --json` as a child process: the full sync into a
 //      fresh database, a delta sync with no change, and a delta sync after 1 % of users changed
 //      (mail and display name) and 1 % of memberships were removed and as many added. Each is
-//      timed (wall), its peak RSS read at its exit, and its run record checked.
+//      timed (wall), its peak RSS read at its exit, and its run record checked. Then a full read
+//      (delta off) must find nothing to change: the store the deltas kept equals a full read.
 //   4. Prints a table (ratios to the baseline) and writes bench/out/entra-results.json.
 //
 // Environment: BENCH_USERS (100000), BENCH_GROUPS (10000), BENCH_SEED, BENCH_KEEP=1 keeps the
@@ -212,18 +213,19 @@ async function main(): Promise<void> {
     log(`PostgreSQL ready in ${secs(performance.now() - t)} s`);
 
     const configFile = join(workDir, 'groupsync.entra.json');
-    writeFileSync(
-      configFile,
+    const { authorityHost, graphBaseUrl } = graph;
+    const connectionFile = (delta: boolean) =>
       JSON.stringify({
         connections: [
           {
+            delta,
             name: 'bench',
             kind: 'entra',
             tenantId: TEST_TENANT,
             clientId: TEST_CLIENT,
             clientSecretEnv: 'BENCH_ENTRA_SECRET',
-            authorityHost: graph.authorityHost,
-            graphBaseUrl: graph.graphBaseUrl,
+            authorityHost,
+            graphBaseUrl,
             trustedHosts: ['127.0.0.1'],
             groups: { filter: GROUP_FILTER },
             pageSize: PAGE_SIZE,
@@ -232,8 +234,11 @@ async function main(): Promise<void> {
             deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 },
           },
         ],
-      }),
-    );
+      });
+    writeFileSync(configFile, connectionFile(true));
+    // The check: a full read of the same directory after the delta syncs must find nothing to do.
+    const verifyFile = join(workDir, 'groupsync.entra.full.json');
+    writeFileSync(verifyFile, connectionFile(false));
     const env = {
       NODE_EXTRA_CA_CERTS: tls.caFile,
       GROUPSYNC_CONFIG: configFile,
@@ -254,6 +259,10 @@ async function main(): Promise<void> {
     const changes = change(graph, model, SEED + 1);
     log(`changed: ${changes.users} users (mail, display name), -${changes.removed}/+${changes.added} direct memberships in ${changes.groups} groups`);
     const changed = await runSync('delta, 1% change', env, workDir, sql);
+    const verify = await runSync('check: full read', { ...env, GROUPSYNC_CONFIG: verifyFile }, workDir, sql);
+    const verifyCounters = verify.run?.counters ?? {};
+    const verified = verify.run?.status === 'success' && Object.values(verifyCounters).every((n) => n === 0);
+    log(verified ? 'check: a full read after the delta syncs finds nothing to change' : `check FAILED: a full read after the delta syncs changes ${JSON.stringify(verifyCounters)}`);
 
     const rows = [full, noChange, changed];
     const head = ['measurement', 'wall s', '× baseline', 'read mode', 'requests', 'read/plan/apply s', 'peak RSS MB', 'heap used/total MB', 'CPU s', 'status'];
@@ -288,13 +297,14 @@ async function main(): Promise<void> {
       ...body.map(line),
       '',
       `1% change: ${changes.users} users changed, -${changes.removed}/+${changes.added} direct memberships in ${changes.groups} groups → run ${JSON.stringify(changed.run?.counters ?? {})}`,
+      `check: a full read (delta off) after the delta syncs: ${verified ? 'nothing to change (the delta-maintained store equals a full read)' : `FAILED, it changes ${JSON.stringify(verifyCounters)}`} (${secs(verify.wallMs)} s)`,
     ];
     process.stdout.write(`${report.join('\n')}\n`);
     writeFileSync(
       join(OUT, 'entra-results.json'),
-      `${JSON.stringify({ at: new Date().toISOString(), users: USERS, groups: GROUPS, pageSize: PAGE_SIZE, baseline: { ...baseline, wallMs: baselineRun.wallMs, peakRssMb: baselineRun.peakRssMb }, changes, runs: rows.map((r) => ({ label: r.label, wallMs: r.wallMs, ratio: r.wallMs / baselineRun.wallMs, peakRssMb: r.peakRssMb, cpuMs: r.cpuMs, exit: r.code, run: r.run })) }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), users: USERS, groups: GROUPS, pageSize: PAGE_SIZE, baseline: { ...baseline, wallMs: baselineRun.wallMs, peakRssMb: baselineRun.peakRssMb }, changes, verified, verifyCounters, runs: rows.map((r) => ({ label: r.label, wallMs: r.wallMs, ratio: r.wallMs / baselineRun.wallMs, peakRssMb: r.peakRssMb, cpuMs: r.cpuMs, exit: r.code, run: r.run })) }, null, 2)}\n`,
     );
-    if (rows.some((r) => r.code !== 0 || r.run?.status !== 'success')) process.exitCode = 1;
+    if (!verified || rows.some((r) => r.code !== 0 || r.run?.status !== 'success')) process.exitCode = 1;
   } finally {
     await sql?.end({ timeout: 5 }).catch(() => {});
     await graph?.stop().catch(() => {});
