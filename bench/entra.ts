@@ -302,7 +302,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${report.join('\n')}\n`);
     writeFileSync(
       join(OUT, 'entra-results.json'),
-      `${JSON.stringify({ at: new Date().toISOString(), users: USERS, groups: GROUPS, pageSize: PAGE_SIZE, baseline: { ...baseline, wallMs: baselineRun.wallMs, peakRssMb: baselineRun.peakRssMb }, changes, verified, verifyCounters, runs: rows.map((r) => ({ label: r.label, wallMs: r.wallMs, ratio: r.wallMs / baselineRun.wallMs, peakRssMb: r.peakRssMb, cpuMs: r.cpuMs, exit: r.code, run: r.run })) }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), users: USERS, groups: GROUPS, pageSize: PAGE_SIZE, baseline: { ...baseline, wallMs: baselineRun.wallMs, peakRssMb: baselineRun.peakRssMb, memoryMb: baselineRun.memoryMb }, changes, verified, verifyCounters, runs: rows.map((r) => ({ label: r.label, wallMs: r.wallMs, ratio: r.wallMs / baselineRun.wallMs, peakRssMb: r.peakRssMb, memoryMb: r.memoryMb, cpuMs: r.cpuMs, exit: r.code, run: r.run })) }, null, 2)}\n`,
     );
     if (!verified || rows.some((r) => r.code !== 0 || r.run?.status !== 'success')) process.exitCode = 1;
   } finally {
