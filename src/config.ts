@@ -129,9 +129,60 @@ const ldifConnection = z
   })
   .strict();
 
-const connection = z.discriminatedUnion('kind', [ldapConnection, ldifConnection], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'kind must be "ldap" or "ldif" ("entra" is not available in this version)' : undefined,
+const envName = (what: string) =>
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, `must be the NAME of an environment variable holding ${what}`);
+
+const httpsUrl = (example: string) =>
+  z.string().regex(/^https:\/\/[^/\s]+(\/\S*)?$/i, `must be an https:// URL such as ${example} (Microsoft's libraries refuse plain http)`);
+
+const entraConnection = z
+  .object({
+    ...common,
+    kind: z.literal('entra'),
+    tenantId: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be the directory (tenant) id: a GUID or a domain such as contoso.onmicrosoft.com'),
+    clientId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be the application (client) id, a GUID'),
+    /** The client secret, by the name of the environment variable holding it. */
+    clientSecretEnv: envName('the client secret').optional(),
+    /** A certificate credential: PEM with the certificate and its private key, from a file or an environment variable. */
+    certificate: z
+      .object({
+        file: z.string().min(1).optional(),
+        pemEnv: envName('the PEM certificate and private key').optional(),
+        /** Send the certificate chain (x5c), for subject-name/issuer authentication. */
+        sendChain: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    authorityHost: httpsUrl('https://login.microsoftonline.com').default('https://login.microsoftonline.com'),
+    graphBaseUrl: httpsUrl('https://graph.microsoft.com/v1.0').default('https://graph.microsoft.com/v1.0'),
+    /** Extra host names (no port) the Graph client may send its token to, besides Microsoft's Graph hosts. */
+    trustedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name without scheme or port')).default([]),
+    groups: z
+      .object({
+        /** OData filter selecting groups, e.g. "startswith(displayName,'app-')". */
+        filter: z.string().min(1).optional(),
+        /** Explicit groups by object id (or display name). */
+        ids: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ ids: [] }),
+    users: z
+      .object({ filter: z.string().min(1).optional() })
+      .strict()
+      .default({}),
+    pageSize: z.number().int().min(1).max(999).default(999),
+    timeoutSeconds: z.number().positive().default(60),
+    /** Retries of a request answered 429/5xx or lost on the network; 429 and 503 wait as long as Retry-After says. */
+    maxRetries: z.number().int().min(0).max(20).default(5),
+    /** First back-off delay when the server gives no Retry-After; doubled on each retry. */
+    retryDelay: duration.default(ms('2s')),
+    /** Incremental sync with Graph delta queries (a full read when the delta link is missing, expired or the scope changed). */
+    delta: z.boolean().default(true),
+  })
+  .strict();
+
+const connection = z.discriminatedUnion('kind', [ldapConnection, ldifConnection, entraConnection], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'kind must be "ldap", "ldif" or "entra"' : undefined),
 });
 
 /** Who may use the bot: chat user ids per surface, or members of a synced directory group. */
@@ -193,7 +244,16 @@ export type LdapConnectionConfig = Readonly<z.infer<typeof ldapConnection>> & {
   readonly staleAfterMs: number;
 };
 export type LdifConnectionConfig = Readonly<z.infer<typeof ldifConnection>> & { readonly staleAfterMs: number };
-export type ConnectionConfig = LdapConnectionConfig | LdifConnectionConfig;
+type EntraFileConfig = z.infer<typeof entraConnection>;
+/** Entra's groups scope as the engine reads it (`list` = the explicit ids), and the credential read from the environment. */
+export type EntraConnectionConfig = Readonly<Omit<EntraFileConfig, 'groups' | 'certificate'>> & {
+  readonly groups: { readonly filter?: string | undefined; readonly list: readonly string[] };
+  readonly credential:
+    | { readonly type: 'secret'; readonly secret: string }
+    | { readonly type: 'certificate'; readonly pem: string; readonly sendChain: boolean };
+  readonly staleAfterMs: number;
+};
+export type ConnectionConfig = LdapConnectionConfig | LdifConnectionConfig | EntraConnectionConfig;
 export type ScheduleConfig = z.infer<typeof schedule>;
 export type DeletionThresholdConfig = z.infer<typeof threshold>;
 
@@ -310,6 +370,22 @@ export function parseConfigDocument(
           staleAfterMs: staleLimit(c),
         }),
       );
+    } else if (c.kind === 'entra') {
+      const credential = entraCredential(c, env, baseDir, where, problems);
+      const { groups, certificate: _certificate, ...rest } = c;
+      result.push(
+        deepFreeze({
+          ...rest,
+          authorityHost: c.authorityHost.replace(/\/+$/, ''),
+          graphBaseUrl: c.graphBaseUrl.replace(/\/+$/, ''),
+          groups: { filter: groups.filter, list: groups.ids },
+          credential,
+          staleAfterMs: staleLimit(c),
+        }),
+      );
+      if (!/^https:\/\/[^/]+\/[^/]+$/i.test(c.graphBaseUrl.replace(/\/+$/, ''))) {
+        problems.push(`  ${where}.graphBaseUrl: "${c.graphBaseUrl}" must be the service root with its version and nothing more, such as https://graph.microsoft.com/v1.0`);
+      }
     } else {
       const file = path.resolve(baseDir, c.file);
       if (!existsSync(file)) problems.push(`  ${where}.file: ${file} does not exist`);
@@ -326,6 +402,48 @@ export function parseConfigDocument(
   }
   if (problems.length) throw new GroupsyncError('CONFIG_INVALID', `${source} is not valid:\n${problems.join('\n')}`);
   return { connections: result, chat: deepFreeze(chat) };
+}
+
+/** The Entra credential from the environment (or a certificate file); problems are collected, never thrown one by one. */
+function entraCredential(
+  c: EntraFileConfig,
+  env: Record<string, string | undefined>,
+  baseDir: string,
+  where: string,
+  problems: string[],
+): EntraConnectionConfig['credential'] {
+  if (c.clientSecretEnv && c.certificate) {
+    problems.push(`  ${where}: give either clientSecretEnv or certificate, not both`);
+  }
+  if (c.certificate) {
+    const { file, pemEnv } = c.certificate;
+    if ((file === undefined) === (pemEnv === undefined)) {
+      problems.push(`  ${where}.certificate: give either file (a PEM with the certificate and its private key) or pemEnv (the variable holding that PEM)`);
+      return { type: 'certificate', pem: '', sendChain: c.certificate.sendChain };
+    }
+    let pem = '';
+    if (file !== undefined) {
+      const resolved = path.resolve(baseDir, file);
+      if (!existsSync(resolved)) problems.push(`  ${where}.certificate.file: ${resolved} does not exist`);
+      else pem = readFileSync(resolved, 'utf8');
+    } else {
+      pem = env[pemEnv!] ?? '';
+      if (!pem) problems.push(`  ${where}.certificate.pemEnv: environment variable ${pemEnv} is not set; export it with the PEM certificate and private key`);
+    }
+    if (pem && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+      problems.push(`  ${where}.certificate: the PEM has no private key; it must hold the certificate and its private key`);
+    }
+    return { type: 'certificate', pem, sendChain: c.certificate.sendChain };
+  }
+  if (!c.clientSecretEnv) {
+    problems.push(`  ${where}: an entra connection needs clientSecretEnv (the variable holding the client secret) or certificate`);
+    return { type: 'secret', secret: '' };
+  }
+  const secret = env[c.clientSecretEnv];
+  if (secret === undefined || secret === '') {
+    problems.push(`  ${where}.clientSecretEnv: environment variable ${c.clientSecretEnv} is not set; export it with the client secret`);
+  }
+  return { type: 'secret', secret: secret ?? '' };
 }
 
 export function readConnectionsFile(file: string, env: Record<string, string | undefined>): ConnectionConfig[] {

@@ -3,11 +3,28 @@ import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySource } from '../domain/types.ts';
 import { LdapSource } from './ldap/client.ts';
 import { LdifSource } from './ldif/source.ts';
+import { EntraSource } from './entra/source.ts';
 
 export type SourceFactory = (connection: ConnectionConfig) => DirectorySource;
 
 export const createSource: SourceFactory = (c) => {
   if (c.kind === 'ldif') return new LdifSource({ file: c.file, attributes: c.attributes });
+  if (c.kind === 'entra') {
+    return new EntraSource({
+      tenantId: c.tenantId,
+      clientId: c.clientId,
+      credential: c.credential,
+      authorityHost: c.authorityHost,
+      graphBaseUrl: c.graphBaseUrl,
+      trustedHosts: c.trustedHosts,
+      usersFilter: c.users.filter,
+      pageSize: c.pageSize,
+      timeoutSeconds: c.timeoutSeconds,
+      maxRetries: c.maxRetries,
+      retryDelayMs: c.retryDelay,
+      delta: c.delta,
+    });
+  }
   return new LdapSource({
     urls: c.urls,
     bindDn: c.bindDn,

@@ -76,6 +76,17 @@ export interface ReadProgress {
   readonly count: number;
 }
 
+/**
+ * What a source keeps between runs of one connection (Entra: the Graph delta links and the
+ * directory as last read). Saved by the engine only with a run that applied; opaque to it.
+ */
+export interface DirectoryState {
+  /** Small, readable part (delta links, scope key, when and how it was read). */
+  readonly cursor: Readonly<Record<string, unknown>>;
+  /** Large part, encoded by the source (compressed), or null. */
+  readonly cache: Uint8Array | null;
+}
+
 /** A complete read of the scope. A source never returns a partial snapshot: it throws. */
 export interface DirectorySnapshot {
   readonly vendor: DirectoryVendor;
@@ -85,6 +96,8 @@ export interface DirectorySnapshot {
   readonly certificate: CertificateInfo | null;
   /** Read statistics for the run record: entries read, ranged reads, pages. */
   readonly stats?: Readonly<Record<string, number | boolean | string>>;
+  /** The state to keep for the next run (sources that read incrementally); saved only if this run applies. */
+  readonly nextState?: DirectoryState;
 }
 
 /** The port every directory (LDAP, LDIF sample, Entra) implements. */
@@ -92,7 +105,11 @@ export interface DirectorySource {
   readonly kind: ConnectionKind;
   /** Checks the connection and credentials; returns the vendor and the certificate seen. */
   probe(): Promise<{ vendor: DirectoryVendor; certificate: CertificateInfo | null }>;
-  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot>;
+  /**
+   * Reads the complete scope. `state` is what the last applied full-scope run returned as
+   * `nextState` (null when there is none, or when the read covers selected groups only).
+   */
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null): Promise<DirectorySnapshot>;
   /** Finds one group by name, DN or id, for linking. Several matches throw an ambiguity error. */
   findGroup(ref: string): Promise<DirectoryGroupRef | null>;
   close(): Promise<void>;

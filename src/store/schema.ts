@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  customType,
   boolean,
   index,
   integer,
@@ -43,6 +44,24 @@ export const connections = pgTable('connections', {
   /** Set after repeated failures: retried less often and shown red until a success or a forced run. */
   quarantinedAt: ts('quarantined_at'),
   createdAt: created(),
+  updatedAt: updated(),
+});
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});
+
+/**
+ * What a directory source keeps between runs of a connection (Entra: Graph delta links and the
+ * directory as last read, compressed). Written only in the transaction of a run that applied.
+ */
+export const directoryState = pgTable('directory_state', {
+  connection: text('connection')
+    .primaryKey()
+    .references(() => connections.name, { onDelete: 'cascade' }),
+  cursor: jsonb('cursor').$type<Record<string, unknown>>().notNull(),
+  cache: bytea('cache'),
+  runId: integer('run_id'),
   updatedAt: updated(),
 });
 

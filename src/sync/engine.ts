@@ -25,6 +25,7 @@ import {
   updateRun,
 } from '../store/runs.ts';
 import { connections, groupLinks, heldPlans, type RunSummary } from '../store/schema.ts';
+import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
 import { loadLinks, loadStoreState } from '../store/sync-state.ts';
 import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
@@ -199,9 +200,15 @@ export class SyncEngine {
       let source = null;
       try {
         source = this.#deps.createSource(config);
-        let snapshot: DirectorySnapshot = await source.read(scope, (progress) =>
-          request.onProgress?.({ runId: run.id, step: 'read', progress }),
+        // A source that reads incrementally (Entra delta) gets the state of the last applied
+        // full-scope run; a read of selected groups only starts from nothing and keeps nothing.
+        const previousState = partialScope ? null : await loadDirectoryState(db, config.name);
+        let snapshot: DirectorySnapshot = await source.read(
+          scope,
+          (progress) => request.onProgress?.({ runId: run.id, step: 'read', progress }),
+          previousState,
         );
+        const nextState = partialScope ? undefined : snapshot.nextState;
         const readMs = performance.now() - started;
         log.info({ groups: snapshot.groups.length, users: snapshot.users.length, skipped: snapshot.skipped.length, ms: Math.round(readMs) }, 'read complete');
         if (selectedIds) snapshot = { ...snapshot, groups: snapshot.groups.filter((g) => selectedIds.has(g.id)) };
@@ -257,6 +264,8 @@ export class SyncEngine {
           await fenceLock(tx, lease);
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
           const now = this.#now();
+          // The delta link advances with the changes it led to, in the same transaction.
+          if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
           await tx
             .update(connections)
             .set(partialScope ? { lastRunAt: now } : { lastRunAt: now, lastSuccessAt: now })

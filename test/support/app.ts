@@ -1,6 +1,7 @@
 /**
  * Builds a real groupsync App for tests: real config parsing, a real store (PGlite in memory or
- * a fresh PostgreSQL database), the real LDAP source pointed at a test slapd.
+ * a fresh PostgreSQL database), the real LDAP source pointed at a test slapd, or the real Entra
+ * source pointed at the loopback Graph (graph-server.ts).
  */
 import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
@@ -11,6 +12,7 @@ import type { Notifier, SyncEvent } from '../../src/notify/port.ts';
 import { openStore } from '../../src/store/db.ts';
 import { createDatabase } from './postgres.ts';
 import type { SlapdHandle } from './slapd.ts';
+import { type GraphServer, TEST_SECRET } from './graph-server.ts';
 
 export type Driver = 'pglite' | 'postgres';
 export const DRIVERS: Driver[] = ['pglite', 'postgres'];
@@ -26,6 +28,25 @@ export function ldapConnection(ldap: SlapdHandle, overrides: Record<string, unkn
     groups: { filter: '(cn=*)' },
     attributes: { disabled: 'employeeType' },
     timeoutSeconds: 5,
+    ...overrides,
+  };
+}
+
+/** An entra connection to the loopback Graph: its token endpoint, Graph root and host trusted; fast retries. */
+export function entraConnection(graph: GraphServer, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'corp',
+    kind: 'entra',
+    tenantId: graph.tenantId,
+    clientId: graph.clientId,
+    clientSecretEnv: 'TEST_ENTRA_SECRET',
+    authorityHost: graph.authorityHost,
+    graphBaseUrl: graph.graphBaseUrl,
+    trustedHosts: ['127.0.0.1'],
+    groups: { filter: "startswith(displayName,'')" },
+    timeoutSeconds: 5,
+    maxRetries: 3,
+    retryDelay: '50ms',
     ...overrides,
   };
 }
@@ -52,7 +73,7 @@ export async function createTestApp(
   connections: Array<Record<string, unknown>>,
   options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink; chat?: Record<string, unknown> } = {},
 ): Promise<TestApp> {
-  const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
+  const env = { TEST_LDAP_PASSWORD: 'admin-secret', TEST_ENTRA_SECRET: TEST_SECRET, ...options.env };
   const parsed = parseConfigDocument({ connections, ...(options.chat ? { chat: options.chat } : {}) }, env, 'test config', process.cwd());
   const config: AppConfig = {
     port: 0,

@@ -2,19 +2,32 @@
 // admin URL with `inject('pgUrl')` and make their own databases with
 // `createDatabase(inject('pgUrl'), name?)` from ./postgres.ts. slapd instances are started by
 // the test files themselves (startSlapd() from ./slapd.ts, ~0.2 s each).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { createTestTls } from './graph-tls.ts';
 import { startPostgres, type PostgresHandle } from './postgres.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL (database `postgres`) of the run's PostgreSQL server. */
     pgUrl: string;
+    /** The throw-away TLS material of the loopback Graph (its CA is in NODE_EXTRA_CA_CERTS). */
+    graphTls: { dir: string; caFile: string; certFile: string; keyFile: string };
   }
 }
 
 let pg: PostgresHandle | undefined;
+let tlsDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // The loopback Graph's CA, trusted by every worker: Node reads NODE_EXTRA_CA_CERTS at process
+  // start, and the workers are forked after this, with this process's environment.
+  const tls = createTestTls(mkdtempSync(join(tmpdir(), 'groupsync-graph-tls-')));
+  process.env.NODE_EXTRA_CA_CERTS = tls.caFile;
+  tlsDir = tls.dir;
+  project.provide('graphTls', tls);
   pg = await startPostgres();
   project.provide('pgUrl', pg.url);
 }
@@ -22,4 +35,5 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await pg?.stop();
   pg = undefined;
+  if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
 }

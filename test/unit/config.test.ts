@@ -87,8 +87,8 @@ describe('parseConnections: a valid document', () => {
       connections: Array<{ tls?: { caFile?: string } }>;
     };
     for (const c of document.connections) delete c.tls?.caFile;
-    const connections = parseConnections(document, { CORP_LDAP_PASSWORD: 'a', LAB_LDAP_PASSWORD: 'b' }, 'example', dir);
-    expect(connections.map((c) => c.name)).toEqual(['corp', 'lab']);
+    const connections = parseConnections(document, { CORP_LDAP_PASSWORD: 'a', LAB_LDAP_PASSWORD: 'b', CLOUD_ENTRA_SECRET: 'c' }, 'example', dir);
+    expect(connections.map((c) => c.name)).toEqual(['corp', 'lab', 'cloud']);
   });
 
   it('reads an empty document as no connections', () => {
@@ -146,7 +146,7 @@ describe('parseConnections: each mistake is refused with the field and the fix',
       what: 'an unknown kind',
       connections: [{ ...LDAP, kind: 'activedirectory' }],
       env: ENV,
-      message: ['connections[0].kind', 'kind must be "ldap" or "ldif"'],
+      message: ['connections[0].kind', 'kind must be "ldap", "ldif" or "entra"'],
     },
     {
       what: 'a bad cron field',
@@ -273,5 +273,66 @@ describe('readConnectionsFile and loadConfig', () => {
     const file = path.join(dir, 'broken.yaml');
     writeFileSync(file, 'connections: [\n');
     expect(() => readConnectionsFile(file, {})).toThrow(/broken\.yaml is not valid YAML/);
+  });
+});
+
+describe('parseConnections: entra', () => {
+  const ENTRA = {
+    name: 'cloud',
+    kind: 'entra',
+    tenantId: '11111111-2222-4333-8444-555555555555',
+    clientId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+    clientSecretEnv: 'ENTRA_SECRET',
+    groups: { filter: "startswith(displayName,'app-')" },
+  };
+  const SECRET = { ENTRA_SECRET: 'cloud-secret' };
+
+  it('fills the defaults and takes the secret from the environment', () => {
+    const [c] = parse([ENTRA], SECRET);
+    expect(c).toMatchObject({
+      kind: 'entra',
+      authorityHost: 'https://login.microsoftonline.com',
+      graphBaseUrl: 'https://graph.microsoft.com/v1.0',
+      trustedHosts: [],
+      groups: { filter: "startswith(displayName,'app-')", list: [] },
+      users: {},
+      pageSize: 999,
+      timeoutSeconds: 60,
+      maxRetries: 5,
+      retryDelay: 2000,
+      delta: true,
+      credential: { type: 'secret', secret: 'cloud-secret' },
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('takes a national cloud, explicit group ids and a certificate from a file', () => {
+    const pem = path.join(dir, 'app.pem');
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+    const { clientSecretEnv: _secret, ...noSecret } = ENTRA;
+    const [c] = parse([{ ...noSecret, certificate: { file: 'app.pem' }, authorityHost: 'https://login.microsoftonline.us/', graphBaseUrl: 'https://graph.microsoft.us/v1.0/', groups: { ids: ['g1'] } }], {});
+    expect(c).toMatchObject({
+      authorityHost: 'https://login.microsoftonline.us',
+      graphBaseUrl: 'https://graph.microsoft.us/v1.0',
+      groups: { list: ['g1'] },
+      credential: { type: 'certificate', sendChain: false },
+    });
+  });
+
+  it.each([
+    { what: 'no secret variable set', connections: [ENTRA], env: {}, message: ['connections[0] (cloud).clientSecretEnv: environment variable ENTRA_SECRET is not set'] },
+    { what: 'neither secret nor certificate', connections: [{ ...ENTRA, clientSecretEnv: undefined }], env: {}, message: ['needs clientSecretEnv', 'or certificate'] },
+    { what: 'both secret and certificate', connections: [{ ...ENTRA, certificate: { pemEnv: 'PEM' } }], env: { ...SECRET, PEM: 'x' }, message: ['either clientSecretEnv or certificate, not both'] },
+    { what: 'a certificate without its key', connections: [{ ...ENTRA, clientSecretEnv: undefined, certificate: { pemEnv: 'PEM' } }], env: { PEM: '-----BEGIN CERTIFICATE-----' }, message: ['the PEM has no private key'] },
+    { what: 'an http authority', connections: [{ ...ENTRA, authorityHost: 'http://login.example' }], env: SECRET, message: ['connections[0].authorityHost', 'must be an https:// URL'] },
+    { what: 'a Graph URL without version', connections: [{ ...ENTRA, graphBaseUrl: 'https://graph.microsoft.com' }], env: SECRET, message: ['graphBaseUrl', 'service root with its version'] },
+    { what: 'a trusted host with a port', connections: [{ ...ENTRA, trustedHosts: ['graph.local:8443'] }], env: SECRET, message: ['connections[0].trustedHosts[0]', 'without scheme or port'] },
+    { what: 'a client id that is not a GUID', connections: [{ ...ENTRA, clientId: 'groupsync' }], env: SECRET, message: ['connections[0].clientId', 'application (client) id'] },
+    { what: 'a page size above 999', connections: [{ ...ENTRA, pageSize: 5000 }], env: SECRET, message: ['connections[0].pageSize'] },
+    { what: 'an LDAP setting on entra', connections: [{ ...ENTRA, baseDn: 'dc=x' }], env: SECRET, message: ['connections[0].baseDn', 'not a known setting'] },
+  ])('refuses $what', ({ connections, env, message }) => {
+    const text = problem(connections, env);
+    for (const part of message) expect(text).toContain(part);
+    expect(text).not.toContain('cloud-secret');
   });
 });

@@ -1,0 +1,199 @@
+/**
+ * Reads a scope from Microsoft Graph: the linked groups (by the scope filter and by id), each
+ * one's transitive members (Graph expands nested groups, cycles included), and the users reached.
+ * Every collection is read with `$select` of what is used, `$top` at the page size, and
+ * `@odata.nextLink` to the end. A read that cannot complete throws: no partial model.
+ */
+import type { DirectoryGroupRef, ReadProgress, ReadScope } from '../../domain/types.ts';
+import { GroupsyncError } from '../../errors.ts';
+import { type GraphHttp } from './client.ts';
+import { GraphError } from '@microsoft/microsoft-graph-client';
+import {
+  type DirectoryModel,
+  GROUP_SELECT,
+  type GraphObject,
+  type GroupRecord,
+  USER_SELECT,
+  type UserRecord,
+  isObjectId,
+  objectKind,
+  odataString,
+  toGroupRef,
+  toUserRecord,
+} from './transform.ts';
+
+export interface ReadOptions {
+  readonly pageSize: number;
+  /** OData filter users must also match (e.g. "accountEnabled eq true"), or null. */
+  readonly usersFilter: string | null;
+  /** Groups whose members are read at the same time. */
+  readonly concurrency?: number;
+}
+
+const q = (value: string) => encodeURIComponent(value);
+
+async function* collect<T>(graph: GraphHttp, url: string): AsyncGenerator<T> {
+  for await (const page of graph.pages<T>(url)) yield* page.value;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof GraphError && error.statusCode === 404;
+}
+
+/** One group by id; null when it does not exist (any more). */
+export async function readGroupById(graph: GraphHttp, id: string): Promise<DirectoryGroupRef | null> {
+  try {
+    const o = await graph.get<GraphObject>(`/groups/${q(id)}?$select=${GROUP_SELECT.join(',')}`);
+    return toGroupRef(o);
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+export async function findGroupsByName(graph: GraphHttp, name: string, pageSize: number): Promise<DirectoryGroupRef[]> {
+  const out: DirectoryGroupRef[] = [];
+  const url = `/groups?$filter=${q(`displayName eq ${odataString(name)}`)}&$select=${GROUP_SELECT.join(',')}&$top=${pageSize}`;
+  for await (const o of collect<GraphObject>(graph, url)) {
+    const ref = toGroupRef(o);
+    if (ref) out.push(ref);
+  }
+  return out;
+}
+
+/** The groups the scope selects now: by filter, then by reference (id, or display name). */
+export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageSize: number): Promise<Map<string, DirectoryGroupRef>> {
+  const linked = new Map<string, DirectoryGroupRef>();
+  if (scope.groupFilter) {
+    const url = `/groups?$filter=${q(scope.groupFilter)}&$select=${GROUP_SELECT.join(',')}&$top=${pageSize}`;
+    for await (const o of collect<GraphObject>(graph, url)) {
+      const ref = toGroupRef(o);
+      if (ref) linked.set(ref.id, ref);
+    }
+  }
+  for (const ref of scope.groupRefs) {
+    if (isObjectId(ref)) {
+      if (linked.has(ref.toLowerCase())) continue;
+      const group = await readGroupById(graph, ref);
+      // A linked group gone from the directory is left out: the planner deletes its local group.
+      if (group) linked.set(group.id, group);
+    } else {
+      for (const group of await findGroupsByName(graph, ref, pageSize)) linked.set(group.id, group);
+    }
+  }
+  return linked;
+}
+
+export interface GroupMembers {
+  readonly users: UserRecord[];
+  readonly nestedGroupIds: string[];
+}
+
+/** A group's transitive members: users (with their properties) and nested groups, read to the end. */
+export async function readTransitiveMembers(graph: GraphHttp, groupId: string, pageSize: number): Promise<GroupMembers> {
+  const users: UserRecord[] = [];
+  const nestedGroupIds: string[] = [];
+  const url = `/groups/${q(groupId)}/transitiveMembers?$select=${USER_SELECT.join(',')}&$top=${pageSize}`;
+  for await (const o of collect<GraphObject>(graph, url)) {
+    const kind = objectKind(o);
+    if (kind === 'user') users.push(toUserRecord(o));
+    else if (kind === 'group') nestedGroupIds.push(o.id.toLowerCase());
+    // Devices, service principals, contacts: not users of the application.
+  }
+  return { users, nestedGroupIds };
+}
+
+/** Users by id (those not found are left out), a few at a time. */
+export async function readUsers(graph: GraphHttp, ids: readonly string[], concurrency: number): Promise<Map<string, UserRecord>> {
+  const out = new Map<string, UserRecord>();
+  let cursor = 0;
+  const worker = async () => {
+    while (cursor < ids.length) {
+      const id = ids[cursor++]!;
+      try {
+        const o = await graph.get<GraphObject>(`/users/${q(id)}?$select=${USER_SELECT.join(',')}`);
+        out.set(id, { ...toUserRecord(o), id });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  return out;
+}
+
+/** Ids of the users matching the users filter, or null when there is none. */
+export async function readAllowedUsers(graph: GraphHttp, options: ReadOptions): Promise<Set<string> | null> {
+  if (!options.usersFilter) return null;
+  const allowed = new Set<string>();
+  const url = `/users?$filter=${q(options.usersFilter)}&$select=id&$top=${options.pageSize}`;
+  for await (const o of collect<GraphObject>(graph, url)) allowed.add(o.id.toLowerCase());
+  return allowed;
+}
+
+/**
+ * Reads the members of these groups into the model (replacing what it held for them), a few
+ * groups at a time. Users are stored once; their latest read wins.
+ */
+export async function readGroupsInto(
+  graph: GraphHttp,
+  model: DirectoryModel,
+  groups: readonly DirectoryGroupRef[],
+  options: ReadOptions,
+  allowed: Set<string> | null,
+  onProgress?: (progress: ReadProgress) => void,
+): Promise<void> {
+  let cursor = 0;
+  let done = 0;
+  const worker = async () => {
+    while (cursor < groups.length) {
+      const group = groups[cursor++]!;
+      const members = await readTransitiveMembers(graph, group.id, options.pageSize);
+      const userIds: string[] = [];
+      const seen = new Set<string>();
+      for (const u of members.users) {
+        if (seen.has(u.id) || (allowed && !allowed.has(u.id))) continue;
+        seen.add(u.id);
+        // One string per user id across all groups (a page gives each occurrence its own copy):
+        // at 700,000 memberships that is tens of MB.
+        const id = model.users.get(u.id)?.id ?? u.id;
+        userIds.push(id);
+        model.users.set(id, id === u.id ? u : { ...u, id });
+      }
+      const record: GroupRecord = { id: group.id, name: group.name, description: group.description, userIds, nestedGroupIds: [...new Set(members.nestedGroupIds)] };
+      model.groups.set(group.id, record);
+      done++;
+      if (done % 50 === 0 || done === groups.length) onProgress?.({ phase: 'members', count: done });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, groups.length) }, worker));
+}
+
+/** A complete read of the scope into a fresh model. */
+export async function readFull(
+  graph: GraphHttp,
+  scope: ReadScope,
+  options: ReadOptions,
+  onProgress?: (progress: ReadProgress) => void,
+): Promise<DirectoryModel> {
+  const linked = await readLinkedGroups(graph, scope, options.pageSize);
+  onProgress?.({ phase: 'groups', count: linked.size });
+  const allowed = await readAllowedUsers(graph, options);
+  const model: DirectoryModel = { groups: new Map(), users: new Map() };
+  await readGroupsInto(graph, model, [...linked.values()], options, allowed, onProgress);
+  // Keep the order the groups were listed in (a worker pool finishes them in any order).
+  const ordered = new Map<string, GroupRecord>();
+  for (const id of linked.keys()) ordered.set(id, model.groups.get(id)!);
+  return { groups: ordered, users: model.users };
+}
+
+/** Finds one group by id or display name, for linking. Several matches are ambiguous. */
+export async function findGroup(graph: GraphHttp, ref: string, pageSize: number): Promise<DirectoryGroupRef | null> {
+  if (isObjectId(ref)) return readGroupById(graph, ref);
+  const found = await findGroupsByName(graph, ref, pageSize);
+  if (found.length === 0) return null;
+  if (found.length > 1) {
+    throw new GroupsyncError('AMBIGUOUS', `"${ref}" names ${found.length} groups: ${found.map((g) => g.id).join('; ')}; give the object id instead`);
+  }
+  return found[0]!;
+}
