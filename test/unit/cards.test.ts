@@ -10,6 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VERBS } from '../../src/chat/commands/actions.ts';
 import { CARDS_DIR, TEMPLATE_NAMES, renderCard, templateOf } from '../../src/chat/teams/cards.ts';
+import { buildStatus } from '../../src/chat/views/build.ts';
+import type { StatusView } from '../../src/chat/views/types.ts';
 import { VIEW_FIXTURES, fixtureViews } from '../fixtures/views.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
 
@@ -73,6 +75,13 @@ describe('what the cards say', () => {
     expect(texts('status')).toEqual(
       expect.arrayContaining(['Enabled: yes', 'AD type: Active Directory', 'Synced users: 1234', 'Conflicts: 5', 'SSL status: expiring (expires in 19 days)', 'Last sync: 2026-11-29 06:00 UTC', '#42', 'failed', 'directory unreachable']),
     );
+  });
+
+  it('an Entra ID connection shows AD type Azure', () => {
+    const status = VIEW_FIXTURES.status as StatusView;
+    const entra = buildStatus({ name: 'cloud', kind: 'entra', vendor: 'entra', enabled: true, schedule: 'every 1 h after the last sync', linkedGroups: 3, syncedUsers: 5000, conflicts: 0, unmapped: 0, ignored: 0, pendingDuplicates: 0, ssl: { state: 'none', validTo: null, detail: null }, lastSyncAt: null, lastRunAt: null, runningSince: null, lastAttempts: [], health: 'green', reasons: [], nextRunAt: null, quarantinedAt: null, consecutiveFailures: 0 });
+    expect(cardTexts(renderCard(entra))).toEqual(expect.arrayContaining(['AD type: Azure', 'Synced users: 5000']));
+    expect(status.facts.find((f) => f.label === 'AD type')?.value).toBe('Active Directory');
   });
 
   it('a run shows every counter and the provisioning summary', () => {
