@@ -342,6 +342,9 @@ describe.each(['pglite', 'postgres'] as Driver[])('Teams buttons on %s', (driver
       expect(cardTexts(late.card).join('\n')).toMatch(/run #2 is not awaiting approval: it is success by teams:Alice Admin/);
       expect(cardActions(late.card).map((a) => a.verb)).toEqual(['run.show']);
       expect(await rowsOf(h, `select 1 from local_groups where name = 'cycle-b'`)).toEqual([]);
+      // The same decisions by command.
+      expect((await h.say('reject 2')).texts.join('\n')).toMatch(/run #2 is not awaiting approval: it is success by teams:Alice Admin/);
+      expect((await h.say('approve 99')).texts).toEqual(['Not found', 'run #99 does not exist']);
     } finally {
       await local.stop();
     }

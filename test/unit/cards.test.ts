@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VERBS } from '../../src/chat/commands/actions.ts';
 import { CARDS_DIR, TEMPLATE_NAMES, renderCard, templateOf } from '../../src/chat/teams/cards.ts';
-import { buildStatus } from '../../src/chat/views/build.ts';
+import { buildConflicts, buildStatus } from '../../src/chat/views/build.ts';
 import type { StatusView } from '../../src/chat/views/types.ts';
 import { VIEW_FIXTURES, fixtureViews } from '../fixtures/views.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
@@ -119,5 +119,21 @@ describe('what the cards say', () => {
     expect(actions('alertLinkRed').map((a) => a.title)).toEqual(['Conflicts', 'Duplicates', 'Status']);
     expect(texts('resolved')[0]).toBe('✅ Resolved: Sync failed — corp');
     expect(texts('resolved')).toContain('Resolved: 2026-11-30 11:54 UTC: Run #43 succeeded');
+  });
+});
+
+describe('data is shown as typed', () => {
+  it('a directory name cannot become a link in a card; buttons keep their data exactly', () => {
+    const view = buildConflicts('corp', {
+      total: 1,
+      offset: 0,
+      limit: 10,
+      items: [{ directoryId: 'x](y', dn: null, login: '[Sign in](https://evil.example)', mail: null, displayName: null, status: 'unmapped', reason: 'no mail', candidates: [] }],
+    });
+    const card = renderCard(view);
+    const user = cardTexts(card).find((t) => t.includes('Sign in'))!;
+    expect(user).not.toMatch(/\]\(/);
+    expect(user.replace(/\u200B/g, '')).toContain('[Sign in](https://evil.example)');
+    expect(cardActions(card).find((a) => a.verb === 'conflict.ignore')!.data).toEqual({ connection: 'corp', user: 'x](y', offset: 0 });
   });
 });

@@ -50,8 +50,32 @@ const buttons = (list: readonly ButtonView[]) => list.map(button);
 const noticeData = (n: NoticeView | null) => (n ? { text: n.text, color: TONE_COLOR[n.tone], style: TONE_STYLE[n.tone] } : null);
 const pagerData = (p: PagerView | null) => (p ? { from: p.from, to: p.to, total: p.total, buttons: buttons([p.previous, p.next].filter((b): b is ButtonView => b !== null)) } : null);
 
+/**
+ * Adaptive Card text is markdown: a directory name such as "[Click here](https://evil)" would
+ * become a link in an admin's card. A zero-width space between "]" and "(" breaks the link
+ * syntax without changing what is read. (Only links: names, logins and error codes with "_" or
+ * "*" must stay exactly as typed, so an admin can copy them into a command.)
+ */
+export function plainText(text: string): string {
+  return text.replace(/\]\s*\(/g, (m) => `${m.slice(0, -1)}\u200B(`);
+}
+
+/** Strings of the data as plain text; a button's verb and data stay exactly as they are. */
+function plainData(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return key === 'verb' || key === 'style' || key === 'color' ? value : plainText(value);
+  if (Array.isArray(value)) return value.map((v) => plainData(v, key));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'data' ? v : plainData(v, k)]));
+  }
+  return value;
+}
+
 /** What the template sees: the view, with colours, icons and button lists ready. */
 export function templateData(view: View): Record<string, unknown> {
+  return plainData(dataOf(view)) as Record<string, unknown>;
+}
+
+function dataOf(view: View): Record<string, unknown> {
   switch (view.type) {
     case 'help':
       return { ...view, notice: noticeData(view.notice) };
