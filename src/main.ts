@@ -53,8 +53,14 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
   const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
   if (slack) {
     alerts.register(slack.channel);
-    // auth.test: a wrong token fails here, with Slack's answer; Socket Mode connects.
-    await slack.start();
+    // auth.test (a wrong token fails here, with Slack's answer); Socket Mode connects. A Slack
+    // problem must not take the scheduler and Teams down with it: it is logged, and the Slack
+    // endpoint answers 503 until the settings are fixed and the service restarted.
+    try {
+      await slack.start();
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'Slack could not start; Teams, the scheduler and the CLI work without it. Check SLACK_BOT_TOKEN (and SLACK_APP_TOKEN in Socket Mode), then restart');
+    }
   }
   const routes: Route[] = [teams.route, ...(slack?.route ? [slack.route] : [])];
   const server = createHttpServer(app, logger, routes);

@@ -291,6 +291,27 @@ describe('Slack surface', () => {
     expect(h.api.messages(CHANNEL.id)).toHaveLength(1);
   });
 
+  it('a Slack app that cannot start (token refused) leaves the rest of the service running', async () => {
+    const api = await new SlackApi().start();
+    try {
+      const slack: SlackConfig = { botToken: 'xoxp-not-a-bot-token', mode: 'http', signingSecret: SIGNING_SECRET, appToken: null, apiUrl: api.url };
+      const service = await startSlackService('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })], { slack, chat: CHAT });
+      try {
+        expect(api.calls.map((c) => `${c.method} ${String(c.response.error ?? 'ok')}`)).toContain('auth.test not_authed');
+        const health = await fetch(service.eventsUrl.replace('/slack/events', '/healthz'));
+        expect(health.status).toBe(200);
+        const refused = await postSlack(service.eventsUrl, slashCommand('health', { responseUrl: api.responseUrl('down') }));
+        expect(refused.status).toBe(503);
+        const run = await service.app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+        expect(run.run.status).toBe('success');
+      } finally {
+        await service.close();
+      }
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('answers through the response URL where the bot may not post', async () => {
     h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     h.api.notIn.add('C0PRIVATE1');
