@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
+    // Two test files at a time (the default on a 2-core machine is one): most of a file's time is
+    // spent waiting on slapd, PostgreSQL, PGlite start-up and loopback peers, not on the CPU.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
