@@ -1,0 +1,24 @@
+/** What every operation works with: the store, the engine, the directory sources and the clock. */
+import { sql } from 'drizzle-orm';
+import type { SourceFactory } from '../directory/index.ts';
+import type { IncidentManager } from '../notify/incidents.ts';
+import type { Db } from '../store/db.ts';
+import type { SyncEngine } from '../sync/engine.ts';
+
+export interface OpsContext {
+  readonly db: Db;
+  readonly engine: SyncEngine;
+  readonly createSource: SourceFactory;
+  readonly incidents: IncidentManager;
+  readonly now: () => Date;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** A bound SQL parameter. */
+export const p = sql.param;

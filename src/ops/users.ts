@@ -1,0 +1,190 @@
+/** Directory users: conflicts and unmapped users, finding users, map, ignore and unignore. */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { GroupsyncError } from '../errors.ts';
+import { queryRows } from '../store/db.ts';
+import { localUsers, mappings } from '../store/schema.ts';
+import { insertAudit } from '../sync/apply.ts';
+import { type OpsContext, type Page, p } from './context.ts';
+
+export interface ConflictItem {
+  readonly directoryId: string;
+  readonly dn: string | null;
+  readonly login: string | null;
+  readonly mail: string | null;
+  readonly displayName: string | null;
+  readonly status: 'conflict' | 'unmapped';
+  readonly reason: string | null;
+  readonly candidates: ReadonlyArray<{ id: number; login: string | null; mail: string | null; displayName: string | null }>;
+}
+
+export async function conflicts(ctx: OpsContext, name: string, offset = 0, limit = 20): Promise<Page<ConflictItem>> {
+  const config = ctx.engine.connection(name);
+  const rows = await ctx.db
+    .select()
+    .from(mappings)
+    .where(and(eq(mappings.connection, config.name), inArray(mappings.status, ['conflict', 'unmapped']), eq(mappings.inScope, true)))
+    .orderBy(sql`${mappings.status} = 'unmapped'`, mappings.login, mappings.directoryId)
+    .offset(offset)
+    .limit(limit);
+  const [total] = await queryRows<{ n: number }>(
+    ctx.db,
+    sql`select count(*)::int as n from mappings where connection = ${p(config.name)} and status in ('conflict', 'unmapped') and in_scope`,
+  );
+  const ids = [...new Set(rows.flatMap((r) => r.candidates))];
+  const candidates = ids.length ? await ctx.db.select().from(localUsers).where(inArray(localUsers.id, ids)) : [];
+  const byId = new Map(candidates.map((c) => [c.id, c]));
+  return {
+    total: total?.n ?? 0,
+    offset,
+    limit,
+    items: rows.map((r) => ({
+      directoryId: r.directoryId,
+      dn: r.dn,
+      login: r.login,
+      mail: r.mail,
+      displayName: r.displayName,
+      status: r.status as 'conflict' | 'unmapped',
+      reason: r.reason,
+      candidates: r.candidates.map((id) => {
+        const c = byId.get(id);
+        return { id, login: c?.login ?? null, mail: c?.mail ?? null, displayName: c?.displayName ?? null };
+      }),
+    })),
+  };
+}
+
+/** Finds a directory user known to the store by id, login, mail or DN; several matches are an error naming them. */
+export async function findDirectoryUser(ctx: OpsContext, ref: string, connection?: string): Promise<typeof mappings.$inferSelect> {
+  const conn = connection ? ctx.engine.connection(connection).name : null;
+  const rows = await ctx.db
+    .select()
+    .from(mappings)
+    .where(
+      and(
+        conn ? eq(mappings.connection, conn) : undefined,
+        sql`(${mappings.directoryId} = ${ref} or lower(${mappings.login}) = lower(${ref}) or lower(${mappings.mail}) = lower(${ref}) or lower(${mappings.dn}) = lower(${ref}))`,
+      ),
+    )
+    .limit(11);
+  if (rows.length === 0) {
+    throw new GroupsyncError('NOT_FOUND', `no directory user "${ref}"${conn ? ` in "${conn}"` : ''} has been read yet; run a sync first, or check the spelling`);
+  }
+  if (rows.length > 1) {
+    const list = rows.slice(0, 10).map((r) => `${r.connection}:${r.login ?? r.mail ?? r.directoryId} (${r.directoryId})`).join(', ');
+    throw new GroupsyncError('AMBIGUOUS', `"${ref}" matches ${rows.length > 10 ? 'more than 10' : rows.length} directory users: ${list}; give the connection or the directory id`);
+  }
+  return rows[0]!;
+}
+
+export async function findLocalUser(ctx: OpsContext, ref: string): Promise<typeof localUsers.$inferSelect> {
+  const id = /^#?\d+$/.test(ref) ? Number(ref.replace('#', '')) : null;
+  const rows = await ctx.db
+    .select()
+    .from(localUsers)
+    .where(id !== null ? eq(localUsers.id, id) : sql`(lower(${localUsers.login}) = lower(${ref}) or lower(${localUsers.mail}) = lower(${ref}))`)
+    .limit(11);
+  if (rows.length === 0) throw new GroupsyncError('NOT_FOUND', `no local user "${ref}"; give a local user id (#12), login or mail`);
+  if (rows.length > 1) {
+    throw new GroupsyncError('AMBIGUOUS', `"${ref}" matches ${rows.length} local users: ${rows.slice(0, 10).map((r) => `#${r.id} ${r.login ?? ''} ${r.mail ?? ''}`.trim()).join(', ')}; give the id (#N)`);
+  }
+  return rows[0]!;
+}
+
+/**
+ * Maps a directory user to a local user. With `onlyIfPending` (a chat button), a user that is
+ * no longer in conflict is not changed and the answer says who resolved it and when.
+ */
+export async function mapUser(ctx: OpsContext, userRef: string, localRef: string, actor: string, options: { connection?: string; onlyIfPending?: boolean } = {}) {
+  const user = await findDirectoryUser(ctx, userRef, options.connection);
+  const local = await findLocalUser(ctx, localRef);
+  return ctx.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(mappings)
+      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)))
+      .for('update');
+    if (!current) throw new GroupsyncError('NOT_FOUND', `directory user ${user.directoryId} vanished`);
+    if (options.onlyIfPending && current.status !== 'conflict' && current.status !== 'unmapped') {
+      throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
+    }
+    if (current.status === 'mapped' && current.localUserId === local.id) {
+      throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
+    }
+    const [taken] = await tx
+      .select()
+      .from(mappings)
+      .where(and(eq(mappings.connection, user.connection), eq(mappings.localUserId, local.id), eq(mappings.status, 'mapped')));
+    if (taken && taken.directoryId !== user.directoryId) {
+      throw new GroupsyncError('INVALID_STATE', `local user #${local.id} is already mapped to ${taken.login ?? taken.directoryId} in "${user.connection}"; unmap that user first (ignore it)`);
+    }
+    const now = ctx.now();
+    await tx
+      .update(mappings)
+      .set({ status: 'mapped', localUserId: local.id, candidates: [], reason: null, resolvedBy: actor, resolvedAt: now, updatedAt: now })
+      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)));
+    await insertAudit(tx, actor, user.connection, null, [
+      {
+        action: 'user.mapped',
+        targetType: 'directory_user',
+        targetId: user.directoryId,
+        before: { status: current.status, localUserId: current.localUserId },
+        after: { status: 'mapped', localUserId: local.id },
+      },
+    ]);
+    return { connection: user.connection, directoryId: user.directoryId, login: user.login, localUser: { id: local.id, login: local.login, mail: local.mail } };
+  });
+}
+
+export async function setIgnored(ctx: OpsContext, userRef: string, actor: string, ignored: boolean, options: { connection?: string; onlyIfPending?: boolean }) {
+  const user = await findDirectoryUser(ctx, userRef, options.connection);
+  return ctx.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(mappings)
+      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)))
+      .for('update');
+    if (!current) throw new GroupsyncError('NOT_FOUND', `directory user ${user.directoryId} vanished`);
+    if (ignored && current.status === 'ignored') throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
+    if (ignored && options.onlyIfPending && current.status !== 'conflict' && current.status !== 'unmapped') {
+      throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
+    }
+    if (!ignored && current.status !== 'ignored') {
+      throw new GroupsyncError('INVALID_STATE', `${current.login ?? current.directoryId} is not ignored (it is ${current.status})`);
+    }
+    const now = ctx.now();
+    const after = ignored
+      ? { status: 'ignored' as const, localUserId: null, candidates: [] as number[], reason: 'ignored by an admin' }
+      : { status: 'unmapped' as const, localUserId: null, candidates: [] as number[], reason: 'unignored; matched again at the next sync' };
+    await tx
+      .update(mappings)
+      .set({ ...after, resolvedBy: actor, resolvedAt: now, updatedAt: now })
+      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)));
+    // Ignoring a mapped user removes the mapping and its memberships in this connection's groups.
+    let removedMemberships = 0;
+    if (ignored && current.localUserId !== null) {
+      const removed = await queryRows<{ group_id: number }>(
+        tx,
+        sql`delete from memberships where user_id = ${p(current.localUserId)}
+            and group_id in (select local_group_id from group_links where connection = ${p(user.connection)} and state = 'active')
+            returning group_id`,
+      );
+      removedMemberships = removed.length;
+    }
+    await insertAudit(tx, actor, user.connection, null, [
+      {
+        action: ignored ? 'user.ignored' : 'user.unignored',
+        targetType: 'directory_user',
+        targetId: user.directoryId,
+        before: { status: current.status, localUserId: current.localUserId },
+        after: { status: after.status, localUserId: null, removedMemberships },
+      },
+    ]);
+    return { connection: user.connection, directoryId: user.directoryId, login: user.login, status: after.status, removedMemberships };
+  });
+}
+
+function alreadyResolved(m: typeof mappings.$inferSelect): string {
+  const who = m.resolvedBy ? ` by ${m.resolvedBy} at ${m.resolvedAt?.toISOString()}` : ' by a sync';
+  const what = m.status === 'mapped' ? `mapped to local user #${m.localUserId}` : m.status;
+  return `${m.login ?? m.directoryId} was already resolved${who}: ${what}`;
+}
