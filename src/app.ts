@@ -74,6 +74,8 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     now,
     afterTick: async () => {
       await incidents.reconcile(await operations.health());
+      // Alerts of incidents opened or resolved where they could not be posted (the CLI).
+      await incidents.deliverPending();
     },
   });
   return {

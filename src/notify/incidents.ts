@@ -4,7 +4,7 @@
  * partial unique index makes "open" happen once across restarts and processes, so an incident
  * never alerts twice. Delivery is the surfaces' job, behind the AlertSink port.
  */
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { describeError } from '../errors.ts';
 import { CONNECTION_CAUSES, type ConnectionHealth, describeReason, type HealthReason } from '../health/health.ts';
 import type { Logger } from '../logger.ts';
@@ -44,10 +44,13 @@ export class IncidentManager implements Notifier {
   readonly #sink: AlertSink;
   readonly #logger: Logger;
   readonly #now: () => Date;
+  /** False without an alert sink (the CLI): incidents are left in the outbox for the service. */
+  readonly #delivers: boolean;
 
   constructor(deps: { db: Db; sink?: AlertSink; logger: Logger; now?: () => Date }) {
     this.#db = deps.db;
     this.#sink = deps.sink ?? nullSink;
+    this.#delivers = deps.sink !== undefined;
     this.#logger = deps.logger;
     this.#now = deps.now ?? (() => new Date());
   }
@@ -61,7 +64,7 @@ export class IncidentManager implements Notifier {
       .returning();
     if (!row) return null;
     this.#logger.warn({ connection, linkId, cause, incident: row.id }, 'incident opened');
-    await this.#deliver(() => this.#sink.opened(row), row);
+    await this.#deliverOpened(row);
     return row;
   }
 
@@ -81,7 +84,7 @@ export class IncidentManager implements Notifier {
       .returning();
     if (!row) return null;
     this.#logger.info({ connection, linkId, cause, incident: row.id }, 'incident resolved');
-    await this.#deliver(() => this.#sink.resolved(row), row);
+    await this.#deliverResolved(row);
     return row;
   }
 
@@ -91,6 +94,48 @@ export class IncidentManager implements Notifier {
     } catch (error) {
       this.#logger.error({ incident: row.id, err: describeError(error) }, 'alert delivery failed');
     }
+  }
+
+  /**
+   * Posts an opened incident, once: the claim (a conditional UPDATE) makes one process of many
+   * post it. A process without chat surfaces (the CLI) claims nothing and leaves it to the service.
+   */
+  async #deliverOpened(row: IncidentRow): Promise<void> {
+    if (!this.#delivers) return;
+    const [claimed] = await this.#db
+      .update(incidents)
+      .set({ alertedAt: this.#now() })
+      .where(and(eq(incidents.id, row.id), isNull(incidents.alertedAt)))
+      .returning();
+    if (claimed) await this.#deliver(() => this.#sink.opened(claimed), claimed);
+  }
+
+  /** Updates a resolved incident's alert, once; one that was never posted is closed quietly. */
+  async #deliverResolved(row: IncidentRow): Promise<void> {
+    if (!this.#delivers) return;
+    const [claimed] = await this.#db
+      .update(incidents)
+      .set({ resolveAlertedAt: this.#now(), alertedAt: sql`coalesce(${incidents.alertedAt}, ${incidents.resolvedAt})` })
+      .where(and(eq(incidents.id, row.id), eq(incidents.status, 'resolved'), isNull(incidents.resolveAlertedAt)))
+      .returning({ id: incidents.id });
+    // Never posted (opened and resolved before any process could post it): nothing to update.
+    if (!claimed || row.alertedAt === null) return;
+    // The row as it is now (its deliveries were written after it was posted).
+    const [current] = await this.#db.select().from(incidents).where(eq(incidents.id, row.id));
+    if (current) await this.#deliver(() => this.#sink.resolved(current), current);
+  }
+
+  /**
+   * The outbox: posts what was opened, and updates what was resolved, by a process that could
+   * not (the CLI) or before this one started. Run by the service after each scheduler tick.
+   */
+  async deliverPending(): Promise<{ opened: number; resolved: number }> {
+    if (!this.#delivers) return { opened: 0, resolved: 0 };
+    const opened = await this.#db.select().from(incidents).where(and(eq(incidents.status, 'open'), isNull(incidents.alertedAt))).orderBy(incidents.id);
+    for (const row of opened) await this.#deliverOpened(row);
+    const resolved = await this.#db.select().from(incidents).where(and(eq(incidents.status, 'resolved'), isNull(incidents.resolveAlertedAt))).orderBy(incidents.id);
+    for (const row of resolved) await this.#deliverResolved(row);
+    return { opened: opened.length, resolved: resolved.length };
   }
 
   /** Run outcomes. */

@@ -289,8 +289,15 @@ export const incidents = pgTable(
     status: text('status').$type<'open' | 'resolved'>().notNull().default('open'),
     runId: integer('run_id'),
     details: jsonb('details').notNull().default({}),
-    /** Where the alert was posted: [{ conversationId, activityId, state }]. */
+    /** Where the alert was posted: [{ surface, conversationId, messageId, at }]. */
     deliveries: jsonb('deliveries').$type<Array<Record<string, unknown>>>().notNull().default([]),
+    /**
+     * The alert outbox: set when a process with chat surfaces took the incident to post (or to
+     * update as resolved). An incident opened by the CLI stays unclaimed until the service's next
+     * scheduler tick delivers it, so no alert is lost to a process that cannot post.
+     */
+    alertedAt: ts('alerted_at'),
+    resolveAlertedAt: ts('resolve_alerted_at'),
     openedAt: created('opened_at'),
     resolvedAt: ts('resolved_at'),
   },

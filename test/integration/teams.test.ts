@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/store/db.ts';
-import { type Driver, ldapConnection } from '../support/app.ts';
+import { type Driver, createTestApp, ldapConnection } from '../support/app.ts';
 import { BotConnector } from '../support/bot-connector.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -193,6 +193,34 @@ describe('Teams surface', () => {
     const audit = await rowsOf<{ action: string; actor: string }>(h, `select action, actor from audit_log where run_id is null order by id`);
     expect(audit.map((a) => a.action)).toEqual(['user.mapped', 'user.ignored', 'user.unignored', 'link.created', 'link.removed']);
     expect(new Set(audit.map((a) => a.actor))).toEqual(new Set([ACTOR_ALICE]));
+  });
+
+  it('posts and resolves alerts of incidents opened by another process (the CLI) at the next scheduler tick', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
+    const channel = '19:cli-alerts@thread.tacv2';
+    await h.say('subscribe', { channel: true, conversation: channel });
+    // The CLI: the same store and engine, no chat surfaces.
+    const cli = await createTestApp('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })], { store: h.service.app.store });
+    ldap.pause();
+    try {
+      expect((await cli.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'cli:ops' })).run.status).toBe('failed');
+    } finally {
+      ldap.resume();
+    }
+    const [pending] = await rowsOf<{ cause: string; alerted_at: Date | null }>(h, 'select cause, alerted_at from incidents');
+    expect(pending).toEqual({ cause: 'run_failed', alerted_at: null });
+    expect(h.connector.cards((c) => BotConnector.isPost(c) && c.conversationId === channel && cardTexts(c.body)[0]!.startsWith('⚠️'))).toEqual([]);
+    await h.service.app.scheduler.tick(new Date());
+    const alert = await alertIn(h, channel);
+    expect(cardTexts(h.connector.cards((c) => c === alert)[0]!.card)[0]).toBe('⚠️ Sync failed — corp');
+    // Fixed from the CLI too: the next tick turns the same card into "Resolved".
+    expect((await cli.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'cli:ops' })).run.status).toBe('success');
+    await h.service.app.scheduler.tick(new Date());
+    await h.updated(alert.activityId!, /Resolved: Sync failed — corp/);
+    // Delivered once: another tick posts nothing more.
+    const calls = h.connector.calls.length;
+    await h.service.app.scheduler.tick(new Date());
+    expect(h.connector.calls.length).toBe(calls);
   });
 
   it('makes members of a synced directory admin group admins, matched by their Teams mail', async () => {
