@@ -35,6 +35,13 @@ export interface TeamsSurface {
   idle(): Promise<void>;
 }
 
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
 /** The message activity carrying a view as an Adaptive Card, with fallback text. */
 export function messageOf(view: View): Partial<Activity> {
   const activity = MessageFactory.attachment(CardFactory.adaptiveCard(renderCard(view)));
@@ -188,6 +195,13 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     method: 'POST',
     path: '/api/messages',
     handler: async (req: IncomingMessage, res: ServerResponse) => {
+      // Without an app id nothing authenticates a request, so the sender's identity (and with it
+      // the admin check) could be forged: local mode serves this machine only.
+      if (!config.appId && !isLoopbackAddress(req.socket.remoteAddress)) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'groupsync runs in Teams local mode (no MICROSOFT_APP_ID): it accepts requests from this machine only' }));
+        return;
+      }
       let body: unknown;
       try {
         body = await readJson(req);
