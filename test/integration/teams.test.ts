@@ -195,6 +195,30 @@ describe('Teams surface', () => {
     expect(new Set(audit.map((a) => a.actor))).toEqual(new Set([ACTOR_ALICE]));
   });
 
+  it('alerts when a linked group turns red (a conflict), offers the fix, and resolves when health is green again', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+      seed: [`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`],
+    });
+    const channel = '19:links@thread.tacv2';
+    await h.say('subscribe', { channel: true, conversation: channel });
+    await h.updated((await h.say('sync corp')).id, /Run #1/);
+    const alert = await alertIn(h, channel);
+    const alertCard = h.connector.cards((c) => c === alert)[0]!.card;
+    expect(cardTexts(alertCard).slice(0, 2)).toEqual(['⚠️ Linked group needs attention — corp', 'edge-users: 1 user conflict pending']);
+    expect(cardActions(alertCard).map((a) => a.title)).toEqual(['Conflicts', 'Duplicates', 'Status']);
+    // "Conflicts" on the alert posts the list as a message of its own; map from there.
+    const opened = await h.click(button(alertCard, 'conflicts.show'), alert.activityId!, ALICE, channel);
+    expect(opened.message).toBe('2 users to resolve in corp');
+    const list = await h.connector.waitFor((calls) => calls.find((c) => BotConnector.isPost(c) && c.conversationId === channel && cardTexts(c.body)[0] === 'Users to resolve in corp'));
+    const listCard = h.connector.cards((c) => c === list)[0]!.card;
+    const mapped = await h.click(button(listCard, 'conflict.map', /jdoe2/), list.activityId!, ALICE, channel);
+    expect(cardTexts(mapped.card)[1]).toMatch(/^jdoe mapped to local user #\d+ jdoe2/);
+    expect(h.connector.calls.filter((c) => c.kind === 'update' && c.activityId === alert.activityId)).toEqual([]);
+    // Health is re-evaluated at the next tick: the link is green, the alert card says resolved.
+    await h.service.app.scheduler.tick(new Date());
+    await h.updated(alert.activityId!, /Resolved: Linked group needs attention — corp/);
+  });
+
   it('posts and resolves alerts of incidents opened by another process (the CLI) at the next scheduler tick', async () => {
     h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
     const channel = '19:cli-alerts@thread.tacv2';
@@ -360,9 +384,11 @@ describe.each(['pglite', 'postgres'] as Driver[])('Teams buttons on %s', (driver
       const alertCard = h.connector.cards((c) => c === alert)[0]!.card;
       expect(cardTexts(alertCard)[0]).toBe('⚠️ Sync held for approval — corp');
       expect(cardActions(alertCard).map((a) => a.title)).toEqual(['Approve', 'Reject', 'Show run', 'Status']);
+      // Approve on the alert: the result is a card of its own; the alert card is left to the incident.
       const approved = await h.click(button(alertCard, 'run.approve'), alert.activityId!, ALICE, channel);
-      expect(cardTexts(approved.card)[0]).toBe('Run #2 of corp succeeded');
-      expect(cardTexts(approved.card)[1]).toMatch(/^Approved by teams:Alice Admin/);
+      expect(approved.message).toBe('Run #2 of corp succeeded');
+      const result = await h.connector.waitFor((calls) => calls.find((c) => BotConnector.isPost(c) && c.conversationId === channel && cardTexts(c.body)[0] === 'Run #2 of corp succeeded'));
+      expect(cardTexts(h.connector.cards((c) => c === result)[0]!.card)[1]).toMatch(/^Approved by teams:Alice Admin/);
       const resolved = await h.updated(alert.activityId!, /Resolved: Sync held for approval — corp/);
       expect(cardTexts(resolved).join('\n')).toMatch(/Approved by teams:Alice Admin/);
       // The approval card from the sync, clicked again: decided already, by whom and when.

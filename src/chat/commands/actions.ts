@@ -90,6 +90,13 @@ async function resolveThenShow(ctx: ChatContext, act: () => Promise<string>, sho
 }
 
 export async function handleAction(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
+  const reply = await act(ctx, verb, raw);
+  // Buttons on an alert answer in a new message; the alert card is left to its incident.
+  const fromAlert = (raw as { origin?: unknown } | null)?.origin === 'alert';
+  return fromAlert && reply.replace ? { ...reply, asNewMessage: true } : reply;
+}
+
+async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
   switch (verb) {
     case 'page': {
       const d = parseAction('page', raw);

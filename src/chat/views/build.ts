@@ -455,6 +455,9 @@ export function buildAlert(i: IncidentRow): AlertView {
   } else if (i.runId) {
     buttons.push({ label: 'Show run', verb: 'run.show', data: { run: i.runId } });
   }
+  // A click on an alert answers in a message of its own: the alert card changes only when the
+  // incident is resolved, so it always says where the incident stands.
+  const fromAlert = buttons.map((b) => ({ ...b, data: { ...b.data, origin: 'alert' } }));
   const resolution = d.resolution ?? {};
   const resolvedText =
     i.cause === 'awaiting_approval' && resolution.decidedBy
@@ -477,7 +480,7 @@ export function buildAlert(i: IncidentRow): AlertView {
       ...(i.runId ? [{ label: 'Run', value: `#${i.runId}` }] : []),
       ...(i.status === 'resolved' ? [{ label: 'Resolved', value: `${formatTime(i.resolvedAt)}: ${resolvedText}` }] : []),
     ],
-    buttons,
+    buttons: fromAlert,
     notice: null,
   };
 }

@@ -16,9 +16,9 @@ export function summarize(view: View): string {
     case 'runs':
       return `Runs of ${view.connection}`;
     case 'conflicts':
-      return `${view.total} users to resolve in ${view.connection}`;
+      return `${view.total} user${view.total === 1 ? '' : 's'} to resolve in ${view.connection}`;
     case 'duplicates':
-      return `${view.total} duplicate groups in ${view.connection}`;
+      return `${view.total} duplicate group${view.total === 1 ? '' : 's'} in ${view.connection}`;
     case 'approval':
       return `Run #${view.runId} of ${view.connection} needs approval`;
     case 'alert':
