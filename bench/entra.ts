@@ -17,7 +17,7 @@
 // Environment: BENCH_USERS (100000), BENCH_GROUPS (10000), BENCH_SEED, BENCH_KEEP=1 keeps the
 // temp directory. Children get NODE_EXTRA_CA_CERTS so they trust the loopback Graph's CA.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ import { type GraphServer, TEST_CLIENT, TEST_SECRET, TEST_TENANT, guid, startGra
 import { createTestTls } from '../test/support/graph-tls.ts';
 import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts';
 import { buildModel, groupCn, prng, userDisplayName, userMail, userUid } from './generate.ts';
+import { RUSAGE_HOOK, readRusage } from './rusage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'bench', 'out');
@@ -76,17 +77,6 @@ async function baselineChild(): Promise<void> {
   process.stdout.write(JSON.stringify({ ms: performance.now() - started, groups: linked.length, members, requests: graph.stats.requests }));
 }
 
-/** Preloaded into each child: its peak RSS (KB) and CPU (µs) at exit, to BENCH_RUSAGE_FILE. */
-const RUSAGE_HOOK =
-  'data:text/javascript,' +
-  encodeURIComponent(
-    `import { writeFileSync } from 'node:fs';
-     const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
-     const sample = () => { const m = process.memoryUsage(); for (const k in peak) if (m[k] > peak[k]) peak[k] = m[k]; };
-     setInterval(sample, 100).unref();
-     process.on('exit', () => { sample(); const r = process.resourceUsage();
-       writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: r.maxRSS, user: r.userCPUTime, system: r.systemCPUTime, peak })); });`,
-  );
 
 interface ChildRun {
   readonly label: string;
@@ -119,9 +109,7 @@ async function runChild(label: string, args: readonly string[], env: Record<stri
   const wallMs = performance.now() - started;
   mkdirSync(join(OUT, 'logs'), { recursive: true });
   writeFileSync(join(OUT, 'logs', `entra-${label.replace(/\W+/g, '-')}.log`), stderr);
-  const r = existsSync(rusageFile)
-    ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as { maxRSS: number; user: number; system: number; peak: Record<'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers', number> })
-    : null;
+  const r = readRusage(rusageFile);
   const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
   const memoryMb = r ? { heapUsed: mb(r.peak.heapUsed), heapTotal: mb(r.peak.heapTotal), external: mb(r.peak.external), arrayBuffers: mb(r.peak.arrayBuffers) } : null;
   return { label, wallMs, code, stdout, peakRssMb: r ? r.maxRSS / 1024 : NaN, memoryMb, cpuMs: r ? (r.user + r.system) / 1000 : NaN };

@@ -36,6 +36,7 @@ import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts'
 import { run } from '../test/support/proc.ts';
 import { startSlapd, type SlapdHandle } from '../test/support/slapd.ts';
 import { type LdapTarget, measureFloor, type FloorResult } from './floor.ts';
+import { RUSAGE_HOOK, type Rusage, readRusage } from './rusage.ts';
 import {
   BASE_DN,
   type Writes,
@@ -145,12 +146,6 @@ async function rowsNewerThan(sql: postgres.Sql, xid: string): Promise<Record<str
 // ---------------------------------------------------------------------------------------------
 // One sync, as a child process
 
-interface Rusage {
-  readonly maxRSS: number;
-  readonly user: number;
-  readonly system: number;
-  readonly peak: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
-}
 
 interface Statement {
   readonly query: string;
@@ -187,23 +182,6 @@ interface SyncMeasurement {
   readonly profile?: string;
 }
 
-/**
- * Preloaded into the child: at exit, writes its peak RSS (KB, from getrusage) and CPU (µs) to
- * BENCH_RUSAGE_FILE, with the peaks of V8 heap and Buffer memory sampled every 100 ms (to tell
- * what the RSS is made of). SIGTERM exits normally, so an overrunning run still leaves these
- * figures (and its --cpu-prof profile).
- */
-const RUSAGE_HOOK =
-  'data:text/javascript,' +
-  encodeURIComponent(
-    `import { writeFileSync } from 'node:fs';
-     const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
-     const sample = () => { const m = process.memoryUsage(); for (const k in peak) if (m[k] > peak[k]) peak[k] = m[k]; };
-     setInterval(sample, 100).unref();
-     process.on('SIGTERM', () => process.exit(143));
-     process.on('exit', () => { sample(); const r = process.resourceUsage();
-       writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: r.maxRSS, user: r.userCPUTime, system: r.systemCPUTime, peak })); });`,
-  );
 
 interface SyncEnv {
   readonly configFile: string;
@@ -284,7 +262,7 @@ async function runCli(label: string, args: readonly string[], databaseUrl: strin
       });
     });
     const wallMs = performance.now() - started;
-    const rusage = existsSync(rusageFile) ? (JSON.parse(readFileSync(rusageFile, 'utf8')) as Rusage) : null;
+    const rusage = readRusage(rusageFile);
     return { wallMs, code, stdout, rusage, killed };
   } finally {
     closeSync(logFd);
