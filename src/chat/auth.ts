@@ -38,32 +38,33 @@ export class Authorizer {
     this.#chat = deps.chat;
   }
 
-  /** The strongest role the user holds, or null. */
-  async roleOf(user: ChatUser): Promise<Role | null> {
-    if (await this.#matches(user, this.#chat.admins)) return 'admin';
-    if (this.#chat.viewers.everyone || (await this.#matches(user, this.#chat.viewers))) return 'viewer';
-    return null;
-  }
-
-  /** Throws FORBIDDEN with a sentence saying who may do it and how to get there. */
-  async require(user: ChatUser, needed: Role, what: string): Promise<Role> {
-    const role = await this.roleOf(user);
-    if (role === 'admin' || (role === 'viewer' && needed === 'viewer')) return role;
-    const who = user.surface === 'teams' ? `Teams user ${user.name ?? ''} (AAD object id ${user.aadObjectId ?? 'unknown'})` : `Slack user ${user.name ?? ''} (${user.id})`;
+  /**
+   * Passes when the user holds the role; else throws FORBIDDEN with a sentence saying who may do
+   * it and how to get there. Admins are viewers too. A read asks the viewer lists first, so an
+   * open bot (viewers.everyone) answers without a store query or a mail lookup; the mail is
+   * looked up at most once per check.
+   */
+  async require(user: ChatUser, needed: Role, what: string): Promise<void> {
+    let mail: Promise<string | null> | null = null;
+    const email = () => (mail ??= user.email ? user.email() : Promise.resolve(null));
+    const isViewer = async () => this.#chat.viewers.everyone || (await this.#matches(user, this.#chat.viewers, email));
+    if (needed === 'viewer' && (await isViewer())) return;
+    if (await this.#matches(user, this.#chat.admins, email)) return;
+    const who = (user.surface === 'teams' ? `Teams user ${user.name ?? ''} (AAD object id ${user.aadObjectId ?? 'unknown'})` : `Slack user ${user.name ?? ''} (${user.id})`).replace(/\s+/g, ' ');
     if (needed === 'admin') {
       throw new GroupsyncError(
         'FORBIDDEN',
-        `${what} changes the directory sync, so it is for groupsync admins only; ${who.replace(/\s+/g, ' ')} is ${role === 'viewer' ? 'a viewer' : 'not configured'}. An admin can add this id to chat.admins in the config file.`,
+        `${what} changes the directory sync, so it is for groupsync admins only; ${who} is ${(await isViewer()) ? 'a viewer' : 'not configured'}. An admin can add this id to chat.admins in the config file.`,
       );
     }
-    throw new GroupsyncError('FORBIDDEN', `${who.replace(/\s+/g, ' ')} may not use groupsync; an admin can add this id to chat.viewers (or chat.admins) in the config file.`);
+    throw new GroupsyncError('FORBIDDEN', `${who} may not use groupsync; an admin can add this id to chat.viewers (or chat.admins) in the config file.`);
   }
 
-  async #matches(user: ChatUser, principals: Principals): Promise<boolean> {
+  async #matches(user: ChatUser, principals: Principals, mail: () => Promise<string | null>): Promise<boolean> {
     if (user.surface === 'teams' && user.aadObjectId && principals.teams.some((id) => id.toLowerCase() === user.aadObjectId!.toLowerCase())) return true;
     if (user.surface === 'slack' && principals.slack.includes(user.id)) return true;
     if (!principals.directoryGroups.length) return false;
-    const email = user.email ? await user.email() : null;
+    const email = await mail();
     if (!user.aadObjectId && !email) return false;
     for (const g of principals.directoryGroups) {
       if (await this.#inDirectoryGroup(g.connection, g.group, user.aadObjectId, email)) return true;
