@@ -11,7 +11,7 @@ import type { AlertSink, IncidentRow } from '../notify/incidents.ts';
 import { type ConversationRow, type Surface, getConversation, listSubscribed } from '../store/conversations.ts';
 import type { Db } from '../store/db.ts';
 import { incidents } from '../store/schema.ts';
-import { buildAlert } from './views/build.ts';
+import { buildAlert } from './views/incidents.ts';
 import type { View } from './views/types.ts';
 
 /** One surface's way to post and update a message in a stored conversation. */

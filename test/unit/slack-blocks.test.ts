@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Block, LIMITS, escapeMrkdwn, fallbackText, renderBlocks, splitText, verbOfActionId } from '../../src/chat/slack/blocks.ts';
-import { buildConflicts, buildHealth, buildMessage, buildRun } from '../../src/chat/views/build.ts';
+import { buildConflicts, buildHealth, buildMessage } from '../../src/chat/views/build.ts';
+import { buildRun } from '../../src/chat/views/runs.ts';
 import type { ButtonView, View } from '../../src/chat/views/types.ts';
 import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
 import { conflictItems, fixtureViews, healthData, runRow, viewFacts } from '../fixtures/views.ts';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { describeError, isGroupsyncError } from '../../errors.ts';
-import { notice } from '../views/build.ts';
+import { notice } from '../views/format.ts';
 import type { Reply } from './context.ts';
 import { type ChatContext, reply } from './context.ts';
 import { conflictsView, decide, duplicatesView, healthView, runView, runsView, startSync, statusView } from './handlers.ts';

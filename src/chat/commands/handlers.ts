@@ -6,21 +6,9 @@
 import { GroupsyncError, describeError, isGroupsyncError } from '../../errors.ts';
 import { setSubscription } from '../../store/conversations.ts';
 import type { SyncRequest } from '../../sync/engine.ts';
-import {
-  PAGE_SIZES,
-  buildApproval,
-  buildConflicts,
-  buildDuplicates,
-  buildHealth,
-  buildHelp,
-  buildMessage,
-  buildProgress,
-  buildRun,
-  buildRuns,
-  buildStatus,
-  formatTime,
-  notice,
-} from '../views/build.ts';
+import { buildConflicts, buildDuplicates, buildHealth, buildHelp, buildMessage, buildStatus } from '../views/build.ts';
+import { PAGE_SIZES, formatTime, notice } from '../views/format.ts';
+import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
 import type { NoticeView, View } from '../views/types.ts';
 import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
 import type { Command } from './spec.ts';
