@@ -5,7 +5,7 @@
  */
 import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
-import { type AppConfig, parseConfigDocument } from '../../src/config.ts';
+import { type AppConfig, type TeamsConfig, parseConfigDocument } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import type { AlertSink } from '../../src/notify/incidents.ts';
 import type { Notifier, SyncEvent } from '../../src/notify/port.ts';
@@ -68,14 +68,17 @@ export async function openTestStore(driver: Driver) {
   return openStore({ databaseUrl: url, maxConnections: 5 });
 }
 
-export async function createTestApp(
-  driver: Driver,
+/** Local mode: no Bot Framework registration. */
+export const LOCAL_TEAMS: TeamsConfig = { appId: null, appPassword: null, tenantId: null, appType: 'MultiTenant' };
+
+/** A whole AppConfig for tests: real config parsing of the connections (and chat access), test secrets in the environment. */
+export function testConfig(
   connections: Array<Record<string, unknown>>,
-  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink; chat?: Record<string, unknown> } = {},
-): Promise<TestApp> {
+  options: { env?: Record<string, string>; chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack'] } = {},
+): AppConfig {
   const env = { TEST_LDAP_PASSWORD: 'admin-secret', TEST_ENTRA_SECRET: TEST_SECRET, ...options.env };
   const parsed = parseConfigDocument({ connections, ...(options.chat ? { chat: options.chat } : {}) }, env, 'test config', process.cwd());
-  const config: AppConfig = {
+  return {
     port: 0,
     databaseUrl: null,
     dataDir: 'memory://',
@@ -84,9 +87,17 @@ export async function createTestApp(
     logLevel: 'silent',
     connections: parsed.connections,
     chat: parsed.chat,
-    teams: { appId: null, appPassword: null, tenantId: null, appType: 'MultiTenant' },
-    slack: null,
+    teams: options.teams ?? LOCAL_TEAMS,
+    slack: options.slack ?? null,
   };
+}
+
+export async function createTestApp(
+  driver: Driver,
+  connections: Array<Record<string, unknown>>,
+  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink; chat?: Record<string, unknown> } = {},
+): Promise<TestApp> {
+  const config = testConfig(connections, options);
   const store = options.store ?? (await openTestStore(driver));
   const notifier = new RecordingNotifier();
   const app = await createApp(config, {

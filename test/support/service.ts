@@ -3,13 +3,10 @@
  * test store and a test directory, listening on a free loopback port.
  */
 import type { AppConfig, TeamsConfig } from '../../src/config.ts';
-import { parseConfigDocument } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { type Service, type ServiceOptions, startService } from '../../src/main.ts';
 import type { Store } from '../../src/store/db.ts';
-import { type Driver, openTestStore } from './app.ts';
-
-export const LOCAL_TEAMS: TeamsConfig = { appId: null, appPassword: null, tenantId: null, appType: 'MultiTenant' };
+import { type Driver, openTestStore, testConfig } from './app.ts';
 
 export interface TestService extends Service {
   readonly url: string;
@@ -20,20 +17,7 @@ export async function startTestService(
   connections: Array<Record<string, unknown>>,
   options: { chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack']; store?: Store; env?: Record<string, string>; slackRetry?: ServiceOptions['slackRetry'] } = {},
 ): Promise<TestService> {
-  const env = { TEST_LDAP_PASSWORD: 'admin-secret', ...options.env };
-  const parsed = parseConfigDocument({ connections, ...(options.chat ? { chat: options.chat } : {}) }, env, 'test config', process.cwd());
-  const config: AppConfig = {
-    port: 0,
-    databaseUrl: null,
-    dataDir: 'memory://',
-    configFile: null,
-    usingSample: false,
-    logLevel: 'silent',
-    connections: parsed.connections,
-    chat: parsed.chat,
-    teams: options.teams ?? LOCAL_TEAMS,
-    slack: options.slack ?? null,
-  };
+  const config = testConfig(connections, options);
   const store = options.store ?? (await openTestStore(driver));
   const service = await startService(config, { logger: silentLogger, store, ...(options.slackRetry ? { slackRetry: options.slackRetry } : {}) });
   return Object.assign(service, { url: `http://127.0.0.1:${service.port}` });
