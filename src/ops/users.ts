@@ -1,7 +1,7 @@
 /** Directory users: conflicts and unmapped users, finding users, map, ignore and unignore. */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
-import { queryRows } from '../store/db.ts';
+import { type Executor, queryRows } from '../store/db.ts';
 import { localUsers, mappings } from '../store/schema.ts';
 import { insertAudit } from '../sync/apply.ts';
 import { type OpsContext, type Page, p } from './context.ts';
@@ -98,15 +98,7 @@ export async function mapUser(ctx: OpsContext, userRef: string, localRef: string
   const user = await findDirectoryUser(ctx, userRef, options.connection);
   const local = await findLocalUser(ctx, localRef);
   return ctx.db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(mappings)
-      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)))
-      .for('update');
-    if (!current) throw new GroupsyncError('NOT_FOUND', `directory user ${user.directoryId} vanished`);
-    if (options.onlyIfPending && current.status !== 'conflict' && current.status !== 'unmapped') {
-      throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
-    }
+    const current = await lockMapping(tx, user, options.onlyIfPending ?? false);
     if (current.status === 'mapped' && current.localUserId === local.id) {
       throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
     }
@@ -138,16 +130,8 @@ export async function mapUser(ctx: OpsContext, userRef: string, localRef: string
 export async function setIgnored(ctx: OpsContext, userRef: string, actor: string, ignored: boolean, options: { connection?: string; onlyIfPending?: boolean }) {
   const user = await findDirectoryUser(ctx, userRef, options.connection);
   return ctx.db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(mappings)
-      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)))
-      .for('update');
-    if (!current) throw new GroupsyncError('NOT_FOUND', `directory user ${user.directoryId} vanished`);
+    const current = await lockMapping(tx, user, ignored && (options.onlyIfPending ?? false));
     if (ignored && current.status === 'ignored') throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
-    if (ignored && options.onlyIfPending && current.status !== 'conflict' && current.status !== 'unmapped') {
-      throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
-    }
     if (!ignored && current.status !== 'ignored') {
       throw new GroupsyncError('INVALID_STATE', `${current.login ?? current.directoryId} is not ignored (it is ${current.status})`);
     }
@@ -181,6 +165,21 @@ export async function setIgnored(ctx: OpsContext, userRef: string, actor: string
     ]);
     return { connection: user.connection, directoryId: user.directoryId, login: user.login, status: after.status, removedMemberships };
   });
+}
+
+/**
+ * A directory user's mapping, locked until the transaction ends. With `onlyIfPending` (a chat
+ * button), one that is no longer in conflict or unmapped is refused, saying who resolved it and when.
+ */
+async function lockMapping(tx: Executor, user: { connection: string; directoryId: string }, onlyIfPending: boolean): Promise<typeof mappings.$inferSelect> {
+  const [current] = await tx
+    .select()
+    .from(mappings)
+    .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)))
+    .for('update');
+  if (!current) throw new GroupsyncError('NOT_FOUND', `directory user ${user.directoryId} vanished`);
+  if (onlyIfPending && current.status !== 'conflict' && current.status !== 'unmapped') throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
+  return current;
 }
 
 function alreadyResolved(m: typeof mappings.$inferSelect): string {
