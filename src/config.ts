@@ -9,7 +9,10 @@ import ms from 'ms';
 import { z } from 'zod';
 import { validateDetailed as validateCron } from 'node-cron';
 import { GroupsyncError } from './errors.ts';
+import { type ChatConfig, type SlackConfig, type TeamsConfig, chatEnvSchema, chatSchema, slackConfig, teamsConfig } from './chat/config.ts';
 import { typicalGapMs } from './scheduler/schedule.ts';
+
+export type { ChatConfig, SlackConfig, TeamsConfig } from './chat/config.ts';
 
 const durationPattern = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/;
 
@@ -185,35 +188,10 @@ const connection = z.discriminatedUnion('kind', [ldapConnection, ldifConnection,
   error: (issue) => (issue.code === 'invalid_union' ? 'kind must be "ldap", "ldif" or "entra"' : undefined),
 });
 
-/** Who may use the bot: chat user ids per surface, or members of a synced directory group. */
-const principals = {
-  /** Microsoft Entra (AAD) object ids of Teams users. */
-  teams: z.array(z.string().min(1)).default([]),
-  /** Slack user ids (U… or W…). */
-  slack: z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id such as U024BE7LH')).default([]),
-  /** Members of these linked directory groups (as synced into the store), matched by Entra object id or mail. */
-  directoryGroups: z.array(z.object({ connection: z.string().min(1), group: z.string().min(1) }).strict()).default([]),
-};
-
-const chatSchema = z
-  .object({
-    /** Admins may run every command, including those that change anything. */
-    admins: z.object(principals).strict().default({ teams: [], slack: [], directoryGroups: [] }),
-    /** Viewers may run the read commands (health, status, runs, conflicts…). Admins are viewers too. */
-    viewers: z
-      .object({ ...principals, everyone: z.boolean().default(false) })
-      .strict()
-      .default({ teams: [], slack: [], directoryGroups: [], everyone: false }),
-  })
-  .strict();
-
 const fileSchema = z
   .object({
     connections: z.array(connection).default([]),
-    chat: chatSchema.default({
-      admins: { teams: [], slack: [], directoryGroups: [] },
-      viewers: { teams: [], slack: [], directoryGroups: [], everyone: false },
-    }),
+    chat: chatSchema.prefault({}),
   })
   .strict();
 
@@ -223,18 +201,7 @@ const envSchema = z.object({
   GROUPSYNC_DATA_DIR: z.string().min(1).default('./data'),
   GROUPSYNC_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Teams: the Azure Bot registration. Without an app id the bot runs in local mode (Agents Playground). */
-  MICROSOFT_APP_ID: z.string().optional(),
-  MICROSOFT_APP_PASSWORD: z.string().optional(),
-  MICROSOFT_APP_TENANT_ID: z.string().optional(),
-  MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
-  /** Slack: enabled when SLACK_BOT_TOKEN is set; HTTP mode needs the signing secret, Socket Mode the app token. */
-  SLACK_BOT_TOKEN: z.string().optional(),
-  SLACK_SIGNING_SECRET: z.string().optional(),
-  SLACK_APP_TOKEN: z.string().optional(),
-  SLACK_SOCKET_MODE: z.enum(['true', 'false', '1', '0']).optional(),
-  /** Slack Web API base URL (default https://slack.com/api/); tests point it at a loopback server. */
-  SLACK_API_URL: z.string().url().optional(),
+  ...chatEnvSchema.shape,
 });
 
 type FileConnection = z.infer<typeof connection>;
@@ -257,24 +224,6 @@ export type ConnectionConfig = LdapConnectionConfig | LdifConnectionConfig | Ent
 export type ScheduleConfig = z.infer<typeof schedule>;
 export type DeletionThresholdConfig = z.infer<typeof threshold>;
 
-export type ChatConfig = z.infer<typeof chatSchema>;
-
-export interface TeamsConfig {
-  /** Null: local mode (no authentication, for the Agents Playground and tests). */
-  readonly appId: string | null;
-  readonly appPassword: string | null;
-  readonly tenantId: string | null;
-  readonly appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
-}
-
-export interface SlackConfig {
-  readonly botToken: string;
-  readonly mode: 'http' | 'socket';
-  readonly signingSecret: string | null;
-  readonly appToken: string | null;
-  readonly apiUrl: string | null;
-}
-
 export interface AppConfig {
   readonly port: number;
   readonly databaseUrl: string | null;
@@ -287,11 +236,6 @@ export interface AppConfig {
   readonly teams: TeamsConfig;
   readonly slack: SlackConfig | null;
 }
-
-export const EMPTY_CHAT: ChatConfig = Object.freeze({
-  admins: { teams: [], slack: [], directoryGroups: [] },
-  viewers: { teams: [], slack: [], directoryGroups: [], everyone: false },
-});
 
 function formatIssues(source: string, error: z.ZodError): string {
   const lines = error.issues.flatMap((issue) => {
@@ -464,41 +408,6 @@ export function readConfigFile(file: string, env: Record<string, string | undefi
     throw new GroupsyncError('CONFIG_INVALID', `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
   }
   return parseConfigDocument(document, env, file, path.dirname(path.resolve(file)));
-}
-
-function teamsConfig(e: z.infer<typeof envSchema>): TeamsConfig {
-  const appId = e.MICROSOFT_APP_ID?.trim() || null;
-  const appPassword = e.MICROSOFT_APP_PASSWORD || null;
-  if (appId && !appPassword && e.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
-    throw new GroupsyncError('CONFIG_INVALID', 'the environment is not valid:\n  MICROSOFT_APP_PASSWORD: MICROSOFT_APP_ID is set but its client secret is not; set both (or neither, for local mode)');
-  }
-  if (appId && e.MICROSOFT_APP_TYPE === 'SingleTenant' && !e.MICROSOFT_APP_TENANT_ID) {
-    throw new GroupsyncError('CONFIG_INVALID', 'the environment is not valid:\n  MICROSOFT_APP_TENANT_ID: a SingleTenant bot needs its tenant id');
-  }
-  return { appId, appPassword: appId ? appPassword : null, tenantId: e.MICROSOFT_APP_TENANT_ID || null, appType: e.MICROSOFT_APP_TYPE };
-}
-
-function slackConfig(e: z.infer<typeof envSchema>): SlackConfig | null {
-  if (!e.SLACK_BOT_TOKEN) {
-    if (e.SLACK_SIGNING_SECRET || e.SLACK_APP_TOKEN) {
-      throw new GroupsyncError('CONFIG_INVALID', 'the environment is not valid:\n  SLACK_BOT_TOKEN: Slack settings are present but the bot token (xoxb-…) is not; set it to enable Slack');
-    }
-    return null;
-  }
-  const socket = e.SLACK_SOCKET_MODE === 'true' || e.SLACK_SOCKET_MODE === '1';
-  if (socket && !e.SLACK_APP_TOKEN) {
-    throw new GroupsyncError('CONFIG_INVALID', 'the environment is not valid:\n  SLACK_APP_TOKEN: Socket Mode needs the app-level token (xapp-…)');
-  }
-  if (!socket && !e.SLACK_SIGNING_SECRET) {
-    throw new GroupsyncError('CONFIG_INVALID', 'the environment is not valid:\n  SLACK_SIGNING_SECRET: HTTP mode needs the signing secret to verify requests (or set SLACK_SOCKET_MODE=true with SLACK_APP_TOKEN)');
-  }
-  return {
-    botToken: e.SLACK_BOT_TOKEN,
-    mode: socket ? 'socket' : 'http',
-    signingSecret: e.SLACK_SIGNING_SECRET ?? null,
-    appToken: e.SLACK_APP_TOKEN ?? null,
-    apiUrl: e.SLACK_API_URL ?? null,
-  };
 }
 
 /** The sample directory that ships with groupsync, used when no connections file is configured. */
