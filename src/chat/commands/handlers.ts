@@ -4,6 +4,7 @@
  * audited there with the chat user as actor.
  */
 import { GroupsyncError, describeError, isGroupsyncError } from '../../errors.ts';
+import type { Page } from '../../ops/operations.ts';
 import { setSubscription } from '../../store/conversations.ts';
 import type { SyncRequest } from '../../sync/engine.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildHelp, buildMessage, buildStatus } from '../views/build.ts';
@@ -23,19 +24,20 @@ export async function statusView(ctx: ChatContext, connection: string, n: Notice
   return buildStatus(await ctx.ops.status(connection), n);
 }
 
+/** A page of a list; when its last item was just resolved (the page is empty), the page before. */
+async function pageOrPrevious<T>(load: (offset: number, limit: number) => Promise<Page<T>>, offset: number, size: number): Promise<Page<T>> {
+  const page = await load(offset, size);
+  return page.items.length || offset === 0 ? page : load(Math.max(0, offset - size), size);
+}
+
 export async function conflictsView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
   const name = ctx.ops.connection(connection).name;
-  let page = await ctx.ops.conflicts(name, offset, PAGE_SIZES.conflicts);
-  // The last item of a page was resolved: show the page before, not an empty one.
-  if (!page.items.length && offset > 0) page = await ctx.ops.conflicts(name, Math.max(0, offset - PAGE_SIZES.conflicts), PAGE_SIZES.conflicts);
-  return buildConflicts(name, page, n);
+  return buildConflicts(name, await pageOrPrevious((o, l) => ctx.ops.conflicts(name, o, l), offset, PAGE_SIZES.conflicts), n);
 }
 
 export async function duplicatesView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
   const name = ctx.ops.connection(connection).name;
-  let page = await ctx.ops.duplicates(name, offset, PAGE_SIZES.duplicates);
-  if (!page.items.length && offset > 0) page = await ctx.ops.duplicates(name, Math.max(0, offset - PAGE_SIZES.duplicates), PAGE_SIZES.duplicates);
-  return buildDuplicates(name, page, n);
+  return buildDuplicates(name, await pageOrPrevious((o, l) => ctx.ops.duplicates(name, o, l), offset, PAGE_SIZES.duplicates), n);
 }
 
 export async function runsView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
