@@ -132,6 +132,32 @@ async function upsertMappings(tx: Executor, connection: string, rows: readonly M
   });
 }
 
+async function insertFreshMappings(tx: Executor, c: string, users: readonly UserFields[], localId: ReadonlyMap<string, number>): Promise<void> {
+  await bulkInsert(
+    tx,
+    'mappings',
+    ['connection', 'directory_id', 'dn', 'login', 'mail', 'display_name', 'enabled', 'in_scope', 'status', 'local_user_id'],
+    users.length,
+    (k) => {
+      const u = users[k]!;
+      return [c, u.directoryId, u.dn, u.login, u.mail, u.displayName, u.enabled, true, 'mapped', localId.get(u.directoryId)!];
+    },
+    (from, to) => {
+      const s = users.slice(from, to);
+      return sql`insert into mappings (connection, directory_id, dn, login, mail, display_name, enabled, in_scope, status, local_user_id)
+        select ${p(c)}, d, dn, lg, ml, dname, en, true, 'mapped', lu from ${unnest([
+          [s.map((u) => u.directoryId), 'text'],
+          [s.map((u) => u.dn), 'text'],
+          [s.map((u) => u.login), 'text'],
+          [s.map((u) => u.mail), 'text'],
+          [s.map((u) => u.displayName), 'text'],
+          [s.map((u) => u.enabled), 'bool'],
+          [s.map((u) => localId.get(u.directoryId)!), 'int'],
+        ])} as t(d, dn, lg, ml, dname, en, lu)`;
+    },
+  );
+}
+
 export interface ApplyResult {
   readonly createdGroups: number;
   readonly createdUsers: number;
@@ -290,33 +316,15 @@ export async function applyPlan(
     }
   }
 
-  // Mappings of the users created now are new rows: bulk-inserted; the others are upserted.
-  await bulkInsert(
-    tx,
-    'mappings',
-    ['connection', 'directory_id', 'dn', 'login', 'mail', 'display_name', 'enabled', 'in_scope', 'status', 'local_user_id'],
-    context.bulk ? createdUsers.length : 0,
-    (k) => {
-      const u = createdUsers[k]!;
-      return [c, u.directoryId, u.dn, u.login, u.mail, u.displayName, u.enabled, true, 'mapped', userIds[k]!];
-    },
-    (from, to) => {
-      const s = createdUsers.slice(from, to);
-      return sql`insert into mappings (connection, directory_id, dn, login, mail, display_name, enabled, in_scope, status, local_user_id)
-        select ${p(c)}, d, dn, lg, ml, dname, en, true, 'mapped', lu from ${unnest([
-          [s.map((u) => u.directoryId), 'text'],
-          [s.map((u) => u.dn), 'text'],
-          [s.map((u) => u.login), 'text'],
-          [s.map((u) => u.mail), 'text'],
-          [s.map((u) => u.displayName), 'text'],
-          [s.map((u) => u.enabled), 'bool'],
-          [userIds.slice(from, to), 'int'],
-        ])} as t(d, dn, lg, ml, dname, en, lu)`;
-    },
-  );
+  // Mappings of users seen for the first time are new rows: bulk-inserted (under the run lock).
+  // A user created now who already has a row (unmapped or in conflict before, or whose local
+  // user vanished) and every row of a held plan are upserted.
+  const fresh = context.bulk ? createdUsers.filter((u) => !u.known) : [];
+  await insertFreshMappings(tx, c, fresh, newUserId);
   const mappingRows: MappingRow[] = [];
-  if (!context.bulk) {
-    for (const u of createdUsers) mappingRows.push({ ...u, status: 'mapped', localUserId: newUserId.get(u.directoryId)!, candidates: [], reason: null, inScope: true });
+  for (const u of createdUsers) {
+    if (context.bulk && !u.known) continue;
+    mappingRows.push({ ...u, status: 'mapped', localUserId: newUserId.get(u.directoryId)!, candidates: [], reason: null, inScope: true });
   }
   for (const u of plan.users.map) {
     mappingRows.push({ ...u, status: 'mapped', localUserId: u.localUserId, candidates: [], reason: null, inScope: true });

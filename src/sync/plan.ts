@@ -115,7 +115,8 @@ export interface SyncPlan {
     readonly relink: Array<{ linkId: number; fields: GroupFields }>;
   };
   readonly users: {
-    readonly create: UserFields[];
+    /** `known`: the user already has a mapping row (unmapped, in conflict, or its local user vanished). */
+    readonly create: Array<UserFields & { known: boolean }>;
     readonly map: Array<UserFields & { localUserId: number }>;
     readonly update: Array<{ localUserId: number; before: UserFields & { active: boolean }; after: UserFields & { active: boolean } }>;
     /** `unchanged`: already recorded as such with the same data; nothing to write. */
@@ -296,6 +297,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     pendingNew.push(u);
   }
   // Users not mapped yet (new, unmapped, conflict, or whose local user vanished): match on the key.
+  const held = heldKeys(plan, state, claimedLocal, options.matchKey);
   const keyUse = new Map<string, number>();
   for (const u of pendingNew) {
     const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
@@ -327,11 +329,10 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
       plan.skipped.push({ ref: u.dn ?? u.id, reason: `no ${options.matchKey} (the connection's match key)` });
       continue;
     }
-    const all = state.candidatesByKey.get(key) ?? [];
-    const candidates = all.filter((id) => !claimedLocal.has(id));
-    if (candidates.length === 0 && all.length > 0) {
-      // The local user with this key already belongs to another directory user: creating a
-      // second account with the same key would be worse than asking an admin.
+    const candidates = (state.candidatesByKey.get(key) ?? []).filter((id) => !claimedLocal.has(id));
+    if (candidates.length === 0 && held.has(key)) {
+      // The local user with this key (now, or after this run's updates) belongs to another
+      // directory user: a second account with the same key would be worse than asking an admin.
       conflict(fields, []);
       continue;
     }
@@ -358,7 +359,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     } else if ((keyUse.get(key) ?? 0) > 1) {
       conflict(fields, []);
     } else if (options.createUsers) {
-      plan.users.create.push(fields);
+      plan.users.create.push({ ...fields, known: state.mappings.has(u.id) });
       member.set(u.id, u.id);
     } else {
       unmapped(fields, 'no local user matches and user creation is off');
@@ -417,6 +418,23 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   for (const m of state.mappings.values()) if (m.inScope && m.status === 'mapped') inScope++;
   (plan as { objectCount: number }).objectCount = state.links.length + inScope;
   return plan;
+}
+
+/**
+ * The match keys (lower case) of the local users already mapped, as they will be after this
+ * plan's updates: a user not mapped yet who has one of them may not take or copy it.
+ */
+function heldKeys(plan: SyncPlan, state: StoreState, claimedLocal: ReadonlySet<number>, matchKey: MatchKey): Set<string> {
+  const keyOf = (u: { login: string | null; mail: string | null }) => lower(matchKey === 'mail' ? u.mail : u.login);
+  const after = new Map<number, string | null>();
+  for (const id of claimedLocal) {
+    const local = state.localUsers.get(id);
+    if (local) after.set(id, keyOf(local));
+  }
+  for (const x of plan.users.update) after.set(x.localUserId, keyOf(x.after));
+  const keys = new Set<string>();
+  for (const key of after.values()) if (key) keys.add(key);
+  return keys;
 }
 
 export function countPlan(plan: SyncPlan): PlanCounts {
