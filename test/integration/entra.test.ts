@@ -233,6 +233,29 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(await membersOf(app, 'app-ops')).toEqual(['carol@corp.example']);
   });
 
+  it('retries an answer cut after its headers; a cut that persists fails the run with a clear error', async () => {
+    app = await createTestApp(driver, [connection({ maxRetries: 2, retryDelay: '10ms' })]);
+    const bigMembers = new RegExp(`${G(7)}/transitiveMembers$`);
+    graph.fault({ path: bigMembers, status: 200, cutBody: true });
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    expect((await membersOf(app, 'app-big')).length).toBe(BIG);
+    const firstPage = graph.requests.filter((r) => bigMembers.test(r.path) && r.query.get('$skiptoken') === null);
+    expect(firstPage.length).toBe(2); // the cut answer, then the whole one
+    expect(result.run.stats).toMatchObject({ retries: 1 });
+    // Cut every time: the same budget as other network errors (maxRetries), then a failed run.
+    graph.removeMember(G(1), U(2));
+    const fingerprint = await storeFingerprint(app);
+    graph.fault({ path: /^\/v1.0\/users\/delta$/, status: 200, cutBody: true, times: Infinity });
+    const mark = graph.requests.length;
+    const failed = await sync();
+    expect(failed.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
+    expect(failed.run.error).toMatch(/cut the connection after the headers of its answer \(200\).*after 2 retries/);
+    expect(failed.run.error).not.toMatch(/answered 200/);
+    expect(graph.requests.slice(mark).filter((r) => r.path === '/v1.0/users/delta')).toHaveLength(3); // 1 + maxRetries
+    expect(await storeFingerprint(app)).toBe(fingerprint);
+  });
+
   it('reports a wrong client secret and an unreachable endpoint as failed runs with clear errors', async () => {
     app = await createTestApp(driver, [
       connection({ name: 'wrongsecret', clientSecretEnv: 'WRONG_SECRET' }),

@@ -4,8 +4,8 @@
  * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/{id}`, `/users/delta`,
  * `/groups/delta` and `/organization`: `$select`, `$top` with `@odata.nextLink` paging, a small
  * `$filter` (eq, startswith, and/or), delta links (`$deltatoken=latest` included) over a change
- * log (groups with `members@delta`). Faults can be injected (429 + Retry-After, 503, 500, expired delta links → 410
- * syncStateNotFound), and every request is recorded with its time.
+ * log (groups with `members@delta`). Faults can be injected (429 + Retry-After, 503, 500, an answer cut after its
+ * headers, expired delta links → 410 syncStateNotFound), and every request is recorded with its time.
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -45,6 +45,8 @@ export interface Fault {
   /** How many requests it answers; Infinity for all. */
   times: number;
   readonly code?: string;
+  /** Send the status line and headers and the start of the body, then destroy the socket (a reset mid-body). */
+  readonly cutBody?: boolean;
 }
 
 export interface GraphServerOptions {
@@ -249,6 +251,12 @@ export class GraphServer {
     const fault = this.faults.find((f) => f.times > 0 && f.path.test(url.pathname));
     if (fault) {
       fault.times--;
+      if (fault.cutBody) {
+        record.status = fault.status;
+        res.writeHead(fault.status, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8', 'content-length': 65536 });
+        res.write('{"@odata.context":"cut","value":[', () => res.destroy());
+        return;
+      }
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
       const code = fault.code ?? (fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'serviceNotAvailable' : 'generalException');
       return fail(fault.status, code, `injected fault ${fault.status}`, headers);

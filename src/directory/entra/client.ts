@@ -6,8 +6,9 @@
  *
  * Retries: 429 and 5xx answers and network errors are retried up to `maxRetries` times; a
  * `Retry-After` header (seconds or an HTTP date) is waited for as given, otherwise the delay
- * doubles from `retryDelayMs`. The Graph client's own RetryHandler is left out of the chain: it
- * retries neither 500 nor network errors.
+ * doubles from `retryDelayMs`. The body is read to its end inside the retry loop, so a connection
+ * cut after the headers is a network error like any other (same budget). The Graph client's own
+ * RetryHandler is left out of the chain: it retries neither 500 nor network errors.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
@@ -114,6 +115,33 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
+/** The body of an answer could not be read to its end (the connection was cut after the headers). */
+export class BodyReadError extends Error {
+  readonly status: number;
+  constructor(status: number, cause: unknown) {
+    super(`the answer (${status}) was cut after its headers`, { cause });
+    this.name = 'BodyReadError';
+    this.status = status;
+  }
+}
+
+/**
+ * Reads the answer's body to its end and puts it back as a buffered Response, so that a failure
+ * to read it happens here, inside the retry loop, and not later in the Graph client's response
+ * handler (which reports it as "answered 200 TypeError: terminated", never retried).
+ */
+async function bufferBody(context: Context): Promise<void> {
+  const response = context.response;
+  if (!response?.body) return;
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await response.arrayBuffer();
+  } catch (error) {
+    throw new BodyReadError(response.status, error);
+  }
+  context.response = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 /** The longest Retry-After honoured; beyond it the read fails rather than stalling the run. */
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** The longest back-off between two attempts when the server says nothing. */
@@ -141,6 +169,7 @@ class RetryMiddleware implements Middleware {
       let failure: unknown = null;
       try {
         await this.#next!.execute(context);
+        await bufferBody(context);
       } catch (error) {
         failure = error;
       }
@@ -157,7 +186,6 @@ class RetryMiddleware implements Middleware {
       if (status === 429) this.#stats.throttled++;
       this.#stats.retries++;
       this.#stats.waitedMs += delay;
-      await response?.body?.cancel().catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -270,8 +298,20 @@ export function deltaExpiredReason(error: unknown): string | null {
 const IDENTITY_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
 
 /** Wraps a foreign error once, with a sentence an admin can act on. Never includes a secret. */
-export function wrapGraphError(error: unknown, o: Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl'>, doing: string): GroupsyncError {
+export function wrapGraphError(
+  error: unknown,
+  o: Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl' | 'maxRetries'>,
+  doing: string,
+): GroupsyncError {
   if (error instanceof GroupsyncError) return error;
+  if (error instanceof BodyReadError) {
+    const retried = isTransient(error) ? `, after ${o.maxRetries} retries` : '';
+    return new GroupsyncError(
+      'DIRECTORY_UNREACHABLE',
+      `Entra: Microsoft Graph at ${hostOf(o.graphBaseUrl)} cut the connection after the headers of its answer (${error.status}) while ${doing}${retried}: ${firstLine(causeMessages(error.cause))}; check the network and any proxy between groupsync and Graph`,
+      { cause: error },
+    );
+  }
   const codes = causeCodes(error);
   const messages = causeMessages(error);
   const tls = codes.find((c) => TLS_CODES.test(c)) ?? (/certificate|self.signed|UNABLE_TO_VERIFY/i.test(messages) ? 'tls' : null);
