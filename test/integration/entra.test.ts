@@ -270,6 +270,23 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(down.run.error).toMatch(/unreachable/);
   });
 
+  it('asks for a token of the configured scope: a Graph on another host name fails with the scope named, and works once scope is set', async () => {
+    const proxied = graph.graphBaseUrl.replace('127.0.0.1', 'localhost'); // the same Graph under another host name
+    app = await createTestApp(driver, [
+      connection({ name: 'derived', graphBaseUrl: proxied }),
+      connection({ name: 'set', graphBaseUrl: proxied, scope: 'https://graph.microsoft.com/.default' }),
+    ]);
+    const derived = await app.engine.sync({ connection: 'derived', trigger: 'manual', actor: 'test' });
+    expect(derived.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_AUTH_FAILED' });
+    expect(derived.run.error).toMatch(/scope https:\/\/localhost:\d+\/\.default .*invalid_resource AADSTS500011/);
+    expect(derived.run.error).toMatch(/localhost is not a Microsoft Graph host.*set scope/);
+    expect(derived.run.error).not.toMatch(/client secret/);
+    const set = await app.engine.sync({ connection: 'set', trigger: 'manual', actor: 'test' });
+    expect(set.run.status).toBe('partial');
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example', 'carol@corp.example']);
+    expect(graph.graphRequests().every((r) => r.authorized)).toBe(true);
+  });
+
   it('holds a run above the deletion threshold without moving the delta link; approval applies it', async () => {
     app = await createTestApp(driver, [connection({ deletionThreshold: { maxCount: 1, maxPercent: 100, minObjects: 0 } })]);
     await sync();

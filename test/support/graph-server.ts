@@ -1,6 +1,6 @@
 /**
  * A loopback Microsoft Graph for tests and the bench: HTTPS (certificate from graph-tls.ts),
- * the Entra token endpoint and its OpenID discovery document, and the Graph v1.0 shapes of
+ * the Entra token endpoint (refusing a scope whose resource it does not know) and its OpenID discovery document, and the Graph v1.0 shapes of
  * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/{id}`, `/users/delta`,
  * `/groups/delta` and `/organization`: `$select`, `$top` with `@odata.nextLink` paging, a small
  * `$filter` (eq, startswith, and/or), delta links (`$deltatoken=latest` included) over a change
@@ -109,6 +109,8 @@ export class GraphServer {
   /** Delta tokens below this are answered 410 syncStateNotFound. */
   expiredBefore = 0;
   tokensIssued = 0;
+  /** Resources a token may be asked for (`<resource>/.default`); the server's own origin is added at start. */
+  readonly resources = new Set<string>(['https://graph.microsoft.com']);
   readonly #server: https.Server;
   readonly #options: GraphServerOptions;
   readonly #log: Array<{ seq: number; type: 'user' | 'group'; id: string; member?: { id: string; removed: boolean } }> = [];
@@ -131,6 +133,7 @@ export class GraphServer {
   async start(port = 0): Promise<this> {
     await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
     this.origin = `https://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.resources.add(this.origin);
     return this;
   }
 
@@ -287,6 +290,15 @@ export class GraphServer {
       if (form.get('grant_type') !== 'client_credentials' || !(secretOk || assertionOk)) {
         record.status = 401;
         return this.#json(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
+      }
+      const resource = (form.get('scope') ?? '').split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length) ?? '';
+      if (!this.resources.has(resource)) {
+        record.status = 400;
+        return this.#json(res, 400, {
+          error: 'invalid_resource',
+          error_description: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${this.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+          error_codes: [500011],
+        });
       }
       const token = `tok-${++this.tokensIssued}-${Math.random().toString(36).slice(2)}`;
       this.#tokens.add(token);

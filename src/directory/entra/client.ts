@@ -27,6 +27,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import { GroupsyncError } from '../../errors.ts';
+import { defaultGraphScope, isGraphHost } from './scope.ts';
 
 export type EntraCredential =
   | { readonly type: 'secret'; readonly secret: string }
@@ -40,6 +41,8 @@ export interface GraphClientOptions {
   readonly authorityHost: string;
   /** Service root with version: https://graph.microsoft.com/v1.0. */
   readonly graphBaseUrl: string;
+  /** Scope of the app-only token: https://graph.microsoft.com/.default (see scope.ts). */
+  readonly scope: string;
   /** Host names (no port) besides Microsoft's Graph hosts that may receive the token. */
   readonly trustedHosts: readonly string[];
   readonly timeoutSeconds: number;
@@ -230,11 +233,6 @@ function createCredential(o: GraphClientOptions): TokenCredential {
   );
 }
 
-/** Scope of an app-only token for the configured Graph: https://graph.microsoft.com/.default. */
-export function graphScope(graphBaseUrl: string): string {
-  return `${new URL(graphBaseUrl).origin}/.default`;
-}
-
 export class GraphHttp {
   readonly stats: GraphStats = { requests: 0, pages: 0, retries: 0, throttled: 0, waitedMs: 0 };
   readonly #client: Client;
@@ -243,7 +241,7 @@ export class GraphHttp {
   constructor(options: GraphClientOptions) {
     this.#options = options;
     const credential = createCredential(options);
-    const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [graphScope(options.graphBaseUrl)] });
+    const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [options.scope] });
     const base = new URL(options.graphBaseUrl);
     this.#client = Client.initWithMiddleware({
       middleware: [new KeepFailureMiddleware(), new AuthenticationHandler(authProvider), new RetryMiddleware(options, this.stats), new HTTPMessageHandler()],
@@ -295,12 +293,26 @@ export function deltaExpiredReason(error: unknown): string | null {
   return null;
 }
 
+type ErrorContext = Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl' | 'scope' | 'maxRetries'>;
+
+/** The token endpoint knows no resource for the scope (AADSTS500011): a scope problem, not a credential one. */
+function scopeRefused(error: unknown, o: ErrorContext, doing: string, refusal: string): GroupsyncError {
+  const host = new URL(o.graphBaseUrl).hostname;
+  const fix =
+    o.scope === defaultGraphScope(o.graphBaseUrl) && !isGraphHost(o.graphBaseUrl)
+      ? `the scope is derived from graphBaseUrl, and ${host} is not a Microsoft Graph host: set scope to the resource of the Graph behind it, such as ${GRAPH_SCOPE_EXAMPLE}`
+      : `set scope to the resource of Microsoft Graph in the tenant's cloud, such as ${GRAPH_SCOPE_EXAMPLE}`;
+  return new GroupsyncError('DIRECTORY_AUTH_FAILED', `Entra tenant ${o.tenantId}: the token endpoint knows no resource for the scope ${o.scope} (${refusal}) while ${doing}; ${fix}`, { cause: error });
+}
+
+const GRAPH_SCOPE_EXAMPLE = 'https://graph.microsoft.com/.default';
+
 const IDENTITY_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
 
 /** Wraps a foreign error once, with a sentence an admin can act on. Never includes a secret. */
 export function wrapGraphError(
   error: unknown,
-  o: Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl' | 'maxRetries'>,
+  o: ErrorContext,
   doing: string,
 ): GroupsyncError {
   if (error instanceof GroupsyncError) return error;
@@ -331,9 +343,11 @@ export function wrapGraphError(
         { cause: error },
       );
     }
+    const refusal = [oauth, aadsts].filter(Boolean).join(' ');
+    if (oauth === 'invalid_resource' || aadsts === 'AADSTS500011') return scopeRefused(error, o, doing, refusal);
     return new GroupsyncError(
       'DIRECTORY_AUTH_FAILED',
-      `Entra tenant ${o.tenantId}: the token endpoint refused the credentials of client ${o.clientId} (${[oauth, aadsts].filter(Boolean).join(' ')}); check tenantId, clientId and the client secret or certificate`,
+      `Entra tenant ${o.tenantId}: the token endpoint refused the credentials of client ${o.clientId} (${refusal}); check tenantId, clientId and the client secret or certificate`,
       { cause: error },
     );
   }

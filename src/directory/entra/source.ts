@@ -34,6 +34,7 @@ export interface EntraSourceOptions {
   readonly credential: EntraCredential;
   readonly authorityHost: string;
   readonly graphBaseUrl: string;
+  readonly scope: string;
   readonly trustedHosts: readonly string[];
   readonly usersFilter?: string | undefined;
   readonly pageSize: number;
