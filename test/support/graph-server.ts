@@ -1,6 +1,7 @@
 /**
  * A loopback Microsoft Graph for tests and the bench: HTTPS (certificate from graph-tls.ts),
- * the Entra token endpoint (refusing a scope whose resource it does not know) and its OpenID discovery document, and the Graph v1.0 shapes of
+ * the Entra token endpoint (refusing a scope whose resource it does not know) and its OpenID discovery document
+ * (an unknown tenant answered AADSTS90002, as Entra does), and the Graph v1.0 shapes of
  * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/{id}`, `/users/delta`,
  * `/groups/delta` and `/organization`: `$select`, `$top` with `@odata.nextLink` paging, a small
  * `$filter` (eq, startswith, and/or), delta links (`$deltatoken=latest` included) over a change
@@ -306,6 +307,16 @@ export class GraphServer {
       return send(200, { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token });
     }
 
+    // Another tenant: Entra's answers for a tenant id it does not know (the discovery document and the token endpoint alike).
+    const other = /^\/([^/]+)\/(?:v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token)$/.exec(url.pathname);
+    if (other) {
+      record.status = 400;
+      return this.#json(res, 400, {
+        error: url.pathname.endsWith('/token') ? 'invalid_request' : 'invalid_tenant',
+        error_description: `AADSTS90002: Tenant '${decodeURIComponent(other[1]!)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        error_codes: [90002],
+      });
+    }
     if (!url.pathname.startsWith('/v1.0/')) return fail(404, 'NotFound', `no route ${url.pathname}`);
     if (!authorized) return fail(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
     const path = url.pathname.slice('/v1.0'.length);

@@ -2,7 +2,7 @@
  * The Microsoft Graph client of the Entra source: app-only authentication (client credentials,
  * secret or certificate, through @azure/identity: tokens cached and renewed by MSAL), the Graph
  * client with a middleware chain of our own (authentication → retry → HTTP), paging through
- * `@odata.nextLink` to the end, and the wrapping of foreign errors into groupsync's codes.
+ * `@odata.nextLink` to the end. Foreign errors are wrapped into groupsync's codes in errors.ts.
  *
  * Retries: 429 and 5xx answers and network errors are retried up to `maxRetries` times; a
  * `Retry-After` header (seconds or an HTTP date) is waited for as given, otherwise the delay
@@ -12,7 +12,6 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  AuthenticationError,
   ClientCertificateCredential,
   ClientSecretCredential,
   type TokenCredential,
@@ -26,8 +25,7 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { GroupsyncError } from '../../errors.ts';
-import { defaultGraphScope, isGraphHost } from './scope.ts';
+import { BodyReadError, isTransient } from './errors.ts';
 
 export type EntraCredential =
   | { readonly type: 'secret'; readonly secret: string }
@@ -65,50 +63,6 @@ export interface GraphPage<T> {
   readonly deltaLink: string | null;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/i;
-
-/** Every error code on the cause chain (fetch hides the socket's code under `cause`). */
-function causeCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 6; depth++) {
-    const e = current as { code?: unknown; cause?: unknown; name?: unknown };
-    if (typeof e.code === 'string') codes.push(e.code);
-    if (typeof e.name === 'string' && (e.name === 'TimeoutError' || e.name === 'AbortError')) codes.push(e.name);
-    current = e.cause;
-  }
-  return codes;
-}
-
-function causeMessages(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 6; depth++) {
-    if (current instanceof Error) parts.push(current.message);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return parts.join(': ');
-}
-
-function isTransient(error: unknown): boolean {
-  const codes = causeCodes(error);
-  if (codes.some((c) => TLS_CODES.test(c))) return false;
-  return codes.some((c) => NETWORK_CODES.has(c) || c === 'TimeoutError') || /fetch failed|socket hang up|other side closed/i.test(causeMessages(error));
-}
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | null {
@@ -118,15 +72,6 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-/** The body of an answer could not be read to its end (the connection was cut after the headers). */
-export class BodyReadError extends Error {
-  readonly status: number;
-  constructor(status: number, cause: unknown) {
-    super(`the answer (${status}) was cut after its headers`, { cause });
-    this.name = 'BodyReadError';
-    this.status = status;
-  }
-}
 
 /**
  * Reads the answer's body to its end and puts it back as a buffered Response, so that a failure
@@ -291,96 +236,4 @@ export function deltaExpiredReason(error: unknown): string | null {
   if (error.statusCode === 410) return code || 'gone';
   if (error.statusCode === 400 && /delta ?token|skip ?token|sync state/i.test(error.message)) return code || 'invalidDeltaToken';
   return null;
-}
-
-type ErrorContext = Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl' | 'scope' | 'maxRetries'>;
-
-/** The token endpoint knows no resource for the scope (AADSTS500011): a scope problem, not a credential one. */
-function scopeRefused(error: unknown, o: ErrorContext, doing: string, refusal: string): GroupsyncError {
-  const host = new URL(o.graphBaseUrl).hostname;
-  const fix =
-    o.scope === defaultGraphScope(o.graphBaseUrl) && !isGraphHost(o.graphBaseUrl)
-      ? `the scope is derived from graphBaseUrl, and ${host} is not a Microsoft Graph host: set scope to the resource of the Graph behind it, such as ${GRAPH_SCOPE_EXAMPLE}`
-      : `set scope to the resource of Microsoft Graph in the tenant's cloud, such as ${GRAPH_SCOPE_EXAMPLE}`;
-  return new GroupsyncError('DIRECTORY_AUTH_FAILED', `Entra tenant ${o.tenantId}: the token endpoint knows no resource for the scope ${o.scope} (${refusal}) while ${doing}; ${fix}`, { cause: error });
-}
-
-const GRAPH_SCOPE_EXAMPLE = 'https://graph.microsoft.com/.default';
-
-const IDENTITY_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
-
-/** Wraps a foreign error once, with a sentence an admin can act on. Never includes a secret. */
-export function wrapGraphError(
-  error: unknown,
-  o: ErrorContext,
-  doing: string,
-): GroupsyncError {
-  if (error instanceof GroupsyncError) return error;
-  if (error instanceof BodyReadError) {
-    const retried = isTransient(error) ? `, after ${o.maxRetries} retries` : '';
-    return new GroupsyncError(
-      'DIRECTORY_UNREACHABLE',
-      `Entra: Microsoft Graph at ${hostOf(o.graphBaseUrl)} cut the connection after the headers of its answer (${error.status}) while ${doing}${retried}: ${firstLine(causeMessages(error.cause))}; check the network and any proxy between groupsync and Graph`,
-      { cause: error },
-    );
-  }
-  const codes = causeCodes(error);
-  const messages = causeMessages(error);
-  const tls = codes.find((c) => TLS_CODES.test(c)) ?? (/certificate|self.signed|UNABLE_TO_VERIFY/i.test(messages) ? 'tls' : null);
-  if (tls) {
-    return new GroupsyncError('DIRECTORY_TLS_FAILED', `Entra (${hostOf(o.graphBaseUrl)}): TLS failed while ${doing}: ${firstLine(messages)} (${tls}); the server certificate must be trusted by Node (NODE_EXTRA_CA_CERTS for a private CA)`, { cause: error });
-  }
-  // @azure/identity's errors, by name: it ships ESM and CommonJS builds (two classes each), and
-  // wraps MSAL's errors as AuthenticationError, AuthenticationRequiredError or CredentialUnavailableError.
-  if (error instanceof AuthenticationError || (error instanceof Error && IDENTITY_ERRORS.has(error.name))) {
-    const response = (error as Partial<AuthenticationError>).errorResponse;
-    const oauth = response?.error ?? /\b(invalid_client|unauthorized_client|invalid_request|invalid_grant|invalid_scope|invalid_resource)\b/.exec(messages)?.[1];
-    const aadsts = /AADSTS\d+/.exec(response?.errorDescription ?? messages)?.[0];
-    if (!oauth && !aadsts) {
-      return new GroupsyncError(
-        'DIRECTORY_UNREACHABLE',
-        `Entra: no token: the authority ${o.authorityHost} is unreachable, or its certificate is not trusted, while ${doing} (${firstLine(messages).slice(0, 160)}); check authorityHost and the network`,
-        { cause: error },
-      );
-    }
-    const refusal = [oauth, aadsts].filter(Boolean).join(' ');
-    if (oauth === 'invalid_resource' || aadsts === 'AADSTS500011') return scopeRefused(error, o, doing, refusal);
-    return new GroupsyncError(
-      'DIRECTORY_AUTH_FAILED',
-      `Entra tenant ${o.tenantId}: the token endpoint refused the credentials of client ${o.clientId} (${refusal}); check tenantId, clientId and the client secret or certificate`,
-      { cause: error },
-    );
-  }
-  if (error instanceof GraphError && error.statusCode > 0) {
-    const code = error.code ? ` ${error.code}` : '';
-    if (error.statusCode === 401) {
-      return new GroupsyncError('DIRECTORY_AUTH_FAILED', `Entra: Microsoft Graph refused the token (401${code}) while ${doing}; check that the tenant and the Graph URL belong together`, { cause: error });
-    }
-    if (error.statusCode === 403) {
-      return new GroupsyncError(
-        'DIRECTORY_AUTH_FAILED',
-        `Entra: Microsoft Graph denied access (403${code}) while ${doing}; grant the application the Group.Read.All and User.Read.All application permissions, with admin consent`,
-        { cause: error },
-      );
-    }
-    const retried = error.statusCode === 429 || error.statusCode >= 500 ? ' (after the configured retries, or asked to wait more than 5 minutes)' : '';
-    return new GroupsyncError('DIRECTORY_READ_FAILED', `Entra: Microsoft Graph answered ${error.statusCode}${code} while ${doing}${retried}: ${firstLine(error.message)}`, { cause: error });
-  }
-  if (isTransient(error) || codes.some((c) => NETWORK_CODES.has(c))) {
-    const timeout = codes.includes('TimeoutError') ? ' (timed out)' : '';
-    return new GroupsyncError('DIRECTORY_UNREACHABLE', `Entra: Microsoft Graph at ${hostOf(o.graphBaseUrl)} is unreachable${timeout} while ${doing}: ${firstLine(messages)}`, { cause: error });
-  }
-  return new GroupsyncError('DIRECTORY_READ_FAILED', `Entra: ${doing} failed: ${firstLine(messages) || String(error)}`, { cause: error });
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.slice(0, 300);
 }
