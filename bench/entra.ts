@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { GraphHttp } from '../src/directory/entra/client.ts';
+import { defaultGraphScope } from '../src/directory/entra/scope.ts';
 import { readLinkedGroups, readTransitiveMembers } from '../src/directory/entra/read.ts';
 import { type GraphServer, TEST_CLIENT, TEST_SECRET, TEST_TENANT, guid, startGraphServer } from '../test/support/graph-server.ts';
 import { createTestTls } from '../test/support/graph-tls.ts';
@@ -57,6 +58,7 @@ async function baselineChild(): Promise<void> {
     credential: { type: 'secret', secret: TEST_SECRET },
     authorityHost: new URL(graphBaseUrl).origin,
     graphBaseUrl,
+    scope: defaultGraphScope(graphBaseUrl),
     trustedHosts: ['127.0.0.1'],
     timeoutSeconds: 300,
     maxRetries: 3,

@@ -11,6 +11,7 @@ import { validateDetailed as validateCron } from 'node-cron';
 import { GroupsyncError } from './errors.ts';
 import { type ChatConfig, type SlackConfig, type TeamsConfig, chatEnvSchema, chatSchema, slackConfig, teamsConfig } from './chat/config.ts';
 import { typicalGapMs } from './scheduler/schedule.ts';
+import { SCOPE_PATTERN, defaultGraphScope } from './directory/entra/scope.ts';
 
 export type { ChatConfig, SlackConfig, TeamsConfig } from './chat/config.ts';
 
@@ -158,6 +159,15 @@ const entraConnection = z
       .optional(),
     authorityHost: httpsUrl('https://login.microsoftonline.com').default('https://login.microsoftonline.com'),
     graphBaseUrl: httpsUrl('https://graph.microsoft.com/v1.0').default('https://graph.microsoft.com/v1.0'),
+    /**
+     * Scope of the app-only token: the Graph resource followed by /.default. Default: the host of
+     * graphBaseUrl (https://graph.microsoft.com/.default); set it when graphBaseUrl is a proxy or
+     * a private endpoint under another host name.
+     */
+    scope: z
+      .string()
+      .regex(SCOPE_PATTERN, 'must be the Graph resource followed by /.default, such as https://graph.microsoft.com/.default (an app-only token asks for the .default scope)')
+      .optional(),
     /** Extra host names (no port) the Graph client may send its token to, besides Microsoft's Graph hosts. */
     trustedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name without scheme or port')).default([]),
     groups: z
@@ -213,7 +223,9 @@ export type LdapConnectionConfig = Readonly<z.infer<typeof ldapConnection>> & {
 export type LdifConnectionConfig = Readonly<z.infer<typeof ldifConnection>> & { readonly staleAfterMs: number };
 type EntraFileConfig = z.infer<typeof entraConnection>;
 /** Entra's groups scope as the engine reads it (`list` = the explicit ids), and the credential read from the environment. */
-export type EntraConnectionConfig = Readonly<Omit<EntraFileConfig, 'groups' | 'certificate'>> & {
+export type EntraConnectionConfig = Readonly<Omit<EntraFileConfig, 'groups' | 'certificate' | 'scope'>> & {
+  /** As set, or derived from graphBaseUrl (see directory/entra/scope.ts). */
+  readonly scope: string;
   readonly groups: { readonly filter?: string | undefined; readonly list: readonly string[] };
   readonly credential:
     | { readonly type: 'secret'; readonly secret: string }
@@ -317,11 +329,13 @@ export function parseConfigDocument(
     } else if (c.kind === 'entra') {
       const credential = entraCredential(c, env, baseDir, where, problems);
       const { groups, certificate: _certificate, ...rest } = c;
+      const graphBaseUrl = c.graphBaseUrl.replace(/\/+$/, '');
       result.push(
         deepFreeze({
           ...rest,
           authorityHost: c.authorityHost.replace(/\/+$/, ''),
-          graphBaseUrl: c.graphBaseUrl.replace(/\/+$/, ''),
+          graphBaseUrl,
+          scope: c.scope ?? defaultGraphScope(graphBaseUrl),
           groups: { filter: groups.filter, list: groups.ids },
           credential,
           staleAfterMs: staleLimit(c),

@@ -16,6 +16,7 @@ export const createSource: SourceFactory = (c) => {
       credential: c.credential,
       authorityHost: c.authorityHost,
       graphBaseUrl: c.graphBaseUrl,
+      scope: c.scope,
       trustedHosts: c.trustedHosts,
       usersFilter: c.users.filter,
       pageSize: c.pageSize,

@@ -5,17 +5,27 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection } from '../support/app.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
-import { createClientPem } from '../support/graph-tls.ts';
+import { createClientPem, createTestTls } from '../support/graph-tls.ts';
 import { createDatabase } from '../support/postgres.ts';
 import { membersOf, rows, storeFingerprint } from '../support/store.ts';
 
 const U = (n: number) => guid(1, n);
+
+/** A loopback port nothing listens on (port 9, the usual choice, is one fetch refuses outright). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 const G = (n: number) => guid(2, n);
 const BIG = 2500;
 
@@ -233,6 +243,29 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     expect(await membersOf(app, 'app-ops')).toEqual(['carol@corp.example']);
   });
 
+  it('retries an answer cut after its headers; a cut that persists fails the run with a clear error', async () => {
+    app = await createTestApp(driver, [connection({ maxRetries: 2, retryDelay: '10ms' })]);
+    const bigMembers = new RegExp(`${G(7)}/transitiveMembers$`);
+    graph.fault({ path: bigMembers, status: 200, cutBody: true });
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    expect((await membersOf(app, 'app-big')).length).toBe(BIG);
+    const firstPage = graph.requests.filter((r) => bigMembers.test(r.path) && r.query.get('$skiptoken') === null);
+    expect(firstPage.length).toBe(2); // the cut answer, then the whole one
+    expect(result.run.stats).toMatchObject({ retries: 1 });
+    // Cut every time: the same budget as other network errors (maxRetries), then a failed run.
+    graph.removeMember(G(1), U(2));
+    const fingerprint = await storeFingerprint(app);
+    graph.fault({ path: /^\/v1.0\/users\/delta$/, status: 200, cutBody: true, times: Infinity });
+    const mark = graph.requests.length;
+    const failed = await sync();
+    expect(failed.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
+    expect(failed.run.error).toMatch(/cut the connection after the headers of its answer \(200\).*after 2 retries/);
+    expect(failed.run.error).not.toMatch(/answered 200/);
+    expect(graph.requests.slice(mark).filter((r) => r.path === '/v1.0/users/delta')).toHaveLength(3); // 1 + maxRetries
+    expect(await storeFingerprint(app)).toBe(fingerprint);
+  });
+
   it('reports a wrong client secret and an unreachable endpoint as failed runs with clear errors', async () => {
     app = await createTestApp(driver, [
       connection({ name: 'wrongsecret', clientSecretEnv: 'WRONG_SECRET' }),
@@ -245,6 +278,52 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     const down = await app.engine.sync({ connection: 'down', trigger: 'manual', actor: 'test' });
     expect(down.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
     expect(down.run.error).toMatch(/unreachable/);
+  });
+
+  it('asks for a token of the configured scope: a Graph on another host name fails with the scope named, and works once scope is set', async () => {
+    const proxied = graph.graphBaseUrl.replace('127.0.0.1', 'localhost'); // the same Graph under another host name
+    app = await createTestApp(driver, [
+      connection({ name: 'derived', graphBaseUrl: proxied }),
+      connection({ name: 'set', graphBaseUrl: proxied, scope: 'https://graph.microsoft.com/.default' }),
+    ]);
+    const derived = await app.engine.sync({ connection: 'derived', trigger: 'manual', actor: 'test' });
+    expect(derived.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_AUTH_FAILED' });
+    expect(derived.run.error).toMatch(/scope https:\/\/localhost:\d+\/\.default .*invalid_resource AADSTS500011/);
+    expect(derived.run.error).toMatch(/localhost is not a Microsoft Graph host.*set scope/);
+    expect(derived.run.error).not.toMatch(/client secret/);
+    const set = await app.engine.sync({ connection: 'set', trigger: 'manual', actor: 'test' });
+    expect(set.run.status).toBe('partial');
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob@corp.example', 'carol@corp.example']);
+    expect(graph.graphRequests().every((r) => r.authorized)).toBe(true);
+  });
+
+  it('tells a wrong tenant, an untrusted authority certificate and an unreachable authority apart, each with its fix', async () => {
+    // A second loopback authority whose certificate comes from a CA this process does not trust.
+    const untrustedTls = createTestTls(path.join(inject('graphTls').dir, 'untrusted'));
+    const untrusted = await startGraphServer({ certFile: untrustedTls.certFile, keyFile: untrustedTls.keyFile });
+    try {
+      app = await createTestApp(driver, [
+        connection({ name: 'tenant', tenantId: '99999999-2222-4333-8444-555555555555' }),
+        connection({ name: 'untrusted', authorityHost: untrusted.authorityHost, graphBaseUrl: untrusted.graphBaseUrl }),
+        connection({ name: 'down', authorityHost: `https://127.0.0.1:${await closedPort()}`, maxRetries: 1 }),
+      ]);
+      const run = async (name: string) => (await app.engine.sync({ connection: name, trigger: 'manual', actor: 'test' })).run;
+      const tenant = await run('tenant');
+      expect(tenant).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_AUTH_FAILED' });
+      expect(tenant.error).toMatch(/tenant 99999999-2222-4333-8444-555555555555 .*AADSTS90002.*check tenantId/);
+      expect(tenant.error).not.toMatch(/unreachable|certificate/);
+      const cert = await run('untrusted');
+      expect(cert).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_TLS_FAILED' });
+      expect(cert.error).toMatch(/certificate of the authority https:\/\/127\.0\.0\.1:\d+ is not trusted.*NODE_EXTRA_CA_CERTS/);
+      expect(cert.error).not.toMatch(/unreachable|tenantId/);
+      const down = await run('down');
+      expect(down).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_UNREACHABLE' });
+      expect(down.error).toMatch(/authority https:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\).*check the network.*authorityHost/);
+      expect(down.error).not.toMatch(/certificate|tenantId/);
+      expect(untrusted.requests).toEqual([]); // no TLS handshake completed, so no request reached it
+    } finally {
+      await untrusted.stop();
+    }
   });
 
   it('holds a run above the deletion threshold without moving the delta link; approval applies it', async () => {

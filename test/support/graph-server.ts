@@ -1,11 +1,12 @@
 /**
  * A loopback Microsoft Graph for tests and the bench: HTTPS (certificate from graph-tls.ts),
- * the Entra token endpoint and its OpenID discovery document, and the Graph v1.0 shapes of
+ * the Entra token endpoint (refusing a scope whose resource it does not know) and its OpenID discovery document
+ * (an unknown tenant answered AADSTS90002, as Entra does), and the Graph v1.0 shapes of
  * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/{id}`, `/users/delta`,
  * `/groups/delta` and `/organization`: `$select`, `$top` with `@odata.nextLink` paging, a small
  * `$filter` (eq, startswith, and/or), delta links (`$deltatoken=latest` included) over a change
- * log (groups with `members@delta`). Faults can be injected (429 + Retry-After, 503, 500, expired delta links → 410
- * syncStateNotFound), and every request is recorded with its time.
+ * log (groups with `members@delta`). Faults can be injected (429 + Retry-After, 503, 500, an answer cut after its
+ * headers, expired delta links → 410 syncStateNotFound), and every request is recorded with its time.
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -45,6 +46,8 @@ export interface Fault {
   /** How many requests it answers; Infinity for all. */
   times: number;
   readonly code?: string;
+  /** Send the status line and headers and the start of the body, then destroy the socket (a reset mid-body). */
+  readonly cutBody?: boolean;
 }
 
 export interface GraphServerOptions {
@@ -107,6 +110,8 @@ export class GraphServer {
   /** Delta tokens below this are answered 410 syncStateNotFound. */
   expiredBefore = 0;
   tokensIssued = 0;
+  /** Resources a token may be asked for (`<resource>/.default`); the server's own origin is added at start. */
+  readonly resources = new Set<string>(['https://graph.microsoft.com']);
   readonly #server: https.Server;
   readonly #options: GraphServerOptions;
   readonly #log: Array<{ seq: number; type: 'user' | 'group'; id: string; member?: { id: string; removed: boolean } }> = [];
@@ -129,6 +134,7 @@ export class GraphServer {
   async start(port = 0): Promise<this> {
     await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
     this.origin = `https://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.resources.add(this.origin);
     return this;
   }
 
@@ -249,6 +255,12 @@ export class GraphServer {
     const fault = this.faults.find((f) => f.times > 0 && f.path.test(url.pathname));
     if (fault) {
       fault.times--;
+      if (fault.cutBody) {
+        record.status = fault.status;
+        res.writeHead(fault.status, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8', 'content-length': 65536 });
+        res.write('{"@odata.context":"cut","value":[', () => res.destroy());
+        return;
+      }
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
       const code = fault.code ?? (fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'serviceNotAvailable' : 'generalException');
       return fail(fault.status, code, `injected fault ${fault.status}`, headers);
@@ -280,12 +292,31 @@ export class GraphServer {
         record.status = 401;
         return this.#json(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
       }
+      const resource = (form.get('scope') ?? '').split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length) ?? '';
+      if (!this.resources.has(resource)) {
+        record.status = 400;
+        return this.#json(res, 400, {
+          error: 'invalid_resource',
+          error_description: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${this.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+          error_codes: [500011],
+        });
+      }
       const token = `tok-${++this.tokensIssued}-${Math.random().toString(36).slice(2)}`;
       this.#tokens.add(token);
       const lifetime = this.#options.tokenLifetime ?? 3599;
       return send(200, { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token });
     }
 
+    // Another tenant: Entra's answers for a tenant id it does not know (the discovery document and the token endpoint alike).
+    const other = /^\/([^/]+)\/(?:v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token)$/.exec(url.pathname);
+    if (other) {
+      record.status = 400;
+      return this.#json(res, 400, {
+        error: url.pathname.endsWith('/token') ? 'invalid_request' : 'invalid_tenant',
+        error_description: `AADSTS90002: Tenant '${decodeURIComponent(other[1]!)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        error_codes: [90002],
+      });
+    }
     if (!url.pathname.startsWith('/v1.0/')) return fail(404, 'NotFound', `no route ${url.pathname}`);
     if (!authorized) return fail(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
     const path = url.pathname.slice('/v1.0'.length);

@@ -320,6 +320,23 @@ describe('parseConnections: entra', () => {
   });
 
   it.each([
+    { graphBaseUrl: 'https://graph.microsoft.com/v1.0', scope: 'https://graph.microsoft.com/.default' },
+    { graphBaseUrl: 'https://graph.microsoft.us/v1.0', scope: 'https://graph.microsoft.us/.default' },
+    { graphBaseUrl: 'https://dod-graph.microsoft.us/beta', scope: 'https://dod-graph.microsoft.us/.default' },
+    { graphBaseUrl: 'https://microsoftgraph.chinacloudapi.cn/v1.0', scope: 'https://microsoftgraph.chinacloudapi.cn/.default' },
+    { graphBaseUrl: 'https://GRAPH.microsoft.com:443/v1.0', scope: 'https://graph.microsoft.com/.default' },
+    { graphBaseUrl: 'https://graph-proxy.corp.example:8443/v1.0', scope: 'https://graph-proxy.corp.example:8443/.default' },
+  ])('derives the token scope $scope from $graphBaseUrl', ({ graphBaseUrl, scope }) => {
+    const [c] = parse([{ ...ENTRA, graphBaseUrl }], SECRET);
+    expect(c).toMatchObject({ scope });
+  });
+
+  it('takes the token scope as set, for a Graph behind another host name', () => {
+    const [c] = parse([{ ...ENTRA, graphBaseUrl: 'https://graph-proxy.corp.example/v1.0', scope: 'https://graph.microsoft.com/.default' }], SECRET);
+    expect(c).toMatchObject({ graphBaseUrl: 'https://graph-proxy.corp.example/v1.0', scope: 'https://graph.microsoft.com/.default' });
+  });
+
+  it.each([
     { what: 'no secret variable set', connections: [ENTRA], env: {}, message: ['connections[0] (cloud).clientSecretEnv: environment variable ENTRA_SECRET is not set'] },
     { what: 'neither secret nor certificate', connections: [{ ...ENTRA, clientSecretEnv: undefined }], env: {}, message: ['needs clientSecretEnv', 'or certificate'] },
     { what: 'both secret and certificate', connections: [{ ...ENTRA, certificate: { pemEnv: 'PEM' } }], env: { ...SECRET, PEM: 'x' }, message: ['either clientSecretEnv or certificate, not both'] },
@@ -329,6 +346,7 @@ describe('parseConnections: entra', () => {
     { what: 'a trusted host with a port', connections: [{ ...ENTRA, trustedHosts: ['graph.local:8443'] }], env: SECRET, message: ['connections[0].trustedHosts[0]', 'without scheme or port'] },
     { what: 'a client id that is not a GUID', connections: [{ ...ENTRA, clientId: 'groupsync' }], env: SECRET, message: ['connections[0].clientId', 'application (client) id'] },
     { what: 'a page size above 999', connections: [{ ...ENTRA, pageSize: 5000 }], env: SECRET, message: ['connections[0].pageSize'] },
+    { what: 'a scope without /.default', connections: [{ ...ENTRA, scope: 'https://graph.microsoft.com/User.Read' }], env: SECRET, message: ['connections[0].scope', '/.default'] },
     { what: 'an LDAP setting on entra', connections: [{ ...ENTRA, baseDn: 'dc=x' }], env: SECRET, message: ['connections[0].baseDn', 'not a known setting'] },
   ])('refuses $what', ({ connections, env, message }) => {
     const text = problem(connections, env);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphError } from '@microsoft/microsoft-graph-client';
-import { deltaExpiredReason, graphScope, retryAfterMs } from '../../src/directory/entra/client.ts';
+import { deltaExpiredReason, retryAfterMs } from '../../src/directory/entra/client.ts';
+import { defaultGraphScope } from '../../src/directory/entra/scope.ts';
 import { decodeModel, encodeModel, parseCursor, patchMembers } from '../../src/directory/entra/delta.ts';
 import {
   type DirectoryModel,
@@ -134,7 +135,7 @@ describe('retries and delta errors', () => {
     expect(deltaExpiredReason(new Error('x'))).toBeNull();
   });
   it('asks for a token for the configured Graph', () => {
-    expect(graphScope('https://graph.microsoft.us/v1.0')).toBe('https://graph.microsoft.us/.default');
+    expect(defaultGraphScope('https://graph.microsoft.us/v1.0')).toBe('https://graph.microsoft.us/.default');
   });
 });
 

@@ -2,16 +2,16 @@
  * The Microsoft Graph client of the Entra source: app-only authentication (client credentials,
  * secret or certificate, through @azure/identity: tokens cached and renewed by MSAL), the Graph
  * client with a middleware chain of our own (authentication → retry → HTTP), paging through
- * `@odata.nextLink` to the end, and the wrapping of foreign errors into groupsync's codes.
+ * `@odata.nextLink` to the end. Foreign errors are wrapped into groupsync's codes in errors.ts.
  *
  * Retries: 429 and 5xx answers and network errors are retried up to `maxRetries` times; a
  * `Retry-After` header (seconds or an HTTP date) is waited for as given, otherwise the delay
- * doubles from `retryDelayMs`. The Graph client's own RetryHandler is left out of the chain: it
- * retries neither 500 nor network errors.
+ * doubles from `retryDelayMs`. The body is read to its end inside the retry loop, so a connection
+ * cut after the headers is a network error like any other (same budget). The Graph client's own
+ * RetryHandler is left out of the chain: it retries neither 500 nor network errors.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  AuthenticationError,
   ClientCertificateCredential,
   ClientSecretCredential,
   type TokenCredential,
@@ -25,7 +25,7 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { GroupsyncError } from '../../errors.ts';
+import { BodyReadError, isTransient } from './errors.ts';
 
 export type EntraCredential =
   | { readonly type: 'secret'; readonly secret: string }
@@ -39,6 +39,8 @@ export interface GraphClientOptions {
   readonly authorityHost: string;
   /** Service root with version: https://graph.microsoft.com/v1.0. */
   readonly graphBaseUrl: string;
+  /** Scope of the app-only token: https://graph.microsoft.com/.default (see scope.ts). */
+  readonly scope: string;
   /** Host names (no port) besides Microsoft's Graph hosts that may receive the token. */
   readonly trustedHosts: readonly string[];
   readonly timeoutSeconds: number;
@@ -61,50 +63,6 @@ export interface GraphPage<T> {
   readonly deltaLink: string | null;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/i;
-
-/** Every error code on the cause chain (fetch hides the socket's code under `cause`). */
-function causeCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 6; depth++) {
-    const e = current as { code?: unknown; cause?: unknown; name?: unknown };
-    if (typeof e.code === 'string') codes.push(e.code);
-    if (typeof e.name === 'string' && (e.name === 'TimeoutError' || e.name === 'AbortError')) codes.push(e.name);
-    current = e.cause;
-  }
-  return codes;
-}
-
-function causeMessages(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 6; depth++) {
-    if (current instanceof Error) parts.push(current.message);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return parts.join(': ');
-}
-
-function isTransient(error: unknown): boolean {
-  const codes = causeCodes(error);
-  if (codes.some((c) => TLS_CODES.test(c))) return false;
-  return codes.some((c) => NETWORK_CODES.has(c) || c === 'TimeoutError') || /fetch failed|socket hang up|other side closed/i.test(causeMessages(error));
-}
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | null {
@@ -112,6 +70,24 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+
+/**
+ * Reads the answer's body to its end and puts it back as a buffered Response, so that a failure
+ * to read it happens here, inside the retry loop, and not later in the Graph client's response
+ * handler (which reports it as "answered 200 TypeError: terminated", never retried).
+ */
+async function bufferBody(context: Context): Promise<void> {
+  const response = context.response;
+  if (!response?.body) return;
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await response.arrayBuffer();
+  } catch (error) {
+    throw new BodyReadError(response.status, error);
+  }
+  context.response = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** The longest Retry-After honoured; beyond it the read fails rather than stalling the run. */
@@ -141,6 +117,7 @@ class RetryMiddleware implements Middleware {
       let failure: unknown = null;
       try {
         await this.#next!.execute(context);
+        await bufferBody(context);
       } catch (error) {
         failure = error;
       }
@@ -157,7 +134,6 @@ class RetryMiddleware implements Middleware {
       if (status === 429) this.#stats.throttled++;
       this.#stats.retries++;
       this.#stats.waitedMs += delay;
-      await response?.body?.cancel().catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -202,11 +178,6 @@ function createCredential(o: GraphClientOptions): TokenCredential {
   );
 }
 
-/** Scope of an app-only token for the configured Graph: https://graph.microsoft.com/.default. */
-export function graphScope(graphBaseUrl: string): string {
-  return `${new URL(graphBaseUrl).origin}/.default`;
-}
-
 export class GraphHttp {
   readonly stats: GraphStats = { requests: 0, pages: 0, retries: 0, throttled: 0, waitedMs: 0 };
   readonly #client: Client;
@@ -215,7 +186,7 @@ export class GraphHttp {
   constructor(options: GraphClientOptions) {
     this.#options = options;
     const credential = createCredential(options);
-    const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [graphScope(options.graphBaseUrl)] });
+    const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [options.scope] });
     const base = new URL(options.graphBaseUrl);
     this.#client = Client.initWithMiddleware({
       middleware: [new KeepFailureMiddleware(), new AuthenticationHandler(authProvider), new RetryMiddleware(options, this.stats), new HTTPMessageHandler()],
@@ -265,68 +236,4 @@ export function deltaExpiredReason(error: unknown): string | null {
   if (error.statusCode === 410) return code || 'gone';
   if (error.statusCode === 400 && /delta ?token|skip ?token|sync state/i.test(error.message)) return code || 'invalidDeltaToken';
   return null;
-}
-
-const IDENTITY_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
-
-/** Wraps a foreign error once, with a sentence an admin can act on. Never includes a secret. */
-export function wrapGraphError(error: unknown, o: Pick<GraphClientOptions, 'tenantId' | 'clientId' | 'authorityHost' | 'graphBaseUrl'>, doing: string): GroupsyncError {
-  if (error instanceof GroupsyncError) return error;
-  const codes = causeCodes(error);
-  const messages = causeMessages(error);
-  const tls = codes.find((c) => TLS_CODES.test(c)) ?? (/certificate|self.signed|UNABLE_TO_VERIFY/i.test(messages) ? 'tls' : null);
-  if (tls) {
-    return new GroupsyncError('DIRECTORY_TLS_FAILED', `Entra (${hostOf(o.graphBaseUrl)}): TLS failed while ${doing}: ${firstLine(messages)} (${tls}); the server certificate must be trusted by Node (NODE_EXTRA_CA_CERTS for a private CA)`, { cause: error });
-  }
-  // @azure/identity's errors, by name: it ships ESM and CommonJS builds (two classes each), and
-  // wraps MSAL's errors as AuthenticationError, AuthenticationRequiredError or CredentialUnavailableError.
-  if (error instanceof AuthenticationError || (error instanceof Error && IDENTITY_ERRORS.has(error.name))) {
-    const response = (error as Partial<AuthenticationError>).errorResponse;
-    const oauth = response?.error ?? /\b(invalid_client|unauthorized_client|invalid_request|invalid_grant|invalid_scope|invalid_resource)\b/.exec(messages)?.[1];
-    const aadsts = /AADSTS\d+/.exec(response?.errorDescription ?? messages)?.[0];
-    if (!oauth && !aadsts) {
-      return new GroupsyncError(
-        'DIRECTORY_UNREACHABLE',
-        `Entra: no token: the authority ${o.authorityHost} is unreachable, or its certificate is not trusted, while ${doing} (${firstLine(messages).slice(0, 160)}); check authorityHost and the network`,
-        { cause: error },
-      );
-    }
-    return new GroupsyncError(
-      'DIRECTORY_AUTH_FAILED',
-      `Entra tenant ${o.tenantId}: the token endpoint refused the credentials of client ${o.clientId} (${[oauth, aadsts].filter(Boolean).join(' ')}); check tenantId, clientId and the client secret or certificate`,
-      { cause: error },
-    );
-  }
-  if (error instanceof GraphError && error.statusCode > 0) {
-    const code = error.code ? ` ${error.code}` : '';
-    if (error.statusCode === 401) {
-      return new GroupsyncError('DIRECTORY_AUTH_FAILED', `Entra: Microsoft Graph refused the token (401${code}) while ${doing}; check that the tenant and the Graph URL belong together`, { cause: error });
-    }
-    if (error.statusCode === 403) {
-      return new GroupsyncError(
-        'DIRECTORY_AUTH_FAILED',
-        `Entra: Microsoft Graph denied access (403${code}) while ${doing}; grant the application the Group.Read.All and User.Read.All application permissions, with admin consent`,
-        { cause: error },
-      );
-    }
-    const retried = error.statusCode === 429 || error.statusCode >= 500 ? ' (after the configured retries, or asked to wait more than 5 minutes)' : '';
-    return new GroupsyncError('DIRECTORY_READ_FAILED', `Entra: Microsoft Graph answered ${error.statusCode}${code} while ${doing}${retried}: ${firstLine(error.message)}`, { cause: error });
-  }
-  if (isTransient(error) || codes.some((c) => NETWORK_CODES.has(c))) {
-    const timeout = codes.includes('TimeoutError') ? ' (timed out)' : '';
-    return new GroupsyncError('DIRECTORY_UNREACHABLE', `Entra: Microsoft Graph at ${hostOf(o.graphBaseUrl)} is unreachable${timeout} while ${doing}: ${firstLine(messages)}`, { cause: error });
-  }
-  return new GroupsyncError('DIRECTORY_READ_FAILED', `Entra: ${doing} failed: ${firstLine(messages) || String(error)}`, { cause: error });
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.slice(0, 300);
 }

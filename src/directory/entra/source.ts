@@ -13,7 +13,8 @@ import type {
   ReadProgress,
   ReadScope,
 } from '../../domain/types.ts';
-import { type EntraCredential, GraphHttp, type GraphClientOptions, wrapGraphError } from './client.ts';
+import { type EntraCredential, GraphHttp, type GraphClientOptions } from './client.ts';
+import { wrapGraphError } from './errors.ts';
 import {
   CURSOR_VERSION,
   type DeltaCursor,
@@ -34,6 +35,7 @@ export interface EntraSourceOptions {
   readonly credential: EntraCredential;
   readonly authorityHost: string;
   readonly graphBaseUrl: string;
+  readonly scope: string;
   readonly trustedHosts: readonly string[];
   readonly usersFilter?: string | undefined;
   readonly pageSize: number;
@@ -67,7 +69,7 @@ export class EntraSource implements DirectorySource {
     try {
       return await work();
     } catch (error) {
-      throw wrapGraphError(error, this.#options, doing);
+      throw await wrapGraphError(error, this.#options, doing);
     }
   }
 
