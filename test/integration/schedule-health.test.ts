@@ -50,7 +50,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
   async function build(overrides: Record<string, unknown> = {}, extra: Array<Record<string, unknown>> = []) {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' }, ...overrides }), ...extra], {
       now: clock.now,
-      alertSink: { opened: async (i) => void alerts.opened.push(i), resolved: async (i) => void alerts.resolved.push(i) },
+      alertSink: { opened: async (i) => void alerts.opened.push(i), updated: async () => {}, resolved: async (i) => void alerts.resolved.push(i) },
     });
     return app;
   }
@@ -202,7 +202,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' } })], {
       store,
       now: clock.now,
-      alertSink: { opened: async (i) => void alerts.opened.push(i), resolved: async (i) => void alerts.resolved.push(i) },
+      alertSink: { opened: async (i) => void alerts.opened.push(i), updated: async () => {}, resolved: async (i) => void alerts.resolved.push(i) },
     });
     await app.scheduler.tick(clock.now());
     expect(alerts.opened.filter((i) => i.cause === 'link_red')).toHaveLength(1);
