@@ -38,12 +38,12 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(driver: Driver, ldap: SlapdHandle): Promise<Harness> {
+async function harness(driver: Driver, connections: Array<Record<string, unknown>>): Promise<Harness> {
   const connector = await new BotConnector().start();
   const api = await new SlackApi().start();
   api.addUser({ id: ADMIN.id, name: ADMIN.name, realName: 'Alice Admin', email: 'alice@example.org' });
   const slack: SlackConfig = { botToken: BOT_TOKEN, mode: 'http', signingSecret: SIGNING_SECRET, appToken: null, apiUrl: api.url };
-  const service = await startTestService(driver, [ldapConnection(ldap, { groups: { filter: '(cn=flood-*)' } })], { chat: CHAT, slack, slackRetry: TEST_RETRY });
+  const service = await startTestService(driver, connections, { chat: CHAT, slack, slackRetry: TEST_RETRY });
   await service.app.store.db.execute(sql`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`);
   // Subscribe one Teams channel and one Slack channel.
   const before = connector.calls.length;
@@ -63,14 +63,17 @@ async function harness(driver: Driver, ldap: SlapdHandle): Promise<Harness> {
   };
 }
 
-/** Alert cards posted to the Teams channel (new messages). */
-const teamsAlerts = (h: Harness) =>
-  h.connector.cards((c) => BotConnector.isPost(c) && c.conversationId === TEAMS_CHANNEL && /^(⚠️|✅)/.test(cardTexts(c.body)[0] ?? ''));
+/** Cards posted to the Teams channel (new messages) whose first line matches. */
+const teamsPosts = (h: Harness, first: RegExp) => h.connector.cards((c) => BotConnector.isPost(c) && c.conversationId === TEAMS_CHANNEL && first.test(cardTexts(c.body)[0] ?? ''));
+/** Alert cards posted to the Teams channel. */
+const teamsAlerts = (h: Harness) => teamsPosts(h, /^(⚠️|✅)/);
 /** Updates of one Teams activity. */
 const teamsUpdates = (h: Harness, activityId: string) => h.connector.cards((c) => c.kind === 'update' && c.activityId === activityId);
 /** Alert messages posted to the Slack channel. */
 const slackAlerts = (h: Harness) => h.api.messages(SLACK_CHANNEL.id).filter((m) => /^(⚠️|✅) .* — corp\n/.test(unescapeMrkdwn(blockTexts(m.blocks).join('\n'))));
 const slackText = (blocks: unknown) => unescapeMrkdwn(blockTexts(blocks).join('\n'));
+/** Messages posted to the Slack channel whose text matches. */
+const slackPosts = (h: Harness, match: RegExp) => h.api.messages(SLACK_CHANNEL.id).filter((m) => match.test(slackText(m.blocks)));
 
 describe.each(['pglite', 'postgres'] as Driver[])('alerts on %s', (driver) => {
   let ldap: SlapdHandle | null = null;
@@ -85,7 +88,7 @@ describe.each(['pglite', 'postgres'] as Driver[])('alerts on %s', (driver) => {
 
   it(`a run that turns ${LINKS} linked groups red posts one alert per conversation, lists them paged, updates it in place and resolves it with one update`, async () => {
     ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios, floodLdif(LINKS)] });
-    h = await harness(driver, ldap);
+    h = await harness(driver, [ldapConnection(ldap, { groups: { filter: '(cn=flood-*)' } })]);
     const run = await h.service.app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
     expect(run.run.status).toBe('success');
     const red = (await h.service.app.ops.health()).flatMap((c) => c.links).filter((l) => l.status === 'red');
@@ -142,5 +145,34 @@ describe.each(['pglite', 'postgres'] as Driver[])('alerts on %s', (driver) => {
     expect(slackText(slackDone.blocks)).toMatch(/^✅ Resolved: /);
     expect(h.connector.calls.filter((c) => c.kind === 'update')).toHaveLength(2);
     expect(h.api.ok('chat.update')).toHaveLength(2);
+  });
+
+  it('caps alerts per conversation: 5 alert messages a minute, then one "N more alerts" message updated in place', async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios, floodLdif(7)] });
+    const names = Array.from({ length: 7 }, (_, i) => `org${i + 1}`);
+    h = await harness(
+      driver,
+      names.map((n, i) => ldapConnection(ldap!, { name: n, groups: { list: [name(i)] } })),
+    );
+    // Each connection's one link turns red (jdoe's mail is shared): 7 incidents in a minute.
+    for (const n of names) await h.service.app.ops.sync({ connection: n, trigger: 'manual', actor: 'ann' });
+    expect((await h.service.app.ops.incidents()).filter((i) => i.cause === 'link_red')).toHaveLength(7);
+
+    const teams = teamsAlerts(h);
+    expect(teams.map((c) => cardTexts(c.card)[0])).toEqual(names.slice(0, 5).map((n) => `⚠️ Linked group needs attention — ${n}`));
+    const teamsMore = teamsPosts(h, /more alert/);
+    expect(teamsMore).toHaveLength(1);
+    expect(cardTexts(teamsMore[0]!.card)[0]).toBe('1 more alert not posted here');
+    const teamsMoreNow = h.connector.cards((c) => c.kind === 'update' && c.activityId === teamsMore[0]!.activityId);
+    expect(teamsMoreNow).toHaveLength(1);
+    expect(cardTexts(teamsMoreNow[0]!.card)[0]).toBe('2 more alerts not posted here');
+    expect(cardTexts(teamsMoreNow[0]!.card).join('\n')).toContain('Type "health" for every connection and linked group; `groupsync incidents` lists every open alert.');
+    expect(cardActions(teamsMoreNow[0]!.card).map((a) => a.title)).toEqual(['Health']);
+
+    expect(slackPosts(h, /^⚠️ Linked group needs attention — org/)).toHaveLength(5);
+    const slackMore = slackPosts(h, /more alerts? not posted here/);
+    expect(slackMore).toHaveLength(1);
+    expect(slackMore[0]!.updates).toBe(1);
+    expect(slackText(slackMore[0]!.blocks)).toMatch(/2 more alerts not posted here/);
   });
 });

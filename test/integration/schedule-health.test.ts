@@ -194,7 +194,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
     const linkRed = alerts.opened.filter((i) => i.cause === 'link_red');
     expect(linkRed).toHaveLength(1);
-    expect(linkRed[0]!.details).toMatchObject({ link: 'edge-users', reasons: [{ code: 'conflicts_pending', count: 1 }] });
+    expect(linkRed[0]!.details).toMatchObject({ total: 1, links: [{ name: 'edge-users', reasons: ['1 user conflict pending'] }], causes: { conflicts_pending: 1 } });
     await app.scheduler.tick(clock.now());
     await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
     // A restart (a new app on the same store) does not alert again either.
