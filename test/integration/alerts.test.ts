@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
 import { queryRows } from '../../src/store/db.ts';
-import { type Driver, ldapConnection } from '../support/app.ts';
+import { type Driver, createTestApp, ldapConnection } from '../support/app.ts';
 import { BotConnector } from '../support/bot-connector.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { ADMIN, BOT_TOKEN, SIGNING_SECRET, postSlack, slashCommand } from '../support/slack.ts';
@@ -174,5 +174,29 @@ describe.each(['pglite', 'postgres'] as Driver[])('alerts on %s', (driver) => {
     expect(slackMore).toHaveLength(1);
     expect(slackMore[0]!.updates).toBe(1);
     expect(slackText(slackMore[0]!.blocks)).toMatch(/2 more alerts not posted here/);
+  });
+
+  it('updates a grouped alert changed by another process (the CLI) at the next scheduler tick, once', async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios, floodLdif(12)] });
+    const connection = ldapConnection(ldap, { groups: { filter: '(cn=flood-*)' } });
+    h = await harness(driver, [connection]);
+    await h.service.app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
+    const [teams] = teamsAlerts(h);
+    expect(cardTexts(teams!.card)[0]).toBe('⚠️ 12 linked groups need attention — corp');
+    // The CLI (same store, no chat surfaces) syncs after flood-000 lost jdoe: 11 links are red.
+    const cli = await createTestApp(driver, [connection], { store: h.service.app.store });
+    await ldap.load(`dn: cn=${name(0)},ou=groups,dc=example,dc=org\nchangetype: modify\ndelete: member\nmember: uid=jdoe,ou=people,dc=example,dc=org\n`);
+    await cli.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'cli:ops' });
+    expect(teamsUpdates(h, teams!.activityId!)).toHaveLength(0);
+    // The service's next tick updates the card, in place, on both surfaces.
+    await h.service.app.scheduler.tick(new Date());
+    const updated = teamsUpdates(h, teams!.activityId!);
+    expect(updated.map((c) => cardTexts(c.card)[0])).toEqual(['⚠️ 11 linked groups need attention — corp']);
+    const [slack] = slackAlerts(h);
+    expect(slack!.updates).toBe(1);
+    expect(slackText(slack!.blocks)).toMatch(/^⚠️ 11 linked groups need attention — corp/);
+    await h.service.app.scheduler.tick(new Date());
+    expect(teamsUpdates(h, teams!.activityId!)).toHaveLength(1);
+    expect(teamsAlerts(h)).toHaveLength(1);
   });
 });
