@@ -68,7 +68,7 @@ function redLinks(c: ConnectionHealth): RedLink[] {
     .sort((a, b) => a.link.name.localeCompare(b.link.name) || a.link.id - b.link.id);
 }
 
-export function linkRedDetails(red: readonly RedLink[]): LinkRedDetails {
+function linkRedDetails(red: readonly RedLink[]): LinkRedDetails {
   const hash = createHash('sha256');
   const causes: Record<string, number> = {};
   for (const { link, own } of red) {
@@ -169,7 +169,8 @@ export class IncidentManager implements Notifier {
 
   /**
    * Updates the posted alert of an open incident whose details changed, once per version: the
-   * claim takes the version the cards will show. One not posted yet is posted as it is now.
+   * claim takes the version the cards will show. One not posted yet needs no update: it is
+   * posted with its details as they are then.
    */
   async #deliverUpdated(row: IncidentRow): Promise<void> {
     if (!this.#delivers) return;
@@ -197,7 +198,7 @@ export class IncidentManager implements Notifier {
   }
 
   /**
-   * The outbox: posts what was opened, and updates what was resolved, by a process that could
+   * The outbox: posts what was opened, and updates what changed or was resolved, by a process that could
    * not (the CLI) or before this one started. Run by the service after each scheduler tick.
    */
   async deliverPending(): Promise<{ opened: number; updated: number; resolved: number }> {
