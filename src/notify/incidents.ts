@@ -198,8 +198,8 @@ export class IncidentManager implements Notifier {
   }
 
   /**
-   * The outbox: posts what was opened, and updates what changed or was resolved, by a process that could
-   * not (the CLI) or before this one started. Run by the service after each scheduler tick.
+   * The outbox: posts what was opened, and updates what changed or was resolved, by a process
+   * that could not (the CLI) or before this one started. Run by the service after each tick.
    */
   async deliverPending(): Promise<{ opened: number; updated: number; resolved: number }> {
     if (!this.#delivers) return { opened: 0, updated: 0, resolved: 0 };
