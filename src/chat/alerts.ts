@@ -1,18 +1,31 @@
 /**
  * Alert delivery: the incident policy (notify/incidents.ts) says when; this says where. Each
  * incident is posted once to every subscribed conversation of every surface, and where it was
- * posted is stored on the incident, so recovery updates the same card even after a restart or
- * from another process. Surfaces plug in as AlertChannels; no chat framework type here.
+ * posted is stored on the incident, so a change (links joining or leaving a grouped alert) and
+ * recovery update the same card even after a restart or from another process. Surfaces plug in
+ * as AlertChannels; no chat framework type here.
+ *
+ * A cap keeps a conversation from being flooded: at most `cap.posts` new alert messages per
+ * window (a minute); beyond it, one "N more alerts" message per window, updated in place as N
+ * grows. Updates of posted alerts are never capped: they add no message.
  */
 import { eq } from 'drizzle-orm';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AlertSink, IncidentRow } from '../notify/incidents.ts';
-import { type ConversationRow, type Surface, getConversation, listSubscribed } from '../store/conversations.ts';
+import { type ConversationRow, type Surface, claimAlertPost, countAlertOverflow, getConversation, listSubscribed, setAlertOverflowMessage } from '../store/conversations.ts';
 import type { Db } from '../store/db.ts';
 import { incidents } from '../store/schema.ts';
-import { buildAlert } from './views/incidents.ts';
+import { buildAlert, buildAlertOverflow } from './views/incidents.ts';
 import type { View } from './views/types.ts';
+
+/** New alert messages per conversation and window; see README "Schedule, health and alerts". */
+export interface AlertCap {
+  readonly posts: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_ALERT_CAP: AlertCap = { posts: 5, windowMs: 60_000 };
 
 /** One surface's way to post and update a message in a stored conversation. */
 export interface AlertChannel {
@@ -33,10 +46,14 @@ export class ChatAlerts implements AlertSink {
   readonly #db: Db;
   readonly #logger: Logger;
   readonly #channels: AlertChannel[] = [];
+  readonly #cap: AlertCap;
+  readonly #now: () => Date;
 
-  constructor(deps: { db: Db; logger: Logger }) {
+  constructor(deps: { db: Db; logger: Logger; cap?: AlertCap; now?: () => Date }) {
     this.#db = deps.db;
     this.#logger = deps.logger;
+    this.#cap = deps.cap ?? DEFAULT_ALERT_CAP;
+    this.#now = deps.now ?? (() => new Date());
   }
 
   register(channel: AlertChannel): void {
@@ -46,11 +63,17 @@ export class ChatAlerts implements AlertSink {
   async opened(incident: IncidentRow): Promise<void> {
     const view = buildAlert(incident);
     const deliveries: Delivery[] = [];
+    let capped = 0;
     for (const channel of this.#channels) {
       for (const conversation of await listSubscribed(this.#db, channel.surface)) {
         try {
+          if (!(await claimAlertPost(this.#db, conversation.id, this.#now(), this.#cap))) {
+            capped++;
+            await this.#overflow(channel, conversation);
+            continue;
+          }
           const { messageId } = await channel.post(conversation, view);
-          deliveries.push({ surface: channel.surface, conversationId: conversation.id, messageId, at: new Date().toISOString() });
+          deliveries.push({ surface: channel.surface, conversationId: conversation.id, messageId, at: this.#now().toISOString() });
         } catch (error) {
           // One unreachable conversation must not keep the alert from the others.
           this.#logger.error({ incident: incident.id, surface: channel.surface, conversation: conversation.id, err: describeError(error) }, 'alert not delivered');
@@ -58,12 +81,35 @@ export class ChatAlerts implements AlertSink {
       }
     }
     if (deliveries.length) await this.#db.update(incidents).set({ deliveries }).where(eq(incidents.id, incident.id));
-    this.#logger.info({ incident: incident.id, cause: incident.cause, deliveries: deliveries.length }, 'alert posted');
+    this.#logger.info({ incident: incident.id, cause: incident.cause, deliveries: deliveries.length, capped }, 'alert posted');
+  }
+
+  /** An alert over the conversation's cap: counted on the window's "N more alerts" message. */
+  async #overflow(channel: AlertChannel, conversation: ConversationRow): Promise<void> {
+    const { count, messageId } = await countAlertOverflow(this.#db, conversation.id);
+    const view = buildAlertOverflow(count, this.#cap);
+    if (messageId) {
+      await channel.update(conversation, messageId, view);
+      return;
+    }
+    const posted = await channel.post(conversation, view);
+    await setAlertOverflowMessage(this.#db, conversation.id, posted.messageId);
+  }
+
+  async updated(incident: IncidentRow): Promise<void> {
+    await this.#updateDeliveries(incident, 'alert not updated');
+    this.#logger.info({ incident: incident.id, cause: incident.cause, version: incident.version }, 'alert updated');
   }
 
   async resolved(incident: IncidentRow): Promise<void> {
+    const updated = await this.#updateDeliveries(incident, 'resolved alert not updated');
+    this.#logger.info({ incident: incident.id, cause: incident.cause, updated }, 'alert resolved');
+  }
+
+  /** Rewrites every posted card of the incident with its current view; returns how many. */
+  async #updateDeliveries(incident: IncidentRow, failure: string): Promise<number> {
     const view = buildAlert(incident);
-    // The row returned by resolve() carries the deliveries recorded when it opened.
+    // The row carries the deliveries recorded when it opened.
     const deliveries = (incident.deliveries ?? []) as unknown as Delivery[];
     for (const d of deliveries) {
       const channel = this.#channels.find((c) => c.surface === d.surface);
@@ -72,9 +118,9 @@ export class ChatAlerts implements AlertSink {
       try {
         await channel.update(conversation, d.messageId, view);
       } catch (error) {
-        this.#logger.error({ incident: incident.id, surface: d.surface, conversation: d.conversationId, err: describeError(error) }, 'resolved alert not updated');
+        this.#logger.error({ incident: incident.id, surface: d.surface, conversation: d.conversationId, err: describeError(error) }, failure);
       }
     }
-    this.#logger.info({ incident: incident.id, cause: incident.cause, updated: deliveries.length }, 'alert resolved');
+    return deliveries.length;
   }
 }

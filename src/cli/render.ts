@@ -169,6 +169,15 @@ export function renderHealth(health: readonly ConnectionHealth[], all: boolean):
   return lines.join('\n');
 }
 
+/** A grouped link alert names its links; other incidents show their details as stored. */
+function incidentDetails(i: IncidentRow): string {
+  const d = i.details as { total?: unknown; links?: Array<{ name: string }> };
+  if (i.cause === 'link_red' && typeof d.total === 'number' && Array.isArray(d.links)) {
+    return `${d.total} red link${d.total === 1 ? '' : 's'}: ${d.links.map((l) => l.name).join(', ')}${d.total > d.links.length ? ', …' : ''}`;
+  }
+  return JSON.stringify(i.details);
+}
+
 export function renderIncidents(list: readonly IncidentRow[]): string {
   if (!list.length) return 'no open incidents';
   return table(
@@ -180,7 +189,7 @@ export function renderIncidents(list: readonly IncidentRow[]): string {
       i.cause,
       time(i.openedAt),
       time(i.resolvedAt),
-      JSON.stringify(i.details).slice(0, 80),
+      incidentDetails(i).slice(0, 80),
     ]),
   );
 }

@@ -1,10 +1,13 @@
 /**
- * The alert policy: a failed run, a run held for approval and a link or connection turning red
- * open an incident (one per cause per connection or link); recovery resolves it. The store's
- * partial unique index makes "open" happen once across restarts and processes, so an incident
- * never alerts twice. Delivery is the surfaces' job, behind the AlertSink port.
+ * The alert policy: a failed run, a run held for approval and links or a connection turning red
+ * open an incident (one per connection and cause); recovery resolves it. Red links are grouped:
+ * one `link_red` incident per connection lists them, and is updated in place as links join or
+ * leave it, so a run that turns 300 links red raises one alert, not 300. The store's partial
+ * unique index makes "open" happen once across restarts and processes, so an incident never
+ * alerts twice. Delivery is the surfaces' job, behind the AlertSink port.
  */
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, desc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { describeError } from '../errors.ts';
 import { CONNECTION_CAUSES, type ConnectionHealth, describeReason, type HealthReason } from '../health/health.ts';
 import type { Logger } from '../logger.ts';
@@ -24,19 +27,60 @@ export type IncidentCause =
   | 'cert_expired'
   | 'cert_untrusted';
 
-/** Receives incidents as they open and resolve: the chat surfaces post and update alert cards. */
+/** Receives incidents as they open, change and resolve: the chat surfaces post and update alert cards. */
 export interface AlertSink {
   opened(incident: IncidentRow): Promise<void>;
+  /** An open incident's details changed (links joined or left it): its posted cards are updated. */
+  updated(incident: IncidentRow): Promise<void>;
   resolved(incident: IncidentRow): Promise<void>;
 }
 
-export const nullSink: AlertSink = { opened: async () => {}, resolved: async () => {} };
+export const nullSink: AlertSink = { opened: async () => {}, updated: async () => {}, resolved: async () => {} };
+
+/** How many red links a grouped alert names; the rest are counted ("…and N more") and shown by `health`. */
+export const ALERT_LINKS_SHOWN = 10;
+
+/** The details of a grouped `link_red` incident: what its card shows, and a signature of the whole set. */
+export interface LinkRedDetails {
+  readonly total: number;
+  /** The first ALERT_LINKS_SHOWN red links, by name. */
+  readonly links: ReadonlyArray<{ readonly id: number; readonly name: string; readonly dn: string | null; readonly reasons: readonly string[] }>;
+  /** How many red links have each cause (conflicts_pending, duplicate_pending). */
+  readonly causes: Readonly<Record<string, number>>;
+  /** Changes when a link joins or leaves, or a link's reasons change. */
+  readonly signature: string;
+}
 
 /** Connection-level health causes that are incidents of their own (run outcomes come from run events). */
 const CONNECTION_INCIDENTS: ReadonlySet<string> = new Set(['stale', 'quarantined', 'cert_expiring', 'cert_expired', 'cert_untrusted']);
 
 function serializeReason(r: HealthReason): Record<string, unknown> {
   return { ...r, text: describeReason(r) };
+}
+
+type RedLink = { readonly link: ConnectionHealth['links'][number]; readonly own: readonly HealthReason[] };
+
+/** The links of a connection red for a cause of their own (a pending duplicate, conflicts), by name. */
+function redLinks(c: ConnectionHealth): RedLink[] {
+  return c.links
+    .map((link) => ({ link, own: link.reasons.filter((r) => !CONNECTION_CAUSES.has(r.code)) }))
+    .filter((r) => r.own.length > 0)
+    .sort((a, b) => a.link.name.localeCompare(b.link.name) || a.link.id - b.link.id);
+}
+
+function linkRedDetails(red: readonly RedLink[]): LinkRedDetails {
+  const hash = createHash('sha256');
+  const causes: Record<string, number> = {};
+  for (const { link, own } of red) {
+    hash.update(`${link.id}\t${link.name}\t${own.map(describeReason).join(';')}\n`);
+    for (const r of own) causes[r.code] = (causes[r.code] ?? 0) + 1;
+  }
+  return {
+    total: red.length,
+    links: red.slice(0, ALERT_LINKS_SHOWN).map(({ link, own }) => ({ id: link.id, name: link.name, dn: link.dn, reasons: own.map(describeReason) })),
+    causes,
+    signature: hash.digest('hex').slice(0, 32),
+  };
 }
 
 export class IncidentManager implements Notifier {
@@ -88,6 +132,19 @@ export class IncidentManager implements Notifier {
     return row;
   }
 
+  /** Replaces an open incident's details (links joined or left it) and updates its alert in place. */
+  async update(id: number, details: Record<string, unknown>): Promise<IncidentRow | null> {
+    const [row] = await this.#db
+      .update(incidents)
+      .set({ details, version: sql`${incidents.version} + 1` })
+      .where(and(eq(incidents.id, id), eq(incidents.status, 'open')))
+      .returning();
+    if (!row) return null;
+    this.#logger.info({ connection: row.connection, cause: row.cause, incident: row.id, version: row.version }, 'incident updated');
+    await this.#deliverUpdated(row);
+    return row;
+  }
+
   async #deliver(send: () => Promise<void>, row: IncidentRow): Promise<void> {
     try {
       await send();
@@ -104,10 +161,25 @@ export class IncidentManager implements Notifier {
     if (!this.#delivers) return;
     const [claimed] = await this.#db
       .update(incidents)
-      .set({ alertedAt: this.#now() })
+      .set({ alertedAt: this.#now(), alertedVersion: sql`${incidents.version}` })
       .where(and(eq(incidents.id, row.id), isNull(incidents.alertedAt)))
       .returning();
     if (claimed) await this.#deliver(() => this.#sink.opened(claimed), claimed);
+  }
+
+  /**
+   * Updates the posted alert of an open incident whose details changed, once per version: the
+   * claim takes the version the cards will show. One not posted yet needs no update: it is
+   * posted with its details as they are then.
+   */
+  async #deliverUpdated(row: IncidentRow): Promise<void> {
+    if (!this.#delivers) return;
+    const [claimed] = await this.#db
+      .update(incidents)
+      .set({ alertedVersion: sql`${incidents.version}` })
+      .where(and(eq(incidents.id, row.id), eq(incidents.status, 'open'), isNotNull(incidents.alertedAt), lt(incidents.alertedVersion, incidents.version)))
+      .returning();
+    if (claimed) await this.#deliver(() => this.#sink.updated(claimed), claimed);
   }
 
   /** Updates a resolved incident's alert, once; one that was never posted is closed quietly. */
@@ -126,16 +198,22 @@ export class IncidentManager implements Notifier {
   }
 
   /**
-   * The outbox: posts what was opened, and updates what was resolved, by a process that could
-   * not (the CLI) or before this one started. Run by the service after each scheduler tick.
+   * The outbox: posts what was opened, and updates what changed or was resolved, by a process
+   * that could not (the CLI) or before this one started. Run by the service after each tick.
    */
-  async deliverPending(): Promise<{ opened: number; resolved: number }> {
-    if (!this.#delivers) return { opened: 0, resolved: 0 };
+  async deliverPending(): Promise<{ opened: number; updated: number; resolved: number }> {
+    if (!this.#delivers) return { opened: 0, updated: 0, resolved: 0 };
     const opened = await this.#db.select().from(incidents).where(and(eq(incidents.status, 'open'), isNull(incidents.alertedAt))).orderBy(incidents.id);
     for (const row of opened) await this.#deliverOpened(row);
+    const updated = await this.#db
+      .select()
+      .from(incidents)
+      .where(and(eq(incidents.status, 'open'), isNotNull(incidents.alertedAt), lt(incidents.alertedVersion, incidents.version)))
+      .orderBy(incidents.id);
+    for (const row of updated) await this.#deliverUpdated(row);
     const resolved = await this.#db.select().from(incidents).where(and(eq(incidents.status, 'resolved'), isNull(incidents.resolveAlertedAt))).orderBy(incidents.id);
     for (const row of resolved) await this.#deliverResolved(row);
-    return { opened: opened.length, resolved: resolved.length };
+    return { opened: opened.length, updated: updated.length, resolved: resolved.length };
   }
 
   /** Run outcomes. */
@@ -159,42 +237,47 @@ export class IncidentManager implements Notifier {
   }
 
   /**
-   * Health changes: a link red for a cause of its own (a pending duplicate, conflicts) opens a
-   * `link_red` incident; connection-wide causes (stale, quarantined, certificate) open one each
-   * on the connection, so a failing directory raises one alert, not one per link.
+   * Health changes: links red for a cause of their own (a pending duplicate, conflicts) open one
+   * `link_red` incident per connection that lists them, updated as links join or leave it and
+   * resolved when none is left; connection-wide causes (stale, quarantined, certificate) open one
+   * each on the connection, so a failing directory raises one alert, not one per link.
    */
   async reconcile(health: readonly ConnectionHealth[]): Promise<void> {
     // One read of what is open; then only the incidents that change are written, so a steady
     // state with thousands of links costs one query, not one per link.
-    const open = new Set(
-      (await this.#db.select({ connection: incidents.connection, linkId: incidents.linkId, cause: incidents.cause }).from(incidents).where(eq(incidents.status, 'open'))).map(
-        (i) => `${i.connection}|${i.linkId ?? 0}|${i.cause}`,
-      ),
-    );
-    const isOpen = (connection: string, linkId: number | null, cause: string) => open.has(`${connection}|${linkId ?? 0}|${cause}`);
+    const openRows = await this.#db
+      .select({ id: incidents.id, connection: incidents.connection, linkId: incidents.linkId, cause: incidents.cause, details: incidents.details })
+      .from(incidents)
+      .where(eq(incidents.status, 'open'));
+    const open = new Set(openRows.map((i) => `${i.connection}|${i.linkId ?? 0}|${i.cause}`));
+    const isOpen = (connection: string, cause: string) => open.has(`${connection}|0|${cause}`);
     for (const c of health) {
       for (const cause of CONNECTION_INCIDENTS) {
         const reason = c.reasons.find((r) => r.code === cause);
-        if (reason && !isOpen(c.name, null, cause)) await this.open(c.name, null, cause as IncidentCause, serializeReason(reason));
-        else if (!reason && isOpen(c.name, null, cause)) await this.resolve(c.name, null, cause as IncidentCause);
+        if (reason && !isOpen(c.name, cause)) await this.open(c.name, null, cause as IncidentCause, serializeReason(reason));
+        else if (!reason && isOpen(c.name, cause)) await this.resolve(c.name, null, cause as IncidentCause);
       }
-      for (const link of c.links) {
-        const own = link.reasons.filter((r) => !CONNECTION_CAUSES.has(r.code));
-        if (own.length && !isOpen(c.name, link.id, 'link_red')) {
-          await this.open(c.name, link.id, 'link_red', { link: link.name, dn: link.dn, reasons: own.map(serializeReason) });
-        } else if (!own.length && isOpen(c.name, link.id, 'link_red')) {
-          await this.resolve(c.name, link.id, 'link_red');
-        }
+      const grouped = openRows.find((i) => i.connection === c.name && i.linkId === null && i.cause === 'link_red');
+      await this.#reconcileLinks(c, grouped ?? null);
+    }
+    // Per-link incidents of earlier versions are closed: the grouped incident lists those links.
+    for (const i of openRows) {
+      if (i.cause === 'link_red' && i.linkId !== null && health.some((c) => c.name === i.connection)) {
+        await this.resolve(i.connection, i.linkId, 'link_red', { reason: 'listed in one alert per connection' });
       }
     }
-    // Incidents of links that no longer exist (unlinked, deleted) are resolved too.
-    const links = new Set(health.flatMap((c) => c.links.map((l) => `${c.name}|${l.id}`)));
-    for (const key of open) {
-      const [connection, linkId, cause] = key.split('|') as [string, string, string];
-      if (cause === 'link_red' && !links.has(`${connection}|${linkId}`) && health.some((c) => c.name === connection)) {
-        await this.resolve(connection, Number(linkId), 'link_red', { reason: 'link removed' });
-      }
+  }
+
+  /** Opens, updates or resolves the connection's grouped `link_red` incident. */
+  async #reconcileLinks(c: ConnectionHealth, current: { id: number; details: unknown } | null): Promise<void> {
+    const red = redLinks(c);
+    if (red.length === 0) {
+      if (current) await this.resolve(c.name, null, 'link_red');
+      return;
     }
+    const details = linkRedDetails(red);
+    if (!current) await this.open(c.name, null, 'link_red', { ...details });
+    else if ((current.details as Partial<LinkRedDetails>).signature !== details.signature) await this.update(current.id, { ...details });
   }
 
   async list(options: { all?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {

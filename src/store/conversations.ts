@@ -3,7 +3,7 @@
  * reach them after a restart and from any process. The reference is the surface's own data
  * (a Bot Framework conversation reference, a Slack channel id), stored as JSON and opaque here.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { auditLog, conversations } from './schema.ts';
 
@@ -66,4 +66,48 @@ export async function listSubscribed(db: Db, surface: Surface): Promise<Conversa
 export async function getConversation(db: Db, id: number): Promise<ConversationRow | null> {
   const [row] = await db.select().from(conversations).where(eq(conversations.id, id));
   return row ?? null;
+}
+
+/**
+ * Takes one of a conversation's alert posts in the current window (which starts at the first
+ * post and lasts `windowMs`): true when taken, false when `cap` posts were already made in it.
+ * One conditional UPDATE, so processes sharing the database share the cap.
+ */
+export async function claimAlertPost(db: Db, id: number, now: Date, cap: { readonly posts: number; readonly windowMs: number }): Promise<boolean> {
+  const cutoff = new Date(now.getTime() - cap.windowMs).toISOString();
+  const expired = sql`(${conversations.alertWindowStart} is null or ${conversations.alertWindowStart} <= ${cutoff}::timestamptz)`;
+  const [row] = await db
+    .update(conversations)
+    .set({
+      alertPosts: sql`case when ${expired} then 1 else ${conversations.alertPosts} + 1 end`,
+      alertWindowStart: sql`case when ${expired} then ${now.toISOString()}::timestamptz else ${conversations.alertWindowStart} end`,
+      alertOverflow: sql`case when ${expired} then null else ${conversations.alertOverflow} end`,
+    })
+    .where(and(eq(conversations.id, id), or(expired, lt(conversations.alertPosts, cap.posts))))
+    .returning({ id: conversations.id });
+  return row !== undefined;
+}
+
+/**
+ * Counts one alert not posted to a conversation over its cap; returns the window's count and
+ * its "N more alerts" message, if one was posted already (null: post it, then record it).
+ */
+export async function countAlertOverflow(db: Db, id: number): Promise<{ count: number; messageId: string | null }> {
+  const [row] = await db
+    .update(conversations)
+    .set({
+      alertOverflow: sql`jsonb_build_object('messageId', ${conversations.alertOverflow}->'messageId', 'count', coalesce((${conversations.alertOverflow}->>'count')::int, 0) + 1)`,
+    })
+    .where(eq(conversations.id, id))
+    .returning({ overflow: conversations.alertOverflow });
+  const overflow = row?.overflow ?? null;
+  return { count: overflow?.count ?? 1, messageId: overflow?.messageId ?? null };
+}
+
+/** Records the "N more alerts" message of a conversation's current window. */
+export async function setAlertOverflowMessage(db: Db, id: number, messageId: string): Promise<void> {
+  await db
+    .update(conversations)
+    .set({ alertOverflow: sql`jsonb_set(coalesce(${conversations.alertOverflow}, '{"count": 1}'::jsonb), '{messageId}', to_jsonb(${messageId}::text))` })
+    .where(eq(conversations.id, id));
 }

@@ -272,6 +272,13 @@ export const conversations = pgTable(
     reference: jsonb('reference').notNull(),
     subscribed: boolean('subscribed').notNull().default(false),
     updatedBy: text('updated_by'),
+    /**
+     * The alert cap: alerts posted here in the current window (a minute from its first post), and
+     * the one "N more alerts" message of that window, updated in place while the cap holds.
+     */
+    alertWindowStart: ts('alert_window_start'),
+    alertPosts: integer('alert_posts').notNull().default(0),
+    alertOverflow: jsonb('alert_overflow').$type<{ messageId: string; count: number } | null>(),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -298,6 +305,12 @@ export const incidents = pgTable(
      */
     alertedAt: ts('alerted_at'),
     resolveAlertedAt: ts('resolve_alerted_at'),
+    /**
+     * An open incident whose details change (links joining or leaving a grouped alert) gets a new
+     * version; the posted cards are updated until `alertedVersion` catches up (the update outbox).
+     */
+    version: integer('version').notNull().default(0),
+    alertedVersion: integer('alerted_version').notNull().default(0),
     openedAt: created('opened_at'),
     resolvedAt: ts('resolved_at'),
   },

@@ -50,7 +50,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
   async function build(overrides: Record<string, unknown> = {}, extra: Array<Record<string, unknown>> = []) {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' }, ...overrides }), ...extra], {
       now: clock.now,
-      alertSink: { opened: async (i) => void alerts.opened.push(i), resolved: async (i) => void alerts.resolved.push(i) },
+      alertSink: { opened: async (i) => void alerts.opened.push(i), updated: async () => {}, resolved: async (i) => void alerts.resolved.push(i) },
     });
     return app;
   }
@@ -194,7 +194,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
     const linkRed = alerts.opened.filter((i) => i.cause === 'link_red');
     expect(linkRed).toHaveLength(1);
-    expect(linkRed[0]!.details).toMatchObject({ link: 'edge-users', reasons: [{ code: 'conflicts_pending', count: 1 }] });
+    expect(linkRed[0]!.details).toMatchObject({ total: 1, links: [{ name: 'edge-users', reasons: ['1 user conflict pending'] }], causes: { conflicts_pending: 1 } });
     await app.scheduler.tick(clock.now());
     await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
     // A restart (a new app on the same store) does not alert again either.
@@ -202,7 +202,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' } })], {
       store,
       now: clock.now,
-      alertSink: { opened: async (i) => void alerts.opened.push(i), resolved: async (i) => void alerts.resolved.push(i) },
+      alertSink: { opened: async (i) => void alerts.opened.push(i), updated: async () => {}, resolved: async (i) => void alerts.resolved.push(i) },
     });
     await app.scheduler.tick(clock.now());
     expect(alerts.opened.filter((i) => i.cause === 'link_red')).toHaveLength(1);

@@ -41,7 +41,7 @@ function keyFacts(view: View): string[] {
     case 'approval':
       return [`#${view.runId}`, view.connection, view.reason, ...(view.decision ? [view.decision] : []), ...view.facts.flatMap((f) => [f.label, f.value]), ...view.sample];
     case 'alert':
-      return [view.title, view.text, ...view.facts.flatMap((f) => [f.label, f.value])];
+      return [view.title, view.text, ...view.items, ...(view.more ? [view.more] : []), ...view.facts.flatMap((f) => [f.label, f.value])];
     case 'message':
       return [view.title, view.text, ...view.facts.flatMap((f) => [f.label, f.value])];
   }

@@ -232,6 +232,8 @@ function partsOf(view: View): Part[] {
         { kind: 'header', text: `${view.state === 'resolved' ? '✅' : '⚠️'} ${view.title}` },
         ...noticeParts(view.notice),
         { kind: 'text', text: e(view.text) },
+        ...(view.items.length ? [{ kind: 'text', text: lines(view.items) } as Part] : []),
+        ...(view.more ? [{ kind: 'context', text: e(view.more) } as Part] : []),
         ...factsParts(view.facts),
         ...buttonParts(view.buttons, view.connection),
       ];

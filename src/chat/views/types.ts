@@ -190,6 +190,10 @@ export interface AlertView {
   readonly title: string;
   readonly connection: string;
   readonly text: string;
+  /** What the incident lists (the first red links of a grouped alert), one line each. */
+  readonly items: readonly string[];
+  /** "…and 290 more: type "health" to see them all", when the list is cut. */
+  readonly more: string | null;
   readonly facts: readonly Fact[];
   readonly buttons: readonly ButtonView[];
   readonly notice: NoticeView | null;
