@@ -91,7 +91,15 @@ export function typicalGapMs(schedule: Schedule, from: Date = new Date()): numbe
   return longest;
 }
 
-/** The first due time of a connection that has no schedule state yet. */
+/**
+ * A fingerprint of a schedule, stored with the next run it gave: when the config file's schedule
+ * no longer matches it, the next run is computed again instead of waiting for the old slot.
+ */
+export function scheduleKey(schedule: Schedule): string {
+  return 'interval' in schedule ? `interval ${schedule.interval}` : `cron ${schedule.cron.trim().split(/\s+/).join(' ')} ${schedule.timezone ?? ''}`.trim();
+}
+
+/** The first due time of a connection that has no schedule state yet (or whose schedule changed). */
 export function initialRun(schedule: Schedule, lastRunAt: Date | null, now: Date): Date {
   if ('interval' in schedule) return lastRunAt ? new Date(Math.max(now.getTime(), lastRunAt.getTime() + schedule.interval)) : now;
   return nextCron(schedule.cron, now, schedule.timezone);

@@ -2,7 +2,7 @@
  * Connections' state, the run lock (a lease in the database, so it holds across processes), and
  * run records.
  */
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
 import type { Executor } from './db.ts';
 import { connections, runs } from './schema.ts';
@@ -66,6 +66,19 @@ export async function fenceLock(db: Executor, lease: Lease): Promise<void> {
   if (holder !== lease.holder) {
     throw new GroupsyncError('INVALID_STATE', `the run lock of "${lease.connection}" was lost (its lease expired); nothing was applied`);
   }
+}
+
+/**
+ * Sets the next run computed for the schedule `key`, unless another process moved it meanwhile
+ * (`expected` is the next run this one read). True when this process set it.
+ */
+export async function setNextRun(db: Executor, connection: string, next: Date, key: string, expected: Date | null): Promise<boolean> {
+  const rows = await db
+    .update(connections)
+    .set({ nextRunAt: next, scheduleKey: key })
+    .where(and(eq(connections.name, connection), expected ? eq(connections.nextRunAt, expected) : isNull(connections.nextRunAt)))
+    .returning({ name: connections.name });
+  return rows.length === 1;
 }
 
 export interface NewRun {

@@ -93,6 +93,30 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     expect(await nextRun()).toEqual(new Date('2026-11-22T02:00:00Z')); // cron keeps its times
   });
 
+  it('recomputes the next run when the schedule in the config file changes (interval 24h → cron every minute → interval 6h)', async () => {
+    const restart = async (schedule: Record<string, unknown>) => {
+      const store = app.store;
+      app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=app-*)' }, schedule })], { store, now: clock.now });
+    };
+    await build({ schedule: { interval: '24h' } });
+    expect((await app.scheduler.tick(clock.now())).started).toEqual(['corp']);
+    expect(await nextRun()).toEqual(new Date('2026-11-21T10:00:00Z'));
+    await restart({ cron: '* * * * *' });
+    clock.advance(90_000); // 10:01:30: the next run follows the new schedule, not the stored slot (tomorrow)
+    expect((await app.scheduler.tick(clock.now())).started).toEqual([]);
+    expect(await nextRun()).toEqual(new Date('2026-11-20T10:02:00Z'));
+    clock.advance(30_000);
+    expect((await app.scheduler.tick(clock.now())).started).toEqual(['corp']);
+    expect(await nextRun()).toEqual(new Date('2026-11-20T10:03:00Z'));
+    await restart({ interval: '6h' });
+    expect((await app.scheduler.tick(clock.now())).started).toEqual([]); // one interval after the last sync
+    expect(await nextRun()).toEqual(new Date('2026-11-20T16:02:00Z'));
+    await restart({ interval: '6h' }); // the same schedule again: the stored next run stands
+    clock.advance(HOUR);
+    expect((await app.scheduler.tick(clock.now())).started).toEqual([]);
+    expect(await nextRun()).toEqual(new Date('2026-11-20T16:02:00Z'));
+  });
+
   it('shows each health reason as data, red first', async () => {
     await build({ schedule: { interval: '1h' } }, [
       ldapConnection(ldap, { name: 'off', enabled: false, groups: { list: ['app-ops'] } }),
