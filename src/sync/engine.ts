@@ -158,7 +158,8 @@ export class SyncEngine {
       throw new GroupsyncError('INVALID_STATE', `connection "${config.name}" is disabled`);
     }
     await ensureConnection(db, config.name, config.kind);
-    return this.#withLease(config.name, async (lease) => {
+    let analyze = false;
+    const result = await this.#withLease(config.name, async (lease) => {
       await failOrphanedRuns(db, config.name, this.#now());
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
       const links = await loadLinks(db, config.name);
@@ -283,12 +284,7 @@ export class SyncEngine {
           });
         });
         log.info({ status, ...counters(counts), ms: Math.round(performance.now() - started) }, 'sync finished');
-        // After a large write, fresh statistics keep the planner off nested loops over the new rows.
-        if (counts.membershipsAdded + counts.membershipsRemoved + counts.usersCreated > 10_000) {
-          await db.execute(sql`analyze local_users, local_groups, memberships, mappings, group_links`).catch((error: unknown) =>
-            log.warn({ err: describeError(error) }, 'analyze after a large sync failed'),
-          );
-        }
+        analyze = counts.membershipsAdded + counts.membershipsRemoved + counts.usersCreated > 10_000;
         await this.#notify({ type: 'run.succeeded', run: finished, counts });
         return { run: finished, plan, counts, verdict };
       } catch (error) {
@@ -306,6 +302,15 @@ export class SyncEngine {
         await source?.close().catch(() => {});
       }
     });
+    // After a large write, fresh statistics keep the planner off nested loops over the new rows.
+    // Maintenance, not the run: done once the lease is released, so a slow ANALYZE (or a process
+    // killed during it) does not block the connection's next sync.
+    if (analyze) {
+      await db.execute(sql`analyze local_users, local_groups, memberships, mappings, group_links`).catch((error: unknown) =>
+        this.#deps.logger.warn({ connection: config.name, err: describeError(error) }, 'analyze after a large sync failed'),
+      );
+    }
+    return result;
   }
 
   async #recordCertificate(connection: string, snapshot: DirectorySnapshot): Promise<void> {
