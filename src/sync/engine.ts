@@ -6,7 +6,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
-import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import { GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
@@ -31,6 +31,7 @@ import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
+import { checkKind, linkMatches, notLinked } from './selection.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -126,7 +127,7 @@ export class SyncEngine {
     const found = this.#deps.connections.find((c) => c.name.toLowerCase() === name.toLowerCase());
     if (!found) {
       const known = this.#deps.connections.map((c) => c.name).join(', ') || 'none';
-      throw new GroupsyncError('NOT_FOUND', `no connection named "${name}" (configured: ${known})`);
+      throw new GroupsyncError('NOT_FOUND', `no connection named "${clip(name)}" (configured: ${known})`);
     }
     return found;
   }
@@ -169,16 +170,12 @@ export class SyncEngine {
       };
       let partialScope = false;
       let selectedIds: Set<string> | null = null;
+      if (request.kind) checkKind(config.name, request.kind, config.linkKind, links);
       if (request.groups?.length) {
-        const wanted = request.groups.map((g) => g.toLowerCase());
-        const missing = wanted.filter((w) => !links.some((l) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
-        if (missing.length) {
-          throw new GroupsyncError(
-            'INVALID_ARGUMENT',
-            `not linked to "${config.name}": ${missing.join(', ')}; linked groups are ${links.map((l) => l.name).join(', ') || 'none'}`,
-          );
-        }
-        const selected = links.filter((l) => wanted.some((w) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
+        const wanted = request.groups;
+        const missing = wanted.filter((w) => !links.some((l) => linkMatches(l, w)));
+        if (missing.length) throw notLinked(config.name, missing, links);
+        const selected = links.filter((l) => wanted.some((w) => linkMatches(l, w)));
         selectedIds = new Set(selected.map((l) => l.directoryId));
         scope = { groupFilter: null, groupRefs: selected.map((l) => l.directoryId) };
         partialScope = true;
@@ -292,7 +289,7 @@ export class SyncEngine {
           status: 'failed',
           finishedAt: this.#now(),
           errorCode: isGroupsyncError(error) ? error.code : 'INTERNAL',
-          error: describeError(error),
+          error: oneLine(describeError(error)),
         });
         log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
         // A failed dry run is reported to its caller; it is no incident and no schedule failure.
