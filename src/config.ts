@@ -7,10 +7,9 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import ms from 'ms';
 import { z } from 'zod';
-import { validateDetailed as validateCron } from 'node-cron';
 import { GroupsyncError } from './errors.ts';
 import { type ChatConfig, type SlackConfig, type TeamsConfig, chatEnvSchema, chatSchema, slackConfig, teamsConfig } from './chat/config.ts';
-import { typicalGapMs } from './scheduler/schedule.ts';
+import { MIN_INTERVAL_MS, type Schedule, cronProblem, timezoneProblem, typicalGapMs } from './scheduler/schedule.ts';
 import { SCOPE_PATTERN, defaultGraphScope } from './directory/entra/scope.ts';
 
 export type { ChatConfig, SlackConfig, TeamsConfig } from './chat/config.ts';
@@ -37,18 +36,30 @@ const attributeMap = z
   })
   .strict();
 
+/** Either `cron` (with an optional `timezone`) or `interval`; each mistake named with its field and the fix. */
 const schedule = z
-  .union([
-    z.object({ cron: z.string().min(1), timezone: z.string().optional() }).strict(),
-    z.object({ interval: duration }).strict(),
-  ])
+  .object({ cron: z.string().min(1).optional(), timezone: z.string().optional(), interval: duration.optional() })
+  .strict()
   .superRefine((value, ctx) => {
-    if ('cron' in value) {
-      const check = validateCron(value.cron);
-      const problem = check.valid ? null : check.errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'not a cron expression';
-      if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `${problem}; write five fields such as "0 2 * * *" (02:00 every night)` });
+    const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if ((value.cron === undefined) === (value.interval === undefined)) {
+      issue([], `give either interval (such as "24h": after each sync) or cron (such as "0 2 * * *": at fixed times)${value.cron === undefined ? '' : ', not both'}`);
     }
-  });
+    if (value.interval !== undefined && value.interval < MIN_INTERVAL_MS) {
+      issue(['interval'], 'must be at least 1 minute (the scheduler checks once a minute), such as "30m" or "24h"');
+    }
+    if (value.timezone !== undefined) {
+      const problem = value.cron === undefined ? 'only applies to a cron schedule; remove it (an interval counts from the last sync)' : timezoneProblem(value.timezone);
+      if (problem) issue(['timezone'], problem);
+    }
+    if (value.cron !== undefined) {
+      const problem = cronProblem(value.cron);
+      if (problem) issue(['cron'], `${problem}; write five fields such as "0 2 * * *" (02:00 every night)`);
+    }
+  })
+  .transform((value): Schedule =>
+    value.cron !== undefined ? { cron: value.cron, ...(value.timezone !== undefined ? { timezone: value.timezone } : {}) } : { interval: value.interval ?? 0 },
+  );
 
 const threshold = z
   .object({
@@ -421,7 +432,13 @@ export function readConfigFile(file: string, env: Record<string, string | undefi
   } catch (error) {
     throw new GroupsyncError('CONFIG_INVALID', `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
   }
-  return parseConfigDocument(document, env, file, path.dirname(path.resolve(file)));
+  const parsed = parseConfigDocument(document, env, file, path.dirname(path.resolve(file)));
+  // A service with no connection syncs nothing and shows an empty health page: an empty file is a
+  // mistake (a wrong GROUPSYNC_CONFIG, a file not filled in yet), said at start-up.
+  if (parsed.connections.length === 0) {
+    throw new GroupsyncError('CONFIG_INVALID', `${file} is not valid:\n  connections: no connection is configured; add one (see sample/groupsync.example.yaml)`);
+  }
+  return parsed;
 }
 
 /** The sample directory that ships with groupsync, used when no connections file is configured. */

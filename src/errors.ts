@@ -40,3 +40,44 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/** Input echoed in a message, clipped: a 100 KB argument is not printed back in full. */
+export function clip(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** One line, for run records and logs: servers' diagnostics (AD's) hold newlines, tabs and NULs. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+}
+
+/** Levenshtein distance, for "did you mean" answers. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The few names closest to what was typed (case-insensitive): those that contain it or are
+ * contained in it first, then those a few edits away; never a whole list.
+ */
+export function closestNames(typed: string, names: readonly string[], limit = 5): string[] {
+  const wanted = typed.toLowerCase().slice(0, 64);
+  const reach = Math.max(2, Math.floor(wanted.length / 3));
+  return [...new Set(names)]
+    .map((name) => {
+      const candidate = name.toLowerCase().slice(0, 64);
+      const contains = candidate.includes(wanted) || wanted.includes(candidate);
+      return { name, score: contains ? Math.abs(candidate.length - wanted.length) / 100 : editDistance(wanted, candidate) };
+    })
+    .filter((c) => c.score <= reach)
+    .sort((x, y) => x.score - y.score || x.name.localeCompare(y.name))
+    .slice(0, limit)
+    .map((c) => clip(c.name));
+}

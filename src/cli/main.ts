@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { type App, createApp } from '../app.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
-import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import { GroupsyncError, clip, describeError, isGroupsyncError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
 import { renderConflicts, renderDuplicates, renderHealth, renderIncidents, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
@@ -60,12 +60,23 @@ function exitForRun(result: SyncResult): number {
   }
 }
 
-function positiveInt(name: string) {
+/** Ids are PostgreSQL integers: a larger number is refused here, not by the database. */
+const MAX_ID = 2_147_483_647;
+/** The most rows one command lists (page with --before / --offset beyond it). */
+const MAX_LIMIT = 1000;
+/** The longest argument accepted, as in chat: a DN with room to spare. */
+const MAX_ARGUMENT = 512;
+
+function wholeNumber(name: string, min: number, max: number) {
   return (value: string) => {
-    if (!/^\d+$/.test(value)) throw new GroupsyncError('INVALID_ARGUMENT', `${name} must be a whole number, got "${value}"`);
-    return Number(value);
+    const n = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+    if (!(n >= min && n <= max)) throw new GroupsyncError('INVALID_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, got "${clip(value)}"`);
+    return n;
   };
 }
+const id = (name: string) => wholeNumber(name, 1, MAX_ID);
+const limit = (name: string) => wholeNumber(name, 1, MAX_LIMIT);
+const offset = (name: string) => wholeNumber(name, 0, MAX_ID);
 
 function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => void {
   let last = 0;
@@ -133,7 +144,7 @@ export function buildProgram(
     .command('incidents')
     .description('open alert incidents (failed runs, runs awaiting approval, red links and connections)')
     .option('--all', 'resolved ones too')
-    .option('--limit <n>', 'how many', positiveInt('--limit'), 50)
+    .option('--limit <n>', 'how many', limit('--limit'), 50)
     .action(async (options: { all?: boolean; limit: number }) => {
       const app = await getApp();
       const list = await app.ops.incidents({ all: !!options.all, limit: options.limit });
@@ -160,7 +171,7 @@ export function buildProgram(
     .argument('[groups...]', 'only these linked groups (names or DNs)')
     .addOption(new Option('--kind <kind>', 'only links of this kind').choices(['group', 'security']))
     .option('--dry-run', 'print the plan and change nothing')
-    .description('run a sync now; exit 0 success, 5 partial, 3 held for approval, 1 failed, 4 already running')
+    .description('run a sync now; exit 0 success, 5 partial, 3 held for approval, 1 failed, 4 already running, 6 unknown connection or group')
     .action(async (connection: string, groups: string[], options: { kind?: 'group' | 'security'; dryRun?: boolean }) => {
       const app = await getApp();
       const result = await app.ops.sync({
@@ -182,8 +193,8 @@ export function buildProgram(
   program
     .command('runs')
     .argument('<connection>')
-    .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
-    .option('--before <id>', 'runs older than this run id (paging)', positiveInt('--before'))
+    .option('--limit <n>', 'how many', limit('--limit'), 20)
+    .option('--before <id>', 'runs older than this run id (paging)', id('--before'))
     .description('run history, newest first')
     .action(async (connection: string, options: { limit: number; before?: number }) => {
       const app = await getApp();
@@ -193,8 +204,8 @@ export function buildProgram(
 
   program
     .command('run')
-    .argument('<id>', 'run id', positiveInt('run id'))
-    .option('--audit <n>', 'how many audit entries to show', positiveInt('--audit'), 50)
+    .argument('<id>', 'run id', id('run id'))
+    .option('--audit <n>', 'how many audit entries to show', wholeNumber('--audit', 0, MAX_LIMIT), 50)
     .description("one run's counters, skipped objects and audit entries")
     .action(async (id: number, options: { audit: number }) => {
       const app = await getApp();
@@ -205,8 +216,8 @@ export function buildProgram(
   program
     .command('conflicts')
     .argument('<connection>')
-    .option('--offset <n>', 'skip this many', positiveInt('--offset'), 0)
-    .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
+    .option('--offset <n>', 'skip this many', offset('--offset'), 0)
+    .option('--limit <n>', 'how many', limit('--limit'), 20)
     .description('users in conflict or unmapped, with their candidates')
     .action(async (connection: string, options: { offset: number; limit: number }) => {
       const app = await getApp();
@@ -217,8 +228,8 @@ export function buildProgram(
   program
     .command('duplicates')
     .argument('<connection>')
-    .option('--offset <n>', 'skip this many', positiveInt('--offset'), 0)
-    .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
+    .option('--offset <n>', 'skip this many', offset('--offset'), 0)
+    .option('--limit <n>', 'how many', limit('--limit'), 20)
     .description('directory groups not synced because a local group has their name')
     .action(async (connection: string, options: { offset: number; limit: number }) => {
       const app = await getApp();
@@ -229,7 +240,7 @@ export function buildProgram(
   program
     .command('duplicate')
     .argument('<action>', 'link (to the existing local group) or ignore')
-    .argument('<id>', 'duplicate id', positiveInt('duplicate id'))
+    .argument('<id>', 'duplicate id', id('duplicate id'))
     .description('resolve a duplicate group')
     .action(async (action: string, id: number) => {
       if (action !== 'link' && action !== 'ignore') throw new GroupsyncError('INVALID_ARGUMENT', `action must be "link" or "ignore", got "${action}"`);
@@ -292,7 +303,7 @@ export function buildProgram(
 
   program
     .command('approve')
-    .argument('<run>', 'run id', positiveInt('run id'))
+    .argument('<run>', 'run id', id('run id'))
     .description('apply a run held for approval (re-checked against the store)')
     .action(async (id: number) => {
       const app = await getApp();
@@ -303,7 +314,7 @@ export function buildProgram(
 
   program
     .command('reject')
-    .argument('<run>', 'run id', positiveInt('run id'))
+    .argument('<run>', 'run id', id('run id'))
     .description('discard a run held for approval')
     .action(async (id: number) => {
       const app = await getApp();
@@ -338,6 +349,8 @@ export async function runCli(argv: string[]): Promise<number> {
   );
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
+    // As in chat: a huge argument is refused before it is used or echoed in a message.
+    if (argv.some((arg) => arg.length > MAX_ARGUMENT)) throw new GroupsyncError('INVALID_ARGUMENT', `an argument is longer than ${MAX_ARGUMENT} characters`);
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {

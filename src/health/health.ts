@@ -175,6 +175,23 @@ export function evaluateHealth(inputs: readonly ConnectionHealthInput[], now: Da
     .sort((a, b) => (a.status === b.status ? a.name.localeCompare(b.name) : a.status === 'red' ? -1 : 1));
 }
 
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** A duration as people say it: "45 s", "30 min", "1 h 30 min", "48 h", "7 days 12 h" (hours up to 3 days). */
+export function formatDuration(ms: number): string {
+  if (ms < MINUTE) return `${Math.round(ms / 1000)} s`;
+  if (ms < HOUR) return `${Math.round(ms / MINUTE)} min`;
+  if (ms < 3 * DAY) {
+    const minutes = Math.round(ms / MINUTE);
+    const [h, m] = [Math.floor(minutes / 60), minutes % 60];
+    return m ? `${h} h ${m} min` : `${h} h`;
+  }
+  const hours = Math.round(ms / HOUR);
+  const [d, h] = [Math.floor(hours / 24), hours % 24];
+  return h ? `${d} days ${h} h` : `${d} days`;
+}
+
 /** One line per reason, for logs, the CLI and card fallbacks. */
 export function describeReason(r: HealthReason): string {
   switch (r.code) {
@@ -185,7 +202,7 @@ export function describeReason(r: HealthReason): string {
     case 'never_synced':
       return 'never synced';
     case 'stale':
-      return `last sync ${r.lastSyncAt.toISOString()} is older than ${Math.round(r.limitMs / 3_600_000)} h`;
+      return `last sync ${r.lastSyncAt.toISOString()} is older than ${formatDuration(r.limitMs)}`;
     case 'last_run_failed':
       return `last run #${r.runId} failed${r.error ? `: ${r.error}` : ''}`;
     case 'awaiting_approval':

@@ -4,7 +4,7 @@
  * due slot), runs them, and re-evaluates health for the alert policy. Schedule state lives in
  * the database and survives restarts. Time is injected: tests call `tick(now)`.
  */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { ConnectionConfig } from '../config.ts';
 import { describeError, isGroupsyncError } from '../errors.ts';
@@ -13,7 +13,8 @@ import type { Notifier, SyncEvent } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
 import { connections, runs } from '../store/schema.ts';
 import type { SyncEngine } from '../sync/engine.ts';
-import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess } from './schedule.ts';
+import { setNextRun } from '../store/runs.ts';
+import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from './schedule.ts';
 
 export function backoffOf(c: ConnectionConfig): BackoffPolicy {
   return { quarantineAfter: c.backoff.quarantineAfter, retryMs: c.backoff.retry, quarantineRetryMs: c.backoff.quarantineRetry };
@@ -37,7 +38,10 @@ export function createScheduleRecorder(db: Db, configs: readonly ConnectionConfi
       if (event.type === 'run.succeeded' || event.type === 'run.awaiting_approval') {
         // A forced full sync resets an interval schedule; a sync of some groups only does not.
         const set: Partial<typeof connections.$inferInsert> = { consecutiveFailures: 0, quarantinedAt: null };
-        if (config.schedule && (full || !forced)) set.nextRunAt = nextAfterSuccess(config.schedule, finished);
+        if (config.schedule && (full || !forced)) {
+          set.nextRunAt = nextAfterSuccess(config.schedule, finished);
+          set.scheduleKey = scheduleKey(config.schedule);
+        }
         await db.update(connections).set(set).where(eq(connections.name, config.name));
       } else if (event.type === 'run.failed') {
         const [row] = await db
@@ -51,7 +55,7 @@ export function createScheduleRecorder(db: Db, configs: readonly ConnectionConfi
         const quarantinedAt = forced ? null : quarantined ? (row.quarantinedAt ?? finished) : null;
         await db
           .update(connections)
-          .set({ nextRunAt: next, quarantinedAt, ...(forced ? { consecutiveFailures: Math.min(row.failures, 1) } : {}) })
+          .set({ nextRunAt: next, scheduleKey: scheduleKey(config.schedule), quarantinedAt, ...(forced ? { consecutiveFailures: Math.min(row.failures, 1) } : {}) })
           .where(eq(connections.name, config.name));
       }
     },
@@ -118,10 +122,16 @@ export class Scheduler {
       const [row] = await db.select().from(connections).where(eq(connections.name, c.name));
       if (!row) continue;
       let due = row.nextRunAt;
-      if (!due) {
+      const key = scheduleKey(c.schedule);
+      // No state yet, or the config file's schedule changed since the next run was computed (a
+      // state from before schedule keys were kept has none: it is adopted as it is).
+      if (!due || (row.scheduleKey !== null && row.scheduleKey !== key)) {
         const first = initialRun(c.schedule, row.lastRunAt, now);
-        await db.update(connections).set({ nextRunAt: first }).where(and(eq(connections.name, c.name), isNull(connections.nextRunAt)));
+        if (due) logger.info({ connection: c.name, from: row.scheduleKey, to: key, nextRunAt: first.toISOString() }, 'schedule changed: next run computed again');
+        await setNextRun(db, c.name, first, key, due);
         due = first;
+      } else if (row.scheduleKey === null) {
+        await setNextRun(db, c.name, due, key, due);
       }
       if (due.getTime() > now.getTime()) continue;
       const [waiting] = await db
@@ -137,7 +147,7 @@ export class Scheduler {
       // claim moves the slot to the next regular time, so a crash mid-run does not repeat it at once.
       const claimed = await db
         .update(connections)
-        .set({ nextRunAt: nextAfterSuccess(c.schedule, now) })
+        .set({ nextRunAt: nextAfterSuccess(c.schedule, now), scheduleKey: key })
         .where(and(eq(connections.name, c.name), eq(connections.nextRunAt, due)))
         .returning({ name: connections.name });
       if (claimed.length === 0) {

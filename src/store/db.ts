@@ -51,20 +51,84 @@ function redactUrl(url: string): string {
   }
 }
 
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/** Refuses a URL postgres.js would misread (mysql://…, a bare host), before connecting; never echoes the password. */
+function checkDatabaseUrl(url: string): void {
+  if (POSTGRES_URL.test(url)) return;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  throw new GroupsyncError(
+    'CONFIG_INVALID',
+    `DATABASE_URL must be a postgres:// (or postgresql://) URL${scheme ? `, not ${scheme}://` : ''}, such as postgres://groupsync:PASSWORD@db.example.com:5432/groupsync`,
+  );
+}
+
+type DriverError = { code?: unknown; message?: unknown; address?: unknown; port?: unknown; errors?: unknown };
+
+/**
+ * Why a connection to PostgreSQL failed, with the fix, in one sentence: the cause is a socket
+ * error (ECONNREFUSED, ENOTFOUND…) or the server's SQLSTATE (3D000 no database, 28000 no role…).
+ * Messages of the driver and the server name the user and the database, never the password.
+ */
+export function describeConnectFailure(error: unknown): string {
+  const e = (error ?? {}) as DriverError;
+  // Node answers a host with several addresses (localhost: ::1 and 127.0.0.1) with an AggregateError.
+  const first = (Array.isArray(e.errors) && e.errors.length ? e.errors[e.errors.length - 1] : e) as DriverError;
+  const message = typeof e.message === 'string' && e.message ? e.message : String(error);
+  const at = typeof first.address === 'string' ? ` at ${first.address}${typeof first.port === 'number' ? `:${first.port}` : ''}` : '';
+  switch (e.code ?? first.code) {
+    case 'ECONNREFUSED':
+      return `connection refused (ECONNREFUSED)${at}; is PostgreSQL running there? check the host and port in DATABASE_URL`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host not found (${String(e.code)}); check the host name in DATABASE_URL`;
+    case 'ETIMEDOUT':
+    case 'CONNECT_TIMEOUT':
+      return `no answer (${String(e.code)})${at}; check the host, port and firewall`;
+    case 'ECONNRESET':
+      return `the server closed the connection (ECONNRESET)${at}; check that DATABASE_URL points at PostgreSQL and whether it requires TLS (?sslmode=require)`;
+    case '3D000': {
+      const name = /database "([^"]+)"/.exec(message)?.[1] ?? 'DATABASE';
+      return `${message}; create it (createdb ${name}) or fix the database name in DATABASE_URL`;
+    }
+    case '28000':
+      return /role "([^"]+)" does not exist/.test(message)
+        ? `${message}; create the role (createuser ${/role "([^"]+)"/.exec(message)![1]}) or fix the user name in DATABASE_URL`
+        : `${message}; allow this host and user in the server's pg_hba.conf`;
+    case '28P01':
+      return `${message}; check the password in DATABASE_URL`;
+    case '53300':
+      return `${message}; raise max_connections on the server or run fewer groupsync processes`;
+    case '57P03':
+      return `${message}; the server is starting or stopping: try again when it is up`;
+    case '42501':
+      return `${message}; the user in DATABASE_URL needs CREATE on the database (GRANT CREATE ON DATABASE … TO …) to create groupsync's tables`;
+    default:
+      return message;
+  }
+}
+
 /** Opens the store and applies pending migrations. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (options.databaseUrl) {
+    checkDatabaseUrl(options.databaseUrl);
     const client = postgres(options.databaseUrl, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
       connection: { application_name: 'groupsync' },
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    const fail = async (error: unknown): Promise<never> => {
+      await client.end({ timeout: 1 });
+      throw new GroupsyncError('STORE_FAILED', `cannot open PostgreSQL at ${redactUrl(options.databaseUrl!)}: ${describeConnectFailure(error)}`, { cause: error });
+    };
+    // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
+    await client`select 1`.then(() => undefined, fail);
     try {
       await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_DIR });
     } catch (error) {
-      await client.end({ timeout: 1 });
-      throw new GroupsyncError('STORE_FAILED', `cannot open PostgreSQL at ${redactUrl(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
+      // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
+      await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);
     }
     return {
       db,

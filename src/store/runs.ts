@@ -2,7 +2,7 @@
  * Connections' state, the run lock (a lease in the database, so it holds across processes), and
  * run records.
  */
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
 import type { Executor } from './db.ts';
 import { connections, runs } from './schema.ts';
@@ -32,9 +32,21 @@ export async function acquireLock(db: Executor, connection: string, holder: stri
   if (taken.length === 1) return { connection, holder };
   const [row] = await db.select().from(connections).where(eq(connections.name, connection));
   if (!row) throw new GroupsyncError('NOT_FOUND', `connection "${connection}" is not known to the store`);
+  throw new GroupsyncError('ALREADY_RUNNING', alreadyRunning(connection, row, now));
+}
+
+/**
+ * "Already running since …", with who holds the lease and when it expires: the holder may have
+ * stopped (killed, crashed) without releasing it, and then the lease is all that blocks a sync.
+ */
+function alreadyRunning(connection: string, row: typeof connections.$inferSelect, now: Date): string {
   const since = row.lockedAt ? row.lockedAt.toISOString() : 'an unknown time';
   const run = row.lockRunId ? ` (run #${row.lockRunId})` : '';
-  throw new GroupsyncError('ALREADY_RUNNING', `a sync of "${connection}" is already running since ${since}${run}`);
+  const holder = row.lockHolder ? ` in process ${row.lockHolder}` : '';
+  const expires = row.lockExpiresAt
+    ? `; if that process stopped, its lease expires at ${row.lockExpiresAt.toISOString()} (in ${Math.max(0, Math.ceil((row.lockExpiresAt.getTime() - now.getTime()) / 1000))} s); a sync can start then`
+    : '';
+  return `a sync of "${connection}" is already running since ${since}${run}${holder}${expires}`;
 }
 
 export async function setLockRun(db: Executor, lease: Lease, runId: number): Promise<void> {
@@ -66,6 +78,19 @@ export async function fenceLock(db: Executor, lease: Lease): Promise<void> {
   if (holder !== lease.holder) {
     throw new GroupsyncError('INVALID_STATE', `the run lock of "${lease.connection}" was lost (its lease expired); nothing was applied`);
   }
+}
+
+/**
+ * Sets the next run computed for the schedule `key`, unless another process moved it meanwhile
+ * (`expected` is the next run this one read). True when this process set it.
+ */
+export async function setNextRun(db: Executor, connection: string, next: Date, key: string, expected: Date | null): Promise<boolean> {
+  const rows = await db
+    .update(connections)
+    .set({ nextRunAt: next, scheduleKey: key })
+    .where(and(eq(connections.name, connection), expected ? eq(connections.nextRunAt, expected) : isNull(connections.nextRunAt)))
+    .returning({ name: connections.name });
+  return rows.length === 1;
 }
 
 export interface NewRun {

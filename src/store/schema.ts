@@ -40,6 +40,8 @@ export const connections = pgTable('connections', {
   lastSuccessAt: ts('last_success_at'),
   /** Schedule state, shared by every process: the next due run, claimed by exactly one of them. */
   nextRunAt: ts('next_run_at'),
+  /** The schedule `nextRunAt` was computed for: when the config file's schedule differs, it is computed again. */
+  scheduleKey: text('schedule_key'),
   consecutiveFailures: integer('consecutive_failures').notNull().default(0),
   /** Set after repeated failures: retried less often and shown red until a success or a forced run. */
   quarantinedAt: ts('quarantined_at'),

@@ -6,7 +6,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
-import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import { GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
@@ -31,6 +31,7 @@ import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
+import { checkKind, linkMatches, notLinked } from './selection.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -126,7 +127,7 @@ export class SyncEngine {
     const found = this.#deps.connections.find((c) => c.name.toLowerCase() === name.toLowerCase());
     if (!found) {
       const known = this.#deps.connections.map((c) => c.name).join(', ') || 'none';
-      throw new GroupsyncError('NOT_FOUND', `no connection named "${name}" (configured: ${known})`);
+      throw new GroupsyncError('NOT_FOUND', `no connection named "${clip(name)}" (configured: ${known})`);
     }
     return found;
   }
@@ -158,7 +159,8 @@ export class SyncEngine {
       throw new GroupsyncError('INVALID_STATE', `connection "${config.name}" is disabled`);
     }
     await ensureConnection(db, config.name, config.kind);
-    return this.#withLease(config.name, async (lease) => {
+    let analyze = false;
+    const result = await this.#withLease(config.name, async (lease) => {
       await failOrphanedRuns(db, config.name, this.#now());
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
       const links = await loadLinks(db, config.name);
@@ -168,16 +170,12 @@ export class SyncEngine {
       };
       let partialScope = false;
       let selectedIds: Set<string> | null = null;
+      if (request.kind) checkKind(config.name, request.kind, config.linkKind, links);
       if (request.groups?.length) {
-        const wanted = request.groups.map((g) => g.toLowerCase());
-        const missing = wanted.filter((w) => !links.some((l) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
-        if (missing.length) {
-          throw new GroupsyncError(
-            'INVALID_ARGUMENT',
-            `not linked to "${config.name}": ${missing.join(', ')}; linked groups are ${links.map((l) => l.name).join(', ') || 'none'}`,
-          );
-        }
-        const selected = links.filter((l) => wanted.some((w) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
+        const wanted = request.groups;
+        const missing = wanted.filter((w) => !links.some((l) => linkMatches(l, w)));
+        if (missing.length) throw notLinked(config.name, missing, links);
+        const selected = links.filter((l) => wanted.some((w) => linkMatches(l, w)));
         selectedIds = new Set(selected.map((l) => l.directoryId));
         scope = { groupFilter: null, groupRefs: selected.map((l) => l.directoryId) };
         partialScope = true;
@@ -283,12 +281,7 @@ export class SyncEngine {
           });
         });
         log.info({ status, ...counters(counts), ms: Math.round(performance.now() - started) }, 'sync finished');
-        // After a large write, fresh statistics keep the planner off nested loops over the new rows.
-        if (counts.membershipsAdded + counts.membershipsRemoved + counts.usersCreated > 10_000) {
-          await db.execute(sql`analyze local_users, local_groups, memberships, mappings, group_links`).catch((error: unknown) =>
-            log.warn({ err: describeError(error) }, 'analyze after a large sync failed'),
-          );
-        }
+        analyze = counts.membershipsAdded + counts.membershipsRemoved + counts.usersCreated > 10_000;
         await this.#notify({ type: 'run.succeeded', run: finished, counts });
         return { run: finished, plan, counts, verdict };
       } catch (error) {
@@ -296,7 +289,7 @@ export class SyncEngine {
           status: 'failed',
           finishedAt: this.#now(),
           errorCode: isGroupsyncError(error) ? error.code : 'INTERNAL',
-          error: describeError(error),
+          error: oneLine(describeError(error)),
         });
         log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
         // A failed dry run is reported to its caller; it is no incident and no schedule failure.
@@ -306,6 +299,15 @@ export class SyncEngine {
         await source?.close().catch(() => {});
       }
     });
+    // After a large write, fresh statistics keep the planner off nested loops over the new rows.
+    // Maintenance, not the run: done once the lease is released, so a slow ANALYZE (or a process
+    // killed during it) does not block the connection's next sync.
+    if (analyze) {
+      await db.execute(sql`analyze local_users, local_groups, memberships, mappings, group_links`).catch((error: unknown) =>
+        this.#deps.logger.warn({ connection: config.name, err: describeError(error) }, 'analyze after a large sync failed'),
+      );
+    }
+    return result;
   }
 
   async #recordCertificate(connection: string, snapshot: DirectorySnapshot): Promise<void> {

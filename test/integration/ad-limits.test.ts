@@ -72,6 +72,16 @@ describe('sync engine against AD limits (MaxPageSize 1000, MaxValRange 1500)', (
     await ad?.stop();
   });
 
+  it('a base DN that does not exist: the run error names the DN and noSuchObject, with the fix, on one line', async () => {
+    const app = await newApp({ baseDn: `OU=Gone,${ad.baseDn}` });
+    const result = await sync(app);
+    expect(result.run.status).toBe('failed');
+    expect(result.run.errorCode).toBe('DIRECTORY_NOT_FOUND');
+    expect(result.run.error).toContain(`the search base "OU=Gone,${ad.baseDn}" does not exist (noSuchObject)`);
+    expect(result.run.error).toContain('check baseDn');
+    expect(result.run.error).not.toMatch(/[\n\r\t\0]/);
+  });
+
   it('reads every user (paged) and all 4,000 members of a big group (ranged), and stores exactly that', async () => {
     const app = await newApp();
     const result = await sync(app);

@@ -107,6 +107,31 @@ describe('groupsync CLI', () => {
     expect(unknownCommand.stderr).toMatch(/unknown command 'frobnicate'/);
   });
 
+  it('validates ids, limits and names before they reach the store, and never echoes a whole argument', async () => {
+    const hugeId = await cli('run', '99999999999999999999');
+    expect(hugeId.code).toBe(2);
+    expect(hugeId.stderr).toMatch(/run id must be a whole number from 1 to 2147483647, got "99999999999999999999"/);
+    const zeroLimit = await cli('runs', 'corp', '--limit', '0');
+    expect(zeroLimit.code).toBe(2);
+    expect(zeroLimit.stderr).toMatch(/--limit must be a whole number from 1 to 1000, got "0"/);
+    const huge = await cli('status', 'c'.repeat(100_000));
+    expect(huge.code).toBe(2);
+    expect(huge.stderr.length).toBeLessThan(500);
+    expect(huge.stderr).toMatch(/an argument is longer than 512 characters/);
+    const long = await cli('status', 'c'.repeat(500));
+    expect(long.code).toBe(6);
+    expect(long.stderr.length).toBeLessThan(300);
+    expect(long.stderr).toMatch(/no connection named "c{20,}…"/);
+    // The groups were linked by the first test's sync: a typo is answered with the closest names.
+    const typo = await cli('sync', 'corp', 'app-admin');
+    expect(typo.code).toBe(6);
+    expect(typo.stderr).toMatch(/"app-admin" is not a group linked to "corp"; closest: app-admins/);
+    expect(typo.stderr.length).toBeLessThan(500);
+    const noSecurity = await cli('sync', 'corp', '--kind', 'security');
+    expect(noSecurity.code).toBe(6);
+    expect(noSecurity.stderr).toMatch(/no group is linked to "corp" as security; nothing to sync/);
+  });
+
   it('reports a bad connections file by field, with the fix', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-cli-bad-'));
     const bad = path.join(dir, 'bad.yaml');

@@ -3,7 +3,8 @@
  * test waits for a schedule to fire. And the exactly-once run with two processes on one database.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -11,10 +12,13 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { HealthCode } from '../../src/health/health.ts';
 import type { IncidentRow } from '../../src/notify/incidents.ts';
-import { queryRows } from '../../src/store/db.ts';
+import type { GroupsyncError } from '../../src/errors.ts';
+import { openStore, queryRows } from '../../src/store/db.ts';
+import { acquireLock } from '../../src/store/runs.ts';
 import { type Driver, DRIVERS, type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { createDatabase } from '../support/postgres.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
+import { bigGroupLdif } from '../fixtures/generate-big.ts';
 
 const HOUR = 3_600_000;
 const group = (cn: string) => `cn=${cn},ou=groups,dc=example,dc=org`;
@@ -91,6 +95,45 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     const forced = await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' });
     expect(forced.run.status).not.toBe('failed');
     expect(await nextRun()).toEqual(new Date('2026-11-22T02:00:00Z')); // cron keeps its times
+  });
+
+  it('recomputes the next run when the schedule in the config file changes (interval 24h → cron every minute → interval 6h)', async () => {
+    const restart = async (schedule: Record<string, unknown>) => {
+      const store = app.store;
+      app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=app-*)' }, schedule })], { store, now: clock.now });
+    };
+    await build({ schedule: { interval: '24h' } });
+    expect((await app.scheduler.tick(clock.now())).started).toEqual(['corp']);
+    expect(await nextRun()).toEqual(new Date('2026-11-21T10:00:00Z'));
+    await restart({ cron: '* * * * *' });
+    clock.advance(90_000); // 10:01:30: the next run follows the new schedule, not the stored slot (tomorrow)
+    expect((await app.scheduler.tick(clock.now())).started).toEqual([]);
+    expect(await nextRun()).toEqual(new Date('2026-11-20T10:02:00Z'));
+    clock.advance(30_000);
+    expect((await app.scheduler.tick(clock.now())).started).toEqual(['corp']);
+    expect(await nextRun()).toEqual(new Date('2026-11-20T10:03:00Z'));
+    await restart({ interval: '6h' });
+    expect((await app.scheduler.tick(clock.now())).started).toEqual([]); // one interval after the last sync
+    expect(await nextRun()).toEqual(new Date('2026-11-20T16:02:00Z'));
+    await restart({ interval: '6h' }); // the same schedule again: the stored next run stands
+    clock.advance(HOUR);
+    expect((await app.scheduler.tick(clock.now())).started).toEqual([]);
+    expect(await nextRun()).toEqual(new Date('2026-11-20T16:02:00Z'));
+  });
+
+  it('a lease left by a process that stopped: the refusal says so and when the lease expires', async () => {
+    await build({ schedule: null });
+    await acquireLock(app.store.db, 'corp', 'gone-host:4242:dead', 60_000, clock.now());
+    clock.advance(15_000);
+    const refusal = await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' }).then(
+      () => null,
+      (error: unknown) => error as GroupsyncError,
+    );
+    expect(refusal?.code).toBe('ALREADY_RUNNING');
+    expect(refusal?.message).toContain('a sync of "corp" is already running since 2026-11-20T10:00:00.000Z in process gone-host:4242:dead');
+    expect(refusal?.message).toContain('if that process stopped, its lease expires at 2026-11-20T10:01:00.000Z (in 45 s); a sync can start then');
+    clock.advance(46_000); // the lease expired: the next sync takes it over
+    expect((await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'ann' })).run.status).not.toBe('failed');
   });
 
   it('shows each health reason as data, red first', async () => {
@@ -263,3 +306,47 @@ describe('two processes on one database', () => {
     }
   });
 });
+
+describe('the run lock and post-commit maintenance', () => {
+  it('is released when the run is committed: an ANALYZE that hangs (or a process killed during it) holds no lease', async () => {
+    // 7,000 users created and 7,000 memberships added: above the 10,000 changes that trigger ANALYZE.
+    const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-analyze-'));
+    const file = path.join(dir, 'big.ldif');
+    writeFileSync(file, `${readFileSync(FIXTURE_LDIF.base, 'utf8')}\n${bigGroupLdif(7000)}`.replace(/^dn: .*$/gm, (line) => `${line}\nentryUUID: ${randomUUID()}`));
+    const url = await createDatabase(inject('pgUrl'));
+    const store = await openStore({ databaseUrl: url, maxConnections: 5 });
+    const app = await createTestApp('postgres', [{ name: 'bulk', kind: 'ldif', file, groups: { filter: '(cn=big-group)' }, schedule: null }], { store });
+    const { default: postgres } = await import('postgres');
+    const blocker = postgres(url, { max: 2 });
+    try {
+      // ANALYZE takes SHARE UPDATE EXCLUSIVE: a transaction holding it makes ANALYZE wait (inserts do not).
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const hold = blocker.begin(async (tx) => {
+        await tx`lock table memberships in share update exclusive mode`;
+        locked();
+        await waitFor(async () => (await blocker`select 1 from pg_stat_activity where query ilike 'analyze%' and wait_event_type = 'Lock'`).length === 1);
+        const [row] = await tx`select lock_holder from connections where name = 'bulk'`;
+        const [run] = await tx`select status from runs where connection = 'bulk'`;
+        return { holder: row?.lock_holder as string | null, status: run?.status as string };
+      });
+      await isLocked;
+      const sync = app.ops.sync({ connection: 'bulk', trigger: 'manual', actor: 'ann' });
+      const seen = await hold; // commits, so ANALYZE goes on
+      expect(seen).toEqual({ holder: null, status: 'success' });
+      expect((await sync).run.status).toBe('success');
+    } finally {
+      await blocker.end();
+      await app.close();
+    }
+  });
+});
+
+/** Polls a condition of the database (not a duration): ANALYZE is waiting on a lock. */
+async function waitFor(condition: () => Promise<boolean>, tries = 600): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the condition never held');
+}

@@ -68,6 +68,24 @@ describe('parseCommand', () => {
     expect(usageError(`status ${'x'.repeat(513)}`).message).toBe('an argument is longer than 512 characters');
   });
 
+  it.each([
+    { what: 'a 100 KB command word', text: 'y'.repeat(100_000) },
+    { what: 'a 100 KB extra argument', text: `status corp ${'z'.repeat(100_000)}` },
+    { what: 'a 100 KB option value', text: `sync corp --kind ${'k'.repeat(100_000)}` },
+    { what: 'a 100 KB unknown option', text: `sync corp --${'o'.repeat(100_000)}` },
+  ])('does not echo $what in full', ({ text }) => {
+    expect(usageError(text).message.length).toBeLessThan(300);
+  });
+
+  it.each([
+    { what: 'an unknown command', text: `${'y'.repeat(400)}`, message: /^"y{20,}…" is not a command/ },
+    { what: 'an extra argument', text: `status corp ${'z'.repeat(400)}`, message: /did not expect "z{20,}…"/ },
+  ])('clips $what to a few words when it echoes it', ({ text, message }) => {
+    const e = usageError(text);
+    expect(e.message).toMatch(message);
+    expect(e.message.length).toBeLessThan(200);
+  });
+
   it('keeps LDAP and SQL metacharacters as data', () => {
     expect(parseCommand('map "*)(uid=*" "x\'; drop table runs; --"')).toEqual({ name: 'map', user: '*)(uid=*', local: "x'; drop table runs; --", connection: null });
   });

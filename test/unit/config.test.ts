@@ -167,6 +167,66 @@ describe('parseConnections: each mistake is refused with the field and the fix',
       message: ['connections[0].schedule.interval', 'must be a duration such as "30m", "24h" or "7d"'],
     },
     {
+      what: 'a cron expression the evaluator cannot run (node-cron accepted 1W, cron-parser did not)',
+      connections: [{ ...LDAP, schedule: { cron: '0 0 1W * *' } }],
+      env: ENV,
+      message: ['connections[0].schedule.cron', 'day of month "1W"', 'write five fields such as "0 2 * * *"'],
+    },
+    {
+      what: 'a cron expression with six fields (seconds)',
+      connections: [{ ...LDAP, schedule: { cron: '0 0 2 * * *' } }],
+      env: ENV,
+      message: ['connections[0].schedule.cron', 'has 6 fields', 'write five fields such as "0 2 * * *"'],
+    },
+    {
+      what: 'a cron expression with four fields',
+      connections: [{ ...LDAP, schedule: { cron: '0 2 * *' } }],
+      env: ENV,
+      message: ['connections[0].schedule.cron', 'has 4 fields'],
+    },
+    {
+      what: 'a time zone that does not exist',
+      connections: [{ ...LDAP, schedule: { cron: '0 2 * * *', timezone: 'Europe/Pariss' } }],
+      env: ENV,
+      message: ['connections[0].schedule.timezone', '"Europe/Pariss" is not a time zone', 'such as "Europe/Paris" or "UTC"'],
+    },
+    {
+      what: 'an interval given as a bare number',
+      connections: [{ ...LDAP, schedule: { interval: 24 } }],
+      env: ENV,
+      message: ['connections[0].schedule.interval', 'must be a duration such as "30m", "24h" or "7d"'],
+    },
+    {
+      what: 'both an interval and a cron expression',
+      connections: [{ ...LDAP, schedule: { interval: '24h', cron: '0 2 * * *' } }],
+      env: ENV,
+      message: ['connections[0].schedule', 'give either interval', 'or cron', 'not both'],
+    },
+    {
+      what: 'a schedule with neither interval nor cron',
+      connections: [{ ...LDAP, schedule: {} }],
+      env: ENV,
+      message: ['connections[0].schedule', 'give either interval'],
+    },
+    {
+      what: 'a time zone on an interval schedule',
+      connections: [{ ...LDAP, schedule: { interval: '24h', timezone: 'UTC' } }],
+      env: ENV,
+      message: ['connections[0].schedule.timezone', 'only applies to a cron schedule'],
+    },
+    {
+      what: 'an interval of zero',
+      connections: [{ ...LDAP, schedule: { interval: '0s' } }],
+      env: ENV,
+      message: ['connections[0].schedule.interval', 'at least 1 minute', 'the scheduler checks once a minute'],
+    },
+    {
+      what: 'an interval under a minute',
+      connections: [{ ...LDAP, schedule: { interval: '30s' } }],
+      env: ENV,
+      message: ['connections[0].schedule.interval', 'at least 1 minute'],
+    },
+    {
       what: 'a bad staleAfter',
       connections: [{ ...LDAP, staleAfter: 'soon' }],
       env: ENV,
@@ -267,6 +327,16 @@ describe('readConnectionsFile and loadConfig', () => {
     { what: 'a bad log level', env: { LOG_LEVEL: 'loud' }, message: /LOG_LEVEL/ },
   ])('refuses $what', ({ env, message }) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it.each([
+    { what: 'an empty file', text: '' },
+    { what: 'a file with an empty list', text: 'connections: []\n' },
+    { what: 'a file with only chat settings', text: 'chat:\n  admins: { slack: [U024BE7LH] }\n' },
+  ])('refuses $what: a service with no connection has nothing to do', ({ text }) => {
+    const file = path.join(dir, 'empty.yaml');
+    writeFileSync(file, text);
+    expect(() => readConnectionsFile(file, {})).toThrow(/empty\.yaml is not valid:\n {2}connections: no connection is configured; add one/);
   });
 
   it('refuses a file that is not YAML, naming it', () => {

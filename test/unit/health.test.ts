@@ -390,7 +390,11 @@ describe('describeReason', () => {
   });
 
   it.each<{ reason: HealthReason; includes: string[] }>([
-    { reason: samples.stale, includes: ['2026-06-12T02:00:00.000Z', '48 h'] },
+    { reason: samples.stale, includes: ['2026-06-12T02:00:00.000Z', 'older than 48 h'] },
+    { reason: { code: 'stale', lastSyncAt: new Date('2026-06-12T02:00:00Z'), limitMs: 30 * 60_000 }, includes: ['older than 30 min'] },
+    { reason: { code: 'stale', lastSyncAt: new Date('2026-06-12T02:00:00Z'), limitMs: 90 * 60_000 }, includes: ['older than 1 h 30 min'] },
+    { reason: { code: 'stale', lastSyncAt: new Date('2026-06-12T02:00:00Z'), limitMs: 14 * 86_400_000 }, includes: ['older than 14 days'] },
+    { reason: { code: 'stale', lastSyncAt: new Date('2026-06-12T02:00:00Z'), limitMs: 7 * 86_400_000 + 12 * 3_600_000 }, includes: ['older than 7 days 12 h'] },
     { reason: samples.last_run_failed, includes: ['#41', 'LDAP bind refused'] },
     { reason: { code: 'last_run_failed', runId: 41, error: null }, includes: ['#41', 'failed'] },
     { reason: samples.awaiting_approval, includes: ['#42'] },

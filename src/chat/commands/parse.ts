@@ -5,7 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { parseArgsStringToArgv } from 'string-argv';
+import { clip, editDistance } from '../../errors.ts';
 import { COMMANDS, type Command, type CommandSpec, UsageError, specOf } from './spec.ts';
+
+/** The longest argument accepted from chat (a DN with room to spare). */
+const MAX_ARGUMENT = 512;
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&apos;': "'", '&nbsp;': ' ' };
 
@@ -39,17 +43,7 @@ function unbalanced(text: string): boolean {
 
 function closest(name: string): CommandSpec | undefined {
   // A typo of one or two letters ("stauts", "conflict") is answered with the command meant.
-  const distance = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-    for (let i = 1; i <= a.length; i++) {
-      for (let j = 1; j <= b.length; j++) {
-        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      }
-    }
-    return d[a.length]![b.length]!;
-  };
-  const ranked = COMMANDS.map((c) => ({ c, d: distance(name, c.name) })).sort((x, y) => x.d - y.d);
+  const ranked = COMMANDS.map((c) => ({ c, d: editDistance(name, c.name) })).sort((x, y) => x.d - y.d);
   const best = ranked[0];
   return best && best.d <= 2 ? best.c : undefined;
 }
@@ -62,10 +56,12 @@ export function parseCommand(input: string): Command {
   const [first, ...rest] = parseArgsStringToArgv(text);
   const word = (first ?? '').replace(/^\//, '').toLowerCase();
   const spec = specOf(word);
+  // Checked before anything is echoed or compared: a 100 KB word is refused, not spelled back.
+  if ([first ?? '', ...rest].some((arg) => arg.length > MAX_ARGUMENT)) throw new UsageError(`an argument is longer than ${MAX_ARGUMENT} characters`, spec?.usage ?? null);
   if (!spec) {
-    const guess = closest(word);
+    const guess = word.length <= 40 ? closest(word) : undefined;
     throw new UsageError(
-      guess ? `"${first}" is not a command; did you mean "${guess.name}"?` : `"${first}" is not a command; type "help" for the list`,
+      guess ? `"${clip(first ?? '')}" is not a command; did you mean "${guess.name}"?` : `"${clip(first ?? '')}" is not a command; type "help" for the list`,
       guess ? guess.usage : null,
     );
   }
@@ -74,7 +70,7 @@ export function parseCommand(input: string): Command {
     parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs says "Unknown option '--foo'" or "Option '--kind <value>' argument missing".
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\.$/, '');
+    const message = clip((error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\.$/, ''), 120);
     throw new UsageError(message, spec.usage);
   }
   const args = parsed.positionals;
@@ -83,11 +79,8 @@ export function parseCommand(input: string): Command {
     throw new UsageError(`${spec.name} needs ${missing}`, spec.usage);
   }
   if (args.length > spec.positionals.max) {
-    const extra = args.slice(spec.positionals.max).map((a) => `"${a}"`).join(' ');
+    const extra = args.slice(spec.positionals.max, spec.positionals.max + 3).map((a) => `"${clip(a)}"`).join(' ');
     throw new UsageError(`${spec.name} takes ${spec.positionals.max === 0 ? 'no arguments' : `at most ${spec.positionals.max} argument${spec.positionals.max === 1 ? '' : 's'}`}; did not expect ${extra} (put a name with spaces in quotes)`, spec.usage);
-  }
-  for (const arg of args) {
-    if (arg.length > 512) throw new UsageError('an argument is longer than 512 characters', spec.usage);
   }
   return spec.build(args, parsed.values as Record<string, string | boolean | undefined>, spec.usage);
 }

@@ -5,6 +5,7 @@
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { LinkKind } from '../../domain/types.ts';
+import { clip } from '../../errors.ts';
 
 export type Role = 'viewer' | 'admin';
 
@@ -56,12 +57,12 @@ export interface CommandSpec {
 function kindOf(value: string | boolean | undefined, usage: string): LinkKind | null {
   if (value === undefined) return null;
   if (value === 'group' || value === 'security') return value;
-  throw new UsageError(`--kind must be "group" or "security", not "${String(value)}"`, usage);
+  throw new UsageError(`--kind must be "group" or "security", not "${clip(String(value))}"`, usage);
 }
 
 function runIdOf(value: string, usage: string): number {
   const digits = value.replace(/^#/, '');
-  if (!/^\d{1,9}$/.test(digits)) throw new UsageError(`"${value}" is not a run number (write it as 42 or #42)`, usage);
+  if (!/^\d{1,9}$/.test(digits)) throw new UsageError(`"${clip(value)}" is not a run number (write it as 42 or #42)`, usage);
   return Number(digits);
 }
 

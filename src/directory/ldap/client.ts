@@ -20,7 +20,7 @@ import type {
   ReadProgress,
   ReadScope,
 } from '../../domain/types.ts';
-import { GroupsyncError } from '../../errors.ts';
+import { GroupsyncError, oneLine } from '../../errors.ts';
 import { type EntryAccess, findGroupEntries, readScope, type ReadLayout } from './read.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
@@ -69,7 +69,7 @@ function tlsHint(code: string): string {
 /** Wraps a foreign error once, with a sentence an admin can act on. */
 export function wrapLdapError(error: unknown, url: string, doing: string): GroupsyncError {
   if (error instanceof GroupsyncError) return error;
-  const message = (error as Error)?.message ?? String(error);
+  const message = oneLine((error as Error)?.message ?? String(error));
   const code = errorCode(error);
   if (error instanceof InvalidCredentialsError) {
     return new GroupsyncError('DIRECTORY_AUTH_FAILED', `${url}: the bind DN or password was refused (invalid credentials); check bindDn and the password variable`, { cause: error });
@@ -191,7 +191,19 @@ export class LdapSource implements DirectorySource {
           paged: { pageSize },
           explicitBufferAttributes: buffers,
         });
-        for await (const page of pages) yield page.searchEntries.map((e: Entry) => toRawEntry(e));
+        try {
+          for await (const page of pages) yield page.searchEntries.map((e: Entry) => toRawEntry(e));
+        } catch (error) {
+          // The server says only "Code: 0x20" (AD adds a multi-line diagnostic): name the base searched.
+          if (error instanceof NoSuchObjectError) {
+            throw new GroupsyncError(
+              'DIRECTORY_NOT_FOUND',
+              `${session.url}: the search base "${base}" does not exist (noSuchObject); check baseDn (or users.baseDn, groups.baseDn) of the connection: it must be an entry of the directory`,
+              { cause: error },
+            );
+          }
+          throw error;
+        }
       },
       async readEntry(dn, attributes) {
         try {

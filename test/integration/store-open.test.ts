@@ -1,0 +1,76 @@
+/**
+ * Opening an external PostgreSQL store: each way a connection fails is named with its cause and
+ * the fix, before any migration runs, and never with the password. Against the suite's real
+ * PostgreSQL server and a closed port.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { GroupsyncError } from '../../src/errors.ts';
+import { describeConnectFailure, openStore } from '../../src/store/db.ts';
+import { freePort } from '../support/proc.ts';
+
+const SECRET = 'hunter2-secret';
+
+/** The admin URL of the suite's server with another user, password and database. */
+function serverUrl(user: string, database: string): string {
+  const url = new URL(inject('pgUrl'));
+  url.username = user;
+  url.password = SECRET;
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function refusal(databaseUrl: string): Promise<GroupsyncError> {
+  const error = await openStore({ databaseUrl, maxConnections: 1 }).then(
+    async (store) => {
+      await store.close();
+      return null;
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GroupsyncError);
+  return error as GroupsyncError;
+}
+
+describe('openStore: why PostgreSQL cannot be used, and what to do', () => {
+  it('a closed port: connection refused, check that PostgreSQL runs there', async () => {
+    const port = await freePort();
+    const error = await refusal(`postgres://groupsync:${SECRET}@127.0.0.1:${port}/groupsync`);
+    expect(error.code).toBe('STORE_FAILED');
+    expect(error.message).toContain(`cannot open PostgreSQL at postgres://groupsync:***@127.0.0.1:${port}/groupsync`);
+    expect(error.message).toContain(`connection refused (ECONNREFUSED) at 127.0.0.1:${port}`);
+    expect(error.message).toContain('is PostgreSQL running there? check the host and port in DATABASE_URL');
+  });
+
+  it.each([
+    { what: 'a database that does not exist', user: 'postgres', database: 'no_such_db', cause: 'database "no_such_db" does not exist', fix: 'create it (createdb no_such_db)' },
+    { what: 'a role that does not exist', user: 'no_such_role', database: 'postgres', cause: 'role "no_such_role" does not exist', fix: 'create the role' },
+  ])('$what: the cause and the fix', async ({ user, database, cause, fix }) => {
+    const error = await refusal(serverUrl(user, database));
+    expect(error.code).toBe('STORE_FAILED');
+    expect(error.message).toContain(cause);
+    expect(error.message).toContain(fix);
+    expect(error.message).not.toContain('Failed query');
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it.each([
+    { url: `mysql://groupsync:${SECRET}@db.example.com/groupsync`, message: 'DATABASE_URL must be a postgres:// (or postgresql://) URL, not mysql://' },
+    { url: `db.example.com:5432/groupsync`, message: 'DATABASE_URL must be a postgres:// (or postgresql://) URL' },
+  ])('not a PostgreSQL URL ($url): said before connecting', async ({ url, message }) => {
+    const error = await refusal(url);
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain(SECRET);
+  });
+});
+
+describe('describeConnectFailure: the server errors a trust-auth test server cannot produce', () => {
+  it.each([
+    { error: { code: '28P01', message: `password authentication failed for user "groupsync"` }, text: 'password authentication failed for user "groupsync"; check the password in DATABASE_URL' },
+    { error: { code: '53300', message: 'sorry, too many clients already' }, text: 'too many clients already; raise max_connections on the server' },
+    { error: { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND db.example' }, text: 'host not found (ENOTFOUND); check the host name in DATABASE_URL' },
+    { error: { code: 'CONNECT_TIMEOUT', message: 'write CONNECT_TIMEOUT db:5432' }, text: 'no answer (CONNECT_TIMEOUT); check the host, port and firewall' },
+  ])('$error.code', ({ error, text }) => {
+    expect(describeConnectFailure(Object.assign(new Error(error.message), error))).toContain(text);
+  });
+});
