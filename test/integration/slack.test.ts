@@ -4,6 +4,7 @@
  * calls and response_url posts go to a loopback Slack. The directory is a real slapd, the store
  * PGlite (and PostgreSQL for the button flow).
  */
+import { request as httpRequest } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
@@ -148,6 +149,104 @@ describe('Slack surface', () => {
     expect(h.api.calls.slice(before)).toEqual([]);
     expect(await rowsOf(h, 'select * from conversations')).toEqual([]);
     expect(await rowsOf(h, 'select * from audit_log')).toEqual([]);
+  });
+
+  it('refuses a correctly signed request dated more than five minutes in the future (command, event, button) with 401 and does nothing', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const before = h.api.calls.length;
+    const now = Math.floor(Date.now() / 1000);
+    const requests = [
+      slashCommand('subscribe', { responseUrl: h.api.responseUrl('future') }),
+      directMessage('subscribe'),
+      blockAction({ actionId: 'sync.start:0', value: JSON.stringify({ connection: 'corp' }) }, { messageTs: '1700000001.000001', responseUrl: h.api.responseUrl('future-click') }),
+    ];
+    for (const request of requests) {
+      for (const ahead of [360, 3600, 86_400]) {
+        const r = await postSlack(h.service.eventsUrl, request, { timestampSeconds: now + ahead });
+        expect(r.status).toBe(401);
+      }
+    }
+    // Within five minutes either way it is accepted (clocks differ a little).
+    const slightlyAhead = await postSlack(h.service.eventsUrl, slashCommand('health', { responseUrl: h.api.responseUrl('ahead') }), { timestampSeconds: now + 120 });
+    expect(slightlyAhead.status).toBe(200);
+    await h.service.slack.idle();
+    expect(h.api.calls.slice(before).map((c) => c.method)).toEqual(['chat.postMessage']);
+    expect(await rowsOf(h, 'select * from conversations')).toEqual([]);
+    expect(await rowsOf(h, 'select * from runs')).toEqual([]);
+    expect(await rowsOf(h, 'select * from audit_log')).toEqual([]);
+  });
+
+  it('acts once per signed request: a replayed command or click, or Slack retrying one, answers 200 and does nothing again', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const ts = Math.floor(Date.now() / 1000);
+    const command = slashCommand('sync corp', { responseUrl: h.api.responseUrl('replayed') });
+    expect((await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts })).status).toBe(200);
+    await h.service.slack.idle();
+    const msg = { channel: CHANNEL.id, ts: h.api.messages(CHANNEL.id)[0]!.ts };
+    expect(h.shown(msg).text).toMatch(/^Run #1 of corp succeeded/);
+    const calls = h.api.calls.length;
+    const replay = await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toBe('');
+    // Slack's own retry of a request it thinks was lost carries the same signature.
+    expect((await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts, retryNum: 1 })).status).toBe(200);
+    await h.service.slack.idle();
+    expect(h.api.calls.length).toBe(calls);
+    expect(await rowsOf(h, 'select id from runs')).toEqual([{ id: 1 }]);
+    // A click replayed: the card is updated once, one sync runs.
+    const click = blockAction({ actionId: 'sync.start:0', value: JSON.stringify({ connection: 'corp' }), label: 'Sync now' }, { channel: msg.channel, messageTs: msg.ts, responseUrl: h.api.responseUrl('click') });
+    for (let i = 0; i < 3; i++) expect((await postSlack(h.service.eventsUrl, click, { timestampSeconds: ts })).status).toBe(200);
+    await h.service.slack.idle();
+    expect(await rowsOf(h, 'select id from runs order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // The request is remembered in the store, so another process refuses it too.
+    const [seen] = await rowsOf<{ n: number }>(h, 'select count(*)::int as n from chat_requests');
+    expect(seen!.n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers 413 to a body over 1 MB before reading all of it, and 401 to an unsigned small one', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const url = new URL(h.service.eventsUrl);
+    const total = 64 * 1024 * 1024;
+    const big = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': total, 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': `v0=${'0'.repeat(64)}` } });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      let status = 0;
+      const pump = () => {
+        while (sent < total && !req.destroyed) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (sent >= total) req.end();
+      };
+      req.on('response', (res) => {
+        status = res.statusCode ?? 0;
+        res.resume();
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status, sent });
+        });
+      });
+      req.on('error', (error) => (status ? resolve({ status, sent }) : reject(error)));
+      pump();
+    });
+    expect(big.status).toBe(413);
+    expect(big.sent).toBeLessThan(total);
+    // The same without a length (chunked): cut off at the limit.
+    const chunked = await fetch(h.service.eventsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': `v0=${'0'.repeat(64)}` },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 40; i++) controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit).catch(() => null);
+    if (chunked) expect(chunked.status).toBe(413);
+    expect((await postSlack(h.service.eventsUrl, slashCommand('health', { responseUrl: 'x' }), { signature: `v0=${'0'.repeat(64)}` })).status).toBe(401);
+    expect(h.api.ok('chat.postMessage')).toEqual([]);
   });
 
   it('answers the slash command at once and posts help, health, status, runs and run in the channel', async () => {

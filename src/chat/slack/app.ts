@@ -1,8 +1,9 @@
 /**
  * The Slack surface: a bolt App whose slash command (/groupsync), app mentions, direct messages
  * and button clicks go to the shared command layer; views come back as Block Kit. HTTP mode
- * mounts bolt's HTTPReceiver (signature and timestamp verified by bolt) on the process's one
- * HTTP server at POST /slack/events; Socket Mode connects out with the app token instead.
+ * mounts bolt's HTTPReceiver on the process's one HTTP server at POST /slack/events, behind a gate
+ * (verify.ts: 1 MB cap, signature, timestamp within five minutes either way, once per signed
+ * request); Socket Mode connects out with the app token instead.
  * Every request is acknowledged first, within Slack's 3 seconds, and the work runs after it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import { describeError } from '../../errors.ts';
 import type { Route } from '../../http.ts';
 import type { Logger } from '../../logger.ts';
 import type { ConversationInput } from '../../store/conversations.ts';
+import type { Db } from '../../store/db.ts';
 import type { AlertChannel } from '../alerts.ts';
 import type { ChatUser } from '../auth.ts';
 import type { Reply } from '../commands/context.ts';
@@ -21,6 +23,7 @@ import { verbOfActionId } from './blocks.ts';
 import { boltLogger } from './logger.ts';
 import { type MessageTarget, createSender } from './send.ts';
 import { commandTextOf } from './text.ts';
+import { admitSlackRequest } from './verify.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/groupsync';
@@ -29,6 +32,8 @@ export interface SlackSurfaceDeps {
   readonly config: SlackConfig;
   readonly chat: ChatService;
   readonly logger: Logger;
+  /** The store, where requests already acted on are remembered (HTTP mode). */
+  readonly db: Db;
   /** Retry policy of the Web API client (tests shorten it); Retry-After of a 429 is always honoured. */
   readonly retry?: webApi.RetryOptions;
 }
@@ -223,16 +228,19 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     ? {
         method: 'POST',
         path: SLACK_EVENTS_PATH,
-        handler: (req: IncomingMessage, res: ServerResponse) => {
+        handler: async (req: IncomingMessage, res: ServerResponse) => {
           if (!started) {
             // Before auth.test has run bolt cannot authorize; Slack retries events later.
             res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
             res.end(JSON.stringify({ error: 'Slack surface not started' }));
             return;
           }
-          // bolt reads the raw body, verifies x-slack-signature and the timestamp (401 when forged or
-          // older than five minutes), answers url_verification and acknowledges within 3 s.
-          httpReceiver.requestListener(req, res);
+          // The gate reads the body (413 past 1 MB), verifies the signature and the timestamp (401)
+          // and answers a request already acted on (200, nothing done); bolt gets the rest with its
+          // body read, answers url_verification and acknowledges within 3 s.
+          const body = await admitSlackRequest(req, res, { signingSecret: config.signingSecret!, db: deps.db, logger });
+          if (!body) return;
+          httpReceiver.requestListener(Object.assign(req, { rawBody: body }), res);
         },
       }
     : null;
