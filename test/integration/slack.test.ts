@@ -379,6 +379,43 @@ describe('Slack surface', () => {
     expect(next.buttons.map((b) => b.label)).toEqual(['#4', '#3', '#2', '#1', '◀ Previous']);
   });
 
+  it("checks a button's values against the card's own object: another connection's duplicate, a run never held, a page past the end", async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } }), ldapConnection(ldap, { name: 'hr', groups: { filter: '(cn=developers)' } })], {
+      seed: [`insert into local_groups (name, description) values ('Developers', 'made by hand')`],
+    });
+    await h.command('sync corp');
+    await h.command('sync hr');
+    const [dup] = await rowsOf<{ id: number; connection: string }>(h, `select id, connection from duplicates order by id`);
+    expect(await rowsOf(h, `select distinct connection from duplicates`)).toEqual([{ connection: 'hr' }]);
+    // corp's duplicates card, with a button naming hr's duplicate: refused to the clicker, nothing changed.
+    const corpDuplicates = await h.command('duplicates corp');
+    const forged = { actionId: 'duplicate.link:0', label: 'Link to existing', value: JSON.stringify({ connection: 'corp', id: dup!.id, offset: 0 }) };
+    const refused = await h.click(corpDuplicates, { ...forged, verb: 'duplicate.link', data: {}, style: null });
+    const answer = refused.find((c) => c.method === 'response_url')!;
+    expect(answer.params).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(unescapeMrkdwn(blockTexts(answer.params.blocks).join('\n'))).toMatch(new RegExp(`duplicate #${dup!.id} is not a duplicate of corp`));
+    expect(h.shown(corpDuplicates).updates).toBe(0);
+    expect(await rowsOf(h, `select distinct status from duplicates`)).toEqual([{ status: 'pending' }]);
+    // Approve naming run #1, which was never held: no approval card, nothing done.
+    const runs = await h.command('runs corp');
+    const approve = await h.click(runs, { actionId: 'run.approve:0', label: 'Approve', value: JSON.stringify({ run: 1 }), verb: 'run.approve', data: {}, style: null });
+    const notHeld = unescapeMrkdwn(blockTexts(approve.find((c) => c.method === 'response_url')!.params.blocks).join('\n'));
+    expect(notHeld).toMatch(/run #1 of corp was never held for approval \(it is success\); nothing was done/);
+    expect(notHeld).not.toMatch(/Approval needed/);
+    expect(h.shown(runs).updates).toBe(0);
+    expect((await h.command('approve 1')).text).toMatch(/was never held for approval/);
+    // A page offset far past the end shows the last page.
+    await h.service.app.store.db.execute(sql.raw(`insert into runs (connection, trigger, actor, status) select 'corp', 'manual', 'test', 'success' from generate_series(1, 13)`));
+    const far = { actionId: 'page:0', label: 'Next ▶', verb: 'page', data: {}, style: null };
+    await h.click(runs, { ...far, value: JSON.stringify({ view: 'runs', connection: 'corp', offset: 10_000_000 }) });
+    expect(h.shown(runs).text).toMatch(/11–14 of 14/);
+    const health = await h.command('health');
+    await h.click(health, { ...far, value: JSON.stringify({ view: 'health', offset: 10_000_000 }) });
+    expect(h.shown(health).text).toMatch(/app-ops\* · green/);
+    await h.click(corpDuplicates, { ...far, value: JSON.stringify({ view: 'duplicates', connection: 'hr', offset: 10_000_000 }) });
+    expect(h.shown(corpDuplicates).text).toMatch(/\*developers\*/);
+  });
+
   it('retries a Web API call Slack throttles (429) no sooner than its Retry-After', async () => {
     h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     h.api.throttleNext('chat.postMessage', 1, 1);
