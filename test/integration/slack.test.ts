@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
 import { queryRows } from '../../src/store/db.ts';
+import { acquireLock } from '../../src/store/runs.ts';
 import { type Driver, ldapConnection } from '../support/app.ts';
 import { FIXTURE_LDIF, SERVICE_ACCOUNT, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import {
@@ -425,6 +426,44 @@ describe('Slack surface', () => {
     expect(posts.map((c) => c.status)).toEqual([429, 200]);
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(1000);
     expect(h.api.messages(CHANNEL.id)).toHaveLength(1);
+  });
+
+  it('retries a response_url post Slack throttles (429) no sooner than its Retry-After: a refusal still reaches the clicker', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const health = await h.command('health');
+    h.api.throttleNext('response_url', 1, 1);
+    const calls = await h.click(health, button(health, 'sync.start'), VIEWER);
+    const answers = calls.filter((c) => c.method === 'response_url');
+    expect(answers.map((c) => c.status)).toEqual([429, 200]);
+    expect(answers[1]!.at - answers[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(answers[1]!.params).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(unescapeMrkdwn(blockTexts(answers[1]!.params.blocks).join('\n'))).toMatch(/for groupsync admins only/);
+  });
+
+  it('starts a sync even when its first "starting…" message cannot be posted, and posts the result as a new message', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h.api.failNext('chat.postMessage', 1, 'fatal_error');
+    const r = await h.send(slashCommand('sync corp', { responseUrl: h.api.responseUrl('lost-ack') }));
+    expect(r.status).toBe(200);
+    expect(r.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.response.ok)).toEqual([false, true]);
+    expect(await rowsOf(h, 'select id, status from runs')).toEqual([{ id: 1, status: 'success' }]);
+    const [result] = h.api.messages(CHANNEL.id);
+    expect(h.shown(result!).text).toMatch(/^Run #1 of corp succeeded/);
+  });
+
+  it('dry runs are for admins and take no run lock: a dry run goes ahead while a sync holds the connection', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const viewer = await h.command('sync corp --dry-run', { user: VIEWER });
+    expect(viewer.text).toMatch(/"sync" changes the directory sync, so it is for groupsync admins only/);
+    expect(await rowsOf(h, 'select id from runs')).toEqual([]);
+    // Another process holds the run lock of corp.
+    await acquireLock(h.service.app.store.db, 'corp', 'another-process', 600_000, new Date());
+    const dry = await h.command('sync corp --dry-run');
+    expect(h.shown(dry).text).toMatch(/^Dry run #1 of corp: nothing was changed/);
+    const real = await h.command('sync corp');
+    expect(h.shown(real).text).toMatch(/already running since/);
+    const [lock] = await rowsOf<{ lock_holder: string }>(h, `select lock_holder from connections where name = 'corp'`);
+    expect(lock!.lock_holder).toBe('another-process');
   });
 
   it('a Slack app that cannot start (token refused) leaves the rest of the service running', async () => {

@@ -21,7 +21,7 @@ import type { ChatService, Invocation } from '../service.ts';
 import type { View } from '../views/types.ts';
 import { verbOfActionId } from './blocks.ts';
 import { boltLogger } from './logger.ts';
-import { type MessageTarget, createSender } from './send.ts';
+import { type MessageTarget, type Posted, createSender } from './send.ts';
 import { commandTextOf } from './text.ts';
 import { admitSlackRequest } from './verify.ts';
 
@@ -136,10 +136,26 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     label,
   });
 
-  /** Posts a reply where the request came from, then lets its follow-up update that message. */
+  /**
+   * Posts a reply where the request came from, then lets its follow-up update that message. When
+   * the first post fails, the follow-up (a sync) runs all the same: its first update posts a new
+   * message there, and the later ones update that one.
+   */
   const answer = async (reply: Reply, where: MessageTarget, respond: RespondFn | null): Promise<void> => {
-    const posted = await send.post(where, reply.view, respond);
-    if (reply.followUp) await reply.followUp((view: View) => posted.update(view));
+    let posted: Posted | null = null;
+    try {
+      posted = await send.post(where, reply.view, respond);
+    } catch (error) {
+      if (!reply.followUp) throw error;
+      logger.warn({ channel: where.channel, err: describeError(error) }, 'Slack: the first answer could not be posted; the work goes on and its next view is posted as a new message');
+    }
+    if (reply.followUp) await reply.followUp(updateOrPost(posted, where, respond));
+  };
+
+  /** Updates the posted message; with none (its post failed), posts one first. */
+  const updateOrPost = (posted: Posted | null, where: MessageTarget, respond: RespondFn | null) => async (view: View) => {
+    if (posted) return posted.update(view);
+    posted = await send.post(where, view, respond);
   };
 
   // Events are acknowledged by bolt before the listener runs; Slack retries one it thinks was
@@ -215,8 +231,14 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
         return;
       }
       const ts = body.container?.is_ephemeral ? null : (body.message?.ts ?? body.container?.message_ts ?? null);
-      const updated = await send.replace(channel && ts ? { channel, ts } : null, reply.view, respond);
-      if (reply.followUp) await reply.followUp((view: View) => updated.update(view));
+      let updated: Posted | null = null;
+      try {
+        updated = await send.replace(channel && ts ? { channel, ts } : null, reply.view, respond);
+      } catch (error) {
+        if (!reply.followUp || !channel) throw error;
+        logger.warn({ channel, err: describeError(error) }, 'Slack: the clicked message could not be updated; the work goes on and its next view is posted as a new message');
+      }
+      if (reply.followUp) await reply.followUp(updateOrPost(updated, { channel: channel!, threadTs: body.message?.thread_ts ?? null }, respond));
     });
   });
 

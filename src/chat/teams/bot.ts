@@ -18,7 +18,7 @@ import type { Reply } from '../commands/context.ts';
 import type { ChatService, Invocation } from '../service.ts';
 import type { View } from '../views/types.ts';
 import { fallbackText, renderCard } from './cards.ts';
-import { withThrottleRetry } from './throttle.ts';
+import { withThrottleRetry } from '../throttle.ts';
 
 export interface TeamsSurfaceDeps {
   readonly config: TeamsConfig;
