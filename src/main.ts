@@ -48,7 +48,7 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     ...(options.holder ? { holder: options.holder } : {}),
   });
   const chat = new ChatService({ ops: app.ops, db: store.db, auth: new Authorizer({ db: store.db, chat: config.chat }), logger, ...(options.now ? { now: options.now } : {}) });
-  const teams = createTeamsSurface({ config: config.teams, chat, logger });
+  const teams = createTeamsSurface({ config: config.teams, chat, logger, db: store.db });
   alerts.register(teams.channel);
   const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, db: store.db, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
   if (slack) {

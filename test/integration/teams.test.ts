@@ -164,6 +164,27 @@ describe('Teams surface', () => {
     expect(await rowsOf(h, 'select id from runs')).toEqual([]);
   });
 
+  it('acts once per activity: the same message or click sent again (a retry or a replay) does nothing again', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const message = personalMessage(h.connector.url, 'sync corp');
+    expect((await postActivity(h.service.url, message)).status).toBe(200);
+    await h.connector.waitFor((calls) => calls.find((c) => c.kind === 'update' && /Run #1 of corp/.test(cardTexts(c.body).join('\n'))));
+    await h.service.teams.idle();
+    const calls = h.connector.calls.length;
+    expect((await postActivity(h.service.url, message)).status).toBe(200);
+    await h.service.teams.idle();
+    expect(h.connector.calls.length).toBe(calls);
+    const click = actionInvoke(h.connector.url, 'sync.start', { connection: 'corp' }, 'activity-1');
+    const first = await postActivity(h.service.url, click);
+    expect((first.body as { type: string }).type).toBe('application/vnd.microsoft.activity.message');
+    await h.service.teams.idle();
+    const again = await postActivity(h.service.url, click);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'This was done already.' });
+    await h.service.teams.idle();
+    expect(await rowsOf(h, 'select id from runs order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
   it('explains wrong commands and arguments with the usage line', async () => {
     h = await harness('pglite', [ldapConnection(ldap)]);
     const missing = await h.say('sync');

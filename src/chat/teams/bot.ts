@@ -11,7 +11,9 @@ import type { TeamsConfig } from '../../config.ts';
 import { describeError } from '../../errors.ts';
 import { readJson, refuse, type Route } from '../../http.ts';
 import type { Logger } from '../../logger.ts';
+import { claimChatRequest } from '../../store/chat-requests.ts';
 import type { ConversationInput, ConversationRow } from '../../store/conversations.ts';
+import type { Db } from '../../store/db.ts';
 import type { AlertChannel } from '../alerts.ts';
 import type { ChatUser } from '../auth.ts';
 import type { Reply } from '../commands/context.ts';
@@ -24,6 +26,8 @@ export interface TeamsSurfaceDeps {
   readonly config: TeamsConfig;
   readonly chat: ChatService;
   readonly logger: Logger;
+  /** The store, where activities already acted on are remembered. */
+  readonly db: Db;
 }
 
 export interface TeamsSurface {
@@ -209,6 +213,22 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     return renderCard(reply.view) as never;
   });
 
+  /**
+   * A message or a click acts once: its activity id (unique in its conversation) is claimed in the
+   * store after the request is authenticated. The same activity again (a channel retry, a replay)
+   * is answered and nothing runs; a click is told it was done already.
+   */
+  const firstTime = async (context: TurnContext): Promise<boolean> => {
+    const a = context.activity;
+    if ((a.type !== ActivityTypes.Message && a.type !== ActivityTypes.Invoke) || !a.id) return true;
+    if (await claimChatRequest(deps.db, `teams:${a.conversation?.id ?? ''}:${a.id}`, new Date())) return true;
+    logger.info({ activity: a.type, id: a.id }, 'Teams activity already acted on (a retry or a replay): answered, nothing done');
+    if (a.type === ActivityTypes.Invoke) {
+      await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'This was done already.' } } });
+    }
+    return false;
+  };
+
   const route: Route = {
     method: 'POST',
     path: '/api/messages',
@@ -241,7 +261,7 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
       let turnStarted = false;
       await adapter.process(request, botResponse(res, answer), async (context) => {
         turnStarted = true;
-        await app.run(context);
+        if (await firstTime(context)) await app.run(context);
       });
       if (!turnStarted && answer.status >= 400) {
         logger.warn({ status: answer.status, cause: typeof answer.body === 'string' ? answer.body.slice(0, 300) : answer.body }, 'Teams request refused: not authenticated');
