@@ -159,7 +159,9 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
   };
 
   // Events are acknowledged by bolt before the listener runs; Slack retries one it thinks was
-  // lost, so an event id seen already is not handled twice.
+  // lost, so an event id seen already is not handled twice. In HTTP mode the gate (verify.ts)
+  // already refuses it across processes (the id is claimed in the store); this in-process set
+  // is what Socket Mode has.
   const seenEvents = new Set<string>();
   const firstTime = (eventId: unknown): boolean => {
     if (typeof eventId !== 'string') return true;
