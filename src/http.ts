@@ -51,16 +51,37 @@ export function createHttpServer(app: App, logger: Logger, routes: readonly Rout
   });
 }
 
-/** Reads a JSON body (at most `limit` bytes). */
-export async function readJson(req: IncomingMessage, limit = 1_000_000): Promise<unknown> {
+/** The largest request body a chat route reads; a larger one is answered 413 without reading the rest. */
+export const MAX_BODY_BYTES = 1_000_000;
+
+/**
+ * Reads a request body of at most `limit` bytes. A declared length over the limit fails before
+ * anything is read, a longer stream as soon as it passes it (status 413 either way); the caller
+ * answers with `connection: close` so the rest is never read.
+ */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const tooLarge = () => Object.assign(new Error(`request body larger than ${limit} bytes`), { status: 413 });
+  if (Number(req.headers['content-length']) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error(`request body larger than ${limit} bytes`), { status: 413 });
+    if (size > limit) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** Answers a refused request with a short JSON error; a 413 also closes the connection (its body is left unread). */
+export function refuse(res: ServerResponse, status: number, error: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', ...(status === 413 ? { connection: 'close' } : {}) });
+  res.end(JSON.stringify({ error }));
+}
+
+/** Reads a JSON body (at most `limit` bytes). */
+export async function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const text = (await readBody(req, limit)).toString('utf8');
   try {
     return text ? JSON.parse(text) : undefined;
   } catch {

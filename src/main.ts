@@ -48,9 +48,9 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     ...(options.holder ? { holder: options.holder } : {}),
   });
   const chat = new ChatService({ ops: app.ops, db: store.db, auth: new Authorizer({ db: store.db, chat: config.chat }), logger, ...(options.now ? { now: options.now } : {}) });
-  const teams = createTeamsSurface({ config: config.teams, chat, logger });
+  const teams = createTeamsSurface({ config: config.teams, chat, logger, db: store.db });
   alerts.register(teams.channel);
-  const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
+  const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, db: store.db, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
   if (slack) {
     alerts.register(slack.channel);
     // auth.test (a wrong token fails here, with Slack's answer); Socket Mode connects. A Slack

@@ -115,11 +115,17 @@ export async function unlinkGroup(ctx: OpsContext, name: string, groupRef: strin
   });
 }
 
-/** Resolves a duplicate: link the directory group to the existing local group, or ignore it. */
-export async function resolveDuplicate(ctx: OpsContext, id: number, action: 'link' | 'ignore', actor: string) {
+/**
+ * Resolves a duplicate: link the directory group to the existing local group, or ignore it.
+ * With `connection` (a button on that connection's list) a duplicate of another connection is
+ * not found, so a button cannot act beyond the list it is on.
+ */
+export async function resolveDuplicate(ctx: OpsContext, id: number, action: 'link' | 'ignore', actor: string, options: { connection?: string } = {}) {
+  const expected = options.connection ? ctx.engine.connection(options.connection).name : null;
   return ctx.db.transaction(async (tx) => {
     const [dup] = await tx.select().from(duplicates).where(eq(duplicates.id, id)).for('update');
     if (!dup) throw new GroupsyncError('NOT_FOUND', `duplicate #${id} does not exist`);
+    if (expected && dup.connection !== expected) throw new GroupsyncError('NOT_FOUND', `duplicate #${id} is not a duplicate of ${expected}; nothing was changed`);
     if (dup.status !== 'pending') {
       throw new GroupsyncError('INVALID_STATE', `duplicate #${id} (${dup.name}) was already ${dup.status === 'linked' ? 'linked' : 'ignored'} by ${dup.resolvedBy} at ${dup.resolvedAt?.toISOString()}`);
     }

@@ -140,8 +140,8 @@ export class Operations {
     return unlinkGroup(this.#ctx, name, groupRef, actor);
   }
 
-  /** Resolves a duplicate: link the directory group to the existing local group, or ignore it. */
-  resolveDuplicate(id: number, action: 'link' | 'ignore', actor: string) {
-    return resolveDuplicate(this.#ctx, id, action, actor);
+  /** Resolves a duplicate: link the directory group to the existing local group, or ignore it (only one of `connection`'s, when given). */
+  resolveDuplicate(id: number, action: 'link' | 'ignore', actor: string, options: { connection?: string } = {}) {
+    return resolveDuplicate(this.#ctx, id, action, actor, options);
   }
 }

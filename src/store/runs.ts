@@ -134,7 +134,8 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
   const rows = await db
     .update(runs)
     .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this sync stopped before it finished; nothing was applied' })
-    .where(and(eq(runs.connection, connection), eq(runs.status, 'running')))
+    // A dry run holds no lock: one started within the hour may still be running in another process.
+    .where(and(eq(runs.connection, connection), eq(runs.status, 'running'), sql`not (${runs.dryRun} and ${runs.startedAt} > ${new Date(now.getTime() - 3_600_000).toISOString()}::timestamptz)`))
     .returning({ id: runs.id });
   return rows.length;
 }

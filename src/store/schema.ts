@@ -322,3 +322,17 @@ export const incidents = pgTable(
       .where(sql`${t.status} = 'open'`),
   ],
 );
+
+/**
+ * Chat requests already acted on (a digest of a signed Slack request, a Slack event id, a Teams
+ * activity id), kept for an hour so a replayed or retried request is acted on once, whichever
+ * process of the service receives it.
+ */
+export const chatRequests = pgTable(
+  'chat_requests',
+  {
+    key: text('key').primaryKey(),
+    seenAt: created('seen_at'),
+  },
+  (t) => [index('chat_requests_seen_idx').on(t.seenAt)],
+);

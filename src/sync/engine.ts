@@ -160,8 +160,11 @@ export class SyncEngine {
     }
     await ensureConnection(db, config.name, config.kind);
     let analyze = false;
-    const result = await this.#withLease(config.name, async (lease) => {
-      await failOrphanedRuns(db, config.name, this.#now());
+    // A dry run writes nothing but its own run record, so it takes no run lock: it neither waits
+    // for a sync nor holds one up (its plan is against the store as it is when it reads it).
+    const guarded = <T>(work: (lease: Lease | null) => Promise<T>): Promise<T> => (request.dryRun ? work(null) : this.#withLease(config.name, work));
+    const result = await guarded(async (lease) => {
+      if (lease) await failOrphanedRuns(db, config.name, this.#now());
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
       const links = await loadLinks(db, config.name);
       let scope: ReadScope = {
@@ -191,7 +194,7 @@ export class SyncEngine {
         groupFilter: request.groups ?? [],
         startedAt: this.#now(),
       });
-      await setLockRun(db, lease, run.id);
+      if (lease) await setLockRun(db, lease, run.id);
       const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
       log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
       const started = performance.now();
@@ -259,7 +262,7 @@ export class SyncEngine {
         const status = plan.skipped.length > 0 ? 'partial' : 'success';
         const applyStarted = performance.now();
         const finished = await db.transaction(async (tx) => {
-          await fenceLock(tx, lease);
+          await fenceLock(tx, lease!); // not a dry run (returned above), so the lease is held
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
           const now = this.#now();
           // The delta link advances with the changes it led to, in the same transaction.

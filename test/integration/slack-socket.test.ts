@@ -59,9 +59,9 @@ it('connects with the app token, acknowledges a slash command envelope on the so
 
 it('refuses a configuration without the token its mode needs, at construction', () => {
   expect(() =>
-    createSlackSurface({ config: { botToken: BOT_TOKEN, mode: 'socket', signingSecret: null, appToken: null, apiUrl: null }, chat: null as never, logger: silentLogger }),
+    createSlackSurface({ config: { botToken: BOT_TOKEN, mode: 'socket', signingSecret: null, appToken: null, apiUrl: null }, chat: null as never, db: null as never, logger: silentLogger }),
   ).toThrow(/Socket Mode needs the app-level token \(SLACK_APP_TOKEN/);
   expect(() =>
-    createSlackSurface({ config: { botToken: BOT_TOKEN, mode: 'http', signingSecret: null, appToken: null, apiUrl: null }, chat: null as never, logger: silentLogger }),
+    createSlackSurface({ config: { botToken: BOT_TOKEN, mode: 'http', signingSecret: null, appToken: null, apiUrl: null }, chat: null as never, db: null as never, logger: silentLogger }),
   ).toThrow(/HTTP mode needs the signing secret/);
 });

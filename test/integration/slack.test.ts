@@ -4,10 +4,12 @@
  * calls and response_url posts go to a loopback Slack. The directory is a real slapd, the store
  * PGlite (and PostgreSQL for the button flow).
  */
+import { request as httpRequest } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
 import { queryRows } from '../../src/store/db.ts';
+import { acquireLock } from '../../src/store/runs.ts';
 import { type Driver, ldapConnection } from '../support/app.ts';
 import { FIXTURE_LDIF, SERVICE_ACCOUNT, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import {
@@ -150,6 +152,104 @@ describe('Slack surface', () => {
     expect(await rowsOf(h, 'select * from audit_log')).toEqual([]);
   });
 
+  it('refuses a correctly signed request dated more than five minutes in the future (command, event, button) with 401 and does nothing', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const before = h.api.calls.length;
+    const now = Math.floor(Date.now() / 1000);
+    const requests = [
+      slashCommand('subscribe', { responseUrl: h.api.responseUrl('future') }),
+      directMessage('subscribe'),
+      blockAction({ actionId: 'sync.start:0', value: JSON.stringify({ connection: 'corp' }) }, { messageTs: '1700000001.000001', responseUrl: h.api.responseUrl('future-click') }),
+    ];
+    for (const request of requests) {
+      for (const ahead of [360, 3600, 86_400]) {
+        const r = await postSlack(h.service.eventsUrl, request, { timestampSeconds: now + ahead });
+        expect(r.status).toBe(401);
+      }
+    }
+    // Within five minutes either way it is accepted (clocks differ a little).
+    const slightlyAhead = await postSlack(h.service.eventsUrl, slashCommand('health', { responseUrl: h.api.responseUrl('ahead') }), { timestampSeconds: now + 120 });
+    expect(slightlyAhead.status).toBe(200);
+    await h.service.slack.idle();
+    expect(h.api.calls.slice(before).map((c) => c.method)).toEqual(['chat.postMessage']);
+    expect(await rowsOf(h, 'select * from conversations')).toEqual([]);
+    expect(await rowsOf(h, 'select * from runs')).toEqual([]);
+    expect(await rowsOf(h, 'select * from audit_log')).toEqual([]);
+  });
+
+  it('acts once per signed request: a replayed command or click, or Slack retrying one, answers 200 and does nothing again', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const ts = Math.floor(Date.now() / 1000);
+    const command = slashCommand('sync corp', { responseUrl: h.api.responseUrl('replayed') });
+    expect((await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts })).status).toBe(200);
+    await h.service.slack.idle();
+    const msg = { channel: CHANNEL.id, ts: h.api.messages(CHANNEL.id)[0]!.ts };
+    expect(h.shown(msg).text).toMatch(/^Run #1 of corp succeeded/);
+    const calls = h.api.calls.length;
+    const replay = await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toBe('');
+    // Slack's own retry of a request it thinks was lost carries the same signature.
+    expect((await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts, retryNum: 1 })).status).toBe(200);
+    await h.service.slack.idle();
+    expect(h.api.calls.length).toBe(calls);
+    expect(await rowsOf(h, 'select id from runs')).toEqual([{ id: 1 }]);
+    // A click replayed: the card is updated once, one sync runs.
+    const click = blockAction({ actionId: 'sync.start:0', value: JSON.stringify({ connection: 'corp' }), label: 'Sync now' }, { channel: msg.channel, messageTs: msg.ts, responseUrl: h.api.responseUrl('click') });
+    for (let i = 0; i < 3; i++) expect((await postSlack(h.service.eventsUrl, click, { timestampSeconds: ts })).status).toBe(200);
+    await h.service.slack.idle();
+    expect(await rowsOf(h, 'select id from runs order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // The request is remembered in the store, so another process refuses it too.
+    const [seen] = await rowsOf<{ n: number }>(h, 'select count(*)::int as n from chat_requests');
+    expect(seen!.n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers 413 to a body over 1 MB before reading all of it, and 401 to an unsigned small one', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const url = new URL(h.service.eventsUrl);
+    const total = 64 * 1024 * 1024;
+    const big = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': total, 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': `v0=${'0'.repeat(64)}` } });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      let status = 0;
+      const pump = () => {
+        while (sent < total && !req.destroyed) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (sent >= total) req.end();
+      };
+      req.on('response', (res) => {
+        status = res.statusCode ?? 0;
+        res.resume();
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status, sent });
+        });
+      });
+      req.on('error', (error) => (status ? resolve({ status, sent }) : reject(error)));
+      pump();
+    });
+    expect(big.status).toBe(413);
+    expect(big.sent).toBeLessThan(total);
+    // The same without a length (chunked): cut off at the limit.
+    const chunked = await fetch(h.service.eventsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': `v0=${'0'.repeat(64)}` },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 40; i++) controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit).catch(() => null);
+    if (chunked) expect(chunked.status).toBe(413);
+    expect((await postSlack(h.service.eventsUrl, slashCommand('health', { responseUrl: 'x' }), { signature: `v0=${'0'.repeat(64)}` })).status).toBe(401);
+    expect(h.api.ok('chat.postMessage')).toEqual([]);
+  });
+
   it('answers the slash command at once and posts help, health, status, runs and run in the channel', async () => {
     h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const sent = await postSlack(h.service.eventsUrl, slashCommand('help', { responseUrl: h.api.responseUrl('help') }));
@@ -280,6 +380,43 @@ describe('Slack surface', () => {
     expect(next.buttons.map((b) => b.label)).toEqual(['#4', '#3', '#2', '#1', '◀ Previous']);
   });
 
+  it("checks a button's values against the card's own object: another connection's duplicate, a run never held, a page past the end", async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } }), ldapConnection(ldap, { name: 'hr', groups: { filter: '(cn=developers)' } })], {
+      seed: [`insert into local_groups (name, description) values ('Developers', 'made by hand')`],
+    });
+    await h.command('sync corp');
+    await h.command('sync hr');
+    const [dup] = await rowsOf<{ id: number; connection: string }>(h, `select id, connection from duplicates order by id`);
+    expect(await rowsOf(h, `select distinct connection from duplicates`)).toEqual([{ connection: 'hr' }]);
+    // corp's duplicates card, with a button naming hr's duplicate: refused to the clicker, nothing changed.
+    const corpDuplicates = await h.command('duplicates corp');
+    const forged = { actionId: 'duplicate.link:0', label: 'Link to existing', value: JSON.stringify({ connection: 'corp', id: dup!.id, offset: 0 }) };
+    const refused = await h.click(corpDuplicates, { ...forged, verb: 'duplicate.link', data: {}, style: null });
+    const answer = refused.find((c) => c.method === 'response_url')!;
+    expect(answer.params).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(unescapeMrkdwn(blockTexts(answer.params.blocks).join('\n'))).toMatch(new RegExp(`duplicate #${dup!.id} is not a duplicate of corp`));
+    expect(h.shown(corpDuplicates).updates).toBe(0);
+    expect(await rowsOf(h, `select distinct status from duplicates`)).toEqual([{ status: 'pending' }]);
+    // Approve naming run #1, which was never held: no approval card, nothing done.
+    const runs = await h.command('runs corp');
+    const approve = await h.click(runs, { actionId: 'run.approve:0', label: 'Approve', value: JSON.stringify({ run: 1 }), verb: 'run.approve', data: {}, style: null });
+    const notHeld = unescapeMrkdwn(blockTexts(approve.find((c) => c.method === 'response_url')!.params.blocks).join('\n'));
+    expect(notHeld).toMatch(/run #1 of corp was never held for approval \(it is success\); nothing was done/);
+    expect(notHeld).not.toMatch(/Approval needed/);
+    expect(h.shown(runs).updates).toBe(0);
+    expect((await h.command('approve 1')).text).toMatch(/was never held for approval/);
+    // A page offset far past the end shows the last page.
+    await h.service.app.store.db.execute(sql.raw(`insert into runs (connection, trigger, actor, status) select 'corp', 'manual', 'test', 'success' from generate_series(1, 13)`));
+    const far = { actionId: 'page:0', label: 'Next ▶', verb: 'page', data: {}, style: null };
+    await h.click(runs, { ...far, value: JSON.stringify({ view: 'runs', connection: 'corp', offset: 10_000_000 }) });
+    expect(h.shown(runs).text).toMatch(/11–14 of 14/);
+    const health = await h.command('health');
+    await h.click(health, { ...far, value: JSON.stringify({ view: 'health', offset: 10_000_000 }) });
+    expect(h.shown(health).text).toMatch(/app-ops\* · green/);
+    await h.click(corpDuplicates, { ...far, value: JSON.stringify({ view: 'duplicates', connection: 'hr', offset: 10_000_000 }) });
+    expect(h.shown(corpDuplicates).text).toMatch(/\*developers\*/);
+  });
+
   it('retries a Web API call Slack throttles (429) no sooner than its Retry-After', async () => {
     h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     h.api.throttleNext('chat.postMessage', 1, 1);
@@ -289,6 +426,44 @@ describe('Slack surface', () => {
     expect(posts.map((c) => c.status)).toEqual([429, 200]);
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(1000);
     expect(h.api.messages(CHANNEL.id)).toHaveLength(1);
+  });
+
+  it('retries a response_url post Slack throttles (429) no sooner than its Retry-After: a refusal still reaches the clicker', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const health = await h.command('health');
+    h.api.throttleNext('response_url', 1, 1);
+    const calls = await h.click(health, button(health, 'sync.start'), VIEWER);
+    const answers = calls.filter((c) => c.method === 'response_url');
+    expect(answers.map((c) => c.status)).toEqual([429, 200]);
+    expect(answers[1]!.at - answers[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(answers[1]!.params).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(unescapeMrkdwn(blockTexts(answers[1]!.params.blocks).join('\n'))).toMatch(/for groupsync admins only/);
+  });
+
+  it('starts a sync even when its first "starting…" message cannot be posted, and posts the result as a new message', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h.api.failNext('chat.postMessage', 1, 'fatal_error');
+    const r = await h.send(slashCommand('sync corp', { responseUrl: h.api.responseUrl('lost-ack') }));
+    expect(r.status).toBe(200);
+    expect(r.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.response.ok)).toEqual([false, true]);
+    expect(await rowsOf(h, 'select id, status from runs')).toEqual([{ id: 1, status: 'success' }]);
+    const [result] = h.api.messages(CHANNEL.id);
+    expect(h.shown(result!).text).toMatch(/^Run #1 of corp succeeded/);
+  });
+
+  it('dry runs are for admins and take no run lock: a dry run goes ahead while a sync holds the connection', async () => {
+    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const viewer = await h.command('sync corp --dry-run', { user: VIEWER });
+    expect(viewer.text).toMatch(/"sync" changes the directory sync, so it is for groupsync admins only/);
+    expect(await rowsOf(h, 'select id from runs')).toEqual([]);
+    // Another process holds the run lock of corp.
+    await acquireLock(h.service.app.store.db, 'corp', 'another-process', 600_000, new Date());
+    const dry = await h.command('sync corp --dry-run');
+    expect(h.shown(dry).text).toMatch(/^Dry run #1 of corp: nothing was changed/);
+    const real = await h.command('sync corp');
+    expect(h.shown(real).text).toMatch(/already running since/);
+    const [lock] = await rowsOf<{ lock_holder: string }>(h, `select lock_holder from connections where name = 'corp'`);
+    expect(lock!.lock_holder).toBe('another-process');
   });
 
   it('a Slack app that cannot start (token refused) leaves the rest of the service running', async () => {

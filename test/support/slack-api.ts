@@ -64,6 +64,7 @@ export class SlackApi {
   #clock = 1_700_000_000;
   #seq = 0;
   #throttle = new Map<string, { count: number; retryAfter: number }>();
+  #failures = new Map<string, { count: number; error: string }>();
   #waiters: Array<() => void> = [];
 
   get url(): string {
@@ -78,6 +79,11 @@ export class SlackApi {
   /** The next `count` calls of `method` get HTTP 429 with Retry-After (seconds). */
   throttleNext(method: string, count: number, retryAfterSeconds: number): void {
     this.#throttle.set(method, { count, retryAfter: retryAfterSeconds });
+  }
+
+  /** The next `count` calls of `method` answer `{ ok: false, error }` (HTTP 200, as Slack does). */
+  failNext(method: string, count: number, error: string): void {
+    this.#failures.set(method, { count, error });
   }
 
   addUser(user: SlackUser): void {
@@ -138,6 +144,13 @@ export class SlackApi {
       const payload = { ok: false, error: 'ratelimited' };
       record(429, payload);
       return { status: 429, payload, headers: { 'retry-after': String(throttle.retryAfter) } };
+    }
+    const failure = this.#failures.get(method);
+    if (failure && failure.count > 0) {
+      failure.count--;
+      const payload = { ok: false, error: failure.error };
+      record(200, payload);
+      return { status: 200, payload };
     }
     if (responseMatch) {
       record(200, { ok: true });

@@ -152,7 +152,7 @@ async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
       return resolveThenShow(
         ctx,
         async () => {
-          const r = await ctx.ops.resolveDuplicate(d.id, action, ctx.actor);
+          const r = await ctx.ops.resolveDuplicate(d.id, action, ctx.actor, { connection: d.connection });
           return action === 'link' ? `${r.name} is linked to the existing local group by ${ctx.actor}; it is synced from the next run` : `${r.name} is ignored (by ${ctx.actor})`;
         },
         async (text, tone) => reply(await duplicatesView(ctx, d.connection, d.offset, notice(tone, text))),

@@ -5,10 +5,11 @@
  */
 import { GroupsyncError, describeError, isGroupsyncError } from '../../errors.ts';
 import type { Page } from '../../ops/operations.ts';
+import type { RunRow } from '../../store/runs.ts';
 import { setSubscription } from '../../store/conversations.ts';
 import type { SyncRequest } from '../../sync/engine.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildHelp, buildMessage, buildStatus } from '../views/build.ts';
-import { PAGE_SIZES, formatTime, notice } from '../views/format.ts';
+import { PAGE_SIZES, clampOffset, formatTime, notice } from '../views/format.ts';
 import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
 import type { NoticeView, View } from '../views/types.ts';
 import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
@@ -24,26 +25,29 @@ export async function statusView(ctx: ChatContext, connection: string, n: Notice
   return buildStatus(await ctx.ops.status(connection), n);
 }
 
-/** A page of a list; when its last item was just resolved (the page is empty), the page before. */
-async function pageOrPrevious<T>(load: (offset: number, limit: number) => Promise<Page<T>>, offset: number, size: number): Promise<Page<T>> {
+/**
+ * A page of a list; when it is past the end (its last item was just resolved, or a button sent
+ * any offset), the last page.
+ */
+async function pageOrLast<T>(load: (offset: number, limit: number) => Promise<Page<T>>, offset: number, size: number): Promise<Page<T>> {
   const page = await load(offset, size);
-  return page.items.length || offset === 0 ? page : load(Math.max(0, offset - size), size);
+  return page.items.length || offset === 0 || page.total === 0 ? page : load(clampOffset(offset, page.total, size), size);
 }
 
 export async function conflictsView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
   const name = ctx.ops.connection(connection).name;
-  return buildConflicts(name, await pageOrPrevious((o, l) => ctx.ops.conflicts(name, o, l), offset, PAGE_SIZES.conflicts), n);
+  return buildConflicts(name, await pageOrLast((o, l) => ctx.ops.conflicts(name, o, l), offset, PAGE_SIZES.conflicts), n);
 }
 
 export async function duplicatesView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
   const name = ctx.ops.connection(connection).name;
-  return buildDuplicates(name, await pageOrPrevious((o, l) => ctx.ops.duplicates(name, o, l), offset, PAGE_SIZES.duplicates), n);
+  return buildDuplicates(name, await pageOrLast((o, l) => ctx.ops.duplicates(name, o, l), offset, PAGE_SIZES.duplicates), n);
 }
 
 export async function runsView(ctx: ChatContext, connection: string, offset = 0, n: NoticeView | null = null): Promise<View> {
   const name = ctx.ops.connection(connection).name;
-  const page = await ctx.ops.runsPage(name, offset, PAGE_SIZES.runs);
-  return buildRuns(name, page.items, offset, page.total, n);
+  const page = await pageOrLast((o, l) => ctx.ops.runsPage(name, o, l), offset, PAGE_SIZES.runs);
+  return buildRuns(name, page.items, page.offset, page.total, n);
 }
 
 /** One run; a run held for approval shows as its approval card. */
@@ -164,9 +168,16 @@ export async function decide(ctx: ChatContext, runId: number, decision: 'approve
     return buildApproval(run, await ctx.ops.heldDetails(runId), notice('default', `Rejected by ${ctx.actor}; nothing was applied.`));
   } catch (error) {
     if (!isGroupsyncError(error, 'INVALID_STATE')) throw error;
-    const detail = await ctx.ops.run(runId, 0);
-    return buildApproval(detail.run, await ctx.ops.heldDetails(runId), notice('warning', describeError(error)));
+    const { run } = await ctx.ops.run(runId, 0);
+    // Only a run that was held has an approval card; naming another one does nothing, and says so.
+    if (!wasHeld(run)) throw new GroupsyncError('INVALID_ARGUMENT', `run #${runId} of ${run.connection} was never held for approval (it is ${run.status}); nothing was done`);
+    return buildApproval(run, await ctx.ops.heldDetails(runId), notice('warning', describeError(error)));
   }
+}
+
+/** Held for approval now or once: awaiting a decision, decided, or stopped by the deletion guard. */
+function wasHeld(run: RunRow): boolean {
+  return run.status === 'awaiting_approval' || run.status === 'rejected' || run.decidedBy !== null || run.errorCode === 'THRESHOLD';
 }
 
 async function subscribe(ctx: ChatContext, on: boolean): Promise<View> {

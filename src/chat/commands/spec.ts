@@ -47,7 +47,7 @@ export interface CommandSpec {
   readonly usage: string;
   readonly summary: string;
   readonly example: string;
-  /** Who may run it; a function when it depends on the arguments (a dry run changes nothing). */
+  /** Who may run it; a function when it depends on the arguments. */
   readonly role: Role | ((command: Command) => Role);
   readonly positionals: { readonly min: number; readonly max: number };
   readonly options: ParseArgsOptionsConfig;
@@ -102,9 +102,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'sync',
     usage: 'sync <connection> [group…] [--kind group|security] [--dry-run]',
-    summary: 'starts a sync now; the card shows its progress, then the counters',
+    summary: 'starts a sync now; the card shows its progress, then the counters; --dry-run shows the plan and changes nothing',
     example: 'sync corp "Domain Admins" --dry-run',
-    role: (c) => (c.name === 'sync' && c.dryRun ? 'viewer' : 'admin'),
+    role: 'admin',
     positionals: { min: 1, max: 50 },
     options: { kind: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     build: ([connection, ...groups], values, usage) => ({

@@ -1,8 +1,9 @@
 /**
  * The Slack surface: a bolt App whose slash command (/groupsync), app mentions, direct messages
  * and button clicks go to the shared command layer; views come back as Block Kit. HTTP mode
- * mounts bolt's HTTPReceiver (signature and timestamp verified by bolt) on the process's one
- * HTTP server at POST /slack/events; Socket Mode connects out with the app token instead.
+ * mounts bolt's HTTPReceiver on the process's one HTTP server at POST /slack/events, behind a gate
+ * (verify.ts: 1 MB cap, signature, timestamp within five minutes either way, once per signed
+ * request); Socket Mode connects out with the app token instead.
  * Every request is acknowledged first, within Slack's 3 seconds, and the work runs after it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import { describeError } from '../../errors.ts';
 import type { Route } from '../../http.ts';
 import type { Logger } from '../../logger.ts';
 import type { ConversationInput } from '../../store/conversations.ts';
+import type { Db } from '../../store/db.ts';
 import type { AlertChannel } from '../alerts.ts';
 import type { ChatUser } from '../auth.ts';
 import type { Reply } from '../commands/context.ts';
@@ -19,8 +21,9 @@ import type { ChatService, Invocation } from '../service.ts';
 import type { View } from '../views/types.ts';
 import { verbOfActionId } from './blocks.ts';
 import { boltLogger } from './logger.ts';
-import { type MessageTarget, createSender } from './send.ts';
+import { type MessageTarget, type Posted, createSender } from './send.ts';
 import { commandTextOf } from './text.ts';
+import { admitSlackRequest } from './verify.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/groupsync';
@@ -29,6 +32,8 @@ export interface SlackSurfaceDeps {
   readonly config: SlackConfig;
   readonly chat: ChatService;
   readonly logger: Logger;
+  /** The store, where requests already acted on are remembered (HTTP mode). */
+  readonly db: Db;
   /** Retry policy of the Web API client (tests shorten it); Retry-After of a 429 is always honoured. */
   readonly retry?: webApi.RetryOptions;
 }
@@ -131,14 +136,32 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     label,
   });
 
-  /** Posts a reply where the request came from, then lets its follow-up update that message. */
+  /**
+   * Posts a reply where the request came from, then lets its follow-up update that message. When
+   * the first post fails, the follow-up (a sync) runs all the same: its first update posts a new
+   * message there, and the later ones update that one.
+   */
   const answer = async (reply: Reply, where: MessageTarget, respond: RespondFn | null): Promise<void> => {
-    const posted = await send.post(where, reply.view, respond);
-    if (reply.followUp) await reply.followUp((view: View) => posted.update(view));
+    let posted: Posted | null = null;
+    try {
+      posted = await send.post(where, reply.view, respond);
+    } catch (error) {
+      if (!reply.followUp) throw error;
+      logger.warn({ channel: where.channel, err: describeError(error) }, 'Slack: the first answer could not be posted; the work goes on and its next view is posted as a new message');
+    }
+    if (reply.followUp) await reply.followUp(updateOrPost(posted, where, respond));
+  };
+
+  /** Updates the posted message; with none (its post failed), posts one first. */
+  const updateOrPost = (posted: Posted | null, where: MessageTarget, respond: RespondFn | null) => async (view: View) => {
+    if (posted) return posted.update(view);
+    posted = await send.post(where, view, respond);
   };
 
   // Events are acknowledged by bolt before the listener runs; Slack retries one it thinks was
-  // lost, so an event id seen already is not handled twice.
+  // lost, so an event id seen already is not handled twice. In HTTP mode the gate (verify.ts)
+  // already refuses it across processes (the id is claimed in the store); this in-process set
+  // is what Socket Mode has.
   const seenEvents = new Set<string>();
   const firstTime = (eventId: unknown): boolean => {
     if (typeof eventId !== 'string') return true;
@@ -210,8 +233,14 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
         return;
       }
       const ts = body.container?.is_ephemeral ? null : (body.message?.ts ?? body.container?.message_ts ?? null);
-      const updated = await send.replace(channel && ts ? { channel, ts } : null, reply.view, respond);
-      if (reply.followUp) await reply.followUp((view: View) => updated.update(view));
+      let updated: Posted | null = null;
+      try {
+        updated = await send.replace(channel && ts ? { channel, ts } : null, reply.view, respond);
+      } catch (error) {
+        if (!reply.followUp || !channel) throw error;
+        logger.warn({ channel, err: describeError(error) }, 'Slack: the clicked message could not be updated; the work goes on and its next view is posted as a new message');
+      }
+      if (reply.followUp) await reply.followUp(updateOrPost(updated, { channel: channel!, threadTs: body.message?.thread_ts ?? null }, respond));
     });
   });
 
@@ -223,16 +252,19 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     ? {
         method: 'POST',
         path: SLACK_EVENTS_PATH,
-        handler: (req: IncomingMessage, res: ServerResponse) => {
+        handler: async (req: IncomingMessage, res: ServerResponse) => {
           if (!started) {
             // Before auth.test has run bolt cannot authorize; Slack retries events later.
             res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
             res.end(JSON.stringify({ error: 'Slack surface not started' }));
             return;
           }
-          // bolt reads the raw body, verifies x-slack-signature and the timestamp (401 when forged or
-          // older than five minutes), answers url_verification and acknowledges within 3 s.
-          httpReceiver.requestListener(req, res);
+          // The gate reads the body (413 past 1 MB), verifies the signature and the timestamp (401)
+          // and answers a request already acted on (200, nothing done); bolt gets the rest with its
+          // body read, answers url_verification and acknowledges within 3 s.
+          const body = await admitSlackRequest(req, res, { signingSecret: config.signingSecret!, db: deps.db, logger });
+          if (!body) return;
+          httpReceiver.requestListener(Object.assign(req, { rawBody: body }), res);
         },
       }
     : null;

@@ -3,10 +3,12 @@
  * the request's response_url where it may not (a slash command in a channel the bot is not in),
  * ephemeral answers for the clicker alone, and the AlertChannel that posts incidents to
  * subscribed channels and updates the same message (channel + ts) when they are resolved.
- * The Web API client retries after a 429's Retry-After and on 5xx.
+ * The Web API client retries after a 429's Retry-After and on 5xx; posts to a response URL
+ * (bolt's respond, which does not retry) are retried the same way here.
  */
 import type { RespondFn, webApi } from '@slack/bolt';
 import type { Logger } from '../../logger.ts';
+import { withThrottleRetry } from '../throttle.ts';
 import type { ConversationRow } from '../../store/conversations.ts';
 import type { AlertChannel } from '../alerts.ts';
 import type { View } from '../views/types.ts';
@@ -47,6 +49,11 @@ export function createSender(deps: { client: webApi.WebClient; logger: Logger })
     return { text: m.text, blocks: m.blocks as webApi.KnownBlock[] };
   };
 
+  /** A post to the request's response URL, retried after a 429's Retry-After and on 5xx. */
+  const toResponseUrl = async (respond: RespondFn, body: Parameters<RespondFn>[0]): Promise<void> => {
+    await withThrottleRetry(() => respond(body), logger, 3, 'Slack (response URL)');
+  };
+
   const updater = (channel: string, ts: string): Posted => ({
     async update(view: View) {
       await client.chat.update({ channel, ts, ...message(view) });
@@ -55,7 +62,7 @@ export function createSender(deps: { client: webApi.WebClient; logger: Logger })
 
   const responder = (respond: RespondFn): Posted => ({
     async update(view: View) {
-      await respond({ replace_original: true, ...message(view) });
+      await toResponseUrl(respond, { replace_original: true, ...message(view) });
     },
   });
 
@@ -69,7 +76,7 @@ export function createSender(deps: { client: webApi.WebClient; logger: Logger })
         const code = slackErrorOf(error);
         if (!respond || !code || !NOT_POSTABLE.has(code)) throw error;
         logger.info({ channel: where.channel, error: code }, 'Slack: the bot cannot post here; answering through the response URL');
-        await respond({ response_type: 'in_channel', replace_original: false, ...message(view) });
+        await toResponseUrl(respond, { response_type: 'in_channel', replace_original: false, ...message(view) });
         return responder(respond);
       }
     },
@@ -90,7 +97,7 @@ export function createSender(deps: { client: webApi.WebClient; logger: Logger })
     /** An answer only the clicker sees; the message it clicked stays as it is. */
     async ephemeral(where: { channel: string | null; user: string }, view: View, respond: RespondFn | null): Promise<void> {
       if (respond) {
-        await respond({ response_type: 'ephemeral', replace_original: false, ...message(view) });
+        await toResponseUrl(respond, { response_type: 'ephemeral', replace_original: false, ...message(view) });
         return;
       }
       if (!where.channel) throw new Error('Slack sent a click without a channel or a response URL; the answer cannot be shown');

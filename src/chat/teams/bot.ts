@@ -9,21 +9,25 @@ import { AdaptiveCardActionExecuteResponseType, Application, TeamsAdapter, TurnS
 import { type Activity, ActivityTypes, CardFactory, type ConversationReference, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
 import type { TeamsConfig } from '../../config.ts';
 import { describeError } from '../../errors.ts';
-import { readJson, type Route } from '../../http.ts';
+import { readJson, refuse, type Route } from '../../http.ts';
 import type { Logger } from '../../logger.ts';
+import { claimChatRequest } from '../../store/chat-requests.ts';
 import type { ConversationInput, ConversationRow } from '../../store/conversations.ts';
+import type { Db } from '../../store/db.ts';
 import type { AlertChannel } from '../alerts.ts';
 import type { ChatUser } from '../auth.ts';
 import type { Reply } from '../commands/context.ts';
 import type { ChatService, Invocation } from '../service.ts';
 import type { View } from '../views/types.ts';
 import { fallbackText, renderCard } from './cards.ts';
-import { withThrottleRetry } from './throttle.ts';
+import { withThrottleRetry } from '../throttle.ts';
 
 export interface TeamsSurfaceDeps {
   readonly config: TeamsConfig;
   readonly chat: ChatService;
   readonly logger: Logger;
+  /** The store, where activities already acted on are remembered. */
+  readonly db: Db;
 }
 
 export interface TeamsSurface {
@@ -81,12 +85,18 @@ function conversationOf(context: TurnContext): ConversationInput {
   return { surface: 'teams', key, reference: { ...reference, conversation: { ...reference.conversation, id: key } } as unknown as Record<string, unknown>, label };
 }
 
-/** botbuilder's process() expects express/restify-like objects; this gives it node's own. */
-function botResponse(res: ServerResponse) {
+/** What botbuilder answered: kept, not written, so a refusal is answered without its internals. */
+interface BotAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** botbuilder's process() expects an express/restify-like response; this one records the answer. */
+function botResponse(res: ServerResponse, answer: BotAnswer) {
   return {
     socket: res.socket,
     status(code: number) {
-      res.statusCode = code;
+      answer.status = code;
       return this;
     },
     header(name: string, value: unknown) {
@@ -94,20 +104,32 @@ function botResponse(res: ServerResponse) {
       return this;
     },
     send(body?: unknown) {
-      if (res.writableEnded || body === undefined) return this;
-      if (typeof body === 'object' && !Buffer.isBuffer(body)) {
-        if (!res.headersSent) res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(body));
-      } else {
-        res.end(body as string | Buffer);
-      }
+      answer.body = body;
       return this;
     },
     end() {
-      if (!res.writableEnded) res.end();
       return this;
     },
   };
+}
+
+/** An activity has a type; anything else is the sender's mistake (400), not the bot's (500). */
+function activityProblem(body: unknown): string | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the request body is not an activity (a JSON object)';
+  const type = (body as { type?: unknown }).type;
+  return typeof type === 'string' && type ? null : 'the activity has no type';
+}
+
+function writeJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.writableEnded) return;
+  if (body === undefined || body === null) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': typeof body === 'object' && !Buffer.isBuffer(body) ? 'application/json' : 'text/plain; charset=utf-8' });
+  res.end(text);
 }
 
 export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
@@ -191,6 +213,22 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     return renderCard(reply.view) as never;
   });
 
+  /**
+   * A message or a click acts once: its activity id (unique in its conversation) is claimed in the
+   * store after the request is authenticated. The same activity again (a channel retry, a replay)
+   * is answered and nothing runs; a click is told it was done already.
+   */
+  const firstTime = async (context: TurnContext): Promise<boolean> => {
+    const a = context.activity;
+    if ((a.type !== ActivityTypes.Message && a.type !== ActivityTypes.Invoke) || !a.id) return true;
+    if (await claimChatRequest(deps.db, `teams:${a.conversation?.id ?? ''}:${a.id}`, new Date())) return true;
+    logger.info({ activity: a.type, id: a.id }, 'Teams activity already acted on (a retry or a replay): answered, nothing done');
+    if (a.type === ActivityTypes.Invoke) {
+      await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'This was done already.' } } });
+    }
+    return false;
+  };
+
   const route: Route = {
     method: 'POST',
     path: '/api/messages',
@@ -206,15 +244,36 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
       try {
         body = await readJson(req);
       } catch (error) {
-        res.writeHead((error as { status?: number }).status ?? 400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: describeError(error) }));
+        refuse(res, (error as { status?: number }).status ?? 400, describeError(error));
         return;
       }
+      const problem = activityProblem(body);
+      if (problem) {
+        logger.warn({ problem }, 'Teams request refused');
+        refuse(res, 400, problem);
+        return;
+      }
+      // botbuilder authenticates the request (the Bot Framework token) before the turn runs; any
+      // failure before the turn, also when its key endpoint cannot be reached, is a refusal (401)
+      // whose cause is logged, never sent back. A failure inside the turn is ours (500, logged).
       const request = { body: body as Record<string, unknown>, headers: req.headers, method: req.method ?? 'POST' };
-      await adapter.process(request, botResponse(res), async (context) => {
-        await app.run(context);
+      const answer: BotAnswer = { status: 200, body: undefined };
+      let turnStarted = false;
+      await adapter.process(request, botResponse(res, answer), async (context) => {
+        turnStarted = true;
+        if (await firstTime(context)) await app.run(context);
       });
-      if (!res.writableEnded) res.end();
+      if (!turnStarted && answer.status >= 400) {
+        logger.warn({ status: answer.status, cause: typeof answer.body === 'string' ? answer.body.slice(0, 300) : answer.body }, 'Teams request refused: not authenticated');
+        refuse(res, 401, 'not authenticated');
+        return;
+      }
+      if (answer.status >= 500) {
+        logger.error({ status: answer.status, cause: typeof answer.body === 'string' ? answer.body.slice(0, 300) : answer.body }, 'Teams request failed');
+        refuse(res, answer.status, 'internal error');
+        return;
+      }
+      writeJson(res, answer.status, answer.body);
     },
   };
 

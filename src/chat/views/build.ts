@@ -7,7 +7,7 @@ import type { ConnectionHealth } from '../../health/health.ts';
 import { describeReason } from '../../health/health.ts';
 import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../../ops/operations.ts';
 import { COMMANDS } from '../commands/spec.ts';
-import { PAGE_SIZES, formatTime, pager, plural } from './format.ts';
+import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
 import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, HelpView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
 
 export function buildHelp(notice: NoticeView | null = null, topic: string | null = null): HelpView {
@@ -31,12 +31,13 @@ export function buildMessage(title: string, text: string, tone: Tone = 'default'
 }
 
 /** Health of everything: connections red first, then one page of links, red first. */
-export function buildHealth(health: readonly ConnectionHealth[], offset = 0, notice: NoticeView | null = null): HealthView {
+export function buildHealth(health: readonly ConnectionHealth[], requestedOffset = 0, notice: NoticeView | null = null): HealthView {
   const connections = [...health].sort((a, b) => Number(b.status === 'red') - Number(a.status === 'red') || a.name.localeCompare(b.name));
   const allLinks = connections
     .flatMap((c) => c.links.map((l) => ({ l, c })))
     .sort((a, b) => Number(b.l.status === 'red') - Number(a.l.status === 'red') || a.c.name.localeCompare(b.c.name) || a.l.name.localeCompare(b.l.name));
   const size = PAGE_SIZES.health;
+  const offset = clampOffset(requestedOffset, allLinks.length, size);
   const page = allLinks.slice(offset, offset + size);
   const red = connections.filter((c) => c.status === 'red').length;
   const redLinks = allLinks.filter((x) => x.l.status === 'red').length;

@@ -11,6 +11,11 @@ export function formatTime(d: Date | string | null | undefined): string {
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** The offset to show: `offset` itself, or the start of the last page when it is past the end (a button may send any number). */
+export function clampOffset(offset: number, total: number, size: number): number {
+  return offset < total ? offset : Math.max(0, Math.floor((total - 1) / size) * size);
+}
+
 export function pager(view: string, params: Record<string, string | number>, offset: number, shown: number, total: number, size: number): PagerView | null {
   if (total <= size && offset === 0) return null;
   const prev = offset > 0 ? Math.max(0, offset - size) : null;

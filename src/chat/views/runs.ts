@@ -1,6 +1,6 @@
 /** Views of runs: one run's result, progress, history, and the approval card of a held run. */
 import type { RunRow } from '../../store/runs.ts';
-import { PAGE_SIZES, formatTime, pager, plural } from './format.ts';
+import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
 import type { ApprovalView, ButtonView, CounterRow, Fact, NoticeView, ProgressView, RunView, RunsView, Tone } from './types.ts';
 
 const RUN_TONE: Record<string, Tone> = { success: 'good', partial: 'warning', failed: 'attention', awaiting_approval: 'warning', rejected: 'default', dry_run: 'accent', running: 'accent' };
@@ -55,7 +55,7 @@ export interface AuditEntry {
 
 /** One run: counters, summary, skipped entries (paged) and, for `run <id>`, its audit entries. */
 export function buildRun(r: RunRow, options: { audit?: { entries: readonly AuditEntry[]; total: number }; skippedOffset?: number; notice?: NoticeView | null } = {}): RunView {
-  const offset = options.skippedOffset ?? 0;
+  const offset = clampOffset(options.skippedOffset ?? 0, r.skipped.length, PAGE_SIZES.skipped);
   const skippedPage = r.skipped.slice(offset, offset + PAGE_SIZES.skipped);
   const buttons: ButtonView[] = [];
   if (r.status === 'awaiting_approval') {

@@ -1,11 +1,12 @@
 /**
- * Teams throttles bots (HTTP 429, with Retry-After) and has bad moments (5xx). Outgoing calls
- * are retried a bounded number of times: after the delay Teams asks for, else with exponential
- * back-off. Other errors (403: the bot was removed from the conversation) fail at once.
+ * Chat services throttle bots (HTTP 429, with Retry-After) and have bad moments (5xx): Teams'
+ * Bot Connector, Slack's response URLs (the Slack Web API client has its own retries). Outgoing
+ * calls are retried a bounded number of times: after the delay the service asks for, else with
+ * exponential back-off. Other errors (403: the bot was removed from the conversation) fail at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import type { Logger } from '../../logger.ts';
+import type { Logger } from '../logger.ts';
 
 type HttpError = { statusCode?: number; status?: number; response?: { status?: number; headers?: { get?: (name: string) => string | undefined | null } & Record<string, unknown> } };
 
@@ -24,7 +25,7 @@ export function retryAfterMs(error: unknown, now = Date.now()): number | null {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : null;
 }
 
-export async function withThrottleRetry<T>(call: () => Promise<T>, logger: Logger, retries = 5): Promise<T> {
+export async function withThrottleRetry<T>(call: () => Promise<T>, logger: Logger, retries = 5, service = 'Teams'): Promise<T> {
   return pRetry(call, {
     retries,
     minTimeout: 500,
@@ -38,8 +39,8 @@ export async function withThrottleRetry<T>(call: () => Promise<T>, logger: Logge
       const status = statusOf(error);
       if (status !== 429 && !(status !== null && status >= 500)) return;
       const wait = retryAfterMs(error);
-      logger.warn({ status, attempt: attemptNumber, retriesLeft, retryAfterMs: wait }, 'Teams is throttling or failing; retrying');
-      // Teams said how long to wait: wait that long (p-retry's own back-off is added after it).
+      logger.warn({ status, attempt: attemptNumber, retriesLeft, retryAfterMs: wait }, `${service} is throttling or failing; retrying`);
+      // The service said how long to wait: wait that long (p-retry's own back-off is added after it).
       if (wait !== null) await sleep(wait);
     },
   });
