@@ -108,7 +108,8 @@ export interface SyncPlan {
   readonly groups: {
     readonly create: GroupFields[];
     readonly update: Array<{ linkId: number; localGroupId: number | null; before: GroupFields; after: GroupFields }>;
-    readonly delete: Array<{ linkId: number; localGroupId: number | null; directoryId: string; name: string }>;
+    /** `members`: the local group's members, whose memberships go with it (absent in plans held by older versions). */
+    readonly delete: Array<{ linkId: number; localGroupId: number | null; directoryId: string; name: string; members?: number }>;
     /** `localGroupId`: an existing local group, or (string) the directory id of the group this plan creates. */
     readonly duplicates: Array<GroupFields & { localGroupId: Ref }>;
     /** Links whose local group vanished: a new local group is created for them. */
@@ -253,7 +254,8 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   for (const link of state.links) {
     if (seenGroups.has(link.directoryId)) continue;
     if (options.partialScope) continue;
-    plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name });
+    const members = link.localGroupId === null ? 0 : (state.memberships.get(link.localGroupId)?.size ?? 0);
+    plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name, members });
   }
 
   // ---- users -----------------------------------------------------------------------------
@@ -433,7 +435,8 @@ export function countPlan(plan: SyncPlan): PlanCounts {
     usersMapped: plan.users.map.length,
     usersUnmapped: plan.users.unmapped.length,
     membershipsAdded: plan.memberships.addGroup.length,
-    membershipsRemoved: plan.memberships.removeGroup.length,
+    // A deleted group's memberships go with it: they are removed memberships too.
+    membershipsRemoved: plan.memberships.removeGroup.length + plan.groups.delete.reduce((n, d) => n + (d.members ?? 0), 0),
   };
 }
 

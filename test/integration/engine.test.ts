@@ -105,6 +105,20 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(await membersOf(app, 'cycle-a')).toEqual(['frank']);
   });
 
+  it('counts the members of a deleted group as removed memberships, and records them in its audit entry', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=cycle-*)(cn=app-*))' } })]);
+    await sync();
+    const count = async () => Number((await rows<{ n: number }>(app, `select count(*)::int as n from memberships`))[0]?.n);
+    const before = await count();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n\ndn: ${group('cycle-a')}\nchangetype: modify\ndelete: member\nmember: ${group('cycle-b')}\n`);
+    const result = await sync();
+    // cycle-b lost frank and grace with the group; grace also left cycle-a.
+    expect(result.run).toMatchObject({ groupsDeleted: 1, membershipsAdded: 0, membershipsRemoved: 3 });
+    expect(before - (await count())).toBe(result.run.membershipsRemoved);
+    const [audit] = await rows<{ before: { name: string; members: number } }>(app, `select before from audit_log where action = 'group.deleted' and run_id = ${result.run.id}`);
+    expect(audit?.before).toMatchObject({ name: 'cycle-b', members: 2 });
+  });
+
   it('adds and removes members', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops', 'all-staff'] } })]);
     await sync();
