@@ -31,6 +31,7 @@ import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
+import { removalSample } from './sample.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -96,15 +97,6 @@ function counters(counts: PlanCounts) {
 function failedEntries(plan: SyncPlan): number {
   const unmapped = new Set(plan.users.unmapped.map((u) => u.dn ?? u.directoryId));
   return plan.skipped.filter((s) => !unmapped.has(s.ref)).length;
-}
-
-/** A short sample of what a held plan would remove, for the approval card. */
-export function removalSample(plan: SyncPlan, size = 10): string[] {
-  // Sorted, so the same plan always shows the same sample.
-  return [
-    ...plan.groups.delete.map((d) => `group ${d.name}`).sort(),
-    ...plan.users.deactivate.map((d) => `user ${d.login ?? d.directoryId}`).sort(),
-  ].slice(0, size);
 }
 
 export class SyncEngine {
@@ -254,7 +246,7 @@ export class SyncEngine {
             errorCode: 'THRESHOLD',
           });
           log.warn({ reason: verdict.reason }, 'run held for approval');
-          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample: removalSample(plan) });
+          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample: await removalSample(db, plan) });
           return { run: held, plan, counts, verdict };
         }
         request.onProgress?.({ runId: run.id, step: 'apply' });

@@ -137,6 +137,8 @@ export interface SyncPlan {
   readonly skipped: SkippedEntry[];
   /** Objects of this connection before the run (linked groups + users in scope), for the guard. */
   readonly objectCount: number;
+  /** Memberships of the connection's linked groups before the run, for the guard. */
+  readonly membershipCount: number;
 }
 
 export interface PlanCounts {
@@ -190,6 +192,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     memberships: { addGroup: [], addUser: [], removeGroup: [], removeUser: [] },
     skipped: [...snapshot.skipped],
     objectCount: 0,
+    membershipCount: 0,
   };
 
   // ---- groups ----------------------------------------------------------------------------
@@ -417,7 +420,10 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
 
   let inScope = 0;
   for (const m of state.mappings.values()) if (m.inScope && m.status === 'mapped') inScope++;
+  let memberships = 0;
+  for (const members of state.memberships.values()) memberships += members.size;
   (plan as { objectCount: number }).objectCount = state.links.length + inScope;
+  (plan as { membershipCount: number }).membershipCount = memberships;
   return plan;
 }
 

@@ -208,6 +208,28 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     await expect(app.ops.reject(held.run.id, 'admin:bob')).rejects.toThrow(/not awaiting approval: it is partial by admin:ann/);
   });
 
+  it('holds a run that removes more memberships than their threshold, with the removed memberships in its sample', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]); // the default thresholds
+    const bulk = Array.from({ length: 600 }, (_, k) => `member: ${people(`bulk-user-${String(k + 1).padStart(4, '0')}`)}`);
+    await ldap.load(`dn: ${group('bulk-copy')}\nchangetype: add\nobjectClass: groupOfNames\ncn: bulk-copy\n${bulk.join('\n')}\n`);
+    await sync();
+    expect((await membersOf(app, 'bulk-copy')).length).toBe(600);
+    const before = await storeFingerprint(app);
+    // The 600 users stay in scope (big-group): only their memberships of bulk-copy go.
+    await ldap.load(`dn: ${group('bulk-copy')}\nchangetype: modify\ndelete: member\n${bulk.join('\n')}\n-\nadd: member\nmember: ${people('alice')}\n`);
+    const held = await sync();
+    expect(held.run).toMatchObject({ status: 'awaiting_approval', groupsDeleted: 0, usersDeactivated: 0, membershipsRemoved: 600 });
+    expect(held.run.error).toMatch(/600 removed memberships exceed the limit of 500/);
+    expect(await storeFingerprint(app)).toBe(before);
+    const event = app.notifier.events.find((e) => e.type === 'run.awaiting_approval');
+    const sample = event?.type === 'run.awaiting_approval' ? event.sample : [];
+    expect(sample).toHaveLength(10);
+    for (const line of sample) expect(line).toMatch(/^member bulk-user-\d{4} of bulk-copy$/);
+    const approved = await app.ops.approve(held.run.id, 'admin:ann');
+    expect(approved.run).toMatchObject({ decidedBy: 'admin:ann', membershipsRemoved: 600 });
+    expect(await membersOf(app, 'bulk-copy')).toEqual(['alice']);
+  });
+
   it('a rejected run applies nothing', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
     await sync();
