@@ -19,6 +19,7 @@ import {
   failOrphanedRuns,
   fenceLock,
   getRun,
+  listHeldRuns,
   releaseLock,
   renewLock,
   setLockRun,
@@ -65,6 +66,11 @@ export interface EngineDeps {
   readonly holder: string;
   readonly now?: () => Date;
   readonly lockTtlMs?: number;
+}
+
+/** A time as admins read it: 2026-11-30 11:30 UTC. */
+function formatUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** `failed`: entries skipped for an invalid value (those without the match key are counted as unsynced). */
@@ -152,6 +158,8 @@ export class SyncEngine {
     await ensureConnection(db, config.name, config.kind);
     return this.#withLease(config.name, async (lease) => {
       await failOrphanedRuns(db, config.name, this.#now());
+      // One held run per connection: a sync that could apply plans nothing until it is decided.
+      if (!request.dryRun) await this.#refuseWhileHeld(config.name);
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
       const links = await loadLinks(db, config.name);
       let scope: ReadScope = {
@@ -379,8 +387,23 @@ export class SyncEngine {
     if (!run) throw new GroupsyncError('NOT_FOUND', `run #${runId} does not exist`);
     if (run.status !== 'awaiting_approval') {
       const who = run.decidedBy ? ` by ${run.decidedBy} at ${run.decidedAt?.toISOString()}` : '';
-      throw new GroupsyncError('INVALID_STATE', `run #${runId} is not awaiting approval: it is ${run.status}${who}`);
+      const [waiting] = await listHeldRuns(this.#deps.db, run.connection);
+      const next = waiting ? `; run #${waiting.id} of "${run.connection}" awaits approval` : '';
+      throw new GroupsyncError('INVALID_STATE', `run #${runId} is not awaiting approval: it is ${run.status}${who}${next}`, waiting ? { details: { runId: waiting.id } } : {});
     }
     return run;
+  }
+
+  /** Refuses a sync while a run of the connection awaits approval, naming it (and any other an older version held). */
+  async #refuseWhileHeld(connection: string): Promise<void> {
+    const [held, ...others] = await listHeldRuns(this.#deps.db, connection);
+    if (!held) return;
+    const since = formatUtc(held.finishedAt ?? held.startedAt);
+    const too = others.length ? `; ${others.map((r) => `run #${r.id}`).join(', ')} await${others.length === 1 ? 's' : ''} approval too` : '';
+    throw new GroupsyncError(
+      'AWAITING_APPROVAL',
+      `run #${held.id} of "${connection}" awaits approval since ${since}: approve or reject it first (approve ${held.id} / reject ${held.id})${too}`,
+      { details: { runId: held.id } },
+    );
   }
 }

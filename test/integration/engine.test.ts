@@ -230,6 +230,48 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(await membersOf(app, 'bulk-copy')).toEqual(['alice']);
   });
 
+  it('keeps one held run per connection: further syncs answer that it awaits approval, dry runs still plan', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+    const held = await sync();
+    expect(held.run.status).toBe('awaiting_approval');
+    const runCount = async () => (await rows(app, `select id from runs`)).length;
+    const before = await runCount();
+    for (const trigger of ['manual', 'chat', 'api', 'schedule'] as const) {
+      const refused = sync({ trigger });
+      await expect(refused).rejects.toMatchObject({ code: 'AWAITING_APPROVAL', details: { runId: held.run.id } });
+      await expect(refused).rejects.toThrow(new RegExp(`run #${held.run.id} of "corp" awaits approval since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: approve or reject it first`));
+    }
+    expect(await runCount()).toBe(before); // no run recorded, no plan held
+    expect((await sync({ dryRun: true })).run.status).toBe('dry_run');
+    await app.ops.reject(held.run.id, 'admin:ann');
+    expect((await sync()).run.status).toBe('awaiting_approval'); // decided: syncs plan again
+  });
+
+  it('with several held runs (left by an older version), the approval incident closes only when none awaits', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+    const first = await sync();
+    // What an older version left: a second run held while the first was waiting.
+    await app.store.db.execute(sql`update runs set status = 'rejected' where id = ${first.run.id}`);
+    const second = await sync();
+    await app.store.db.execute(sql`update runs set status = 'awaiting_approval' where id = ${first.run.id}`);
+    expect(second.run.status).toBe('awaiting_approval');
+    const approvalOpen = async () => (await app.ops.incidents()).some((i) => i.cause === 'awaiting_approval');
+    await expect(sync()).rejects.toThrow(new RegExp(`run #${first.run.id} of "corp" awaits approval .*; run #${second.run.id} awaits approval too`));
+    const approved = await app.ops.approve(first.run.id, 'admin:ann');
+    expect(approved.run).toMatchObject({ status: 'success', groupsDeleted: 1 });
+    expect(await approvalOpen()).toBe(true); // run #second still waits
+    await expect(app.ops.approve(first.run.id, 'admin:bob')).rejects.toThrow(new RegExp(`not awaiting approval: it is success by admin:ann.*; run #${second.run.id} of "corp" awaits approval`));
+    // The second plan, re-checked against the store, has nothing left to do: the group is gone.
+    const rest = await app.ops.approve(second.run.id, 'admin:ann');
+    expect(rest.run).toMatchObject({ status: 'success', groupsDeleted: 0 });
+    expect(await approvalOpen()).toBe(false);
+    expect((await sync()).run.status).toBe('success');
+  });
+
   it('a rejected run applies nothing', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
     await sync();
