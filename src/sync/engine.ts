@@ -4,7 +4,7 @@
  */
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
+import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -66,6 +66,27 @@ export interface EngineDeps {
   readonly holder: string;
   readonly now?: () => Date;
   readonly lockTtlMs?: number;
+}
+
+/** The step a run was in: lock → read → plan → guard → apply → record. */
+export type RunPhase = 'lock' | 'read' | 'plan' | 'guard' | 'apply' | 'record';
+
+interface RunProgress {
+  phase: RunPhase;
+  /** The last read progress: what was being read and how many entries so far. */
+  readPhase: ReadProgress['phase'] | null;
+  readCount: number;
+}
+
+/** What a failed run records: the phase reached, what was read, the directory requests and retries so far. */
+function failedStats(reached: RunProgress, source: DirectorySource | null, ms: number): Record<string, string | number> {
+  const requests = source?.requestStats?.();
+  return {
+    phase: reached.phase,
+    ...(reached.readPhase ? { readPhase: reached.readPhase, readCount: reached.readCount } : {}),
+    ...(requests ? { requests: requests.requests, retries: requests.retries } : {}),
+    ms: Math.round(ms),
+  };
 }
 
 /** A time as admins read it: 2026-11-30 11:30 UTC. */
@@ -197,15 +218,22 @@ export class SyncEngine {
       const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
       log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
       const started = performance.now();
-      let source = null;
+      let source: DirectorySource | null = null;
+      // How far the run got, recorded on a failed run with the directory requests made so far.
+      const reached: RunProgress = { phase: 'lock', readPhase: null, readCount: 0 };
       try {
+        reached.phase = 'read';
         source = this.#deps.createSource(config);
         // A source that reads incrementally (Entra delta) gets the state of the last applied
         // full-scope run; a read of selected groups only starts from nothing and keeps nothing.
         const previousState = partialScope ? null : await loadDirectoryState(db, config.name);
         let snapshot: DirectorySnapshot = await source.read(
           scope,
-          (progress) => request.onProgress?.({ runId: run.id, step: 'read', progress }),
+          (progress) => {
+            reached.readPhase = progress.phase;
+            reached.readCount = progress.count;
+            request.onProgress?.({ runId: run.id, step: 'read', progress });
+          },
           previousState,
         );
         const nextState = partialScope ? undefined : snapshot.nextState;
@@ -220,6 +248,7 @@ export class SyncEngine {
         }
         await this.#recordCertificate(config.name, snapshot);
 
+        reached.phase = 'plan';
         request.onProgress?.({ runId: run.id, step: 'plan' });
         const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
         const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
@@ -235,13 +264,16 @@ export class SyncEngine {
         const planMs = performance.now() - started - readMs;
         const stats = { ...(snapshot.stats ?? {}), readMs: Math.round(readMs), planMs: Math.round(planMs), partialScope };
         const summary = summarize(counts, failedEntries(plan));
+        reached.phase = 'record';
         if (request.dryRun) {
           const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
           log.info(counters(counts), 'dry run: nothing applied');
           return { run: done, plan, counts, verdict: null };
         }
+        reached.phase = 'guard';
         const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
         if (verdict.action === 'hold') {
+          reached.phase = 'record';
           await db.insert(heldPlans).values({ runId: run.id, plan });
           const held = await updateRun(db, run.id, {
             status: 'awaiting_approval',
@@ -257,12 +289,16 @@ export class SyncEngine {
           await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample: await removalSample(db, plan) });
           return { run: held, plan, counts, verdict };
         }
+        reached.phase = 'apply';
         request.onProgress?.({ runId: run.id, step: 'apply' });
         const status = plan.skipped.length > 0 ? 'partial' : 'success';
         const applyStarted = performance.now();
         const finished = await db.transaction(async (tx) => {
+          reached.phase = 'lock'; // the lease is checked under the row lock before anything is written
           await fenceLock(tx, lease);
+          reached.phase = 'apply';
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
+          reached.phase = 'record';
           const now = this.#now();
           // The delta link advances with the changes it led to, in the same transaction.
           if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
@@ -297,6 +333,7 @@ export class SyncEngine {
           finishedAt: this.#now(),
           errorCode: isGroupsyncError(error) ? error.code : 'INTERNAL',
           error: describeError(error),
+          stats: failedStats(reached, source, performance.now() - started),
         });
         log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
         // A failed dry run is reported to its caller; it is no incident and no schedule failure.

@@ -302,6 +302,9 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(paused).toBe(true);
     expect(result.run.status).toBe('failed');
     expect(result.run.errorCode).toMatch(/DIRECTORY_(UNREACHABLE|READ_FAILED)/);
+    // The failed run says how far it got: the phase, what was read, the directory requests made.
+    expect(result.run.stats).toMatchObject({ phase: 'read', readPhase: expect.any(String), readCount: expect.any(Number), requests: expect.any(Number), retries: 0 });
+    expect(result.run.stats.requests).toBeGreaterThanOrEqual(3); // bind, root DSE, a page at least
     expect(await storeFingerprint(app)).toBe(before);
     expect(app.notifier.events.at(-1)?.type).toBe('run.failed');
   });
