@@ -274,6 +274,7 @@ export class SyncEngine {
         const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
         if (verdict.action === 'hold') {
           reached.phase = 'record';
+          const sample = await removalSample(db, plan);
           await db.insert(heldPlans).values({ runId: run.id, plan });
           const held = await updateRun(db, run.id, {
             status: 'awaiting_approval',
@@ -286,7 +287,7 @@ export class SyncEngine {
             errorCode: 'THRESHOLD',
           });
           log.warn({ reason: verdict.reason }, 'run held for approval');
-          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample: await removalSample(db, plan) });
+          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample });
           return { run: held, plan, counts, verdict };
         }
         reached.phase = 'apply';
