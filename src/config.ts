@@ -61,11 +61,17 @@ const schedule = z
     value.cron !== undefined ? { cron: value.cron, ...(value.timezone !== undefined ? { timezone: value.timezone } : {}) } : { interval: value.interval ?? 0 },
   );
 
+const removalLimits = {
+  maxCount: z.number().int().nonnegative().default(500),
+  maxPercent: z.number().min(0).max(100).default(10),
+  minObjects: z.number().int().nonnegative().default(100),
+};
+
+/** Deleted groups + deactivated users against the connection's objects; removed memberships against its memberships. */
 const threshold = z
   .object({
-    maxCount: z.number().int().nonnegative().default(500),
-    maxPercent: z.number().min(0).max(100).default(10),
-    minObjects: z.number().int().nonnegative().default(100),
+    ...removalLimits,
+    memberships: z.object(removalLimits).strict().prefault({}),
   })
   .strict();
 
@@ -95,7 +101,7 @@ const common = {
   userDefaults: userDefaults.default({ active: true, attributes: {} }),
   schedule: schedule.nullable().default({ interval: ms('24h') }),
   staleAfter: duration.optional(),
-  deletionThreshold: threshold.default({ maxCount: 500, maxPercent: 10, minObjects: 100 }),
+  deletionThreshold: threshold.prefault({}),
   /** After repeated failures: retries back off, then the connection is quarantined. */
   backoff: backoff.default({ quarantineAfter: 3, retry: ms('15m'), quarantineRetry: ms('6h') }),
 };

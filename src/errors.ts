@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'AMBIGUOUS'
   | 'NOT_FOUND'
   | 'ALREADY_RUNNING'
+  | 'AWAITING_APPROVAL'
   | 'INVALID_ARGUMENT'
   | 'INVALID_STATE'
   | 'FORBIDDEN'
@@ -19,10 +20,13 @@ export type ErrorCode =
 
 export class GroupsyncError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Plain data a surface can act on (AWAITING_APPROVAL: the held run's id), never secrets. */
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Readonly<Record<string, unknown>> }) {
     super(message, options);
     this.name = 'GroupsyncError';
     this.code = code;
+    this.details = options?.details ?? {};
   }
 }
 

@@ -97,10 +97,11 @@ export class ChatService {
         INVALID_STATE: 'Nothing to do',
         INVALID_ARGUMENT: 'Cannot do that',
         ALREADY_RUNNING: 'Already running',
+        AWAITING_APPROVAL: 'Awaiting approval',
         DIRECTORY_UNREACHABLE: 'Directory unreachable',
         DIRECTORY_AUTH_FAILED: 'Directory refused the credentials',
       };
-      return buildMessage(titles[error.code] ?? 'Failed', error.message, error.code === 'INVALID_STATE' || error.code === 'ALREADY_RUNNING' ? 'warning' : 'attention');
+      return buildMessage(titles[error.code] ?? 'Failed', error.message, ['INVALID_STATE', 'ALREADY_RUNNING', 'AWAITING_APPROVAL'].includes(error.code) ? 'warning' : 'attention');
     }
     log.error({ err: describeError(error), what }, 'chat request failed');
     return buildMessage('Something went wrong', `${describeError(error)} (logged; nothing else was changed)`, 'attention');

@@ -33,6 +33,8 @@ function exitFor(error: unknown): number {
     switch (error.code) {
       case 'ALREADY_RUNNING':
         return EXIT.alreadyRunning;
+      case 'AWAITING_APPROVAL':
+        return EXIT.awaitingApproval;
       case 'INVALID_ARGUMENT':
       case 'AMBIGUOUS':
         return EXIT.usage;
@@ -171,7 +173,7 @@ export function buildProgram(
     .argument('[groups...]', 'only these linked groups (names or DNs)')
     .addOption(new Option('--kind <kind>', 'only links of this kind').choices(['group', 'security']))
     .option('--dry-run', 'print the plan and change nothing')
-    .description('run a sync now; exit 0 success, 5 partial, 3 held for approval, 1 failed, 4 already running, 6 unknown connection or group')
+    .description('run a sync now; exit 0 success, 5 partial, 3 held for approval (or another run awaits approval), 1 failed, 4 already running, 6 unknown connection or group')
     .action(async (connection: string, groups: string[], options: { kind?: 'group' | 'security'; dryRun?: boolean }) => {
       const app = await getApp();
       const result = await app.ops.sync({

@@ -12,6 +12,7 @@ import { describeError } from '../errors.ts';
 import { CONNECTION_CAUSES, type ConnectionHealth, describeReason, type HealthReason } from '../health/health.ts';
 import type { Logger } from '../logger.ts';
 import type { Db, Executor } from '../store/db.ts';
+import { listHeldRuns } from '../store/runs.ts';
 import { incidents } from '../store/schema.ts';
 import type { Notifier, SyncEvent } from './port.ts';
 
@@ -228,12 +229,18 @@ export class IncidentManager implements Notifier {
         break;
       case 'run.succeeded':
         await this.resolve(run.connection, null, 'run_failed', { runId: run.id });
-        if (run.decidedBy) await this.resolve(run.connection, null, 'awaiting_approval', { runId: run.id, decidedBy: run.decidedBy, status: run.status });
+        if (run.decidedBy) await this.#resolveApproval(run.connection, { runId: run.id, decidedBy: run.decidedBy, status: run.status });
         break;
       case 'run.rejected':
-        await this.resolve(run.connection, null, 'awaiting_approval', { runId: run.id, decidedBy: run.decidedBy, status: 'rejected' });
+        await this.#resolveApproval(run.connection, { runId: run.id, decidedBy: run.decidedBy, status: 'rejected' });
         break;
     }
+  }
+
+  /** The approval incident closes only when no run of the connection awaits approval any more. */
+  async #resolveApproval(connection: string, details: Record<string, unknown>): Promise<void> {
+    if ((await listHeldRuns(this.#db, connection)).length) return;
+    await this.resolve(connection, null, 'awaiting_approval', details);
   }
 
   /**

@@ -163,7 +163,7 @@ export class Scheduler {
           `scheduled sync of ${c.name}: ${r.status}`,
         );
       } catch (error) {
-        if (isGroupsyncError(error, 'ALREADY_RUNNING')) skipped.push({ connection: c.name, reason: describeError(error) });
+        if (isGroupsyncError(error, 'ALREADY_RUNNING') || isGroupsyncError(error, 'AWAITING_APPROVAL')) skipped.push({ connection: c.name, reason: describeError(error) });
         else logger.error({ connection: c.name, err: describeError(error) }, 'scheduled sync could not start');
       }
     }

@@ -2,7 +2,7 @@
  * Connections' state, the run lock (a lease in the database, so it holds across processes), and
  * run records.
  */
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
 import type { Executor } from './db.ts';
 import { connections, runs } from './schema.ts';
@@ -138,4 +138,9 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
     .where(and(eq(runs.connection, connection), eq(runs.status, 'running'), sql`not (${runs.dryRun} and ${runs.startedAt} > ${new Date(now.getTime() - 3_600_000).toISOString()}::timestamptz)`))
     .returning({ id: runs.id });
   return rows.length;
+}
+
+/** The runs of a connection held for approval, oldest first (one, unless an older version held more). */
+export async function listHeldRuns(db: Executor, connection: string): Promise<RunRow[]> {
+  return db.select().from(runs).where(and(eq(runs.connection, connection), eq(runs.status, 'awaiting_approval'))).orderBy(asc(runs.id));
 }

@@ -158,3 +158,24 @@ export async function loadStoreState(
     memberships,
   };
 }
+
+/** Names of local groups and users by id (a user's login, else mail or display name), for what admins are shown. */
+export async function loadLocalNames(
+  db: Executor,
+  groupIds: readonly number[],
+  userIds: readonly number[],
+): Promise<{ groups: Map<number, string>; users: Map<number, string> }> {
+  const groups = groupIds.length
+    ? await queryRows<{ id: number; name: string }>(db, sql`select id, name from local_groups where id = any(${p([...groupIds])}::int[])`)
+    : [];
+  const users = userIds.length
+    ? await queryRows<{ id: number; name: string | null }>(
+        db,
+        sql`select id, coalesce(login, mail, display_name) as name from local_users where id = any(${p([...userIds])}::int[])`,
+      )
+    : [];
+  return {
+    groups: new Map(groups.map((g) => [g.id, g.name])),
+    users: new Map(users.filter((u) => u.name !== null).map((u) => [u.id, u.name!])),
+  };
+}

@@ -158,6 +158,18 @@ async function insertFreshMappings(tx: Executor, c: string, users: readonly User
   );
 }
 
+/** Deletes local groups with their memberships; returns how many members each group lost. */
+async function deleteLocalGroups(tx: Executor, ids: readonly number[]): Promise<Map<number, number>> {
+  if (!ids.length) return new Map();
+  const rows = await queryRows<{ group_id: number; n: number }>(
+    tx,
+    sql`with gone as (delete from memberships where group_id = any(${p(ids)}::int[]) returning group_id)
+        select group_id, count(*)::int as n from gone group by group_id`,
+  );
+  await tx.execute(sql`delete from local_groups where id = any(${p(ids)}::int[])`);
+  return new Map(rows.map((r) => [r.group_id, r.n]));
+}
+
 export interface ApplyResult {
   readonly createdGroups: number;
   readonly createdUsers: number;
@@ -230,9 +242,10 @@ export async function applyPlan(
   if (plan.groups.delete.length) {
     const localIds = plan.groups.delete.map((d) => d.localGroupId).filter((id): id is number => id !== null);
     await tx.execute(sql`delete from group_links where id = any(${p(plan.groups.delete.map((d) => d.linkId))}::int[])`);
-    if (localIds.length) await tx.execute(sql`delete from local_groups where id = any(${p(localIds)}::int[])`);
+    const lost = await deleteLocalGroups(tx, localIds);
     for (const d of plan.groups.delete) {
-      audit.push({ action: 'group.deleted', targetType: 'group', targetId: String(d.localGroupId), before: { name: d.name, directoryId: d.directoryId }, after: null });
+      const members = d.localGroupId === null ? 0 : (lost.get(d.localGroupId) ?? 0);
+      audit.push({ action: 'group.deleted', targetType: 'group', targetId: String(d.localGroupId), before: { name: d.name, directoryId: d.directoryId, members }, after: null });
     }
   }
   if (plan.groups.duplicates.length) {

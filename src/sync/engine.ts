@@ -4,7 +4,7 @@
  */
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
+import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -19,6 +19,7 @@ import {
   failOrphanedRuns,
   fenceLock,
   getRun,
+  listHeldRuns,
   releaseLock,
   renewLock,
   setLockRun,
@@ -32,6 +33,7 @@ import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
 import { checkKind, linkMatches, notLinked } from './selection.ts';
+import { removalSample } from './sample.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -67,6 +69,32 @@ export interface EngineDeps {
   readonly lockTtlMs?: number;
 }
 
+/** The step a run was in: lock → read → plan → guard → apply → record. */
+export type RunPhase = 'lock' | 'read' | 'plan' | 'guard' | 'apply' | 'record';
+
+interface RunProgress {
+  phase: RunPhase;
+  /** The last read progress: what was being read and how many entries so far. */
+  readPhase: ReadProgress['phase'] | null;
+  readCount: number;
+}
+
+/** What a failed run records: the phase reached, what was read, the directory requests and retries so far. */
+function failedStats(reached: RunProgress, source: DirectorySource | null, ms: number): Record<string, string | number> {
+  const requests = source?.requestStats?.();
+  return {
+    phase: reached.phase,
+    ...(reached.readPhase ? { readPhase: reached.readPhase, readCount: reached.readCount } : {}),
+    ...(requests ? { requests: requests.requests, retries: requests.retries } : {}),
+    ms: Math.round(ms),
+  };
+}
+
+/** A time as admins read it: 2026-11-30 11:30 UTC. */
+function formatUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 /** `failed`: entries skipped for an invalid value (those without the match key are counted as unsynced). */
 export function summarize(counts: PlanCounts, failed: number): RunSummary {
   const usersSuccess = counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersMapped;
@@ -97,15 +125,6 @@ function counters(counts: PlanCounts) {
 function failedEntries(plan: SyncPlan): number {
   const unmapped = new Set(plan.users.unmapped.map((u) => u.dn ?? u.directoryId));
   return plan.skipped.filter((s) => !unmapped.has(s.ref)).length;
-}
-
-/** A short sample of what a held plan would remove, for the approval card. */
-export function removalSample(plan: SyncPlan, size = 10): string[] {
-  // Sorted, so the same plan always shows the same sample.
-  return [
-    ...plan.groups.delete.map((d) => `group ${d.name}`).sort(),
-    ...plan.users.deactivate.map((d) => `user ${d.login ?? d.directoryId}`).sort(),
-  ].slice(0, size);
 }
 
 export class SyncEngine {
@@ -164,7 +183,11 @@ export class SyncEngine {
     // for a sync nor holds one up (its plan is against the store as it is when it reads it).
     const guarded = <T>(work: (lease: Lease | null) => Promise<T>): Promise<T> => (request.dryRun ? work(null) : this.#withLease(config.name, work));
     const result = await guarded(async (lease) => {
-      if (lease) await failOrphanedRuns(db, config.name, this.#now());
+      if (lease) {
+        await failOrphanedRuns(db, config.name, this.#now());
+        // One held run per connection: a sync that could apply plans nothing until it is decided.
+        await this.#refuseWhileHeld(config.name);
+      }
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
       const links = await loadLinks(db, config.name);
       let scope: ReadScope = {
@@ -198,15 +221,22 @@ export class SyncEngine {
       const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
       log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
       const started = performance.now();
-      let source = null;
+      let source: DirectorySource | null = null;
+      // How far the run got, recorded on a failed run with the directory requests made so far.
+      const reached: RunProgress = { phase: 'lock', readPhase: null, readCount: 0 };
       try {
+        reached.phase = 'read';
         source = this.#deps.createSource(config);
         // A source that reads incrementally (Entra delta) gets the state of the last applied
         // full-scope run; a read of selected groups only starts from nothing and keeps nothing.
         const previousState = partialScope ? null : await loadDirectoryState(db, config.name);
         let snapshot: DirectorySnapshot = await source.read(
           scope,
-          (progress) => request.onProgress?.({ runId: run.id, step: 'read', progress }),
+          (progress) => {
+            reached.readPhase = progress.phase;
+            reached.readCount = progress.count;
+            request.onProgress?.({ runId: run.id, step: 'read', progress });
+          },
           previousState,
         );
         const nextState = partialScope ? undefined : snapshot.nextState;
@@ -221,6 +251,7 @@ export class SyncEngine {
         }
         await this.#recordCertificate(config.name, snapshot);
 
+        reached.phase = 'plan';
         request.onProgress?.({ runId: run.id, step: 'plan' });
         const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
         const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
@@ -236,13 +267,17 @@ export class SyncEngine {
         const planMs = performance.now() - started - readMs;
         const stats = { ...(snapshot.stats ?? {}), readMs: Math.round(readMs), planMs: Math.round(planMs), partialScope };
         const summary = summarize(counts, failedEntries(plan));
+        reached.phase = 'record';
         if (request.dryRun) {
           const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
           log.info(counters(counts), 'dry run: nothing applied');
           return { run: done, plan, counts, verdict: null };
         }
+        reached.phase = 'guard';
         const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
         if (verdict.action === 'hold') {
+          reached.phase = 'record';
+          const sample = await removalSample(db, plan);
           await db.insert(heldPlans).values({ runId: run.id, plan });
           const held = await updateRun(db, run.id, {
             status: 'awaiting_approval',
@@ -255,15 +290,19 @@ export class SyncEngine {
             errorCode: 'THRESHOLD',
           });
           log.warn({ reason: verdict.reason }, 'run held for approval');
-          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample: removalSample(plan) });
+          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample });
           return { run: held, plan, counts, verdict };
         }
+        reached.phase = 'apply';
         request.onProgress?.({ runId: run.id, step: 'apply' });
         const status = plan.skipped.length > 0 ? 'partial' : 'success';
         const applyStarted = performance.now();
         const finished = await db.transaction(async (tx) => {
+          reached.phase = 'lock'; // the lease is checked under the row lock before anything is written
           await fenceLock(tx, lease!); // not a dry run (returned above), so the lease is held
+          reached.phase = 'apply';
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
+          reached.phase = 'record';
           const now = this.#now();
           // The delta link advances with the changes it led to, in the same transaction.
           if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
@@ -293,6 +332,7 @@ export class SyncEngine {
           finishedAt: this.#now(),
           errorCode: isGroupsyncError(error) ? error.code : 'INTERNAL',
           error: oneLine(describeError(error)),
+          stats: failedStats(reached, source, performance.now() - started),
         });
         log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
         // A failed dry run is reported to its caller; it is no incident and no schedule failure.
@@ -392,8 +432,23 @@ export class SyncEngine {
     if (!run) throw new GroupsyncError('NOT_FOUND', `run #${runId} does not exist`);
     if (run.status !== 'awaiting_approval') {
       const who = run.decidedBy ? ` by ${run.decidedBy} at ${run.decidedAt?.toISOString()}` : '';
-      throw new GroupsyncError('INVALID_STATE', `run #${runId} is not awaiting approval: it is ${run.status}${who}`);
+      const [waiting] = await listHeldRuns(this.#deps.db, run.connection);
+      const next = waiting ? `; run #${waiting.id} of "${run.connection}" awaits approval` : '';
+      throw new GroupsyncError('INVALID_STATE', `run #${runId} is not awaiting approval: it is ${run.status}${who}${next}`, waiting ? { details: { runId: waiting.id } } : {});
     }
     return run;
+  }
+
+  /** Refuses a sync while a run of the connection awaits approval, naming it (and any other an older version held). */
+  async #refuseWhileHeld(connection: string): Promise<void> {
+    const [held, ...others] = await listHeldRuns(this.#deps.db, connection);
+    if (!held) return;
+    const since = formatUtc(held.finishedAt ?? held.startedAt);
+    const too = others.length ? `; ${others.map((r) => `run #${r.id}`).join(', ')} await${others.length === 1 ? 's' : ''} approval too` : '';
+    throw new GroupsyncError(
+      'AWAITING_APPROVAL',
+      `run #${held.id} of "${connection}" awaits approval since ${since}: approve or reject it first (approve ${held.id} / reject ${held.id})${too}`,
+      { details: { runId: held.id } },
+    );
   }
 }

@@ -1,45 +1,57 @@
 /**
  * The guard between plan and apply. A read that failed never reaches here (the source throws);
- * what reaches here is checked for mass removal: an empty read, or deletions and deactivations
- * above the connection's threshold, hold the run for an admin's approval.
+ * what reaches here is checked for mass removal: an empty read, deletions and deactivations
+ * above the connection's threshold, or removed memberships (they revoke access) above their own
+ * threshold, hold the run for an admin's approval.
  */
-import type { SyncPlan } from './plan.ts';
+import { type SyncPlan, countPlan } from './plan.ts';
 
-export interface ThresholdConfig {
-  /** Hold when more than this many groups are deleted plus users deactivated. */
+export interface RemovalLimits {
+  /** Hold when more than this many are removed… */
   readonly maxCount: number;
-  /** Hold when removals exceed this percentage of the connection's objects… */
+  /** …or when removals exceed this percentage of what the connection has… */
   readonly maxPercent: number;
-  /** …once the connection has at least this many objects. */
+  /** …once it has at least this many. */
   readonly minObjects: number;
 }
 
+export interface ThresholdConfig extends RemovalLimits {
+  /** Limits on removed memberships (a deleted group's members included), counted against the connection's memberships. */
+  readonly memberships: RemovalLimits;
+}
+
 export type GuardVerdict =
-  | { readonly action: 'apply'; readonly removals: number }
-  | { readonly action: 'hold'; readonly reason: string; readonly removals: number; readonly objects: number };
+  | { readonly action: 'apply'; readonly removals: number; readonly memberships: number }
+  | { readonly action: 'hold'; readonly reason: string; readonly removals: number; readonly memberships: number; readonly objects: number };
+
+/** Why `removed` of `total` breaks the limits, or null. */
+function overLimits(removed: number, total: number, limits: RemovalLimits, what: string, unit: string): string | null {
+  if (removed > limits.maxCount) return `${removed} ${what} exceed the limit of ${limits.maxCount}`;
+  if (total >= limits.minObjects && total > 0) {
+    const percent = (removed / total) * 100;
+    if (percent > limits.maxPercent) return `${removed} ${what} are ${percent.toFixed(1)} % of ${total} ${unit}, above the limit of ${limits.maxPercent} %`;
+  }
+  return null;
+}
+
+/** An empty read that would remove everything, or null. */
+function emptyRead(plan: SyncPlan, snapshotGroups: number, snapshotUsers: number, removals: number): string | null {
+  if (removals > 0 && snapshotGroups === 0) {
+    return `the directory returned no linked group, which would delete all ${plan.groups.delete.length} linked groups`;
+  }
+  if (plan.users.deactivate.length > 0 && snapshotUsers === 0) {
+    return `the directory returned no user, which would deactivate all ${plan.users.deactivate.length} users`;
+  }
+  return null;
+}
 
 export function guardPlan(plan: SyncPlan, snapshotGroups: number, snapshotUsers: number, threshold: ThresholdConfig): GuardVerdict {
   const removals = plan.groups.delete.length + plan.users.deactivate.length;
+  const memberships = countPlan(plan).membershipsRemoved;
   const objects = plan.objectCount;
-  if (removals > 0 && snapshotGroups === 0) {
-    return { action: 'hold', reason: `the directory returned no linked group, which would delete all ${plan.groups.delete.length} linked groups`, removals, objects };
-  }
-  if (plan.users.deactivate.length > 0 && snapshotUsers === 0) {
-    return { action: 'hold', reason: `the directory returned no user, which would deactivate all ${plan.users.deactivate.length} users`, removals, objects };
-  }
-  if (removals > threshold.maxCount) {
-    return { action: 'hold', reason: `${removals} deletions and deactivations exceed the limit of ${threshold.maxCount}`, removals, objects };
-  }
-  if (objects >= threshold.minObjects && objects > 0) {
-    const percent = (removals / objects) * 100;
-    if (percent > threshold.maxPercent) {
-      return {
-        action: 'hold',
-        reason: `${removals} deletions and deactivations are ${percent.toFixed(1)} % of ${objects} objects, above the limit of ${threshold.maxPercent} %`,
-        removals,
-        objects,
-      };
-    }
-  }
-  return { action: 'apply', removals };
+  const reason =
+    emptyRead(plan, snapshotGroups, snapshotUsers, removals) ??
+    overLimits(removals, objects, threshold, 'deletions and deactivations', 'objects') ??
+    overLimits(memberships, plan.membershipCount, threshold.memberships, 'removed memberships', 'memberships');
+  return reason === null ? { action: 'apply', removals, memberships } : { action: 'hold', reason, removals, memberships, objects };
 }

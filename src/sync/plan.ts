@@ -108,7 +108,8 @@ export interface SyncPlan {
   readonly groups: {
     readonly create: GroupFields[];
     readonly update: Array<{ linkId: number; localGroupId: number | null; before: GroupFields; after: GroupFields }>;
-    readonly delete: Array<{ linkId: number; localGroupId: number | null; directoryId: string; name: string }>;
+    /** `members`: the local group's members, whose memberships go with it (absent in plans held by older versions). */
+    readonly delete: Array<{ linkId: number; localGroupId: number | null; directoryId: string; name: string; members?: number }>;
     /** `localGroupId`: an existing local group, or (string) the directory id of the group this plan creates. */
     readonly duplicates: Array<GroupFields & { localGroupId: Ref }>;
     /** Links whose local group vanished: a new local group is created for them. */
@@ -137,6 +138,8 @@ export interface SyncPlan {
   readonly skipped: SkippedEntry[];
   /** Objects of this connection before the run (linked groups + users in scope), for the guard. */
   readonly objectCount: number;
+  /** Memberships of the connection's linked groups before the run, for the guard. */
+  readonly membershipCount: number;
 }
 
 export interface PlanCounts {
@@ -190,6 +193,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     memberships: { addGroup: [], addUser: [], removeGroup: [], removeUser: [] },
     skipped: [...snapshot.skipped],
     objectCount: 0,
+    membershipCount: 0,
   };
 
   // ---- groups ----------------------------------------------------------------------------
@@ -254,7 +258,8 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   for (const link of state.links) {
     if (seenGroups.has(link.directoryId)) continue;
     if (options.partialScope) continue;
-    plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name });
+    const members = link.localGroupId === null ? 0 : (state.memberships.get(link.localGroupId)?.size ?? 0);
+    plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name, members });
   }
 
   // ---- users -----------------------------------------------------------------------------
@@ -416,7 +421,10 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
 
   let inScope = 0;
   for (const m of state.mappings.values()) if (m.inScope && m.status === 'mapped') inScope++;
+  let memberships = 0;
+  for (const members of state.memberships.values()) memberships += members.size;
   (plan as { objectCount: number }).objectCount = state.links.length + inScope;
+  (plan as { membershipCount: number }).membershipCount = memberships;
   return plan;
 }
 
@@ -451,7 +459,8 @@ export function countPlan(plan: SyncPlan): PlanCounts {
     usersMapped: plan.users.map.length,
     usersUnmapped: plan.users.unmapped.length,
     membershipsAdded: plan.memberships.addGroup.length,
-    membershipsRemoved: plan.memberships.removeGroup.length,
+    // A deleted group's memberships go with it: they are removed memberships too.
+    membershipsRemoved: plan.memberships.removeGroup.length + plan.groups.delete.reduce((n, d) => n + (d.members ?? 0), 0),
   };
 }
 

@@ -105,6 +105,20 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(await membersOf(app, 'cycle-a')).toEqual(['frank']);
   });
 
+  it('counts the members of a deleted group as removed memberships, and records them in its audit entry', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(|(cn=cycle-*)(cn=app-*))' } })]);
+    await sync();
+    const count = async () => Number((await rows<{ n: number }>(app, `select count(*)::int as n from memberships`))[0]?.n);
+    const before = await count();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n\ndn: ${group('cycle-a')}\nchangetype: modify\ndelete: member\nmember: ${group('cycle-b')}\n`);
+    const result = await sync();
+    // cycle-b lost frank and grace with the group; grace also left cycle-a.
+    expect(result.run).toMatchObject({ groupsDeleted: 1, membershipsAdded: 0, membershipsRemoved: 3 });
+    expect(before - (await count())).toBe(result.run.membershipsRemoved);
+    const [audit] = await rows<{ before: { name: string; members: number } }>(app, `select before from audit_log where action = 'group.deleted' and run_id = ${result.run.id}`);
+    expect(audit?.before).toMatchObject({ name: 'cycle-b', members: 2 });
+  });
+
   it('adds and removes members', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops', 'all-staff'] } })]);
     await sync();
@@ -194,6 +208,70 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     await expect(app.ops.reject(held.run.id, 'admin:bob')).rejects.toThrow(/not awaiting approval: it is partial by admin:ann/);
   });
 
+  it('holds a run that removes more memberships than their threshold, with the removed memberships in its sample', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]); // the default thresholds
+    const bulk = Array.from({ length: 600 }, (_, k) => `member: ${people(`bulk-user-${String(k + 1).padStart(4, '0')}`)}`);
+    await ldap.load(`dn: ${group('bulk-copy')}\nchangetype: add\nobjectClass: groupOfNames\ncn: bulk-copy\n${bulk.join('\n')}\n`);
+    await sync();
+    expect((await membersOf(app, 'bulk-copy')).length).toBe(600);
+    const before = await storeFingerprint(app);
+    // The 600 users stay in scope (big-group): only their memberships of bulk-copy go.
+    await ldap.load(`dn: ${group('bulk-copy')}\nchangetype: modify\ndelete: member\n${bulk.join('\n')}\n-\nadd: member\nmember: ${people('alice')}\n`);
+    const held = await sync();
+    expect(held.run).toMatchObject({ status: 'awaiting_approval', groupsDeleted: 0, usersDeactivated: 0, membershipsRemoved: 600 });
+    expect(held.run.error).toMatch(/600 removed memberships exceed the limit of 500/);
+    expect(await storeFingerprint(app)).toBe(before);
+    const event = app.notifier.events.find((e) => e.type === 'run.awaiting_approval');
+    const sample = event?.type === 'run.awaiting_approval' ? event.sample : [];
+    expect(sample).toHaveLength(10);
+    for (const line of sample) expect(line).toMatch(/^member bulk-user-\d{4} of bulk-copy$/);
+    const approved = await app.ops.approve(held.run.id, 'admin:ann');
+    expect(approved.run).toMatchObject({ decidedBy: 'admin:ann', membershipsRemoved: 600 });
+    expect(await membersOf(app, 'bulk-copy')).toEqual(['alice']);
+  });
+
+  it('keeps one held run per connection: further syncs answer that it awaits approval, dry runs still plan', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+    const held = await sync();
+    expect(held.run.status).toBe('awaiting_approval');
+    const runCount = async () => (await rows(app, `select id from runs`)).length;
+    const before = await runCount();
+    for (const trigger of ['manual', 'chat', 'api', 'schedule'] as const) {
+      const refused = sync({ trigger });
+      await expect(refused).rejects.toMatchObject({ code: 'AWAITING_APPROVAL', details: { runId: held.run.id } });
+      await expect(refused).rejects.toThrow(new RegExp(`run #${held.run.id} of "corp" awaits approval since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: approve or reject it first`));
+    }
+    expect(await runCount()).toBe(before); // no run recorded, no plan held
+    expect((await sync({ dryRun: true })).run.status).toBe('dry_run');
+    await app.ops.reject(held.run.id, 'admin:ann');
+    expect((await sync()).run.status).toBe('awaiting_approval'); // decided: syncs plan again
+  });
+
+  it('with several held runs (left by an older version), the approval incident closes only when none awaits', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
+    await sync();
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+    const first = await sync();
+    // What an older version left: a second run held while the first was waiting.
+    await app.store.db.execute(sql`update runs set status = 'rejected' where id = ${first.run.id}`);
+    const second = await sync();
+    await app.store.db.execute(sql`update runs set status = 'awaiting_approval' where id = ${first.run.id}`);
+    expect(second.run.status).toBe('awaiting_approval');
+    const approvalOpen = async () => (await app.ops.incidents()).some((i) => i.cause === 'awaiting_approval');
+    await expect(sync()).rejects.toThrow(new RegExp(`run #${first.run.id} of "corp" awaits approval .*; run #${second.run.id} awaits approval too`));
+    const approved = await app.ops.approve(first.run.id, 'admin:ann');
+    expect(approved.run).toMatchObject({ status: 'success', groupsDeleted: 1 });
+    expect(await approvalOpen()).toBe(true); // run #second still waits
+    await expect(app.ops.approve(first.run.id, 'admin:bob')).rejects.toThrow(new RegExp(`not awaiting approval: it is success by admin:ann.*; run #${second.run.id} of "corp" awaits approval`));
+    // The second plan, re-checked against the store, has nothing left to do: the group is gone.
+    const rest = await app.ops.approve(second.run.id, 'admin:ann');
+    expect(rest.run).toMatchObject({ status: 'success', groupsDeleted: 0 });
+    expect(await approvalOpen()).toBe(false);
+    expect((await sync()).run.status).toBe('success');
+  });
+
   it('a rejected run applies nothing', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
     await sync();
@@ -224,6 +302,9 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(paused).toBe(true);
     expect(result.run.status).toBe('failed');
     expect(result.run.errorCode).toMatch(/DIRECTORY_(UNREACHABLE|READ_FAILED)/);
+    // The failed run says how far it got: the phase, what was read, the directory requests made.
+    expect(result.run.stats).toMatchObject({ phase: 'read', readPhase: expect.any(String), readCount: expect.any(Number), requests: expect.any(Number), retries: 0 });
+    expect(result.run.stats.requests).toBeGreaterThanOrEqual(3); // bind, root DSE, a page at least
     expect(await storeFingerprint(app)).toBe(before);
     expect(app.notifier.events.at(-1)?.type).toBe('run.failed');
   });

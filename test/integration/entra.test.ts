@@ -233,6 +233,10 @@ describe.each(DRIVERS)('Entra ID source on %s', (driver: Driver) => {
     const failed = await sync();
     expect(failed.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_READ_FAILED' });
     expect(failed.run.error).toMatch(/answered 500.*after the configured retries/);
+    // The failed run records how far it got and the Graph requests and retries it made.
+    expect(failed.run.stats).toMatchObject({ phase: 'read', requests: expect.any(Number), retries: expect.any(Number) });
+    expect(failed.run.stats.retries).toBeGreaterThanOrEqual(2);
+    expect(failed.run.stats.requests).toBeGreaterThan(failed.run.stats.retries as number);
     expect(await storeFingerprint(app)).toBe(fingerprint);
     expect(app.notifier.events.at(-1)?.type).toBe('run.failed');
     const [after] = await rows<{ cursor: unknown }>(app, `select cursor from directory_state`);

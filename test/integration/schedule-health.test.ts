@@ -184,7 +184,7 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     expect(held.run.status).toBe('awaiting_approval');
     expect(await codes()).toContain('awaiting_approval');
     expect(alerts.opened.map((i) => i.cause)).toEqual(['awaiting_approval']);
-    expect(alerts.opened[0]!.details).toMatchObject({ runId: held.run.id, sample: ['group app-ops', 'user bob', 'user carol'] });
+    expect(alerts.opened[0]!.details).toMatchObject({ runId: held.run.id, sample: ['group app-ops (2 members)', 'user bob', 'user carol', 'member bob of app-admins', 'member carol of app-admins'] });
     // The scheduler does not pile up more held runs while one waits.
     clock.advance(48 * HOUR);
     const tick = await app.scheduler.tick(clock.now());

@@ -622,6 +622,12 @@ describe.each(['pglite', 'postgres'] as Driver[])('Slack buttons on %s', (driver
       expect(held.buttons.map((b) => b.label)).toEqual(['Approve', 'Reject', 'Show run']);
       const alert = h.api.messages(CHANNEL.id).find((m) => /Sync held for approval/.test(m.text))!;
       expect(alert).toBeTruthy();
+      // While it waits, another sync plans nothing: it names the held run and leads to it.
+      const refused = await h.command('sync corp');
+      expect(refused.text).toMatch(/^⚠️ Awaiting approval\n/);
+      expect(refused.text).toMatch(/run #2 of "corp" awaits approval since .* UTC: approve or reject it first/);
+      expect(refused.buttons.map((b) => b.label)).toEqual(['Show run #2', 'Status']);
+      expect(await rowsOf(h, `select 1 from runs`)).toHaveLength(2);
       // A viewer may not approve.
       const beforeRefusal = h.shown(held).updates;
       const refusal = await h.click(held, button(held, 'run.approve'), VIEWER);

@@ -107,7 +107,7 @@ describe('what the cards say', () => {
   });
 
   it('an approval shows the numbers and a sample; once decided, who and when, without approve/reject', () => {
-    expect(texts('approvalPending')).toEqual(expect.arrayContaining(['Users to deactivate: 600', 'Groups to delete: 4', 'user jdoe (deactivate)']));
+    expect(texts('approvalPending')).toEqual(expect.arrayContaining(['Users to deactivate: 600', 'Groups to delete: 4', 'user jdoe (deactivate)', 'member bob of app-ops']));
     expect(actions('approvalPending').map((a) => a.verb)).toEqual(['run.approve', 'run.reject', 'run.show']);
     expect(texts('approvalDecided')).toContain('rejected by teams:Alice Admin (6f4b8a1e) at 2026-11-30 11:30 UTC');
     expect(actions('approvalDecided').map((a) => a.verb)).toEqual(['run.show']);

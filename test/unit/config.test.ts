@@ -49,7 +49,7 @@ describe('parseConnections: a valid document', () => {
       createUsers: true,
       userDefaults: { active: true, attributes: {} },
       schedule: { interval: 24 * 3600_000 },
-      deletionThreshold: { maxCount: 500, maxPercent: 10, minObjects: 100 },
+      deletionThreshold: { maxCount: 500, maxPercent: 10, minObjects: 100, memberships: { maxCount: 500, maxPercent: 10, minObjects: 100 } },
       backoff: { quarantineAfter: 3, retry: 15 * 60_000, quarantineRetry: 6 * 3_600_000 },
       startTls: false,
       vendor: 'auto',
@@ -78,6 +78,11 @@ describe('parseConnections: a valid document', () => {
     { what: 'an explicit staleAfter', fields: { staleAfter: '3d' }, expected: { staleAfterMs: 72 * 3600_000 } },
     { what: 'no schedule', fields: { schedule: null }, expected: { schedule: null } },
     { what: 'a partial threshold', fields: { deletionThreshold: { maxCount: 50 } }, expected: { deletionThreshold: { maxCount: 50, maxPercent: 10, minObjects: 100 } } },
+    {
+      what: 'limits of its own for removed memberships',
+      fields: { deletionThreshold: { memberships: { maxCount: 5000, maxPercent: 25 } } },
+      expected: { deletionThreshold: { maxCount: 500, maxPercent: 10, minObjects: 100, memberships: { maxCount: 5000, maxPercent: 25, minObjects: 100 } } },
+    },
   ])('accepts $what', ({ fields, expected }) => {
     expect(parse([{ ...LDAP, ...fields }])[0]).toMatchObject(expected);
   });

@@ -2,16 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { guardPlan, type ThresholdConfig } from '../../src/sync/guard.ts';
 import type { SyncPlan } from '../../src/sync/plan.ts';
 
-const DEFAULTS: ThresholdConfig = { maxCount: 500, maxPercent: 10, minObjects: 100 };
+const LIMITS = { maxCount: 500, maxPercent: 10, minObjects: 100 };
+const DEFAULTS: ThresholdConfig = { ...LIMITS, memberships: LIMITS };
 
-/** A plan with `deletes` group deletions and `deactivations` user deactivations, over `objects` objects. */
-function plan(deletes: number, deactivations: number, objects: number): SyncPlan {
+/**
+ * A plan with `deletes` group deletions and `deactivations` user deactivations, over `objects`
+ * objects; `removed` memberships removed of `memberships`, and `membersOfDeleted` members in each deleted group.
+ */
+function plan(deletes: number, deactivations: number, objects: number, m: { removed?: number; memberships?: number; membersOfDeleted?: number } = {}): SyncPlan {
   return {
     connection: 'corp',
     groups: {
       create: [],
       update: [],
-      delete: Array.from({ length: deletes }, (_, k) => ({ linkId: k + 1, localGroupId: k + 1, directoryId: `g${k}`, name: `group-${k}` })),
+      delete: Array.from({ length: deletes }, (_, k) => ({ linkId: k + 1, localGroupId: k + 1, directoryId: `g${k}`, name: `group-${k}`, members: m.membersOfDeleted ?? 0 })),
       duplicates: [],
       relink: [],
     },
@@ -25,9 +29,15 @@ function plan(deletes: number, deactivations: number, objects: number): SyncPlan
       refresh: [],
       ignored: 0,
     },
-    memberships: { addGroup: [], addUser: [], removeGroup: [], removeUser: [] },
+    memberships: {
+      addGroup: [],
+      addUser: [],
+      removeGroup: Array.from({ length: m.removed ?? 0 }, () => 1000),
+      removeUser: Array.from({ length: m.removed ?? 0 }, (_, k) => k + 1),
+    },
     skipped: [],
     objectCount: objects,
+    membershipCount: m.memberships ?? 0,
   };
 }
 
@@ -72,7 +82,7 @@ describe('guardPlan', () => {
     { what: '0 groups and nothing to remove', groups: 0, users: 0 },
     { what: '0 users and nothing to remove', groups: 3, users: 0 },
   ])('an empty read with no removal applies: $what', ({ groups, users }) => {
-    expect(guardPlan(plan(0, 0, 0), groups, users, DEFAULTS)).toEqual({ action: 'apply', removals: 0 });
+    expect(guardPlan(plan(0, 0, 0), groups, users, DEFAULTS)).toEqual({ action: 'apply', removals: 0, memberships: 0 });
   });
 
   it.each([
@@ -81,6 +91,38 @@ describe('guardPlan', () => {
     { what: 'a lowered minObjects', threshold: { maxCount: 500, maxPercent: 10, minObjects: 10 }, removals: 2, objects: 10, action: 'hold' },
     { what: 'a raised maxPercent', threshold: { maxCount: 500, maxPercent: 50, minObjects: 100 }, removals: 50, objects: 100, action: 'apply' },
   ])('configurable thresholds: $what', ({ threshold, removals, objects, action }) => {
-    expect(guardPlan(plan(0, removals, objects), 5, 5, threshold).action).toBe(action);
+    expect(guardPlan(plan(0, removals, objects), 5, 5, { ...threshold, memberships: LIMITS }).action).toBe(action);
+  });
+});
+
+describe('guardPlan: removed memberships', () => {
+  it.each([
+    // by count: more than 500 removed memberships, whatever the percentage
+    { what: '501 of 200,000 memberships (0.25 %)', removed: 501, memberships: 200_000, action: 'hold', reason: /501 removed memberships exceed the limit of 500/ },
+    { what: 'exactly 500 of 200,000 memberships', removed: 500, memberships: 200_000, action: 'apply' },
+    // by percent: more than 10 % once the connection has at least 100 memberships
+    { what: '54,251 of 181,496 memberships (30 %: the reported case)', removed: 54_251, memberships: 181_496, action: 'hold', reason: /54251 removed memberships exceed the limit of 500/ },
+    { what: '11 of 100 memberships (11 %)', removed: 11, memberships: 100, action: 'hold', reason: /11 removed memberships are 11\.0 % of 100 memberships, above the limit of 10 %/ },
+    { what: '10 of 100 memberships (exactly 10 %)', removed: 10, memberships: 100, action: 'apply' },
+    { what: '50 of 99 memberships (under the minimum)', removed: 50, memberships: 99, action: 'apply' },
+    { what: 'no removal', removed: 0, memberships: 1000, action: 'apply' },
+  ])('$what → $action', ({ removed, memberships, action, reason }) => {
+    const verdict = guardPlan(plan(0, 0, 1000, { removed, memberships }), 10, 10, DEFAULTS);
+    expect(verdict).toMatchObject({ action, removals: 0, memberships: removed });
+    if (verdict.action === 'hold') expect(verdict.reason).toMatch(reason!);
+  });
+
+  it("counts a deleted group's members as removed memberships", () => {
+    // 2 groups deleted (within the object limits) with 300 members each: 600 memberships go.
+    const verdict = guardPlan(plan(2, 0, 1000, { memberships: 100_000, membersOfDeleted: 300 }), 10, 10, DEFAULTS);
+    expect(verdict).toMatchObject({ action: 'hold', removals: 2, memberships: 600 });
+    if (verdict.action === 'hold') expect(verdict.reason).toMatch(/600 removed memberships exceed the limit of 500/);
+  });
+
+  it('has limits of its own', () => {
+    const threshold: ThresholdConfig = { ...LIMITS, memberships: { maxCount: 5000, maxPercent: 50, minObjects: 100 } };
+    expect(guardPlan(plan(0, 0, 1000, { removed: 4000, memberships: 10_000 }), 10, 10, threshold).action).toBe('apply');
+    expect(guardPlan(plan(0, 0, 1000, { removed: 5001, memberships: 100_000 }), 10, 10, threshold).action).toBe('hold');
+    expect(guardPlan(plan(0, 0, 1000, { removed: 51, memberships: 100 }), 10, 10, threshold).action).toBe('hold');
   });
 });

@@ -195,11 +195,12 @@ describe('planSync: groups', () => {
     expect(removed(plan)).toEqual([]);
   });
 
-  it('deletes the local group of a linked group gone from the directory', () => {
+  it('deletes the local group of a linked group gone from the directory, counting its members as removed memberships', () => {
     const kept = group('g1', 'app-users', []);
     const gone = group('g2', 'app-old', []);
-    const plan = planSync(snapshot([kept], []), state({ links: [linkOf(1, kept, 100), linkOf(2, gone, 200)] }), OPTIONS);
-    expect(plan.groups.delete).toEqual([{ linkId: 2, localGroupId: 200, directoryId: 'g2', name: 'app-old' }]);
+    const plan = planSync(snapshot([kept], []), state({ links: [linkOf(1, kept, 100), linkOf(2, gone, 200)], memberships: { 100: [], 200: [10, 11] } }), OPTIONS);
+    expect(plan.groups.delete).toEqual([{ linkId: 2, localGroupId: 200, directoryId: 'g2', name: 'app-old', members: 2 }]);
+    expect(countPlan(plan)).toMatchObject({ groupsDeleted: 1, membershipsRemoved: 2 });
   });
 
   it('does not delete groups outside a partial scope', () => {

@@ -11,7 +11,7 @@ import type { SyncRequest } from '../../sync/engine.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildHelp, buildMessage, buildStatus } from '../views/build.ts';
 import { PAGE_SIZES, clampOffset, formatTime, notice } from '../views/format.ts';
 import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
-import type { NoticeView, View } from '../views/types.ts';
+import type { ButtonView, NoticeView, View } from '../views/types.ts';
 import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
 import type { Command } from './spec.ts';
 
@@ -93,16 +93,24 @@ export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger'
       });
     } catch (error) {
       await updates;
-      const title = isGroupsyncError(error, 'ALREADY_RUNNING') ? 'Already running' : 'Sync not started';
-      await update(buildMessage(title, describeError(error), isGroupsyncError(error, 'ALREADY_RUNNING') ? 'warning' : 'attention', [], [
-        { label: 'Status', verb: 'status.show', data: { connection: request.connection } },
-      ]));
+      await update(syncNotStarted(request.connection, error));
       return;
     }
     await updates;
     const run = result.run;
     await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run));
   });
+}
+
+/** Why a sync did not start: already running, a run awaiting approval (with a way to it), or an error. */
+function syncNotStarted(connection: string, error: unknown): View {
+  const status: ButtonView = { label: 'Status', verb: 'status.show', data: { connection } };
+  if (isGroupsyncError(error, 'AWAITING_APPROVAL') && typeof error.details.runId === 'number') {
+    const run = error.details.runId;
+    return buildMessage('Awaiting approval', describeError(error), 'warning', [], [{ label: `Show run #${run}`, verb: 'run.show', data: { run } }, status]);
+  }
+  const running = isGroupsyncError(error, 'ALREADY_RUNNING');
+  return buildMessage(running ? 'Already running' : 'Sync not started', describeError(error), running ? 'warning' : 'attention', [], [status]);
 }
 
 const handlers: { [N in Command['name']]: Handler<N> } = {

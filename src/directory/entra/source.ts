@@ -6,6 +6,7 @@
 import type {
   CertificateInfo,
   DirectoryGroupRef,
+  DirectoryRequestStats,
   DirectorySnapshot,
   DirectorySource,
   DirectoryState,
@@ -132,6 +133,10 @@ export class EntraSource implements DirectorySource {
 
   async findGroup(ref: string): Promise<DirectoryGroupRef | null> {
     return this.#wrap(`looking up group "${ref}"`, () => findGroup(this.#graph, ref, this.#options.pageSize));
+  }
+
+  requestStats(): DirectoryRequestStats {
+    return { requests: this.#graph.stats.requests, retries: this.#graph.stats.retries };
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import {
 import type {
   CertificateInfo,
   DirectoryGroupRef,
+  DirectoryRequestStats,
   DirectorySnapshot,
   DirectorySource,
   DirectoryVendor,
@@ -101,6 +102,8 @@ export class LdapSource implements DirectorySource {
   readonly #options: LdapSourceOptions;
   readonly #ca: Buffer | undefined;
   #profile: VendorProfile | null = null;
+  /** LDAP operations sent (binds, searches, pages); retries: another URL tried after one failed. */
+  readonly #requests = { requests: 0, retries: 0 };
 
   constructor(options: LdapSourceOptions) {
     if (options.urls.length === 0) throw new GroupsyncError('CONFIG_INVALID', 'an LDAP connection needs at least one URL');
@@ -112,6 +115,7 @@ export class LdapSource implements DirectorySource {
     const o = this.#options;
     let lastError: GroupsyncError | null = null;
     for (const url of o.urls) {
+      if (lastError) this.#requests.retries++;
       const session: Session = { client: undefined as unknown as Client, url, certificate: null };
       const tlsOptions: tls.ConnectionOptions = {
         rejectUnauthorized: o.verify,
@@ -138,6 +142,7 @@ export class LdapSource implements DirectorySource {
       const client = new Client(clientOptions);
       (session as { client: Client }).client = client;
       try {
+        this.#requests.requests += o.startTls ? 2 : 1;
         if (o.startTls) await client.startTLS(tlsOptions);
         await client.bind(o.bindDn, o.password);
         return session;
@@ -152,6 +157,7 @@ export class LdapSource implements DirectorySource {
   }
 
   async #rootDse(client: Client): Promise<RootDse> {
+    this.#requests.requests++;
     const { searchEntries } = await client.search('', {
       scope: 'base',
       filter: '(objectClass=*)',
@@ -182,6 +188,7 @@ export class LdapSource implements DirectorySource {
     // ldapts returns an attribute as bytes only when its name matches one listed here exactly (case
     // included); AD spells it `objectGUID` whatever case the configuration uses.
     const buffers = profile.idIsGuid ? [...new Set([profile.id, 'objectGUID', profile.id.toLowerCase()])] : [];
+    const counter = this.#requests;
     return {
       async *search(base, filter, attributes) {
         const pages = client.searchPaginated(base, {
@@ -191,8 +198,14 @@ export class LdapSource implements DirectorySource {
           paged: { pageSize },
           explicitBufferAttributes: buffers,
         });
+        // A page is asked for when the one before it is consumed; the last answer asks for none.
+        counter.requests++;
         try {
-          for await (const page of pages) yield page.searchEntries.map((e: Entry) => toRawEntry(e));
+          for await (const page of pages) {
+            yield page.searchEntries.map((e: Entry) => toRawEntry(e));
+            counter.requests++;
+          }
+          counter.requests--;
         } catch (error) {
           // The server says only "Code: 0x20" (AD adds a multi-line diagnostic): name the base searched.
           if (error instanceof NoSuchObjectError) {
@@ -206,6 +219,7 @@ export class LdapSource implements DirectorySource {
         }
       },
       async readEntry(dn, attributes) {
+        counter.requests++;
         try {
           const { searchEntries } = await client.search(dn, {
             scope: 'base',
@@ -272,6 +286,10 @@ export class LdapSource implements DirectorySource {
       const found = await findGroupEntries(this.#access(session, profile), ref, layout, attributes);
       return toGroupRef(found, profile, ref);
     });
+  }
+
+  requestStats(): DirectoryRequestStats {
+    return { ...this.#requests };
   }
 
   async close(): Promise<void> {
