@@ -31,6 +31,7 @@ import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
+import { validateSnapshot } from './validate.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -203,10 +204,9 @@ export class SyncEngine {
         // A source that reads incrementally (Entra delta) gets the state of the last applied
         // full-scope run; a read of selected groups only starts from nothing and keeps nothing.
         const previousState = partialScope ? null : await loadDirectoryState(db, config.name);
-        let snapshot: DirectorySnapshot = await source.read(
-          scope,
-          (progress) => request.onProgress?.({ runId: run.id, step: 'read', progress }),
-          previousState,
+        // Entries holding a value the store cannot keep (a NUL byte) are skipped here, for every source.
+        let snapshot: DirectorySnapshot = validateSnapshot(
+          await source.read(scope, (progress) => request.onProgress?.({ runId: run.id, step: 'read', progress }), previousState),
         );
         const nextState = partialScope ? undefined : snapshot.nextState;
         const readMs = performance.now() - started;

@@ -250,8 +250,12 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     plan.groups.create.push(fields);
     target.set(g.id, g.id);
   }
+  // Entries skipped for a value (by id) and users reached only through a skipped group (held)
+  // are left as they are: a group is not deleted, a user not deactivated nor removed from groups.
+  const held = new Set(snapshot.held ?? []);
+  for (const s of snapshot.skipped) if (s.id) held.add(s.id);
   for (const link of state.links) {
-    if (seenGroups.has(link.directoryId)) continue;
+    if (seenGroups.has(link.directoryId) || held.has(link.directoryId)) continue;
     if (options.partialScope) continue;
     plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name });
   }
@@ -269,6 +273,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   // it is never deactivated for that.
   const unreadable = new Set<string>();
   for (const s of snapshot.skipped) unreadable.add(dnKey(s.ref));
+  const isKept = (m: MappingState) => held.has(m.directoryId) || (unreadable.size > 0 && m.dn !== null && unreadable.has(dnKey(m.dn)));
   const seenUsers = new Set<string>();
   const pendingNew: DirectoryUser[] = [];
   for (const u of snapshot.users) {
@@ -368,7 +373,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   if (!options.partialScope) {
     for (const m of state.mappings.values()) {
       if (seenUsers.has(m.directoryId) || !m.inScope) continue;
-      if (m.dn !== null && unreadable.has(dnKey(m.dn))) continue;
+      if (isKept(m)) continue;
       if (m.status === 'mapped' && m.localUserId !== null) {
         const local = state.localUsers.get(m.localUserId);
         if (local?.active && !state.sharedLocalUsers.has(m.localUserId)) {
@@ -383,6 +388,8 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   }
 
   // ---- memberships -----------------------------------------------------------------------
+  const keptLocal = new Set<number>();
+  if (held.size || unreadable.size) for (const m of state.mappings.values()) if (m.localUserId !== null && isKept(m)) keptLocal.add(m.localUserId);
   const byId = new Map<string, DirectoryGroup>();
   for (const g of snapshot.groups) byId.set(g.id, g);
   for (const [directoryId, groupRef] of target) {
@@ -405,7 +412,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     }
     if (current && typeof groupRef === 'number') {
       for (const userId of current) {
-        if (!desiredLocal.has(userId)) {
+        if (!desiredLocal.has(userId) && !keptLocal.has(userId)) {
           plan.memberships.removeGroup.push(groupRef);
           plan.memberships.removeUser.push(userId);
         }

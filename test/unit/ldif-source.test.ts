@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LdifSource, parseLdif } from '../../src/directory/ldif/source.ts';
 import type { DirectorySnapshot } from '../../src/domain/types.ts';
 import { isGroupsyncError } from '../../src/errors.ts';
+import { validateSnapshot } from '../../src/sync/validate.ts';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../../sample/directory.ldif');
 const SCOPE = { groupFilter: '(cn=app-*)', groupRefs: [] };
@@ -200,6 +201,51 @@ entryUUID: 00000000-0000-4000-8000-0000000000d2
 
   it('finds either group by its DN', async () => {
     expect(await source.findGroup('cn=developers,ou=legacy,dc=example,dc=org')).toMatchObject({ id: '00000000-0000-4000-8000-0000000000d2', name: 'developers' });
+  });
+});
+
+describe('LdifSource: values that are not UTF-8', () => {
+  const file = writeLdif(
+    'latin1.ldif',
+    `${HEAD}
+dn: uid=latin,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: latin
+mail: latin@example.org
+displayName:: ${Buffer.from([0x5a, 0xf6, 0x65]).toString('base64')}
+entryUUID: 00000000-0000-4000-8000-0000000000e1
+
+dn: uid=fine,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: fine
+mail: fine@example.org
+entryUUID: 00000000-0000-4000-8000-0000000000e2
+
+dn: cn=latin-team,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: latin-team
+member: uid=latin,ou=people,dc=example,dc=org
+member: uid=fine,ou=people,dc=example,dc=org
+entryUUID: 00000000-0000-4000-8000-0000000000e3
+
+dn: cn=latin-bad,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: latin-bad
+description:: ${Buffer.from([0xe9, 0x74, 0xe9]).toString('base64')}
+member: uid=fine,ou=people,dc=example,dc=org
+entryUUID: 00000000-0000-4000-8000-0000000000e4
+`,
+  );
+
+  it('skips a user and a group whose base64 value is not UTF-8, naming the DN and the attribute', async () => {
+    const snapshot = validateSnapshot(await new LdifSource({ file, attributes: {} }).read({ groupFilter: '(cn=latin-*)', groupRefs: [] }));
+    expect(snapshot.groups.map((g) => g.name)).toEqual(['latin-team']);
+    expect(members(snapshot, 'latin-team')).toEqual(['fine']);
+    const why = (attribute: string, byte: string) => `${attribute} holds a byte that is not UTF-8 (${byte}), which the store cannot keep; fix the value in the directory`;
+    expect(snapshot.skipped).toEqual([
+      { ref: 'uid=latin,ou=people,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e1', reason: why('displayName', '0xF6') },
+      { ref: 'cn=latin-bad,ou=groups,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e4', reason: why('description', '0xE9') },
+    ]);
   });
 });
 

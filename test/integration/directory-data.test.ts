@@ -1,0 +1,109 @@
+/**
+ * Directory data that is valid for the directory but awkward for groupsync, against a real
+ * OpenLDAP slapd on both stores: values PostgreSQL cannot store (a NUL byte), member values with
+ * an RFC 4517 optional UID, dangling member values. One bad entry is skipped and named; the rest syncs.
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection, ldapConnection } from '../support/app.ts';
+import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
+import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
+import { membersOf, rows } from '../support/store.ts';
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const person = (uid: string, extra = '') =>
+  `dn: uid=${uid},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nmail: ${uid}@example.org\n${extra}`;
+
+const LDIF = [
+  person('nul-ann'),
+  person('nul-ben'),
+  person('nul-cat'),
+  'dn: cn=nul-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: nul-team\n' +
+    'member: uid=nul-ann,ou=people,dc=example,dc=org\nmember: uid=nul-ben,ou=people,dc=example,dc=org\n',
+  'dn: cn=nul-other,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: nul-other\ndescription: fine\n' +
+    'member: uid=nul-cat,ou=people,dc=example,dc=org\n',
+].join('\n');
+
+describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+
+  beforeEach(async () => {
+    ldap = await startSlapd({ ldif: [LDIF] });
+  });
+  afterEach(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  const sync = () => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+
+  it('skips a user or group holding a NUL byte, naming the DN and the attribute; the rest syncs and nothing is lost', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=nul-*)' } })]);
+    const first = await sync();
+    expect(first.run.error ?? first.run.status).toBe('success');
+    expect(await membersOf(app, 'nul-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(await membersOf(app, 'nul-other')).toEqual(['nul-cat']);
+
+    // A NUL byte in one user's displayName and in one group's description (base64 in LDIF).
+    await ldap.load(
+      `dn: uid=nul-ann,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: displayName\ndisplayName:: ${b64('Ann\u0000Evil')}\n\n` +
+        `dn: cn=nul-other,ou=groups,dc=example,dc=org\nchangetype: modify\nreplace: description\ndescription:: ${b64('bad\u0000value')}\n`,
+    );
+    const second = await sync();
+    expect(second.run.error ?? second.run.status).toBe('partial');
+    expect(second.run.skipped).toEqual(
+      expect.arrayContaining([
+        { ref: 'uid=nul-ann,ou=people,dc=example,dc=org', id: expect.any(String), reason: expect.stringMatching(/^displayName holds a NUL byte/) },
+        { ref: 'cn=nul-other,ou=groups,dc=example,dc=org', id: expect.any(String), reason: expect.stringMatching(/^description holds a NUL byte/) },
+      ]),
+    );
+    expect(second.run).toMatchObject({ usersDeactivated: 0, groupsDeleted: 0, membershipsRemoved: 0 });
+    // The skipped user keeps her account and memberships; the skipped group is kept with its members.
+    expect(await membersOf(app, 'nul-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(await membersOf(app, 'nul-other')).toEqual(['nul-cat']);
+    const active = await rows<{ login: string; active: boolean }>(app, `select login, active from local_users order by login`);
+    expect(active).toEqual([
+      { login: 'nul-ann', active: true },
+      { login: 'nul-ben', active: true },
+      { login: 'nul-cat', active: true },
+    ]);
+
+    // The rest still syncs: a change elsewhere is applied in the same run.
+    await ldap.load(`dn: uid=nul-ben,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: displayName\ndisplayName: Ben B\n`);
+    const third = await sync();
+    expect(third.run.status).toBe('partial');
+    const [ben] = await rows<{ display_name: string }>(app, `select display_name from local_users where login = 'nul-ben'`);
+    expect(ben?.display_name).toBe('Ben B');
+  });
+});
+
+describe('directory data from Entra ID', () => {
+  let graph: GraphServer;
+  let app: TestApp;
+
+  beforeEach(async () => {
+    const tls = inject('graphTls');
+    graph = await startGraphServer({ certFile: tls.certFile, keyFile: tls.keyFile });
+  });
+  afterEach(async () => {
+    await app?.close();
+    await graph?.stop();
+  });
+
+  it('skips a user whose displayName holds a NUL byte, by login, and leaves that user as it is', async () => {
+    const [ann, ben] = [guid(1, 1), guid(1, 2)];
+    graph.addUser({ id: ann, userPrincipalName: 'ann@corp.example', mail: 'ann@example.org', displayName: 'Ann', accountEnabled: true });
+    graph.addUser({ id: ben, userPrincipalName: 'ben@corp.example', mail: 'ben@example.org', displayName: 'Ben', accountEnabled: true });
+    graph.addGroup({ id: guid(2, 1), displayName: 'app-team', description: null, members: [ann, ben] });
+    app = await createTestApp('postgres', [entraConnection(graph, { groups: { filter: "startswith(displayName,'app-')" } })]);
+    const sync = () => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+    expect((await sync()).run.status).toBe('success');
+
+    graph.updateUser(ann, { displayName: 'Ann\u0000Evil' });
+    const second = await sync();
+    expect(second.run.error ?? second.run.status).toBe('partial');
+    expect(second.run.skipped).toEqual([{ ref: 'ann@corp.example', id: ann, reason: expect.stringMatching(/^displayName holds a NUL byte/) }]);
+    expect(second.run).toMatchObject({ usersDeactivated: 0, membershipsRemoved: 0 });
+    expect(await membersOf(app, 'app-team')).toEqual(['ann@corp.example', 'ben@corp.example']);
+  });
+});
