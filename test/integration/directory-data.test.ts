@@ -75,6 +75,22 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     const [ben] = await rows<{ display_name: string }>(app, `select display_name from local_users where login = 'nul-ben'`);
     expect(ben?.display_name).toBe('Ben B');
   });
+
+  it("resolves uniqueMember values with an optional UID (#'bits'B) and lists dangling member values with their group", async () => {
+    await ldap.load(
+      'dn: cn=uid-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: uid-team\n' +
+        "uniqueMember: uid=nul-ann,ou=people,dc=example,dc=org#'0101'B\n" +
+        'uniqueMember: uid=nul-ben,ou=people,dc=example,dc=org\n' +
+        'uniqueMember: uid=ghost,ou=people,dc=example,dc=org\n',
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=uid-team)' } })]);
+    const result = await sync();
+    expect(result.run.error ?? result.run.status).toBe('partial');
+    expect(await membersOf(app, 'uid-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(result.run.skipped).toEqual([
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
+    ]);
+  });
 });
 
 describe('directory data from Entra ID', () => {

@@ -249,6 +249,51 @@ entryUUID: 00000000-0000-4000-8000-0000000000e4
   });
 });
 
+describe('LdifSource: member values', () => {
+  const person = (uid: string, n: number) =>
+    `dn: uid=${uid},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ${uid}\nmail: ${uid}@example.org\nentryUUID: 00000000-0000-4000-8000-0000000001${String(n).padStart(2, '0')}\n`;
+  const file = writeLdif(
+    'members.ldif',
+    `${HEAD}
+${person('uida', 1)}
+${person('uidb', 2)}
+dn: cn=uid-team,ou=groups,dc=example,dc=org
+objectClass: groupOfUniqueNames
+cn: uid-team
+uniqueMember: uid=uida,ou=people,dc=example,dc=org#'0101'B
+uniqueMember: UID=uidb, ou=People, dc=example, dc=org#''B
+uniqueMember: uid=ghost,ou=people,dc=example,dc=org
+uniqueMember: not a dn
+entryUUID: 00000000-0000-4000-8000-0000000001f1
+
+dn: cn=many-ghosts,ou=groups,dc=example,dc=org
+objectClass: groupOfUniqueNames
+cn: many-ghosts
+uniqueMember: uid=uida,ou=people,dc=example,dc=org
+${Array.from({ length: 60 }, (_, k) => `uniqueMember: uid=ghost${String(k).padStart(2, '0')},ou=people,dc=example,dc=org\n`).join('')}entryUUID: 00000000-0000-4000-8000-0000000001f2
+`,
+  );
+  const source = new LdifSource({ file, attributes: {} });
+
+  it("resolves uniqueMember values with an optional UID (#'bits'B) and names each value it cannot resolve, with its group", async () => {
+    const snapshot = await source.read({ groupFilter: '(cn=uid-team)', groupRefs: [] });
+    expect(members(snapshot, 'uid-team')).toEqual(['uida', 'uidb']);
+    expect(snapshot.skipped).toEqual([
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "not a dn" is not a DN ("not a dn" is not type=value); left out of the group' },
+    ]);
+    expect(snapshot.stats).toMatchObject({ danglingMembers: 1 });
+  });
+
+  it('lists the first 50 member values it cannot resolve and gives the count of the rest', async () => {
+    const snapshot = await source.read({ groupFilter: '(cn=many-ghosts)', groupRefs: [] });
+    expect(members(snapshot, 'many-ghosts')).toEqual(['uida']);
+    expect(snapshot.skipped).toHaveLength(51);
+    expect(snapshot.skipped[0]).toEqual({ ref: 'cn=many-ghosts,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost00,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' });
+    expect(snapshot.skipped[50]).toEqual({ ref: 'member values', reason: '10 more member values name no entry or are not DNs (60 in all); the first 50 are listed' });
+  });
+});
+
 describe('parseLdif', () => {
   it.each([
     {
