@@ -6,6 +6,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
+import { refNames } from '../directory/ldap/dn.ts';
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
@@ -170,15 +171,15 @@ export class SyncEngine {
       let partialScope = false;
       let selectedIds: Set<string> | null = null;
       if (request.groups?.length) {
-        const wanted = request.groups.map((g) => g.toLowerCase());
-        const missing = wanted.filter((w) => !links.some((l) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
+        const wanted = request.groups;
+        const missing = wanted.filter((w) => !links.some((l) => refNames(w, l)));
         if (missing.length) {
           throw new GroupsyncError(
             'INVALID_ARGUMENT',
             `not linked to "${config.name}": ${missing.join(', ')}; linked groups are ${links.map((l) => l.name).join(', ') || 'none'}`,
           );
         }
-        const selected = links.filter((l) => wanted.some((w) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === w)));
+        const selected = links.filter((l) => wanted.some((w) => refNames(w, l)));
         selectedIds = new Set(selected.map((l) => l.directoryId));
         scope = { groupFilter: null, groupRefs: selected.map((l) => l.directoryId) };
         partialScope = true;

@@ -91,6 +91,42 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
       { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
     ]);
   });
+
+  it('finds a user or group typed as a DN however it is spelled (escapes, case, spaces, multi-valued RDN order)', async () => {
+    await ldap.load(
+      'dn: cn=Smith\\, John,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Smith, John\nsn: Smith\nuid: jsmith\nmail: jsmith@example.org\n\n' +
+        'dn: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Jane\nsn: Doe\nuid: jdoe\nmail: jdoe@example.org\n\n' +
+        'dn: cn=Team\\, Core,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Team, Core\n' +
+        'member: cn=Smith\\, John,ou=people,dc=example,dc=org\nmember: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\n',
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=Team*)' } })]);
+    expect((await sync()).run.error ?? 'ok').toBe('ok');
+    const [smith] = await rows<{ dn: string }>(app, `select dn from mappings where login = 'jsmith'`);
+    const smithSpellings = [
+      smith!.dn,
+      'cn=Smith\\, John,ou=people,dc=example,dc=org',
+      'cn=Smith\\2C John,ou=people,dc=example,dc=org',
+      'CN = smith\\2c john , OU=People, DC=Example,DC=ORG',
+      'cn=\\53mith\\, John,ou=people,dc=example,dc=org',
+    ];
+    for (const spelling of smithSpellings) expect((await app.ops.findDirectoryUser(spelling)).login, spelling).toBe('jsmith');
+    for (const spelling of ['uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'CN=jane + UID=JDOE,ou=people,dc=example,dc=org']) {
+      expect((await app.ops.findDirectoryUser(spelling)).login, spelling).toBe('jdoe');
+    }
+    // ignore, unignore and map through the operations the CLI and chat share.
+    expect(await app.ops.ignore(smithSpellings[1]!, 'test')).toMatchObject({ login: 'jsmith', status: 'ignored' });
+    expect(await app.ops.unignore(smithSpellings[3]!, 'test')).toMatchObject({ login: 'jsmith', status: 'unmapped' });
+    const [local] = await rows<{ id: number }>(app, `select id from local_users where login = 'jdoe'`);
+    await app.ops.ignore('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'test');
+    await app.ops.unignore('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'test');
+    expect(await app.ops.map('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', `#${local!.id}`, 'test')).toMatchObject({ login: 'jdoe' });
+
+    // A linked group, typed as a DN: sync it alone, then unlink it.
+    const groupSpelling = 'CN=team\\2c core, OU=Groups,DC=example,DC=org';
+    const selected = await app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', groups: [groupSpelling] });
+    expect(selected.run.error ?? selected.run.status).toBe('success');
+    expect(await app.ops.unlink('corp', 'cn=Team\\, Core,ou=groups,dc=example,dc=org', 'test')).toMatchObject({ name: 'Team, Core' });
+  });
 });
 
 describe('directory data from Entra ID', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DnSyntaxError, dnOfNameAndOptionalUid, firstRdnValue, isUnder, normalizeDn, parseDn } from '../../src/directory/ldap/dn.ts';
+import { DnSyntaxError, dnKeyOf, dnOfNameAndOptionalUid, refNames, firstRdnValue, isUnder, normalizeDn, parseDn } from '../../src/directory/ldap/dn.ts';
 
 /** Each row: spellings of one DN that the directory treats as the same entry, and the key they share. */
 describe('normalizeDn: spellings of one DN give one key', () => {
@@ -349,5 +349,28 @@ describe('dnOfNameAndOptionalUid', () => {
 
   it('keeps a value whose only "#" starts a BER value', () => {
     expect(dnOfNameAndOptionalUid("cn=#0401'B")).toBe("cn=#0401'B");
+  });
+});
+
+describe('refNames: a typed reference against a stored object', () => {
+  const team = { name: 'Team, Core', dn: 'cn=Team\\2C Core,ou=groups,dc=example,dc=org', directoryId: 'ABC-1' };
+  it.each([
+    'Team, Core',
+    'team, core',
+    'abc-1',
+    'cn=Team\\, Core,ou=groups,dc=example,dc=org',
+    'CN = team\\2c core , OU=Groups,DC=Example,DC=Org',
+    'cn="Team, Core",ou=groups,dc=example,dc=org',
+  ])('%s names it', (ref) => {
+    expect(refNames(ref, team)).toBe(true);
+  });
+  it.each(['Team', 'cn=Team,ou=groups,dc=example,dc=org', 'cn=Team\\, Core,ou=other,dc=example,dc=org', 'cn=Team\\'])('%s does not', (ref) => {
+    expect(refNames(ref, team)).toBe(false);
+  });
+  it('multi-valued RDNs match in any order', () => {
+    expect(refNames('uid=jdoe+cn=Jane,dc=org', { name: 'x', dn: 'cn=Jane+uid=jdoe,dc=org', directoryId: 'y' })).toBe(true);
+  });
+  it('dnKeyOf is null for a name, an id or something that is not a DN', () => {
+    expect([dnKeyOf('alice'), dnKeyOf('0f8fad5b-d9cb-469f-a165-70867728950e'), dnKeyOf('=x')]).toEqual([null, null, null]);
   });
 });

@@ -235,3 +235,25 @@ export function dnOfNameAndOptionalUid(value: string): string {
   for (let k = found.index - 1; k >= 0 && value[k] === '\\'; k--) backslashes++;
   return backslashes % 2 === 0 ? value.slice(0, found.index) : value;
 }
+
+/** The comparison key of a reference a person typed, when it is a DN; null for a name or an id. */
+export function dnKeyOf(ref: string): string | null {
+  if (!ref.includes('=')) return null;
+  try {
+    return normalizeDn(ref);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a typed reference names this object: its name or id ignoring case, its DN as a DN
+ * (`cn=Smith\, John` and `CN=smith\2c john` are one entry).
+ */
+export function refNames(ref: string, object: { readonly name: string; readonly dn: string | null; readonly directoryId: string }): boolean {
+  const lower = ref.toLowerCase();
+  if (object.name.toLowerCase() === lower || object.directoryId.toLowerCase() === lower) return true;
+  if (object.dn === null) return false;
+  const key = dnKeyOf(ref);
+  return key !== null && dnKeyOf(object.dn) === key;
+}
