@@ -7,7 +7,7 @@ import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { refNames } from '../directory/ldap/dn.ts';
-import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
+import { CertificateError, GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
@@ -219,7 +219,7 @@ export class SyncEngine {
           const keep = new Set(snapshot.groups.flatMap((g) => g.memberIds));
           snapshot = { ...snapshot, users: snapshot.users.filter((u) => keep.has(u.id)) };
         }
-        await this.#recordCertificate(config.name, snapshot);
+        await this.#recordCertificate(config.name, snapshot.certificate, snapshot.vendor);
 
         request.onProgress?.({ runId: run.id, step: 'plan' });
         const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
@@ -293,6 +293,8 @@ export class SyncEngine {
         await this.#notify({ type: 'run.succeeded', run: finished, counts });
         return { run: finished, plan, counts, verdict };
       } catch (error) {
+        // A refused certificate is recorded too: the SSL status says why the run failed.
+        if (error instanceof CertificateError) await this.#recordCertificate(config.name, error.certificate);
         const failed = await updateRun(db, run.id, {
           status: 'failed',
           finishedAt: this.#now(),
@@ -309,12 +311,11 @@ export class SyncEngine {
     });
   }
 
-  async #recordCertificate(connection: string, snapshot: DirectorySnapshot): Promise<void> {
-    const cert = snapshot.certificate;
+  async #recordCertificate(connection: string, cert: DirectorySnapshot['certificate'], vendor?: DirectorySnapshot['vendor']): Promise<void> {
     await this.#deps.db
       .update(connections)
       .set({
-        vendor: snapshot.vendor,
+        ...(vendor ? { vendor } : {}),
         certificate: cert ? { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo.toISOString(), trusted: cert.trusted, error: cert.error } : null,
         certificateCheckedAt: this.#now(),
       })
