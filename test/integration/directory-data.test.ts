@@ -4,6 +4,7 @@
  * an RFC 4517 optional UID, dangling member values. One bad entry is skipped and named; the rest syncs.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { buildProgram } from '../../src/cli/main.ts';
 import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection, ldapConnection } from '../support/app.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
 import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -126,6 +127,32 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     const selected = await app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', groups: [groupSpelling] });
     expect(selected.run.error ?? selected.run.status).toBe('success');
     expect(await app.ops.unlink('corp', 'cn=Team\\, Core,ou=groups,dc=example,dc=org', 'test')).toMatchObject({ name: 'Team, Core' });
+  });
+
+  it('stores text that could spoof (a bidi override, a control character) as it is and shows it neutralised in the CLI', async () => {
+    await ldap.load(
+      `dn: uid=rlo,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: rlo\ncn: rlo\nsn: rlo\nmail: rlo@example.org\ndisplayName:: ${b64('Admin \u202Egnp.exe\u0001')}\n\n` +
+        'dn: cn=rlo-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: rlo-team\n' +
+        'uniqueMember: uid=rlo,ou=people,dc=example,dc=org\n' +
+        `uniqueMember:: ${b64('uid=ghost\u202E,ou=people,dc=example,dc=org')}\n`,
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=rlo-team)' } })]);
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    const [rlo] = await rows<{ display_name: string }>(app, `select display_name from local_users where login = 'rlo'`);
+    expect(rlo?.display_name).toBe('Admin \u202Egnp.exe\u0001');
+
+    const out: string[] = [];
+    const cli = async (...args: string[]) => {
+      out.length = 0;
+      await buildProgram(async () => app, { out: (text) => out.push(text), err: process.stderr, setExit: () => {} }).parseAsync(args, { from: 'user' });
+      return out.join('\n');
+    };
+    const shown = await cli('run', String(result.run.id));
+    expect(shown).toContain('uid=ghost[U+202E],ou=people');
+    expect(shown).not.toMatch(/[\u202E\u0001]/);
+    // --json is for scripts: the values exactly as stored.
+    expect(await cli('--json', 'run', String(result.run.id))).toContain('\u202E');
   });
 });
 
