@@ -61,9 +61,11 @@ export async function findDirectoryUser(ctx: OpsContext, ref: string, connection
   // A DN is compared as a DN (escapes, case, spaces, RDN order), which SQL cannot do: the stored DNs
   // are compared here, the rest by the query.
   const key = dnKeyOf(ref);
-  const byDn = key === null ? [] : (await ctx.db.select({ connection: mappings.connection, directoryId: mappings.directoryId, dn: mappings.dn }).from(mappings).where(and(inConnection, isNotNull(mappings.dn))))
-    .filter((m) => dnKeyOf(m.dn!) === key)
-    .slice(0, 11);
+  const withDn = key === null ? [] : await ctx.db
+    .select({ connection: mappings.connection, directoryId: mappings.directoryId, dn: mappings.dn })
+    .from(mappings)
+    .where(and(inConnection, isNotNull(mappings.dn)));
+  const byDn = withDn.filter((m) => dnKeyOf(m.dn!) === key).slice(0, 11);
   const rows = await ctx.db
     .select()
     .from(mappings)
@@ -71,7 +73,7 @@ export async function findDirectoryUser(ctx: OpsContext, ref: string, connection
       and(
         inConnection,
         or(
-          sql`(${mappings.directoryId} = ${ref} or lower(${mappings.login}) = lower(${ref}) or lower(${mappings.mail}) = lower(${ref}))`,
+          sql`(${mappings.directoryId} = ${ref} or lower(${mappings.login}) = lower(${ref}) or lower(${mappings.mail}) = lower(${ref}) or lower(${mappings.dn}) = lower(${ref}))`,
           ...byDn.map((m) => and(eq(mappings.connection, m.connection), eq(mappings.directoryId, m.directoryId))),
         ),
       ),

@@ -294,7 +294,9 @@ export class SyncEngine {
         return { run: finished, plan, counts, verdict };
       } catch (error) {
         // A refused certificate is recorded too: the SSL status says why the run failed.
-        if (error instanceof CertificateError) await this.#recordCertificate(config.name, error.certificate);
+        if (error instanceof CertificateError) {
+          await this.#recordCertificate(config.name, error.certificate).catch((e: unknown) => log.warn({ err: describeError(e) }, 'recording the certificate failed'));
+        }
         const failed = await updateRun(db, run.id, {
           status: 'failed',
           finishedAt: this.#now(),
