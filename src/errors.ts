@@ -2,6 +2,8 @@
  * Errors with a stable code and a cause. Foreign errors (ldapts, postgres, fetch) are wrapped
  * once, at the edge that called them; everything above speaks these codes.
  */
+import type { CertificateInfo } from './domain/types.ts';
+
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DIRECTORY_UNREACHABLE'
@@ -27,6 +29,19 @@ export class GroupsyncError extends Error {
     this.name = 'GroupsyncError';
     this.code = code;
     this.details = options?.details ?? {};
+  }
+}
+
+/**
+ * A refused TLS handshake, with the certificate the server showed (read before it was refused),
+ * so that the SSL status can say "untrusted" or "expired" rather than nothing.
+ */
+export class CertificateError extends GroupsyncError {
+  readonly certificate: CertificateInfo;
+  constructor(message: string, certificate: CertificateInfo, options?: { cause?: unknown }) {
+    super('DIRECTORY_TLS_FAILED', message, options);
+    this.name = 'CertificateError';
+    this.certificate = certificate;
   }
 }
 

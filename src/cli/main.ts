@@ -9,6 +9,7 @@ import { loadConfig, loadDotEnv } from '../config.ts';
 import { GroupsyncError, clip, describeError, isGroupsyncError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
+import { displayText } from '../chat/views/format.ts';
 import { renderConflicts, renderDuplicates, renderHealth, renderIncidents, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
 
 export const EXIT = {
@@ -109,7 +110,9 @@ export function buildProgram(
     .exitOverride();
 
   const globals = (): Globals => program.opts<Globals>();
-  const print = (value: unknown, human: () => string) => io.out(globals().json ? JSON.stringify(value, null, 2) : human());
+  // Tables show directory text neutralised (an escape sequence or a bidi override in a name would
+  // repaint or reorder the terminal); --json gives the values exactly as stored.
+  const print = (value: unknown, human: () => string) => io.out(globals().json ? JSON.stringify(value, null, 2) : displayText(human()));
   const actor = () => globals().actor ?? `cli:${safeUser()}`;
 
   program
@@ -358,7 +361,7 @@ export async function runCli(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     } else {
-      process.stderr.write(`groupsync: ${describeError(error)}\n`);
+      process.stderr.write(`groupsync: ${displayText(describeError(error))}\n`);
       exitCode = exitFor(error);
     }
   } finally {

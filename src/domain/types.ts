@@ -51,6 +51,8 @@ export interface DirectoryGroupRef {
 export interface SkippedEntry {
   readonly ref: string;
   readonly reason: string;
+  /** The entry's stable id, when it is known: the run leaves that user or group as it is (not deactivated, deleted or removed from groups). */
+  readonly id?: string;
 }
 
 export type SslState = 'ok' | 'expiring' | 'expired' | 'untrusted' | 'none';
@@ -93,6 +95,8 @@ export interface DirectorySnapshot {
   readonly groups: readonly DirectoryGroup[];
   readonly users: readonly DirectoryUser[];
   readonly skipped: readonly SkippedEntry[];
+  /** Ids of users reached only through a skipped group: left as they are, like skipped entries. */
+  readonly held?: readonly string[];
   readonly certificate: CertificateInfo | null;
   /** Read statistics for the run record: entries read, ranged reads, pages. */
   readonly stats?: Readonly<Record<string, number | boolean | string>>;

@@ -1,5 +1,6 @@
 /** Group links and duplicates: link, unlink, list and resolve duplicates. */
 import { and, eq, sql } from 'drizzle-orm';
+import { refNames } from '../directory/ldap/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError } from '../errors.ts';
 import { queryRows } from '../store/db.ts';
@@ -100,9 +101,8 @@ export async function linkGroup(ctx: OpsContext, name: string, groupRef: string,
 /** Unlinks a group: it is no longer synced; its local group and memberships are kept as they are. */
 export async function unlinkGroup(ctx: OpsContext, name: string, groupRef: string, actor: string) {
   const config = ctx.engine.connection(name);
-  const ref = groupRef.toLowerCase();
   const links = await ctx.db.select().from(groupLinks).where(and(eq(groupLinks.connection, config.name), eq(groupLinks.state, 'active')));
-  const found = links.filter((l) => [l.name, l.dn ?? '', l.directoryId].some((v) => v.toLowerCase() === ref));
+  const found = links.filter((l) => refNames(groupRef, l));
   if (found.length === 0) throw new GroupsyncError('NOT_FOUND', `"${groupRef}" is not linked to "${config.name}"`);
   if (found.length > 1) throw new GroupsyncError('AMBIGUOUS', `"${groupRef}" names ${found.length} linked groups: ${found.map((l) => l.dn ?? l.directoryId).join('; ')}; give the DN`);
   const link = found[0]!;

@@ -1,5 +1,6 @@
 /** Directory users: conflicts and unmapped users, finding users, map, ignore and unignore. */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { dnKeyOf } from '../directory/ldap/dn.ts';
 import { GroupsyncError } from '../errors.ts';
 import { type Executor, queryRows } from '../store/db.ts';
 import { localUsers, mappings } from '../store/schema.ts';
@@ -56,13 +57,25 @@ export async function conflicts(ctx: OpsContext, name: string, offset = 0, limit
 /** Finds a directory user known to the store by id, login, mail or DN; several matches are an error naming them. */
 export async function findDirectoryUser(ctx: OpsContext, ref: string, connection?: string): Promise<typeof mappings.$inferSelect> {
   const conn = connection ? ctx.engine.connection(connection).name : null;
+  const inConnection = conn ? eq(mappings.connection, conn) : undefined;
+  // A DN is compared as a DN (escapes, case, spaces, RDN order), which SQL cannot do: the stored DNs
+  // are compared here, the rest by the query.
+  const key = dnKeyOf(ref);
+  const withDn = key === null ? [] : await ctx.db
+    .select({ connection: mappings.connection, directoryId: mappings.directoryId, dn: mappings.dn })
+    .from(mappings)
+    .where(and(inConnection, isNotNull(mappings.dn)));
+  const byDn = withDn.filter((m) => dnKeyOf(m.dn!) === key).slice(0, 11);
   const rows = await ctx.db
     .select()
     .from(mappings)
     .where(
       and(
-        conn ? eq(mappings.connection, conn) : undefined,
-        sql`(${mappings.directoryId} = ${ref} or lower(${mappings.login}) = lower(${ref}) or lower(${mappings.mail}) = lower(${ref}) or lower(${mappings.dn}) = lower(${ref}))`,
+        inConnection,
+        or(
+          sql`(${mappings.directoryId} = ${ref} or lower(${mappings.login}) = lower(${ref}) or lower(${mappings.mail}) = lower(${ref}) or lower(${mappings.dn}) = lower(${ref}))`,
+          ...byDn.map((m) => and(eq(mappings.connection, m.connection), eq(mappings.directoryId, m.directoryId))),
+        ),
       ),
     )
     .limit(11);

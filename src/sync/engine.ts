@@ -6,7 +6,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
-import { GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
+import { CertificateError, GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
@@ -34,6 +34,7 @@ import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
 import { checkKind, linkMatches, notLinked } from './selection.ts';
 import { removalSample } from './sample.ts';
+import { validateSnapshot } from './validate.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -230,14 +231,17 @@ export class SyncEngine {
         // A source that reads incrementally (Entra delta) gets the state of the last applied
         // full-scope run; a read of selected groups only starts from nothing and keeps nothing.
         const previousState = partialScope ? null : await loadDirectoryState(db, config.name);
-        let snapshot: DirectorySnapshot = await source.read(
-          scope,
-          (progress) => {
-            reached.readPhase = progress.phase;
-            reached.readCount = progress.count;
-            request.onProgress?.({ runId: run.id, step: 'read', progress });
-          },
-          previousState,
+        // Entries holding a value the store cannot keep (a NUL byte) are skipped here, for every source.
+        let snapshot: DirectorySnapshot = validateSnapshot(
+          await source.read(
+            scope,
+            (progress) => {
+              reached.readPhase = progress.phase;
+              reached.readCount = progress.count;
+              request.onProgress?.({ runId: run.id, step: 'read', progress });
+            },
+            previousState,
+          ),
         );
         const nextState = partialScope ? undefined : snapshot.nextState;
         const readMs = performance.now() - started;
@@ -249,7 +253,7 @@ export class SyncEngine {
           const keep = new Set(snapshot.groups.flatMap((g) => g.memberIds));
           snapshot = { ...snapshot, users: snapshot.users.filter((u) => keep.has(u.id)) };
         }
-        await this.#recordCertificate(config.name, snapshot);
+        await this.#recordCertificate(config.name, snapshot.certificate, snapshot.vendor);
 
         reached.phase = 'plan';
         request.onProgress?.({ runId: run.id, step: 'plan' });
@@ -327,6 +331,10 @@ export class SyncEngine {
         await this.#notify({ type: 'run.succeeded', run: finished, counts });
         return { run: finished, plan, counts, verdict };
       } catch (error) {
+        // A refused certificate is recorded too: the SSL status says why the run failed.
+        if (error instanceof CertificateError) {
+          await this.#recordCertificate(config.name, error.certificate).catch((e: unknown) => log.warn({ err: describeError(e) }, 'recording the certificate failed'));
+        }
         const failed = await updateRun(db, run.id, {
           status: 'failed',
           finishedAt: this.#now(),
@@ -353,12 +361,11 @@ export class SyncEngine {
     return result;
   }
 
-  async #recordCertificate(connection: string, snapshot: DirectorySnapshot): Promise<void> {
-    const cert = snapshot.certificate;
+  async #recordCertificate(connection: string, cert: DirectorySnapshot['certificate'], vendor?: DirectorySnapshot['vendor']): Promise<void> {
     await this.#deps.db
       .update(connections)
       .set({
-        vendor: snapshot.vendor,
+        ...(vendor ? { vendor } : {}),
         certificate: cert ? { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo.toISOString(), trusted: cert.trusted, error: cert.error } : null,
         certificateCheckedAt: this.#now(),
       })

@@ -255,8 +255,12 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     plan.groups.create.push(fields);
     target.set(g.id, g.id);
   }
+  // Entries skipped for a value (by id) and users reached only through a skipped group (held)
+  // are left as they are: a group is not deleted, a user not deactivated nor removed from groups.
+  const held = new Set(snapshot.held ?? []);
+  for (const s of snapshot.skipped) if (s.id) held.add(s.id);
   for (const link of state.links) {
-    if (seenGroups.has(link.directoryId)) continue;
+    if (seenGroups.has(link.directoryId) || held.has(link.directoryId)) continue;
     if (options.partialScope) continue;
     const members = link.localGroupId === null ? 0 : (state.memberships.get(link.localGroupId)?.size ?? 0);
     plan.groups.delete.push({ linkId: link.id, localGroupId: link.localGroupId, directoryId: link.directoryId, name: link.name, members });
@@ -275,6 +279,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   // it is never deactivated for that.
   const unreadable = new Set<string>();
   for (const s of snapshot.skipped) unreadable.add(dnKey(s.ref));
+  const isKept = (m: MappingState) => held.has(m.directoryId) || (unreadable.size > 0 && m.dn !== null && unreadable.has(dnKey(m.dn)));
   const seenUsers = new Set<string>();
   const pendingNew: DirectoryUser[] = [];
   for (const u of snapshot.users) {
@@ -302,7 +307,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     pendingNew.push(u);
   }
   // Users not mapped yet (new, unmapped, conflict, or whose local user vanished): match on the key.
-  const held = heldKeys(plan, state, claimedLocal, options.matchKey);
+  const takenKeys = heldKeys(plan, state, claimedLocal, options.matchKey);
   const keyUse = new Map<string, number>();
   for (const u of pendingNew) {
     const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
@@ -335,7 +340,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
       continue;
     }
     const candidates = (state.candidatesByKey.get(key) ?? []).filter((id) => !claimedLocal.has(id));
-    if (candidates.length === 0 && held.has(key)) {
+    if (candidates.length === 0 && takenKeys.has(key)) {
       // The local user with this key (now, or after this run's updates) belongs to another
       // directory user: a second account with the same key would be worse than asking an admin.
       conflict(fields, []);
@@ -374,7 +379,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   if (!options.partialScope) {
     for (const m of state.mappings.values()) {
       if (seenUsers.has(m.directoryId) || !m.inScope) continue;
-      if (m.dn !== null && unreadable.has(dnKey(m.dn))) continue;
+      if (isKept(m)) continue;
       if (m.status === 'mapped' && m.localUserId !== null) {
         const local = state.localUsers.get(m.localUserId);
         if (local?.active && !state.sharedLocalUsers.has(m.localUserId)) {
@@ -389,6 +394,8 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   }
 
   // ---- memberships -----------------------------------------------------------------------
+  const keptLocal = new Set<number>();
+  if (held.size || unreadable.size) for (const m of state.mappings.values()) if (m.localUserId !== null && isKept(m)) keptLocal.add(m.localUserId);
   const byId = new Map<string, DirectoryGroup>();
   for (const g of snapshot.groups) byId.set(g.id, g);
   for (const [directoryId, groupRef] of target) {
@@ -411,7 +418,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     }
     if (current && typeof groupRef === 'number') {
       for (const userId of current) {
-        if (!desiredLocal.has(userId)) {
+        if (!desiredLocal.has(userId) && !keptLocal.has(userId)) {
           plan.memberships.removeGroup.push(groupRef);
           plan.memberships.removeUser.push(userId);
         }

@@ -2,14 +2,14 @@
  * Refusals of a sync's selection (groups, kind) before anything is recorded: what was asked for is
  * not linked. They name the few closest linked groups, never the whole list, and clip what was typed.
  */
+import { refNames } from '../directory/ldap/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError, clip, closestNames } from '../errors.ts';
 import type { LinkState } from './plan.ts';
 
-/** Matches a typed group (name, DN or directory id, any case) against a link. */
+/** Matches a typed group (name or directory id in any case, or a DN however it is spelled) against a link. */
 export function linkMatches(link: LinkState, typed: string): boolean {
-  const wanted = typed.toLowerCase();
-  return [link.name, link.dn ?? '', link.directoryId].some((v) => v.toLowerCase() === wanted);
+  return refNames(typed, link);
 }
 
 /** NOT_FOUND for groups that are not linked to the connection, with the closest linked names. */

@@ -103,6 +103,25 @@ describe('LDAP over TLS', () => {
     expect(app.notifier.events.map((e) => e.type)).toEqual(['run.failed', 'run.failed']);
   });
 
+  it('a run refused for an untrusted certificate still records it: SSL status untrusted (LDAPS and StartTLS), expired', async () => {
+    app = await createTestApp(DRIVER, [
+      tlsConnection(ldap),
+      tlsConnection(ldap, { name: 'starttls', url: ldap.url, startTls: true }),
+      tlsConnection(expired, { name: 'expired', tls: { caFile: expired.caFile } }),
+    ]);
+    for (const name of ['corp', 'starttls']) {
+      const result = await sync(name);
+      expect(result.run, name).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_TLS_FAILED' });
+      expect(await certificateOf(app, name), name).toMatchObject({ subject: 'CN=127.0.0.1', issuer: 'CN=groupsync throw-away test CA', trusted: false, error: 'SELF_SIGNED_CERT_IN_CHAIN' });
+      const status = await app.ops.status(name);
+      expect(status.ssl, name).toMatchObject({ state: 'untrusted', detail: 'SELF_SIGNED_CERT_IN_CHAIN' });
+      expect(new Date(status.ssl.validTo!).getTime(), name).toBe(ldap.certNotAfter!.getTime());
+    }
+    expect((await sync('expired')).run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_TLS_FAILED' });
+    expect((await app.ops.status('expired')).ssl.state).toBe('expired');
+    expect(await membersOf(app, 'tls-team')).toEqual([]);
+  });
+
   it('tls.verify: false without the CA syncs, and the certificate shows as untrusted', async () => {
     app = await createTestApp(DRIVER, [tlsConnection(ldap, { tls: { verify: false } })]);
     const result = await sync();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DnSyntaxError, firstRdnValue, isUnder, normalizeDn, parseDn } from '../../src/directory/ldap/dn.ts';
+import { DnSyntaxError, dnKeyOf, dnOfNameAndOptionalUid, refNames, firstRdnValue, isUnder, normalizeDn, parseDn } from '../../src/directory/ldap/dn.ts';
 
 /** Each row: spellings of one DN that the directory treats as the same entry, and the key they share. */
 describe('normalizeDn: spellings of one DN give one key', () => {
@@ -330,5 +330,47 @@ describe('normalizeDn: fast path and slow path agree (generated DNs)', () => {
       const key = normalizeDn(c.simple);
       expect(normalizeDn(key), key).toBe(key);
     }
+  });
+});
+
+describe('dnOfNameAndOptionalUid', () => {
+  it.each([
+    { value: "uid=x,ou=people,dc=example,dc=org#'0101'B", dn: 'uid=x,ou=people,dc=example,dc=org' },
+    { value: "uid=x,dc=org#''B", dn: 'uid=x,dc=org' },
+    { value: 'uid=x,dc=org', dn: 'uid=x,dc=org' },
+    { what: 'an escaped "#" is part of the last value', value: "cn=a\\#'01'B", dn: "cn=a\\#'01'B" },
+    { what: 'an escaped backslash before the "#"', value: "cn=a\\\\#'01'B", dn: 'cn=a\\\\' },
+    { what: 'a hex-escaped "#" is part of the value', value: "cn=a\\23'01'B", dn: "cn=a\\23'01'B" },
+    { what: 'not a bit string', value: "cn=x,dc=org#'012'B", dn: "cn=x,dc=org#'012'B" },
+    { what: 'no closing B', value: "cn=x,dc=org#'01'", dn: "cn=x,dc=org#'01'" },
+  ])('$value → $dn', ({ value, dn }) => {
+    expect(dnOfNameAndOptionalUid(value)).toBe(dn);
+  });
+
+  it('keeps a value whose only "#" starts a BER value', () => {
+    expect(dnOfNameAndOptionalUid("cn=#0401'B")).toBe("cn=#0401'B");
+  });
+});
+
+describe('refNames: a typed reference against a stored object', () => {
+  const team = { name: 'Team, Core', dn: 'cn=Team\\2C Core,ou=groups,dc=example,dc=org', directoryId: 'ABC-1' };
+  it.each([
+    'Team, Core',
+    'team, core',
+    'abc-1',
+    'cn=Team\\, Core,ou=groups,dc=example,dc=org',
+    'CN = team\\2c core , OU=Groups,DC=Example,DC=Org',
+    'cn="Team, Core",ou=groups,dc=example,dc=org',
+  ])('%s names it', (ref) => {
+    expect(refNames(ref, team)).toBe(true);
+  });
+  it.each(['Team', 'cn=Team,ou=groups,dc=example,dc=org', 'cn=Team\\, Core,ou=other,dc=example,dc=org', 'cn=Team\\'])('%s does not', (ref) => {
+    expect(refNames(ref, team)).toBe(false);
+  });
+  it('multi-valued RDNs match in any order', () => {
+    expect(refNames('uid=jdoe+cn=Jane,dc=org', { name: 'x', dn: 'cn=Jane+uid=jdoe,dc=org', directoryId: 'y' })).toBe(true);
+  });
+  it('dnKeyOf is null for a name, an id or something that is not a DN', () => {
+    expect([dnKeyOf('alice'), dnKeyOf('0f8fad5b-d9cb-469f-a165-70867728950e'), dnKeyOf('=x')]).toEqual([null, null, null]);
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LdifSource, parseLdif } from '../../src/directory/ldif/source.ts';
 import type { DirectorySnapshot } from '../../src/domain/types.ts';
 import { isGroupsyncError } from '../../src/errors.ts';
+import { validateSnapshot } from '../../src/sync/validate.ts';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../../sample/directory.ldif');
 const SCOPE = { groupFilter: '(cn=app-*)', groupRefs: [] };
@@ -200,6 +201,96 @@ entryUUID: 00000000-0000-4000-8000-0000000000d2
 
   it('finds either group by its DN', async () => {
     expect(await source.findGroup('cn=developers,ou=legacy,dc=example,dc=org')).toMatchObject({ id: '00000000-0000-4000-8000-0000000000d2', name: 'developers' });
+  });
+});
+
+describe('LdifSource: values that are not UTF-8', () => {
+  const file = writeLdif(
+    'latin1.ldif',
+    `${HEAD}
+dn: uid=latin,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: latin
+mail: latin@example.org
+displayName:: ${Buffer.from([0x5a, 0xf6, 0x65]).toString('base64')}
+entryUUID: 00000000-0000-4000-8000-0000000000e1
+
+dn: uid=fine,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: fine
+mail: fine@example.org
+entryUUID: 00000000-0000-4000-8000-0000000000e2
+
+dn: cn=latin-team,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: latin-team
+member: uid=latin,ou=people,dc=example,dc=org
+member: uid=fine,ou=people,dc=example,dc=org
+entryUUID: 00000000-0000-4000-8000-0000000000e3
+
+dn: cn=latin-bad,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: latin-bad
+description:: ${Buffer.from([0xe9, 0x74, 0xe9]).toString('base64')}
+member: uid=fine,ou=people,dc=example,dc=org
+entryUUID: 00000000-0000-4000-8000-0000000000e4
+`,
+  );
+
+  it('skips a user and a group whose base64 value is not UTF-8, naming the DN and the attribute', async () => {
+    const snapshot = validateSnapshot(await new LdifSource({ file, attributes: {} }).read({ groupFilter: '(cn=latin-*)', groupRefs: [] }));
+    expect(snapshot.groups.map((g) => g.name)).toEqual(['latin-team']);
+    expect(members(snapshot, 'latin-team')).toEqual(['fine']);
+    const why = (attribute: string, byte: string) => `${attribute} holds a byte that is not UTF-8 (${byte}), which the store cannot keep; fix the value in the directory`;
+    expect(snapshot.skipped).toEqual([
+      { ref: 'uid=latin,ou=people,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e1', reason: why('displayName', '0xF6') },
+      { ref: 'cn=latin-bad,ou=groups,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e4', reason: why('description', '0xE9') },
+    ]);
+  });
+});
+
+describe('LdifSource: member values', () => {
+  const person = (uid: string, n: number) =>
+    `dn: uid=${uid},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ${uid}\nmail: ${uid}@example.org\nentryUUID: 00000000-0000-4000-8000-0000000001${String(n).padStart(2, '0')}\n`;
+  const file = writeLdif(
+    'members.ldif',
+    `${HEAD}
+${person('uida', 1)}
+${person('uidb', 2)}
+dn: cn=uid-team,ou=groups,dc=example,dc=org
+objectClass: groupOfUniqueNames
+cn: uid-team
+uniqueMember: uid=uida,ou=people,dc=example,dc=org#'0101'B
+uniqueMember: UID=uidb, ou=People, dc=example, dc=org#''B
+uniqueMember: uid=ghost,ou=people,dc=example,dc=org
+uniqueMember: not a dn
+entryUUID: 00000000-0000-4000-8000-0000000001f1
+
+dn: cn=many-ghosts,ou=groups,dc=example,dc=org
+objectClass: groupOfUniqueNames
+cn: many-ghosts
+uniqueMember: uid=uida,ou=people,dc=example,dc=org
+${Array.from({ length: 60 }, (_, k) => `uniqueMember: uid=ghost${String(k).padStart(2, '0')},ou=people,dc=example,dc=org\n`).join('')}entryUUID: 00000000-0000-4000-8000-0000000001f2
+`,
+  );
+  const source = new LdifSource({ file, attributes: {} });
+
+  it("resolves uniqueMember values with an optional UID (#'bits'B) and names each value it cannot resolve, with its group", async () => {
+    const snapshot = await source.read({ groupFilter: '(cn=uid-team)', groupRefs: [] });
+    expect(members(snapshot, 'uid-team')).toEqual(['uida', 'uidb']);
+    expect(snapshot.skipped).toEqual([
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "not a dn" is not a DN ("not a dn" is not type=value); left out of the group' },
+    ]);
+    expect(snapshot.stats).toMatchObject({ danglingMembers: 1 });
+  });
+
+  it('lists the first 50 member values it cannot resolve and gives the count of the rest', async () => {
+    const snapshot = await source.read({ groupFilter: '(cn=many-ghosts)', groupRefs: [] });
+    expect(members(snapshot, 'many-ghosts')).toEqual(['uida']);
+    expect(snapshot.skipped).toHaveLength(51);
+    expect(snapshot.skipped[0]).toEqual({ ref: 'cn=many-ghosts,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost00,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' });
+    expect(snapshot.skipped[50]).toEqual({ ref: 'member values', reason: '10 more member values name no entry or are not DNs (60 in all); the first 50 are listed' });
   });
 });
 

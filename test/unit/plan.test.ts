@@ -151,6 +151,47 @@ describe('planSync: groups', () => {
     expect(plan.users.deactivate).toEqual([]);
   });
 
+  it('leaves a skipped user (by id, as Entra reports it) as it is: not deactivated, memberships kept', () => {
+    const g = group('g1', 'app-users', ['bob']);
+    const noDn = { ...alice, dn: null };
+    const plan = planSync(
+      { ...snapshot([g], [bob]), skipped: [{ ref: 'alice@corp', id: 'alice', reason: 'displayName holds a NUL byte (U+0000)' }] },
+      state({
+        links: [linkOf(1, g, 7)],
+        mappings: [mappingOf(noDn, 'mapped', 10), mappingOf(bob, 'mapped', 11)],
+        localUsers: [localOf(10, alice), localOf(11, bob)],
+        memberships: { 7: [10, 11] },
+      }),
+      OPTIONS,
+    );
+    expect(plan.users.deactivate).toEqual([]);
+    expect(removed(plan)).toEqual([]);
+  });
+
+  it('keeps the memberships of a user whose entry could not be read (by DN)', () => {
+    const g = group('g1', 'app-users', []);
+    const plan = planSync(
+      { ...snapshot([g], []), skipped: [{ ref: alice.dn!.toUpperCase(), reason: 'invalid mail value' }] },
+      state({ links: [linkOf(1, g, 7)], mappings: [mappingOf(alice, 'mapped', 10)], localUsers: [localOf(10, alice)], memberships: { 7: [10] } }),
+      OPTIONS,
+    );
+    expect(plan.users.deactivate).toEqual([]);
+    expect(removed(plan)).toEqual([]);
+  });
+
+  it('does not delete a skipped group, nor deactivate the users only it reaches (held)', () => {
+    const g = group('g1', 'app-users', ['alice']);
+    const plan = planSync(
+      { ...snapshot([], []), skipped: [{ ref: g.dn!, id: 'g1', reason: 'description holds a NUL byte (U+0000)' }], held: ['alice'] },
+      state({ links: [linkOf(1, g, 7)], mappings: [mappingOf(alice, 'mapped', 10)], localUsers: [localOf(10, alice)], memberships: { 7: [10] } }),
+      OPTIONS,
+    );
+    expect(plan.groups.delete).toEqual([]);
+    expect(plan.users.deactivate).toEqual([]);
+    expect(removed(plan)).toEqual([]);
+    expect(plan.users.refresh).toEqual([]);
+  });
+
   it('asks an admin rather than creating a second local user whose mail is already mapped to someone else', () => {
     const g = group('g1', 'app-users', ['bob2']);
     const bob2 = { ...alice, id: 'bob2', dn: 'uid=bob2,ou=people,dc=example,dc=org', login: 'bob2' };

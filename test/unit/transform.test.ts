@@ -153,6 +153,16 @@ describe('transformUser', () => {
     expect(result.reason).toMatch(reason);
   });
 
+  it.each([
+    { what: 'a stray byte', bytes: [0x41, 0xff, 0x42], text: 'A\udcffB' },
+    { what: 'a cut sequence', bytes: [0x5a, 0xc3], text: 'Z\udcc3' },
+    { what: 'an encoded surrogate', bytes: [0xed, 0xa0, 0x80, 0x21], text: '\udced\udca0\udc80!' },
+    { what: 'valid UTF-8 given as bytes', bytes: [0x5a, 0xc3, 0xab], text: 'Zë' },
+  ])('decodes a value given as bytes ($what), each byte that is not UTF-8 as U+DC80–U+DCFF for validateSnapshot to skip', ({ bytes, text }) => {
+    const result = transformUser(entry(dn, { ...alice, displayName: Buffer.from(bytes) }), OPENLDAP);
+    expect(isSkipped(result) ? result : result.displayName).toBe(text);
+  });
+
   it('reads an AD user: objectGUID bytes, sAMAccountName, userAccountControl', () => {
     const result = transformUser(
       entry('CN=Bob,OU=Staff,DC=corp,DC=example', {

@@ -6,6 +6,7 @@
  * with the item they act on in their label) rather than cut; only if even that cannot fit does
  * the message end with a line saying how much more there is.
  */
+import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
 import type { ButtonView, Fact, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
@@ -394,10 +395,10 @@ function layout(parts: readonly Part[]): Block[] {
 
 /** One line for notifications and clients that cannot show blocks (escaped: Slack reads it as mrkdwn). */
 export function fallbackText(view: View): string {
-  return e(clip(summarize(view), LIMITS.fallbackText));
+  return e(clip(summarize(neutralView(view)), LIMITS.fallbackText));
 }
 
 /** The Block Kit message for a view. */
 export function renderBlocks(view: View): SlackMessage {
-  return { text: fallbackText(view), blocks: layout(partsOf(view)) };
+  return { text: fallbackText(view), blocks: layout(partsOf(neutralView(view))) };
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ACData from 'adaptivecards-templating';
+import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
 import type { ButtonView, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
@@ -128,8 +129,8 @@ export function templateOf(view: View): TemplateName {
 
 /** The Adaptive Card for a view. */
 export function renderCard(view: View): AdaptiveCardJson {
-  return loadTemplate(templateOf(view)).expand({ $root: templateData(view) }) as AdaptiveCardJson;
+  return loadTemplate(templateOf(view)).expand({ $root: templateData(neutralView(view)) }) as AdaptiveCardJson;
 }
 
 /** One line for notifications and clients that cannot show cards. */
-export const fallbackText = summarize;
+export const fallbackText = (view: View): string => summarize(neutralView(view));

@@ -32,3 +32,29 @@ export function pager(view: string, params: Record<string, string | number>, off
 export function notice(tone: Tone, text: string): NoticeView {
   return { tone, text };
 }
+
+/**
+ * Characters that change how text around them is read without being seen: C0 and C1 controls
+ * (an escape sequence repaints a terminal), DEL, and the bidi controls (U+202E turns
+ * "invoice" + U+202E + "fdp.exe" into what reads "invoiceexe.pdf"). Line breaks and tabs are layout and stay.
+ */
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text from the directory as it may be shown: each hidden character as a visible `[U+202E]`. */
+export function displayText(text: string): string {
+  return text.replace(HIDDEN, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
+/**
+ * A view with every text made safe to show (displayText); what a button sends back (`verb`,
+ * `data`) stays exact. Both renderers (Teams, Slack) and their fallback texts start here: the
+ * store keeps the directory's values as they are, only what is shown is neutralised.
+ */
+export function neutralView<T>(value: T, key = ''): T {
+  if (typeof value === 'string') return (key === 'verb' ? value : displayText(value)) as T;
+  if (Array.isArray(value)) return value.map((v) => neutralView(v, key)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'data' ? v : neutralView(v, k)])) as T;
+  }
+  return value;
+}

@@ -21,7 +21,7 @@ import type {
   ReadProgress,
   ReadScope,
 } from '../../domain/types.ts';
-import { GroupsyncError, oneLine } from '../../errors.ts';
+import { CertificateError, GroupsyncError, oneLine } from '../../errors.ts';
 import { type EntryAccess, findGroupEntries, readScope, type ReadLayout } from './read.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
@@ -124,6 +124,11 @@ export class LdapSource implements DirectorySource {
       };
       const capture: typeof tls.connect = ((...args: Parameters<typeof tls.connect>) => {
         const socket = tls.connect(...args);
+        // Node checks the chain on 'secure' and destroys a refused socket there: a listener put
+        // before its own reads the certificate while it can, so a refused one is still reported.
+        socket.prependOnceListener('secure', () => {
+          session.certificate = describeCertificate(socket, o.verify);
+        });
         socket.once('secureConnect', () => {
           session.certificate = describeCertificate(socket, o.verify);
         });
@@ -149,6 +154,10 @@ export class LdapSource implements DirectorySource {
       } catch (error) {
         await client.unbind().catch(() => {});
         lastError = wrapLdapError(error, url, o.startTls ? 'starting TLS and binding' : 'binding');
+        const seen = session.certificate;
+        if (lastError.code === 'DIRECTORY_TLS_FAILED' && seen && !seen.trusted) {
+          lastError = new CertificateError(lastError.message, { ...seen, error: errorCode(error) || seen.error }, { cause: error });
+        }
         // Wrong credentials are the same on every replica: do not hammer the others.
         if (lastError.code === 'DIRECTORY_AUTH_FAILED') throw lastError;
       }

@@ -17,9 +17,12 @@ export interface RdnPart {
 }
 
 export class DnSyntaxError extends Error {
+  /** What is wrong, without the DN. */
+  readonly reason: string;
   constructor(dn: string, reason: string) {
     super(`invalid DN "${dn}": ${reason}`);
     this.name = 'DnSyntaxError';
+    this.reason = reason;
   }
 }
 
@@ -216,4 +219,41 @@ export function firstRdnValue(dn: string): string | null {
   } catch {
     return null;
   }
+}
+
+const OPTIONAL_UID = /#'[01]*'B$/;
+
+/**
+ * The DN of a NameAndOptionalUID value (RFC 4517 §3.3.21, the syntax of uniqueMember):
+ * `uid=x,ou=people,dc=org#'0101'B` → `uid=x,ou=people,dc=org`. A `#` escaped as `\#` (or `\23`)
+ * belongs to the last RDN value and is kept; an escaped backslash before it does not escape it.
+ */
+export function dnOfNameAndOptionalUid(value: string): string {
+  const found = OPTIONAL_UID.exec(value);
+  if (!found) return value;
+  let backslashes = 0;
+  for (let k = found.index - 1; k >= 0 && value[k] === '\\'; k--) backslashes++;
+  return backslashes % 2 === 0 ? value.slice(0, found.index) : value;
+}
+
+/** The comparison key of a reference a person typed, when it is a DN; null for a name or an id. */
+export function dnKeyOf(ref: string): string | null {
+  if (!ref.includes('=')) return null;
+  try {
+    return normalizeDn(ref);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a typed reference names this object: its name or id ignoring case, its DN as a DN
+ * (`cn=Smith\, John` and `CN=smith\2c john` are one entry).
+ */
+export function refNames(ref: string, object: { readonly name: string; readonly dn: string | null; readonly directoryId: string }): boolean {
+  const lower = ref.toLowerCase();
+  if (object.name.toLowerCase() === lower || object.directoryId.toLowerCase() === lower) return true;
+  if (object.dn === null) return false;
+  const key = dnKeyOf(ref);
+  return key !== null && dnKeyOf(object.dn) === key;
 }

@@ -6,7 +6,7 @@
  */
 import { AndFilter, EqualityFilter, type Filter, FilterParser, escapeFilter } from 'ldapts';
 import type { DirectoryGroup, DirectoryUser, ReadProgress, ReadScope, SkippedEntry } from '../../domain/types.ts';
-import { DnSyntaxError, normalizeDn } from './dn.ts';
+import { DnSyntaxError, dnOfNameAndOptionalUid, normalizeDn } from './dn.ts';
 import {
   type RawEntry,
   encodeObjectGuid,
@@ -46,7 +46,15 @@ export interface ScopeRead {
 const UNKNOWN = 0;
 const USER = 1;
 const GROUP = 2;
+/** An entry that is neither a usable user nor a group (a computer, a contact, a skipped user). */
 const OTHER = 3;
+/** A member value naming no entry. */
+const DANGLING = 4;
+/** A member value that is not a DN. */
+const INVALID = 5;
+
+/** Member values that cannot be resolved are listed on the run up to this many, then counted. */
+export const UNRESOLVED_LISTED = 50;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -109,13 +117,32 @@ export async function readScope(
       }
       throw error;
     }
+    return nodeOf(key, dn, UNKNOWN);
+  };
+  const nodeOf = (key: string, dn: string, kind: number): number => {
     let index = nodeIndex.get(key);
     if (index === undefined) {
       index = nodeDn.length;
       nodeIndex.set(key, index);
       nodeDn.push(dn);
-      nodeKind.push(UNKNOWN);
+      nodeKind.push(kind);
     }
+    return index;
+  };
+  /** A member value: one that is not a DN becomes an INVALID node, reported with its group at the end. */
+  const invalidReason = new Map<number, string>();
+  const internMember = (value: string): number => {
+    const known = rawIndex.get(value);
+    if (known !== undefined) return known;
+    let index: number;
+    try {
+      index = nodeOf(normalizeDn(value), value, UNKNOWN);
+    } catch (error) {
+      if (!(error instanceof DnSyntaxError)) throw error;
+      index = nodeOf(`\u0000${value}`, value, INVALID);
+      invalidReason.set(index, error.reason);
+    }
+    rawIndex.set(value, index);
     return index;
   };
 
@@ -154,13 +181,12 @@ export async function readScope(
     nodeKind[node] = GROUP;
     const group: GroupNode = { id, dn: entry.dn, name, description: firstString(entry, p.groupDescription), members: [] };
     groupOf.set(node, group);
-    const addValues = (values: readonly string[]) => {
-      for (const v of values) {
-        const m = intern(v);
-        if (m !== null) group.members.push(m);
-      }
-    };
     for (const [attribute, chunk] of memberChunks(entry, p.member)) {
+      // uniqueMember is a NameAndOptionalUID: `<DN>#'0101'B` names the entry <DN>.
+      const optionalUid = attribute === 'uniquemember';
+      const addValues = (values: readonly string[]) => {
+        for (const v of values) group.members.push(internMember(optionalUid ? dnOfNameAndOptionalUid(v) : v));
+      };
       addValues(chunk.values);
       let next = chunk.nextStart;
       // AD cuts large multi-valued attributes (1,500 values): read `member;range=N-*` to the end.
@@ -237,7 +263,7 @@ export async function readScope(
         const entry = await access.readEntry(nodeDn[node]!, anyAttributes);
         entries++;
         if (!entry) {
-          nodeKind[node] = OTHER;
+          nodeKind[node] = DANGLING;
           dangling++;
         } else if (hasClass(entry, p.groupClasses)) {
           await addGroup(entry, false);
@@ -279,11 +305,34 @@ export async function readScope(
     }
     groups.push({ id: g.id, dn: g.dn, name: g.name, description: g.description, memberIds });
   }
+  skipped.push(...unresolvedMembers(groupOf.values(), (m) => {
+    if (nodeKind[m] === DANGLING) return `member "${nodeDn[m]}" names no entry (dangling); left out of the group`;
+    if (nodeKind[m] === INVALID) return `member "${nodeDn[m]}" is not a DN (${invalidReason.get(m)}); left out of the group`;
+    return null;
+  }));
   // Only users reached by a linked group belong to the snapshot.
   const reached = new Set<string>();
   for (const g of groups) for (const id of g.memberIds) reached.add(id);
   const reachedUsers = users.filter((u) => reached.has(u.id));
   return { groups, users: reachedUsers, skipped, stats: { entries, danglingMembers: dangling, rangedReads, scanned } };
+}
+
+/** One skipped entry per member value that cannot be resolved, naming its group; the first UNRESOLVED_LISTED, then a count. */
+function unresolvedMembers(groups: Iterable<GroupNode>, problem: (member: number) => string | null): SkippedEntry[] {
+  const out: SkippedEntry[] = [];
+  let total = 0;
+  for (const g of groups) {
+    for (const m of g.members) {
+      const reason = problem(m);
+      if (reason === null) continue;
+      total++;
+      if (out.length < UNRESOLVED_LISTED) out.push({ ref: g.dn, reason });
+    }
+  }
+  if (total > out.length) {
+    out.push({ ref: 'member values', reason: `${total - out.length} more member values name no entry or are not DNs (${total} in all); the first ${out.length} are listed` });
+  }
+  return out;
 }
 
 function unique(values: string[]): string[] {

@@ -1,6 +1,7 @@
 /**
  * Pure transformers from raw directory entries to groupsync's plain types.
  */
+import { isUtf8 } from 'node:buffer';
 import type { DirectoryUser, SkippedEntry } from '../../domain/types.ts';
 import type { VendorProfile } from './vendors.ts';
 
@@ -24,18 +25,44 @@ export function toRawEntry(entry: { dn: string; [key: string]: unknown }): RawEn
   return { dn: entry.dn, attrs };
 }
 
+/**
+ * Bytes as text. ldapts (and the LDIF reader) hand a value over as bytes when it is not valid
+ * UTF-8: each byte that is not part of a valid sequence becomes U+DC80–U+DCFF (as Python's
+ * surrogateescape), never a silent U+FFFD, so validateSnapshot skips the entry and names the byte.
+ */
+export function decodeText(bytes: Buffer): string {
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  let out = '';
+  let k = 0;
+  while (k < bytes.length) {
+    const lead = bytes[k]!;
+    const size = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
+    const part = size ? bytes.subarray(k, k + size) : null;
+    if (part && part.length === size && isUtf8(part)) {
+      out += part.toString('utf8');
+      k += size;
+    } else {
+      out += String.fromCharCode(0xdc00 + lead);
+      k++;
+    }
+  }
+  return out;
+}
+
+const textOf = (value: RawValue): string => (typeof value === 'string' ? value : decodeText(value));
+
 export function firstString(entry: RawEntry, attribute: string): string | null {
   const values = entry.attrs.get(attribute.toLowerCase());
   const first = values?.[0];
   if (first === undefined) return null;
-  const text = typeof first === 'string' ? first : first.toString('utf8');
+  const text = textOf(first);
   return text === '' ? null : text;
 }
 
 export function allStrings(entry: RawEntry, attribute: string): string[] {
   const values = entry.attrs.get(attribute.toLowerCase());
   if (!values) return [];
-  return values.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+  return values.map(textOf);
 }
 
 /**
@@ -104,7 +131,7 @@ export function transformUser(entry: RawEntry, profile: VendorProfile): Director
   const id = stableId(entry, profile);
   if (!id) return { ref: entry.dn, reason: `no ${profile.id} (stable id); the entry cannot be tracked` };
   const mail = firstString(entry, profile.mail);
-  if (mail !== null && !MAIL.test(mail)) return { ref: entry.dn, reason: `invalid ${profile.mail} value "${mail}"` };
+  if (mail !== null && !MAIL.test(mail)) return { ref: entry.dn, id, reason: `invalid ${profile.mail} value "${mail}"` };
   return {
     id,
     dn: entry.dn,

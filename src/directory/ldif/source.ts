@@ -3,6 +3,7 @@
  * directory a newcomer can sync right away, and offline exports. Filters are parsed by ldapts
  * and evaluated per value, so multi-valued attributes (objectClass) match as on a server.
  */
+import { isUtf8 } from 'node:buffer';
 import { readFileSync, statSync } from 'node:fs';
 import { AndFilter, type Filter, FilterParser, NotFilter, OrFilter, SubstringFilter } from 'ldapts';
 import type {
@@ -31,9 +32,11 @@ export function parseLdif(text: string): RawEntry[] {
       const m = /^([A-Za-z0-9;.-]+)(::?|:<)\s*(.*)$/.exec(line);
       if (!m) throw new GroupsyncError('DIRECTORY_READ_FAILED', `LDIF line is not "attribute: value": ${line.slice(0, 80)}`);
       const [, name, sep, raw] = m;
-      const value = sep === '::' ? Buffer.from(raw!, 'base64').toString('utf8') : raw!;
+      // A base64 value that is not UTF-8 stays bytes, as ldapts hands it over.
+      const bytes = sep === '::' ? Buffer.from(raw!, 'base64') : null;
+      const value: RawValue = bytes === null ? raw! : isUtf8(bytes) ? bytes.toString('utf8') : bytes;
       if (name!.toLowerCase() === 'dn') {
-        dn = value;
+        dn = typeof value === 'string' ? value : value.toString('utf8');
         continue;
       }
       const key = name!.toLowerCase();

@@ -1,0 +1,188 @@
+/**
+ * Directory data that is valid for the directory but awkward for groupsync, against a real
+ * OpenLDAP slapd on both stores: values PostgreSQL cannot store (a NUL byte), member values with
+ * an RFC 4517 optional UID, dangling member values. One bad entry is skipped and named; the rest syncs.
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { buildProgram } from '../../src/cli/main.ts';
+import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection, ldapConnection } from '../support/app.ts';
+import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
+import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
+import { membersOf, rows } from '../support/store.ts';
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const person = (uid: string, extra = '') =>
+  `dn: uid=${uid},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nmail: ${uid}@example.org\n${extra}`;
+
+const LDIF = [
+  person('nul-ann'),
+  person('nul-ben'),
+  person('nul-cat'),
+  'dn: cn=nul-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: nul-team\n' +
+    'member: uid=nul-ann,ou=people,dc=example,dc=org\nmember: uid=nul-ben,ou=people,dc=example,dc=org\n',
+  'dn: cn=nul-other,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: nul-other\ndescription: fine\n' +
+    'member: uid=nul-cat,ou=people,dc=example,dc=org\n',
+].join('\n');
+
+describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+
+  beforeEach(async () => {
+    ldap = await startSlapd({ ldif: [LDIF] });
+  });
+  afterEach(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  const sync = () => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+
+  it('skips a user or group holding a NUL byte, naming the DN and the attribute; the rest syncs and nothing is lost', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=nul-*)' } })]);
+    const first = await sync();
+    expect(first.run.error ?? first.run.status).toBe('success');
+    expect(await membersOf(app, 'nul-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(await membersOf(app, 'nul-other')).toEqual(['nul-cat']);
+
+    // A NUL byte in one user's displayName and in one group's description (base64 in LDIF).
+    await ldap.load(
+      `dn: uid=nul-ann,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: displayName\ndisplayName:: ${b64('Ann\u0000Evil')}\n\n` +
+        `dn: cn=nul-other,ou=groups,dc=example,dc=org\nchangetype: modify\nreplace: description\ndescription:: ${b64('bad\u0000value')}\n`,
+    );
+    const second = await sync();
+    expect(second.run.error ?? second.run.status).toBe('partial');
+    expect(second.run.skipped).toEqual(
+      expect.arrayContaining([
+        { ref: 'uid=nul-ann,ou=people,dc=example,dc=org', id: expect.any(String), reason: expect.stringMatching(/^displayName holds a NUL byte/) },
+        { ref: 'cn=nul-other,ou=groups,dc=example,dc=org', id: expect.any(String), reason: expect.stringMatching(/^description holds a NUL byte/) },
+      ]),
+    );
+    expect(second.run).toMatchObject({ usersDeactivated: 0, groupsDeleted: 0, membershipsRemoved: 0 });
+    // The skipped user keeps her account and memberships; the skipped group is kept with its members.
+    expect(await membersOf(app, 'nul-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(await membersOf(app, 'nul-other')).toEqual(['nul-cat']);
+    const active = await rows<{ login: string; active: boolean }>(app, `select login, active from local_users order by login`);
+    expect(active).toEqual([
+      { login: 'nul-ann', active: true },
+      { login: 'nul-ben', active: true },
+      { login: 'nul-cat', active: true },
+    ]);
+
+    // The rest still syncs: a change elsewhere is applied in the same run.
+    await ldap.load(`dn: uid=nul-ben,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: displayName\ndisplayName: Ben B\n`);
+    const third = await sync();
+    expect(third.run.status).toBe('partial');
+    const [ben] = await rows<{ display_name: string }>(app, `select display_name from local_users where login = 'nul-ben'`);
+    expect(ben?.display_name).toBe('Ben B');
+  });
+
+  it("resolves uniqueMember values with an optional UID (#'bits'B) and lists dangling member values with their group", async () => {
+    await ldap.load(
+      'dn: cn=uid-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: uid-team\n' +
+        "uniqueMember: uid=nul-ann,ou=people,dc=example,dc=org#'0101'B\n" +
+        'uniqueMember: uid=nul-ben,ou=people,dc=example,dc=org\n' +
+        'uniqueMember: uid=ghost,ou=people,dc=example,dc=org\n',
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=uid-team)' } })]);
+    const result = await sync();
+    expect(result.run.error ?? result.run.status).toBe('partial');
+    expect(await membersOf(app, 'uid-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(result.run.skipped).toEqual([
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
+    ]);
+  });
+
+  it('finds a user or group typed as a DN however it is spelled (escapes, case, spaces, multi-valued RDN order)', async () => {
+    await ldap.load(
+      'dn: cn=Smith\\, John,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Smith, John\nsn: Smith\nuid: jsmith\nmail: jsmith@example.org\n\n' +
+        'dn: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Jane\nsn: Doe\nuid: jdoe\nmail: jdoe@example.org\n\n' +
+        'dn: cn=Team\\, Core,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Team, Core\n' +
+        'member: cn=Smith\\, John,ou=people,dc=example,dc=org\nmember: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\n',
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=Team*)' } })]);
+    expect((await sync()).run.error ?? 'ok').toBe('ok');
+    const [smith] = await rows<{ dn: string }>(app, `select dn from mappings where login = 'jsmith'`);
+    const smithSpellings = [
+      smith!.dn,
+      'cn=Smith\\, John,ou=people,dc=example,dc=org',
+      'cn=Smith\\2C John,ou=people,dc=example,dc=org',
+      'CN = smith\\2c john , OU=People, DC=Example,DC=ORG',
+      'cn=\\53mith\\, John,ou=people,dc=example,dc=org',
+    ];
+    for (const spelling of smithSpellings) expect((await app.ops.findDirectoryUser(spelling)).login, spelling).toBe('jsmith');
+    for (const spelling of ['uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'CN=jane + UID=JDOE,ou=people,dc=example,dc=org']) {
+      expect((await app.ops.findDirectoryUser(spelling)).login, spelling).toBe('jdoe');
+    }
+    // ignore, unignore and map through the operations the CLI and chat share.
+    expect(await app.ops.ignore(smithSpellings[1]!, 'test')).toMatchObject({ login: 'jsmith', status: 'ignored' });
+    expect(await app.ops.unignore(smithSpellings[3]!, 'test')).toMatchObject({ login: 'jsmith', status: 'unmapped' });
+    const [local] = await rows<{ id: number }>(app, `select id from local_users where login = 'jdoe'`);
+    await app.ops.ignore('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'test');
+    await app.ops.unignore('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'test');
+    expect(await app.ops.map('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', `#${local!.id}`, 'test')).toMatchObject({ login: 'jdoe' });
+
+    // A linked group, typed as a DN: sync it alone, then unlink it.
+    const groupSpelling = 'CN=team\\2c core, OU=Groups,DC=example,DC=org';
+    const selected = await app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', groups: [groupSpelling] });
+    expect(selected.run.error ?? selected.run.status).toBe('success');
+    expect(await app.ops.unlink('corp', 'cn=Team\\, Core,ou=groups,dc=example,dc=org', 'test')).toMatchObject({ name: 'Team, Core' });
+  });
+
+  it('stores text that could spoof (a bidi override, a control character) as it is and shows it neutralised in the CLI', async () => {
+    await ldap.load(
+      `dn: uid=rlo,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: rlo\ncn: rlo\nsn: rlo\nmail: rlo@example.org\ndisplayName:: ${b64('Admin \u202Egnp.exe\u0001')}\n\n` +
+        'dn: cn=rlo-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: rlo-team\n' +
+        'uniqueMember: uid=rlo,ou=people,dc=example,dc=org\n' +
+        `uniqueMember:: ${b64('uid=ghost\u202E,ou=people,dc=example,dc=org')}\n`,
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=rlo-team)' } })]);
+    const result = await sync();
+    expect(result.run.status).toBe('partial');
+    const [rlo] = await rows<{ display_name: string }>(app, `select display_name from local_users where login = 'rlo'`);
+    expect(rlo?.display_name).toBe('Admin \u202Egnp.exe\u0001');
+
+    const out: string[] = [];
+    const cli = async (...args: string[]) => {
+      out.length = 0;
+      await buildProgram(async () => app, { out: (text) => out.push(text), err: process.stderr, setExit: () => {} }).parseAsync(args, { from: 'user' });
+      return out.join('\n');
+    };
+    const shown = await cli('run', String(result.run.id));
+    expect(shown).toContain('uid=ghost[U+202E],ou=people');
+    expect(shown).not.toMatch(/[\u202E\u0001]/);
+    // --json is for scripts: the values exactly as stored.
+    expect(await cli('--json', 'run', String(result.run.id))).toContain('\u202E');
+  });
+});
+
+describe('directory data from Entra ID', () => {
+  let graph: GraphServer;
+  let app: TestApp;
+
+  beforeEach(async () => {
+    const tls = inject('graphTls');
+    graph = await startGraphServer({ certFile: tls.certFile, keyFile: tls.keyFile });
+  });
+  afterEach(async () => {
+    await app?.close();
+    await graph?.stop();
+  });
+
+  it('skips a user whose displayName holds a NUL byte, by login, and leaves that user as it is', async () => {
+    const [ann, ben] = [guid(1, 1), guid(1, 2)];
+    graph.addUser({ id: ann, userPrincipalName: 'ann@corp.example', mail: 'ann@example.org', displayName: 'Ann', accountEnabled: true });
+    graph.addUser({ id: ben, userPrincipalName: 'ben@corp.example', mail: 'ben@example.org', displayName: 'Ben', accountEnabled: true });
+    graph.addGroup({ id: guid(2, 1), displayName: 'app-team', description: null, members: [ann, ben] });
+    app = await createTestApp('postgres', [entraConnection(graph, { groups: { filter: "startswith(displayName,'app-')" } })]);
+    const sync = () => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+    expect((await sync()).run.status).toBe('success');
+
+    graph.updateUser(ann, { displayName: 'Ann\u0000Evil' });
+    const second = await sync();
+    expect(second.run.error ?? second.run.status).toBe('partial');
+    expect(second.run.skipped).toEqual([{ ref: 'ann@corp.example', id: ann, reason: expect.stringMatching(/^displayName holds a NUL byte/) }]);
+    expect(second.run).toMatchObject({ usersDeactivated: 0, membershipsRemoved: 0 });
+    expect(await membersOf(app, 'app-team')).toEqual(['ann@corp.example', 'ben@corp.example']);
+  });
+});
