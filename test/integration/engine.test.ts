@@ -252,7 +252,7 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
   it('with several held runs (left by an older version), the approval incident closes only when none awaits', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=cycle-*)' }, deletionThreshold: { maxCount: 0, maxPercent: 100, minObjects: 0 } })]);
     await sync();
-    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n`);
+    await ldap.load(`dn: ${group('cycle-b')}\nchangetype: delete\n\ndn: ${group('cycle-a')}\nchangetype: modify\ndelete: member\nmember: ${group('cycle-b')}\n`);
     const first = await sync();
     // What an older version left: a second run held while the first was waiting.
     await app.store.db.execute(sql`update runs set status = 'rejected' where id = ${first.run.id}`);
