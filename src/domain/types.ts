@@ -53,6 +53,11 @@ export interface SkippedEntry {
   readonly reason: string;
   /** The entry's stable id, when it is known: the run leaves that user or group as it is (not deactivated, deleted or removed from groups). */
   readonly id?: string;
+  /**
+   * What was skipped: a user or a group (counted as failed in the run's summary), a member value
+   * of a group (listed, not counted), or an entry of unknown kind (counted with the users).
+   */
+  readonly kind?: 'user' | 'group' | 'member' | 'entry';
 }
 
 export type SslState = 'ok' | 'expiring' | 'expired' | 'untrusted' | 'none';

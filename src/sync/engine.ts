@@ -97,13 +97,13 @@ function formatUtc(d: Date): string {
 }
 
 /** `failed`: entries skipped for an invalid value (those without the match key are counted as unsynced). */
-export function summarize(counts: PlanCounts, failed: number): RunSummary {
+export function summarize(counts: PlanCounts, failed: FailedEntries): RunSummary {
   const usersSuccess = counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersMapped;
   const usersUnsynced = counts.usersConflicts + counts.usersUnmapped;
   const groupsSuccess = counts.groupsCreated + counts.groupsModified + counts.groupsDeleted;
   return {
-    users: { impacted: usersSuccess + usersUnsynced, success: usersSuccess, unsynced: usersUnsynced, partial: 0, failed },
-    groups: { impacted: groupsSuccess + counts.groupsDuplicated, success: groupsSuccess, unsynced: counts.groupsDuplicated, partial: 0, failed: 0 },
+    users: { impacted: usersSuccess + usersUnsynced, success: usersSuccess, unsynced: usersUnsynced, partial: 0, failed: failed.users },
+    groups: { impacted: groupsSuccess + counts.groupsDuplicated, success: groupsSuccess, unsynced: counts.groupsDuplicated, partial: 0, failed: failed.groups },
   };
 }
 
@@ -123,9 +123,24 @@ function counters(counts: PlanCounts) {
   };
 }
 
-function failedEntries(plan: SyncPlan): number {
+export interface FailedEntries {
+  readonly users: number;
+  readonly groups: number;
+}
+
+/**
+ * Skipped users and groups: the run's failed objects. An unmapped user is unsynced, not failed;
+ * a member value left out of its group is listed on the run but is no object of its own.
+ */
+export function failedEntries(plan: SyncPlan): FailedEntries {
   const unmapped = new Set(plan.users.unmapped.map((u) => u.dn ?? u.directoryId));
-  return plan.skipped.filter((s) => !unmapped.has(s.ref)).length;
+  let users = 0;
+  let groups = 0;
+  for (const s of plan.skipped) {
+    if (s.kind === 'group') groups++;
+    else if (s.kind !== 'member' && !unmapped.has(s.ref)) users++;
+  }
+  return { users, groups };
 }
 
 export class SyncEngine {

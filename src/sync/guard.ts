@@ -49,9 +49,12 @@ export function guardPlan(plan: SyncPlan, snapshotGroups: number, snapshotUsers:
   const removals = plan.groups.delete.length + plan.users.deactivate.length;
   const memberships = countPlan(plan).membershipsRemoved;
   const objects = plan.objectCount;
-  const reason =
-    emptyRead(plan, snapshotGroups, snapshotUsers, removals) ??
-    overLimits(removals, objects, threshold, 'deletions and deactivations', 'objects') ??
-    overLimits(memberships, plan.membershipCount, threshold.memberships, 'removed memberships', 'memberships');
+  // Every limit the plan breaks is named, so the approver sees the whole of it.
+  const reasons = [
+    emptyRead(plan, snapshotGroups, snapshotUsers, removals),
+    overLimits(removals, objects, threshold, 'deletions and deactivations', 'objects'),
+    overLimits(memberships, plan.membershipCount, threshold.memberships, 'removed memberships', 'memberships'),
+  ].filter((r): r is string => r !== null);
+  const reason = reasons.length ? reasons.join('; ') : null;
   return reason === null ? { action: 'apply', removals, memberships } : { action: 'hold', reason, removals, memberships, objects };
 }

@@ -227,7 +227,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
         target.set(g.id, link.localGroupId);
         const taken = state.localGroupsByName.get(g.name.toLowerCase());
         if (link.name.toLowerCase() !== g.name.toLowerCase() && (claimedNames.has(g.name.toLowerCase()) || (taken && taken.id !== link.localGroupId))) {
-          plan.skipped.push({ ref: g.dn ?? g.id, reason: `cannot rename local group "${link.name}" to "${g.name}": another local group has that name` });
+          plan.skipped.push({ ref: g.dn ?? g.id, kind: 'group', reason: `cannot rename local group "${link.name}" to "${g.name}": another local group has that name` });
           continue;
         }
         if (link.name !== g.name || link.description !== g.description || link.dn !== g.dn) {
@@ -336,7 +336,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
     const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
     if (!key) {
       unmapped(fields, `no ${options.matchKey}: cannot be matched to a local user`);
-      plan.skipped.push({ ref: u.dn ?? u.id, reason: `no ${options.matchKey} (the connection's match key)` });
+      plan.skipped.push({ ref: u.dn ?? u.id, kind: 'user', reason: `no ${options.matchKey} (the connection's match key)` });
       continue;
     }
     const candidates = (state.candidatesByKey.get(key) ?? []).filter((id) => !claimedLocal.has(id));

@@ -47,14 +47,14 @@ export function validateSnapshot(snapshot: DirectorySnapshot): DirectorySnapshot
     if (!problem) continue;
     badUsers.add(u.id);
     const ref = u.dn ?? (problem.field === 'login' || u.login === null ? u.id : u.login);
-    skipped.push(skip(ref, u.id, problem));
+    skipped.push({ ...skip(ref, u.id, problem), kind: 'user' });
   }
   const badGroups: DirectoryGroup[] = [];
   for (const g of snapshot.groups) {
     const problem = check(g, GROUP_FIELDS);
     if (!problem) continue;
     badGroups.push(g);
-    skipped.push(skip(g.dn ?? g.id, g.id, problem));
+    skipped.push({ ...skip(g.dn ?? g.id, g.id, problem), kind: 'group' });
   }
   const reader = snapshot.skipped.map((s) => (unstorable(s.ref) || unstorable(s.reason) ? { ...s, ref: storable(s.ref), reason: storable(s.reason) } : s));
   if (skipped.length === 0 && reader.every((s, k) => s === snapshot.skipped[k])) return snapshot;

@@ -54,10 +54,12 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     expect(second.run.error ?? second.run.status).toBe('partial');
     expect(second.run.skipped).toEqual(
       expect.arrayContaining([
-        { ref: 'uid=nul-ann,ou=people,dc=example,dc=org', id: expect.any(String), reason: expect.stringMatching(/^displayName holds a NUL byte/) },
-        { ref: 'cn=nul-other,ou=groups,dc=example,dc=org', id: expect.any(String), reason: expect.stringMatching(/^description holds a NUL byte/) },
+        { ref: 'uid=nul-ann,ou=people,dc=example,dc=org', id: expect.any(String), kind: 'user', reason: expect.stringMatching(/^displayName holds a NUL byte/) },
+        { ref: 'cn=nul-other,ou=groups,dc=example,dc=org', id: expect.any(String), kind: 'group', reason: expect.stringMatching(/^description holds a NUL byte/) },
       ]),
     );
+    // The provisioning summary counts the skipped user and the skipped group each where it belongs.
+    expect(second.run.summary).toMatchObject({ users: { failed: 1 }, groups: { failed: 1 } });
     expect(second.run).toMatchObject({ usersDeactivated: 0, groupsDeleted: 0, membershipsRemoved: 0 });
     // The skipped user keeps her account and memberships; the skipped group is kept with its members.
     expect(await membersOf(app, 'nul-team')).toEqual(['nul-ann', 'nul-ben']);
@@ -89,8 +91,10 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     expect(result.run.error ?? result.run.status).toBe('partial');
     expect(await membersOf(app, 'uid-team')).toEqual(['nul-ann', 'nul-ben']);
     expect(result.run.skipped).toEqual([
-      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', kind: 'member', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
     ]);
+    // A member value left out is listed, but it is no user or group that failed.
+    expect(result.run.summary).toMatchObject({ users: { failed: 0 }, groups: { failed: 0 } });
   });
 
   it('finds a user or group typed as a DN however it is spelled (escapes, case, spaces, multi-valued RDN order)', async () => {
@@ -181,7 +185,7 @@ describe('directory data from Entra ID', () => {
     graph.updateUser(ann, { displayName: 'Ann\u0000Evil' });
     const second = await sync();
     expect(second.run.error ?? second.run.status).toBe('partial');
-    expect(second.run.skipped).toEqual([{ ref: 'ann@corp.example', id: ann, reason: expect.stringMatching(/^displayName holds a NUL byte/) }]);
+    expect(second.run.skipped).toEqual([{ ref: 'ann@corp.example', kind: 'user', id: ann, reason: expect.stringMatching(/^displayName holds a NUL byte/) }]);
     expect(second.run).toMatchObject({ usersDeactivated: 0, membershipsRemoved: 0 });
     expect(await membersOf(app, 'app-team')).toEqual(['ann@corp.example', 'ben@corp.example']);
   });

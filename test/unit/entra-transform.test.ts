@@ -31,7 +31,7 @@ describe('toUserRecord / toDirectoryUser', () => {
   });
 
   it('skips a user with an invalid mail, with the reason and its id (the run leaves it as it is)', () => {
-    expect(toDirectoryUser(toUserRecord({ id: ID, userPrincipalName: 'a@corp', mail: 'not a mail' }))).toEqual({ ref: 'a@corp', id: ID.toLowerCase(), reason: 'invalid mail value "not a mail"' });
+    expect(toDirectoryUser(toUserRecord({ id: ID, userPrincipalName: 'a@corp', mail: 'not a mail' }))).toEqual({ ref: 'a@corp', id: ID.toLowerCase(), kind: 'user', reason: 'invalid mail value "not a mail"' });
   });
 
   it('a delta item changes only the properties it carries', () => {
@@ -81,7 +81,7 @@ describe('materialize', () => {
       { id: 'g2', dn: null, name: 'two', description: 'd', memberIds: ['u1', 'u4'] },
     ]);
     expect(users.map((u) => u.id)).toEqual(['u1', 'u4']);
-    expect(skipped).toEqual([{ ref: 'b', id: 'u2', reason: 'invalid mail value "bad"' }]);
+    expect(skipped).toEqual([{ ref: 'b', id: 'u2', kind: 'user', reason: 'invalid mail value "bad"' }]);
   });
 
   it('pruneUsers drops users no group reaches', () => {

@@ -119,6 +119,16 @@ describe('guardPlan: removed memberships', () => {
     if (verdict.action === 'hold') expect(verdict.reason).toMatch(/600 removed memberships exceed the limit of 500/);
   });
 
+  it('names every limit a plan breaks: deletions and removed memberships both', () => {
+    // A deleted group of 280 members: 121 of 1,005 objects (12 %) and 280 of 1,400 memberships (20 %).
+    const verdict = guardPlan(plan(1, 120, 1005, { memberships: 1400, membersOfDeleted: 280 }), 10, 10, DEFAULTS);
+    expect(verdict.action).toBe('hold');
+    if (verdict.action === 'hold') {
+      expect(verdict.reason).toMatch(/121 deletions and deactivations are 12\.0 % of 1005 objects/);
+      expect(verdict.reason).toMatch(/280 removed memberships are 20\.0 % of 1400 memberships/);
+    }
+  });
+
   it('has limits of its own', () => {
     const threshold: ThresholdConfig = { ...LIMITS, memberships: { maxCount: 5000, maxPercent: 50, minObjects: 100 } };
     expect(guardPlan(plan(0, 0, 1000, { removed: 4000, memberships: 10_000 }), 10, 10, threshold).action).toBe('apply');

@@ -243,8 +243,8 @@ entryUUID: 00000000-0000-4000-8000-0000000000e4
     expect(members(snapshot, 'latin-team')).toEqual(['fine']);
     const why = (attribute: string, byte: string) => `${attribute} holds a byte that is not UTF-8 (${byte}), which the store cannot keep; fix the value in the directory`;
     expect(snapshot.skipped).toEqual([
-      { ref: 'uid=latin,ou=people,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e1', reason: why('displayName', '0xF6') },
-      { ref: 'cn=latin-bad,ou=groups,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e4', reason: why('description', '0xE9') },
+      { ref: 'uid=latin,ou=people,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e1', kind: 'user', reason: why('displayName', '0xF6') },
+      { ref: 'cn=latin-bad,ou=groups,dc=example,dc=org', id: '00000000-0000-4000-8000-0000000000e4', kind: 'group', reason: why('description', '0xE9') },
     ]);
   });
 });
@@ -279,8 +279,8 @@ ${Array.from({ length: 60 }, (_, k) => `uniqueMember: uid=ghost${String(k).padSt
     const snapshot = await source.read({ groupFilter: '(cn=uid-team)', groupRefs: [] });
     expect(members(snapshot, 'uid-team')).toEqual(['uida', 'uidb']);
     expect(snapshot.skipped).toEqual([
-      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
-      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', reason: 'member "not a dn" is not a DN ("not a dn" is not type=value); left out of the group' },
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', kind: 'member', reason: 'member "uid=ghost,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' },
+      { ref: 'cn=uid-team,ou=groups,dc=example,dc=org', kind: 'member', reason: 'member "not a dn" is not a DN ("not a dn" is not type=value); left out of the group' },
     ]);
     expect(snapshot.stats).toMatchObject({ danglingMembers: 1 });
   });
@@ -289,8 +289,8 @@ ${Array.from({ length: 60 }, (_, k) => `uniqueMember: uid=ghost${String(k).padSt
     const snapshot = await source.read({ groupFilter: '(cn=many-ghosts)', groupRefs: [] });
     expect(members(snapshot, 'many-ghosts')).toEqual(['uida']);
     expect(snapshot.skipped).toHaveLength(51);
-    expect(snapshot.skipped[0]).toEqual({ ref: 'cn=many-ghosts,ou=groups,dc=example,dc=org', reason: 'member "uid=ghost00,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' });
-    expect(snapshot.skipped[50]).toEqual({ ref: 'member values', reason: '10 more member values name no entry or are not DNs (60 in all); the first 50 are listed' });
+    expect(snapshot.skipped[0]).toEqual({ ref: 'cn=many-ghosts,ou=groups,dc=example,dc=org', kind: 'member', reason: 'member "uid=ghost00,ou=people,dc=example,dc=org" names no entry (dangling); left out of the group' });
+    expect(snapshot.skipped[50]).toEqual({ ref: 'member values', kind: 'member', reason: '10 more member values name no entry or are not DNs (60 in all); the first 50 are listed' });
   });
 });
 

@@ -351,7 +351,7 @@ describe('planSync: users', () => {
     const frank = user('frank', { mail: null });
     const plan = planSync(snapshot([group('g1', 'app-users', ['frank'])], [frank]), state(linked), OPTIONS);
     expect(plan.users.unmapped).toEqual([{ directoryId: 'frank', dn: frank.dn, login: 'frank', mail: null, displayName: 'User frank', enabled: true, reason: 'no mail: cannot be matched to a local user', viaGroups: ['g1'], unchanged: false }]);
-    expect(plan.skipped).toEqual([{ ref: frank.dn, reason: "no mail (the connection's match key)" }]);
+    expect(plan.skipped).toEqual([{ ref: frank.dn, kind: 'user', reason: "no mail (the connection's match key)" }]);
     expect(plan.users.create).toEqual([]);
     expect(added(plan)).toEqual([]);
   });

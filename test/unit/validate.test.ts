@@ -31,14 +31,14 @@ describe('validateSnapshot', () => {
     expect(out.users.map((u) => u.id)).toEqual(['bob']);
     expect(out.groups[0]!.memberIds).toEqual(['bob']);
     expect(out.skipped).toEqual([
-      { ref: 'uid=alice,ou=people,dc=example,dc=org', id: 'alice', reason: `${name} holds ${what}, which the store cannot keep; fix the value in the directory` },
+      { ref: 'uid=alice,ou=people,dc=example,dc=org', id: 'alice', kind: 'user', reason: `${name} holds ${what}, which the store cannot keep; fix the value in the directory` },
     ]);
   });
 
   it('names an entry whose DN itself holds a NUL with the byte escaped, so the reason can be stored', () => {
     const bad = user('alice', { dn: 'uid=al\u0000ice,ou=people,dc=example,dc=org' });
     const out = validateSnapshot(snapshot([group('g1', 'team', ['alice'])], [bad]));
-    expect(out.skipped).toEqual([{ ref: 'uid=al\\00ice,ou=people,dc=example,dc=org', id: 'alice', reason: 'dn holds a NUL byte (U+0000), which the store cannot keep; fix the value in the directory' }]);
+    expect(out.skipped).toEqual([{ ref: 'uid=al\\00ice,ou=people,dc=example,dc=org', id: 'alice', kind: 'user', reason: 'dn holds a NUL byte (U+0000), which the store cannot keep; fix the value in the directory' }]);
     expect(JSON.stringify(out.skipped)).not.toContain('\\u0000');
   });
 
@@ -59,7 +59,7 @@ describe('validateSnapshot', () => {
     const out = validateSnapshot(s);
     expect(out.groups.map((g) => g.id)).toEqual(['g2']);
     expect(out.users.map((u) => u.id)).toEqual(['alice', 'bob']);
-    expect(out.skipped).toEqual([{ ref: expect.stringMatching(/^cn=te(am|\\00am),ou=groups,dc=example,dc=org$/), id: 'g1', reason: `${field} holds a NUL byte (U+0000), which the store cannot keep; fix the value in the directory` }]);
+    expect(out.skipped).toEqual([{ ref: expect.stringMatching(/^cn=te(am|\\00am),ou=groups,dc=example,dc=org$/), id: 'g1', kind: 'group', reason: `${field} holds a NUL byte (U+0000), which the store cannot keep; fix the value in the directory` }]);
     // alice is reached only through the skipped group: kept as she is (not deactivated), bob is synced through g2.
     expect(out.held).toEqual(['alice']);
   });

@@ -88,7 +88,7 @@ const MAIL = /^[^\s@]+@[^\s@]+$/;
 
 /** A user record → a DirectoryUser, or the reason it cannot be used (as on LDAP). */
 export function toDirectoryUser(u: UserRecord): DirectoryUser | SkippedEntry {
-  if (u.mail !== null && !MAIL.test(u.mail)) return { ref: u.login ?? u.id, id: u.id, reason: `invalid mail value "${u.mail}"` };
+  if (u.mail !== null && !MAIL.test(u.mail)) return { ref: u.login ?? u.id, id: u.id, kind: 'user', reason: `invalid mail value "${u.mail}"` };
   return { id: u.id, dn: null, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };
 }
 

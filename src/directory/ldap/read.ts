@@ -112,7 +112,7 @@ export async function readScope(
       key = normalizeDn(dn);
     } catch (error) {
       if (error instanceof DnSyntaxError) {
-        skipped.push({ ref: dn, reason: error.message });
+        skipped.push({ ref: dn, reason: error.message, kind: 'entry' });
         return null;
       }
       throw error;
@@ -168,13 +168,13 @@ export async function readScope(
     if (nodeKind[node] === GROUP) return;
     const id = stableId(entry, p);
     if (!id) {
-      skipped.push({ ref: entry.dn, reason: `group has no ${p.id} (stable id)` });
+      skipped.push({ ref: entry.dn, reason: `group has no ${p.id} (stable id)`, kind: 'group' });
       nodeKind[node] = OTHER;
       return;
     }
     const name = firstString(entry, p.groupName);
     if (!name) {
-      skipped.push({ ref: entry.dn, reason: `group has no ${p.groupName} (name)` });
+      skipped.push({ ref: entry.dn, reason: `group has no ${p.groupName} (name)`, kind: 'group' });
       nodeKind[node] = OTHER;
       return;
     }
@@ -326,11 +326,11 @@ function unresolvedMembers(groups: Iterable<GroupNode>, problem: (member: number
       const reason = problem(m);
       if (reason === null) continue;
       total++;
-      if (out.length < UNRESOLVED_LISTED) out.push({ ref: g.dn, reason });
+      if (out.length < UNRESOLVED_LISTED) out.push({ ref: g.dn, reason, kind: 'member' });
     }
   }
   if (total > out.length) {
-    out.push({ ref: 'member values', reason: `${total - out.length} more member values name no entry or are not DNs (${total} in all); the first ${out.length} are listed` });
+    out.push({ ref: 'member values', kind: 'member', reason: `${total - out.length} more member values name no entry or are not DNs (${total} in all); the first ${out.length} are listed` });
   }
   return out;
 }

@@ -129,9 +129,9 @@ const MAIL = /^[^\s@]+@[^\s@]+$/;
 /** A user entry → a DirectoryUser, or the reason it cannot be used. */
 export function transformUser(entry: RawEntry, profile: VendorProfile): DirectoryUser | SkippedEntry {
   const id = stableId(entry, profile);
-  if (!id) return { ref: entry.dn, reason: `no ${profile.id} (stable id); the entry cannot be tracked` };
+  if (!id) return { ref: entry.dn, kind: 'user', reason: `no ${profile.id} (stable id); the entry cannot be tracked` };
   const mail = firstString(entry, profile.mail);
-  if (mail !== null && !MAIL.test(mail)) return { ref: entry.dn, id, reason: `invalid ${profile.mail} value "${mail}"` };
+  if (mail !== null && !MAIL.test(mail)) return { ref: entry.dn, id, kind: 'user', reason: `invalid ${profile.mail} value "${mail}"` };
   return {
     id,
     dn: entry.dn,
