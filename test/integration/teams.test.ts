@@ -135,6 +135,24 @@ describe('Teams surface', () => {
     expect(one.texts.join('\n')).toMatch(/group\.created|link\.|user\.created/);
   });
 
+  it.each([
+    { what: 'cannot be posted (the service answers 500)', status: 500 as const },
+    { what: 'comes back without an id', status: 'no-id' as const },
+  ])('starts a sync even when its first answer $what, and the result reaches the conversation', async ({ status }) => {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const before = h.connector.calls.length;
+    h.connector.failNext(1, 'reply', status);
+    const r = await postActivity(h.service.url, personalMessage(h.connector.url, 'sync corp'));
+    expect(r.status).toBe(200);
+    // The result reaches the conversation (in the first answer, or in a message of its own), and the run was recorded.
+    const result = await h.connector.waitFor((calls) =>
+      calls.slice(before).find((c) => (BotConnector.isPost(c) || c.kind === 'update') && c.status < 300 && /Run #1 of corp/.test(cardTexts(h!.connector.cards((x) => x === c)[0]?.card).join('\n'))),
+    );
+    expect(result).toBeDefined();
+    const [run] = await rowsOf<{ status: string; trigger: string }>(h, 'select status, trigger from runs');
+    expect(run).toMatchObject({ status: 'success', trigger: 'chat' });
+  });
+
   it('says "already running" for a second sync while one runs', async () => {
     h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 10 })]);
     ldap.pause();
@@ -160,6 +178,15 @@ describe('Teams surface', () => {
     expect((await postActivity(h.service.url, { ...untyped, type: 42 })).status).toBe(400);
     const notAnObject = await fetch(`${h.service.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["message"]' });
     expect(notAnObject.status).toBe(400);
+    const message = personalMessage(h.connector.url, 'sync corp');
+    for (const [field, broken] of [
+      ['conversation.id', { ...message, conversation: {} }],
+      ['from.id', { ...message, from: { name: 'Nobody' } }],
+    ] as const) {
+      const answer = await postActivity(h.service.url, broken);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ error: expect.stringContaining(field) });
+    }
     expect(h.connector.calls).toEqual([]);
     expect(await rowsOf(h, 'select id from runs')).toEqual([]);
   });

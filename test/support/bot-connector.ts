@@ -39,9 +39,15 @@ export class BotConnector {
   #next = 1;
   #throttle: { count: number; retryAfter: string; kind: ConnectorCall['kind'] | null } | null = null;
   #waiters: Array<() => void> = [];
+  #fail: { count: number; kind: ConnectorCall['kind']; status: number | 'no-id' } | null = null;
 
   get url(): string {
     return `http://127.0.0.1:${(this.#server!.address() as AddressInfo).port}/`;
+  }
+
+  /** The next `count` calls of `kind` fail with `status` (a service error), or answer 200 without an id (`status` 'no-id'). */
+  failNext(count: number, kind: ConnectorCall['kind'], status: number | 'no-id'): void {
+    this.#fail = { count, kind, status };
   }
 
   /** The next `count` calls (of one kind, if given) get 429 with this Retry-After (seconds). */
@@ -87,6 +93,13 @@ export class BotConnector {
       if (this.#throttle.count === 0) this.#throttle = null;
       record(kind, conversationId, subId ?? null, 429);
       return { status: 429, payload: { error: { code: 'TooManyRequests', message: 'throttled' } }, headers: { 'retry-after': retryAfter } };
+    }
+    if (this.#fail && this.#fail.count > 0 && this.#fail.kind === kind) {
+      const { status } = this.#fail;
+      if (--this.#fail.count === 0) this.#fail = null;
+      record(kind, conversationId, null, status === 'no-id' ? 200 : status);
+      if (status === 'no-id') return { status: 200, payload: {} };
+      return { status, payload: { error: { code: 'ServiceError', message: 'the service failed' } } };
     }
     if (kind === 'member') {
       const m = this.members.get(subId ?? '');

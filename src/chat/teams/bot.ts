@@ -113,11 +113,19 @@ function botResponse(res: ServerResponse, answer: BotAnswer) {
   };
 }
 
-/** An activity has a type; anything else is the sender's mistake (400), not the bot's (500). */
+const hasId = (value: unknown): boolean => !!value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string' && !!(value as { id: string }).id;
+
+/**
+ * An activity has a type, and one the bot answers has the conversation and the sender it comes
+ * from; anything else is the sender's mistake (400), not the bot's (500).
+ */
 function activityProblem(body: unknown): string | null {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the request body is not an activity (a JSON object)';
-  const type = (body as { type?: unknown }).type;
-  return typeof type === 'string' && type ? null : 'the activity has no type';
+  const activity = body as { type?: unknown; conversation?: unknown; from?: unknown };
+  if (typeof activity.type !== 'string' || !activity.type) return 'the activity has no type';
+  if (!hasId(activity.conversation)) return 'the activity has no conversation.id';
+  if (!hasId(activity.from)) return 'the activity has no from.id';
+  return null;
 }
 
 function writeJson(res: ServerResponse, status: number, body: unknown): void {
@@ -176,10 +184,40 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     });
   };
 
+  const postMessage = async (reference: Partial<ConversationReference>, view: View): Promise<string | undefined> => {
+    let id: string | undefined;
+    await inConversation(reference, async (ctx) => {
+      id = (await ctx.sendActivity(messageOf(view)))?.id;
+    });
+    return id;
+  };
+
+  /**
+   * Runs the reply's follow-up (a sync) whatever became of the first answer: its progress and
+   * result update that answer, or, when it could not be posted (or Teams gave it no id), go in
+   * a message of their own.
+   */
   const startFollowUp = (context: TurnContext, reply: Reply, activityId: string | undefined) => {
-    if (!reply.followUp || !activityId) return;
+    if (!reply.followUp) return;
     const reference = TurnContext.getConversationReference(context.activity);
-    track(reply.followUp((view) => updateMessage(reference, activityId, view)));
+    let id = activityId;
+    track(
+      reply.followUp(async (view) => {
+        if (id) await updateMessage(reference, id, view);
+        else id = await postMessage(reference, view);
+      }),
+    );
+  };
+
+  /** Sends the first answer; a failure to post it is logged and does not stop the follow-up. */
+  const sendFirst = async (context: TurnContext, reply: Reply): Promise<string | undefined> => {
+    try {
+      return (await context.sendActivity(messageOf(reply.view)))?.id;
+    } catch (error) {
+      if (!reply.followUp) throw error;
+      logger.warn({ err: describeError(error) }, 'the first answer could not be posted; the follow-up posts its own message');
+      return undefined;
+    }
   };
 
   const invocation = (context: TurnContext): Invocation => ({ user: userOf(context), conversation: conversationOf(context) });
@@ -187,8 +225,7 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   app.activity(ActivityTypes.Message, async (context) => {
     const text = context.activity.text ?? '';
     const reply = await chat.handleText(invocation(context), text);
-    const sent = await context.sendActivity(messageOf(reply.view));
-    startFollowUp(context, reply, sent?.id);
+    startFollowUp(context, reply, await sendFirst(context, reply));
   });
 
   app.conversationUpdate('membersAdded', async (context) => {
@@ -205,8 +242,7 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     if (!reply.replace) return fallbackText(reply.view);
     if (reply.asNewMessage) {
       // The clicked card stays; the answer is a card of its own, updated by the follow-up.
-      const sent = await context.sendActivity(messageOf(reply.view));
-      startFollowUp(context, reply, sent?.id);
+      startFollowUp(context, reply, await sendFirst(context, reply));
       return fallbackText(reply.view);
     }
     startFollowUp(context, reply, context.activity.replyToId);

@@ -1,0 +1,13 @@
+import { PGlite } from '@electric-sql/pglite';
+import { openStore } from './src/store/db.ts';
+let t = performance.now();
+const a = await PGlite.create();
+console.log('bare create', Math.round(performance.now() - t));
+t = performance.now();
+const s = await openStore({ dataDir: 'memory://' });
+console.log('openStore', Math.round(performance.now() - t));
+const pg = (s as any).pglite ?? (s as any).client;
+console.log(Object.keys(s));
+t = performance.now();
+const b = await a.clone();
+console.log('clone bare', Math.round(performance.now() - t));
