@@ -141,7 +141,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let client: PGlite;
   let unlock: (() => Promise<void>) | null = null;
   if (dataDir.startsWith('memory://')) {
-    client = new PGlite();
+    client = await memoryClient();
   } else {
     const dir = path.resolve(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
@@ -175,6 +175,26 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     location: dataDir.startsWith('memory://') ? 'in memory' : path.resolve(dataDir, 'pglite'),
     close: closeAll,
   };
+}
+
+/**
+ * In-memory stores start from one migrated template per process, cloned: a new PGlite costs
+ * seconds (WASM start-up and every migration), a clone of the template a fraction of one.
+ */
+let memoryTemplate: Promise<PGlite> | null = null;
+
+async function memoryClient(): Promise<PGlite> {
+  memoryTemplate ??= (async () => {
+    const template = new PGlite();
+    await migratePglite(drizzlePglite(template, { schema }) as never, { migrationsFolder: MIGRATIONS_DIR });
+    return template;
+  })();
+  try {
+    return (await (await memoryTemplate).clone()) as PGlite;
+  } catch (error) {
+    memoryTemplate = null;
+    throw error;
+  }
 }
 
 /** Rows of a raw `execute`, whichever driver answered (postgres.js returns an array, PGlite `{ rows }`). */
