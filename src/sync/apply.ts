@@ -290,7 +290,9 @@ export async function applyPlan(
       ])} as t(i, lg, ml, dn, ac)`;
     },
   );
-  for (const u of createdUsers) audit.push({ action: 'user.created', targetType: 'user', targetId: String(newUserId.get(u.directoryId)), before: null, after: u });
+  for (const { known: _known, ...u } of createdUsers) {
+    audit.push({ action: 'user.created', targetType: 'user', targetId: String(newUserId.get(u.directoryId)), before: null, after: u });
+  }
 
   const updates = plan.users.update;
   await chunked(updates.length, async (from, to) => {

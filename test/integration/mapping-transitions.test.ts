@@ -221,6 +221,9 @@ describe.each(DRIVERS)('mapping state transitions on %s', (driver: Driver) => {
       await expectIn(app, c, to);
     }
     await invariants(app);
+    // The audit records the directory user's fields, not the planner's bookkeeping.
+    const created = await rows<{ after: Record<string, unknown> }>(app, `select after from audit_log where action = 'user.created' and connection = '${c.connection}'`);
+    for (const entry of created) expect(Object.keys(entry.after).sort()).toEqual(['directoryId', 'displayName', 'dn', 'enabled', 'login', 'mail']);
     // Nothing left to do: a further sync succeeds and writes nothing.
     const before = await storeFingerprint(app);
     await sync(app, c);
