@@ -6,9 +6,9 @@
  * request, or Slack retrying one it thinks was lost, is answered 200 and nothing runs again.
  * What passes goes to bolt with its body already read (bolt verifies it once more).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
+import { verifySlackRequest } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
 import { readBody, refuse } from '../../http.ts';
 import type { Logger } from '../../logger.ts';
@@ -25,16 +25,27 @@ const header = (req: IncomingMessage, name: string): string | null => {
   return typeof value === 'string' ? value : null;
 };
 
-/** Slack's v0 signature over `v0:{timestamp}:{body}`, and the timestamp within five minutes of `nowMs`. */
+/**
+ * The timestamp within five minutes of `nowMs` either way (bolt's verifier refuses only old
+ * ones), then Slack's v0 signature over `v0:{timestamp}:{body}`, checked by bolt's own verifier.
+ */
 export function checkSignature(secret: string, timestamp: string | null, signature: string | null, body: Buffer, nowMs: number): SignatureCheck {
   if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'no x-slack-request-timestamp' };
   const skew = Number(timestamp) - Math.floor(nowMs / 1000);
   if (Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) return { ok: false, reason: `timestamp ${skew > 0 ? 'in the future' : 'too old'} by ${Math.abs(skew)} s` };
   if (!signature?.startsWith('v0=')) return { ok: false, reason: 'no v0 x-slack-signature' };
-  const digest = createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest();
-  const given = Buffer.from(signature.slice(3), 'hex');
-  if (given.length !== digest.length || !timingSafeEqual(given, digest)) return { ok: false, reason: 'signature mismatch' };
-  return { ok: true, digest: digest.toString('hex') };
+  try {
+    verifySlackRequest({
+      signingSecret: secret,
+      body: body.toString('utf8'),
+      headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) },
+      nowMilliseconds: nowMs,
+    });
+  } catch {
+    return { ok: false, reason: 'signature mismatch' };
+  }
+  // A valid signature is the request's digest: the key under which it acts once.
+  return { ok: true, digest: signature.slice(3) };
 }
 
 /** Slack's SSL check: unsigned by design; bolt answers it (and drops anything else in the body). */
@@ -83,7 +94,7 @@ export async function admitSlackRequest(req: IncomingMessage, res: ServerRespons
     return null;
   }
   const eventId = eventIdOf(req, body);
-  const first = (await claimChatRequest(deps.db, `slack:v0:${check.digest}`, now)) && (eventId === null || (await claimChatRequest(deps.db, `slack:event:${eventId}`, now)));
+  const first = await claimChatRequest(deps.db, [`slack:v0:${check.digest}`, ...(eventId === null ? [] : [`slack:event:${eventId}`])], now);
   if (!first) {
     const retry = header(req, 'x-slack-retry-num');
     deps.logger.info({ ...(eventId ? { eventId } : {}), ...(retry ? { retry } : {}) }, 'Slack request already acted on (a replay or a retry): answered, nothing done');
