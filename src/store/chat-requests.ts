@@ -10,9 +10,12 @@ import { chatRequests } from './schema.ts';
 
 export const CHAT_REQUEST_RETENTION_MS = 60 * 60 * 1000;
 
-/** True the first time `key` is claimed; false when it was claimed already (a replay or a retry). */
-export async function claimChatRequest(db: Db, key: string, now: Date): Promise<boolean> {
+/**
+ * Claims a request's keys (one statement, after expired keys are pruned): true when none was
+ * claimed before; false when one was (a replay or a retry), the new ones being claimed now.
+ */
+export async function claimChatRequest(db: Db, keys: readonly string[], now: Date): Promise<boolean> {
   await db.delete(chatRequests).where(lt(chatRequests.seenAt, new Date(now.getTime() - CHAT_REQUEST_RETENTION_MS)));
-  const rows = await db.insert(chatRequests).values({ key, seenAt: now }).onConflictDoNothing().returning({ key: chatRequests.key });
-  return rows.length > 0;
+  const rows = await db.insert(chatRequests).values(keys.map((key) => ({ key, seenAt: now }))).onConflictDoNothing().returning({ key: chatRequests.key });
+  return rows.length === keys.length;
 }

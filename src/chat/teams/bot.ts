@@ -257,7 +257,7 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   const firstTime = async (context: TurnContext): Promise<boolean> => {
     const a = context.activity;
     if ((a.type !== ActivityTypes.Message && a.type !== ActivityTypes.Invoke) || !a.id) return true;
-    if (await claimChatRequest(deps.db, `teams:${a.conversation?.id ?? ''}:${a.id}`, new Date())) return true;
+    if (await claimChatRequest(deps.db, [`teams:${a.conversation?.id ?? ''}:${a.id}`], new Date())) return true;
     logger.info({ activity: a.type, id: a.id }, 'Teams activity already acted on (a retry or a replay): answered, nothing done');
     if (a.type === ActivityTypes.Invoke) {
       await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'This was done already.' } } });
