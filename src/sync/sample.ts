@@ -3,6 +3,7 @@
  * members they lose), deactivated users and removed memberships, each kind getting its share,
  * sorted so that the same plan always shows the same sample.
  */
+import { plural } from '../format.ts';
 import type { Executor } from '../store/db.ts';
 import { loadLocalNames } from '../store/sync-state.ts';
 import type { SyncPlan } from './plan.ts';
@@ -25,7 +26,6 @@ export function fairShares(lengths: readonly number[], size: number): number[] {
   return shares;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The first `n` removed memberships as [group, user] local ids, in (group, user) order. */
 function firstRemovedMemberships(plan: SyncPlan, n: number): Array<[number, number]> {

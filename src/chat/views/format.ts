@@ -1,15 +1,15 @@
 /** Shared by the view builders: times, plurals, page sizes, pagers and notices. */
+import { formatUtc, plural } from '../../format.ts';
 import type { NoticeView, PagerView, Tone } from './types.ts';
+
+export { plural };
 
 export const PAGE_SIZES = { health: 20, conflicts: 10, duplicates: 10, runs: 10, skipped: 15, audit: 15 } as const;
 
 export function formatTime(d: Date | string | null | undefined): string {
   if (!d) return '—';
-  const date = typeof d === 'string' ? new Date(d) : d;
-  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return formatUtc(typeof d === 'string' ? new Date(d) : d);
 }
-
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The offset to show: `offset` itself, or the start of the last page when it is past the end (a button may send any number). */
 export function clampOffset(offset: number, total: number, size: number): number {
