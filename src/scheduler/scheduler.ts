@@ -11,9 +11,9 @@ import { describeError, isGroupsyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier, SyncEvent } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
-import { connections, runs } from '../store/schema.ts';
+import { connections } from '../store/schema.ts';
 import type { SyncEngine } from '../sync/engine.ts';
-import { setNextRun } from '../store/runs.ts';
+import { listHeldRuns, setNextRun } from '../store/runs.ts';
 import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from './schedule.ts';
 
 export function backoffOf(c: ConnectionConfig): BackoffPolicy {
@@ -134,11 +134,7 @@ export class Scheduler {
         await setNextRun(db, c.name, due, key, due);
       }
       if (due.getTime() > now.getTime()) continue;
-      const [waiting] = await db
-        .select({ id: runs.id })
-        .from(runs)
-        .where(and(eq(runs.connection, c.name), eq(runs.status, 'awaiting_approval')))
-        .limit(1);
+      const [waiting] = await listHeldRuns(db, c.name);
       if (waiting) {
         skipped.push({ connection: c.name, reason: `run #${waiting.id} awaits approval` });
         continue;
