@@ -141,15 +141,23 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
    * the first post fails, the follow-up (a sync) runs all the same: its first update posts a new
    * message there, and the later ones update that one.
    */
-  const answer = async (reply: Reply, where: MessageTarget, respond: RespondFn | null): Promise<void> => {
-    let posted: Posted | null = null;
+  const answer = (reply: Reply, where: MessageTarget, respond: RespondFn | null): Promise<void> =>
+    showThenFollow(reply, () => send.post(where, reply.view, respond), where, respond);
+
+  /**
+   * Shows a reply with `show` (a post, or the clicked message replaced), then runs its follow-up
+   * against it. When `show` fails and there is a follow-up, the work goes on all the same, and its
+   * first view is posted as a new message at `where` (the later ones update that one).
+   */
+  const showThenFollow = async (reply: Reply, show: () => Promise<Posted>, where: MessageTarget | null, respond: RespondFn | null): Promise<void> => {
+    let shown: Posted | null = null;
     try {
-      posted = await send.post(where, reply.view, respond);
+      shown = await show();
     } catch (error) {
-      if (!reply.followUp) throw error;
-      logger.warn({ channel: where.channel, err: describeError(error) }, 'Slack: the first answer could not be posted; the work goes on and its next view is posted as a new message');
+      if (!reply.followUp || !where) throw error;
+      logger.warn({ channel: where.channel, err: describeError(error) }, 'Slack: the answer could not be shown; the work goes on and its next view is posted as a new message');
     }
-    if (reply.followUp) await reply.followUp(updateOrPost(posted, where, respond));
+    if (reply.followUp) await reply.followUp(updateOrPost(shown, where!, respond));
   };
 
   /** Updates the posted message; with none (its post failed), posts one first. */
@@ -233,14 +241,8 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
         return;
       }
       const ts = body.container?.is_ephemeral ? null : (body.message?.ts ?? body.container?.message_ts ?? null);
-      let updated: Posted | null = null;
-      try {
-        updated = await send.replace(channel && ts ? { channel, ts } : null, reply.view, respond);
-      } catch (error) {
-        if (!reply.followUp || !channel) throw error;
-        logger.warn({ channel, err: describeError(error) }, 'Slack: the clicked message could not be updated; the work goes on and its next view is posted as a new message');
-      }
-      if (reply.followUp) await reply.followUp(updateOrPost(updated, { channel: channel!, threadTs: body.message?.thread_ts ?? null }, respond));
+      const where = channel ? { channel, threadTs: body.message?.thread_ts ?? null } : null;
+      await showThenFollow(reply, () => send.replace(channel && ts ? { channel, ts } : null, reply.view, respond), where, respond);
     });
   });
 
