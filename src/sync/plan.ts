@@ -169,6 +169,9 @@ function dnKey(ref: string): string {
 
 const lower = (s: string | null) => (s === null ? null : s.toLowerCase());
 
+/** The user's value of the connection's match key, lower case, or null when it has none. */
+const matchKeyOf = (u: { readonly login: string | null; readonly mail: string | null }, matchKey: MatchKey) => lower(matchKey === 'mail' ? u.mail : u.login);
+
 function userFields(u: DirectoryUser): UserFields {
   return { directoryId: u.id, dn: u.dn, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };
 }
@@ -310,7 +313,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   const takenKeys = heldKeys(plan, state, claimedLocal, options.matchKey);
   const keyUse = new Map<string, number>();
   for (const u of pendingNew) {
-    const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
+    const key = matchKeyOf(u, options.matchKey);
     if (key) keyUse.set(key, (keyUse.get(key) ?? 0) + 1);
   }
   // Which synced groups reach each user not mapped yet: a link is red while it has conflicts.
@@ -333,7 +336,7 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
   };
   for (const u of pendingNew) {
     const fields = userFields(u);
-    const key = lower(options.matchKey === 'mail' ? u.mail : u.login);
+    const key = matchKeyOf(u, options.matchKey);
     if (!key) {
       unmapped(fields, `no ${options.matchKey}: cannot be matched to a local user`);
       plan.skipped.push({ ref: u.dn ?? u.id, kind: 'user', reason: `no ${options.matchKey} (the connection's match key)` });
@@ -440,13 +443,12 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
  * plan's updates: a user not mapped yet who has one of them may not take or copy it.
  */
 function heldKeys(plan: SyncPlan, state: StoreState, claimedLocal: ReadonlySet<number>, matchKey: MatchKey): Set<string> {
-  const keyOf = (u: { login: string | null; mail: string | null }) => lower(matchKey === 'mail' ? u.mail : u.login);
   const after = new Map<number, string | null>();
   for (const id of claimedLocal) {
     const local = state.localUsers.get(id);
-    if (local) after.set(id, keyOf(local));
+    if (local) after.set(id, matchKeyOf(local, matchKey));
   }
-  for (const x of plan.users.update) after.set(x.localUserId, keyOf(x.after));
+  for (const x of plan.users.update) after.set(x.localUserId, matchKeyOf(x.after, matchKey));
   const keys = new Set<string>();
   for (const key of after.values()) if (key) keys.add(key);
   return keys;
