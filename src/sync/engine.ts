@@ -7,6 +7,7 @@ import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { CertificateError, GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
+import { formatUtc } from '../format.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
@@ -25,13 +26,14 @@ import {
   setLockRun,
   updateRun,
 } from '../store/runs.ts';
-import { connections, groupLinks, heldPlans, type RunSummary } from '../store/schema.ts';
+import { connections, groupLinks, heldPlans } from '../store/schema.ts';
 import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
 import { loadLinks, loadStoreState } from '../store/sync-state.ts';
 import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
+import { type RunProgress, counters, failedEntries, failedStats, summarize } from './record.ts';
 import { checkKind, linkMatches, notLinked } from './selection.ts';
 import { removalSample } from './sample.ts';
 import { validateSnapshot } from './validate.ts';
@@ -68,79 +70,6 @@ export interface EngineDeps {
   readonly holder: string;
   readonly now?: () => Date;
   readonly lockTtlMs?: number;
-}
-
-/** The step a run was in: lock → read → plan → guard → apply → record. */
-export type RunPhase = 'lock' | 'read' | 'plan' | 'guard' | 'apply' | 'record';
-
-interface RunProgress {
-  phase: RunPhase;
-  /** The last read progress: what was being read and how many entries so far. */
-  readPhase: ReadProgress['phase'] | null;
-  readCount: number;
-}
-
-/** What a failed run records: the phase reached, what was read, the directory requests and retries so far. */
-function failedStats(reached: RunProgress, source: DirectorySource | null, ms: number): Record<string, string | number> {
-  const requests = source?.requestStats?.();
-  return {
-    phase: reached.phase,
-    ...(reached.readPhase ? { readPhase: reached.readPhase, readCount: reached.readCount } : {}),
-    ...(requests ? { requests: requests.requests, retries: requests.retries } : {}),
-    ms: Math.round(ms),
-  };
-}
-
-/** A time as admins read it: 2026-11-30 11:30 UTC. */
-function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-/** `failed`: entries skipped for an invalid value (those without the match key are counted as unsynced). */
-export function summarize(counts: PlanCounts, failed: FailedEntries): RunSummary {
-  const usersSuccess = counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersMapped;
-  const usersUnsynced = counts.usersConflicts + counts.usersUnmapped;
-  const groupsSuccess = counts.groupsCreated + counts.groupsModified + counts.groupsDeleted;
-  return {
-    users: { impacted: usersSuccess + usersUnsynced, success: usersSuccess, unsynced: usersUnsynced, partial: 0, failed: failed.users },
-    groups: { impacted: groupsSuccess + counts.groupsDuplicated, success: groupsSuccess, unsynced: counts.groupsDuplicated, partial: 0, failed: failed.groups },
-  };
-}
-
-function counters(counts: PlanCounts) {
-  return {
-    groupsCreated: counts.groupsCreated,
-    groupsModified: counts.groupsModified,
-    groupsDeleted: counts.groupsDeleted,
-    groupsDuplicated: counts.groupsDuplicated,
-    usersCreated: counts.usersCreated,
-    usersUpdated: counts.usersUpdated + counts.usersMapped,
-    usersDeactivated: counts.usersDeactivated,
-    usersConflicts: counts.usersConflicts,
-    usersIgnored: counts.usersIgnored,
-    membershipsAdded: counts.membershipsAdded,
-    membershipsRemoved: counts.membershipsRemoved,
-  };
-}
-
-export interface FailedEntries {
-  readonly users: number;
-  readonly groups: number;
-}
-
-/**
- * Skipped users and groups: the run's failed objects. An unmapped user is unsynced, not failed;
- * a member value left out of its group is listed on the run but is no object of its own.
- */
-export function failedEntries(plan: SyncPlan): FailedEntries {
-  const unmapped = new Set(plan.users.unmapped.map((u) => u.dn ?? u.directoryId));
-  let users = 0;
-  let groups = 0;
-  for (const s of plan.skipped) {
-    if (s.kind === 'group') groups++;
-    else if (s.kind !== 'member' && !unmapped.has(s.ref)) users++;
-  }
-  return { users, groups };
 }
 
 export class SyncEngine {
