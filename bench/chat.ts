@@ -4,14 +4,16 @@
 // (10,000) directory users in conflict (two local candidates each, so 20,000 local users), and
 // BENCH_MEMBERS (20) members per group; then times the command layer's full answer (parse,
 // authorize, query, view, Adaptive Card) for `health`, `conflicts corp` (first page) and the last
-// page of conflicts (a "Next" click deep in the list), on PGlite (the embedded default) and on
-// PostgreSQL 15. Each answer is compared with a baseline measured in the same run on the same
+// page of conflicts (a "Next" click deep in the list), on the embedded PostgreSQL (the default,
+// in a temporary data folder) and on a separate PostgreSQL server. Each answer is compared with a baseline measured in the same run on the same
 // store: reading everything the answer is about (every conflict row; every link and membership)
 // with one plain query. The heap growth of each answer is reported too.
 //
 // Environment: BENCH_LINKS, BENCH_CONFLICTS, BENCH_MEMBERS, BENCH_REPEAT (7), BENCH_DRIVERS
-// ("pglite,postgres").
+// ("embedded,postgres").
 import { sql } from 'drizzle-orm';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { Authorizer } from '../src/chat/auth.ts';
@@ -22,12 +24,13 @@ import { type AppConfig, parseConfigDocument, SAMPLE_CONFIG } from '../src/confi
 import { silentLogger } from '../src/logger.ts';
 import { openStore, queryRows, type Store } from '../src/store/db.ts';
 import { startPostgres } from '../test/support/postgres.ts';
+import { isRoot } from '../test/support/proc.ts';
 
 const LINKS = Number(process.env.BENCH_LINKS ?? 1000);
 const CONFLICTS = Number(process.env.BENCH_CONFLICTS ?? 10_000);
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 20);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);
-const DRIVERS = (process.env.BENCH_DRIVERS ?? 'pglite,postgres').split(',');
+const DRIVERS = (process.env.BENCH_DRIVERS ?? 'embedded,postgres').split(',');
 const ADMIN = '00000000-0000-4000-8000-00000000a11c';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -77,7 +80,10 @@ async function benchDriver(driver: string): Promise<Array<Record<string, string 
     stopPg = () => pg.stop();
     store = await openStore({ databaseUrl: pg.url, maxConnections: 5 });
   } else {
-    store = await openStore({ dataDir: 'memory://' });
+    const dataDir = mkdtempSync(path.join(isRoot() ? '/tmp' : tmpdir(), 'groupsync-bench-chat-'));
+    chmodSync(dataDir, 0o755);
+    store = await openStore({ dataDir, maxConnections: 5 });
+    stopPg = async () => rmSync(dataDir, { recursive: true, force: true });
   }
   const parsed = parseConfigDocument(
     { connections: [{ name: 'corp', kind: 'ldif', file: 'directory.ldif', schedule: { interval: '24h' } }], chat: { admins: { teams: [ADMIN] } } },
@@ -86,7 +92,7 @@ async function benchDriver(driver: string): Promise<Array<Record<string, string 
     path.dirname(SAMPLE_CONFIG),
   );
   const config: AppConfig = {
-    port: 0, databaseUrl: null, dataDir: 'memory://', configFile: null, usingSample: false, logLevel: 'silent',
+    port: 0, databaseUrl: null, dataDir: 'data', configFile: null, usingSample: false, logLevel: 'silent',
     connections: parsed.connections, chat: parsed.chat, teams: { appId: null, appPassword: null, tenantId: null, appType: 'MultiTenant' }, slack: null,
   };
   const app = await createApp(config, { logger: silentLogger, store });

@@ -43,7 +43,8 @@ export function processHolder(): string {
 }
 
 export async function createApp(config: AppConfig, options: AppOptions): Promise<App> {
-  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const store =
+    options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onEvent: (message) => options.logger.info(message) }));
   const now = options.now ?? (() => new Date());
   const sourceFactory = options.createSource ?? createSource;
   const logger = options.logger;

@@ -38,7 +38,7 @@ export interface ServiceOptions {
 
 export async function startService(config: AppConfig, options: ServiceOptions): Promise<Service> {
   const { logger } = options;
-  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onEvent: (message) => logger.info(message) }));
   const alerts = new ChatAlerts({ db: store.db, logger });
   const app = await createApp(config, {
     logger,
@@ -95,7 +95,9 @@ async function main(): Promise<void> {
   const { app } = service;
   logger.info(
     { store: app.store.driver, location: app.store.location },
-    app.store.driver === 'pglite' ? 'store: embedded PGlite (set DATABASE_URL=postgres://… to use PostgreSQL)' : 'store: PostgreSQL',
+    app.store.driver === 'embedded'
+      ? 'store: embedded PostgreSQL in the data folder (set DATABASE_URL=postgres://… to use a PostgreSQL server of your own)'
+      : 'store: PostgreSQL',
   );
   if (config.usingSample) {
     logger.info(

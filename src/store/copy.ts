@@ -1,6 +1,7 @@
 /**
  * Bulk inserts: PostgreSQL's COPY when the transaction runs on postgres.js (several times faster
- * than INSERT for hundreds of thousands of rows), `INSERT … SELECT unnest(…)` elsewhere (PGlite).
+ * than INSERT for hundreds of thousands of rows) inside a transaction, `INSERT … SELECT unnest(…)`
+ * outside one.
  * Only for rows that cannot conflict (new ids, rows the plan checked are absent).
  */
 import { once } from 'node:events';
@@ -23,7 +24,6 @@ interface CopyCapableClient {
 function copyClient(tx: Executor): CopyCapableClient | null {
   const client = (tx as unknown as { session?: { client?: unknown } }).session?.client as { unsafe?: unknown } | undefined;
   if (!client || typeof client.unsafe !== 'function') return null;
-  // PGlite clients have no COPY FROM STDIN stream; postgres.js query objects have writable().
   return 'begin' in client || 'savepoint' in client ? (client as unknown as CopyCapableClient) : null;
 }
 

@@ -1,20 +1,16 @@
 /**
- * The database handle: PostgreSQL through postgres.js when a URL is given, otherwise PGlite in a
- * local data folder. The same drizzle schema and migrations serve both. The handle is injected
- * everywhere; nothing builds its own.
+ * The database handle: PostgreSQL through postgres.js, either the server at DATABASE_URL or the
+ * embedded server groupsync runs in its data folder (store/embedded.ts). One code path, one
+ * schema, the same migrations. The handle is injected everywhere; nothing builds its own.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import lockfile from 'proper-lockfile';
 import { GroupsyncError } from '../errors.ts';
+import { openEmbeddedServer } from './embedded.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -26,7 +22,10 @@ export type Executor = Db | Tx;
 
 export interface Store {
   readonly db: Db;
-  readonly driver: 'pglite' | 'postgres';
+  /** `embedded`: the private server in the data folder; `postgres`: the server at DATABASE_URL. */
+  readonly driver: 'embedded' | 'postgres';
+  /** The connection URL (with its password: never log it), for a worker's own connections. */
+  readonly url: string;
   /** Where the data lives, for the start-up log (never the password). */
   readonly location: string;
   close(): Promise<void>;
@@ -35,10 +34,12 @@ export interface Store {
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '..', '..', 'migrations');
 
 export interface OpenStoreOptions {
-  /** postgres:// URL; when absent, PGlite in `dataDir` (or in memory when dataDir is 'memory://'). */
+  /** postgres:// URL; when absent, the embedded server in `dataDir`. */
   readonly databaseUrl?: string | null;
   readonly dataDir?: string;
   readonly maxConnections?: number;
+  /** Told what the embedded server did (initialised, started, attached, recovered, stopped). */
+  readonly onEvent?: (message: string) => void;
 }
 
 function redactUrl(url: string): string {
@@ -108,98 +109,49 @@ export function describeConnectFailure(error: unknown): string {
   }
 }
 
-/** Opens the store and applies pending migrations. */
-export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  if (options.databaseUrl) {
-    checkDatabaseUrl(options.databaseUrl);
-    const client = postgres(options.databaseUrl, {
-      max: options.maxConnections ?? 10,
-      onnotice: () => {},
-      connection: { application_name: 'groupsync' },
-    });
-    const db = drizzlePostgres(client, { schema }) as unknown as Db;
-    const fail = async (error: unknown): Promise<never> => {
-      await client.end({ timeout: 1 });
-      throw new GroupsyncError('STORE_FAILED', `cannot open PostgreSQL at ${redactUrl(options.databaseUrl!)}: ${describeConnectFailure(error)}`, { cause: error });
-    };
-    // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
-    await client`select 1`.then(() => undefined, fail);
-    try {
-      await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_DIR });
-    } catch (error) {
-      // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
-      await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);
-    }
-    return {
-      db,
-      driver: 'postgres',
-      location: redactUrl(options.databaseUrl),
-      close: () => client.end({ timeout: 5 }),
-    };
-  }
-  const dataDir = options.dataDir ?? 'memory://';
-  let client: PGlite;
-  let unlock: (() => Promise<void>) | null = null;
-  if (dataDir.startsWith('memory://')) {
-    client = await memoryClient();
-  } else {
-    const dir = path.resolve(dataDir, 'pglite');
-    mkdirSync(dir, { recursive: true });
-    // PGlite is one process's database: a second process opening the same folder would corrupt it.
-    try {
-      unlock = await lockfile.lock(dir, { lockfilePath: path.join(dir, '..', 'pglite.lock'), stale: 15_000, update: 5_000 });
-    } catch (error) {
-      throw new GroupsyncError(
-        'STORE_FAILED',
-        `the embedded store in ${dir} is in use by another groupsync process (the service?). Stop it first, ` +
-          'or set DATABASE_URL so that several processes share one PostgreSQL database',
-        { cause: error },
-      );
-    }
-    client = new PGlite(dir);
-  }
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
-  const closeAll = async () => {
-    await client.close();
-    await unlock?.();
+/** Opens PostgreSQL at `url` and applies pending migrations; a failure says why and what to do. */
+async function openPostgres(url: string, maxConnections: number, shown: string, onClose: () => Promise<void>): Promise<{ db: Db; close(): Promise<void> }> {
+  const client = postgres(url, { max: maxConnections, onnotice: () => {}, connection: { application_name: 'groupsync' } });
+  const db = drizzle(client, { schema }) as unknown as Db;
+  const close = async () => {
+    await client.end({ timeout: 5 });
+    await onClose();
   };
+  const fail = async (error: unknown): Promise<never> => {
+    await client.end({ timeout: 1 });
+    await onClose();
+    throw new GroupsyncError('STORE_FAILED', `cannot open PostgreSQL at ${shown}: ${describeConnectFailure(error)}`, { cause: error });
+  };
+  // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
+  await client`select 1`.then(() => undefined, fail);
   try {
-    await migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
   } catch (error) {
-    await closeAll();
-    throw new GroupsyncError('STORE_FAILED', `cannot open the embedded store in ${dataDir}: ${(error as Error).message}`, { cause: error });
+    // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
+    await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);
   }
-  return {
-    db,
-    driver: 'pglite',
-    location: dataDir.startsWith('memory://') ? 'in memory' : path.resolve(dataDir, 'pglite'),
-    close: closeAll,
-  };
+  return { db, close };
 }
 
 /**
- * In-memory stores start from one migrated template per process, cloned: a new PGlite costs
- * seconds (WASM start-up and every migration), a clone of the template a fraction of one.
+ * Opens the store and applies pending migrations: PostgreSQL at `databaseUrl`, or the embedded
+ * PostgreSQL server of `dataDir` (started, or attached to, by store/embedded.ts).
  */
-let memoryTemplate: Promise<PGlite> | null = null;
-
-async function memoryClient(): Promise<PGlite> {
-  memoryTemplate ??= (async () => {
-    const template = new PGlite();
-    await migratePglite(drizzlePglite(template, { schema }) as never, { migrationsFolder: MIGRATIONS_DIR });
-    return template;
-  })();
-  try {
-    return (await (await memoryTemplate).clone()) as PGlite;
-  } catch (error) {
-    memoryTemplate = null;
-    throw error;
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const max = options.maxConnections ?? 10;
+  if (options.databaseUrl) {
+    checkDatabaseUrl(options.databaseUrl);
+    const shown = redactUrl(options.databaseUrl);
+    const { db, close } = await openPostgres(options.databaseUrl, max, shown, async () => {});
+    return { db, driver: 'postgres', url: options.databaseUrl, location: shown, close };
   }
+  const dataDir = path.resolve(options.dataDir ?? 'data');
+  const server = await openEmbeddedServer(dataDir, options.onEvent ? { onEvent: options.onEvent } : {});
+  const { db, close } = await openPostgres(server.url, max, `the embedded server (${server.location})`, () => server.detach());
+  return { db, driver: 'embedded', url: server.url, location: server.location, close };
 }
 
-/** Rows of a raw `execute`, whichever driver answered (postgres.js returns an array, PGlite `{ rows }`). */
+/** Rows of a raw `execute` (postgres.js answers with an array of rows). */
 export async function queryRows<T>(executor: Executor, query: SQL): Promise<T[]> {
-  const result: unknown = await executor.execute(query);
-  if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
+  return (await executor.execute(query)) as unknown as T[];
 }

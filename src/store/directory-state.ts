@@ -11,7 +11,6 @@ import { directoryState } from './schema.ts';
 export async function loadDirectoryState(db: Executor, connection: string): Promise<DirectoryState | null> {
   const [row] = await db.select().from(directoryState).where(eq(directoryState.connection, connection));
   if (!row) return null;
-  // postgres.js hands bytea over as a Buffer, PGlite as a Uint8Array.
   return { cursor: row.cursor, cache: row.cache ? new Uint8Array(row.cache) : null };
 }
 

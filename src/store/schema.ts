@@ -1,7 +1,7 @@
 /**
  * The local store: the application's users, groups and memberships (other applications read
  * them), plus groupsync's own state: connections, links, mappings, duplicates, runs, audit,
- * chat conversations and alert incidents. One schema serves PGlite and PostgreSQL.
+ * chat conversations and alert incidents. One schema serves the embedded and external PostgreSQL.
  */
 import { sql } from 'drizzle-orm';
 import {

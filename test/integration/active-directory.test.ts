@@ -1,6 +1,6 @@
 /**
  * The sync engine against a real Active Directory domain controller (Samba 4 AD, see
- * test/support/samba-ad.ts), on PGlite: vendor detection from the root DSE, objectGUID ids,
+ * test/support/samba-ad.ts), on PostgreSQL: vendor detection from the root DSE, objectGUID ids,
  * userAccountControl, nested groups, a 2,000-member group, deletions, linking by name and by
  * objectGUID, and a refused bind.
  *
@@ -30,7 +30,7 @@ function guidText(b: Buffer): string {
 
 
 
-describe('sync engine against Samba Active Directory (pglite)', () => {
+describe('sync engine against Samba Active Directory', () => {
   let ad: SambaAdHandle;
   let app: TestApp;
   /** Users and groups alike live in CN=Users. */
@@ -92,7 +92,7 @@ describe('sync engine against Samba Active Directory (pglite)', () => {
     await ad.addLdif(ldif.join('\n'));
     await ad.addMembers(dnOf('gs-big'), Array.from({ length: BULK }, (_, i) => dnOf(bulkName(i))), 500);
     app = await createTestApp(
-      'pglite',
+      'postgres',
       [connection(), connection({ name: 'manual', groups: { list: [] } }), connection({ name: 'wrongpw', passwordEnv: 'WRONG_PASSWORD' })],
       { env: env() },
     );

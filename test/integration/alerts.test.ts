@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
 import { queryRows } from '../../src/store/db.ts';
-import { type Driver, createTestApp, ldapConnection } from '../support/app.ts';
+import { DRIVERS, type Driver, createTestApp, ldapConnection } from '../support/app.ts';
 import { BotConnector } from '../support/bot-connector.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { ADMIN, BOT_TOKEN, SIGNING_SECRET, postSlack, slashCommand } from '../support/slack.ts';
@@ -75,7 +75,7 @@ const slackText = (blocks: unknown) => unescapeMrkdwn(blockTexts(blocks).join('\
 /** Messages posted to the Slack channel whose text matches. */
 const slackPosts = (h: Harness, match: RegExp) => h.api.messages(SLACK_CHANNEL.id).filter((m) => match.test(slackText(m.blocks)));
 
-describe.each(['pglite', 'postgres'] as Driver[])('alerts on %s', (driver) => {
+describe.each(DRIVERS)('alerts on %s', (driver) => {
   let ldap: SlapdHandle | null = null;
   let h: Harness | null = null;
 

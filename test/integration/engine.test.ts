@@ -1,5 +1,5 @@
 /**
- * The sync engine against a real OpenLDAP slapd, on both stores (PGlite and PostgreSQL):
+ * The sync engine against a real OpenLDAP slapd, on PostgreSQL:
  * every seed scenario of DESIGN.md §2.
  */
 import { sql } from 'drizzle-orm';

@@ -1,6 +1,6 @@
 /**
  * The sync engine with the real Entra source (real @azure/identity and Graph client) against a
- * loopback Microsoft Graph over HTTPS, on both stores (PGlite and PostgreSQL): the engine's
+ * loopback Microsoft Graph over HTTPS, on PostgreSQL: the engine's
  * scenarios of DESIGN.md §2, paging, delta sync, throttling and faults.
  */
 import { execFile } from 'node:child_process';

@@ -2,7 +2,7 @@
  * The Teams surface in a browser: the Microsoft 365 Agents Playground (its web UI and mocked Bot
  * Connector, no login) talks to the real service at /api/messages; Debian's Chromium, headless,
  * driven by playwright-core, types commands, reads the rendered Adaptive Cards and clicks their
- * Action.Execute buttons. The directory is a real slapd, the store PGlite.
+ * Action.Execute buttons. The directory is a real slapd, the store PostgreSQL.
  *
  * Screenshots go to test/artifacts/playground/ (gitignored); on a failure also the page, the
  * Playground's log and the browser console.
@@ -59,7 +59,7 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
 
   beforeAll(async () => {
     ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
-    service = await startTestService('pglite', [ldapConnection(ldap, { groups: { list: ['edge-users'] }, timeoutSeconds: 2 })], {
+    service = await startTestService('postgres', [ldapConnection(ldap, { groups: { list: ['edge-users'] }, timeoutSeconds: 2 })], {
       chat: { admins: { teams: [PLAYGROUND_USER.aadObjectId] } },
     });
     // Two local users with jdoe's mail: the first sync leaves jdoe in conflict.

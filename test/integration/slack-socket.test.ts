@@ -36,7 +36,7 @@ it('connects with the app token, acknowledges a slash command envelope on the so
       resolve(socket);
     }),
   );
-  service = await startSlackService('pglite', [], {
+  service = await startSlackService('postgres', [], {
     slack: { botToken: BOT_TOKEN, mode: 'socket', signingSecret: null, appToken: 'xapp-1-A0GROUPSYNC-1-abc', apiUrl: api.url },
     chat: { admins: { slack: [ADMIN.id] }, viewers: { slack: [VIEWER.id] } },
   });

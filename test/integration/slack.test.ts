@@ -2,7 +2,7 @@
  * The Slack surface end to end: signed slash commands, block_actions and Events API requests
  * POSTed to the real bolt app at /slack/events on the service's HTTP server; the bot's Web API
  * calls and response_url posts go to a loopback Slack. The directory is a real slapd, the store
- * PGlite (and PostgreSQL for the button flow).
+ * PostgreSQL.
  */
 import { request as httpRequest } from 'node:http';
 import { sql } from 'drizzle-orm';
@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
 import { queryRows } from '../../src/store/db.ts';
 import { acquireLock } from '../../src/store/runs.ts';
-import { type Driver, ldapConnection } from '../support/app.ts';
+import { DRIVERS, type Driver, ldapConnection } from '../support/app.ts';
 import { FIXTURE_LDIF, SERVICE_ACCOUNT, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import {
   ADMIN,
@@ -132,7 +132,7 @@ describe('Slack surface', () => {
   });
 
   it('verifies every request: answers the url_verification challenge, refuses forged, wrongly signed and stale requests with 401 and does nothing', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const challenge = urlVerification();
     const ok = await postSlack(h.service.eventsUrl, challenge);
     expect(ok.status).toBe(200);
@@ -153,7 +153,7 @@ describe('Slack surface', () => {
   });
 
   it('refuses a correctly signed request dated more than five minutes in the future (command, event, button) with 401 and does nothing', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const before = h.api.calls.length;
     const now = Math.floor(Date.now() / 1000);
     const requests = [
@@ -178,7 +178,7 @@ describe('Slack surface', () => {
   });
 
   it('acts once per signed request: a replayed command or click, or Slack retrying one, answers 200 and does nothing again', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const ts = Math.floor(Date.now() / 1000);
     const command = slashCommand('sync corp', { responseUrl: h.api.responseUrl('replayed') });
     expect((await postSlack(h.service.eventsUrl, command, { timestampSeconds: ts })).status).toBe(200);
@@ -205,7 +205,7 @@ describe('Slack surface', () => {
   });
 
   it('answers 413 to a body over 1 MB before reading all of it, and 401 to an unsigned small one', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const url = new URL(h.service.eventsUrl);
     const total = 64 * 1024 * 1024;
     const big = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
@@ -251,7 +251,7 @@ describe('Slack surface', () => {
   });
 
   it('answers the slash command at once and posts help, health, status, runs and run in the channel', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const sent = await postSlack(h.service.eventsUrl, slashCommand('help', { responseUrl: h.api.responseUrl('help') }));
     expect(sent.status).toBe(200);
     expect(sent.ms).toBeLessThan(3000);
@@ -282,7 +282,7 @@ describe('Slack surface', () => {
   });
 
   it('acknowledges a sync at once, then updates the same message with progress and the result counters', async () => {
-    h = await harness('pglite', [ldapConnection(ldap)]);
+    h = await harness('postgres', [ldapConnection(ldap)]);
     const r = await h.send(slashCommand('sync corp', { responseUrl: h.api.responseUrl('sync') }));
     const posted = r.calls.find((c) => c.method === 'chat.postMessage')!;
     expect(blockTexts(posted.params.blocks).join('\n')).toMatch(re(`Sync of corp requested by ${ACTOR}: starting…`));
@@ -298,7 +298,7 @@ describe('Slack surface', () => {
   });
 
   it('answers an app mention in its channel and a direct message in the DM, once per event', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const mention = await h.send(appMention('health'));
     expect(mention.status).toBe(200);
     const inChannel = mention.calls.find((c) => c.method === 'chat.postMessage')!;
@@ -327,7 +327,7 @@ describe('Slack surface', () => {
   });
 
   it('refuses changes to viewers and everything to unknown users, saying why, and explains wrong commands', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const viewer = await h.command('map jdoe #1', { user: VIEWER });
     expect(viewer.text).toMatch(/^🔴 Not allowed/);
     expect(viewer.text).toMatch(/"map" changes the directory sync, so it is for groupsync admins only; Slack user victor \(UVIEW01\) is a viewer/);
@@ -341,7 +341,7 @@ describe('Slack surface', () => {
   });
 
   it('maps, ignores, unignores, links, unlinks and (un)subscribes by command, audited with the Slack user as actor', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
       seed: [`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`],
     });
     await h.command('sync corp');
@@ -367,7 +367,7 @@ describe('Slack surface', () => {
   });
 
   it('pages a long list: Next updates the same message with the next page', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     await h.command('sync corp');
     await h.service.app.store.db.execute(sql.raw(`insert into runs (connection, trigger, actor, status) select 'corp', 'manual', 'test', 'success' from generate_series(1, 13)`));
     const runs = await h.command('runs corp');
@@ -381,7 +381,7 @@ describe('Slack surface', () => {
   });
 
   it("checks a button's values against the card's own object: another connection's duplicate, a run never held, a page past the end", async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } }), ldapConnection(ldap, { name: 'hr', groups: { filter: '(cn=developers)' } })], {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } }), ldapConnection(ldap, { name: 'hr', groups: { filter: '(cn=developers)' } })], {
       seed: [`insert into local_groups (name, description) values ('Developers', 'made by hand')`],
     });
     await h.command('sync corp');
@@ -418,7 +418,7 @@ describe('Slack surface', () => {
   });
 
   it('retries a Web API call Slack throttles (429) no sooner than its Retry-After', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     h.api.throttleNext('chat.postMessage', 1, 1);
     const r = await h.send(slashCommand('health', { responseUrl: h.api.responseUrl('throttled') }));
     expect(r.status).toBe(200);
@@ -429,7 +429,7 @@ describe('Slack surface', () => {
   });
 
   it('retries a response_url post Slack throttles (429) no sooner than its Retry-After: a refusal still reaches the clicker', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const health = await h.command('health');
     h.api.throttleNext('response_url', 1, 1);
     const calls = await h.click(health, button(health, 'sync.start'), VIEWER);
@@ -441,7 +441,7 @@ describe('Slack surface', () => {
   });
 
   it('starts a sync even when its first "starting…" message cannot be posted, and posts the result as a new message', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     h.api.failNext('chat.postMessage', 1, 'fatal_error');
     const r = await h.send(slashCommand('sync corp', { responseUrl: h.api.responseUrl('lost-ack') }));
     expect(r.status).toBe(200);
@@ -452,7 +452,7 @@ describe('Slack surface', () => {
   });
 
   it('dry runs are for admins and take no run lock: a dry run goes ahead while a sync holds the connection', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const viewer = await h.command('sync corp --dry-run', { user: VIEWER });
     expect(viewer.text).toMatch(/"sync" changes the directory sync, so it is for groupsync admins only/);
     expect(await rowsOf(h, 'select id from runs')).toEqual([]);
@@ -470,7 +470,7 @@ describe('Slack surface', () => {
     const api = await new SlackApi().start();
     try {
       const slack: SlackConfig = { botToken: 'xoxp-not-a-bot-token', mode: 'http', signingSecret: SIGNING_SECRET, appToken: null, apiUrl: api.url };
-      const service = await startSlackService('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })], { slack, chat: CHAT });
+      const service = await startSlackService('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })], { slack, chat: CHAT });
       try {
         expect(api.calls.map((c) => `${c.method} ${String(c.response.error ?? 'ok')}`)).toContain('auth.test not_authed');
         const health = await fetch(service.eventsUrl.replace('/slack/events', '/healthz'));
@@ -488,7 +488,7 @@ describe('Slack surface', () => {
   });
 
   it('answers through the response URL where the bot may not post', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     h.api.notIn.add('C0PRIVATE1');
     const r = await h.send(slashCommand('health', { channel: { id: 'C0PRIVATE1', name: 'privategroup' }, responseUrl: h.api.responseUrl('private') }));
     expect(r.calls.map((c) => `${c.method} ${c.status}`)).toContain('chat.postMessage 200');
@@ -500,7 +500,7 @@ describe('Slack surface', () => {
   it('posts one alert per incident to a subscribed channel when a sync fails, with next steps, and updates the same message when resolved', async () => {
     const own = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
     try {
-      h = await harness('pglite', [ldapConnection(own, { bindDn: SERVICE_ACCOUNT.dn, groups: { list: ['app-ops'] } })], { env: { TEST_LDAP_PASSWORD: SERVICE_ACCOUNT.password } });
+      h = await harness('postgres', [ldapConnection(own, { bindDn: SERVICE_ACCOUNT.dn, groups: { list: ['app-ops'] } })], { env: { TEST_LDAP_PASSWORD: SERVICE_ACCOUNT.password } });
       const alerts = { id: 'C0OPSALERT', name: 'ops-alerts' };
       expect((await h.command('subscribe', { channel: alerts })).text).toMatch(/^✅ Subscribed to alerts/);
       // The directory no longer accepts the configured password.
@@ -537,7 +537,7 @@ describe('Slack surface', () => {
   });
 });
 
-describe.each(['pglite', 'postgres'] as Driver[])('Slack buttons on %s', (driver) => {
+describe.each(DRIVERS)('Slack buttons on %s', (driver) => {
   let ldap: SlapdHandle;
   let h: Harness | null = null;
 

@@ -1,81 +1,67 @@
 /**
  * What a newcomer gets from `npm start` with nothing configured: the service on the embedded
- * store, the sample directory synced, /healthz answering; and the CLI on the same data folder.
+ * PostgreSQL (initialised in the data folder on first start), the sample directory synced,
+ * /healthz answering; the CLI on the same store while the service runs; the data kept across
+ * restarts.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type ServiceProcess, bareEnv, cli, embeddedServerPid, freshDataDir, startServiceProcess, stopEmbeddedServer } from '../support/service-process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), ...args], { env: { ...process.env, ...env }, cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-let service: ChildProcess | null = null;
-afterEach(() => {
-  service?.kill('SIGKILL');
+let service: ServiceProcess | null = null;
+let dataDir = '';
+afterEach(async () => {
+  await service?.stop('SIGKILL');
   service = null;
+  await stopEmbeddedServer(dataDir);
 });
 
 describe('npm start on a fresh machine', () => {
-  it('serves /healthz, syncs the sample directory, and the CLI reads the same store once it stops', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'groupsync-start-'));
-    // Nothing configured: no connections file, no database URL.
-    const childEnv: Record<string, string | undefined> = { ...process.env, GROUPSYNC_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' };
-    delete childEnv.GROUPSYNC_CONFIG;
-    delete childEnv.DATABASE_URL;
-    service = spawn(process.execPath, [path.join(ROOT, 'src/main.ts')], { env: childEnv as NodeJS.ProcessEnv, cwd: ROOT });
-    const lines: Array<Record<string, unknown>> = [];
-    let port = 0;
-    const firstSync = new Promise<Record<string, unknown>>((resolve, reject) => {
-      let buffer = '';
-      service!.stderr!.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
-          buffer = buffer.slice(nl + 1);
-          lines.push(line);
-          if (typeof line.msg === 'string' && line.msg.startsWith('listening: ')) port = line.port as number;
-          if (typeof line.msg === 'string' && line.msg.startsWith('scheduled sync of sample')) resolve(line);
-        }
-      });
-      service!.once('exit', (code) => reject(new Error(`service exited with ${code}: ${JSON.stringify(lines)}`)));
-    });
-    const sync = await firstSync;
+  it('initialises the embedded PostgreSQL, serves /healthz, syncs the sample directory; the CLI works beside it and the data survives a restart', async () => {
+    dataDir = freshDataDir('groupsync-start-');
+    const env = bareEnv(dataDir);
+    service = await startServiceProcess(env);
+    const sync = await service.waitFor('scheduled sync of sample');
     expect(sync).toMatchObject({ status: 'partial', groupsCreated: 3, usersCreated: 7, membershipsAdded: 13, skipped: 1 });
-    expect(lines[0]?.msg).toMatch(/store: embedded PGlite \(set DATABASE_URL/);
-    expect(lines[1]?.msg).toMatch(/sample directory .* To use your directory: copy sample\/groupsync.example.yaml/);
-
-    expect(lines.map((l) => l.msg)).toEqual(
+    const messages = service.lines.map((l) => l.msg);
+    const cluster = path.join(dataDir, 'postgres');
+    expect(messages[0]).toBe(`initialised the embedded PostgreSQL cluster in ${cluster}`);
+    expect(messages[1]).toMatch(new RegExp(`^started the embedded PostgreSQL \\(${cluster}, 127\\.0\\.0\\.1:\\d+\\)$`));
+    expect(messages[2]).toMatch(/^store: embedded PostgreSQL in the data folder \(set DATABASE_URL/);
+    expect(messages[3]).toMatch(/sample directory .* To use your directory: copy sample\/groupsync.example.yaml/);
+    expect(messages).toEqual(
       expect.arrayContaining([
         'Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)',
         'listening: POST /api/messages (Teams), GET /healthz',
       ]),
     );
-    const notJson = await fetch(`http://127.0.0.1:${port}/api/messages`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } });
+    const base = `http://127.0.0.1:${service.port}`;
+    const notJson = await fetch(`${base}/api/messages`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } });
     expect(notJson.status).toBe(400);
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', store: 'pglite', connections: ['sample'] });
+    expect(await health.json()).toEqual({ status: 'ok', store: 'embedded', connections: ['sample'] });
 
-    const busy = await cli({ GROUPSYNC_DATA_DIR: dataDir }, 'status', 'sample');
-    expect(busy.code).toBe(1);
-    expect(busy.stderr).toMatch(/in use by another groupsync process .* set DATABASE_URL/);
+    // The CLI attaches to the server the service started, while the service runs.
+    const beside = await cli(env, '--json', 'status', 'sample');
+    expect(beside.stderr).toContain(`attached to the embedded PostgreSQL (${cluster}, 127.0.0.1:`);
+    expect(JSON.parse(beside.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, unmapped: 1, linkedGroups: 3 });
+    expect(embeddedServerPid(dataDir)).not.toBeNull();
 
-    const exited = new Promise((resolve) => service!.once('exit', resolve));
-    service.kill('SIGTERM');
-    await exited;
+    // Stopped, the service leaves no server behind; the CLI alone starts it, reads, and stops it.
+    expect(await service.stop('SIGTERM')).toBe(0);
     service = null;
-    const status = await cli({ GROUPSYNC_DATA_DIR: dataDir }, '--json', 'status', 'sample');
-    expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, unmapped: 1, linkedGroups: 3 });
+    expect(embeddedServerPid(dataDir)).toBeNull();
+    const alone = await cli(env, '--json', 'status', 'sample');
+    expect(JSON.parse(alone.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, unmapped: 1, linkedGroups: 3 });
+    expect(embeddedServerPid(dataDir)).toBeNull();
+    expect(existsSync(path.join(cluster, 'PG_VERSION'))).toBe(true);
+
+    // Restarted, the service starts the existing cluster (no second initialisation) and finds the data.
+    service = await startServiceProcess(env);
+    expect(service.lines[0]?.msg).toMatch(/^started the embedded PostgreSQL/);
+    const again = await cli(env, '--json', 'status', 'sample');
+    expect(JSON.parse(again.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, linkedGroups: 3 });
   });
 });

@@ -1,12 +1,12 @@
 /**
  * The Teams surface end to end: Teams activities POSTed to the real bot (teams-ai on botbuilder)
  * at /api/messages, whose replies, card updates and proactive alerts go to a loopback Bot
- * Connector; the directory is a real slapd, the store PGlite (and PostgreSQL for the button flow).
+ * Connector; the directory is a real slapd, the store PostgreSQL.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/store/db.ts';
-import { type Driver, createTestApp, ldapConnection } from '../support/app.ts';
+import { DRIVERS, type Driver, createTestApp, ldapConnection } from '../support/app.ts';
 import { BotConnector } from '../support/bot-connector.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -101,7 +101,7 @@ describe('Teams surface', () => {
   });
 
   it('answers help, health and status in a personal chat and on a channel @mention', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const help = await h.say('help');
     for (const name of ['health', 'status <connection>', 'sync <connection>', 'conflicts <connection>', 'duplicates <connection>', 'map <user> <local user>', 'subscribe']) {
       expect(help.texts.join('\n')).toContain(name);
@@ -116,7 +116,7 @@ describe('Teams surface', () => {
   });
 
   it('acknowledges a sync at once, then updates the same card with the result counters', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops', 'app-admins'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops', 'app-admins'] } })]);
     const ack = await h.say('sync corp');
     expect(ack.texts.join('\n')).toMatch(new RegExp(`Sync of corp requested by ${ACTOR_ALICE.replace(/[()]/g, '\\$&')}`));
     const result = await h.updated(ack.id, /Run #\d+ of corp (succeeded|applied)/);
@@ -154,7 +154,7 @@ describe('Teams surface', () => {
   });
 
   it('says "already running" for a second sync while one runs', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 10 })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 10 })]);
     ldap.pause();
     try {
       const first = await h.say('sync corp');
@@ -170,7 +170,7 @@ describe('Teams surface', () => {
   });
 
   it('answers 400 to an activity without a type, or a body that is no activity, and acts on nothing', async () => {
-    h = await harness('pglite', [ldapConnection(ldap)]);
+    h = await harness('postgres', [ldapConnection(ldap)]);
     const { type: _type, ...untyped } = personalMessage(h.connector.url, 'sync corp');
     const missing = await postActivity(h.service.url, untyped);
     expect(missing.status).toBe(400);
@@ -192,7 +192,7 @@ describe('Teams surface', () => {
   });
 
   it('acts once per activity: the same message or click sent again (a retry or a replay) does nothing again', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const message = personalMessage(h.connector.url, 'sync corp');
     expect((await postActivity(h.service.url, message)).status).toBe(200);
     await h.connector.waitFor((calls) => calls.find((c) => c.kind === 'update' && /Run #1 of corp/.test(cardTexts(c.body).join('\n'))));
@@ -213,7 +213,7 @@ describe('Teams surface', () => {
   });
 
   it('explains wrong commands and arguments with the usage line', async () => {
-    h = await harness('pglite', [ldapConnection(ldap)]);
+    h = await harness('postgres', [ldapConnection(ldap)]);
     const missing = await h.say('sync');
     expect(missing.texts).toEqual(['I did not understand that', 'sync needs <connection>', 'Usage: sync <connection> [group…] [--kind group|security] [--dry-run]', 'Help: type "help" for every command, with examples']);
     expect((await h.say('stauts corp')).texts[1]).toBe('"stauts" is not a command; did you mean "status"?');
@@ -223,7 +223,7 @@ describe('Teams surface', () => {
   });
 
   it('refuses changes to viewers and everything to unknown users, saying why', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const refused = await h.say('sync corp', { from: VICTOR });
     expect(refused.texts[0]).toBe('Not allowed');
     expect(refused.texts[1]).toMatch(/"sync" changes the directory sync, so it is for groupsync admins only; Teams user Victor Viewer \(AAD object id 0b6e2b55-2f8c-4c3c-9d1e-7a8b9c0d1e02\) is a viewer/);
@@ -238,7 +238,7 @@ describe('Teams surface', () => {
   });
 
   it('maps, ignores, links and unlinks by command, audited with the Teams user as actor', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
       seed: [`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`],
     });
     await h.updated((await h.say('sync corp')).id, /Run #1/);
@@ -258,7 +258,7 @@ describe('Teams surface', () => {
   });
 
   it('alerts when a linked group turns red (a conflict), offers the fix, and resolves when health is green again', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
       seed: [`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`],
     });
     const channel = '19:links@thread.tacv2';
@@ -282,11 +282,11 @@ describe('Teams surface', () => {
   });
 
   it('posts and resolves alerts of incidents opened by another process (the CLI) at the next scheduler tick', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
     const channel = '19:cli-alerts@thread.tacv2';
     await h.say('subscribe', { channel: true, conversation: channel });
     // The CLI: the same store and engine, no chat surfaces.
-    const cli = await createTestApp('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })], { store: h.service.app.store });
+    const cli = await createTestApp('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })], { store: h.service.app.store });
     ldap.pause();
     try {
       expect((await cli.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'cli:ops' })).run.status).toBe('failed');
@@ -310,7 +310,7 @@ describe('Teams surface', () => {
   });
 
   it('makes members of a synced directory admin group admins, matched by their Teams mail', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-admins'] } })], {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-admins'] } })], {
       chat: { admins: { teams: [ALICE.aadObjectId], directoryGroups: [{ connection: 'corp', group: 'app-admins' }] }, viewers: { everyone: true } },
     });
     const carol = { id: '29:carol', name: 'Carol Ops', aadObjectId: '5a5a5a5a-1111-4222-8333-444455556666' };
@@ -328,7 +328,7 @@ describe('Teams surface', () => {
   });
 
   it('posts an alert to subscribed conversations when a sync fails, backing off when throttled, and updates it when resolved', async () => {
-    h = await harness('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 2 })]);
     const channel = '19:ops-alerts@thread.tacv2';
     const sub = await h.say('subscribe', { channel: true, conversation: channel });
     expect(sub.texts[0]).toBe('Subscribed to alerts');
@@ -374,7 +374,7 @@ describe('Teams surface', () => {
   });
 });
 
-describe.each(['pglite', 'postgres'] as Driver[])('Teams buttons on %s', (driver) => {
+describe.each(DRIVERS)('Teams buttons on %s', (driver) => {
   let ldap: SlapdHandle;
   let h: Harness | null = null;
 
@@ -489,7 +489,7 @@ describe('Teams surface with a bot registration (authenticated mode)', () => {
 
   it('refuses unauthenticated and forged requests before any command runs', async () => {
     connector = await new BotConnector().start();
-    service = await startTestService('pglite', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })], {
+    service = await startTestService('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })], {
       chat: CHAT,
       teams: { appId: '3f1c0c55-8a0e-4a51-9d0e-5b1f7c2a9e10', appPassword: 'client-secret', tenantId: null, appType: 'MultiTenant' },
     });

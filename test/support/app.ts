@@ -1,6 +1,6 @@
 /**
- * Builds a real groupsync App for tests: real config parsing, a real store (PGlite in memory or
- * a fresh PostgreSQL database), the real LDAP source pointed at a test slapd, or the real Entra
+ * Builds a real groupsync App for tests: real config parsing, a real store (a fresh database on
+ * the suite's PostgreSQL server), the real LDAP source pointed at a test slapd, or the real Entra
  * source pointed at the loopback Graph (graph-server.ts).
  */
 import { inject } from 'vitest';
@@ -14,8 +14,9 @@ import { createDatabase } from './postgres.ts';
 import type { SlapdHandle } from './slapd.ts';
 import { type GraphServer, TEST_SECRET } from './graph-server.ts';
 
-export type Driver = 'pglite' | 'postgres';
-export const DRIVERS: Driver[] = ['pglite', 'postgres'];
+/** The store the tests run on: PostgreSQL (the embedded default runs the same code; its server's lifecycle is tested in embedded-store.test.ts). */
+export type Driver = 'postgres';
+export const DRIVERS: Driver[] = ['postgres'];
 
 export function ldapConnection(ldap: SlapdHandle, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -62,8 +63,7 @@ export interface TestApp extends App {
   readonly notifier: RecordingNotifier;
 }
 
-export async function openTestStore(driver: Driver) {
-  if (driver === 'pglite') return openStore({ dataDir: 'memory://' });
+export async function openTestStore(_driver: Driver = 'postgres') {
   const url = await createDatabase(inject('pgUrl'));
   return openStore({ databaseUrl: url, maxConnections: 5 });
 }
@@ -81,7 +81,7 @@ export function testConfig(
   return {
     port: 0,
     databaseUrl: null,
-    dataDir: 'memory://',
+    dataDir: 'data',
     configFile: null,
     usingSample: false,
     logLevel: 'silent',

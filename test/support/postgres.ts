@@ -1,12 +1,14 @@
-// A private, throw-away PostgreSQL server for tests: initdb into a temp dir, trust auth,
+// A private, throw-away PostgreSQL server for tests, from the binaries of the embedded store's
+// npm package (src/store/embedded.ts): initdb into a temp dir, trust auth,
 // 127.0.0.1 on a free port, fsync off. PostgreSQL refuses to run as root, so when we are
 // root the cluster is created and run as the `postgres` system user (or `nobody`).
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import postgres from 'postgres';
-import { freePort, isAlive, isRoot, removeDir, requireBinary, run, sleep, startWatchdog, CommandError } from './proc.ts';
+import { postgresBinaries } from '../../src/store/embedded.ts';
+import { freePort, isAlive, isRoot, removeDir, run, sleep, startWatchdog, CommandError } from './proc.ts';
 
 export interface PostgresHandle {
   /** Admin (superuser `postgres`) URL of the `postgres` database. */
@@ -25,36 +27,6 @@ export interface StartPostgresOptions {
 }
 
 const SUPERUSER = 'postgres';
-
-/** Directory holding initdb/pg_ctl/postgres: PATH first, then /usr/lib/postgresql/<newest>/bin, then pg_config. */
-export function findPostgresBinDir(): string {
-  const extra: string[] = [];
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) {
-    const versions = readdirSync(base)
-      .filter((v) => /^\d+(\.\d+)?$/.test(v))
-      .sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) extra.push(join(base, v, 'bin'));
-  }
-  try {
-    const pgConfig = requireBinary('pg_config');
-    extra.push(execFileSync(pgConfig, ['--bindir'], { encoding: 'utf8' }).trim());
-  } catch {
-    /* no pg_config */
-  }
-  const initdb = requireBinary('initdb', extra, 'Install the Debian package postgresql (server binaries live in /usr/lib/postgresql/<version>/bin).');
-  // pg_ctl and postgres must come from the same installation as initdb. /usr/local/bin/initdb may
-  // be a symlink into /usr/lib/postgresql/<v>/bin: resolve it so we find its siblings.
-  const dir = dirname(realpathSync(initdb));
-  for (const name of ['pg_ctl', 'postgres']) {
-    if (!existsSync(join(dir, name))) throw new Error(`found ${initdb} but no ${name} beside it in ${dir}`);
-  }
-  return dir;
-}
-
-function binary(dir: string, name: string): string {
-  return join(dir, name);
-}
 
 interface RunAs {
   uid?: number;
@@ -144,9 +116,8 @@ function readPostmasterPid(dataDir: string): number | undefined {
 }
 
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresHandle> {
-  const binDir = findPostgresBinDir();
-  const initdb = binary(binDir, 'initdb');
-  const pgCtl = binary(binDir, 'pg_ctl');
+  // The PostgreSQL the embedded store ships (npm): tests need no system PostgreSQL.
+  const { initdb, pg_ctl: pgCtl } = await postgresBinaries();
   const runAs = pickRunAs();
 
   // /tmp rather than a possibly root-only $TMPDIR, so the non-root server user can reach it.

