@@ -15,6 +15,8 @@ export interface PostgresHandle {
   url: string;
   host: string;
   port: number;
+  /** The cluster's folder (PGDATA). */
+  dataDir: string;
   /** Creates a fresh, empty database (dropping one of that name first) and returns its URL. */
   createDatabase(name?: string): Promise<string>;
   dropDatabase(name: string): Promise<void>;
@@ -185,6 +187,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       url,
       host: '127.0.0.1',
       port,
+      dataDir,
       createDatabase: (name?: string) => createDatabase(url, name),
       dropDatabase: (name: string) => dropDatabase(url, name),
       async stop() {
