@@ -18,7 +18,7 @@
  *   postgres.json          port and password of the private superuser (mode 0600)
  *   postgres.lock          held while a process starts, attaches to or stops the server
  */
-import { type SpawnOptions, execFileSync, spawn } from 'node:child_process';
+import { type SpawnOptions, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -165,6 +165,19 @@ class Cluster {
     this.#bin = bin;
     this.#onEvent = onEvent;
     this.#as = serverAccount(onEvent);
+    if (this.#as.uid !== undefined) this.#checkReachable(dataDir);
+  }
+
+  /** As root, the server's account must be able to enter the data folder (a parent such as /root is often closed). */
+  #checkReachable(dataDir: string): void {
+    const entered = spawnSync('sh', ['-c', 'cd "$0"', dataDir], { ...this.#as, stdio: 'ignore' });
+    if (entered.status === 0) return;
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      `as root, the embedded PostgreSQL runs as the account postgres (PostgreSQL refuses root), which cannot enter ${dataDir}: ` +
+        'a folder above it is closed to other users. Set GROUPSYNC_DATA_DIR to a folder it can reach (such as /var/lib/groupsync), ' +
+        'or set DATABASE_URL to use a PostgreSQL server of your own',
+    );
   }
 
   get #spawnOptions(): SpawnOptions {

@@ -5,11 +5,12 @@
  * recovered from on the next start, saying what happened.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GroupsyncError } from '../../src/errors.ts';
 import { type Store, openStore, queryRows } from '../../src/store/db.ts';
 import { isAlive, sleep } from '../support/proc.ts';
 import { type ServiceProcess, bareEnv, cli, embeddedServerPid, freshDataDir, startServiceProcess, stopEmbeddedServer } from '../support/service-process.ts';
@@ -153,5 +154,27 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     expect(await service.stop('SIGTERM')).toBe(0);
     service = null;
     await waitUntilDead(serverPid);
+  });
+});
+
+describe('a data folder the server cannot use', () => {
+  it('as root, a folder closed to the postgres account is refused with the cause and the fix; otherwise it is ours and works', async () => {
+    const closed = freshDataDir('groupsync-closed-');
+    chmodSync(closed, 0o700);
+    dataDir = path.join(closed, 'data');
+    const opened = openStore({ dataDir, maxConnections: 1 }).then((store) => {
+      open.push(store);
+      return null;
+    }, (error: unknown) => error);
+    const error = await opened;
+    if (process.getuid?.() === 0) {
+      expect(error).toBeInstanceOf(GroupsyncError);
+      expect((error as GroupsyncError).code).toBe('STORE_FAILED');
+      expect((error as Error).message).toContain(`runs as the account postgres (PostgreSQL refuses root), which cannot enter ${dataDir}`);
+      expect((error as Error).message).toContain('Set GROUPSYNC_DATA_DIR to a folder it can reach');
+      expect(existsSync(path.join(dataDir, 'postgres'))).toBe(false);
+    } else {
+      expect(error).toBeNull();
+    }
   });
 });
