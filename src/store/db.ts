@@ -109,6 +109,24 @@ export function describeConnectFailure(error: unknown): string {
   }
 }
 
+/** Any constant: the advisory lock that makes processes opening one database migrate it one at a time. */
+const MIGRATE_LOCK = 0x67736d6967;
+
+/**
+ * Applies pending migrations while holding an advisory lock on a connection of its own, so that
+ * processes starting together on a new database do not create the same tables at once (the
+ * others wait, then find nothing pending).
+ */
+async function migrateOnce(url: string, db: Db): Promise<void> {
+  const lock = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-migrate' } });
+  try {
+    await lock`select pg_advisory_lock(${MIGRATE_LOCK})`;
+    await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+  } finally {
+    await lock.end({ timeout: 5 });
+  }
+}
+
 /** Opens PostgreSQL at `url` and applies pending migrations; a failure says why and what to do. */
 async function openPostgres(url: string, maxConnections: number, shown: string, onClose: () => Promise<void>): Promise<{ db: Db; close(): Promise<void> }> {
   const client = postgres(url, { max: maxConnections, onnotice: () => {}, connection: { application_name: 'groupsync' } });
@@ -125,7 +143,7 @@ async function openPostgres(url: string, maxConnections: number, shown: string, 
   // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
   await client`select 1`.then(() => undefined, fail);
   try {
-    await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    await migrateOnce(url, db);
   } catch (error) {
     // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
     await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);

@@ -6,6 +6,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { GroupsyncError } from '../../src/errors.ts';
 import { describeConnectFailure, openStore } from '../../src/store/db.ts';
+import { createDatabase } from '../support/postgres.ts';
 import { freePort } from '../support/proc.ts';
 
 const SECRET = 'hunter2-secret';
@@ -72,5 +73,15 @@ describe('describeConnectFailure: the server errors a trust-auth test server can
     { error: { code: 'CONNECT_TIMEOUT', message: 'write CONNECT_TIMEOUT db:5432' }, text: 'no answer (CONNECT_TIMEOUT); check the host, port and firewall' },
   ])('$error.code', ({ error, text }) => {
     expect(describeConnectFailure(Object.assign(new Error(error.message), error))).toContain(text);
+  });
+});
+
+describe('openStore: several processes opening one new database at once', () => {
+  it('migrates it once; none fails on the tables another is creating', async () => {
+    const url = await createDatabase(inject('pgUrl'));
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => openStore({ databaseUrl: url, maxConnections: 1 })));
+    const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    for (const r of results) if (r.status === 'fulfilled') await r.value.close();
+    expect(failures).toEqual([]);
   });
 });
