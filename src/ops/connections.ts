@@ -8,7 +8,7 @@ import { queryRows } from '../store/db.ts';
 import { loadHealthInputs } from '../store/health-state.ts';
 import { type RunRow, listRuns } from '../store/runs.ts';
 import { connections, incidents } from '../store/schema.ts';
-import { insertAudit } from '../sync/apply.ts';
+import { insertAudit } from '../store/audit.ts';
 import { type OpsContext, p } from './context.ts';
 
 export interface ConnectionStatus {

@@ -5,7 +5,7 @@ import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError } from '../errors.ts';
 import { queryRows } from '../store/db.ts';
 import { duplicates, groupLinks } from '../store/schema.ts';
-import { insertAudit } from '../sync/apply.ts';
+import { insertAudit } from '../store/audit.ts';
 import { type OpsContext, type Page, p } from './context.ts';
 
 export interface DuplicateItem {

@@ -4,7 +4,7 @@ import { dnKeyOf } from '../directory/ldap/dn.ts';
 import { GroupsyncError } from '../errors.ts';
 import { type Executor, queryRows } from '../store/db.ts';
 import { localUsers, mappings } from '../store/schema.ts';
-import { insertAudit } from '../sync/apply.ts';
+import { insertAudit } from '../store/audit.ts';
 import { type OpsContext, type Page, p } from './context.ts';
 
 export interface ConflictItem {

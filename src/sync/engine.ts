@@ -29,7 +29,8 @@ import {
 import { connections, groupLinks, heldPlans } from '../store/schema.ts';
 import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
 import { loadLinks, loadStoreState } from '../store/sync-state.ts';
-import { applyPlan, insertAudit } from './apply.ts';
+import { insertAudit } from '../store/audit.ts';
+import { applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
