@@ -4,10 +4,10 @@
  * its request as its framework needs (Slack verifies the signature over the raw body).
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { sql } from 'drizzle-orm';
 import type { App } from './app.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { pingStore } from './store/transaction.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -27,8 +27,7 @@ export function createHttpServer(app: App, logger: Logger, routes: readonly Rout
   return createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/healthz') {
-      app.store.db
-        .execute(sql`select 1`)
+      pingStore(app.store.db)
         .then(() => json(res, 200, { status: 'ok', store: app.store.driver, connections: app.config.connections.map((c) => c.name) }))
         .catch((error: unknown) => {
           logger.error({ err: describeError(error) }, 'health check: store unavailable');

@@ -9,13 +9,12 @@
  * window (a minute); beyond it, one "N more alerts" message per window, updated in place as N
  * grows. Updates of posted alerts are never capped: they add no message.
  */
-import { eq } from 'drizzle-orm';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AlertSink, IncidentRow } from '../notify/incidents.ts';
 import { type ConversationRow, type Surface, claimAlertPost, countAlertOverflow, getConversation, listSubscribed, setAlertOverflowMessage } from '../store/conversations.ts';
 import type { Db } from '../store/db.ts';
-import { incidents } from '../store/schema.ts';
+import { setIncidentDeliveries } from '../store/incidents.ts';
 import { buildAlert, buildAlertOverflow } from './views/incidents.ts';
 import type { View } from './views/types.ts';
 
@@ -80,7 +79,7 @@ export class ChatAlerts implements AlertSink {
         }
       }
     }
-    if (deliveries.length) await this.#db.update(incidents).set({ deliveries }).where(eq(incidents.id, incident.id));
+    if (deliveries.length) await setIncidentDeliveries(this.#db, incident.id, deliveries);
     this.#logger.info({ incident: incident.id, cause: incident.cause, deliveries: deliveries.length, capped }, 'alert posted');
   }
 

@@ -4,10 +4,10 @@
  * read from the local store (the last sync), never from the directory at click time, so a
  * button answers fast and the answer does not depend on the directory being up.
  */
-import { sql } from 'drizzle-orm';
 import type { ChatConfig } from '../config.ts';
 import { GroupsyncError } from '../errors.ts';
-import { type Db, queryRows } from '../store/db.ts';
+import type { Db } from '../store/db.ts';
+import { isMemberOfLinkedGroup } from '../store/memberships.ts';
 import type { Role } from './commands/spec.ts';
 
 export interface ChatUser {
@@ -74,17 +74,6 @@ export class Authorizer {
 
   /** Is a directory user with this Entra object id or mail a member of the linked group's local group? */
   async #inDirectoryGroup(connection: string, group: string, aadObjectId: string | null, email: string | null): Promise<boolean> {
-    const rows = await queryRows<{ ok: number }>(
-      this.#db,
-      sql`select 1 as ok
-          from group_links l
-          join memberships ms on ms.group_id = l.local_group_id
-          join mappings m on m.local_user_id = ms.user_id and m.connection = l.connection and m.status = 'mapped' and m.enabled
-          where lower(l.connection) = lower(${connection}) and l.state = 'active'
-            and (lower(l.name) = lower(${group}) or lower(l.dn) = lower(${group}) or l.directory_id = ${group})
-            and (m.directory_id = ${aadObjectId ?? ''} or (${email ?? ''} <> '' and (lower(m.mail) = lower(${email ?? ''}) or lower(m.login) = lower(${email ?? ''}))))
-          limit 1`,
-    );
-    return rows.length > 0;
+    return isMemberOfLinkedGroup(this.#db, { connection, group, directoryId: aadObjectId, mail: email });
   }
 }

@@ -7,16 +7,29 @@
  * alerts twice. Delivery is the surfaces' job, behind the AlertSink port.
  */
 import { createHash } from 'node:crypto';
-import { and, desc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { describeError } from '../errors.ts';
 import { CONNECTION_CAUSES, type ConnectionHealth, describeReason, type HealthReason } from '../health/health.ts';
 import type { Logger } from '../logger.ts';
 import type { Db, Executor } from '../store/db.ts';
+import {
+  type IncidentRow,
+  claimOpenedAlert,
+  claimResolvedAlert,
+  claimUpdatedAlert,
+  getIncident,
+  insertIncident,
+  listIncidents,
+  listChangedIncidents,
+  listOpenIncidents,
+  listUnannouncedResolutions,
+  listUnpostedIncidents,
+  resolveIncident,
+  updateIncidentDetails,
+} from '../store/incidents.ts';
 import { listHeldRuns } from '../store/runs.ts';
-import { incidents } from '../store/schema.ts';
 import type { Notifier, SyncEvent } from './port.ts';
 
-export type IncidentRow = typeof incidents.$inferSelect;
+export type { IncidentRow } from '../store/incidents.ts';
 
 export type IncidentCause =
   | 'run_failed'
@@ -102,11 +115,7 @@ export class IncidentManager implements Notifier {
 
   /** Opens an incident unless one is already open for the same cause; returns it only when opened now. */
   async open(connection: string, linkId: number | null, cause: IncidentCause, details: Record<string, unknown>, runId: number | null = null, db: Executor = this.#db): Promise<IncidentRow | null> {
-    const [row] = await db
-      .insert(incidents)
-      .values({ connection, linkId, cause, runId, details, openedAt: this.#now() })
-      .onConflictDoNothing()
-      .returning();
+    const row = await insertIncident(db, { connection, linkId, cause }, details, runId, this.#now());
     if (!row) return null;
     this.#logger.warn({ connection, linkId, cause, incident: row.id }, 'incident opened');
     await this.#deliverOpened(row);
@@ -115,18 +124,7 @@ export class IncidentManager implements Notifier {
 
   /** Resolves the open incident of that cause, if any; returns it only when resolved now. */
   async resolve(connection: string, linkId: number | null, cause: IncidentCause, details: Record<string, unknown> = {}): Promise<IncidentRow | null> {
-    const [row] = await this.#db
-      .update(incidents)
-      .set({ status: 'resolved', resolvedAt: this.#now(), details: sql`${incidents.details} || ${JSON.stringify({ resolution: details })}::jsonb` })
-      .where(
-        and(
-          eq(incidents.connection, connection),
-          linkId === null ? sql`${incidents.linkId} is null` : eq(incidents.linkId, linkId),
-          eq(incidents.cause, cause),
-          eq(incidents.status, 'open'),
-        ),
-      )
-      .returning();
+    const row = await resolveIncident(this.#db, { connection, linkId, cause }, details, this.#now());
     if (!row) return null;
     this.#logger.info({ connection, linkId, cause, incident: row.id }, 'incident resolved');
     await this.#deliverResolved(row);
@@ -135,11 +133,7 @@ export class IncidentManager implements Notifier {
 
   /** Replaces an open incident's details (links joined or left it) and updates its alert in place. */
   async update(id: number, details: Record<string, unknown>): Promise<IncidentRow | null> {
-    const [row] = await this.#db
-      .update(incidents)
-      .set({ details, version: sql`${incidents.version} + 1` })
-      .where(and(eq(incidents.id, id), eq(incidents.status, 'open')))
-      .returning();
+    const row = await updateIncidentDetails(this.#db, id, details);
     if (!row) return null;
     this.#logger.info({ connection: row.connection, cause: row.cause, incident: row.id, version: row.version }, 'incident updated');
     await this.#deliverUpdated(row);
@@ -160,11 +154,7 @@ export class IncidentManager implements Notifier {
    */
   async #deliverOpened(row: IncidentRow): Promise<void> {
     if (!this.#delivers) return;
-    const [claimed] = await this.#db
-      .update(incidents)
-      .set({ alertedAt: this.#now(), alertedVersion: sql`${incidents.version}` })
-      .where(and(eq(incidents.id, row.id), isNull(incidents.alertedAt)))
-      .returning();
+    const claimed = await claimOpenedAlert(this.#db, row.id, this.#now());
     if (claimed) await this.#deliver(() => this.#sink.opened(claimed), claimed);
   }
 
@@ -175,26 +165,18 @@ export class IncidentManager implements Notifier {
    */
   async #deliverUpdated(row: IncidentRow): Promise<void> {
     if (!this.#delivers) return;
-    const [claimed] = await this.#db
-      .update(incidents)
-      .set({ alertedVersion: sql`${incidents.version}` })
-      .where(and(eq(incidents.id, row.id), eq(incidents.status, 'open'), isNotNull(incidents.alertedAt), lt(incidents.alertedVersion, incidents.version)))
-      .returning();
+    const claimed = await claimUpdatedAlert(this.#db, row.id);
     if (claimed) await this.#deliver(() => this.#sink.updated(claimed), claimed);
   }
 
   /** Updates a resolved incident's alert, once; one that was never posted is closed quietly. */
   async #deliverResolved(row: IncidentRow): Promise<void> {
     if (!this.#delivers) return;
-    const [claimed] = await this.#db
-      .update(incidents)
-      .set({ resolveAlertedAt: this.#now(), alertedAt: sql`coalesce(${incidents.alertedAt}, ${incidents.resolvedAt})` })
-      .where(and(eq(incidents.id, row.id), eq(incidents.status, 'resolved'), isNull(incidents.resolveAlertedAt)))
-      .returning({ id: incidents.id });
+    const claimed = await claimResolvedAlert(this.#db, row.id, this.#now());
     // Never posted (opened and resolved before any process could post it): nothing to update.
     if (!claimed || row.alertedAt === null) return;
     // The row as it is now (its deliveries were written after it was posted).
-    const [current] = await this.#db.select().from(incidents).where(eq(incidents.id, row.id));
+    const current = await getIncident(this.#db, row.id);
     if (current) await this.#deliver(() => this.#sink.resolved(current), current);
   }
 
@@ -204,15 +186,11 @@ export class IncidentManager implements Notifier {
    */
   async deliverPending(): Promise<{ opened: number; updated: number; resolved: number }> {
     if (!this.#delivers) return { opened: 0, updated: 0, resolved: 0 };
-    const opened = await this.#db.select().from(incidents).where(and(eq(incidents.status, 'open'), isNull(incidents.alertedAt))).orderBy(incidents.id);
+    const opened = await listUnpostedIncidents(this.#db);
     for (const row of opened) await this.#deliverOpened(row);
-    const updated = await this.#db
-      .select()
-      .from(incidents)
-      .where(and(eq(incidents.status, 'open'), isNotNull(incidents.alertedAt), lt(incidents.alertedVersion, incidents.version)))
-      .orderBy(incidents.id);
+    const updated = await listChangedIncidents(this.#db);
     for (const row of updated) await this.#deliverUpdated(row);
-    const resolved = await this.#db.select().from(incidents).where(and(eq(incidents.status, 'resolved'), isNull(incidents.resolveAlertedAt))).orderBy(incidents.id);
+    const resolved = await listUnannouncedResolutions(this.#db);
     for (const row of resolved) await this.#deliverResolved(row);
     return { opened: opened.length, updated: updated.length, resolved: resolved.length };
   }
@@ -252,10 +230,7 @@ export class IncidentManager implements Notifier {
   async reconcile(health: readonly ConnectionHealth[]): Promise<void> {
     // One read of what is open; then only the incidents that change are written, so a steady
     // state with thousands of links costs one query, not one per link.
-    const openRows = await this.#db
-      .select({ id: incidents.id, connection: incidents.connection, linkId: incidents.linkId, cause: incidents.cause, details: incidents.details })
-      .from(incidents)
-      .where(eq(incidents.status, 'open'));
+    const openRows = await listOpenIncidents(this.#db);
     const open = new Set(openRows.map((i) => `${i.connection}|${i.linkId ?? 0}|${i.cause}`));
     const isOpen = (connection: string, cause: string) => open.has(`${connection}|0|${cause}`);
     for (const c of health) {
@@ -288,8 +263,6 @@ export class IncidentManager implements Notifier {
   }
 
   async list(options: { all?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {
-    const query = this.#db.select().from(incidents);
-    const filtered = options.all ? query : query.where(eq(incidents.status, 'open'));
-    return filtered.orderBy(desc(incidents.id)).limit(options.limit ?? 100);
+    return listIncidents(this.#db, { all: options.all ?? false, limit: options.limit ?? 100 });
   }
 }

@@ -1,15 +1,16 @@
 /** Connections: status, health of everything, removal. */
-import { eq, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { SslState } from '../domain/types.ts';
 import { GroupsyncError } from '../errors.ts';
 import { type ConnectionHealth, type HealthReason, evaluateConnection, evaluateHealth, sslOf } from '../health/health.ts';
-import { queryRows } from '../store/db.ts';
+import { insertAudit } from '../store/audit.ts';
+import { countConnectionData, countLinksAndDuplicates, deleteConnection, findConnection, getConnection, lockConnectionRow } from '../store/connections.ts';
 import { loadHealthInputs } from '../store/health-state.ts';
+import { deleteIncidentsOf } from '../store/incidents.ts';
+import { countMappingStates } from '../store/mappings.ts';
 import { type RunRow, listRuns } from '../store/runs.ts';
-import { connections, incidents } from '../store/schema.ts';
-import { insertAudit } from '../sync/apply.ts';
-import { type OpsContext, p } from './context.ts';
+import { withTransaction } from '../store/transaction.ts';
+import type { OpsContext } from './context.ts';
 
 export interface ConnectionStatus {
   readonly name: string;
@@ -56,20 +57,9 @@ export function describeSchedule(c: ConnectionConfig): string {
 export async function status(ctx: OpsContext, name: string): Promise<ConnectionStatus> {
   const config = ctx.engine.connection(name);
   await ctx.engine.registerConnections();
-  const [row] = await ctx.db.select().from(connections).where(eq(connections.name, config.name));
-  const [counts] = await queryRows<{ synced: number; conflicts: number; unmapped: number; ignored: number }>(
-    ctx.db,
-    sql`select count(*) filter (where status = 'mapped' and in_scope)::int as synced,
-               count(*) filter (where status = 'conflict' and in_scope)::int as conflicts,
-               count(*) filter (where status = 'unmapped' and in_scope)::int as unmapped,
-               count(*) filter (where status = 'ignored')::int as ignored
-        from mappings where connection = ${p(config.name)}`,
-  );
-  const [groups] = await queryRows<{ linked: number; duplicates: number }>(
-    ctx.db,
-    sql`select (select count(*) from group_links where connection = ${p(config.name)} and state = 'active')::int as linked,
-               (select count(*) from duplicates where connection = ${p(config.name)} and status = 'pending')::int as duplicates`,
-  );
+  const row = await getConnection(ctx.db, config.name);
+  const counts = await countMappingStates(ctx.db, config.name);
+  const groups = await countLinksAndDuplicates(ctx.db, config.name);
   const attempts = await listRuns(ctx.db, config.name, 10);
   const now = ctx.now();
   const [input] = await loadHealthInputs(ctx.db, [config]);
@@ -81,12 +71,12 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
     vendor: row?.vendor ?? null,
     enabled: config.enabled,
     schedule: describeSchedule(config),
-    linkedGroups: groups?.linked ?? 0,
-    syncedUsers: counts?.synced ?? 0,
-    conflicts: counts?.conflicts ?? 0,
-    unmapped: counts?.unmapped ?? 0,
-    ignored: counts?.ignored ?? 0,
-    pendingDuplicates: groups?.duplicates ?? 0,
+    linkedGroups: groups.linked,
+    syncedUsers: counts.synced,
+    conflicts: counts.conflicts,
+    unmapped: counts.unmapped,
+    ignored: counts.ignored,
+    pendingDuplicates: groups.duplicates,
     ssl: sslState(row?.certificate ?? null, now),
     lastSyncAt: row?.lastSuccessAt ?? null,
     lastRunAt: row?.lastRunAt ?? null,
@@ -111,30 +101,24 @@ export async function health(ctx: OpsContext): Promise<ConnectionHealth[]> {
  * groups stay (accounts are never deleted). Only with an explicit confirmation; audited.
  */
 export async function removeConnection(ctx: OpsContext, name: string, actor: string, confirm: boolean) {
-  const [row] = await ctx.db.select().from(connections).where(sql`lower(${connections.name}) = lower(${name})`);
+  const row = await findConnection(ctx.db, name);
   if (!row) throw new GroupsyncError('NOT_FOUND', `no connection "${name}" in the store`);
-  const [counts] = await queryRows<{ links: number; mappings: number; runs: number; duplicates: number }>(
-    ctx.db,
-    sql`select (select count(*) from group_links where connection = ${p(row.name)})::int as links,
-               (select count(*) from mappings where connection = ${p(row.name)})::int as mappings,
-               (select count(*) from runs where connection = ${p(row.name)})::int as runs,
-               (select count(*) from duplicates where connection = ${p(row.name)})::int as duplicates`,
-  );
+  const counts = await countConnectionData(ctx.db, row.name);
   if (!confirm) {
     throw new GroupsyncError(
       'INVALID_ARGUMENT',
-      `removing "${row.name}" deletes ${counts?.links ?? 0} links, ${counts?.mappings ?? 0} user mappings, ${counts?.runs ?? 0} runs and its history ` +
+      `removing "${row.name}" deletes ${counts.links} links, ${counts.mappings} user mappings, ${counts.runs} runs and its history ` +
         '(local users and groups stay); repeat with --confirm to do it',
     );
   }
   const stillConfigured = ctx.engine.connections.some((c) => c.name === row.name);
-  await ctx.db.transaction(async (tx) => {
-    await tx.execute(sql`select 1 from connections where name = ${p(row.name)} for update`);
+  await withTransaction(ctx.db, async (tx) => {
+    await lockConnectionRow(tx, row.name);
     if (row.lockHolder && row.lockExpiresAt && row.lockExpiresAt > ctx.now()) {
       throw new GroupsyncError('ALREADY_RUNNING', `a sync of "${row.name}" is running since ${row.lockedAt?.toISOString()}; remove it when it has finished`);
     }
-    await tx.delete(incidents).where(eq(incidents.connection, row.name));
-    await tx.delete(connections).where(eq(connections.name, row.name));
+    await deleteIncidentsOf(tx, row.name);
+    await deleteConnection(tx, row.name);
     await insertAudit(tx, actor, row.name, null, [
       { action: 'connection.removed', targetType: 'connection', targetId: row.name, before: { kind: row.kind, ...counts }, after: null },
     ]);

@@ -1,5 +1,4 @@
 /** What every operation works with: the store, the engine, the directory sources and the clock. */
-import { sql } from 'drizzle-orm';
 import type { SourceFactory } from '../directory/index.ts';
 import type { IncidentManager } from '../notify/incidents.ts';
 import type { Db } from '../store/db.ts';
@@ -19,6 +18,3 @@ export interface Page<T> {
   readonly offset: number;
   readonly limit: number;
 }
-
-/** A bound SQL parameter. */
-export const p = sql.param;

@@ -1,11 +1,13 @@
 /** Directory users: conflicts and unmapped users, finding users, map, ignore and unignore. */
-import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import { dnKeyOf } from '../directory/ldap/dn.ts';
 import { GroupsyncError } from '../errors.ts';
-import { type Executor, queryRows } from '../store/db.ts';
-import { localUsers, mappings } from '../store/schema.ts';
-import { insertAudit } from '../sync/apply.ts';
-import { type OpsContext, type Page, p } from './context.ts';
+import { insertAudit } from '../store/audit.ts';
+import type { Executor } from '../store/db.ts';
+import { type LocalUserRow, findLocalUsers, getLocalUsers } from '../store/local-users.ts';
+import { type MappingRow, decideMapping, findMappedTo, findMappings, listUnsynced, lockMapping as lockMappingRow } from '../store/mappings.ts';
+import { removeFromLinkedGroups } from '../store/memberships.ts';
+import { withTransaction } from '../store/transaction.ts';
+import type { OpsContext, Page } from './context.ts';
 
 export interface ConflictItem {
   readonly directoryId: string;
@@ -20,22 +22,11 @@ export interface ConflictItem {
 
 export async function conflicts(ctx: OpsContext, name: string, offset = 0, limit = 20): Promise<Page<ConflictItem>> {
   const config = ctx.engine.connection(name);
-  const rows = await ctx.db
-    .select()
-    .from(mappings)
-    .where(and(eq(mappings.connection, config.name), inArray(mappings.status, ['conflict', 'unmapped']), eq(mappings.inScope, true)))
-    .orderBy(sql`${mappings.status} = 'unmapped'`, mappings.login, mappings.directoryId)
-    .offset(offset)
-    .limit(limit);
-  const [total] = await queryRows<{ n: number }>(
-    ctx.db,
-    sql`select count(*)::int as n from mappings where connection = ${p(config.name)} and status in ('conflict', 'unmapped') and in_scope`,
-  );
-  const ids = [...new Set(rows.flatMap((r) => r.candidates))];
-  const candidates = ids.length ? await ctx.db.select().from(localUsers).where(inArray(localUsers.id, ids)) : [];
+  const { rows, total } = await listUnsynced(ctx.db, config.name, offset, limit);
+  const candidates = await getLocalUsers(ctx.db, [...new Set(rows.flatMap((r) => r.candidates))]);
   const byId = new Map(candidates.map((c) => [c.id, c]));
   return {
-    total: total?.n ?? 0,
+    total,
     offset,
     limit,
     items: rows.map((r) => ({
@@ -55,30 +46,12 @@ export async function conflicts(ctx: OpsContext, name: string, offset = 0, limit
 }
 
 /** Finds a directory user known to the store by id, login, mail or DN; several matches are an error naming them. */
-export async function findDirectoryUser(ctx: OpsContext, ref: string, connection?: string): Promise<typeof mappings.$inferSelect> {
+export async function findDirectoryUser(ctx: OpsContext, ref: string, connection?: string): Promise<MappingRow> {
   const conn = connection ? ctx.engine.connection(connection).name : null;
-  const inConnection = conn ? eq(mappings.connection, conn) : undefined;
   // A DN is compared as a DN (escapes, case, spaces, RDN order), which SQL cannot do: the stored DNs
   // are compared here, the rest by the query.
   const key = dnKeyOf(ref);
-  const withDn = key === null ? [] : await ctx.db
-    .select({ connection: mappings.connection, directoryId: mappings.directoryId, dn: mappings.dn })
-    .from(mappings)
-    .where(and(inConnection, isNotNull(mappings.dn)));
-  const byDn = withDn.filter((m) => dnKeyOf(m.dn!) === key).slice(0, 11);
-  const rows = await ctx.db
-    .select()
-    .from(mappings)
-    .where(
-      and(
-        inConnection,
-        or(
-          sql`(${mappings.directoryId} = ${ref} or lower(${mappings.login}) = lower(${ref}) or lower(${mappings.mail}) = lower(${ref}) or lower(${mappings.dn}) = lower(${ref}))`,
-          ...byDn.map((m) => and(eq(mappings.connection, m.connection), eq(mappings.directoryId, m.directoryId))),
-        ),
-      ),
-    )
-    .limit(11);
+  const rows = await findMappings(ctx.db, ref, conn, key === null ? null : (dn) => dnKeyOf(dn) === key, 11);
   if (rows.length === 0) {
     throw new GroupsyncError('NOT_FOUND', `no directory user "${ref}"${conn ? ` in "${conn}"` : ''} has been read yet; run a sync first, or check the spelling`);
   }
@@ -89,13 +62,8 @@ export async function findDirectoryUser(ctx: OpsContext, ref: string, connection
   return rows[0]!;
 }
 
-export async function findLocalUser(ctx: OpsContext, ref: string): Promise<typeof localUsers.$inferSelect> {
-  const id = /^#?\d+$/.test(ref) ? Number(ref.replace('#', '')) : null;
-  const rows = await ctx.db
-    .select()
-    .from(localUsers)
-    .where(id !== null ? eq(localUsers.id, id) : sql`(lower(${localUsers.login}) = lower(${ref}) or lower(${localUsers.mail}) = lower(${ref}))`)
-    .limit(11);
+export async function findLocalUser(ctx: OpsContext, ref: string): Promise<LocalUserRow> {
+  const rows = await findLocalUsers(ctx.db, ref, 11);
   if (rows.length === 0) throw new GroupsyncError('NOT_FOUND', `no local user "${ref}"; give a local user id (#12), login or mail`);
   if (rows.length > 1) {
     throw new GroupsyncError('AMBIGUOUS', `"${ref}" matches ${rows.length} local users: ${rows.slice(0, 10).map((r) => `#${r.id} ${r.login ?? ''} ${r.mail ?? ''}`.trim()).join(', ')}; give the id (#N)`);
@@ -110,23 +78,17 @@ export async function findLocalUser(ctx: OpsContext, ref: string): Promise<typeo
 export async function mapUser(ctx: OpsContext, userRef: string, localRef: string, actor: string, options: { connection?: string; onlyIfPending?: boolean } = {}) {
   const user = await findDirectoryUser(ctx, userRef, options.connection);
   const local = await findLocalUser(ctx, localRef);
-  return ctx.db.transaction(async (tx) => {
+  return withTransaction(ctx.db, async (tx) => {
     const current = await lockMapping(tx, user, options.onlyIfPending ?? false);
     if (current.status === 'mapped' && current.localUserId === local.id) {
       throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
     }
-    const [taken] = await tx
-      .select()
-      .from(mappings)
-      .where(and(eq(mappings.connection, user.connection), eq(mappings.localUserId, local.id), eq(mappings.status, 'mapped')));
+    const taken = await findMappedTo(tx, user.connection, local.id);
     if (taken && taken.directoryId !== user.directoryId) {
       throw new GroupsyncError('INVALID_STATE', `local user #${local.id} is already mapped to ${taken.login ?? taken.directoryId} in "${user.connection}"; unmap that user first (ignore it)`);
     }
     const now = ctx.now();
-    await tx
-      .update(mappings)
-      .set({ status: 'mapped', localUserId: local.id, candidates: [], reason: null, resolvedBy: actor, resolvedAt: now, updatedAt: now })
-      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)));
+    await decideMapping(tx, user, { status: 'mapped', localUserId: local.id, reason: null }, actor, now);
     await insertAudit(tx, actor, user.connection, null, [
       {
         action: 'user.mapped',
@@ -142,7 +104,7 @@ export async function mapUser(ctx: OpsContext, userRef: string, localRef: string
 
 export async function setIgnored(ctx: OpsContext, userRef: string, actor: string, ignored: boolean, options: { connection?: string; onlyIfPending?: boolean }) {
   const user = await findDirectoryUser(ctx, userRef, options.connection);
-  return ctx.db.transaction(async (tx) => {
+  return withTransaction(ctx.db, async (tx) => {
     const current = await lockMapping(tx, user, ignored && (options.onlyIfPending ?? false));
     if (ignored && current.status === 'ignored') throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
     if (!ignored && current.status !== 'ignored') {
@@ -150,23 +112,12 @@ export async function setIgnored(ctx: OpsContext, userRef: string, actor: string
     }
     const now = ctx.now();
     const after = ignored
-      ? { status: 'ignored' as const, localUserId: null, candidates: [] as number[], reason: 'ignored by an admin' }
-      : { status: 'unmapped' as const, localUserId: null, candidates: [] as number[], reason: 'unignored; matched again at the next sync' };
-    await tx
-      .update(mappings)
-      .set({ ...after, resolvedBy: actor, resolvedAt: now, updatedAt: now })
-      .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)));
+      ? { status: 'ignored' as const, localUserId: null, reason: 'ignored by an admin' }
+      : { status: 'unmapped' as const, localUserId: null, reason: 'unignored; matched again at the next sync' };
+    await decideMapping(tx, user, after, actor, now);
     // Ignoring a mapped user removes the mapping and its memberships in this connection's groups.
     let removedMemberships = 0;
-    if (ignored && current.localUserId !== null) {
-      const removed = await queryRows<{ group_id: number }>(
-        tx,
-        sql`delete from memberships where user_id = ${p(current.localUserId)}
-            and group_id in (select local_group_id from group_links where connection = ${p(user.connection)} and state = 'active')
-            returning group_id`,
-      );
-      removedMemberships = removed.length;
-    }
+    if (ignored && current.localUserId !== null) removedMemberships = await removeFromLinkedGroups(tx, current.localUserId, user.connection);
     await insertAudit(tx, actor, user.connection, null, [
       {
         action: ignored ? 'user.ignored' : 'user.unignored',
@@ -184,18 +135,14 @@ export async function setIgnored(ctx: OpsContext, userRef: string, actor: string
  * A directory user's mapping, locked until the transaction ends. With `onlyIfPending` (a chat
  * button), one that is no longer in conflict or unmapped is refused, saying who resolved it and when.
  */
-async function lockMapping(tx: Executor, user: { connection: string; directoryId: string }, onlyIfPending: boolean): Promise<typeof mappings.$inferSelect> {
-  const [current] = await tx
-    .select()
-    .from(mappings)
-    .where(and(eq(mappings.connection, user.connection), eq(mappings.directoryId, user.directoryId)))
-    .for('update');
+async function lockMapping(tx: Executor, user: { connection: string; directoryId: string }, onlyIfPending: boolean): Promise<MappingRow> {
+  const current = await lockMappingRow(tx, user);
   if (!current) throw new GroupsyncError('NOT_FOUND', `directory user ${user.directoryId} vanished`);
   if (onlyIfPending && current.status !== 'conflict' && current.status !== 'unmapped') throw new GroupsyncError('INVALID_STATE', alreadyResolved(current));
   return current;
 }
 
-function alreadyResolved(m: typeof mappings.$inferSelect): string {
+function alreadyResolved(m: MappingRow): string {
   const who = m.resolvedBy ? ` by ${m.resolvedBy} at ${m.resolvedAt?.toISOString()}` : ' by a sync';
   const what = m.status === 'mapped' ? `mapped to local user #${m.localUserId}` : m.status;
   return `${m.login ?? m.directoryId} was already resolved${who}: ${what}`;

@@ -4,16 +4,16 @@
  * due slot), runs them, and re-evaluates health for the alert policy. Schedule state lives in
  * the database and survives restarts. Time is injected: tests call `tick(now)`.
  */
-import { and, eq, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { ConnectionConfig } from '../config.ts';
 import { describeError, isGroupsyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier, SyncEvent } from '../notify/port.ts';
+import { getConnection } from '../store/connections.ts';
 import type { Db } from '../store/db.ts';
-import { connections } from '../store/schema.ts';
-import type { SyncEngine } from '../sync/engine.ts';
 import { listHeldRuns, setNextRun } from '../store/runs.ts';
+import { claimDueRun, countScheduleFailure, recordScheduleFailure, recordScheduleSuccess } from '../store/schedule.ts';
+import type { SyncEngine } from '../sync/engine.ts';
 import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from './schedule.ts';
 
 export function backoffOf(c: ConnectionConfig): BackoffPolicy {
@@ -37,26 +37,15 @@ export function createScheduleRecorder(db: Db, configs: readonly ConnectionConfi
       const forced = FORCED.has(run.trigger);
       if (event.type === 'run.succeeded' || event.type === 'run.awaiting_approval') {
         // A forced full sync resets an interval schedule; a sync of some groups only does not.
-        const set: Partial<typeof connections.$inferInsert> = { consecutiveFailures: 0, quarantinedAt: null };
-        if (config.schedule && (full || !forced)) {
-          set.nextRunAt = nextAfterSuccess(config.schedule, finished);
-          set.scheduleKey = scheduleKey(config.schedule);
-        }
-        await db.update(connections).set(set).where(eq(connections.name, config.name));
+        const next = config.schedule && (full || !forced) ? { nextRunAt: nextAfterSuccess(config.schedule, finished), scheduleKey: scheduleKey(config.schedule) } : null;
+        await recordScheduleSuccess(db, config.name, next);
       } else if (event.type === 'run.failed') {
-        const [row] = await db
-          .update(connections)
-          .set({ consecutiveFailures: sql`${connections.consecutiveFailures} + 1` })
-          .where(eq(connections.name, config.name))
-          .returning({ failures: connections.consecutiveFailures, quarantinedAt: connections.quarantinedAt });
+        const row = await countScheduleFailure(db, config.name);
         if (!row || !config.schedule) return;
         const { next, quarantined } = nextAfterFailure(config.schedule, finished, row.failures, backoffOf(config));
         // An admin forcing a run releases the quarantine, whatever its outcome.
         const quarantinedAt = forced ? null : quarantined ? (row.quarantinedAt ?? finished) : null;
-        await db
-          .update(connections)
-          .set({ nextRunAt: next, scheduleKey: scheduleKey(config.schedule), quarantinedAt, ...(forced ? { consecutiveFailures: Math.min(row.failures, 1) } : {}) })
-          .where(eq(connections.name, config.name));
+        await recordScheduleFailure(db, config.name, { nextRunAt: next, scheduleKey: scheduleKey(config.schedule), quarantinedAt, ...(forced ? { failures: Math.min(row.failures, 1) } : {}) });
       }
     },
   };
@@ -119,7 +108,7 @@ export class Scheduler {
     await engine.registerConnections();
     for (const c of engine.connections) {
       if (!c.enabled || !c.schedule) continue;
-      const [row] = await db.select().from(connections).where(eq(connections.name, c.name));
+      const row = await getConnection(db, c.name);
       if (!row) continue;
       let due = row.nextRunAt;
       const key = scheduleKey(c.schedule);
@@ -141,12 +130,7 @@ export class Scheduler {
       }
       // Claim the slot: only the process whose UPDATE still sees the old due time runs it. The
       // claim moves the slot to the next regular time, so a crash mid-run does not repeat it at once.
-      const claimed = await db
-        .update(connections)
-        .set({ nextRunAt: nextAfterSuccess(c.schedule, now), scheduleKey: key })
-        .where(and(eq(connections.name, c.name), eq(connections.nextRunAt, due)))
-        .returning({ name: connections.name });
-      if (claimed.length === 0) {
+      if (!(await claimDueRun(db, c.name, due, { nextRunAt: nextAfterSuccess(c.schedule, now), scheduleKey: key }))) {
         skipped.push({ connection: c.name, reason: 'claimed by another process' });
         continue;
       }

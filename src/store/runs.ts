@@ -1,11 +1,13 @@
 /**
- * Connections' state, the run lock (a lease in the database, so it holds across processes), and
- * run records.
+ * Connections' state, the run lock (a lease in the database, so it holds across processes), run
+ * records and the plans of runs held for approval.
  */
 import { and, asc, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
-import type { Executor } from './db.ts';
-import { connections, runs } from './schema.ts';
+import type { SyncPlan } from '../sync/plan.ts';
+import { type Executor, queryRows } from './db.ts';
+import { connections, heldPlans, runs } from './schema.ts';
+import { p } from './sql.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -143,4 +145,26 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
 /** The runs of a connection held for approval, oldest first (one, unless an older version held more). */
 export async function listHeldRuns(db: Executor, connection: string): Promise<RunRow[]> {
   return db.select().from(runs).where(and(eq(runs.connection, connection), eq(runs.status, 'awaiting_approval'))).orderBy(asc(runs.id));
+}
+
+/** One page of a connection's runs, newest first, with the total. */
+export async function listRunsPage(db: Executor, connection: string, offset: number, limit: number): Promise<{ items: RunRow[]; total: number }> {
+  const items = await db.select().from(runs).where(eq(runs.connection, connection)).orderBy(desc(runs.id)).offset(offset).limit(limit);
+  const [total] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from runs where connection = ${p(connection)}`);
+  return { items, total: total?.n ?? 0 };
+}
+
+/** Keeps the plan of a run held for approval until it is approved or rejected. */
+export async function saveHeldPlan(db: Executor, runId: number, plan: SyncPlan): Promise<void> {
+  await db.insert(heldPlans).values({ runId, plan });
+}
+
+/** The held plan of a run; null when it has none (decided, or never held). */
+export async function getHeldPlan(db: Executor, runId: number): Promise<SyncPlan | null> {
+  const [held] = await db.select().from(heldPlans).where(eq(heldPlans.runId, runId));
+  return held ? (held.plan as SyncPlan) : null;
+}
+
+export async function deleteHeldPlan(db: Executor, runId: number): Promise<void> {
+  await db.delete(heldPlans).where(eq(heldPlans.runId, runId));
 }

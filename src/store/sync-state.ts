@@ -179,3 +179,52 @@ export async function loadLocalNames(
     users: new Map(users.filter((u) => u.name !== null).map((u) => [u.id, u.name!])),
   };
 }
+
+/** What a held plan is re-checked against on approval (see sync/recheck.ts). */
+export interface RecheckState {
+  /** Mappings of the plan's created, mapped and deactivated users, by directory id. */
+  readonly mappings: ReadonlyMap<string, { directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>;
+  /** Lower-case names (of those asked) a local group has now. */
+  readonly takenNames: ReadonlySet<string>;
+  /** Local users (of those asked) that still exist, and whether they are active. */
+  readonly activeUsers: ReadonlyMap<number, boolean>;
+  /** Local users (of those asked) mapped in this connection now. */
+  readonly claimed: ReadonlySet<number>;
+  /** Local groups (of those asked) that still exist. */
+  readonly groupsAlive: ReadonlySet<number>;
+}
+
+export async function loadRecheckState(
+  db: Executor,
+  connection: string,
+  ask: { directoryIds: readonly string[]; groupNames: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
+): Promise<RecheckState> {
+  const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs } = ask;
+  const mappingRows = directoryIds.length
+    ? await queryRows<{ directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>(
+        db,
+        sql`select directory_id, status, local_user_id, in_scope from mappings
+            where connection = ${p(connection)} and directory_id = any(${p([...directoryIds])}::text[])`,
+      )
+    : [];
+  const takenNames = names.length
+    ? (await queryRows<{ n: string }>(db, sql`select lower(name) as n from local_groups where lower(name) = any(${p([...names])}::text[])`)).map((r) => r.n)
+    : [];
+  const activeUsers = userRefs.length
+    ? (await queryRows<{ id: number; active: boolean }>(db, sql`select id, active from local_users where id = any(${p([...userRefs])}::int[])`)).map((r) => [r.id, r.active] as const)
+    : [];
+  const claimed = userRefs.length
+    ? (await queryRows<{ id: number }>(
+        db,
+        sql`select local_user_id as id from mappings where connection = ${p(connection)} and status = 'mapped' and local_user_id = any(${p([...userRefs])}::int[])`,
+      )).map((r) => r.id)
+    : [];
+  const groupsAlive = groupRefs.length ? (await queryRows<{ id: number }>(db, sql`select id from local_groups where id = any(${p([...groupRefs])}::int[])`)).map((r) => r.id) : [];
+  return {
+    mappings: new Map(mappingRows.map((r) => [r.directory_id, r])),
+    takenNames: new Set(takenNames),
+    activeUsers: new Map(activeUsers),
+    claimed: new Set(claimed),
+    groupsAlive: new Set(groupsAlive),
+  };
+}

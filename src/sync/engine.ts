@@ -2,7 +2,6 @@
  * The sync engine orchestrates one run: lock → read → plan → guard → apply → record → notify.
  * Each step lives in its own module; this file only sequences them and records the outcome.
  */
-import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
@@ -16,20 +15,26 @@ import {
   type RunRow,
   acquireLock,
   createRun,
+  deleteHeldPlan,
   ensureConnection,
   failOrphanedRuns,
   fenceLock,
+  getHeldPlan,
   getRun,
   listHeldRuns,
   releaseLock,
   renewLock,
+  saveHeldPlan,
   setLockRun,
   updateRun,
 } from '../store/runs.ts';
-import { connections, groupLinks, heldPlans } from '../store/schema.ts';
+import { recordAppliedRun, recordCertificate } from '../store/connections.ts';
+import { markLinksSynced } from '../store/links.ts';
+import { analyzeSyncTables, withTransaction } from '../store/transaction.ts';
 import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
 import { loadLinks, loadStoreState } from '../store/sync-state.ts';
-import { applyPlan, insertAudit } from './apply.ts';
+import { insertAudit } from '../store/audit.ts';
+import { applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { recheckPlan } from './recheck.ts';
@@ -226,7 +231,7 @@ export class SyncEngine {
         if (verdict.action === 'hold') {
           reached.phase = 'record';
           const sample = await removalSample(db, plan);
-          await db.insert(heldPlans).values({ runId: run.id, plan });
+          await saveHeldPlan(db, run.id, plan);
           const held = await updateRun(db, run.id, {
             status: 'awaiting_approval',
             finishedAt: this.#now(),
@@ -245,7 +250,7 @@ export class SyncEngine {
         request.onProgress?.({ runId: run.id, step: 'apply' });
         const status = plan.skipped.length > 0 ? 'partial' : 'success';
         const applyStarted = performance.now();
-        const finished = await db.transaction(async (tx) => {
+        const finished = await withTransaction(db, async (tx) => {
           reached.phase = 'lock'; // the lease is checked under the row lock before anything is written
           await fenceLock(tx, lease!); // not a dry run (returned above), so the lease is held
           reached.phase = 'apply';
@@ -254,13 +259,8 @@ export class SyncEngine {
           const now = this.#now();
           // The delta link advances with the changes it led to, in the same transaction.
           if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
-          await tx
-            .update(connections)
-            .set(partialScope ? { lastRunAt: now } : { lastRunAt: now, lastSuccessAt: now })
-            .where(eq(connections.name, config.name));
-          if (partialScope && selectedLinkIds.size) {
-            await tx.update(groupLinks).set({ lastSyncedAt: now }).where(inArray(groupLinks.id, [...selectedLinkIds]));
-          }
+          await recordAppliedRun(tx, config.name, now, !partialScope);
+          if (partialScope) await markLinksSynced(tx, [...selectedLinkIds], now);
           return updateRun(tx, run.id, {
             status,
             finishedAt: now,
@@ -298,7 +298,7 @@ export class SyncEngine {
     // Maintenance, not the run: done once the lease is released, so a slow ANALYZE (or a process
     // killed during it) does not block the connection's next sync.
     if (analyze) {
-      await db.execute(sql`analyze local_users, local_groups, memberships, mappings, group_links`).catch((error: unknown) =>
+      await analyzeSyncTables(db).catch((error: unknown) =>
         this.#deps.logger.warn({ connection: config.name, err: describeError(error) }, 'analyze after a large sync failed'),
       );
     }
@@ -306,14 +306,7 @@ export class SyncEngine {
   }
 
   async #recordCertificate(connection: string, cert: DirectorySnapshot['certificate'], vendor?: DirectorySnapshot['vendor']): Promise<void> {
-    await this.#deps.db
-      .update(connections)
-      .set({
-        ...(vendor ? { vendor } : {}),
-        certificate: cert ? { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo.toISOString(), trusted: cert.trusted, error: cert.error } : null,
-        certificateCheckedAt: this.#now(),
-      })
-      .where(eq(connections.name, connection));
+    await recordCertificate(this.#deps.db, connection, cert, vendor, this.#now());
   }
 
   async #notify(event: Parameters<Notifier['notify']>[0]): Promise<void> {
@@ -330,13 +323,12 @@ export class SyncEngine {
     const run = await this.#heldRun(runId);
     const config = this.connection(run.connection);
     return this.#withLease(run.connection, async (lease) => {
-      const [held] = await db.select().from(heldPlans).where(eq(heldPlans.runId, runId));
-      if (!held) throw new GroupsyncError('INVALID_STATE', `run #${runId} has no held plan`);
-      const plan = held.plan as SyncPlan;
+      const plan = await getHeldPlan(db, runId);
+      if (!plan) throw new GroupsyncError('INVALID_STATE', `run #${runId} has no held plan`);
       const links = await loadLinks(db, run.connection);
       const { plan: checked, dropped } = await recheckPlan(db, plan, links);
       const counts = countPlan(checked);
-      const result = await db.transaction(async (tx) => {
+      const result = await withTransaction(db, async (tx) => {
         await fenceLock(tx, lease);
         const current = await getRun(tx, runId);
         if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
@@ -344,9 +336,9 @@ export class SyncEngine {
         await insertAudit(tx, actor, run.connection, runId, [
           { action: 'run.approved', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'applied', dropped } },
         ]);
-        await tx.delete(heldPlans).where(eq(heldPlans.runId, runId));
+        await deleteHeldPlan(tx, runId);
         const now = this.#now();
-        await tx.update(connections).set({ lastRunAt: now, lastSuccessAt: now }).where(eq(connections.name, run.connection));
+        await recordAppliedRun(tx, run.connection, now, true);
         return updateRun(tx, runId, {
           status: checked.skipped.length ? 'partial' : 'success',
           decidedBy: actor,
@@ -365,10 +357,10 @@ export class SyncEngine {
   async reject(runId: number, actor: string): Promise<RunRow> {
     const { db } = this.#deps;
     const run = await this.#heldRun(runId);
-    const rejected = await db.transaction(async (tx) => {
+    const rejected = await withTransaction(db, async (tx) => {
       const current = await getRun(tx, runId);
       if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
-      await tx.delete(heldPlans).where(eq(heldPlans.runId, runId));
+      await deleteHeldPlan(tx, runId);
       await insertAudit(tx, actor, run.connection, runId, [
         { action: 'run.rejected', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'rejected' } },
       ]);

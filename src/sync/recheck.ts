@@ -3,52 +3,23 @@
  * premise no longer holds (a link already removed, a user mapped meanwhile, an object deleted)
  * are dropped rather than applied blindly.
  */
-import { sql } from 'drizzle-orm';
-import { type Executor, queryRows } from '../store/db.ts';
+import type { Executor } from '../store/db.ts';
+import { loadRecheckState } from '../store/sync-state.ts';
 import type { LinkState, Ref, SyncPlan } from './plan.ts';
-
-const p = sql.param;
 
 export async function recheckPlan(db: Executor, plan: SyncPlan, links: readonly LinkState[]): Promise<{ plan: SyncPlan; dropped: number }> {
   const linkById = new Map(links.map((l) => [l.id, l]));
   const linkedDirectoryIds = new Set(links.map((l) => l.directoryId));
-  const directoryIds = [
-    ...plan.users.create.map((u) => u.directoryId),
-    ...plan.users.map.map((u) => u.directoryId),
-    ...plan.users.deactivate.map((u) => u.directoryId),
-  ];
-  const mappingRows = directoryIds.length
-    ? await queryRows<{ directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>(
-        db,
-        sql`select directory_id, status, local_user_id, in_scope from mappings
-            where connection = ${p(plan.connection)} and directory_id = any(${p(directoryIds)}::text[])`,
-      )
-    : [];
-  const mapping = new Map(mappingRows.map((r) => [r.directory_id, r]));
-  const names = plan.groups.create.map((g) => g.name.toLowerCase());
-  const takenNames = new Set(
-    names.length
-      ? (await queryRows<{ n: string }>(db, sql`select lower(name) as n from local_groups where lower(name) = any(${p(names)}::text[])`)).map((r) => r.n)
-      : [],
-  );
-  const userRefs = [...new Set([...plan.memberships.addUser, ...plan.users.map.map((u) => u.localUserId), ...plan.users.deactivate.map((d) => d.localUserId)].filter((r): r is number => typeof r === 'number'))];
-  const groupRefs = [...new Set(plan.memberships.addGroup.filter((r): r is number => typeof r === 'number'))];
-  const activeUsers = new Map(
-    userRefs.length
-      ? (await queryRows<{ id: number; active: boolean }>(db, sql`select id, active from local_users where id = any(${p(userRefs)}::int[])`)).map((r) => [r.id, r.active])
-      : [],
-  );
-  const claimed = new Set(
-    userRefs.length
-      ? (await queryRows<{ id: number }>(
-          db,
-          sql`select local_user_id as id from mappings where connection = ${p(plan.connection)} and status = 'mapped' and local_user_id = any(${p(userRefs)}::int[])`,
-        )).map((r) => r.id)
-      : [],
-  );
-  const groupsAlive = new Set(
-    groupRefs.length ? (await queryRows<{ id: number }>(db, sql`select id from local_groups where id = any(${p(groupRefs)}::int[])`)).map((r) => r.id) : [],
-  );
+  const { mappings: mapping, takenNames, activeUsers, claimed, groupsAlive } = await loadRecheckState(db, plan.connection, {
+    directoryIds: [
+      ...plan.users.create.map((u) => u.directoryId),
+      ...plan.users.map.map((u) => u.directoryId),
+      ...plan.users.deactivate.map((u) => u.directoryId),
+    ],
+    groupNames: plan.groups.create.map((g) => g.name.toLowerCase()),
+    userIds: [...new Set([...plan.memberships.addUser, ...plan.users.map.map((u) => u.localUserId), ...plan.users.deactivate.map((d) => d.localUserId)].filter((r): r is number => typeof r === 'number'))],
+    groupIds: [...new Set(plan.memberships.addGroup.filter((r): r is number => typeof r === 'number'))],
+  });
 
   let dropped = 0;
   const keep = <T>(list: readonly T[], ok: (item: T) => boolean): T[] => {

@@ -17,6 +17,25 @@ function imports(file: string): string[] {
   return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
 }
 
+/** `type X`, or `{ type A, type B }`: the clause of an import that brings no value. */
+function typeOnly(clause: string): boolean {
+  if (/^type\s/.test(clause)) return true;
+  if (!/^\{[^}]*\}$/.test(clause)) return false;
+  const names = clause.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean);
+  return names.length > 0 && names.every((s) => s.startsWith('type '));
+}
+
+/** Import statements with their clause: a type-only one (`import type …`, every name `type …`) brings no value. */
+function importClauses(file: string): Array<{ from: string; typeOnly: boolean }> {
+  const text = readFileSync(file, 'utf8');
+  const statements = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s+([^'"]*?)\s*from\s+['"]([^'"]+)['"]/g)].map((m) => ({
+    from: m[2]!,
+    typeOnly: typeOnly(m[1]!.trim()),
+  }));
+  const dynamic = [...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => ({ from: m[1]!, typeOnly: false }));
+  return [...statements, ...dynamic];
+}
+
 const rel = (f: string) => path.relative(SRC, f).split(path.sep).join('/');
 const TEAMS_SDK = /^(botbuilder|botframework-|@microsoft\/teams-ai|adaptivecards)/;
 const SLACK_SDK = /^@slack\//;
@@ -44,6 +63,17 @@ describe('module boundaries', () => {
     const offenders = all
       .filter((f) => CORE.test(rel(f)))
       .flatMap((f) => imports(f).filter((i) => i.startsWith('.') && /(^|\/)(chat|http\.ts|main\.ts)(\/|$)/.test(path.relative(SRC, path.resolve(path.dirname(f), i)))).map((i) => `${rel(f)} → ${i}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('SQL only in src/store: nothing else imports drizzle-orm or a value of store/schema.ts', () => {
+    const offenders = all
+      .filter((f) => !rel(f).startsWith('store/'))
+      .flatMap((f) =>
+        importClauses(f)
+          .filter(({ from, typeOnly }) => /^drizzle-orm(\/|$)/.test(from) || (!typeOnly && from.startsWith('.') && rel(path.resolve(path.dirname(f), from)) === 'store/schema.ts'))
+          .map(({ from }) => `${rel(f)} → ${from}`),
+      );
     expect(offenders).toEqual([]);
   });
 
