@@ -119,17 +119,6 @@ export async function insertLocalUsers(tx: Executor, connection: string, ids: re
       const u = users[k]!;
       return [ids[k]!, u.login, u.mail, u.displayName, u.active, json, connection];
     },
-    (from, to) => {
-      const s = users.slice(from, to);
-      return sql`insert into local_users (id, login, mail, display_name, active, attributes, created_by_connection)
-      select i, lg, ml, dn, ac, ${p(json)}::jsonb, ${p(connection)} from ${unnest([
-        [ids.slice(from, to), 'int'],
-        [s.map((u) => u.login), 'text'],
-        [s.map((u) => u.mail), 'text'],
-        [s.map((u) => u.displayName), 'text'],
-        [s.map((u) => u.active), 'bool'],
-      ])} as t(i, lg, ml, dn, ac)`;
-    },
   );
 }
 
@@ -233,19 +222,6 @@ export async function insertFreshMappings(tx: Executor, connection: string, user
       const u = users[k]!;
       return [connection, u.directoryId, u.dn, u.login, u.mail, u.displayName, u.enabled, true, 'mapped', localId.get(u.directoryId)!];
     },
-    (from, to) => {
-      const s = users.slice(from, to);
-      return sql`insert into mappings (connection, directory_id, dn, login, mail, display_name, enabled, in_scope, status, local_user_id)
-        select ${p(connection)}, d, dn, lg, ml, dname, en, true, 'mapped', lu from ${unnest([
-          [s.map((u) => u.directoryId), 'text'],
-          [s.map((u) => u.dn), 'text'],
-          [s.map((u) => u.login), 'text'],
-          [s.map((u) => u.mail), 'text'],
-          [s.map((u) => u.displayName), 'text'],
-          [s.map((u) => u.enabled), 'bool'],
-          [s.map((u) => localId.get(u.directoryId)!), 'int'],
-        ])} as t(d, dn, lg, ml, dname, en, lu)`;
-    },
   );
 }
 
@@ -256,9 +232,8 @@ export async function insertFreshMappings(tx: Executor, connection: string, user
  */
 export async function addMemberships(tx: Executor, groups: readonly number[], users: readonly number[], bulk: boolean): Promise<void> {
   if (bulk) {
-    await bulkInsert(tx, 'memberships', ['group_id', 'user_id'], groups.length, (k) => [groups[k]!, users[k]!], (from, to) =>
-      sql`insert into memberships (group_id, user_id) select * from ${unnest([[groups.slice(from, to), 'int'], [users.slice(from, to), 'int']])}`,
-    );
+    await bulkInsert(tx, 'memberships', ['group_id', 'user_id'], groups.length, (k) => [groups[k]!, users[k]!],
+  );
     return;
   }
   await chunked(groups.length, async (from, to) => {

@@ -3,7 +3,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { bulkInsert } from './copy.ts';
 import { type Executor, queryRows } from './db.ts';
 import { auditLog } from './schema.ts';
-import { p, unnest } from './sql.ts';
+import { p } from './sql.ts';
 
 export type AuditLogRow = typeof auditLog.$inferSelect;
 
@@ -32,17 +32,6 @@ export async function insertAudit(
     (k) => {
       const r = rows[k]!;
       return [actor, r.action, connection, runId, r.targetType, r.targetId, json(r.before), json(r.after)];
-    },
-    (from, to) => {
-      const slice = rows.slice(from, to);
-      return sql`insert into audit_log (actor, action, connection, run_id, target_type, target_id, before, after)
-      select ${p(actor)}, a, ${p(connection)}, ${p(runId)}::int, tt, ti, b::jsonb, af::jsonb from ${unnest([
-        [slice.map((r) => r.action), 'text'],
-        [slice.map((r) => r.targetType), 'text'],
-        [slice.map((r) => r.targetId), 'text'],
-        [slice.map((r) => json(r.before)), 'text'],
-        [slice.map((r) => json(r.after)), 'text'],
-      ])} as t(a, tt, ti, b, af)`;
     },
   );
 }

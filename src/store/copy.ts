@@ -1,12 +1,10 @@
 /**
- * Bulk inserts: PostgreSQL's COPY when the transaction runs on postgres.js (several times faster
- * than INSERT for hundreds of thousands of rows) inside a transaction, `INSERT … SELECT unnest(…)`
- * outside one.
+ * Bulk inserts with PostgreSQL's COPY (several times faster than INSERT for hundreds of thousands
+ * of rows), on the postgres.js connection of the caller's transaction (or pool).
  * Only for rows that cannot conflict (new ids, rows the plan checked are absent).
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { SQL } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 
 export type CopyValue = string | number | boolean | null;
@@ -20,11 +18,11 @@ interface CopyCapableClient {
   unsafe(query: string): CopyQuery;
 }
 
-/** The postgres.js client under a drizzle transaction, when there is one. */
-function copyClient(tx: Executor): CopyCapableClient | null {
-  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client as { unsafe?: unknown } | undefined;
-  if (!client || typeof client.unsafe !== 'function') return null;
-  return 'begin' in client || 'savepoint' in client ? (client as unknown as CopyCapableClient) : null;
+/** The postgres.js client under a drizzle database or transaction. */
+function copyClient(tx: Executor): CopyCapableClient {
+  const client = (tx as unknown as { session?: { client?: { unsafe?: unknown } } }).session?.client;
+  if (!client || typeof client.unsafe !== 'function') throw new Error('bulk insert: not a postgres.js connection');
+  return client as unknown as CopyCapableClient;
 }
 
 /** Text-format COPY escaping: backslash, tab, newline and carriage return; null as \N. */
@@ -37,25 +35,17 @@ function field(value: CopyValue): string {
 
 const identifier = /^[a-z_][a-z0-9_]*$/;
 
-/**
- * Inserts `rows` (arrays in `columns` order). `fallback` builds the unnest-based insert for a
- * slice of rows when COPY is not available.
- */
+/** Inserts `count` rows (`row(k)`: values in `columns` order) with one COPY. */
 export async function bulkInsert(
   tx: Executor,
   table: string,
   columns: readonly string[],
   count: number,
   row: (index: number) => readonly CopyValue[],
-  fallback: (from: number, to: number) => SQL,
 ): Promise<void> {
   if (count === 0) return;
   if (![table, ...columns].every((name) => identifier.test(name))) throw new Error(`bad identifier in bulk insert into ${table}`);
   const client = copyClient(tx);
-  if (!client) {
-    for (let from = 0; from < count; from += 20_000) await tx.execute(fallback(from, Math.min(count, from + 20_000)));
-    return;
-  }
   const query = client.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`);
   // postgres.js resolves a COPY query with its stream, so an error the server reports after the
   // last row (a constraint or trigger at end of statement) would reach only the settled query and
