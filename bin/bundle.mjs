@@ -4,7 +4,8 @@
 // pays for Node's type stripping of every file and for Node re-reading drizzle-orm's 170 KB
 // package.json export map once per drizzle file it loads (~100 files): ~1.5 s before the
 // command starts. The bundle is rebuilt when one of its inputs changed (sizes and mtimes in
-// dist/cli/stamp.json), so an edit to src/ is picked up at the next run.
+// dist/cli/stamp.json), so an edit to src/ or a new version of a package is picked up at the
+// next run.
 //
 // Plain JavaScript (not TypeScript): it runs on every start, before anything else is loaded.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -67,9 +68,21 @@ const BANNER = [
   'const require = __gsRequire(import.meta.url);',
 ].join(' ');
 
+/**
+ * What the freshness check stats: each source file, and for the ~900 files of the packages, each
+ * package's package.json (npm rewrites it when it installs another version).
+ */
+function stampedFiles(metafile) {
+  const files = Object.keys(metafile.inputs).map((file) => {
+    const pkg = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+\/)/.exec(file);
+    return pkg ? `${pkg[1]}package.json` : file;
+  });
+  return [...new Set(files)];
+}
+
 function writeStamp(build, metafile) {
   const inputs = {};
-  for (const file of Object.keys(metafile.inputs)) {
+  for (const file of stampedFiles(metafile)) {
     const s = statSync(path.join(ROOT, file));
     inputs[file] = [s.size, s.mtimeMs];
   }

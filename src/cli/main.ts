@@ -341,7 +341,14 @@ function safeUser(): string {
  * not at the top, so that `--help` and a usage error load commander and little else.
  */
 async function openApp(): Promise<App> {
-  const [{ createApp }, { loadConfig, loadDotEnv }, { createLogger }] = await Promise.all([import('../app.ts'), import('../config.ts'), import('../logger.ts')]);
+  const [{ createApp }, { loadConfig, loadDotEnv }, { createLogger }, { z }] = await Promise.all([
+    import('../app.ts'),
+    import('../config.ts'),
+    import('../logger.ts'),
+    import('zod'),
+  ]);
+  // The config is parsed once per command: compiling zod's parsers for it (its default) costs more than it saves.
+  z.config({ jitless: true });
   loadDotEnv();
   return createApp(loadConfig(), { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
 }
