@@ -6,8 +6,10 @@
 //      hits every case alike: `node -e 0` (the baseline), then for this checkout and for each
 //      --checkout DIR (another checkout of groupsync, e.g. a git worktree of an older commit
 //      with node_modules linked): `groupsync --help` and `groupsync status <connection>`,
-//      through bin/groupsync.mjs as a user runs it. One untimed first run of each comes first
-//      (it builds the CLI bundle when stale, and fills Node's compile cache); its time is shown.
+//      through bin/groupsync.mjs as a user runs it; and this checkout's CLI from its TypeScript
+//      sources (`npm run cli`), to show what the bundle saves. One untimed first run of each comes
+//      first (it builds the CLI bundle when stale, and fills Node's compile cache); its time is
+//      shown.
 //   3. With --users N (e.g. 100000): a second connection, `large`, reads a generated directory
 //      of N users and N/10 app groups (bench/generate.ts, ~70 members per group, as an LDIF file),
 //      synced once; then `groupsync runs large --limit 1` and `groupsync health --all` (N/10
@@ -87,6 +89,16 @@ function describeCheckout(dir: string): string {
   const rev = (args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
   const branch = rev(['rev-parse', '--abbrev-ref', 'HEAD']);
   return `${path.basename(dir)} @ ${rev(['rev-parse', '--short', 'HEAD'])}${branch === 'HEAD' ? '' : ` (${branch})`}`;
+}
+
+/** This checkout's CLI run from its TypeScript sources, as `npm run cli` runs it (what the bundle saves). */
+function sourceCases(): Case[] {
+  const cli = ['--max-semi-space-size=16', path.join(ROOT, 'src', 'cli', 'main.ts')];
+  const name = `${describeCheckout(ROOT)} from source (npm run cli)`;
+  return [
+    { label: `${name}: --help`, args: [...cli, '--help'] },
+    { label: `${name}: status sample`, args: [...cli, 'status', 'sample'] },
+  ];
 }
 
 function casesOf(dir: string, large: boolean): Case[] {
@@ -230,7 +242,7 @@ async function main(): Promise<void> {
   log('starting PostgreSQL and syncing the sample directory');
   const store = await benchStore(workDir, users);
   try {
-    const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }, ...[ROOT, ...checkouts].flatMap((dir) => casesOf(dir, users > 0))];
+    const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }, ...[ROOT, ...checkouts].flatMap((dir) => casesOf(dir, users > 0)), ...sourceCases()];
     const summaries = summarize(await runCases(cases, runs, store.env));
     printTable(summaries, runs);
     console.log(`\nload average (1 min): ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at the end`);

@@ -70,14 +70,15 @@ const BANNER = [
 
 /**
  * What the freshness check stats: each source file, and for the ~900 files of the packages, each
- * package's package.json (npm rewrites it when it installs another version).
+ * package's package.json (npm rewrites it when it installs another version); and this file, which
+ * says how the bundle is made.
  */
 function stampedFiles(metafile) {
   const files = Object.keys(metafile.inputs).map((file) => {
     const pkg = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+\/)/.exec(file);
     return pkg ? `${pkg[1]}package.json` : file;
   });
-  return [...new Set(files)];
+  return [...new Set([...files, path.relative(ROOT, import.meta.filename)])];
 }
 
 function writeStamp(build, metafile) {
