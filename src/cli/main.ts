@@ -4,10 +4,8 @@
  */
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { type App, createApp } from '../app.ts';
-import { loadConfig, loadDotEnv } from '../config.ts';
+import type { App } from '../app.ts';
 import { GroupsyncError, clip, describeError, isGroupsyncError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
 import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
 import { displayText } from '../chat/views/format.ts';
 import { renderConflicts, renderDuplicates, renderHealth, renderIncidents, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
@@ -338,18 +336,28 @@ function safeUser(): string {
   }
 }
 
+/**
+ * The config, the store and the engine, built on a command's first use: they are imported here,
+ * not at the top, so that `--help` and a usage error load commander and little else.
+ */
+async function openApp(): Promise<App> {
+  const [{ createApp }, { loadConfig, loadDotEnv }, { createLogger }, { z }] = await Promise.all([
+    import('../app.ts'),
+    import('../config.ts'),
+    import('../logger.ts'),
+    import('zod'),
+  ]);
+  // The config is parsed once per command: compiling zod's parsers for it (its default) costs more than it saves.
+  z.config({ jitless: true });
+  loadDotEnv();
+  return createApp(loadConfig(), { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   let app: App | null = null;
   let exitCode: number = EXIT.ok;
   const program = buildProgram(
-    async () => {
-      if (!app) {
-        loadDotEnv();
-        const config = loadConfig();
-        app = await createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
-      }
-      return app;
-    },
+    async () => (app ??= await openApp()),
     { out: (text) => process.stdout.write(`${text}\n`), err: process.stderr, setExit: (code) => (exitCode = code) },
   );
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });

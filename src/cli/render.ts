@@ -1,19 +1,13 @@
 /** Readable tables for the terminal. Pure functions of the operations' data. */
-import Table from 'cli-table3';
 import { type ConnectionHealth, describeReason } from '../health/health.ts';
 import type { IncidentRow } from '../notify/incidents.ts';
 import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../ops/operations.ts';
 import type { RunRow } from '../store/runs.ts';
 import type { SyncResult } from '../sync/engine.ts';
 import type { SyncPlan } from '../sync/plan.ts';
+import { table } from './table.ts';
 
 const time = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
-
-function table(head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
-  for (const r of rows) t.push(r.map((c) => String(c)));
-  return t.toString();
-}
 
 export function renderStatus(s: ConnectionStatus): string {
   const lines = [

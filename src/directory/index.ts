@@ -1,15 +1,20 @@
-/** Builds the directory source for a configured connection. */
+/**
+ * Builds the directory source for a configured connection. Each kind's module (ldapts for LDAP and
+ * LDIF; the Graph client and @azure/identity for Entra) is imported at the source's first use, so
+ * that a process that never reads a directory (`groupsync status`, `--help`) never loads them.
+ */
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectorySource } from '../domain/types.ts';
-import { LdapSource } from './ldap/client.ts';
-import { LdifSource } from './ldif/source.ts';
-import { EntraSource } from './entra/source.ts';
+import type { DirectoryGroupRef, DirectorySnapshot, DirectorySource, DirectoryState, ReadProgress, ReadScope } from '../domain/types.ts';
 
 export type SourceFactory = (connection: ConnectionConfig) => DirectorySource;
 
-export const createSource: SourceFactory = (c) => {
-  if (c.kind === 'ldif') return new LdifSource({ file: c.file, attributes: c.attributes });
+async function loadSource(c: ConnectionConfig): Promise<DirectorySource> {
+  if (c.kind === 'ldif') {
+    const { LdifSource } = await import('./ldif/source.ts');
+    return new LdifSource({ file: c.file, attributes: c.attributes });
+  }
   if (c.kind === 'entra') {
+    const { EntraSource } = await import('./entra/source.ts');
     return new EntraSource({
       tenantId: c.tenantId,
       clientId: c.clientId,
@@ -26,6 +31,7 @@ export const createSource: SourceFactory = (c) => {
       delta: c.delta,
     });
   }
+  const { LdapSource } = await import('./ldap/client.ts');
   return new LdapSource({
     urls: c.urls,
     bindDn: c.bindDn,
@@ -42,4 +48,47 @@ export const createSource: SourceFactory = (c) => {
     pageSize: c.pageSize,
     timeoutSeconds: c.timeoutSeconds,
   });
-};
+}
+
+/** A source that builds the real one (importing its module) when first asked to do something. */
+class DeferredSource implements DirectorySource {
+  readonly kind: DirectorySource['kind'];
+  readonly #config: ConnectionConfig;
+  #source: Promise<DirectorySource> | null = null;
+  #loaded: DirectorySource | null = null;
+
+  constructor(config: ConnectionConfig) {
+    // An LDIF file is read as an LDAP directory.
+    this.kind = config.kind === 'entra' ? 'entra' : 'ldap';
+    this.#config = config;
+  }
+
+  #get(): Promise<DirectorySource> {
+    this.#source ??= loadSource(this.#config).then((source) => (this.#loaded = source));
+    return this.#source;
+  }
+
+  async probe(): ReturnType<DirectorySource['probe']> {
+    return (await this.#get()).probe();
+  }
+
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null): Promise<DirectorySnapshot> {
+    return (await this.#get()).read(scope, onProgress, state);
+  }
+
+  async findGroup(ref: string): Promise<DirectoryGroupRef | null> {
+    return (await this.#get()).findGroup(ref);
+  }
+
+  requestStats(): ReturnType<NonNullable<DirectorySource['requestStats']>> {
+    return this.#loaded?.requestStats?.();
+  }
+
+  async close(): Promise<void> {
+    // A source that failed to build (its module or its options) has nothing to close.
+    const source = await this.#source?.catch(() => null);
+    await source?.close();
+  }
+}
+
+export const createSource: SourceFactory = (c) => new DeferredSource(c);

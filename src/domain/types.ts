@@ -121,8 +121,11 @@ export interface DirectorySource {
   read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null): Promise<DirectorySnapshot>;
   /** Finds one group by name, DN or id, for linking. Several matches throw an ambiguity error. */
   findGroup(ref: string): Promise<DirectoryGroupRef | null>;
-  /** Requests sent to the directory so far and how many of them were retries (kept on a failed run). */
-  requestStats?(): DirectoryRequestStats;
+  /**
+   * Requests sent to the directory so far and how many of them were retries (kept on a failed
+   * run); undefined when the source does not count them.
+   */
+  requestStats?(): DirectoryRequestStats | undefined;
   close(): Promise<void>;
 }
 

@@ -13,7 +13,8 @@ import { createDatabase } from '../support/postgres.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import { openStore } from '../../src/store/db.ts';
 
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+// `groupsync` as installed: the bundled CLI (bin/bundle.mjs), rebuilt when a source file changed.
+const CLI = path.resolve(import.meta.dirname, '../../bin/groupsync.mjs');
 
 interface CliResult {
   code: number;
