@@ -3,6 +3,7 @@
  * embedded server groupsync runs in its data folder (store/embedded.ts). One code path, one
  * schema, the same migrations. The handle is injected everywhere; nothing builds its own.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -109,6 +110,22 @@ export function describeConnectFailure(error: unknown): string {
   }
 }
 
+/** The newest migration's timestamp in the journal drizzle-kit writes (drizzle records it as created_at). */
+function newestMigration(): number {
+  const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };
+  return Math.max(...journal.entries.map((e) => e.when));
+}
+
+/** Whether the newest migration is applied already: one query, so a process on a current schema needs no migration lock. */
+async function schemaIsCurrent(client: postgres.Sql): Promise<boolean> {
+  try {
+    const [row] = await client<Array<{ newest: string | null }>>`select max(created_at)::text as newest from drizzle.__drizzle_migrations`;
+    return Number(row?.newest ?? 0) >= newestMigration();
+  } catch {
+    return false; // no migrations table yet: a new database
+  }
+}
+
 /** Any constant: the advisory lock that makes processes opening one database migrate it one at a time. */
 const MIGRATE_LOCK = 0x67736d6967;
 
@@ -117,7 +134,8 @@ const MIGRATE_LOCK = 0x67736d6967;
  * processes starting together on a new database do not create the same tables at once (the
  * others wait, then find nothing pending).
  */
-async function migrateOnce(url: string, db: Db): Promise<void> {
+async function migrateOnce(url: string, db: Db, client: postgres.Sql): Promise<void> {
+  if (await schemaIsCurrent(client)) return;
   const lock = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-migrate' } });
   try {
     await lock`select pg_advisory_lock(${MIGRATE_LOCK})`;
@@ -143,7 +161,7 @@ async function openPostgres(url: string, maxConnections: number, shown: string, 
   // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
   await client`select 1`.then(() => undefined, fail);
   try {
-    await migrateOnce(url, db);
+    await migrateOnce(url, db, client);
   } catch (error) {
     // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
     await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);

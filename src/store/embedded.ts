@@ -45,6 +45,10 @@ export interface EmbeddedOptions {
 interface State {
   port: number;
   password: string;
+  /** The groupsync database exists (made once, after the first start). */
+  database?: boolean;
+  /** false while the first start makes the cluster: a cluster left so was never used. */
+  initialised?: boolean;
 }
 
 const USER = 'groupsync';
@@ -155,17 +159,26 @@ class Cluster {
   readonly #stateFile: string;
   readonly #log: string;
   readonly #bin: Binaries;
-  readonly #as: { uid?: number; gid?: number };
+  readonly #dataDir: string;
+  #account: { uid?: number; gid?: number } | null = null;
   readonly #onEvent: (message: string) => void;
 
   constructor(dataDir: string, bin: Binaries, onEvent: (message: string) => void) {
+    this.#dataDir = dataDir;
     this.pgdata = path.join(dataDir, 'postgres');
     this.#stateFile = path.join(dataDir, 'postgres.json');
     this.#log = path.join(this.pgdata, 'server.log');
     this.#bin = bin;
     this.#onEvent = onEvent;
-    this.#as = serverAccount(onEvent);
-    if (this.#as.uid !== undefined) this.#checkReachable(dataDir);
+  }
+
+  /** The account the server runs as; looked up (and checked) only when a server is to be made, started or stopped. */
+  get #as(): { uid?: number; gid?: number } {
+    if (!this.#account) {
+      this.#account = serverAccount(this.#onEvent);
+      if (this.#account.uid !== undefined) this.#checkReachable(this.#dataDir);
+    }
+    return this.#account;
   }
 
   /** As root, the server's account must be able to enter the data folder (a parent such as /root is often closed). */
@@ -189,25 +202,47 @@ class Cluster {
     return `postgres://${USER}:${state.password}@127.0.0.1:${state.port}/${database}`;
   }
 
-  /** The state of an initialised cluster, or null when none is. */
+  /**
+   * The state of an initialised cluster, or null when there is none (or only a half-made one,
+   * from an interrupted first start). A cluster whose postgres.json is lost or unreadable holds
+   * data that cannot be reached without its password: refused, never made again over it.
+   */
   state(): State | null {
-    if (!existsSync(path.join(this.pgdata, 'PG_VERSION')) || !existsSync(this.#stateFile)) return null;
-    return JSON.parse(readFileSync(this.#stateFile, 'utf8')) as State;
+    const state = this.#readState();
+    if (state?.initialised === false) return null;
+    if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) return null;
+    if (state) return state;
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      `the embedded PostgreSQL cluster in ${this.pgdata} has no readable ${this.#stateFile} (its port and password): ` +
+        'restore that file from a backup of the data folder, or move the postgres folder away to start with a new, empty store',
+    );
   }
 
-  #saveState(state: State): void {
+  #readState(): State | null {
+    try {
+      const state = JSON.parse(readFileSync(this.#stateFile, 'utf8')) as Partial<State>;
+      return typeof state.password === 'string' && Number.isInteger(state.port) ? (state as State) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  saveState(state: State): void {
     writeFileSync(this.#stateFile, `${JSON.stringify(state)}\n`, { mode: 0o600 });
   }
 
   async initialise(): Promise<State> {
+    const account = this.#as; // as root: refused here when the account cannot reach the folder
     // A half-made cluster (initdb interrupted) is made again: it never held data.
     rmSync(this.pgdata, { recursive: true, force: true });
     mkdirSync(this.pgdata, { recursive: true, mode: 0o700 });
-    if (this.#as.uid !== undefined) chownSync(this.pgdata, this.#as.uid, this.#as.gid!);
+    if (account.uid !== undefined) chownSync(this.pgdata, account.uid, account.gid!);
     const state: State = { port: await freePort(), password: randomBytes(24).toString('base64url') };
+    this.saveState({ ...state, initialised: false });
     const pwfile = path.join(path.dirname(this.pgdata), 'initdb.pw');
     writeFileSync(pwfile, `${state.password}\n`, { mode: 0o600 });
-    if (this.#as.uid !== undefined) chownSync(pwfile, this.#as.uid, this.#as.gid!);
+    if (account.uid !== undefined) chownSync(pwfile, account.uid, account.gid!);
     const args = ['-D', this.pgdata, '-U', USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C'];
     // The builtin C.UTF-8 locale: Unicode upper/lower (names compare case-insensitively in any
     // script) without depending on the operating system's locales.
@@ -227,7 +262,7 @@ class Cluster {
       path.join(this.pgdata, 'postgresql.conf'),
       "\n# groupsync: a private server, on loopback only\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\ntimezone = 'UTC'\nmax_connections = 100\n",
     );
-    this.#saveState(state);
+    this.saveState({ ...state, initialised: true });
     this.#onEvent(`initialised the embedded PostgreSQL cluster in ${this.pgdata}`);
     return state;
   }
@@ -268,7 +303,7 @@ class Cluster {
       if (!(await portIsFree(state.port))) {
         const moved = { ...state, port: await freePort() };
         this.#onEvent(`port ${state.port} is in use by another program: the embedded PostgreSQL moves to port ${moved.port}`);
-        this.#saveState(moved);
+        this.saveState(moved);
         state = moved;
       }
       const result = await run(this.#bin.pg_ctl, ['start', '-D', this.pgdata, '-l', this.#log, '-w', '-t', '120', '-s', '-o', `-p ${state.port}`], this.#spawnOptions);
@@ -344,7 +379,10 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
     if (port === null) current = await cluster.start(current);
     else if (port !== current.port) current = { ...current, port };
     if (port !== null) onEvent(`attached to the embedded PostgreSQL (${cluster.pgdata}, 127.0.0.1:${current.port})`);
-    await createDatabaseOnce(cluster, current);
+    if (!current.database) {
+      await createDatabaseOnce(cluster, current);
+      cluster.saveState((current = { ...current, database: true }));
+    }
     return { state: current, presence: await attachPresence(cluster.url(current)) };
   });
   let detached = false;

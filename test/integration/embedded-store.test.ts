@@ -5,7 +5,7 @@
  * recovered from on the next start, saying what happened.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -138,6 +138,28 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     expect(events).toContain(`port ${port} is in use by another program: the embedded PostgreSQL moves to port ${moved.port}`);
     expect(store.location).toContain(`127.0.0.1:${moved.port}`);
     expect(await countConnections(store)).toBe(0);
+  });
+
+  it.each([
+    { what: 'deleted', damage: (file: string) => rmSync(file) },
+    { what: 'garbage', damage: (file: string) => writeFileSync(file, '{"port": 54') },
+  ])('a $what postgres.json beside a cluster with data: refused with the fix, and the cluster is kept', async ({ damage }) => {
+    dataDir = freshDataDir();
+    const first = await openEmbedded();
+    await queryRows(first.db, sql`insert into connections (name, kind) values ('kept', 'ldap')`);
+    await closeStore(first);
+    const stateFile = path.join(dataDir, 'postgres.json');
+    const saved = readFileSync(stateFile, 'utf8');
+    damage(stateFile);
+
+    const error = await openEmbedded().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(GroupsyncError);
+    expect((error as Error).message).toBe(
+      `the embedded PostgreSQL cluster in ${path.join(dataDir, 'postgres')} has no readable ${stateFile} (its port and password): ` +
+        'restore that file from a backup of the data folder, or move the postgres folder away to start with a new, empty store',
+    );
+    writeFileSync(stateFile, saved);
+    expect(await countConnections(await openEmbedded())).toBe(1);
   });
 
   it('the CLI first, then the service: the service attaches to the CLI\'s server, and the CLI leaving does not stop it', async () => {
