@@ -13,6 +13,7 @@ import type { Notifier, SyncEvent } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
 import { connections } from '../store/schema.ts';
 import type { SyncEngine } from '../sync/engine.ts';
+import type { SyncRunner } from '../sync/runner.ts';
 import { listHeldRuns, setNextRun } from '../store/runs.ts';
 import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from './schedule.ts';
 
@@ -65,6 +66,8 @@ export function createScheduleRecorder(db: Db, configs: readonly ConnectionConfi
 export interface SchedulerDeps {
   readonly db: Db;
   readonly engine: SyncEngine;
+  /** Where syncs run (sync/runner.ts); the engine in process by default. */
+  readonly runner?: Pick<SyncRunner, 'sync'>;
   readonly logger: Logger;
   readonly now?: () => Date;
   /** Called after each tick with the time, for health and incidents. */
@@ -152,7 +155,7 @@ export class Scheduler {
       }
       started.push(c.name);
       try {
-        const result = await engine.sync({ connection: c.name, trigger: 'schedule', actor: 'scheduler' });
+        const result = await (this.#deps.runner ?? engine).sync({ connection: c.name, trigger: 'schedule', actor: 'scheduler' });
         const r = result.run;
         logger.info(
           { connection: c.name, runId: r.id, status: r.status, groupsCreated: r.groupsCreated, usersCreated: r.usersCreated, usersDeactivated: r.usersDeactivated, membershipsAdded: r.membershipsAdded, membershipsRemoved: r.membershipsRemoved, skipped: r.skipped.length, error: r.error },

@@ -29,6 +29,7 @@ export interface Store {
   readonly driver: 'pglite' | 'postgres';
   /** Where the data lives, for the start-up log (never the password). */
   readonly location: string;
+  readonly url?: string;
   close(): Promise<void>;
 }
 

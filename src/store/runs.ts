@@ -119,6 +119,16 @@ export async function updateRun(db: Executor, id: number, update: RunUpdate): Pr
   return row;
 }
 
+/** Marks a run failed unless it finished meanwhile (its result committed): null then. */
+export async function failRunIfRunning(db: Executor, id: number, update: RunUpdate): Promise<RunRow | null> {
+  const [row] = await db
+    .update(runs)
+    .set({ ...update, status: 'failed' })
+    .where(and(eq(runs.id, id), eq(runs.status, 'running')))
+    .returning();
+  return row ?? null;
+}
+
 export async function getRun(db: Executor, id: number): Promise<RunRow | null> {
   const [row] = await db.select().from(runs).where(eq(runs.id, id));
   return row ?? null;

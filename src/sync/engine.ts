@@ -4,7 +4,7 @@
  */
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
+import type { DirectorySnapshot, DirectorySource, LinkKind, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { CertificateError, GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
 import { formatUtc } from '../format.ts';
@@ -32,6 +32,7 @@ import { loadLinks, loadStoreState } from '../store/sync-state.ts';
 import { applyPlan, insertAudit } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { type ProgressEvent, ProgressReporter } from './progress.ts';
 import { recheckPlan } from './recheck.ts';
 import { type RunProgress, counters, failedEntries, failedStats, summarize } from './record.ts';
 import { checkKind, linkMatches, notLinked } from './selection.ts';
@@ -49,9 +50,7 @@ export interface SyncRequest {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent =
-  | { readonly runId: number; readonly step: 'read'; readonly progress: ReadProgress }
-  | { readonly runId: number; readonly step: 'plan' | 'apply' | 'record' };
+export type { ProgressEvent } from './progress.ts';
 
 export interface SyncResult {
   readonly run: RunRow;
@@ -166,6 +165,8 @@ export class SyncEngine {
       const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
       log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
       const started = performance.now();
+      const progress = new ProgressReporter(run.id, request.onProgress);
+      progress.report({ step: 'start' }, 'starting');
       let source: DirectorySource | null = null;
       // How far the run got, recorded on a failed run with the directory requests made so far.
       const reached: RunProgress = { phase: 'lock', readPhase: null, readCount: 0 };
@@ -179,10 +180,10 @@ export class SyncEngine {
         let snapshot: DirectorySnapshot = validateSnapshot(
           await source.read(
             scope,
-            (progress) => {
-              reached.readPhase = progress.phase;
-              reached.readCount = progress.count;
-              request.onProgress?.({ runId: run.id, step: 'read', progress });
+            (read) => {
+              reached.readPhase = read.phase;
+              reached.readCount = read.count;
+              progress.read(read);
             },
             previousState,
           ),
@@ -200,7 +201,7 @@ export class SyncEngine {
         await this.#recordCertificate(config.name, snapshot.certificate, snapshot.vendor);
 
         reached.phase = 'plan';
-        request.onProgress?.({ runId: run.id, step: 'plan' });
+        progress.report({ step: 'plan' }, 'planning');
         const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
         const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
         const selectedLinkIds = new Set(selectedLinks.map((l) => l.id));
@@ -216,6 +217,7 @@ export class SyncEngine {
         const stats = { ...(snapshot.stats ?? {}), readMs: Math.round(readMs), planMs: Math.round(planMs), partialScope };
         const summary = summarize(counts, failedEntries(plan));
         reached.phase = 'record';
+        progress.report({ step: 'record' }, 'recording');
         if (request.dryRun) {
           const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
           log.info(counters(counts), 'dry run: nothing applied');
@@ -242,7 +244,7 @@ export class SyncEngine {
           return { run: held, plan, counts, verdict };
         }
         reached.phase = 'apply';
-        request.onProgress?.({ runId: run.id, step: 'apply' });
+        progress.report({ step: 'apply' }, 'applying', null, changesOf(counts));
         const status = plan.skipped.length > 0 ? 'partial' : 'success';
         const applyStarted = performance.now();
         const finished = await db.transaction(async (tx) => {
@@ -251,6 +253,7 @@ export class SyncEngine {
           reached.phase = 'apply';
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
           reached.phase = 'record';
+          progress.report({ step: 'record' }, 'recording');
           const now = this.#now();
           // The delta link advances with the changes it led to, in the same transaction.
           if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
@@ -291,6 +294,7 @@ export class SyncEngine {
         if (!request.dryRun) await this.#notify({ type: 'run.failed', run: failed });
         return { run: failed, plan: null, counts: null, verdict: null };
       } finally {
+        progress.stop();
         await source?.close().catch(() => {});
       }
     });
@@ -402,4 +406,9 @@ export class SyncEngine {
       { details: { runId: held.id } },
     );
   }
+}
+
+/** The changes a plan applies (what the applying phase works through). */
+function changesOf(c: PlanCounts): number {
+  return c.groupsCreated + c.groupsModified + c.groupsDeleted + c.usersCreated + c.usersUpdated + c.usersDeactivated + c.membershipsAdded + c.membershipsRemoved;
 }
