@@ -72,7 +72,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
   const url = store.url ?? (options.store ? undefined : (config.databaseUrl ?? undefined));
   const inWorker = options.syncIn === 'worker' && url && !options.createSource && !options.now;
   const runner: SyncRunner = inWorker
-    ? new WorkerRunner({ url, db: store.db, engine, connections: config.connections, notifier, logger, logLevel: config.logLevel, holder })
+    ? new WorkerRunner({ url, db: store.db, engine, connections: config.connections, notifier, logger, holder })
     : new InProcessRunner(engine);
   ops = new Operations({ db: store.db, engine, runner, createSource: sourceFactory, now, incidents });
   const operations = ops;

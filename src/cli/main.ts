@@ -346,7 +346,7 @@ export async function runCli(argv: string[]): Promise<number> {
       if (!app) {
         loadDotEnv();
         const config = loadConfig();
-        app = await createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent'), syncIn: 'worker' });
+        app = await createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
       }
       return app;
     },

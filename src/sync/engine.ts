@@ -217,8 +217,8 @@ export class SyncEngine {
         const stats = { ...(snapshot.stats ?? {}), readMs: Math.round(readMs), planMs: Math.round(planMs), partialScope };
         const summary = summarize(counts, failedEntries(plan));
         reached.phase = 'record';
-        progress.report({ step: 'record' }, 'recording');
         if (request.dryRun) {
+          progress.report({ step: 'record' }, 'recording');
           const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
           log.info(counters(counts), 'dry run: nothing applied');
           return { run: done, plan, counts, verdict: null };
@@ -227,6 +227,7 @@ export class SyncEngine {
         const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
         if (verdict.action === 'hold') {
           reached.phase = 'record';
+          progress.report({ step: 'record' }, 'recording');
           const sample = await removalSample(db, plan);
           await db.insert(heldPlans).values({ runId: run.id, plan });
           const held = await updateRun(db, run.id, {

@@ -76,7 +76,7 @@ export class InProcessRunner implements SyncRunner {
     this.#engine = engine;
   }
 
-  sync(request: SyncRequest): Promise<SyncResult> {
+  async sync(request: SyncRequest): Promise<SyncResult> {
     const name = this.#engine.connection(request.connection).name;
     return this.#running.track({ ...request, connection: name }, (r) => this.#engine.sync(r));
   }

@@ -27,12 +27,14 @@ export interface WorkerData {
   readonly url: string;
   readonly connections: readonly ConnectionConfig[];
   readonly holder: string;
-  readonly logLevel: string;
   readonly lockTtlMs: number | null;
   readonly request: Omit<SyncRequest, 'onProgress'>;
 }
 
+export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
+
 export type ToMain =
+  | { readonly type: 'log'; readonly level: LogLevel; readonly obj: object; readonly msg: string }
   | { readonly type: 'progress'; readonly event: ProgressEvent }
   | { readonly type: 'notify'; readonly id: number; readonly event: SyncEvent }
   | { readonly type: 'done'; readonly result: SyncResult }
@@ -50,7 +52,6 @@ export interface WorkerRunnerDeps {
   readonly connections: readonly ConnectionConfig[];
   readonly notifier: Notifier;
   readonly logger: Logger;
-  readonly logLevel: string;
   /** This process's name in leases; each worker holds a lease as `<holder>/sync<n>`. */
   readonly holder: string;
   readonly lockTtlMs?: number;
@@ -74,7 +75,7 @@ export class WorkerRunner implements SyncRunner {
     this.#deps = deps;
   }
 
-  sync(request: SyncRequest): Promise<SyncResult> {
+  async sync(request: SyncRequest): Promise<SyncResult> {
     const name = this.#deps.engine.connection(request.connection).name;
     return this.#running.track({ ...request, connection: name }, (r) => this.#inWorker(r));
   }
@@ -107,7 +108,6 @@ export class WorkerRunner implements SyncRunner {
       url: this.#deps.url,
       connections: this.#deps.connections,
       holder,
-      logLevel: this.#deps.logLevel,
       lockTtlMs: this.#deps.lockTtlMs ?? null,
       request: plain,
     };
@@ -121,7 +121,9 @@ export class WorkerRunner implements SyncRunner {
         fn();
       };
       worker.on('message', (message: ToMain) => {
-        if (message.type === 'progress') {
+        if (message.type === 'log') {
+          this.#deps.logger[message.level](message.obj, message.msg);
+        } else if (message.type === 'progress') {
           last = message.event;
           onProgress?.(message.event);
         } else if (message.type === 'notify') {

@@ -10,16 +10,23 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { createSource } from '../directory/index.ts';
 import { isGroupsyncError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import type { Logger } from '../logger.ts';
 import type { Notifier, SyncEvent } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
 import * as schema from '../store/schema.ts';
 import { SyncEngine } from './engine.ts';
-import type { ToMain, ToWorker, WorkerData } from './worker-runner.ts';
+import type { LogLevel, ToMain, ToWorker, WorkerData } from './worker-runner.ts';
+
+/** Log lines go to the main thread's logger (its level, its destination), with this logger's bindings. */
+function portLogger(send: (message: ToMain) => void, bindings: Record<string, unknown> = {}): Logger {
+  const line = (level: LogLevel) => (obj: object | string, msg?: string) =>
+    send({ type: 'log', level, obj: typeof obj === 'string' ? bindings : { ...bindings, ...obj }, msg: typeof obj === 'string' ? obj : (msg ?? '') });
+  return { info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug'), child: (more) => portLogger(send, { ...bindings, ...more }) };
+}
 
 async function run(port: MessagePort, data: WorkerData): Promise<void> {
   const send = (message: ToMain) => port.postMessage(message);
-  const client = postgres(data.url, { max: 4, onnotice: () => {}, connection: { application_name: 'groupsync-sync' } });
+  const client = postgres(data.url, { max: 4, onnotice: () => {}, connection: { application_name: 'groupsync' } });
   const acks = new Map<number, () => void>();
   port.on('message', (message: ToWorker) => acks.get(message.id)?.());
   let next = 0;
@@ -36,7 +43,7 @@ async function run(port: MessagePort, data: WorkerData): Promise<void> {
     connections: data.connections,
     createSource,
     notifier,
-    logger: createLogger(data.logLevel),
+    logger: portLogger(send),
     holder: data.holder,
     ...(data.lockTtlMs ? { lockTtlMs: data.lockTtlMs } : {}),
   });

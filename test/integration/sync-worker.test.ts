@@ -2,8 +2,8 @@
  * Syncs run in a worker thread of the service (PostgreSQL store): chat is answered while a sync
  * is still running, a second sync of the connection is answered "already running" at once, the
  * progress card moves while a phase lasts, and a worker that stops leaves a failed run and a free
- * lease. The sync is held, for as long as the test needs, by a relay in front of slapd that keeps
- * the directory's answers (test/support/gate.ts).
+ * lease. The sync is held, for as long as the test needs, by pausing slapd (SIGSTOP): the
+ * directory takes its time.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sql } from 'drizzle-orm';
@@ -12,7 +12,6 @@ import { type Store, openStore, queryRows } from '../../src/store/db.ts';
 import { InProcessRunner } from '../../src/sync/runner.ts';
 import { WorkerRunner } from '../../src/sync/worker-runner.ts';
 import { createTestApp, ldapConnection } from '../support/app.ts';
-import { type Gate, startGate } from '../support/gate.ts';
 import { createDatabase } from '../support/postgres.ts';
 import { ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, postSlack, slashCommand } from '../support/slack.ts';
 import { SlackApi, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
@@ -40,21 +39,18 @@ async function urlStore(): Promise<Store> {
 
 describe('syncs in a worker thread', () => {
   let ldap: SlapdHandle;
-  let gate: Gate;
   let api: SlackApi;
   let service: SlackTestService | null = null;
   let n = 0;
 
   beforeAll(async () => {
     ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
-    gate = await startGate(ldap.port);
   });
   afterAll(async () => {
-    await gate?.stop();
     await ldap?.stop();
   });
   afterEach(async () => {
-    gate.release();
+    ldap.resume();
     await service?.close();
     await api?.stop();
     service = null;
@@ -64,7 +60,7 @@ describe('syncs in a worker thread', () => {
     api = await new SlackApi().start();
     api.addUser({ id: ADMIN.id, name: ADMIN.name, realName: 'Alice Admin', email: 'alice@example.org' });
     const slack: SlackConfig = { botToken: BOT_TOKEN, mode: 'http', signingSecret: SIGNING_SECRET, appToken: null, apiUrl: api.url };
-    service = await startSlackService('postgres', [ldapConnection(ldap, { url: gate.url, timeoutSeconds: 60 })], { slack, chat: CHAT, store: await urlStore() });
+    service = await startSlackService('postgres', [ldapConnection(ldap, { timeoutSeconds: 60 })], { slack, chat: CHAT, store: await urlStore() });
     return service;
   }
 
@@ -85,7 +81,7 @@ describe('syncs in a worker thread', () => {
   it('answers chat while a sync runs, says "already running" to a second sync, and updates the progress card as the sync goes', async () => {
     const s = await start();
     expect(s.app.runner).toBeInstanceOf(WorkerRunner);
-    gate.hold();
+    ldap.pause();
     const sync = await command(s, 'sync corp');
     await until('the progress card of run #1', () => /run #1 in progress/.test(sync.text()));
     const updatesWhileHeld = sync.updates();
@@ -105,7 +101,7 @@ describe('syncs in a worker thread', () => {
     expect(sync.text()).toMatch(/Elapsed\W+\d+ s/);
     expect((await runRow(s, 1)).status).toBe('running');
 
-    gate.release();
+    ldap.resume();
     await until('the result of run #1', () => /Run #1 of corp applied/.test(sync.text()));
     expect((await runRow(s, 1)).status).toMatch(/success|partial/);
     expect(await lease(s)).toBeNull();
@@ -115,7 +111,7 @@ describe('syncs in a worker thread', () => {
 
   it('records the run of a worker that stopped as failed, frees the lease and notifies, and the next sync runs', async () => {
     const s = await start();
-    gate.hold();
+    ldap.pause();
     const sync = await command(s, 'sync corp');
     await until('run #1 running in the worker', () => s.app.runner.running('corp')?.runId === 1);
     await (s.app.runner as WorkerRunner).stop('the sync worker was stopped by the test');
@@ -127,16 +123,16 @@ describe('syncs in a worker thread', () => {
     // run.failed reached the main thread's listeners: the failure is an incident.
     expect((await s.app.ops.incidents()).some((i) => i.connection === 'corp' && i.cause === 'run_failed' && i.runId === 1)).toBe(true);
 
-    gate.release();
+    ldap.resume();
     const next = await command(s, 'sync corp');
     await until('the result of run #2', () => /Run #2 of corp applied/.test(next.text()));
   });
 
   it('in process (the embedded store), a second sync is refused at once with the run and its phase, and the progress reports the phases to the end', async () => {
-    const app = await createTestApp('pglite', [ldapConnection(ldap, { url: gate.url, timeoutSeconds: 60 })]);
+    const app = await createTestApp('pglite', [ldapConnection(ldap, { timeoutSeconds: 60 })]);
     try {
       expect(app.runner).toBeInstanceOf(InProcessRunner);
-      gate.hold();
+      ldap.pause();
       const phases: string[] = [];
       const first = app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'test', onProgress: (e) => phases.push(e.phase) });
       await until('run #1 running', () => app.runner.running('corp')?.runId === 1);
@@ -146,7 +142,7 @@ describe('syncs in a worker thread', () => {
       );
       expect(second?.code).toBe('ALREADY_RUNNING');
       expect(second?.message).toMatch(/^a sync of "corp" is already running since .* UTC \(run #1, (starting|reading groups)\)/);
-      gate.release();
+      ldap.resume();
       expect((await first).run.status).toMatch(/success|partial/);
       const known = ['starting', 'reading groups', 'reading users', 'reading members', 'resolving members', 'planning', 'applying', 'recording'];
       expect(phases.filter((p) => !known.includes(p))).toEqual([]);
@@ -156,7 +152,7 @@ describe('syncs in a worker thread', () => {
       expect(phases).toContain('applying');
       expect(app.runner.running('corp')).toBeNull();
     } finally {
-      gate.release();
+      ldap.resume();
       await app.close();
     }
   });
