@@ -19,7 +19,8 @@
 //      bench/out/responsive-<label>.json. With this checkout, it also measures what the worker
 //      thread costs: a full sync of the same directory in process and in a worker.
 //
-// Environment: BENCH_USERS, BENCH_GROUPS, BENCH_SEED, BENCH_BASELINE_S (15), BENCH_LABEL.
+// Environment: BENCH_USERS, BENCH_GROUPS, BENCH_SEED, BENCH_BASELINE_S (15), BENCH_LABEL,
+// BENCH_WORKER_COST=0 (skip the worker-cost syncs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -135,6 +136,7 @@ class Load {
   readonly samples: Sample[] = [];
   readonly #pending: Array<Promise<void>> = [];
   #timers: NodeJS.Timeout[] = [];
+  #teamsCount = 0;
   phase: Phase = 'baseline';
   readonly url: string;
   readonly peers: Peers;
@@ -148,7 +150,7 @@ class Load {
     this.#timers = [
       setInterval(() => this.#track(this.#healthz()), EVERY.healthz),
       setInterval(() => this.#track(this.#slackStatus()), EVERY.slack),
-      setInterval(() => this.#track(this.#teams(seq % 2 === 0 ? 'status bench' : 'health')), EVERY.teams),
+      setInterval(() => this.#track(this.#teams(++this.#teamsCount % 2 === 0 ? 'status bench' : 'health')), EVERY.teams),
     ];
   }
 
@@ -233,10 +235,10 @@ interface SyncMeasure {
   readonly second: { readonly from: 'slack' | 'teams'; readonly ackMs: number | null; readonly answerMs: number | null; readonly text: string | null; readonly startedAnotherRun: boolean };
 }
 
+/** The "already running" sentence of an answer (Slack blocks or a Teams card), if it has one. */
 const snippet = (body: unknown): string | null => {
   const text = JSON.stringify(body ?? '').replace(/\\"/g, '"');
-  const i = text.search(/already running/i);
-  return i < 0 ? null : text.slice(Math.max(0, text.lastIndexOf('a sync of', i) >= i - 40 ? text.lastIndexOf('a sync of', i) : i - 20), i + 110);
+  return /a sync of "?bench"? is already running since [^)]*\)?/i.exec(text)?.[0] ?? (/already running/i.test(text) ? 'already running (no details)' : null);
 };
 
 async function sendSync(url: string, peers: Peers, from: 'slack' | 'teams', where: string): Promise<number | null> {
@@ -275,6 +277,10 @@ async function runSync(phase: Phase, from: 'slack' | 'teams', url: string, peers
   for (;;) {
     runs = await sql<Array<{ id: number; status: string }>>`select id, status from runs where id > ${before} order by id`;
     if (runs.length && runs.every((r) => r.status !== 'running')) break;
+    if (!runs.length && Date.now() - t > 60_000) {
+      log(`no run started within 60 s; the answers: ${JSON.stringify(arrivals(peers, from, where).map((a) => JSON.stringify(a.body).slice(0, 300)))}`);
+      break;
+    }
     await sleep(250);
   }
   const ms = Date.now() - t;
@@ -419,7 +425,7 @@ async function main(): Promise<void> {
     service.kill('SIGTERM');
     await new Promise((r) => service!.once('exit', r));
     service = undefined;
-    const cost = await workerCost(pg, config, ldap.adminPassword);
+    const cost = process.env.BENCH_WORKER_COST === '0' ? null : await workerCost(pg, config, ldap.adminPassword);
     if (cost) {
       const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
       const p = mean(cost.process);

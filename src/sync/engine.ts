@@ -123,6 +123,7 @@ export class SyncEngine {
     }
     await ensureConnection(db, config.name, config.kind);
     let analyze = false;
+    const reporter: { current: ProgressReporter | null } = { current: null };
     // A dry run writes nothing but its own run record, so it takes no run lock: it neither waits
     // for a sync nor holds one up (its plan is against the store as it is when it reads it).
     const guarded = <T>(work: (lease: Lease | null) => Promise<T>): Promise<T> => (request.dryRun ? work(null) : this.#withLease(config.name, work));
@@ -166,6 +167,7 @@ export class SyncEngine {
       log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
       const started = performance.now();
       const progress = new ProgressReporter(run.id, request.onProgress);
+      reporter.current = progress;
       progress.report({ step: 'start' }, 'starting');
       let source: DirectorySource | null = null;
       // How far the run got, recorded on a failed run with the directory requests made so far.
@@ -299,6 +301,8 @@ export class SyncEngine {
         await source?.close().catch(() => {});
       }
     });
+    // The run is recorded and its lease released: the connection is free for the next sync.
+    reporter.current?.finish();
     // After a large write, fresh statistics keep the planner off nested loops over the new rows.
     // Maintenance, not the run: done once the lease is released, so a slow ANALYZE (or a process
     // killed during it) does not block the connection's next sync.

@@ -6,7 +6,8 @@
  */
 import type { ReadProgress } from '../domain/types.ts';
 
-export type SyncPhase = 'starting' | 'reading groups' | 'reading users' | 'reading members' | 'resolving members' | 'planning' | 'applying' | 'recording';
+/** `finished`: the run is recorded and its lease released (maintenance such as ANALYZE may follow). */
+export type SyncPhase = 'starting' | 'reading groups' | 'reading users' | 'reading members' | 'resolving members' | 'planning' | 'applying' | 'recording' | 'finished';
 
 /** What every progress event says. `done`/`total` are null where they are not known. */
 export interface ProgressState {
@@ -23,7 +24,7 @@ export type ProgressEvent = ProgressState &
   (
     | { readonly step: 'start' }
     | { readonly step: 'read'; readonly progress: ReadProgress }
-    | { readonly step: 'plan' | 'apply' | 'record' }
+    | { readonly step: 'plan' | 'apply' | 'record' | 'done' }
   );
 
 export type ProgressStep = ProgressEvent['step'];
@@ -56,7 +57,7 @@ export function formatElapsed(ms: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
-type Step = { readonly step: 'start' } | { readonly step: 'read'; readonly progress: ReadProgress } | { readonly step: 'plan' | 'apply' | 'record' };
+type Step = { readonly step: 'start' } | { readonly step: 'read'; readonly progress: ReadProgress } | { readonly step: 'plan' | 'apply' | 'record' | 'done' };
 
 /** Sends a run's progress to one listener, and re-sends the latest state every HEARTBEAT_MS until stopped. */
 export class ProgressReporter {
@@ -87,6 +88,13 @@ export class ProgressReporter {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+  }
+
+  /** The last event: the run is recorded and its lease released. */
+  finish(): void {
+    this.stop();
+    this.#last = { step: 'done', phase: 'finished', done: null, total: null };
+    this.#send();
   }
 
   #send(): void {

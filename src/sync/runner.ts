@@ -45,15 +45,20 @@ export class RunningSyncs {
     if (busy) throw alreadyRunningHere(busy);
     const entry: RunningSync = { connection: request.connection, since: new Date(), runId: null, phase: 'starting' };
     this.#byConnection.set(key, entry);
+    const end = () => {
+      if (this.#byConnection.get(key) === entry) this.#byConnection.delete(key);
+    };
     const onProgress = (event: ProgressEvent) => {
       entry.runId = event.runId;
       entry.phase = event.phase;
+      // Recorded, lease released: the next sync may start (while this one's ANALYZE runs).
+      if (event.phase === 'finished') end();
       request.onProgress?.(event);
     };
     try {
       return await work({ ...request, onProgress });
     } finally {
-      this.#byConnection.delete(key);
+      end();
     }
   }
 }

@@ -91,17 +91,20 @@ export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger'
 }
 
 /**
- * The progress card of a running sync: updated with the first event, on each change of phase and
- * on a timer (the elapsed time moves even while a phase reports nothing), one update at a time.
+ * The progress card of a running sync: updated with the first event, on a change of phase (at
+ * most once a second) and on a timer (the elapsed time moves even while a phase reports nothing),
+ * one update at a time.
  */
 function progressCard(what: string, connection: string, update: UpdateView, ctx: ChatContext) {
   let latest: ProgressEvent | null = null;
   let shownPhase: string | null = null;
   let inFlight: Promise<void> | null = null;
+  let pushedAt = 0;
   const push = () => {
     if (!latest || inFlight) return;
     const event = { ...latest, elapsedMs: Date.now() - latest.startedAt };
     shownPhase = event.phase;
+    pushedAt = Date.now();
     const view = buildProgress(connection, event.runId, `${what}: run #${event.runId} in progress`, progressFacts(event));
     inFlight = update(view)
       .catch((error: unknown) => ctx.logger.warn({ err: describeError(error) }, 'progress update failed'))
@@ -111,7 +114,8 @@ function progressCard(what: string, connection: string, update: UpdateView, ctx:
   return {
     onProgress: (event: ProgressEvent) => {
       latest = event;
-      if (event.phase !== shownPhase) push();
+      // A new phase shows at once, but not more than once a second (chat services throttle updates).
+      if (event.phase !== shownPhase && Date.now() - pushedAt >= 1000) push();
     },
     async stop() {
       clearInterval(timer);
