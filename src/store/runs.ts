@@ -9,7 +9,14 @@ import { connections, runs } from './schema.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 
+/**
+ * Registers a connection (or its new kind). Read first: a row already as it should be is not
+ * written, so that `status`, `health` and a second sync never wait on the row lock a running
+ * sync holds on it through its apply transaction.
+ */
 export async function ensureConnection(db: Executor, name: string, kind: string): Promise<void> {
+  const [row] = await db.select({ kind: connections.kind }).from(connections).where(eq(connections.name, name));
+  if (row?.kind === kind) return;
   await db.insert(connections).values({ name, kind }).onConflictDoUpdate({ target: connections.name, set: { kind }, where: sql`${connections.kind} <> ${kind}` });
 }
 

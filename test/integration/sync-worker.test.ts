@@ -144,15 +144,55 @@ describe('syncs in a worker thread', () => {
       expect(second?.message).toMatch(/^a sync of "corp" is already running since .* UTC \(run #1, (starting|reading groups)\)/);
       ldap.resume();
       expect((await first).run.status).toMatch(/success|partial/);
-      const known = ['starting', 'reading groups', 'reading users', 'reading members', 'resolving members', 'planning', 'applying', 'recording'];
+      const known = ['starting', 'reading groups', 'reading users', 'reading members', 'resolving members', 'planning', 'applying', 'recording', 'finished'];
       expect(phases.filter((p) => !known.includes(p))).toEqual([]);
       expect(phases[0]).toBe('starting');
-      expect(phases.at(-1)).toBe('recording');
+      expect(phases.at(-2)).toBe('recording');
+      expect(phases.at(-1)).toBe('finished');
       expect(phases).toContain('planning');
       expect(phases).toContain('applying');
       expect(app.runner.running('corp')).toBeNull();
     } finally {
       ldap.resume();
+      await app.close();
+    }
+  });
+
+  it('answers status and health while a sync holds its connection row locked (its apply transaction)', async () => {
+    const store = await urlStore();
+    const app = await createTestApp('postgres', [ldapConnection(ldap)], { store });
+    const { default: postgres } = await import('postgres');
+    const blocker = postgres(store.url!, { max: 2 });
+    let release = () => {};
+    try {
+      await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+      // What the apply transaction does first (fenceLock): the connection's row, locked until it commits.
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const held = blocker.begin(async (tx) => {
+        await tx`select lock_holder from connections where name = 'corp' for update`;
+        locked();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await isLocked;
+      // Either the answers come, or a backend of the app waits on the row lock (then they would wait for the whole apply).
+      let settled = false;
+      const waiting = async (): Promise<string> => {
+        while (!settled) {
+          const rows = await blocker`select query from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`;
+          if (rows.length) return `blocked on the row lock: ${String(rows[0]!.query)}`;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return 'answered';
+      };
+      const answered = Promise.all([app.ops.status('corp'), app.ops.health()]).then(() => 'answered');
+      expect(await Promise.race([answered, waiting()])).toBe('answered');
+      settled = true;
+      release();
+      await held;
+    } finally {
+      release();
+      await blocker.end();
       await app.close();
     }
   });
