@@ -14,11 +14,15 @@ import { Operations } from './ops/operations.ts';
 import { Scheduler, createScheduleRecorder } from './scheduler/scheduler.ts';
 import { type Store, openStore } from './store/db.ts';
 import { SyncEngine } from './sync/engine.ts';
+import { InProcessRunner, type SyncRunner } from './sync/runner.ts';
+import { WorkerRunner } from './sync/worker-runner.ts';
 
 export interface App {
   readonly config: AppConfig;
   readonly store: Store;
   readonly engine: SyncEngine;
+  /** Where syncs run: a worker thread (a PostgreSQL store) or this thread. */
+  readonly runner: SyncRunner;
   readonly ops: Operations;
   readonly incidents: IncidentManager;
   readonly scheduler: Scheduler;
@@ -36,6 +40,12 @@ export interface AppOptions {
   readonly store?: Store;
   /** This process's name in leases; defaults to host:pid:random. */
   readonly holder?: string;
+  /**
+   * Where syncs run: 'worker' (a worker thread with its own database connection, so the event
+   * loop stays free; the service and the CLI) or 'process' (this thread). A store without a URL
+   * (PGlite), a test's own directory factory or clock run in process whatever is asked.
+   */
+  readonly syncIn?: 'worker' | 'process';
 }
 
 export function processHolder(): string {
@@ -56,21 +66,19 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     [createScheduleRecorder(store.db, config.connections, now), incidents, healthAfterRun, ...(options.notifier ? [options.notifier] : [])],
     (error) => logger.error({ err: describeError(error) }, 'run event listener failed'),
   );
-  const engine = new SyncEngine({
-    db: store.db,
-    connections: config.connections,
-    createSource: sourceFactory,
-    notifier,
-    logger,
-    holder: options.holder ?? processHolder(),
-    now,
-  });
+  const holder = options.holder ?? processHolder();
+  const engine = new SyncEngine({ db: store.db, connections: config.connections, createSource: sourceFactory, notifier, logger, holder, now });
   await engine.registerConnections();
-  ops = new Operations({ db: store.db, engine, createSource: sourceFactory, now, incidents });
+  const inWorker = options.syncIn === 'worker' && !options.createSource && !options.now;
+  const runner: SyncRunner = inWorker
+    ? new WorkerRunner({ url: store.url, db: store.db, engine, connections: config.connections, notifier, logger, holder })
+    : new InProcessRunner(engine);
+  ops = new Operations({ db: store.db, engine, runner, createSource: sourceFactory, now, incidents });
   const operations = ops;
   const scheduler = new Scheduler({
     db: store.db,
     engine,
+    runner,
     logger,
     now,
     afterTick: async () => {
@@ -83,11 +91,13 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     config,
     store,
     engine,
+    runner,
     ops: operations,
     incidents,
     scheduler,
     close: async () => {
       await scheduler.stop();
+      await runner.close();
       await store.close();
     },
   };

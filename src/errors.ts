@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_STATE'
   | 'FORBIDDEN'
-  | 'STORE_FAILED';
+  | 'STORE_FAILED'
+  /** The worker thread running a sync stopped without an answer (crashed, killed, out of memory). */
+  | 'SYNC_WORKER_FAILED';
 
 export class GroupsyncError extends Error {
   readonly code: ErrorCode;

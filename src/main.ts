@@ -34,6 +34,8 @@ export interface ServiceOptions {
   readonly holder?: string;
   /** Slack Web API retry policy (tests shorten it). */
   readonly slackRetry?: Parameters<typeof createSlackSurface>[0]['retry'];
+  /** Where syncs run (see AppOptions.syncIn): a worker thread by default. */
+  readonly syncIn?: 'worker' | 'process';
 }
 
 export async function startService(config: AppConfig, options: ServiceOptions): Promise<Service> {
@@ -44,6 +46,7 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     logger,
     store,
     alertSink: alerts,
+    syncIn: options.syncIn ?? 'worker',
     ...(options.now ? { now: options.now } : {}),
     ...(options.holder ? { holder: options.holder } : {}),
   });

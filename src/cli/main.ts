@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { App } from '../app.ts';
 import { GroupsyncError, clip, describeError, isGroupsyncError } from '../errors.ts';
 import type { ProgressEvent, SyncResult } from '../sync/engine.ts';
+import { describeProgress } from '../sync/progress.ts';
 import { displayText } from '../chat/views/format.ts';
 import { renderConflicts, renderDuplicates, renderHealth, renderIncidents, renderPlan, renderRun, renderRuns, renderStatus, renderSyncResult } from './render.ts';
 
@@ -81,18 +82,17 @@ const offset = (name: string) => wholeNumber(name, 0, MAX_ID);
 
 function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => void {
   let last = 0;
+  let phase = '';
   return (event) => {
     const now = Date.now();
-    const text =
-      event.step === 'read'
-        ? `run #${event.runId}: reading ${event.progress.phase}… ${event.progress.count.toLocaleString('en')}`
-        : `run #${event.runId}: ${event.step === 'plan' ? 'planning' : event.step === 'apply' ? 'applying' : 'recording'}…`;
+    const text = `run #${event.runId}: ${describeProgress(event)}`;
     if (stream.isTTY) {
       stream.write(`\r\x1b[2K${text}`);
-    } else if (now - last > 2000 || event.step !== 'read') {
+    } else if (now - last > 2000 || event.phase !== phase) {
       stream.write(`${text}\n`);
       last = now;
     }
+    phase = event.phase;
   };
 }
 

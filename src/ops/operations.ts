@@ -12,6 +12,7 @@ import type { IncidentManager, IncidentRow } from '../notify/incidents.ts';
 import type { Db } from '../store/db.ts';
 import type { RunRow } from '../store/runs.ts';
 import type { SyncEngine, SyncRequest, SyncResult } from '../sync/engine.ts';
+import type { RunningSync, SyncRunner } from '../sync/runner.ts';
 import { type ConnectionStatus, health, removeConnection, status } from './connections.ts';
 import type { OpsContext, Page } from './context.ts';
 import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
@@ -27,6 +28,8 @@ export type { ConflictItem } from './users.ts';
 export interface OperationsDeps {
   readonly db: Db;
   readonly engine: SyncEngine;
+  /** Where syncs run (sync/runner.ts); the engine in process by default. */
+  readonly runner?: SyncRunner;
   readonly createSource: SourceFactory;
   readonly incidents: IncidentManager;
   readonly now?: () => Date;
@@ -34,8 +37,10 @@ export interface OperationsDeps {
 
 export class Operations {
   readonly #ctx: OpsContext;
+  readonly #runner: Pick<SyncRunner, 'sync' | 'running'>;
 
   constructor(deps: OperationsDeps) {
+    this.#runner = deps.runner ?? { sync: (request) => deps.engine.sync(request), running: () => null };
     this.#ctx = { db: deps.db, engine: deps.engine, createSource: deps.createSource, incidents: deps.incidents, now: deps.now ?? (() => new Date()) };
   }
 
@@ -67,7 +72,12 @@ export class Operations {
   }
 
   sync(request: SyncRequest): Promise<SyncResult> {
-    return this.#ctx.engine.sync(request);
+    return this.#runner.sync(request);
+  }
+
+  /** The sync of a connection this process runs now (its run id and phase), if any. */
+  runningSync(connection: string): RunningSync | null {
+    return this.#runner.running(connection);
   }
 
   approve(runId: number, actor: string): Promise<SyncResult> {

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.ts';
 import type { Notifier, SyncEvent } from '../notify/port.ts';
 import { getConnection } from '../store/connections.ts';
 import type { Db } from '../store/db.ts';
+import type { SyncRunner } from '../sync/runner.ts';
 import { listHeldRuns, setNextRun } from '../store/runs.ts';
 import { claimDueRun, countScheduleFailure, recordScheduleFailure, recordScheduleSuccess } from '../store/schedule.ts';
 import type { SyncEngine } from '../sync/engine.ts';
@@ -54,6 +55,8 @@ export function createScheduleRecorder(db: Db, configs: readonly ConnectionConfi
 export interface SchedulerDeps {
   readonly db: Db;
   readonly engine: SyncEngine;
+  /** Where syncs run (sync/runner.ts); the engine in process by default. */
+  readonly runner?: Pick<SyncRunner, 'sync'>;
   readonly logger: Logger;
   readonly now?: () => Date;
   /** Called after each tick with the time, for health and incidents. */
@@ -136,7 +139,7 @@ export class Scheduler {
       }
       started.push(c.name);
       try {
-        const result = await engine.sync({ connection: c.name, trigger: 'schedule', actor: 'scheduler' });
+        const result = await (this.#deps.runner ?? engine).sync({ connection: c.name, trigger: 'schedule', actor: 'scheduler' });
         const r = result.run;
         logger.info(
           { connection: c.name, runId: r.id, status: r.status, groupsCreated: r.groupsCreated, usersCreated: r.usersCreated, usersDeactivated: r.usersDeactivated, membershipsAdded: r.membershipsAdded, membershipsRemoved: r.membershipsRemoved, skipped: r.skipped.length, error: r.error },

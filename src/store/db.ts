@@ -110,6 +110,12 @@ export function describeConnectFailure(error: unknown): string {
   }
 }
 
+/** A pool on an already migrated database (a sync worker's own connections). */
+export function connectDb(url: string, maxConnections: number): { db: Db; close(): Promise<void> } {
+  const client = postgres(url, { max: maxConnections, onnotice: () => {}, connection: { application_name: 'groupsync' } });
+  return { db: drizzle(client, { schema }) as unknown as Db, close: () => client.end({ timeout: 5 }) };
+}
+
 /** The newest migration's timestamp in the journal drizzle-kit writes (drizzle records it as created_at). */
 function newestMigration(): number {
   const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };

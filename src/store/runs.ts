@@ -11,7 +11,14 @@ import { p } from './sql.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 
+/**
+ * Registers a connection (or its new kind). Read first: a row already as it should be is not
+ * written, so that `status`, `health` and a second sync never wait on the row lock a running
+ * sync holds on it through its apply transaction.
+ */
 export async function ensureConnection(db: Executor, name: string, kind: string): Promise<void> {
+  const [row] = await db.select({ kind: connections.kind }).from(connections).where(eq(connections.name, name));
+  if (row?.kind === kind) return;
   await db.insert(connections).values({ name, kind }).onConflictDoUpdate({ target: connections.name, set: { kind }, where: sql`${connections.kind} <> ${kind}` });
 }
 
@@ -119,6 +126,16 @@ export async function updateRun(db: Executor, id: number, update: RunUpdate): Pr
   const [row] = await db.update(runs).set(update).where(eq(runs.id, id)).returning();
   if (!row) throw new GroupsyncError('NOT_FOUND', `run #${id} does not exist`);
   return row;
+}
+
+/** Marks a run failed unless it finished meanwhile (its result committed): null then. */
+export async function failRunIfRunning(db: Executor, id: number, update: RunUpdate): Promise<RunRow | null> {
+  const [row] = await db
+    .update(runs)
+    .set({ ...update, status: 'failed' })
+    .where(and(eq(runs.id, id), eq(runs.status, 'running')))
+    .returning();
+  return row ?? null;
 }
 
 export async function getRun(db: Executor, id: number): Promise<RunRow | null> {

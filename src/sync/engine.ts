@@ -3,7 +3,7 @@
  * Each step lives in its own module; this file only sequences them and records the outcome.
  */
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectorySnapshot, DirectorySource, LinkKind, ReadProgress, ReadScope, RunTrigger } from '../domain/types.ts';
+import type { DirectorySnapshot, DirectorySource, LinkKind, ReadScope, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { CertificateError, GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
 import { formatUtc } from '../format.ts';
@@ -37,6 +37,7 @@ import { insertAudit } from '../store/audit.ts';
 import { applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { type ProgressEvent, ProgressReporter } from './progress.ts';
 import { recheckPlan } from './recheck.ts';
 import { type RunProgress, counters, failedEntries, failedStats, summarize } from './record.ts';
 import { checkKind, linkMatches, notLinked } from './selection.ts';
@@ -54,9 +55,7 @@ export interface SyncRequest {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent =
-  | { readonly runId: number; readonly step: 'read'; readonly progress: ReadProgress }
-  | { readonly runId: number; readonly step: 'plan' | 'apply' | 'record' };
+export type { ProgressEvent } from './progress.ts';
 
 export interface SyncResult {
   readonly run: RunRow;
@@ -129,6 +128,7 @@ export class SyncEngine {
     }
     await ensureConnection(db, config.name, config.kind);
     let analyze = false;
+    const reporter: { current: ProgressReporter | null } = { current: null };
     // A dry run writes nothing but its own run record, so it takes no run lock: it neither waits
     // for a sync nor holds one up (its plan is against the store as it is when it reads it).
     const guarded = <T>(work: (lease: Lease | null) => Promise<T>): Promise<T> => (request.dryRun ? work(null) : this.#withLease(config.name, work));
@@ -171,6 +171,9 @@ export class SyncEngine {
       const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
       log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
       const started = performance.now();
+      const progress = new ProgressReporter(run.id, request.onProgress);
+      reporter.current = progress;
+      progress.report({ step: 'start' }, 'starting');
       let source: DirectorySource | null = null;
       // How far the run got, recorded on a failed run with the directory requests made so far.
       const reached: RunProgress = { phase: 'lock', readPhase: null, readCount: 0 };
@@ -184,10 +187,10 @@ export class SyncEngine {
         let snapshot: DirectorySnapshot = validateSnapshot(
           await source.read(
             scope,
-            (progress) => {
-              reached.readPhase = progress.phase;
-              reached.readCount = progress.count;
-              request.onProgress?.({ runId: run.id, step: 'read', progress });
+            (read) => {
+              reached.readPhase = read.phase;
+              reached.readCount = read.count;
+              progress.read(read);
             },
             previousState,
           ),
@@ -205,7 +208,7 @@ export class SyncEngine {
         await this.#recordCertificate(config.name, snapshot.certificate, snapshot.vendor);
 
         reached.phase = 'plan';
-        request.onProgress?.({ runId: run.id, step: 'plan' });
+        progress.report({ step: 'plan' }, 'planning');
         const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
         const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
         const selectedLinkIds = new Set(selectedLinks.map((l) => l.id));
@@ -222,6 +225,7 @@ export class SyncEngine {
         const summary = summarize(counts, failedEntries(plan));
         reached.phase = 'record';
         if (request.dryRun) {
+          progress.report({ step: 'record' }, 'recording');
           const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
           log.info(counters(counts), 'dry run: nothing applied');
           return { run: done, plan, counts, verdict: null };
@@ -230,6 +234,7 @@ export class SyncEngine {
         const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
         if (verdict.action === 'hold') {
           reached.phase = 'record';
+          progress.report({ step: 'record' }, 'recording');
           const sample = await removalSample(db, plan);
           await saveHeldPlan(db, run.id, plan);
           const held = await updateRun(db, run.id, {
@@ -247,7 +252,7 @@ export class SyncEngine {
           return { run: held, plan, counts, verdict };
         }
         reached.phase = 'apply';
-        request.onProgress?.({ runId: run.id, step: 'apply' });
+        progress.report({ step: 'apply' }, 'applying', null, changesOf(counts));
         const status = plan.skipped.length > 0 ? 'partial' : 'success';
         const applyStarted = performance.now();
         const finished = await withTransaction(db, async (tx) => {
@@ -256,6 +261,7 @@ export class SyncEngine {
           reached.phase = 'apply';
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
           reached.phase = 'record';
+          progress.report({ step: 'record' }, 'recording');
           const now = this.#now();
           // The delta link advances with the changes it led to, in the same transaction.
           if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
@@ -291,9 +297,12 @@ export class SyncEngine {
         if (!request.dryRun) await this.#notify({ type: 'run.failed', run: failed });
         return { run: failed, plan: null, counts: null, verdict: null };
       } finally {
+        progress.stop();
         await source?.close().catch(() => {});
       }
     });
+    // The run is recorded and its lease released: the connection is free for the next sync.
+    reporter.current?.finish();
     // After a large write, fresh statistics keep the planner off nested loops over the new rows.
     // Maintenance, not the run: done once the lease is released, so a slow ANALYZE (or a process
     // killed during it) does not block the connection's next sync.
@@ -394,4 +403,9 @@ export class SyncEngine {
       { details: { runId: held.id } },
     );
   }
+}
+
+/** The changes a plan applies (what the applying phase works through). */
+function changesOf(c: PlanCounts): number {
+  return c.groupsCreated + c.groupsModified + c.groupsDeleted + c.usersCreated + c.usersUpdated + c.usersDeactivated + c.membershipsAdded + c.membershipsRemoved;
 }
