@@ -21,7 +21,8 @@
 //      thread costs: a full sync of the same directory in process and in a worker.
 //
 // Environment: BENCH_USERS, BENCH_GROUPS, BENCH_SEED, BENCH_BASELINE_S (15), BENCH_LABEL,
-// BENCH_WORKER_COST=0 (skip the worker-cost syncs).
+// BENCH_WORKER_COST=0 (skip the worker-cost syncs), BENCH_SERVICE_FLAGS (extra node flags for the
+// service, e.g. "--cpu-prof --cpu-prof-dir=bench/out/profiles").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -113,7 +114,8 @@ function configFile(dir: string, ldapUrl: string): string {
 
 async function startService(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', 'src/main.ts'], {
+  const extra = (process.env.BENCH_SERVICE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...extra, 'src/main.ts'], {
     cwd: CHECKOUT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', openSync(logFile, 'w')],

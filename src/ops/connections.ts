@@ -5,7 +5,6 @@ import { GroupsyncError } from '../errors.ts';
 import { type ConnectionHealth, type HealthReason, evaluateConnection, evaluateHealth, sslOf } from '../health/health.ts';
 import { insertAudit } from '../store/audit.ts';
 import { countConnectionData, countLinksAndDuplicates, deleteConnection, findConnection, getConnection, lockConnectionRow } from '../store/connections.ts';
-import { loadHealthInputs } from '../store/health-state.ts';
 import { deleteIncidentsOf } from '../store/incidents.ts';
 import { countMappingStates } from '../store/mappings.ts';
 import { type RunRow, listRuns } from '../store/runs.ts';
@@ -62,7 +61,7 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
   const groups = await countLinksAndDuplicates(ctx.db, config.name);
   const attempts = await listRuns(ctx.db, config.name, 10);
   const now = ctx.now();
-  const [input] = await loadHealthInputs(ctx.db, [config]);
+  const [input] = await ctx.healthInputs([config]);
   const health = evaluateConnection(input!, now);
   const running = row?.lockHolder && row.lockExpiresAt && row.lockExpiresAt > now ? row.lockedAt : null;
   return {
@@ -93,7 +92,7 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
 /** Every connection and linked group, red first, with the reasons. */
 export async function health(ctx: OpsContext): Promise<ConnectionHealth[]> {
   await ctx.engine.registerConnections();
-  return evaluateHealth(await loadHealthInputs(ctx.db, ctx.engine.connections), ctx.now());
+  return evaluateHealth(await ctx.healthInputs(ctx.engine.connections), ctx.now());
 }
 
 /**

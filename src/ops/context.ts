@@ -1,5 +1,7 @@
 /** What every operation works with: the store, the engine, the directory sources and the clock. */
+import type { ConnectionConfig } from '../config.ts';
 import type { SourceFactory } from '../directory/index.ts';
+import type { ConnectionHealthInput } from '../health/health.ts';
 import type { IncidentManager } from '../notify/incidents.ts';
 import type { Db } from '../store/db.ts';
 import type { SyncEngine } from '../sync/engine.ts';
@@ -10,6 +12,8 @@ export interface OpsContext {
   readonly createSource: SourceFactory;
   readonly incidents: IncidentManager;
   readonly now: () => Date;
+  /** The health rules' inputs of these connections, one load shared by concurrent callers (shared-reads.ts). */
+  readonly healthInputs: (configs: readonly ConnectionConfig[]) => Promise<ConnectionHealthInput[]>;
 }
 
 export interface Page<T> {

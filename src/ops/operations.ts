@@ -7,13 +7,15 @@
 import type { ConnectionConfig } from '../config.ts';
 import type { LinkKind } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
-import type { ConnectionHealth } from '../health/health.ts';
+import type { ConnectionHealth, ConnectionHealthInput } from '../health/health.ts';
+import { loadHealthInputs } from '../store/health-state.ts';
 import type { IncidentManager, IncidentRow } from '../notify/incidents.ts';
 import type { Db } from '../store/db.ts';
 import type { RunRow } from '../store/runs.ts';
 import type { SyncEngine, SyncRequest, SyncResult } from '../sync/engine.ts';
 import type { RunningSync, SyncRunner } from '../sync/runner.ts';
 import { type ConnectionStatus, health, removeConnection, status } from './connections.ts';
+import { SharedReads } from './shared-reads.ts';
 import type { OpsContext, Page } from './context.ts';
 import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
 import { heldDetails, listRunsOf, runDetail, runsPage } from './runs.ts';
@@ -41,7 +43,15 @@ export class Operations {
 
   constructor(deps: OperationsDeps) {
     this.#runner = deps.runner ?? { sync: (request) => deps.engine.sync(request), running: () => null };
-    this.#ctx = { db: deps.db, engine: deps.engine, createSource: deps.createSource, incidents: deps.incidents, now: deps.now ?? (() => new Date()) };
+    const reads = new SharedReads<string, ConnectionHealthInput[]>();
+    this.#ctx = {
+      db: deps.db,
+      engine: deps.engine,
+      createSource: deps.createSource,
+      incidents: deps.incidents,
+      now: deps.now ?? (() => new Date()),
+      healthInputs: (configs) => reads.read(configs.map((c) => c.name).join('\n'), () => loadHealthInputs(deps.db, configs)),
+    };
   }
 
   listConnections(): readonly ConnectionConfig[] {
