@@ -7,7 +7,7 @@ import { insertAudit } from '../store/audit.ts';
 import { countConnectionData, countLinksAndDuplicates, deleteConnection, findConnection, getConnection, lockConnectionRow } from '../store/connections.ts';
 import { deleteIncidentsOf } from '../store/incidents.ts';
 import { countMappingStates } from '../store/mappings.ts';
-import { type RunRow, listRuns } from '../store/runs.ts';
+import { type Attempt, listAttempts } from '../store/runs.ts';
 import { withTransaction } from '../store/transaction.ts';
 import type { OpsContext } from './context.ts';
 
@@ -27,7 +27,7 @@ export interface ConnectionStatus {
   readonly lastSyncAt: Date | null;
   readonly lastRunAt: Date | null;
   readonly runningSince: Date | null;
-  readonly lastAttempts: ReadonlyArray<Pick<RunRow, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'trigger' | 'error'>>;
+  readonly lastAttempts: readonly Attempt[];
   readonly health: 'green' | 'red';
   readonly reasons: readonly HealthReason[];
   readonly nextRunAt: Date | null;
@@ -59,9 +59,10 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
   const row = await getConnection(ctx.db, config.name);
   const counts = await countMappingStates(ctx.db, config.name);
   const groups = await countLinksAndDuplicates(ctx.db, config.name);
-  const attempts = await listRuns(ctx.db, config.name, 10);
+  const attempts = await listAttempts(ctx.db, config.name, 10);
   const now = ctx.now();
-  const [input] = await ctx.healthInputs([config]);
+  // The connection's own health: its links' inputs (thousands of rows) are not needed here.
+  const [input] = await ctx.healthInputs([config], false);
   const health = evaluateConnection(input!, now);
   const running = row?.lockHolder && row.lockExpiresAt && row.lockExpiresAt > now ? row.lockedAt : null;
   return {
@@ -80,7 +81,7 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
     lastSyncAt: row?.lastSuccessAt ?? null,
     lastRunAt: row?.lastRunAt ?? null,
     runningSince: running ?? null,
-    lastAttempts: attempts.map((r) => ({ id: r.id, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, trigger: r.trigger, error: r.error })),
+    lastAttempts: attempts,
     health: health.status,
     reasons: health.reasons,
     nextRunAt: health.nextRunAt,

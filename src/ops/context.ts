@@ -12,8 +12,11 @@ export interface OpsContext {
   readonly createSource: SourceFactory;
   readonly incidents: IncidentManager;
   readonly now: () => Date;
-  /** The health rules' inputs of these connections, one load shared by concurrent callers (shared-reads.ts). */
-  readonly healthInputs: (configs: readonly ConnectionConfig[]) => Promise<ConnectionHealthInput[]>;
+  /**
+   * The health rules' inputs of these connections (with their links unless `links` is false), one
+   * load shared by concurrent callers (shared-reads.ts).
+   */
+  readonly healthInputs: (configs: readonly ConnectionConfig[], links?: boolean) => Promise<ConnectionHealthInput[]>;
 }
 
 export interface Page<T> {

@@ -50,7 +50,8 @@ export class Operations {
       createSource: deps.createSource,
       incidents: deps.incidents,
       now: deps.now ?? (() => new Date()),
-      healthInputs: (configs) => reads.read(configs.map((c) => c.name).join('\n'), () => loadHealthInputs(deps.db, configs)),
+      healthInputs: (configs, links = true) =>
+        reads.read(`${links}\n${configs.map((c) => c.name).join('\n')}`, () => loadHealthInputs(deps.db, configs, { links })),
     };
   }
 

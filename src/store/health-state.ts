@@ -10,7 +10,11 @@ import { type Executor, queryRows } from './db.ts';
 const p = sql.param;
 const date = (v: string | Date | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
 
-export async function loadHealthInputs(db: Executor, configs: readonly ConnectionConfig[]): Promise<ConnectionHealthInput[]> {
+/**
+ * `links: false` leaves the links out (their inputs come to tens of thousands of rows and an
+ * aggregate over every membership): what a connection's own health needs.
+ */
+export async function loadHealthInputs(db: Executor, configs: readonly ConnectionConfig[], options: { links?: boolean } = {}): Promise<ConnectionHealthInput[]> {
   const names = configs.map((c) => c.name);
   if (names.length === 0) return [];
   const connectionRows = await queryRows<{
@@ -49,6 +53,40 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
     sql`select connection, count(*)::int as n from duplicates
         where status = 'pending' and connection = any(${p(names)}::text[]) group by connection`,
   );
+  const linkInputs = options.links === false ? new Map<string, LinkHealthInput[]>() : await loadLinkInputs(db, names);
+  const byName = new Map(connectionRows.map((r) => [r.name, r]));
+  const attempts = new Map<string, Attempt[]>();
+  for (const r of runRows) {
+    const list = attempts.get(r.connection) ?? [];
+    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full, dryRun: r.dry_run });
+    attempts.set(r.connection, list);
+  }
+  const counts = new Map(countRows.map((r) => [r.connection, r]));
+  const dups = new Map(duplicateRows.map((r) => [r.connection, r.n]));
+  return configs.map((c) => {
+    const row = byName.get(c.name);
+    return {
+      name: c.name,
+      kind: c.kind,
+      enabled: c.enabled,
+      hasSchedule: c.schedule !== null,
+      staleAfterMs: c.staleAfterMs,
+      lastSuccessAt: date(row?.last_success_at ?? null),
+      nextRunAt: date(row?.next_run_at ?? null),
+      quarantinedAt: date(row?.quarantined_at ?? null),
+      consecutiveFailures: row?.consecutive_failures ?? 0,
+      certificate: row?.certificate ?? null,
+      attempts: attempts.get(c.name) ?? [],
+      syncedUsers: counts.get(c.name)?.synced ?? 0,
+      conflicts: counts.get(c.name)?.conflicts ?? 0,
+      pendingDuplicates: dups.get(c.name) ?? 0,
+      links: linkInputs.get(c.name) ?? [],
+    };
+  });
+}
+
+/** The inputs of every active link of these connections, by connection. */
+async function loadLinkInputs(db: Executor, names: readonly string[]): Promise<Map<string, LinkHealthInput[]>> {
   // Links and their counts come from separate simple queries joined here: one query joining
   // aggregates per link could get a nested-loop plan right after a bulk load (no statistics yet)
   // and rescan the memberships once per link.
@@ -79,15 +117,6 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
   const pending = new Set(pendingRows.map((r) => `${r.connection}|${r.directory_id}`));
   const conflictsOf = new Map(conflictRows.map((r) => [`${r.connection}|${r.directory_id}`, r.n]));
   const membersOf = new Map(memberRows.map((r) => [r.group_id, r.n]));
-  const byName = new Map(connectionRows.map((r) => [r.name, r]));
-  const attempts = new Map<string, Attempt[]>();
-  for (const r of runRows) {
-    const list = attempts.get(r.connection) ?? [];
-    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full, dryRun: r.dry_run });
-    attempts.set(r.connection, list);
-  }
-  const counts = new Map(countRows.map((r) => [r.connection, r]));
-  const dups = new Map(duplicateRows.map((r) => [r.connection, r.n]));
   const links = new Map<string, LinkHealthInput[]>();
   for (const r of linkRows) {
     const list = links.get(r.connection) ?? [];
@@ -104,24 +133,5 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
     });
     links.set(r.connection, list);
   }
-  return configs.map((c) => {
-    const row = byName.get(c.name);
-    return {
-      name: c.name,
-      kind: c.kind,
-      enabled: c.enabled,
-      hasSchedule: c.schedule !== null,
-      staleAfterMs: c.staleAfterMs,
-      lastSuccessAt: date(row?.last_success_at ?? null),
-      nextRunAt: date(row?.next_run_at ?? null),
-      quarantinedAt: date(row?.quarantined_at ?? null),
-      consecutiveFailures: row?.consecutive_failures ?? 0,
-      certificate: row?.certificate ?? null,
-      attempts: attempts.get(c.name) ?? [],
-      syncedUsers: counts.get(c.name)?.synced ?? 0,
-      conflicts: counts.get(c.name)?.conflicts ?? 0,
-      pendingDuplicates: dups.get(c.name) ?? 0,
-      links: links.get(c.name) ?? [],
-    };
-  });
+  return links;
 }

@@ -148,6 +148,18 @@ export async function listRuns(db: Executor, connection: string, limit: number, 
   return db.select().from(runs).where(where).orderBy(desc(runs.id)).limit(limit);
 }
 
+export type Attempt = Pick<RunRow, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'trigger' | 'error'>;
+
+/** The last `limit` runs of a connection, only what a list of attempts shows (not their skipped entries or statistics). */
+export async function listAttempts(db: Executor, connection: string, limit: number): Promise<Attempt[]> {
+  return db
+    .select({ id: runs.id, status: runs.status, startedAt: runs.startedAt, finishedAt: runs.finishedAt, trigger: runs.trigger, error: runs.error })
+    .from(runs)
+    .where(eq(runs.connection, connection))
+    .orderBy(desc(runs.id))
+    .limit(limit);
+}
+
 /** Runs left as `running` by a process that died: marked failed so history does not lie. */
 export async function failOrphanedRuns(db: Executor, connection: string, now: Date): Promise<number> {
   const rows = await db

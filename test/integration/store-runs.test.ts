@@ -1,7 +1,7 @@
 /** store/runs.ts on the real PostgreSQL server: pages of runs, and the plans of held runs. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/db.ts';
-import { createRun, deleteHeldPlan, ensureConnection, getHeldPlan, listRunsPage, saveHeldPlan } from '../../src/store/runs.ts';
+import { createRun, deleteHeldPlan, ensureConnection, getHeldPlan, listAttempts, listRunsPage, saveHeldPlan, updateRun } from '../../src/store/runs.ts';
 import type { SyncPlan } from '../../src/sync/plan.ts';
 import { openTestStore } from '../support/app.ts';
 
@@ -26,6 +26,16 @@ describe('listRunsPage', () => {
     expect(page.items.map((r) => r.id)).toEqual([ids[3], ids[2]]);
     expect((await listRunsPage(store.db, 'corp', 4, 10)).items.map((r) => r.id)).toEqual([ids[0]]);
     expect(await listRunsPage(store.db, 'none', 0, 10)).toEqual({ items: [], total: 0 });
+  });
+});
+
+describe('listAttempts', () => {
+  it("the newest attempts' id, status, times, trigger and error only, not their skipped entries", async () => {
+    await updateRun(store.db, ids[4]!, { skipped: Array.from({ length: 3 }, (_, k) => ({ ref: `uid=u${k}`, reason: 'no mail' })) });
+    const attempts = await listAttempts(store.db, 'corp', 2);
+    expect(attempts.map((a) => a.id)).toEqual([ids[4], ids[3]]);
+    expect(Object.keys(attempts[0]!).sort()).toEqual(['error', 'finishedAt', 'id', 'startedAt', 'status', 'trigger']);
+    expect(attempts[0]).toMatchObject({ status: 'running', trigger: 'manual', error: null, finishedAt: null });
   });
 });
 
