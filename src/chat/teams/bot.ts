@@ -222,10 +222,30 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
 
   const invocation = (context: TurnContext): Invocation => ({ user: userOf(context), conversation: conversationOf(context) });
 
+  /**
+   * A message is acknowledged at once: the command runs after the turn, and its answer (and any
+   * follow-up) is posted into the conversation. Teams waits for the HTTP answer of every message;
+   * a `health` over thousands of links must not hold it, nor the requests queued behind it.
+   */
   app.activity(ActivityTypes.Message, async (context) => {
     const text = context.activity.text ?? '';
-    const reply = await chat.handleText(invocation(context), text);
-    startFollowUp(context, reply, await sendFirst(context, reply));
+    const who = invocation(context);
+    const reference = TurnContext.getConversationReference(context.activity);
+    track(
+      (async () => {
+        const reply = await chat.handleText(who, text);
+        let id: string | undefined;
+        try {
+          id = await postMessage(reference, reply.view);
+        } catch (error) {
+          if (!reply.followUp) throw error;
+          logger.warn({ err: describeError(error) }, 'the first answer could not be posted; the follow-up posts its own message');
+        }
+        if (reply.followUp) {
+          track(reply.followUp(async (view) => (id ? updateMessage(reference, id, view) : void (id = await postMessage(reference, view)))));
+        }
+      })(),
+    );
   });
 
   app.conversationUpdate('membersAdded', async (context) => {
