@@ -20,7 +20,7 @@
  */
 import { type SpawnOptions, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
@@ -230,6 +230,7 @@ class Cluster {
 
   saveState(state: State): void {
     writeFileSync(this.#stateFile, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+    chmodSync(this.#stateFile, 0o600); // also when the file was there with other permissions
   }
 
   async initialise(): Promise<State> {
@@ -288,12 +289,37 @@ class Cluster {
         this.#onEvent(`removed a stale postmaster.pid (its process ${pid} is no longer PostgreSQL)`);
         return null;
       }
+      if (!this.#isOurs(lines[1] ?? '')) {
+        // A data folder copied while its server ran: the pid file names the original's server.
+        rmSync(pidFile, { force: true });
+        this.#onEvent(`removed a postmaster.pid of another cluster (${lines[1]}; a copy of a data folder?): this cluster starts its own server`);
+        return null;
+      }
       const status = (lines[7] ?? '').trim();
       if (status === 'ready') return Number(lines[3]);
       if (waited > 120_000) {
         throw new GroupsyncError('STORE_FAILED', `the embedded PostgreSQL (pid ${pid}) stayed "${status}" for 2 minutes; see ${this.#log}`);
       }
       await sleep(100);
+    }
+  }
+
+  /** The running server's process id, from its postmaster.pid. */
+  serverPid(): number | null {
+    try {
+      const pid = Number(readFileSync(path.join(this.pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether a postmaster.pid's data directory is this cluster (and not the one this folder was copied from). */
+  #isOurs(dir: string): boolean {
+    try {
+      return realpathSync(dir) === realpathSync(this.pgdata);
+    } catch {
+      return false;
     }
   }
 
@@ -333,13 +359,31 @@ class Cluster {
   }
 }
 
+/** Takes the data folder's lock, waiting (up to 2 minutes) only while another process holds it. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockfilePath = path.join(dataDir, 'postgres.lock');
+  for (let waited = 0; ; waited += 100) {
+    try {
+      return await lockfile.lock(dataDir, { lockfilePath, stale: 20_000, update: 5_000 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOCKED' && waited < 120_000) {
+        await sleep(100);
+        continue;
+      }
+      throw new GroupsyncError(
+        'STORE_FAILED',
+        code === 'ELOCKED'
+          ? `another groupsync process has held ${lockfilePath} for 2 minutes while starting or stopping the embedded PostgreSQL; if none runs, remove that folder`
+          : `cannot write in the data folder ${dataDir} (${code ?? describeError(error)}): make it writable, or set GROUPSYNC_DATA_DIR to a writable folder`,
+        { cause: error },
+      );
+    }
+  }
+}
+
 async function withFileLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
-  const release = await lockfile.lock(dataDir, {
-    lockfilePath: path.join(dataDir, 'postgres.lock'),
-    stale: 20_000,
-    update: 5_000,
-    retries: { retries: 600, minTimeout: 100, maxTimeout: 200 },
-  });
+  const release = await lockDataDir(dataDir);
   try {
     return await work();
   } finally {
@@ -369,11 +413,23 @@ async function attachPresence(url: string): Promise<postgres.ReservedSql & { poo
  * Starts (initialising it the first time) or attaches to the embedded server of `dataDir`.
  * Returns once this process is attached; `detach()` leaves, stopping the server if it was the last.
  */
-export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
-  const onEvent = options.onEvent ?? (() => {});
-  mkdirSync(dataDir, { recursive: true });
-  const cluster = new Cluster(dataDir, await postgresBinaries(), onEvent);
-  const { state, presence } = await withFileLock(dataDir, async () => {
+/** Makes the data folder, or says why it cannot be made. */
+function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? describeError(error);
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      `cannot make the data folder ${dataDir} (${code}${code === 'EEXIST' ? ': a file of that name is in the way' : ''}): set GROUPSYNC_DATA_DIR to a writable folder`,
+      { cause: error },
+    );
+  }
+}
+
+/** Under the folder's lock: the cluster made if new, its server started if none runs, and this process's presence taken. */
+async function joinServer(cluster: Cluster, dataDir: string, onEvent: (message: string) => void): Promise<{ state: State; presence: Presence }> {
+  return withFileLock(dataDir, async () => {
     let current = cluster.state() ?? (await cluster.initialise());
     const port = await cluster.running();
     if (port === null) current = await cluster.start(current);
@@ -385,15 +441,58 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
     }
     return { state: current, presence: await attachPresence(cluster.url(current)) };
   });
+}
+
+type Presence = Awaited<ReturnType<typeof attachPresence>>;
+
+/** How often a process checks that its server is still there (and starts it again if it died). */
+const WATCH_MS = 2_000;
+
+/**
+ * Starts (initialising it the first time) or attaches to the embedded server of `dataDir`.
+ * Returns once this process is attached; `detach()` leaves, stopping the server if it was the last.
+ * While attached, a server that died (killed, out of memory) is started again and rejoined.
+ */
+export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const onEvent = options.onEvent ?? (() => {});
+  makeDataDir(dataDir);
+  const cluster = new Cluster(dataDir, await postgresBinaries(), onEvent);
+  const joined = await joinServer(cluster, dataDir, onEvent);
+  const { state } = joined;
+  let presence = joined.presence;
   let detached = false;
+  let serverPid = cluster.serverPid();
+  let checking = false;
+  // Watched by its process id, not through the connection: postgres.js must not be sent a query
+  // on a connection whose server is gone.
+  const watch = setInterval(() => {
+    if (checking || detached || (serverPid !== null && isAlive(serverPid))) return;
+    checking = true;
+    onEvent('lost the embedded PostgreSQL (its server stopped): starting it again');
+    const dead = presence;
+    dead.pool.end({ timeout: 0 }).catch(() => undefined);
+    joinServer(cluster, dataDir, onEvent)
+      .then((again) => {
+        presence = again.presence;
+        serverPid = cluster.serverPid();
+      })
+      .catch((error: unknown) => onEvent(`could not start the embedded PostgreSQL again: ${describeError(error)}`))
+      .finally(() => (checking = false));
+  }, WATCH_MS);
+  watch.unref();
   return {
     url: cluster.url(state),
     location: `${cluster.pgdata} (embedded PostgreSQL, 127.0.0.1:${state.port})`,
     detach: async () => {
       if (detached) return;
       detached = true;
+      clearInterval(watch);
       await withFileLock(dataDir, async () => {
         try {
+          if (serverPid === null || !isAlive(serverPid)) {
+            await presence.pool.end({ timeout: 0 });
+            return; // the server is gone: nothing to leave or stop
+          }
           await presence`select pg_advisory_unlock_shared(${PRESENCE_KEY})`;
           const [last] = await presence<Array<{ last: boolean }>>`select pg_try_advisory_lock(${PRESENCE_KEY}) as last`;
           presence.release();

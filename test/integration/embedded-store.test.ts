@@ -4,8 +4,8 @@
  * of the server itself), a stale postmaster.pid and a port taken by another program are
  * recovered from on the next start, saying what happened.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -160,6 +160,54 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     );
     writeFileSync(stateFile, saved);
     expect(await countConnections(await openEmbedded())).toBe(1);
+  });
+
+  it('kill -9 of the server while a process uses it: the process starts it again and goes on', async () => {
+    dataDir = freshDataDir();
+    const events: string[] = [];
+    const store = await openEmbedded(events);
+    const first = embeddedServerPid(dataDir)!;
+    process.kill(first, 'SIGKILL');
+    await waitUntilDead(first);
+    for (let i = 0; i < 200 && !events.some((e) => e.startsWith('started the embedded PostgreSQL') && e !== events[1]); i++) await sleep(50);
+    expect(events).toContain('lost the embedded PostgreSQL (its server stopped): starting it again');
+    expect(embeddedServerPid(dataDir)).not.toBe(first);
+    expect(await countConnections(store)).toBe(0);
+    // It is still counted as a user: another process leaving does not stop the server under it.
+    await closeStore(await openEmbedded());
+    expect(embeddedServerPid(dataDir)).not.toBeNull();
+  });
+
+  it('a data folder copied while its server runs starts a server of its own, and never writes into the original', async () => {
+    dataDir = freshDataDir();
+    const original = await openEmbedded();
+    const copy = freshDataDir('groupsync-copy-');
+    cleanups.push(() => rmSync(copy, { recursive: true, force: true }));
+    execFileSync('cp', ['-a', `${dataDir}/.`, copy]);
+    const events: string[] = [];
+    const copied = await openStore({ dataDir: copy, maxConnections: 1, onEvent: (message) => events.push(message) });
+    try {
+      expect(events).toContain(`removed a postmaster.pid of another cluster (${path.join(dataDir, 'postgres')}; a copy of a data folder?): this cluster starts its own server`);
+      await queryRows(copied.db, sql`insert into connections (name, kind) values ('only-in-the-copy', 'ldap')`);
+      expect(await countConnections(copied)).toBe(1);
+      expect(await countConnections(original)).toBe(0);
+    } finally {
+      await copied.close();
+    }
+  });
+
+  it('a data folder that cannot be made or written says so and names GROUPSYNC_DATA_DIR', async () => {
+    const parent = freshDataDir('groupsync-file-');
+    cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
+    dataDir = path.join(parent, 'data');
+    writeFileSync(dataDir, 'not a folder');
+    const error = await openEmbedded().then(() => null, (e: unknown) => e);
+    expect((error as Error).message).toBe(`cannot make the data folder ${dataDir} (EEXIST: a file of that name is in the way): set GROUPSYNC_DATA_DIR to a writable folder`);
+    rmSync(dataDir);
+    mkdirSync(dataDir);
+    writeFileSync(path.join(dataDir, 'postgres.lock'), 'a file where the lock folder goes');
+    const locked = await openEmbedded().then(() => null, (e: unknown) => e);
+    expect((locked as Error).message).toMatch(/^cannot write in the data folder .* \(ENOTDIR\): make it writable, or set GROUPSYNC_DATA_DIR to a writable folder$/);
   });
 
   it('the CLI first, then the service: the service attaches to the CLI\'s server, and the CLI leaving does not stop it', async () => {
