@@ -40,6 +40,8 @@ export interface AppOptions {
   readonly store?: Store;
   /** This process's name in leases; defaults to host:pid:random. */
   readonly holder?: string;
+  /** Told what the embedded store's server did (store/embedded.ts); logged at info by default. */
+  readonly onStoreEvent?: (message: string) => void;
   /**
    * Where syncs run: 'worker' (a worker thread with its own database connection, so the event
    * loop stays free; the service and the CLI) or 'process' (this thread). A store without a URL
@@ -54,7 +56,7 @@ export function processHolder(): string {
 
 export async function createApp(config: AppConfig, options: AppOptions): Promise<App> {
   const store =
-    options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onEvent: (message) => options.logger.info(message) }));
+    options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onEvent: options.onStoreEvent ?? ((message) => options.logger.info(message)) }));
   const now = options.now ?? (() => new Date());
   const sourceFactory = options.createSource ?? createSource;
   const logger = options.logger;

@@ -350,10 +350,27 @@ async function openApp(): Promise<App> {
   // The config is parsed once per command: compiling zod's parsers for it (its default) costs more than it saves.
   z.config({ jitless: true });
   loadDotEnv();
-  return createApp(loadConfig(), { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
+  return createApp(loadConfig(), { logger: createLogger(process.env.LOG_LEVEL ?? 'silent'), onStoreEvent: storeNotice });
+}
+
+/**
+ * What the embedded store did, on stderr when it is news to the admin (a cluster made, a crash
+ * recovered, a port moved, a stale file removed); joining, starting and stopping it are routine.
+ */
+function storeNotice(message: string): void {
+  if (/^(attached to|started|stopped) the embedded PostgreSQL/.test(message)) return;
+  process.stderr.write(`groupsync: ${message}\n`);
+}
+
+/** A reader that stops early (`| head`) closes stdout: the command goes on (a sync is not cut off mid-run). */
+function ignoreClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  ignoreClosedStdout();
   let app: App | null = null;
   let exitCode: number = EXIT.ok;
   const program = buildProgram(

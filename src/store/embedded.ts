@@ -156,7 +156,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Cluster {
   readonly pgdata: string;
-  readonly #stateFile: string;
+  readonly stateFile: string;
   readonly #log: string;
   readonly #bin: Binaries;
   readonly #dataDir: string;
@@ -166,7 +166,7 @@ class Cluster {
   constructor(dataDir: string, bin: Binaries, onEvent: (message: string) => void) {
     this.#dataDir = dataDir;
     this.pgdata = path.join(dataDir, 'postgres');
-    this.#stateFile = path.join(dataDir, 'postgres.json');
+    this.stateFile = path.join(dataDir, 'postgres.json');
     this.#log = path.join(this.pgdata, 'server.log');
     this.#bin = bin;
     this.#onEvent = onEvent;
@@ -214,14 +214,14 @@ class Cluster {
     if (state) return state;
     throw new GroupsyncError(
       'STORE_FAILED',
-      `the embedded PostgreSQL cluster in ${this.pgdata} has no readable ${this.#stateFile} (its port and password): ` +
+      `the embedded PostgreSQL cluster in ${this.pgdata} has no readable ${this.stateFile} (its port and password): ` +
         'restore that file from a backup of the data folder, or move the postgres folder away to start with a new, empty store',
     );
   }
 
   #readState(): State | null {
     try {
-      const state = JSON.parse(readFileSync(this.#stateFile, 'utf8')) as Partial<State>;
+      const state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<State>;
       return typeof state.password === 'string' && Number.isInteger(state.port) ? (state as State) : null;
     } catch {
       return null;
@@ -229,8 +229,8 @@ class Cluster {
   }
 
   saveState(state: State): void {
-    writeFileSync(this.#stateFile, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-    chmodSync(this.#stateFile, 0o600); // also when the file was there with other permissions
+    writeFileSync(this.stateFile, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+    chmodSync(this.stateFile, 0o600); // also when the file was there with other permissions
   }
 
   async initialise(): Promise<State> {
@@ -435,12 +435,29 @@ async function joinServer(cluster: Cluster, dataDir: string, onEvent: (message: 
     if (port === null) current = await cluster.start(current);
     else if (port !== current.port) current = { ...current, port };
     if (port !== null) onEvent(`attached to the embedded PostgreSQL (${cluster.pgdata}, 127.0.0.1:${current.port})`);
-    if (!current.database) {
-      await createDatabaseOnce(cluster, current);
-      cluster.saveState((current = { ...current, database: true }));
+    try {
+      if (!current.database) {
+        await createDatabaseOnce(cluster, current);
+        cluster.saveState((current = { ...current, database: true }));
+      }
+      return { state: current, presence: await attachPresence(cluster.url(current)) };
+    } catch (error) {
+      // A server this process started and cannot use is not left running for nobody.
+      if (port === null) await cluster.stop().catch(() => undefined);
+      throw refusedPassword(error, cluster.stateFile) ?? error;
     }
-    return { state: current, presence: await attachPresence(cluster.url(current)) };
   });
+}
+
+/** The server refused the password of postgres.json: that file is not the cluster's (copied from another data folder?). */
+function refusedPassword(error: unknown, stateFile: string): GroupsyncError | null {
+  if ((error as { code?: unknown })?.code !== '28P01') return null;
+  return new GroupsyncError(
+    'STORE_FAILED',
+    `the embedded PostgreSQL refused the password in ${stateFile}: that file is not the one made with this cluster ` +
+      '(copied from another data folder?); put back the postgres.json that came with this postgres folder',
+    { cause: error },
+  );
 }
 
 type Presence = Awaited<ReturnType<typeof attachPresence>>;

@@ -2,7 +2,7 @@
  * The command line as scripts use it: real child processes, a real slapd and PostgreSQL, exit
  * codes and --json output; and the run lock held across processes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -151,6 +151,15 @@ describe('groupsync CLI', () => {
     } finally {
       env.GROUPSYNC_CONFIG = saved;
     }
+  });
+
+  it('a reader that stops early (| head) does not cut a sync off: it finishes and is recorded', async () => {
+    const child = spawn(process.execPath, [CLI, 'sync', 'corp'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect([0, 5]).toContain(code);
+    const runs = JSON.parse((await cli('--json', 'runs', 'corp', '--limit', '1')).stdout) as Array<{ status: string }>;
+    expect(runs[0]?.status).not.toBe('running');
   });
 
   it('answers "already running since …" to a second process while a sync holds the lock', async () => {

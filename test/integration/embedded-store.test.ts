@@ -81,7 +81,7 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     expect(embeddedServerPid(dataDir)).toBe(serverPid);
 
     const status = await cli(env, '--json', 'status', 'sample');
-    expect(status.stderr).toContain('attached to the embedded PostgreSQL');
+    expect(status.stderr).toBe('');
     expect(JSON.parse(status.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, linkedGroups: 3 });
     // The CLI was the last process attached: it stopped the server.
     await waitUntilDead(serverPid!);
@@ -104,7 +104,7 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     await waitUntilDead(serverPid);
 
     const status = await cli(env, '--json', 'status', 'sample');
-    expect(status.stderr).toContain('the embedded PostgreSQL was not stopped cleanly (a crash?): it recovers as it starts');
+    expect(status.stderr).toBe('groupsync: the embedded PostgreSQL was not stopped cleanly (a crash?): it recovers as it starts\n');
     expect(JSON.parse(status.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, linkedGroups: 3 });
     expect(readFileSync(path.join(dataDir, 'postgres', 'server.log'), 'utf8')).toMatch(/database system was interrupted|not properly shut down/);
   });
@@ -208,6 +208,20 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     writeFileSync(path.join(dataDir, 'postgres.lock'), 'a file where the lock folder goes');
     const locked = await openEmbedded().then(() => null, (e: unknown) => e);
     expect((locked as Error).message).toMatch(/^cannot write in the data folder .* \(ENOTDIR\): make it writable, or set GROUPSYNC_DATA_DIR to a writable folder$/);
+  });
+
+  it("a postgres.json from another data folder (another password): refused, naming the file and the fix", async () => {
+    dataDir = freshDataDir();
+    await closeStore(await openEmbedded());
+    const stateFile = path.join(dataDir, 'postgres.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(stateFile, JSON.stringify({ ...state, password: 'not-this-clusters' }));
+    const error = await openEmbedded().then(() => null, (e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `the embedded PostgreSQL refused the password in ${stateFile}: that file is not the one made with this cluster ` +
+        '(copied from another data folder?); put back the postgres.json that came with this postgres folder',
+    );
+    expect(embeddedServerPid(dataDir)).toBeNull();
   });
 
   it('the CLI first, then the service: the service attaches to the CLI\'s server, and the CLI leaving does not stop it', async () => {
