@@ -81,6 +81,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     db: store.db,
     engine,
     runner,
+    notifier,
     logger,
     now,
     afterTick: async () => {

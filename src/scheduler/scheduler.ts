@@ -12,7 +12,7 @@ import type { Notifier, SyncEvent } from '../notify/port.ts';
 import { getConnection } from '../store/connections.ts';
 import type { Db } from '../store/db.ts';
 import type { SyncRunner } from '../sync/runner.ts';
-import { listHeldRuns, setNextRun } from '../store/runs.ts';
+import { failInterruptedRuns, listHeldRuns, setNextRun } from '../store/runs.ts';
 import { claimDueRun, countScheduleFailure, recordScheduleFailure, recordScheduleSuccess } from '../store/schedule.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from './schedule.ts';
@@ -61,6 +61,8 @@ export interface SchedulerDeps {
   readonly now?: () => Date;
   /** Called after each tick with the time, for health and incidents. */
   readonly afterTick?: (now: Date) => Promise<void>;
+  /** Told of runs found interrupted (their process died): the same listeners as the engine's. */
+  readonly notifier?: Notifier;
 }
 
 export interface TickResult {
@@ -103,12 +105,25 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A run whose process died (kill -9, a crash) stays `running` until someone looks: each tick
+   * marks such runs failed once their lease has expired, and reports the failure, so it is
+   * alerted and the schedule retries with its back-off instead of at the next regular time.
+   */
+  async #closeInterrupted(connection: string, now: Date): Promise<void> {
+    for (const run of await failInterruptedRuns(this.#deps.db, connection, now)) {
+      this.#deps.logger.warn({ connection, runId: run.id }, `run #${run.id} of ${connection} was interrupted (its process stopped): marked failed`);
+      await this.#deps.notifier?.notify({ type: 'run.failed', run });
+    }
+  }
+
   /** One pass: initialise missing schedule state, claim and run what is due, then re-check health. */
   async tick(now: Date): Promise<TickResult> {
     const { db, engine, logger } = this.#deps;
     const started: string[] = [];
     const skipped: Array<{ connection: string; reason: string }> = [];
     await engine.registerConnections();
+    for (const c of engine.connections) await this.#closeInterrupted(c.name, now);
     for (const c of engine.connections) {
       if (!c.enabled || !c.schedule) continue;
       const row = await getConnection(db, c.name);

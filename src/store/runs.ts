@@ -171,6 +171,26 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
   return rows.length;
 }
 
+/**
+ * Runs left `running` by a process that died, found without taking the lease: only while nobody
+ * holds it (a live lease means the run is going on somewhere). Marked failed, and returned so
+ * their failure can be reported like any other.
+ */
+export async function failInterruptedRuns(db: Executor, connection: string, now: Date): Promise<RunRow[]> {
+  return db
+    .update(runs)
+    .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this sync stopped before it finished; nothing was applied' })
+    .where(
+      and(
+        eq(runs.connection, connection),
+        eq(runs.status, 'running'),
+        eq(runs.dryRun, false),
+        sql`not exists (select 1 from connections c where c.name = ${runs.connection} and c.lock_expires_at > ${now.toISOString()}::timestamptz)`,
+      ),
+    )
+    .returning();
+}
+
 /** The runs of a connection held for approval, oldest first (one, unless an older version held more). */
 export async function listHeldRuns(db: Executor, connection: string): Promise<RunRow[]> {
   return db.select().from(runs).where(and(eq(runs.connection, connection), eq(runs.status, 'awaiting_approval'))).orderBy(asc(runs.id));

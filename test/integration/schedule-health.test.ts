@@ -14,7 +14,9 @@ import type { HealthCode } from '../../src/health/health.ts';
 import type { IncidentRow } from '../../src/notify/incidents.ts';
 import type { GroupsyncError } from '../../src/errors.ts';
 import { openStore, queryRows } from '../../src/store/db.ts';
-import { acquireLock } from '../../src/store/runs.ts';
+import { getConnection } from '../../src/store/connections.ts';
+import { acquireLock, createRun, setLockRun } from '../../src/store/runs.ts';
+import { claimDueRun } from '../../src/store/schedule.ts';
 import { type Driver, DRIVERS, type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { createDatabase } from '../support/postgres.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -192,6 +194,26 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     await app.ops.reject(held.run.id, 'bob');
     expect(alerts.resolved.map((i) => i.cause)).toEqual(['awaiting_approval']);
     expect(await codes()).not.toContain('awaiting_approval');
+  });
+
+  it('a run whose process died (kill -9) is marked failed by the next tick once its lease expired, alerted, and retried with the back-off', async () => {
+    await build({ schedule: { interval: '24h' }, backoff: { quarantineAfter: 3, retry: '10m', quarantineRetry: '6h' } });
+    expect((await app.scheduler.tick(clock.now())).started).toEqual(['corp']); // the first sync, due now
+    // A process that claimed the next slot and died mid-run: its run stays running, its lease held.
+    clock.advance(25 * HOUR);
+    const dead = await acquireLock(app.store.db, 'corp', 'gone-host:4242:dead', 60_000, clock.now());
+    const run = await createRun(app.store.db, { connection: 'corp', trigger: 'schedule', actor: 'scheduler', dryRun: false, kindFilter: null, groupFilter: [], startedAt: clock.now() });
+    await setLockRun(app.store.db, dead, run.id);
+    await claimDueRun(app.store.db, 'corp', (await getConnection(app.store.db, 'corp'))!.nextRunAt!, { nextRunAt: new Date(clock.time.getTime() + 24 * HOUR), scheduleKey: 'interval 86400000' });
+    clock.advance(30_000);
+    await app.scheduler.tick(clock.now()); // the lease is alive: the run may be going on elsewhere
+    expect((await app.ops.runs('corp', 1))[0]).toMatchObject({ id: run.id, status: 'running' });
+
+    clock.advance(60_000); // the lease expired
+    await app.scheduler.tick(clock.now());
+    expect((await app.ops.runs('corp', 1))[0]).toMatchObject({ id: run.id, status: 'failed', errorCode: 'INTERRUPTED' });
+    expect(alerts.opened.filter((i) => i.cause === 'run_failed').map((i) => i.runId)).toEqual([run.id]);
+    expect(await nextRun()).toEqual(new Date(clock.time.getTime() + 10 * 60_000));
   });
 
   it('backs off after failures, quarantines, and releases on success or a forced run', async () => {
