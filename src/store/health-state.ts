@@ -6,8 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { Attempt, ConnectionHealthInput, LinkHealthInput } from '../health/health.ts';
 import { type Executor, queryRows } from './db.ts';
-
-const p = sql.param;
+import { p } from './sql.ts';
 const date = (v: string | Date | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
 
 /**

@@ -6,8 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { DirectorySnapshot, LinkKind, MatchKey, MappingStatus } from '../domain/types.ts';
 import type { LinkState, LocalUserState, MappingState, StoreState } from '../sync/plan.ts';
 import { type Executor, queryRows } from './db.ts';
-
-const p = sql.param;
+import { p } from './sql.ts';
 
 export async function loadLinks(db: Executor, connection: string): Promise<LinkState[]> {
   const rows = await queryRows<{
