@@ -11,6 +11,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { GroupsyncError } from '../errors.ts';
+import { pgClient } from './client.ts';
 import { openEmbeddedServer } from './embedded.ts';
 import * as schema from './schema.ts';
 
@@ -110,10 +111,10 @@ export function describeConnectFailure(error: unknown): string {
   }
 }
 
-/** A pool on an already migrated database (a sync worker's own connections). */
-export function connectDb(url: string, maxConnections: number): { db: Db; close(): Promise<void> } {
-  const client = postgres(url, { max: maxConnections, onnotice: () => {}, connection: { application_name: 'groupsync' } });
-  return { db: drizzle(client, { schema }) as unknown as Db, close: () => client.end({ timeout: 5 }) };
+/** A pool on an already migrated database (a sync worker's own connections), with its postgres.js client. */
+export function connectDb(url: string, maxConnections: number): { db: Db; client: postgres.Sql; close(): Promise<void> } {
+  const client = pgClient(url, maxConnections);
+  return { db: drizzle(client, { schema }) as unknown as Db, client, close: () => client.end({ timeout: 5 }) };
 }
 
 /** The newest migration's timestamp in the journal drizzle-kit writes (drizzle records it as created_at). */
@@ -142,7 +143,7 @@ const MIGRATE_LOCK = 0x67736d6967;
  */
 async function migrateOnce(url: string, db: Db, client: postgres.Sql): Promise<void> {
   if (await schemaIsCurrent(client)) return;
-  const lock = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-migrate' } });
+  const lock = pgClient(url, 1, 'groupsync-migrate');
   try {
     await lock`select pg_advisory_lock(${MIGRATE_LOCK})`;
     await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
@@ -153,8 +154,7 @@ async function migrateOnce(url: string, db: Db, client: postgres.Sql): Promise<v
 
 /** Opens PostgreSQL at `url` and applies pending migrations; a failure says why and what to do. */
 async function openPostgres(url: string, maxConnections: number, shown: string, onClose: () => Promise<void>): Promise<{ db: Db; close(): Promise<void> }> {
-  const client = postgres(url, { max: maxConnections, onnotice: () => {}, connection: { application_name: 'groupsync' } });
-  const db = drizzle(client, { schema }) as unknown as Db;
+  const { db, client } = connectDb(url, maxConnections);
   const close = async () => {
     await client.end({ timeout: 5 });
     await onClose();

@@ -29,9 +29,10 @@ import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSy
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import lockfile from 'proper-lockfile';
 import { GroupsyncError, describeError } from '../errors.ts';
+import { pgClient } from './client.ts';
 
 export interface EmbeddedServer {
   /** postgres:// URL of the groupsync database (with the private password). */
@@ -397,7 +398,7 @@ async function withFileLock<T>(dataDir: string, work: () => Promise<T>): Promise
 }
 
 async function createDatabaseOnce(cluster: Cluster, state: State): Promise<void> {
-  const admin = postgres(cluster.url(state, 'postgres'), { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-admin' } });
+  const admin = pgClient(cluster.url(state, 'postgres'), 1, 'groupsync-admin');
   try {
     const [found] = await admin`select 1 as ok from pg_database where datname = ${DATABASE}`;
     if (!found) await admin.unsafe(`create database ${DATABASE}`);
@@ -408,7 +409,7 @@ async function createDatabaseOnce(cluster: Cluster, state: State): Promise<void>
 
 /** One dedicated connection holding the shared presence lock: this process uses the server. */
 async function attachPresence(url: string): Promise<postgres.ReservedSql & { pool: postgres.Sql }> {
-  const pool = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, connection: { application_name: 'groupsync-presence' } });
+  const pool = pgClient(url, 1, 'groupsync-presence', { idle_timeout: 0, max_lifetime: null });
   const conn = await pool.reserve();
   await conn`select pg_advisory_lock_shared(${PRESENCE_KEY})`;
   return Object.assign(conn, { pool });
