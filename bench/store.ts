@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/db.ts';
+import { postmasterPid } from '../src/store/embedded.ts';
 import { type PostgresHandle, startPostgres } from '../test/support/postgres.ts';
 import { isRoot } from '../test/support/proc.ts';
 import { type SlapdHandle, startSlapd } from '../test/support/slapd.ts';
@@ -39,12 +40,8 @@ interface Measured {
 
 /** Sum of the proportional set size (MB) of a postmaster and its children, or 0 when none runs. */
 function serverPss(pgdata: string): number {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return 0;
-  }
+  const pid = postmasterPid(pgdata);
+  if (pid === null) return 0;
   const pids = [pid];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

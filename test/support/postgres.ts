@@ -7,7 +7,7 @@ import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { postgresBinaries } from '../../src/store/embedded.ts';
+import { postgresBinaries, postmasterPid } from '../../src/store/embedded.ts';
 import { freePort, isAlive, isRoot, removeDir, run, sleep, startWatchdog, CommandError } from './proc.ts';
 
 export interface PostgresHandle {
@@ -108,15 +108,6 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   });
 }
 
-function readPostmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresHandle> {
   // The PostgreSQL the embedded store ships (npm): tests need no system PostgreSQL.
   const { initdb, pg_ctl: pgCtl } = await postgresBinaries();
@@ -164,8 +155,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         throw new Error(`pg_ctl start failed: ${e instanceof CommandError ? e.message : String(e)}\n--- postgres.log ---\n${log}`);
       }
     }
-    const pid = readPostmasterPid(dataDir);
-    if (pid === undefined) throw new Error('postgres started but wrote no postmaster.pid');
+    const pid = postmasterPid(dataDir);
+    if (pid === null) throw new Error('postgres started but wrote no postmaster.pid');
     // SIGQUIT = immediate shutdown, should this process die without calling stop().
     watchdog = startWatchdog([pid], [root], 'QUIT');
 
@@ -204,8 +195,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       },
     };
   } catch (e) {
-    const pid = readPostmasterPid(dataDir);
-    if (pid !== undefined && isAlive(pid)) {
+    const pid = postmasterPid(dataDir);
+    if (pid !== null && isAlive(pid)) {
       try {
         process.kill(pid, 'SIGQUIT');
       } catch {

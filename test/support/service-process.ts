@@ -4,9 +4,10 @@
  * outside (its postmaster.pid).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { postmasterPid } from '../../src/store/embedded.ts';
 import { isAlive, sleep } from './proc.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -103,12 +104,8 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<Servi
 
 /** The pid of the data folder's running embedded server, or null when none runs. */
 export function embeddedServerPid(dataDir: string): number | null {
-  try {
-    const pid = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
-  } catch {
-    return null;
-  }
+  const pid = postmasterPid(path.join(dataDir, 'postgres'));
+  return pid !== null && isAlive(pid) ? pid : null;
 }
 
 /** Test clean-up: stops the data folder's embedded server however the test left it. */
