@@ -36,7 +36,8 @@ import { BotConnector } from '../test/support/bot-connector.ts';
 import { ADMIN, BOT_TOKEN, SIGNING_SECRET, postSlack, slashCommand } from '../test/support/slack.ts';
 import { SlackApi } from '../test/support/slack-api.ts';
 import { ALICE, personalMessage, postActivity } from '../test/support/teams.ts';
-import { BASE_DN, buildModel, writeLdif } from './generate.ts';
+import { writeBenchConfig } from './connection.ts';
+import { buildModel, writeLdif } from './generate.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'bench', 'out');
@@ -91,26 +92,6 @@ interface Peers {
   readonly teams: BotConnector;
 }
 
-function configFile(dir: string, ldapUrl: string): string {
-  const file = join(dir, 'groupsync.responsive.json');
-  const connection = {
-    name: 'bench',
-    kind: 'ldap',
-    url: ldapUrl,
-    bindDn: `cn=admin,${BASE_DN}`,
-    passwordEnv: 'BENCH_LDAP_PASSWORD',
-    baseDn: BASE_DN,
-    groups: { filter: '(cn=app-*)' },
-    matchKey: 'mail',
-    createUsers: true,
-    pageSize: 1000,
-    timeoutSeconds: 300,
-    schedule: null,
-    deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 },
-  };
-  writeFileSync(file, JSON.stringify({ connections: [connection], chat: CHAT }, null, 2));
-  return file;
-}
 
 async function startService(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
@@ -398,7 +379,7 @@ async function main(): Promise<void> {
     rmSync(ldif, { force: true });
     const dbUrl = await pg.createDatabase('bench_responsive');
     sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
-    const config = configFile(workDir, ldap.url);
+    const config = writeBenchConfig(workDir, ldap.url, { chat: CHAT });
     const logFile = join(OUT, 'logs', `responsive-${LABEL}.log`);
     const started = await startService(
       {

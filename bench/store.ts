@@ -13,7 +13,7 @@
 // embedded store's `runs` is measured twice: alone (the CLI starts and stops the server) and
 // with the server already up (as when the service runs).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +22,9 @@ import { openStore } from '../src/store/db.ts';
 import { postmasterPid } from '../src/store/embedded.ts';
 import { type PostgresHandle, startPostgres } from '../test/support/postgres.ts';
 import { isRoot } from '../test/support/proc.ts';
-import { type SlapdHandle, startSlapd } from '../test/support/slapd.ts';
-import { BASE_DN, buildModel, writeLdif } from './generate.ts';
+import { startSlapd } from '../test/support/slapd.ts';
+import { writeBenchConfig } from './connection.ts';
+import { buildModel, writeLdif } from './generate.ts';
 import { RUSAGE_HOOK, readRusage } from './rusage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -86,16 +87,6 @@ async function measure(checkout: string, cliArgs: readonly string[], env: NodeJS
   return { wallMs, nodeMb: (usage?.maxRSS ?? NaN) / 1024, serverMb: pgdata ? serverMb : null, code };
 }
 
-function configFile(dir: string, ldap: SlapdHandle): string {
-  const file = join(dir, 'groupsync.bench.json');
-  const connection = {
-    name: 'bench', kind: 'ldap', url: ldap.url, bindDn: `cn=admin,${BASE_DN}`, passwordEnv: 'BENCH_LDAP_PASSWORD', baseDn: BASE_DN,
-    groups: { filter: '(cn=app-*)' }, matchKey: 'mail', createUsers: true, pageSize: 1000, timeoutSeconds: 300, schedule: null,
-    deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 },
-  };
-  writeFileSync(file, JSON.stringify({ connections: [connection] }));
-  return file;
-}
 
 interface Row {
   readonly sync: Measured;
@@ -164,7 +155,7 @@ async function main(): Promise<void> {
       await writeLdif(buildModel({ users, groups: Math.max(1, Math.round(users / 10)), seed: 20_251_122 }), ldif);
       const ldap = await startSlapd({ bulkLdif: ldif });
       try {
-        const env: NodeJS.ProcessEnv = { ...process.env, GROUPSYNC_CONFIG: configFile(work, ldap), BENCH_LDAP_PASSWORD: ldap.adminPassword };
+        const env: NodeJS.ProcessEnv = { ...process.env, GROUPSYNC_CONFIG: writeBenchConfig(work, ldap.url), BENCH_LDAP_PASSWORD: ldap.adminPassword };
         const results: Array<[Variant, Row]> = [];
         for (const [i, variant] of variants.entries()) {
           log(`${users} users: ${variant.name}…`);

@@ -46,11 +46,11 @@ import {
   planChanges,
   writeLdif,
 } from './generate.ts';
+import { PAGE_SIZE, writeBenchConfig } from './connection.ts';
 import { type ProfileSummary, formatSummary, summarizeProfile } from './profile-summary.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'bench', 'out');
-const PAGE_SIZE = 1000;
 const CORE_TABLES = ['local_users', 'local_groups', 'memberships', 'mappings', 'group_links'] as const;
 const TARGETS = { fullRatio: 2, rssMb: 300, noChangeRatio: 1.2, changeRatio: 1.3 } as const;
 
@@ -365,31 +365,6 @@ async function runSync(label: string, databaseUrl: string, env: SyncEnv, options
   }
 }
 
-function connectionsFile(dir: string, ldapUrl: string): string {
-  const file = join(dir, 'groupsync.bench.json');
-  const config = {
-    connections: [
-      {
-        name: 'bench',
-        kind: 'ldap',
-        url: ldapUrl,
-        bindDn: `cn=admin,${BASE_DN}`,
-        passwordEnv: 'BENCH_LDAP_PASSWORD',
-        baseDn: BASE_DN,
-        groups: { filter: '(cn=app-*)' },
-        matchKey: 'mail',
-        createUsers: true,
-        // Same page size as the floor's ldapsearch.
-        pageSize: PAGE_SIZE,
-        timeoutSeconds: 300,
-        schedule: null,
-        deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 },
-      },
-    ],
-  };
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
-}
 
 async function ldapmodify(ldap: SlapdHandle, ldif: string): Promise<number> {
   const started = performance.now();
@@ -497,7 +472,7 @@ async function main(): Promise<void> {
       throw new Error(`ldapsearch returned ${floor.entries.users} users and ${floor.entries.groups} groups; expected ${USERS} and ${GROUPS + model.teams.length}`);
     }
 
-    const env: SyncEnv = { configFile: connectionsFile(workDir, ldap.url), password: ldap.adminPassword, workDir, admin };
+    const env: SyncEnv = { configFile: writeBenchConfig(workDir, ldap.url), password: ldap.adminPassword, workDir, admin };
     const dbUrl = await pg.createDatabase('bench_sync');
     const expected: Record<string, Writes> = {};
     const noWrites: Writes = Object.fromEntries(CORE_TABLES.map((table) => [table, { ins: 0, upd: 0, del: 0 }]));
