@@ -197,9 +197,8 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
    * result update that answer, or, when it could not be posted (or Teams gave it no id), go in
    * a message of their own.
    */
-  const startFollowUp = (context: TurnContext, reply: Reply, activityId: string | undefined) => {
+  const startFollowUp = (reference: Partial<ConversationReference>, reply: Reply, activityId: string | undefined) => {
     if (!reply.followUp) return;
-    const reference = TurnContext.getConversationReference(context.activity);
     let id = activityId;
     track(
       reply.followUp(async (view) => {
@@ -209,10 +208,10 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     );
   };
 
-  /** Sends the first answer; a failure to post it is logged and does not stop the follow-up. */
-  const sendFirst = async (context: TurnContext, reply: Reply): Promise<string | undefined> => {
+  /** Sends the first answer with `send`; a failure to post it is logged and does not stop the follow-up. */
+  const sendFirst = async (reply: Reply, send: (view: View) => Promise<string | undefined>): Promise<string | undefined> => {
     try {
-      return (await context.sendActivity(messageOf(reply.view)))?.id;
+      return await send(reply.view);
     } catch (error) {
       if (!reply.followUp) throw error;
       logger.warn({ err: describeError(error) }, 'the first answer could not be posted; the follow-up posts its own message');
@@ -234,16 +233,7 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     track(
       (async () => {
         const reply = await chat.handleText(who, text);
-        let id: string | undefined;
-        try {
-          id = await postMessage(reference, reply.view);
-        } catch (error) {
-          if (!reply.followUp) throw error;
-          logger.warn({ err: describeError(error) }, 'the first answer could not be posted; the follow-up posts its own message');
-        }
-        if (reply.followUp) {
-          track(reply.followUp(async (view) => (id ? updateMessage(reference, id, view) : void (id = await postMessage(reference, view)))));
-        }
+        startFollowUp(reference, reply, await sendFirst(reply, (view) => postMessage(reference, view)));
       })(),
     );
   });
@@ -262,10 +252,11 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     if (!reply.replace) return fallbackText(reply.view);
     if (reply.asNewMessage) {
       // The clicked card stays; the answer is a card of its own, updated by the follow-up.
-      startFollowUp(context, reply, await sendFirst(context, reply));
+      const reference = TurnContext.getConversationReference(context.activity);
+      startFollowUp(reference, reply, await sendFirst(reply, async (view) => (await context.sendActivity(messageOf(view)))?.id));
       return fallbackText(reply.view);
     }
-    startFollowUp(context, reply, context.activity.replyToId);
+    startFollowUp(TurnContext.getConversationReference(context.activity), reply, context.activity.replyToId);
     return renderCard(reply.view) as never;
   });
 
