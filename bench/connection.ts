@@ -24,7 +24,7 @@ export function benchConnection(ldapUrl: string): Record<string, unknown> {
     pageSize: PAGE_SIZE,
     timeoutSeconds: 300,
     schedule: null,
-    deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 },
+    deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0, memberships: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 } },
   };
 }
 
