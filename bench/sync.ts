@@ -1,22 +1,32 @@
 // groupsync's sync benchmark: `npm run bench`.
 //
 //   1. Generates a directory (default 100,000 users, 10,000 groups, ~700,000 memberships; see
-//      generate.ts), bulk-loads it into a private slapd with slapadd, and starts a private
-//      PostgreSQL (with pg_stat_statements, to say where the server time goes).
-//   2. Measures the floor (floor.ts: ldapsearch of what groupsync reads + COPY of what it writes).
-//   3. Runs `node src/cli/main.ts sync bench --json` as a child process, three times: the full
-//      sync into a fresh database, a sync with no change, and a sync after 1 % of users and 1 % of
-//      memberships changed (ldapmodify). Each is timed (wall, and inside the engine from the run
-//      record), its peak RSS and CPU read at the child's exit, and the rows it wrote counted per
-//      table and checked against what the change requires (generate.ts computes that).
-//   4. Prints a table against the targets and writes bench/out/results.json (logs of each run in
-//      bench/out/logs). When a target is missed (or BENCH_PROFILE=always) the measurement is
-//      re-run with --cpu-prof (bench/out/profiles) and summarised (profile-summary.ts).
+//      generate.ts), bulk-loads it into a private slapd with slapadd, and opens the store
+//      (store-target.ts): BENCH_STORE=postgres (default; a private PostgreSQL with
+//      pg_stat_statements, to say where the server time goes) or BENCH_STORE=embedded
+//      (groupsync's own embedded PostgreSQL, one data folder per store).
+//   2. Measures the floor (floor.ts: ldapsearch of what groupsync reads + COPY of what it writes,
+//      on the same PostgreSQL server).
+//   3. Runs `groupsync sync bench --json` (bin/groupsync.mjs, or with BENCH_CLI=source
+//      src/cli/main.ts) as a child process: the full sync into an
+//      empty store; with no change, read incrementally and then in full (`--full`); after 1 % of
+//      users and 1 % of memberships changed (ldapmodify), read incrementally; a full
+//      reconciliation read after it (must write nothing and find the kept state equal); and the
+//      same 1 % change read in full by a second store synced before the change. A checkout whose
+//      `sync` has no `--full` reads in full every time, and the incremental rows are left out.
+//      Each is timed (wall, and inside the engine from the run record), its peak RSS and CPU read
+//      at the child's exit, and the rows it wrote counted per table and checked against what the
+//      change requires (generate.ts computes that).
+//   4. Prints a table against the targets and writes bench/out/results[-embedded][-<users>].json
+//      (logs of each run in bench/out/logs). When a target is missed (or BENCH_PROFILE=always)
+//      the measurement is re-run with --cpu-prof (bench/out/profiles) and summarised
+//      (profile-summary.ts).
 //
-// Environment: BENCH_USERS (100000), BENCH_GROUPS (10000), BENCH_SEED, BENCH_PROFILE
-// (auto | always | never), BENCH_TIMEOUT (seconds per groupsync run, default 900: an overrunning
-// run is stopped, reported with the statements its server sessions were running, and the bench
-// waits for its run lease to expire before going on), BENCH_KEEP=1 keeps the temp directory.
+// Environment: BENCH_USERS (100000), BENCH_GROUPS (10000), BENCH_SEED, BENCH_STORE (postgres |
+// embedded), BENCH_CLI (bundle | source), BENCH_PROFILE (auto | always | never), BENCH_TIMEOUT (seconds per groupsync run,
+// default 900: an overrunning run is stopped, reported with the statements its server sessions
+// were running, and the bench waits for its run lease to expire before going on), BENCH_KEEP=1
+// keeps the temp directory.
 //
 // Counting rows written: pg_stat_user_tables' n_tup_ins/upd/del, read after groupsync's server
 // backends (application_name 'groupsync', set by src/store/db.ts) have exited. Backends flush
@@ -32,7 +42,6 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts';
 import { run } from '../test/support/proc.ts';
 import { startSlapd, type SlapdHandle } from '../test/support/slapd.ts';
 import { type LdapTarget, measureFloor, type FloorResult } from './floor.ts';
@@ -47,12 +56,13 @@ import {
   writeLdif,
 } from './generate.ts';
 import { PAGE_SIZE, writeBenchConfig } from './connection.ts';
+import { type BenchStore, type StoreTarget, openBenchStore, storeKind, withoutStoreEnv } from './store-target.ts';
 import { type ProfileSummary, formatSummary, summarizeProfile } from './profile-summary.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'bench', 'out');
 const CORE_TABLES = ['local_users', 'local_groups', 'memberships', 'mappings', 'group_links'] as const;
-const TARGETS = { fullRatio: 2, rssMb: 300, noChangeRatio: 1.2, changeRatio: 1.3 } as const;
+const TARGETS = { fullRatio: 2, rssMb: 300, noChangeRatio: 1.2, changeRatio: 1.3, noChangeIncrementalRatio: 0.2, changeIncrementalRatio: 0.4 } as const;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -220,8 +230,19 @@ const PRODUCT_NODE_FLAGS: string[] = (
   .split(/\s+/)
   .filter((flag) => flag.startsWith('--max-semi-space-size') || flag.startsWith('--max-old-space-size'));
 
-/** Runs `node [nodeArgs] src/cli/main.ts <args>` with the bench's environment; stderr (pino, info) goes to bench/out/logs/<label>.log. */
-async function runCli(label: string, args: readonly string[], databaseUrl: string, env: SyncEnv, nodeArgs: readonly string[] = []): Promise<CliRun> {
+/**
+ * The CLI the bench runs: `bin/groupsync.mjs` (BENCH_CLI=bundle, the default: the `groupsync`
+ * command as installed, from its esbuild bundle) or `src/cli/main.ts` (BENCH_CLI=source: the
+ * TypeScript sources, as `npm run cli` runs them).
+ */
+const CLI_ENTRY = (() => {
+  const cli = process.env.BENCH_CLI ?? 'bundle';
+  if (cli !== 'bundle' && cli !== 'source') throw new Error(`BENCH_CLI must be bundle or source, got "${cli}"`);
+  return cli === 'bundle' ? 'bin/groupsync.mjs' : 'src/cli/main.ts';
+})();
+
+/** Runs `node [nodeArgs] <CLI_ENTRY> <args>` with the bench's environment; stderr (pino, info) goes to bench/out/logs/<label>.log. */
+async function runCli(label: string, args: readonly string[], target: StoreTarget, env: SyncEnv, nodeArgs: readonly string[] = []): Promise<CliRun> {
   const rusageFile = join(env.workDir, `${label}.rusage.json`);
   rmSync(rusageFile, { force: true });
   mkdirSync(join(OUT, 'logs'), { recursive: true });
@@ -230,12 +251,12 @@ async function runCli(label: string, args: readonly string[], databaseUrl: strin
   let killed: CliRun['killed'] = null;
   try {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [...PRODUCT_NODE_FLAGS, ...nodeArgs, `--import=${RUSAGE_HOOK}`, 'src/cli/main.ts', ...args], {
+      const child = spawn(process.execPath, [...PRODUCT_NODE_FLAGS, ...nodeArgs, `--import=${RUSAGE_HOOK}`, CLI_ENTRY, ...args], {
         cwd: ROOT,
         env: {
-          ...process.env,
+          ...withoutStoreEnv(process.env),
           GROUPSYNC_CONFIG: env.configFile,
-          DATABASE_URL: databaseUrl,
+          ...target.cliEnv,
           BENCH_LDAP_PASSWORD: env.password,
           BENCH_RUSAGE_FILE: rusageFile,
           LOG_LEVEL: 'info',
@@ -272,11 +293,19 @@ async function runCli(label: string, args: readonly string[], databaseUrl: strin
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
 
+/** Whether the server has pg_stat_statements (loaded by the bench's own PostgreSQL; not by the embedded one). */
+async function hasStatements(admin: postgres.Sql): Promise<boolean> {
+  const [row] = await admin<Array<{ ok: boolean }>>`select to_regclass('pg_stat_statements') is not null as ok`;
+  return row!.ok;
+}
+
 async function resetStatements(admin: postgres.Sql, db: string): Promise<void> {
+  if (!(await hasStatements(admin))) return;
   await admin`select pg_stat_statements_reset(0, (select oid from pg_database where datname = ${db}), 0)`;
 }
 
 async function topStatements(admin: postgres.Sql, db: string, limit = 8): Promise<Statement[]> {
+  if (!(await hasStatements(admin))) return [];
   const rows = await admin<Array<{ query: string; calls: string; rows: string; total: number }>>`
     select query, calls, rows, total_exec_time as total from pg_stat_statements
     where dbid = (select oid from pg_database where datname = ${db}) and query not like '%pg_stat%'
@@ -311,9 +340,9 @@ async function waitForLease(sql: postgres.Sql): Promise<void> {
   }
 }
 
-async function runSync(label: string, databaseUrl: string, env: SyncEnv, options: { profileDir?: string } = {}): Promise<SyncMeasurement> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-bench' } });
-  const db = databaseName(databaseUrl);
+async function runSync(label: string, target: StoreTarget, env: SyncEnv, options: { profileDir?: string; args?: readonly string[] } = {}): Promise<SyncMeasurement> {
+  const sql = postgres(target.url, { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-bench' } });
+  const db = databaseName(target.url);
   try {
     const before = await tableCounters(sql);
     const previousRun = (await lastRun(sql))?.id ?? 0;
@@ -321,7 +350,7 @@ async function runSync(label: string, databaseUrl: string, env: SyncEnv, options
     await resetStatements(env.admin, db);
     const profileName = `${label}.cpuprofile`;
     const nodeArgs = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${profileName}`] : [];
-    const { wallMs, code, stdout, rusage, killed } = await runCli(label, ['sync', 'bench', '--json'], databaseUrl, env, nodeArgs);
+    const { wallMs, code, stdout, rusage, killed } = await runCli(label, ['sync', 'bench', '--json', ...(options.args ?? [])], target, env, nodeArgs);
     let parsed: { counts?: Record<string, number> | null } = {};
     try {
       parsed = JSON.parse(stdout);
@@ -396,10 +425,10 @@ const fmtWrites = (w: Writes, tables: readonly string[]) =>
     .join(', ') || 'none';
 
 function table(floor: FloorResult, rows: readonly SyncMeasurement[], startup: CliRun, targets: Record<string, number>): string {
-  const head = ['measurement', 'wall s', '× floor', 'target', 'in engine s', 'read/plan/apply s', 'peak RSS MB', 'heap MB', 'CPU s', 'rows written', 'runs+audit+conn'];
+  const head = ['measurement', 'wall s', '× floor', 'target', 'read', 'in engine s', 'read/plan/apply s', 'peak RSS MB', 'heap MB', 'CPU s', 'rows written', 'runs+audit+conn'];
   const cpu = (r: Rusage | null) => (r ? secs((r.user + r.system) / 1000) : '');
   const body: string[][] = [
-    ['floor (ldapsearch + COPY)', secs(floor.floorMs), '1.00', '', '', `${secs(floor.searchMs.users + floor.searchMs.groups)} / – / ${secs(floor.copyMs)}`, '', '', '', String(floor.rows.users + floor.rows.groups + floor.rows.memberships), ''],
+    ['floor (ldapsearch + COPY)', secs(floor.floorMs), '1.00', '', '', '', `${secs(floor.searchMs.users + floor.searchMs.groups)} / – / ${secs(floor.copyMs)}`, '', '', '', String(floor.rows.users + floor.rows.groups + floor.rows.memberships), ''],
   ];
   for (const m of rows) {
     const s = m.stats as { readMs?: number; planMs?: number; applyMs?: number };
@@ -408,6 +437,7 @@ function table(floor: FloorResult, rows: readonly SyncMeasurement[], startup: Cl
       secs(m.wallMs),
       (m.wallMs / floor.floorMs).toFixed(2),
       targets[m.label] ? `≤ ${targets[m.label]}×` : '',
+      String(m.stats.readMode ?? 'full'),
       m.engineMs === null ? '' : secs(m.engineMs),
       `${secs(s.readMs ?? NaN)} / ${secs(s.planMs ?? NaN)} / ${secs(s.applyMs ?? NaN)}`,
       m.peakRssMb.toFixed(0),
@@ -417,7 +447,7 @@ function table(floor: FloorResult, rows: readonly SyncMeasurement[], startup: Cl
       String(m.otherRows),
     ]);
   }
-  body.push(['start-up only (`connections`)', secs(startup.wallMs), (startup.wallMs / floor.floorMs).toFixed(2), '', '', '', ((startup.rusage?.maxRSS ?? NaN) / 1024).toFixed(0), String(startup.rusage ? mb(startup.rusage.peak.heapUsed) : ''), cpu(startup.rusage), '', '']);
+  body.push(['start-up only (`connections`)', secs(startup.wallMs), (startup.wallMs / floor.floorMs).toFixed(2), '', '', '', '', ((startup.rusage?.maxRSS ?? NaN) / 1024).toFixed(0), String(startup.rusage ? mb(startup.rusage.peak.heapUsed) : ''), cpu(startup.rusage), '', '']);
   const widths = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k]!.length)));
   const line = (cells: readonly string[]) => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
@@ -432,16 +462,113 @@ const fmtStatements = (list: readonly Statement[], n = 6) =>
 
 // ---------------------------------------------------------------------------------------------
 
+/** Whether this checkout's `sync` takes `--full` (a full directory read instead of an incremental one). */
+function cliHasFullFlag(): boolean {
+  const help = execFileSync(process.execPath, [...PRODUCT_NODE_FLAGS, CLI_ENTRY, 'sync', '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' } });
+  return /--full\b/.test(help);
+}
+
+interface Sequence {
+  readonly measurements: SyncMeasurement[];
+  readonly expected: Record<string, Writes>;
+  readonly changes: ReturnType<typeof planChanges>;
+  readonly modifyMs: number;
+  readonly incremental: boolean;
+}
+
+/**
+ * The measured syncs, in order: a full sync into an empty store (and, unmeasured, into a second
+ * one); no change, read incrementally and then in full; 1 % changed, read incrementally; a full
+ * reconciliation read (must find nothing to write); the same 1 % change read in full by the second
+ * store. Without `--full` (an older checkout) every read is full and the incremental rows are skipped.
+ */
+async function measureSequence(store: BenchStore, env: SyncEnv, ldap: SlapdHandle, model: ReturnType<typeof buildModel>, eff: ReturnType<typeof effective>): Promise<Sequence & { main: StoreTarget }> {
+  const incremental = cliHasFullFlag();
+  const full = incremental ? ['--full'] : [];
+  const main = await store.fresh('bench_sync');
+  const second = await store.fresh('bench_full');
+  const expected: Record<string, Writes> = {};
+  const noWrites: Writes = Object.fromEntries(CORE_TABLES.map((table) => [table, { ins: 0, upd: 0, del: 0 }]));
+  const measurements: SyncMeasurement[] = [];
+  const measure = async (label: string, target: StoreTarget, writes: Writes, args: readonly string[] = []) => {
+    log(`${label}…`);
+    const m = await runSync(label, target, env, { args });
+    expected[label] = writes;
+    measurements.push(m);
+    log(describe(m));
+    return m;
+  };
+  await measure(LABELS.full, main, expectedFullSync(model, eff));
+  log('full sync of the second store (not reported)…');
+  await runSync('second store full sync', second, env);
+  if (incremental) await measure(LABELS.noChangeIncremental, main, noWrites);
+  await measure(LABELS.noChange, main, noWrites, full);
+  const changes = planChanges(model, eff, { seed: SEED + 1 });
+  const modifyMs = await ldapmodify(ldap, changes.ldif);
+  log(`ldapmodify: ${changes.usersChanged} users, -${changes.membersRemoved}/+${changes.membersAdded} memberships in ${changes.groupsTouched} groups (${secs(modifyMs)} s)`);
+  if (incremental) {
+    await measure(LABELS.changeIncremental, main, changes.expected);
+    await measure(LABELS.reconcile, main, noWrites, full);
+  }
+  await measure(LABELS.change, second, changes.expected, full);
+  return { measurements, expected, changes, modifyMs, incremental, main };
+}
+
+const LABELS = {
+  full: 'full sync',
+  noChangeIncremental: 'no-change, incremental',
+  noChange: 'no-change sync',
+  changeIncremental: '1% change, incremental',
+  reconcile: 'reconcile after incr.',
+  change: '1% change sync',
+} as const;
+
+function targetsOf(floor: FloorResult, seq: Sequence): Target[] {
+  const byLabel = new Map(seq.measurements.map((m) => [m.label, m]));
+  const ratio = (m: SyncMeasurement) => m.wallMs / floor.floorMs;
+  const ok = (m: SyncMeasurement) => m.exitCode === 0 && m.status === 'success' && !m.killed;
+  const out: Target[] = [];
+  const within = (label: string, limit: number) => {
+    const m = byLabel.get(label);
+    if (m) out.push({ name: `${label} ≤ ${limit}× floor`, measurement: label, value: `${ratio(m).toFixed(2)}×`, pass: ok(m) && ratio(m) <= limit });
+  };
+  const writes = (label: string, name: string) => {
+    const m = byLabel.get(label);
+    if (!m) return;
+    const want = seq.expected[label]!;
+    const exact = sameWrites(m.writes, want) && m.coreRows === totalOf(want, CORE_TABLES);
+    out.push({ name, measurement: label, value: exact ? fmtWrites(m.writes, CORE_TABLES) : `${fmtWrites(m.writes, CORE_TABLES)} (expected ${fmtWrites(want, CORE_TABLES)})`, pass: exact });
+  };
+  within(LABELS.full, TARGETS.fullRatio);
+  writes(LABELS.full, 'full sync writes exactly the directory');
+  for (const m of seq.measurements) out.push({ name: `peak RSS < ${TARGETS.rssMb} MB`, measurement: m.label, value: `${m.peakRssMb.toFixed(0)} MB`, pass: m.peakRssMb < TARGETS.rssMb });
+  within(LABELS.noChange, TARGETS.noChangeRatio);
+  writes(LABELS.noChange, 'no-change writes 0 rows');
+  within(LABELS.change, TARGETS.changeRatio);
+  writes(LABELS.change, '1% change writes only the changes');
+  within(LABELS.noChangeIncremental, TARGETS.noChangeIncrementalRatio);
+  writes(LABELS.noChangeIncremental, 'incremental no-change writes 0 rows');
+  within(LABELS.changeIncremental, TARGETS.changeIncrementalRatio);
+  writes(LABELS.changeIncremental, 'incremental 1% writes only the changes');
+  writes(LABELS.reconcile, 'reconciliation after incremental: 0 rows');
+  const reconcile = byLabel.get(LABELS.reconcile);
+  if (reconcile) {
+    const diffs = reconcile.stats.reconcileDiffs;
+    out.push({ name: 'reconciliation finds the kept state equal', measurement: LABELS.reconcile, value: `${diffs ?? '?'} entries differ`, pass: diffs === 0 });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const workDir = mkdtempSync(join(tmpdir(), 'groupsync-bench-'));
   let ldap: SlapdHandle | undefined;
-  let pg: PostgresHandle | undefined;
-  let admin: postgres.Sql | undefined;
+  let store: BenchStore | undefined;
   try {
     const version = codeVersion();
     const load = loadavg()[0]!;
-    log(`directory: ${USERS.toLocaleString('en')} users, ${GROUPS.toLocaleString('en')} groups (seed ${SEED}); code ${version.commit} src ${version.sourceHash}; work dir ${workDir}`);
+    const kind = storeKind();
+    log(`directory: ${USERS.toLocaleString('en')} users, ${GROUPS.toLocaleString('en')} groups (seed ${SEED}); store ${kind}; code ${version.commit} src ${version.sourceHash}; work dir ${workDir}`);
     if (load > 1) log(`warning: load average ${load.toFixed(2)} before starting: other processes compete for the CPUs and the figures will be noisy`);
     let t = performance.now();
     const model = buildModel({ users: USERS, groups: GROUPS, seed: SEED });
@@ -453,17 +580,13 @@ async function main(): Promise<void> {
     log(`generated ${written.entries.toLocaleString('en')} entries, ${model.directMemberships.toLocaleString('en')} direct memberships (${eff.memberships.toLocaleString('en')} after nesting), ${(written.bytes / 1e6).toFixed(1)} MB LDIF in ${secs(generateMs)} s; largest groups ${sizes.slice(0, 6).join(', ')}`);
 
     t = performance.now();
-    // pg_stat_statements says which statements the server time goes to.
-    const pgSettings = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'top', 'pg_stat_statements.max': 5000 };
-    [ldap, pg] = await Promise.all([startSlapd({ bulkLdif: ldifFile }), startPostgres({ settings: pgSettings })]);
+    [ldap, store] = await Promise.all([startSlapd({ bulkLdif: ldifFile }), openBenchStore(kind, workDir)]);
     const loadMs = performance.now() - t;
-    log(`slapd (slapadd -q) and PostgreSQL ready in ${secs(loadMs)} s`);
+    log(`slapd (slapadd -q) and ${kind === 'embedded' ? `the embedded PostgreSQL (started in ${secs(store.startMs ?? NaN)} s)` : 'PostgreSQL'} ready in ${secs(loadMs)} s`);
     if (!process.env.BENCH_KEEP) rmSync(ldifFile, { force: true });
-    admin = postgres(pg.url, { max: 1, onnotice: () => {}, connection: { application_name: 'groupsync-bench' } });
-    await admin`create extension if not exists pg_stat_statements`;
 
     const target: LdapTarget = { url: ldap.url, bindDn: ldap.adminDn, password: ldap.adminPassword, baseDn: BASE_DN };
-    const floor = await measureFloor(target, await pg.createDatabase('bench_floor'), workDir);
+    const floor = await measureFloor(target, await store.database('bench_floor'), workDir);
     log(
       `floor ${secs(floor.floorMs)} s: ldapsearch users ${secs(floor.searchMs.users)} s + groups ${secs(floor.searchMs.groups)} s, COPY ${secs(floor.copyMs)} s ` +
         `(${floor.rows.users} users, ${floor.rows.groups} groups, ${floor.rows.memberships} memberships; parse ${secs(floor.parseMs)} s, not counted)`,
@@ -472,99 +595,65 @@ async function main(): Promise<void> {
       throw new Error(`ldapsearch returned ${floor.entries.users} users and ${floor.entries.groups} groups; expected ${USERS} and ${GROUPS + model.teams.length}`);
     }
 
-    const env: SyncEnv = { configFile: writeBenchConfig(workDir, ldap.url), password: ldap.adminPassword, workDir, admin };
-    const dbUrl = await pg.createDatabase('bench_sync');
-    const expected: Record<string, Writes> = {};
-    const noWrites: Writes = Object.fromEntries(CORE_TABLES.map((table) => [table, { ins: 0, upd: 0, del: 0 }]));
-
-    log('full sync…');
-    const full = await runSync('full sync', dbUrl, env);
-    expected[full.label] = expectedFullSync(model, eff);
-    log(describe(full));
-
-    log('no-change sync…');
-    const noChange = await runSync('no-change sync', dbUrl, env);
-    expected[noChange.label] = noWrites;
-    log(describe(noChange));
-
-    const changes = planChanges(model, eff, { seed: SEED + 1 });
-    const modifyMs = await ldapmodify(ldap, changes.ldif);
-    log(`ldapmodify: ${changes.usersChanged} users, -${changes.membersRemoved}/+${changes.membersAdded} memberships in ${changes.groupsTouched} groups (${secs(modifyMs)} s)`);
-    const change = await runSync('1% change sync', dbUrl, env);
-    expected[change.label] = changes.expected;
-    log(describe(change));
+    const env: SyncEnv = { configFile: writeBenchConfig(workDir, ldap.url), password: ldap.adminPassword, workDir, admin: store.admin };
+    const seq = await measureSequence(store, env, ldap, model, eff);
+    const { measurements, expected, changes, modifyMs } = seq;
 
     // The fixed cost of a groupsync process: start, load config, open the store (migrations check), exit.
-    const startup = await runCli('startup', ['connections', '--json'], dbUrl, env);
+    const startup = await runCli('startup', ['connections', '--json'], seq.main, env);
     log(`start-up alone (groupsync connections): ${secs(startup.wallMs)} s, ${((startup.rusage?.maxRSS ?? NaN) / 1024).toFixed(0)} MB`);
 
-    const measurements = [full, noChange, change];
-    const ratio = (m: SyncMeasurement) => m.wallMs / floor.floorMs;
-    const ok = (m: SyncMeasurement) => m.exitCode === 0 && m.status === 'success' && !m.killed;
-    const targets: Target[] = [
-      { name: `full sync ≤ ${TARGETS.fullRatio}× floor`, measurement: full.label, value: `${ratio(full).toFixed(2)}×`, pass: ok(full) && ratio(full) <= TARGETS.fullRatio },
-      { name: 'full sync writes exactly the directory', measurement: full.label, value: fmtWrites(full.writes, CORE_TABLES), pass: sameWrites(full.writes, expected[full.label]!) },
-      ...measurements.map((m) => ({ name: `peak RSS < ${TARGETS.rssMb} MB`, measurement: m.label, value: `${m.peakRssMb.toFixed(0)} MB`, pass: m.peakRssMb < TARGETS.rssMb })),
-      { name: `no-change ≤ ${TARGETS.noChangeRatio}× floor`, measurement: noChange.label, value: `${ratio(noChange).toFixed(2)}×`, pass: ok(noChange) && ratio(noChange) <= TARGETS.noChangeRatio },
-      { name: 'no-change writes 0 rows', measurement: noChange.label, value: `${noChange.coreRows} rows`, pass: noChange.coreRows === 0 },
-      { name: `1% change ≤ ${TARGETS.changeRatio}× floor`, measurement: change.label, value: `${ratio(change).toFixed(2)}×`, pass: ok(change) && ratio(change) <= TARGETS.changeRatio },
-      {
-        name: '1% change writes only the changes',
-        measurement: change.label,
-        value: `${fmtWrites(change.writes, CORE_TABLES)} (expected ${fmtWrites(changes.expected, CORE_TABLES)})`,
-        pass: sameWrites(change.writes, changes.expected) && change.coreRows === totalOf(changes.expected, CORE_TABLES),
-      },
-    ];
+    const targets = targetsOf(floor, seq);
 
-    // Profiles of the measurements that missed a target.
+    // Profiles of the measurements that missed a target (re-run on the main store: no change then).
     const missed = new Set(targets.filter((x) => !x.pass).map((x) => x.measurement));
     const profiles: Array<{ measurement: string; run: SyncMeasurement; summary: ProfileSummary }> = [];
-    const addProfile = (measurement: string, run: SyncMeasurement) => {
-      if (run.profile && existsSync(run.profile)) profiles.push({ measurement, run, summary: summarizeProfile(run.profile) });
-      else log(`${run.label}: no CPU profile was written (exit ${run.exitCode})`);
-    };
-    const wantProfile = (label: string) => PROFILE === 'always' || (PROFILE === 'auto' && missed.has(label));
-    const profileDir = join(OUT, 'profiles');
-    if (measurements.some((m) => wantProfile(m.label))) rmSync(profileDir, { recursive: true, force: true });
-    if (wantProfile(noChange.label)) {
-      log('profiling a no-change sync…');
-      addProfile(noChange.label, await runSync('profile no-change', dbUrl, env, { profileDir }));
-    }
-    if (wantProfile(change.label)) {
-      log('profiling a 1% change sync (the change reverted)…');
-      await ldapmodify(ldap, changes.revertLdif);
-      addProfile(change.label, await runSync('profile 1% change', dbUrl, env, { profileDir }));
-    }
-    if (wantProfile(full.label)) {
-      log('profiling a full sync (fresh database)…');
-      addProfile(full.label, await runSync('profile full', await pg.createDatabase('bench_profile_full'), env, { profileDir }));
+    const wantProfile = PROFILE === 'always' || (PROFILE === 'auto' && missed.size > 0);
+    if (wantProfile) {
+      const profileDir = join(OUT, 'profiles');
+      rmSync(profileDir, { recursive: true, force: true });
+      const profile = async (measurement: string, args: readonly string[], fresh: boolean) => {
+        log(`profiling ${measurement}…`);
+        const run = await runSync(`profile ${measurement}`, fresh ? await store!.fresh('bench_profile_full') : seq.main, env, { profileDir, args });
+        if (run.profile && existsSync(run.profile)) profiles.push({ measurement, run, summary: summarizeProfile(run.profile) });
+        else log(`${run.label}: no CPU profile was written (exit ${run.exitCode})`);
+      };
+      if (PROFILE === 'always' || missed.has(LABELS.noChangeIncremental)) await profile(LABELS.noChangeIncremental, [], false);
+      if (PROFILE === 'always' || missed.has(LABELS.noChange)) await profile(LABELS.noChange, seq.incremental ? ['--full'] : [], false);
+      if (PROFILE === 'always' || missed.has(LABELS.full)) await profile(LABELS.full, [], true);
     }
 
     // Report.
-    const ratios: Record<string, number> = { [full.label]: TARGETS.fullRatio, [noChange.label]: TARGETS.noChangeRatio, [change.label]: TARGETS.changeRatio };
+    const ratios: Record<string, number> = {
+      [LABELS.full]: TARGETS.fullRatio,
+      [LABELS.noChange]: TARGETS.noChangeRatio,
+      [LABELS.change]: TARGETS.changeRatio,
+      [LABELS.noChangeIncremental]: TARGETS.noChangeIncrementalRatio,
+      [LABELS.changeIncremental]: TARGETS.changeIncrementalRatio,
+    };
     const others = (m: SyncMeasurement) => Object.keys(m.writes).filter((x) => !(CORE_TABLES as readonly string[]).includes(x));
     const report = [
       '',
-      `groupsync sync benchmark: ${USERS.toLocaleString('en')} users, ${GROUPS.toLocaleString('en')} groups, ${model.directMemberships.toLocaleString('en')} memberships (${eff.memberships.toLocaleString('en')} after nesting); node ${process.version}, ${availableParallelism()} CPUs, load ${load.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}; code ${version.commit} + src ${version.sourceHash}`,
+      `groupsync sync benchmark: ${USERS.toLocaleString('en')} users, ${GROUPS.toLocaleString('en')} groups, ${model.directMemberships.toLocaleString('en')} memberships (${eff.memberships.toLocaleString('en')} after nesting); store ${kind}; node ${process.version}, ${availableParallelism()} CPUs, load ${load.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}; code ${version.commit} + src ${version.sourceHash}`,
       '',
       table(floor, measurements, startup, ratios),
       '',
       'rows written per core table (+inserted/~updated/-deleted):',
-      ...measurements.map((m) => `  ${m.label.padEnd(16)} ${fmtWrites(m.writes, CORE_TABLES)}${sameWrites(m.writes, expected[m.label]!) ? '  = expected' : `  ≠ expected ${fmtWrites(expected[m.label]!, CORE_TABLES)}`}`),
+      ...measurements.map((m) => `  ${m.label.padEnd(24)} ${fmtWrites(m.writes, CORE_TABLES)}${sameWrites(m.writes, expected[m.label]!) ? '  = expected' : `  ≠ expected ${fmtWrites(expected[m.label]!, CORE_TABLES)}`}`),
       '  (xmin cross-check, rows inserted or updated: ' + measurements.map((m) => `${m.label} ${Object.values(m.xminRows).reduce((a, b) => a + b, 0)}`).join(', ') + ')',
       'bookkeeping rows written (runs, audit_log, connections, …) and audit entries by action:',
-      ...measurements.map((m) => `  ${m.label.padEnd(16)} ${fmtWrites(m.writes, others(m))}; audit ${Object.entries(m.audit).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}`),
+      ...measurements.map((m) => `  ${m.label.padEnd(24)} ${fmtWrites(m.writes, others(m))}; audit ${Object.entries(m.audit).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}`),
       '',
       'memory peaks (MB, sampled every 100 ms): ' + measurements.map((m) => `${m.label}: heap ${m.memoryMb?.heapUsed}/${m.memoryMb?.heapTotal} used/total, buffers ${m.memoryMb?.arrayBuffers}`).join('; '),
       '',
       'server time by statement (pg_stat_statements, top level; total s, calls, rows):',
-      ...measurements.flatMap((m) => [`  ${m.label}`, ...fmtStatements(m.statements)]),
+      ...measurements.flatMap((m) => (m.statements.length ? [`  ${m.label}`, ...fmtStatements(m.statements)] : [])),
       ...measurements
         .filter((m) => m.killed)
         .flatMap((m) => ['', `${m.label}: KILLED after ${secs(m.killed!.afterMs)} s (BENCH_TIMEOUT); its server sessions were running:`, ...m.killed!.active.map((a) => `    ${a.seconds} s: ${a.query}`)]),
       '',
       'targets:',
-      ...targets.map((x) => `  ${x.pass ? 'PASS' : 'MISS'}  ${x.name.padEnd(40)} ${x.measurement.padEnd(16)} ${x.value}`),
+      ...targets.map((x) => `  ${x.pass ? 'PASS' : 'MISS'}  ${x.name.padEnd(48)} ${x.measurement.padEnd(24)} ${x.value}`),
     ];
     for (const p of profiles) {
       const s = p.run.stats as { readMs?: number; planMs?: number; applyMs?: number };
@@ -579,7 +668,7 @@ async function main(): Promise<void> {
 
     const results = {
       at: new Date().toISOString(),
-      config: { users: USERS, groups: GROUPS, seed: SEED, pageSize: PAGE_SIZE, node: process.version, cpus: availableParallelism(), memoryMb: Math.round(totalmem() / 2 ** 20), ...version },
+      config: { users: USERS, groups: GROUPS, seed: SEED, store: kind, pageSize: PAGE_SIZE, node: process.version, cpus: availableParallelism(), memoryMb: Math.round(totalmem() / 2 ** 20), ...version },
       loadAverage: { atStart: load, atEnd: loadavg()[0] },
       directory: {
         entries: written.entries,
@@ -591,6 +680,7 @@ async function main(): Promise<void> {
         medianGroup: sizes[sizes.length >> 1],
         generateMs: Math.round(generateMs),
         loadMs: Math.round(loadMs),
+        embeddedStartMs: store.startMs === null ? null : Math.round(store.startMs),
       },
       floor,
       changes: { usersChanged: changes.usersChanged, membersRemoved: changes.membersRemoved, membersAdded: changes.membersAdded, groupsTouched: changes.groupsTouched, ldapmodifyMs: Math.round(modifyMs) },
@@ -599,13 +689,13 @@ async function main(): Promise<void> {
       targets,
       profiles: profiles.map((p) => ({ measurement: p.measurement, wallMs: p.run.wallMs, stats: p.run.stats, file: p.run.profile, statements: p.run.statements, totalMs: p.summary.totalMs, top: p.summary.top, areas: p.summary.areas })),
     };
-    writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    log(`results written to ${join(OUT, 'results.json')}`);
+    const name = `results${kind === 'embedded' ? '-embedded' : ''}${USERS === 100_000 ? '' : `-${USERS}`}.json`;
+    writeFileSync(join(OUT, name), `${JSON.stringify(results, null, 2)}\n`);
+    log(`results written to ${join(OUT, name)}`);
     if (targets.some((x) => !x.pass)) process.exitCode = 1;
   } finally {
-    await admin?.end({ timeout: 5 }).catch(() => {});
     await ldap?.stop().catch(() => {});
-    await pg?.stop().catch(() => {});
+    await store?.stop().catch(() => {});
     if (!process.env.BENCH_KEEP) rmSync(workDir, { recursive: true, force: true });
   }
 }
