@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
+import { buildProgram } from '../../src/cli/main.ts';
 import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/client.ts';
+import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 
 const SCOPE: ReadScope = { groupFilter: '(cn=*)', groupRefs: [] };
@@ -188,5 +190,49 @@ describe('a server without content synchronisation', () => {
     const snapshot = await new LdapSource(options(ldap)).read(SCOPE, undefined, null);
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'noTracker' });
     expect(snapshot.nextState).toBeUndefined();
+  });
+});
+
+describe('incremental syncs through the engine', () => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov: { sessionlog: 1000 } });
+    app = await createTestApp('postgres', [ldapConnection(ldap)]);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  const sync = (extra: { full?: boolean } = {}) => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', ...extra });
+
+  it('records the read mode on each run, and a reconciliation after incremental syncs changes nothing', async () => {
+    const first = await sync();
+    expect(first.run.status).toBe('partial'); // the scenarios hold dangling member values
+    expect(first.run.stats).toMatchObject({ readMode: 'full', readReason: 'noState' });
+
+    await ldap.load(`${person('eng-ann')}\ndn: cn=developers,${G}\nchangetype: modify\nadd: member\nmember: uid=eng-ann,${P}\n`);
+    const second = await sync();
+    expect(second.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 2, deletedEntries: 0 });
+    expect(second.counts).toMatchObject({ usersCreated: 1, membershipsAdded: 1 });
+
+    await ldap.load(`dn: uid=eng-ann,${P}\nchangetype: modify\nreplace: displayName\ndisplayName: Ann Engine\n`);
+    await ldap.load(`dn: cn=developers,${G}\nchangetype: modify\ndelete: member\nmember: uid=bob,${P}\n`);
+    await ldap.load(`dn: cn=cycle-a,${G}\nchangetype: delete\n`);
+    const third = await sync();
+    expect(third.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 2, deletedEntries: 1 });
+    expect(third.counts?.membershipsRemoved).toBeGreaterThan(0);
+
+    const out: string[] = [];
+    const cli = buildProgram(async () => app, { out: (text) => out.push(text), err: process.stderr, setExit: () => {} });
+    await cli.parseAsync(['--json', 'sync', 'corp', '--full'], { from: 'user' });
+    const run = JSON.parse(out.join('\n')).run;
+    expect(run.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 0 });
+    expect(run.status).toBe('partial');
+    expect(JSON.parse(out.join('\n')).counts).toMatchObject({ usersCreated: 0, usersUpdated: 0, usersDeactivated: 0, membershipsAdded: 0, membershipsRemoved: 0, groupsCreated: 0, groupsModified: 0, groupsDeleted: 0 });
+
+    const after = await sync();
+    expect(after.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 0 });
   });
 });
