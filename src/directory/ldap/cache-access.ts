@@ -7,7 +7,7 @@
  * the server's.
  */
 import { type Filter, FilterParser } from 'ldapts';
-import type { EntryCache } from './entry-cache.ts';
+import type { CachedEntry, EntryCache } from './entry-cache.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import { matchFilter } from './filter-match.ts';
 import type { EntryAccess } from './read.ts';
@@ -17,6 +17,16 @@ const PAGE = 1000;
 
 function within(key: string, base: string): boolean {
   return base === '' || key === base || key.endsWith(`,${base}`);
+}
+
+/**
+ * Whether a DN is under the base, from its spelling when that is plain (no escapes, no spaces,
+ * no multi-valued RDN: its lower case is its normalised form), else from its normalised DN.
+ */
+function under(entry: CachedEntry, base: string): boolean {
+  const dn = entry.entry.dn;
+  if (/^[A-Za-z0-9=,.\-_]*$/.test(dn)) return within(dn.toLowerCase(), base);
+  return entry.key !== null && within(entry.key, base);
 }
 
 export interface CacheAccessOptions {
@@ -33,7 +43,7 @@ export function cacheAccess(cache: EntryCache, options: CacheAccessOptions = {})
       const baseKey = normalizeDn(base);
       let page: RawEntry[] = [];
       for (const c of cache.values()) {
-        if (c.key === null || !within(c.key, baseKey) || !matchFilter(parsed, c.entry)) continue;
+        if (!under(c, baseKey) || !matchFilter(parsed, c.entry)) continue;
         page.push(c.entry);
         if (page.length === PAGE) {
           yield page;

@@ -19,8 +19,24 @@ export const CACHE_VERSION = 1;
 export interface CachedEntry {
   readonly id: string;
   readonly entry: RawEntry;
-  /** Normalised DN; null when the DN cannot be parsed (the entry is then found by no search). */
+  /** Normalised DN (computed when first asked); null when the DN cannot be parsed (the entry is then found by no search). */
   readonly key: string | null;
+}
+
+/** A cached entry whose normalised DN is computed on first use: a search needs it only for DNs it cannot place by their spelling. */
+class Cached implements CachedEntry {
+  readonly id: string;
+  readonly entry: RawEntry;
+  #key: string | null | undefined;
+  constructor(id: string, entry: RawEntry, key?: string | null) {
+    this.id = id;
+    this.entry = entry;
+    this.#key = key;
+  }
+  get key(): string | null {
+    if (this.#key === undefined) this.#key = keyOf(this.entry.dn);
+    return this.#key;
+  }
 }
 
 export interface ApplyCounts {
@@ -91,7 +107,7 @@ export class EntryCache {
   set(id: string, entry: RawEntry): void {
     const old = this.#byId.get(id);
     const key = old && old.entry.dn === entry.dn ? old.key : keyOf(entry.dn);
-    const cached: CachedEntry = { id, entry, key };
+    const cached: CachedEntry = new Cached(id, entry, key);
     if (old && old.key !== null && old.key !== key && this.#byKey?.get(old.key) === old) this.#byKey.delete(old.key);
     this.#byId.set(id, cached);
     if (key !== null) this.#byKey?.set(key, cached);
@@ -199,7 +215,7 @@ export class EntryCache {
         );
       }
       const dn = row[0] as string;
-      cache.#byId.set(row[1] as string, { id: row[1] as string, entry: { dn, attrs }, key: keyOf(dn) });
+      cache.#byId.set(row[1] as string, new Cached(row[1] as string, { dn, attrs }));
     }
     return cache;
   }

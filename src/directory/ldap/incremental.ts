@@ -187,7 +187,8 @@ async function readChanges(c: Context, cursor: LdapCursor, cache: EntryCache): P
   return {
     read: result.read,
     stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, fallbackReads: result.fallbackReads },
-    nextState: state(c, cache, changes.cookie, 'incremental', cursor.lastFullReadAt),
+    // Nothing changed: the stored cache is kept as it is, not encoded again.
+    nextState: state(c, counts.changed + counts.deleted === 0 ? c.input.state!.cache! : cache, changes.cookie, 'incremental', cursor.lastFullReadAt),
   };
 }
 
@@ -246,7 +247,7 @@ async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: Scop
   return { read, fallbackReads };
 }
 
-function state(c: Context, cache: EntryCache, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string): DirectoryState {
+function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string): DirectoryState {
   const cursor: LdapCursor = {
     version: LDAP_CURSOR_VERSION,
     mechanism: c.tracker.mechanism,
@@ -256,7 +257,7 @@ function state(c: Context, cache: EntryCache, cookie: string, readMode: LdapCurs
     readMode,
     readAt: c.input.now.toISOString(),
   };
-  return { cursor: { ...cursor }, cache: cache.encode() };
+  return { cursor: { ...cursor }, cache: cache instanceof EntryCache ? cache.encode() : cache };
 }
 
 /** Every tracked entry, paged, into a new cache; a member list the server cut in ranges (AD) is read to its end. */
