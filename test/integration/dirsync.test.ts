@@ -3,11 +3,13 @@
  * test/support/samba-ad.ts): a first read of everything, then each kind of change in turn, each
  * read continuing from the cookie of the one before (the tests run in order and share the DC).
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from 'ldapts';
+import { Client } from 'ldapts';
 import { type EntryChanges, CookieRejectedError, type TrackRequest } from '../../src/directory/ldap/changes.ts';
 import { decodeDirSyncCookie, encodeDirSyncCookie } from '../../src/directory/ldap/dirsync-control.ts';
-import { createDirSyncTracker, readDirSyncDse, supportsDirSync } from '../../src/directory/ldap/dirsync.ts';
+import { DirSyncRefusedError, createDirSyncTracker, readDirSyncDse, supportsDirSync } from '../../src/directory/ldap/dirsync.ts';
 import type { RawEntry } from '../../src/directory/ldap/transform.ts';
 import { type SambaAdHandle, startSambaAd } from '../support/samba-ad.ts';
 
@@ -282,6 +284,28 @@ describe('DirSync change tracking against Samba Active Directory', () => {
     expect(await reason(good, 'sales')).toMatch(/base, filter or attributes changed/);
     // The good cookie still works.
     expect((await track('all', good)).entries).toEqual([]);
+  });
+
+  it('an account without the "Replicating Directory Changes" right is refused with a sentence naming the right', async () => {
+    // A plain domain user with a password (samba-tool on the DC's database: Samba refuses
+    // password writes over plain LDAP).
+    execFileSync('samba-tool', ['user', 'create', 'gs-reader', 'Reader-Passw0rd!', '-H', `tdb://${join(ad.dir, 'private', 'sam.ldb')}`, '--configfile', join(ad.dir, 'etc', 'smb.conf')]);
+    const reader = new Client({ url: ad.url });
+    await reader.bind(dnOf('gs-reader'), 'Reader-Passw0rd!');
+    try {
+      const request: TrackRequest = { base: ad.baseDn, filter: USERS_AND_GROUPS, attributes: ATTRIBUTES, cookie: null };
+      const error = await createDirSyncTracker({ client: reader })
+        .read(request)
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(DirSyncRefusedError);
+      expect((error as DirSyncRefusedError).code).toBe('DIRECTORY_READ_FAILED');
+      expect((error as Error).message).toMatch(/Replicating Directory Changes.*DC=gs,DC=test/);
+    } finally {
+      await reader.unbind().catch(() => {});
+    }
   });
 
   it('a DC restored from a backup (same invocationId, its USN gone back) refuses the cookie instead of answering "no change"', async () => {

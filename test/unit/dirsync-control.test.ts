@@ -88,7 +88,6 @@ describe('the stored DirSync cookie', () => {
     usn: 12_345_678_901n,
     namingContext: 'DC=gs,DC=test',
     scope: 'abc123',
-    objectSecurity: true,
   };
 
   it('round-trips', () => {

@@ -13,7 +13,7 @@ import { CookieRejectedError } from './changes.ts';
 
 export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
 
-/** MS-ADTS flag values. groupsync sends OBJECT_SECURITY only, and only when the account lacks the replication right. */
+/** MS-ADTS flag values. groupsync sends none (see dirsync.ts for why). */
 export const DIRSYNC_FLAGS = {
   /** Access checks per object instead of the "Replicating Directory Changes" right. */
   objectSecurity: 0x1,
@@ -95,8 +95,6 @@ export interface DirSyncCookie {
   readonly usn: bigint;
   readonly namingContext: string;
   readonly scope: string;
-  /** The account lacked the replication right: ask with OBJECT_SECURITY from the start. */
-  readonly objectSecurity: boolean;
 }
 
 const COOKIE_PREFIX = 'dirsync1.';
@@ -108,7 +106,6 @@ export function encodeDirSyncCookie(cookie: DirSyncCookie): string {
     u: cookie.usn.toString(),
     n: cookie.namingContext,
     s: cookie.scope,
-    o: cookie.objectSecurity,
   });
   return COOKIE_PREFIX + Buffer.from(json, 'utf8').toString('base64url');
 }
@@ -124,8 +121,8 @@ export function decodeDirSyncCookie(text: string): DirSyncCookie {
     throw new CookieRejectedError('the stored DirSync cookie is not readable', { cause: error });
   }
   const r = raw as Record<string, unknown>;
-  if (typeof r?.c !== 'string' || typeof r.i !== 'string' || typeof r.u !== 'string' || !/^\d+$/.test(r.u) || typeof r.n !== 'string' || typeof r.s !== 'string' || typeof r.o !== 'boolean') {
+  if (typeof r?.c !== 'string' || typeof r.i !== 'string' || typeof r.u !== 'string' || !/^\d+$/.test(r.u) || typeof r.n !== 'string' || typeof r.s !== 'string') {
     throw rejected();
   }
-  return { server: Buffer.from(r.c, 'base64'), invocationId: r.i, usn: BigInt(r.u), namingContext: r.n, scope: r.s, objectSecurity: r.o };
+  return { server: Buffer.from(r.c, 'base64'), invocationId: r.i, usn: BigInt(r.u), namingContext: r.n, scope: r.s };
 }

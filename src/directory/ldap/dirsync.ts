@@ -24,12 +24,14 @@
  * a group whose member was deleted or renamed is not returned (AD removes or renames the link
  * without touching the group); a filter on a back-link such as `memberOf` is not tracked.
  *
- * Flags: none by default, which needs the "Replicating Directory Changes" right on the naming
- * context (Domain Admins have it). When the account lacks it (insufficientAccessRights), the read
- * is repeated with LDAP_DIRSYNC_OBJECT_SECURITY, which checks read access per object instead (on
- * Windows, deletions in CN=Deleted Objects are then reported only where the account may read them);
- * the cookie remembers the mode. INCREMENTAL_VALUES is not used: groups are read whole.
- * ANCESTORS_FIRST_ORDER is not needed (entries are keyed by objectGUID) and Samba ignores it.
+ * Flags: none. Without LDAP_DIRSYNC_OBJECT_SECURITY the account needs the "Replicating Directory
+ * Changes" right on the naming context (Domain Admins have it); lacking it, the DC answers
+ * insufficientAccessRights and the tracker throws DirSyncRefusedError. OBJECT_SECURITY (per-object
+ * read checks instead of the right) is not used: a plain account then does not see tombstones, so
+ * deletions go unreported (Windows and Samba alike), and Samba returns no entry at all for a named
+ * attribute list in that mode; a silent partial answer is worse than a refusal. INCREMENTAL_VALUES
+ * is not used: groups are read whole. ANCESTORS_FIRST_ORDER is not needed (entries are keyed by
+ * objectGUID) and Samba ignores it.
  *
  * The stable id is objectGUID, formatted as transform.ts decodeObjectGuid does: a connection whose
  * id attribute is overridden to another attribute cannot be tracked with DirSync.
@@ -51,7 +53,6 @@ import { createHash } from 'node:crypto';
 import { GroupsyncError } from '../../errors.ts';
 import { type ChangeTracker, CookieRejectedError, type EntryChanges, type TrackRequest } from './changes.ts';
 import {
-  DIRSYNC_FLAGS,
   DIRSYNC_OID,
   type DirSyncCookie,
   DirSyncControl,
@@ -117,6 +118,21 @@ export function namingContextOf(base: string, namingContexts: readonly string[])
   return best;
 }
 
+/**
+ * The account may not use DirSync: it lacks the "Replicating Directory Changes" right on the
+ * naming context. The caller reads in full (or by another mechanism) and says why.
+ */
+export class DirSyncRefusedError extends GroupsyncError {
+  constructor(namingContext: string, options?: { cause?: unknown }) {
+    super(
+      'DIRECTORY_READ_FAILED',
+      `the bind account may not use DirSync: grant it the "Replicating Directory Changes" right on ${namingContext} (or read in full)`,
+      options,
+    );
+    this.name = 'DirSyncRefusedError';
+  }
+}
+
 export interface DirSyncTrackerOptions {
   /** A bound client; the tracker neither binds nor unbinds it. */
   readonly client: Client;
@@ -142,7 +158,6 @@ const COOKIE_CODES = new Set([1, 2, 12, 53]);
 interface SyncPass {
   readonly entries: Entry[];
   readonly cookie: Buffer;
-  readonly objectSecurity: boolean;
 }
 
 class DirSyncRun {
@@ -169,7 +184,6 @@ class DirSyncRun {
       usn: dse.highestCommittedUsn,
       namingContext,
       scope,
-      objectSecurity: result.pass.objectSecurity,
     });
     return { ...result.changes, cookie };
   }
@@ -177,7 +191,7 @@ class DirSyncRun {
   async #refresh(request: TrackRequest, namingContext: string): Promise<{ changes: Omit<EntryChanges, 'cookie'>; pass: SyncPass }> {
     const attributes = unique([...request.attributes, ID, 'isDeleted']);
     const filter = `(&${wrap(request.filter)}(!(isDeleted=TRUE)))`;
-    const pass = await this.#dirSync(namingContext, filter, attributes, null, false, request.onPage);
+    const pass = await this.#dirSync(namingContext, filter, attributes, null, request.onPage);
     const baseKey = normalizeDn(request.base);
     const entries: RawEntry[] = [];
     for (const found of pass.entries) {
@@ -190,7 +204,7 @@ class DirSyncRun {
 
   async #delta(request: TrackRequest, namingContext: string, previous: DirSyncCookie): Promise<{ changes: Omit<EntryChanges, 'cookie'>; pass: SyncPass }> {
     const watched = unique([...request.attributes, ...filterAttributes(FilterParser.parseString(wrap(request.filter))), ID, 'isDeleted', 'name']);
-    const pass = await this.#dirSync(namingContext, BROAD_FILTER, watched, previous.server, previous.objectSecurity, request.onPage);
+    const pass = await this.#dirSync(namingContext, BROAD_FILTER, watched, previous.server, request.onPage);
     const deleted = new Set<string>();
     const changed = new Set<string>();
     for (const found of pass.entries) {
@@ -204,27 +218,23 @@ class DirSyncRun {
     return { changes: { kind: 'delta', entries, partial: false, deletedIds: [...deleted], presentIds: null }, pass };
   }
 
-  /** DirSync searches until the server has no more results; the account's rights decide the flags. */
-  async #dirSync(base: string, filter: string, attributes: readonly string[], cookie: Buffer | null, objectSecurity: boolean, onPage?: (entries: number) => void): Promise<SyncPass> {
+  /** DirSync searches until the server has no more results (Windows honours maxBytes; Samba answers at once). */
+  async #dirSync(base: string, filter: string, attributes: readonly string[], cookie: Buffer | null, onPage?: (entries: number) => void): Promise<SyncPass> {
     const entries: Entry[] = [];
     let next = cookie ?? Buffer.alloc(0);
     for (;;) {
-      const flags = objectSecurity ? DIRSYNC_FLAGS.objectSecurity : 0;
-      const control = new DirSyncControl({ flags, maxBytes: this.#maxBytes, cookie: next });
+      const control = new DirSyncControl({ flags: 0, maxBytes: this.#maxBytes, cookie: next });
       try {
         const { searchEntries } = await this.#client.search(base, { scope: 'sub', filter, attributes: [...attributes], explicitBufferAttributes: [ID] }, [control]);
         entries.push(...searchEntries);
         onPage?.(searchEntries.length);
       } catch (error) {
-        if (error instanceof InsufficientAccessError && !objectSecurity && entries.length === 0) {
-          objectSecurity = true;
-          continue;
-        }
+        if (error instanceof InsufficientAccessError) throw new DirSyncRefusedError(base, { cause: error });
         throw cookie !== null ? cookieError(error) : error;
       }
       if (!control.response) throw new GroupsyncError('DIRECTORY_READ_FAILED', 'the directory answered a DirSync search without the DirSync response control');
       next = control.response.cookie;
-      if (!control.response.moreResults) return { entries, cookie: next, objectSecurity };
+      if (!control.response.moreResults) return { entries, cookie: next };
     }
   }
 
