@@ -45,6 +45,7 @@ import {
   type Filter,
   FilterParser,
   InsufficientAccessError,
+  NoSuchObjectError,
   NotFilter,
   OrFilter,
   ResultCodeError,
@@ -94,14 +95,22 @@ export async function readDirSyncDse(client: Client): Promise<DirSyncDse> {
   };
 }
 
+/** Null when the NTDS Settings object cannot be read: the cookie then checks the USN only. */
 async function readInvocationId(client: Client, ntdsSettings: string): Promise<string | null> {
-  const { searchEntries } = await client.search(ntdsSettings, {
-    scope: 'base',
-    filter: '(objectClass=*)',
-    attributes: ['invocationId'],
-    explicitBufferAttributes: ['invocationId'],
-  });
-  const value = searchEntries[0]?.invocationId;
+  let found: Entry | undefined;
+  try {
+    const { searchEntries } = await client.search(ntdsSettings, {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['invocationId'],
+      explicitBufferAttributes: ['invocationId'],
+    });
+    found = searchEntries[0];
+  } catch (error) {
+    if (error instanceof NoSuchObjectError || error instanceof InsufficientAccessError) return null;
+    throw error;
+  }
+  const value = found?.invocationId;
   return Buffer.isBuffer(value) && value.length === 16 ? decodeObjectGuid(value) : null;
 }
 
@@ -261,8 +270,10 @@ class DirSyncRun {
   async #completeRanges(entry: RawEntry, requested: readonly string[]): Promise<RawEntry> {
     const ranged = [...entry.attrs.keys()].filter((key) => key.includes(';range='));
     if (ranged.length === 0) return entry;
+    const wanted = new Set(requested.map((a) => a.toLowerCase()));
+    const bases = [...new Set(ranged.map((key) => key.slice(0, key.indexOf(';'))))].filter((base) => wanted.has(base));
     const attrs = new Map(entry.attrs);
-    for (const [attribute, chunk] of memberChunks(entry, requested)) {
+    for (const [attribute, chunk] of memberChunks(entry, bases)) {
       const values: RawValue[] = [...chunk.values];
       let start = chunk.nextStart;
       while (start !== null) {
