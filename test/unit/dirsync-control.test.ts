@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ber, BerReader, BerWriter, ControlParser } from 'ldapts';
+import { Ber, BerReader, BerWriter, ControlParser, FilterParser } from 'ldapts';
 import { CookieRejectedError } from '../../src/directory/ldap/changes.ts';
 import {
   DIRSYNC_OID,
@@ -9,6 +9,7 @@ import {
   encodeDirSyncCookie,
   encodeDirSyncRequest,
 } from '../../src/directory/ldap/dirsync-control.ts';
+import { filterAttributes, namingContextOf } from '../../src/directory/ldap/dirsync.ts';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -110,5 +111,34 @@ describe('the stored DirSync cookie', () => {
     }
     expect(error).toBeInstanceOf(CookieRejectedError);
     expect((error as CookieRejectedError).reason).toMatch(/DirSync cookie/);
+  });
+});
+
+describe('filterAttributes: the attributes a filter tests (a change to one is watched)', () => {
+  it.each([
+    ['(objectClass=group)', ['objectClass']],
+    ['(&(objectCategory=person)(objectClass=user)(department=Sales))', ['objectCategory', 'objectClass', 'department']],
+    ['(|(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))', ['mail', 'userAccountControl']],
+    ['(&(cn=gs-*)(!(cn=gs-link-*)))', ['cn', 'cn']],
+    ['(description>=m)', ['description']],
+  ])('%s', (filter, attributes) => {
+    expect(filterAttributes(FilterParser.parseString(filter))).toEqual(attributes);
+  });
+});
+
+describe('namingContextOf: DirSync searches the naming context holding the base', () => {
+  const contexts = ['DC=gs,DC=test', 'CN=Configuration,DC=gs,DC=test', 'CN=Schema,CN=Configuration,DC=gs,DC=test', 'DC=DomainDnsZones,DC=gs,DC=test'];
+  it.each([
+    ['DC=gs,DC=test', 'DC=gs,DC=test'],
+    ['OU=Staff,DC=gs,DC=test', 'DC=gs,DC=test'],
+    ['ou=staff, dc=GS, dc=test', 'DC=gs,DC=test'],
+    ['CN=Schema,CN=Configuration,DC=gs,DC=test', 'CN=Schema,CN=Configuration,DC=gs,DC=test'],
+    ['CN=MicrosoftDNS,DC=DomainDnsZones,DC=gs,DC=test', 'DC=DomainDnsZones,DC=gs,DC=test'],
+  ])('%s → %s', (base, nc) => {
+    expect(namingContextOf(base, contexts)).toBe(nc);
+  });
+
+  it('refuses a base in none of them, naming them', () => {
+    expect(() => namingContextOf('DC=other,DC=example', contexts)).toThrow(/lies in none of the directory's naming contexts \(DC=gs,DC=test; /);
   });
 });
