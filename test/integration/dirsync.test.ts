@@ -49,9 +49,9 @@ describe('DirSync change tracking against Samba Active Directory', () => {
   }
 
   /** Reads the changes of one scope from its stored cookie, and stores the new cookie. */
-  async function track(scope: 'all' | 'users-container' | 'sales', cookie?: string | null): Promise<EntryChanges> {
+  async function track(scope: 'all' | 'users-container' | 'elsewhere' | 'sales', cookie?: string | null): Promise<EntryChanges> {
     const request: TrackRequest = {
-      base: scope === 'users-container' ? ad.usersDn : ad.baseDn,
+      base: scope === 'users-container' ? ad.usersDn : scope === 'elsewhere' ? elsewhere() : ad.baseDn,
       filter: scope === 'sales' ? SALES_USERS : USERS_AND_GROUPS,
       attributes: ATTRIBUTES,
       cookie: cookie === undefined ? (cookies.get(scope) ?? null) : cookie,
@@ -124,6 +124,8 @@ describe('DirSync change tracking against Samba Active Directory', () => {
       guids.get('u-alice'),
     ]);
     expect(values(byName(changes).get('g-big')!, 'member')).toHaveLength(BIG);
+    // Only what was asked for (and the id): not the isDeleted the tracker asks for itself.
+    expect([...team.attrs.keys()].every((k) => ATTRIBUTES.some((a) => a.toLowerCase() === k))).toBe(true);
 
     // The other scopes start here too.
     expect(names(await track('users-container', null))).toContain('u-alice');
@@ -197,6 +199,31 @@ describe('DirSync change tracking against Samba Active Directory', () => {
     expect(users.kind).toBe('delta');
     expect([...users.deletedIds].sort()).toEqual([guids.get('u-alice'), guids.get('u-bob')].sort());
     expect(names(users)).toEqual(['u-dave', 'u-erin']);
+  });
+
+  it('an OU renamed: the users under it come back under their new DN (AD reports the OU alone)', async () => {
+    await ad.addLdif([`dn: OU=Team,${ad.baseDn}\nobjectClass: organizationalUnit\n`, user('u-olga').replace(dnOf('u-olga'), `CN=u-olga,OU=Team,${ad.baseDn}`)].join('\n'));
+    let changes = await track('all');
+    expect(names(changes)).toEqual(['u-olga']);
+    const olga = first(changes.entries[0]!, 'objectGUID');
+
+    await admin.modifyDN(`OU=Team,${ad.baseDn}`, `OU=Squad,${ad.baseDn}`);
+    changes = await track('all');
+    expect(names(changes)).toEqual(['u-olga']);
+    expect(changes.entries[0]!.dn).toBe(`CN=u-olga,OU=Squad,${ad.baseDn}`);
+    expect(changes.deletedIds).not.toContain(olga);
+
+    // An OU moved into a tracked base brings its users in, whole; moved out again, they are gone.
+    expect(names(await track('elsewhere', null))).toEqual(['u-alice']);
+    await admin.modifyDN(`OU=Squad,${ad.baseDn}`, `OU=Squad,${elsewhere()}`);
+    changes = await track('elsewhere');
+    expect(names(changes)).toEqual(['u-olga']);
+    expect(first(changes.entries[0]!, 'mail')).toBe('u-olga@gs.test');
+    await admin.modifyDN(`OU=Squad,${elsewhere()}`, `OU=Squad,${ad.baseDn}`);
+    changes = await track('elsewhere');
+    expect(changes.entries).toEqual([]);
+    expect(changes.deletedIds).toContain(olga);
+    await track('all');
   });
 
   it('group members added and removed, also in a nested group: exactly the changed groups, with their whole member list', async () => {

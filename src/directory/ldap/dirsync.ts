@@ -11,7 +11,9 @@
  *   others are read again, whole, by objectGUID in batches, under the base and with the caller's
  *   filter: those found are the entries (complete, `partial: false`); those not found were moved
  *   out of the base or no longer match the filter, and become `deletedIds` too (an id the cache
- *   never held may be among them: dropping it is a no-op).
+ *   never held may be among them: dropping it is a no-op). A renamed or moved container (an OU)
+ *   is all AD reports when the DNs of everything under it change: the entries under it are read
+ *   again (or, now outside the base, become `deletedIds`).
  *
  * Why changed objects are read again instead of returning DirSync's changed attributes: ldapts
  * gives a requested attribute the server did not send as `[]`, the same as one it sent with no
@@ -206,7 +208,7 @@ class DirSyncRun {
     for (const found of pass.entries) {
       const entry = toRawEntry(found);
       if (isTombstone(entry) || !guidOf(entry) || !isUnder(normalizeDn(entry.dn), baseKey)) continue;
-      entries.push(await this.#completeRanges(withRdnAttribute(entry, attributes), request.attributes));
+      entries.push(requestedOnly(await this.#completeRanges(withRdnAttribute(entry, attributes), request.attributes), request.attributes));
     }
     return { changes: { kind: 'refresh', entries, partial: false, deletedIds: [], presentIds: null }, pass };
   }
@@ -215,16 +217,46 @@ class DirSyncRun {
     const watched = unique([...request.attributes, ...filterAttributes(FilterParser.parseString(wrap(request.filter))), ID, 'isDeleted', 'name']);
     const pass = await this.#dirSync(namingContext, BROAD_FILTER, watched, previous.server, request.onPage);
     const deleted = new Set<string>();
-    const changed = new Set<string>();
+    /** Changed objects, with their DN when their name or parent changed (a rename or a move). */
+    const changed = new Map<string, string | null>();
     for (const found of pass.entries) {
       const entry = toRawEntry(found);
       const id = guidOf(entry);
-      if (id) (isTombstone(entry) ? deleted : changed).add(id);
+      if (!id) continue;
+      if (isTombstone(entry)) deleted.add(id);
+      else changed.set(id, (entry.attrs.get('name')?.length ?? 0) > 0 ? entry.dn : null);
     }
-    const entries = await this.#readByGuid(request, [...changed]);
+    const entries = await this.#readByGuid(request, [...changed.keys()]);
     const present = new Set(entries.map((e) => guidOf(e)));
-    for (const id of changed) if (!present.has(id)) deleted.add(id);
+    const movedContainers: string[] = [];
+    for (const [id, movedDn] of changed) {
+      if (present.has(id)) continue;
+      deleted.add(id);
+      if (movedDn !== null) movedContainers.push(movedDn);
+    }
+    await this.#readUnder(request, movedContainers, entries, deleted, present);
     return { changes: { kind: 'delta', entries, partial: false, deletedIds: [...deleted], presentIds: null }, pass };
+  }
+
+  /**
+   * A renamed or moved container (an OU) is the only object AD reports, but every entry under it
+   * has a new DN: those under the base are read again whole, those now outside it are gone.
+   */
+  async #readUnder(request: TrackRequest, containers: readonly string[], entries: RawEntry[], deleted: Set<string>, present: Set<string | null>): Promise<void> {
+    const baseKey = normalizeDn(request.base);
+    const attributes = unique([...request.attributes, ID]);
+    for (const dn of containers) {
+      const inside = isUnder(normalizeDn(dn), baseKey);
+      const { searchEntries } = await this.#client.search(dn, { scope: 'sub', filter: request.filter, attributes: inside ? attributes : [ID], explicitBufferAttributes: [ID], paged: { pageSize: 500 } });
+      for (const found of searchEntries) {
+        const entry = toRawEntry(found);
+        const id = guidOf(entry);
+        if (!id || present.has(id)) continue;
+        present.add(id);
+        if (inside) entries.push(await this.#completeRanges(entry, request.attributes));
+        else deleted.add(id);
+      }
+    }
   }
 
   /** DirSync searches until the server has no more results (Windows honours maxBytes; Samba answers at once). */
@@ -347,6 +379,14 @@ function withRdnAttribute(entry: RawEntry, requested: readonly string[]): RawEnt
   if ((entry.attrs.get(type)?.length ?? 0) > 0) return entry;
   const attrs = new Map(entry.attrs);
   attrs.set(type, [value]);
+  return { dn: entry.dn, attrs };
+}
+
+/** The attributes asked for and the id; not those DirSync adds (instanceType, parentGUID) or the tracker asks for itself (isDeleted). */
+function requestedOnly(entry: RawEntry, requested: readonly string[]): RawEntry {
+  const keep = new Set([...requested.map((a) => a.toLowerCase()), ID.toLowerCase()]);
+  if ([...entry.attrs.keys()].every((k) => keep.has(k))) return entry;
+  const attrs = new Map([...entry.attrs].filter(([k]) => keep.has(k)));
   return { dn: entry.dn, attrs };
 }
 
