@@ -2,7 +2,7 @@
  * Incremental reads from Active Directory (and Samba AD) with the DirSync control.
  *
  * How a read goes:
- * - Without a cookie (`refresh`): one DirSync search of the naming context that holds the base,
+ * - Without a cookie (`refresh`): a DirSync search of the naming context that holds the base,
  *   with the caller's filter; entries outside the base and tombstones are dropped. DirSync never
  *   returns the RDN attribute (`cn` of `CN=…`): it is put back from the DN.
  * - With a cookie (`delta`): DirSync says *which* objects changed: a search of the naming context
@@ -20,7 +20,7 @@
  * values, so a removed value (a `mail` cleared, a group emptied) could not be told from an
  * unchanged attribute; an object entering the filter through an untracked attribute would come
  * with that attribute only; and a Windows DC may cut `member` into ranges. The extra read costs one
- * search per BATCH changed objects, nothing when nothing changed.
+ * search per `batchSize` (200) changed objects, nothing when nothing changed.
  *
  * What DirSync does not report (the cache must derive it, the reconciliation read repairs it):
  * a group whose member was deleted or renamed is not returned (AD removes or renames the link
@@ -30,8 +30,9 @@
  * Changes" right on the naming context (Domain Admins have it); lacking it, the DC answers
  * insufficientAccessRights and the tracker throws DirSyncRefusedError. OBJECT_SECURITY (per-object
  * read checks instead of the right) is not used: a plain account then does not see tombstones, so
- * deletions go unreported (Windows and Samba alike), and Samba returns no entry at all for a named
- * attribute list in that mode; a silent partial answer is worse than a refusal. INCREMENTAL_VALUES
+ * deletions go unreported (on Windows unless it may read CN=Deleted Objects), and Samba returns no
+ * entry at all for a named attribute list in that mode; a silent partial answer is worse than a
+ * refusal. (Samba hides tombstones from a non-administrator even with the right.) INCREMENTAL_VALUES
  * is not used: groups are read whole. ANCESTORS_FIRST_ORDER is not needed (entries are keyed by
  * objectGUID) and Samba ignores it.
  *
