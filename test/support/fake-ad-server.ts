@@ -9,6 +9,13 @@
 //    is past the last value of a link attribute (member, memberOf) fails with operationsError unless
 //    the request carries LDAP_SERVER_RANGE_RETRIEVAL_NOERR_OID (1.2.840.113556.1.4.1948), as on AD.
 //
+//  - DirSync (1.2.840.113556.1.4.841), read-only: a pass over every object under the naming context
+//    matching the filter, `dirSyncBatch` objects per response (default 1000) with moreResults set
+//    while more remain, as AD's maxBytes cut does, and MaxValRange applied as in any search. The
+//    fake keeps no change history: the cookie that ends a pass answers "no change" from then on.
+//    A base other than the naming context answers insufficientAccessRights, a cookie the fake did
+//    not write protocolError.
+//
 // Plus the AD look: an AD root DSE (capabilities, controls, functional levels, no vendorName),
 // objectGUID / objectSid as raw bytes, `(objectCategory=person)` short-name matching, computed
 // memberOf, the bitwise matching rules (…803 AND, …804 OR) and LDAP_MATCHING_RULE_IN_CHAIN (…1941),
@@ -52,6 +59,8 @@ export interface StartFakeAdOptions {
   maxPageSize?: number;
   /** AD's MaxValRange policy (default 1500). */
   maxValRange?: number;
+  /** DirSync: objects per response before moreResults (default 1000). */
+  dirSyncBatch?: number;
   /** Root DSE dnsHostName (default dc1.<domain>). */
   dnsHostName?: string;
   /** Port on 127.0.0.1 (default 0: any free port). */
@@ -106,6 +115,7 @@ const RC = {
   unavailableCriticalExtension: 12,
   noSuchObject: 32,
   invalidCredentials: 49,
+  insufficientAccessRights: 50,
   unwillingToPerform: 53,
 } as const;
 
@@ -128,6 +138,10 @@ const OP = {
 
 const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
 const RANGE_NOERR_OID = '1.2.840.113556.1.4.1948';
+const DIRSYNC_OID = '1.2.840.113556.1.4.841';
+const DIRSYNC_COOKIE_MAGIC = Buffer.from('GSFAKEDS', 'latin1');
+/** The offset written in the cookie that ends a pass: nothing more to send, ever (the fake has no changes). */
+const DIRSYNC_PASS_DONE = 0xffffffff;
 const MATCH_BIT_AND = '1.2.840.113556.1.4.803';
 const MATCH_BIT_OR = '1.2.840.113556.1.4.804';
 const MATCH_IN_CHAIN = '1.2.840.113556.1.4.1941';
@@ -679,6 +693,31 @@ function searchEntryMessage(messageId: number, dn: string, attributes: ReadonlyA
   });
 }
 
+/** DirSync response value: SEQUENCE { moreResults INTEGER, unused INTEGER, cookie OCTET STRING }. */
+function dirSyncControl(moreResults: boolean, offset: number): Control {
+  const cookie = Buffer.concat([DIRSYNC_COOKIE_MAGIC, Buffer.alloc(4)]);
+  cookie.writeUInt32BE(offset, DIRSYNC_COOKIE_MAGIC.length);
+  const w = new BerWriter();
+  w.startSequence();
+  w.writeInt(moreResults ? 1 : 0);
+  w.writeInt(0);
+  w.writeBuffer(cookie, 0x04);
+  w.endSequence();
+  return { oid: DIRSYNC_OID, critical: true, value: w.buffer };
+}
+
+/** The offset a DirSync cookie of this fake continues from (0 for none); null for a cookie it did not write. */
+function dirSyncOffset(value: Buffer | null): number | null {
+  const r = new BerReader(value ?? Buffer.alloc(0));
+  r.readSequence(0x30);
+  r.readInt();
+  r.readInt();
+  const cookie = readRaw(r, 0x04);
+  if (cookie.length === 0) return 0;
+  if (cookie.length !== DIRSYNC_COOKIE_MAGIC.length + 4 || !cookie.subarray(0, DIRSYNC_COOKIE_MAGIC.length).equals(DIRSYNC_COOKIE_MAGIC)) return null;
+  return cookie.readUInt32BE(DIRSYNC_COOKIE_MAGIC.length);
+}
+
 function pagedControl(cookie: Buffer): Control {
   const w = new BerWriter();
   w.startSequence();
@@ -916,6 +955,7 @@ function parseControls(r: BerReader, end: number): Control[] {
 export async function startFakeAd(options: StartFakeAdOptions): Promise<FakeAdServer> {
   const maxPageSize = options.maxPageSize ?? 1000;
   const maxValRange = options.maxValRange ?? 1500;
+  const dirSyncBatch = options.dirSyncBatch ?? 1000;
   const baseDn = options.baseDn ?? inferBaseDn(options.entries);
   const dnsHostName = options.dnsHostName ?? `dc1.${domainOf(baseDn) || 'gs.test'}`;
   const bindKey = dnKey(options.bindDn);
@@ -1047,6 +1087,41 @@ export async function startFakeAd(options: StartFakeAdOptions): Promise<FakeAdSe
     return out;
   }
 
+  /** One DirSync response: the next `dirSyncBatch` objects of the pass (always subtree, as AD). */
+  function handleDirSync(
+    c: Connection,
+    id: number,
+    req: SearchRequestParsed,
+    ctl: Control,
+    rangeNoErr: boolean,
+    log: FakeAdSearchLogEntry,
+    done: (code: number, diagnostic?: string, matched?: string, ctrls?: Control[]) => void,
+  ): void {
+    if (dnKey(req.baseDn) !== dnKey(baseDn)) {
+      done(RC.insufficientAccessRights, adMessage('00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0'));
+      return;
+    }
+    let offset: number | null;
+    try {
+      offset = dirSyncOffset(ctl.value);
+    } catch {
+      offset = null;
+    }
+    if (offset === null) {
+      done(RC.protocolError, MSG_BAD_CONTROL);
+      return;
+    }
+    log.continued = offset > 0;
+    const results = candidates({ ...req, scope: 'sub' });
+    const batch = results.slice(offset, offset + dirSyncBatch);
+    const { sent, cut } = sendEntries(c, id, batch, req, rangeNoErr);
+    log.entriesSent = sent;
+    if (cut) return;
+    const next = offset + batch.length;
+    // The cookie that ends a pass is "complete" whatever the filter of later requests.
+    done(RC.success, '', '', [dirSyncControl(next < results.length, next < results.length ? next : DIRSYNC_PASS_DONE)]);
+  }
+
   function handleSearch(c: Connection, id: number, req: SearchRequestParsed, controls: Control[]): void {
     stats.searches++;
     const log: FakeAdSearchLogEntry = {
@@ -1067,7 +1142,7 @@ export async function startFakeAd(options: StartFakeAdOptions): Promise<FakeAdSe
     };
 
     for (const ctl of controls) {
-      if (ctl.critical && ctl.oid !== PAGED_RESULTS_OID && !IGNORABLE_CRITICAL_CONTROLS.has(ctl.oid)) {
+      if (ctl.critical && ctl.oid !== PAGED_RESULTS_OID && ctl.oid !== DIRSYNC_OID && !IGNORABLE_CRITICAL_CONTROLS.has(ctl.oid)) {
         done(RC.unavailableCriticalExtension, adMessage(`00000057: LdapErr: DSID-0C090A71, comment: Error processing control ${ctl.oid}, data 0, v4563`));
         return;
       }
@@ -1102,6 +1177,11 @@ export async function startFakeAd(options: StartFakeAdOptions): Promise<FakeAdSe
     }
 
     try {
+      const dirSyncCtl = controls.find((x) => x.oid === DIRSYNC_OID);
+      if (dirSyncCtl) {
+        handleDirSync(c, id, req, dirSyncCtl, rangeNoErr, log, done);
+        return;
+      }
       const pagedCtl = controls.find((x) => x.oid === PAGED_RESULTS_OID);
       if (pagedCtl) {
         let size = 0;
