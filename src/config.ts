@@ -137,6 +137,13 @@ const ldapConnection = z
       .default({ verify: true }),
     pageSize: z.number().int().min(1).max(10000).default(500),
     timeoutSeconds: z.number().positive().default(30),
+    /**
+     * Incremental reads where the server can say what changed (RFC 4533 content synchronisation on
+     * OpenLDAP); a full read when it cannot, when the state is missing or the scope changed.
+     */
+    incremental: z.boolean().default(true),
+    /** A full reconciliation read after this long since the last full read (incremental reads in between). */
+    fullReadEvery: duration.default(ms('24h')),
   })
   .strict();
 

@@ -174,14 +174,16 @@ export function buildProgram(
     .argument('[groups...]', 'only these linked groups (names or DNs)')
     .addOption(new Option('--kind <kind>', 'only links of this kind').choices(['group', 'security']))
     .option('--dry-run', 'print the plan and change nothing')
+    .option('--full', 'read the directory in full, not incrementally (also checks the kept state against it)')
     .description('run a sync now; exit 0 success, 5 partial, 3 held for approval (or another run awaits approval), 1 failed, 4 already running, 6 unknown connection or group')
-    .action(async (connection: string, groups: string[], options: { kind?: 'group' | 'security'; dryRun?: boolean }) => {
+    .action(async (connection: string, groups: string[], options: { kind?: 'group' | 'security'; dryRun?: boolean; full?: boolean }) => {
       const app = await getApp();
       const result = await app.ops.sync({
         connection,
         trigger: 'manual',
         actor: actor(),
         dryRun: !!options.dryRun,
+        ...(options.full ? { full: true } : {}),
         groups,
         ...(options.kind ? { kind: options.kind } : {}),
         onProgress: globals().json ? undefined : progressPrinter(io.err),

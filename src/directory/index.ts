@@ -4,7 +4,7 @@
  * that a process that never reads a directory (`groupsync status`, `--help`) never loads them.
  */
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectoryGroupRef, DirectorySnapshot, DirectorySource, DirectoryState, ReadProgress, ReadScope } from '../domain/types.ts';
+import type { DirectoryGroupRef, DirectorySnapshot, DirectorySource, DirectoryState, SourceReadOptions, ReadProgress, ReadScope } from '../domain/types.ts';
 
 export type SourceFactory = (connection: ConnectionConfig) => DirectorySource;
 
@@ -47,6 +47,8 @@ async function loadSource(c: ConnectionConfig): Promise<DirectorySource> {
     verify: c.tls.verify,
     pageSize: c.pageSize,
     timeoutSeconds: c.timeoutSeconds,
+    incremental: c.incremental,
+    fullReadEvery: c.fullReadEvery,
   });
 }
 
@@ -72,8 +74,8 @@ class DeferredSource implements DirectorySource {
     return (await this.#get()).probe();
   }
 
-  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null): Promise<DirectorySnapshot> {
-    return (await this.#get()).read(scope, onProgress, state);
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot> {
+    return (await this.#get()).read(scope, onProgress, state, options);
   }
 
   async findGroup(ref: string): Promise<DirectoryGroupRef | null> {

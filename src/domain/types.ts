@@ -109,6 +109,11 @@ export interface DirectorySnapshot {
   readonly nextState?: DirectoryState;
 }
 
+export interface SourceReadOptions {
+  /** Read in full even when the state allows an incremental read (`sync --full`); the run records readReason `requested`. */
+  readonly full?: boolean;
+}
+
 /** The port every directory (LDAP, LDIF sample, Entra) implements. */
 export interface DirectorySource {
   readonly kind: ConnectionKind;
@@ -118,7 +123,7 @@ export interface DirectorySource {
    * Reads the complete scope. `state` is what the last applied full-scope run returned as
    * `nextState` (null when there is none, or when the read covers selected groups only).
    */
-  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null): Promise<DirectorySnapshot>;
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot>;
   /** Finds one group by name, DN or id, for linking. Several matches throw an ambiguity error. */
   findGroup(ref: string): Promise<DirectoryGroupRef | null>;
   /**

@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { GroupFields, UserFields } from '../sync/plan.ts';
 import { bulkInsert } from './copy.ts';
+import { type BulkLoadOptions, loadMemberships } from './bulk-load.ts';
 import { type Executor, queryRows } from './db.ts';
 import { chunked, p, unnest } from './sql.ts';
 
@@ -20,12 +21,12 @@ export async function allocateIds(tx: Executor, table: 'local_users' | 'local_gr
   return rows.map((r) => r.id);
 }
 
-/** Inserts local groups with the ids allocated for them (`ids[k]` for `groups[k]`). */
-export async function insertLocalGroups(tx: Executor, ids: readonly number[], groups: readonly GroupFields[]): Promise<void> {
+/** Inserts local groups with the ids allocated for them (`ids[k]` for `groups[k]`), created by run `runId`. */
+export async function insertLocalGroups(tx: Executor, ids: readonly number[], groups: readonly GroupFields[], runId: number | null = null): Promise<void> {
   await chunked(groups.length, async (from, to) => {
     const s = groups.slice(from, to);
-    await tx.execute(sql`insert into local_groups (id, name, description, kind)
-      select * from ${unnest([
+    await tx.execute(sql`insert into local_groups (created_run_id, id, name, description, kind)
+      select ${p(runId)}::int, * from ${unnest([
         [ids.slice(from, to), 'int'],
         [s.map((g) => g.name), 'text'],
         [s.map((g) => g.description), 'text'],
@@ -107,17 +108,24 @@ export interface NewLocalUser {
   readonly active: boolean;
 }
 
-/** Inserts local users with the ids allocated for them (COPY on PostgreSQL), created by `connection`. */
-export async function insertLocalUsers(tx: Executor, connection: string, ids: readonly number[], users: readonly NewLocalUser[], attributes: Record<string, string>): Promise<void> {
+/** Inserts local users with the ids allocated for them (COPY), created by `connection` in run `runId`. */
+export async function insertLocalUsers(
+  tx: Executor,
+  connection: string,
+  ids: readonly number[],
+  users: readonly NewLocalUser[],
+  attributes: Record<string, string>,
+  runId: number | null = null,
+): Promise<void> {
   const json = JSON.stringify(attributes);
   await bulkInsert(
     tx,
     'local_users',
-    ['id', 'login', 'mail', 'display_name', 'active', 'attributes', 'created_by_connection'],
+    ['id', 'login', 'mail', 'display_name', 'active', 'attributes', 'created_by_connection', 'created_run_id'],
     users.length,
     (k) => {
       const u = users[k]!;
-      return [ids[k]!, u.login, u.mail, u.displayName, u.active, json, connection];
+      return [ids[k]!, u.login, u.mail, u.displayName, u.active, json, connection, runId];
     },
   );
 }
@@ -227,18 +235,17 @@ export async function insertFreshMappings(tx: Executor, connection: string, user
 
 /**
  * Adds memberships (`groups[k]`, `users[k]`). `bulk`: the pairs were found absent under the run
- * lock, a plain bulk insert (COPY); otherwise (a held plan applied later) pairs added meanwhile
- * are tolerated.
+ * lock: copied (a large load without per-row checks, store/bulk-load.ts); otherwise (a held plan
+ * applied later) pairs added meanwhile are tolerated.
  */
-export async function addMemberships(tx: Executor, groups: readonly number[], users: readonly number[], bulk: boolean): Promise<void> {
+export async function addMemberships(tx: Executor, groups: ArrayLike<number>, users: ArrayLike<number>, bulk: boolean, options?: BulkLoadOptions): Promise<void> {
   if (bulk) {
-    await bulkInsert(tx, 'memberships', ['group_id', 'user_id'], groups.length, (k) => [groups[k]!, users[k]!],
-  );
+    await loadMemberships(tx, groups, users, options);
     return;
   }
   await chunked(groups.length, async (from, to) => {
     await tx.execute(sql`insert into memberships (group_id, user_id)
-      select * from ${unnest([[groups.slice(from, to), 'int'], [users.slice(from, to), 'int']])} on conflict do nothing`);
+      select * from ${unnest([[slice(groups, from, to), 'int'], [slice(users, from, to), 'int']])} on conflict do nothing`);
   });
 }
 
@@ -249,3 +256,5 @@ export async function removeMemberships(tx: Executor, groups: readonly number[],
       where ms.group_id = d.g and ms.user_id = d.u`);
   });
 }
+
+const slice = (values: ArrayLike<number>, from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => values[from + k]!);

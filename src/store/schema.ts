@@ -74,6 +74,8 @@ export const localGroups = pgTable(
     name: text('name').notNull(),
     description: text('description'),
     kind: text('kind').$type<'group' | 'security'>().notNull().default('group'),
+    /** The run that created it (null: created by hand or before runs were recorded here). */
+    createdRunId: integer('created_run_id'),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -90,6 +92,8 @@ export const localUsers = pgTable(
     active: boolean('active').notNull().default(true),
     attributes: jsonb('attributes').$type<Record<string, string>>().notNull().default({}),
     createdByConnection: text('created_by_connection'),
+    /** The run that created it (null: created by hand or before runs were recorded here). */
+    createdRunId: integer('created_run_id'),
     deactivatedAt: ts('deactivated_at'),
     createdAt: created(),
     updatedAt: updated(),

@@ -49,6 +49,8 @@ export interface SyncRequest {
   readonly trigger: RunTrigger;
   readonly actor: string;
   readonly dryRun?: boolean;
+  /** Read the directory in full even when it could be read incrementally (`sync --full`). */
+  readonly full?: boolean;
   /** Sync only these linked groups (names, DNs or directory ids). */
   readonly groups?: readonly string[];
   readonly kind?: LinkKind;
@@ -193,6 +195,7 @@ export class SyncEngine {
               progress.read(read);
             },
             previousState,
+            request.full ? { full: true } : undefined,
           ),
         );
         const nextState = partialScope ? undefined : snapshot.nextState;

@@ -70,6 +70,30 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(new Set(audit.map((a) => a.actor))).toEqual(new Set(['test']));
   });
 
+  it('a sync creating more than 1,000 objects records them in one audit entry, and the created rows name the run', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap)]);
+    const result = await sync();
+    const audit = await rows<{ action: string; target_id: string; after: Record<string, number> }>(app, `select action, target_id, after from audit_log where run_id = ${result.run.id} order by id`);
+    const [summary, ...rest] = audit;
+    expect(summary).toEqual({
+      action: 'run.bulk_created',
+      target_id: String(result.run.id),
+      after: { users: result.run.usersCreated, groups: result.run.groupsCreated, memberships: result.run.membershipsAdded, createdRunId: result.run.id },
+    });
+    // Nothing else was created one by one; the per-object entries of other changes stay.
+    expect(rest.filter((a) => ['user.created', 'group.created', 'group.members_changed'].includes(a.action))).toEqual([]);
+    const [users] = await rows<{ n: number }>(app, `select count(*)::int as n from local_users where created_run_id = ${result.run.id}`);
+    const [groups] = await rows<{ n: number }>(app, `select count(*)::int as n from local_groups where created_run_id = ${result.run.id}`);
+    expect([users?.n, groups?.n]).toEqual([result.run.usersCreated, result.run.groupsCreated]);
+
+    // A later change is audited object by object.
+    await ldap.load(`dn: ${group('app-ops')}\nchangetype: modify\nadd: member\nmember: ${people('heidi')}\n`);
+    const second = await sync();
+    const later = await rows<{ action: string }>(app, `select action from audit_log where run_id = ${second.run.id} order by id`);
+    expect(later.length).toBeGreaterThan(0); // app-ops and the groups that nest it
+    expect(new Set(later.map((a) => a.action))).toEqual(new Set(['group.members_changed']));
+  });
+
   it('a second sync with no change writes nothing', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap)]);
     await sync();

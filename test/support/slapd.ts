@@ -48,6 +48,12 @@ export interface StartSlapdOptions {
   adminPassword?: string;
   /** slapd debug level (`-d`), e.g. 'stats'; output goes to `<dir>/slapd.log`. Default 0 (quiet). */
   logLevel?: string;
+  /**
+   * Load the syncprov overlay (RFC 4533 content synchronisation) on the database, as a provider
+   * does. `sessionlog`: deletions remembered for refreshes from a cookie (olcSpSessionLog); without
+   * it the server answers a refresh from a cookie with a present phase.
+   */
+  syncprov?: boolean | { sessionlog?: number };
 }
 
 export interface SlapdHandle {
@@ -211,7 +217,23 @@ async function makeCerts(dir: string, notAfterWanted: Date): Promise<Certs> {
 // ---------------------------------------------------------------------------------------------
 // cn=config
 
-function configLdif(o: { dir: string; dataDir: string; schemaDir: string; moduleDir: string; adminPassword: string; certs?: Certs }): string {
+interface ConfigOptions {
+  dir: string;
+  dataDir: string;
+  schemaDir: string;
+  moduleDir: string;
+  adminPassword: string;
+  certs?: Certs | undefined;
+  syncprov?: StartSlapdOptions['syncprov'];
+}
+
+function syncprovLdif(syncprov: StartSlapdOptions['syncprov']): string[][] {
+  if (!syncprov) return [];
+  const sessionlog = typeof syncprov === 'object' && syncprov.sessionlog ? [`olcSpSessionLog: ${syncprov.sessionlog}`] : [];
+  return [['dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config', 'objectClass: olcOverlayConfig', 'objectClass: olcSyncProvConfig', 'olcOverlay: {0}syncprov', ...sessionlog]];
+}
+
+function configLdif(o: ConfigOptions): string {
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   const peercred = `gidNumber=${gid}+uidNumber=${uid},cn=peercred,cn=external,cn=auth`;
@@ -220,7 +242,7 @@ function configLdif(o: { dir: string; dataDir: string; schemaDir: string; module
     : [];
   const entries = [
     ['dn: cn=config', 'objectClass: olcGlobal', 'cn: config', `olcPidFile: ${join(o.dir, 'slapd.pid')}`, `olcArgsFile: ${join(o.dir, 'slapd.args')}`, 'olcLogLevel: none', 'olcSizeLimit: unlimited', 'olcTimeLimit: unlimited', ...tls],
-    ['dn: cn=module{0},cn=config', 'objectClass: olcModuleList', 'cn: module{0}', `olcModulePath: ${o.moduleDir}`, 'olcModuleLoad: back_mdb'],
+    ['dn: cn=module{0},cn=config', 'objectClass: olcModuleList', 'cn: module{0}', `olcModulePath: ${o.moduleDir}`, 'olcModuleLoad: back_mdb', ...(o.syncprov ? ['olcModuleLoad: syncprov'] : [])],
     ['dn: cn=schema,cn=config', 'objectClass: olcSchemaConfig', 'cn: schema'],
     ...SCHEMAS.map((s) => [`include: file://${join(o.schemaDir, `${s}.ldif`)}`]),
     ['dn: olcDatabase={-1}frontend,cn=config', 'objectClass: olcDatabaseConfig', 'objectClass: olcFrontendConfig', 'olcDatabase: {-1}frontend', 'olcSizeLimit: unlimited', 'olcTimeLimit: unlimited'],
@@ -249,6 +271,7 @@ function configLdif(o: { dir: string; dataDir: string; schemaDir: string; module
       'olcDbIndex: uid,mail,memberUid eq',
       'olcDbIndex: cn eq,sub',
       'olcDbIndex: member eq',
+      ...(o.syncprov ? ['olcDbIndex: entryCSN eq'] : []),
       'olcSizeLimit: unlimited',
       'olcTimeLimit: unlimited',
       `olcLimits: {0}dn.exact="${ADMIN_DN}" size=unlimited time=unlimited`,
@@ -256,6 +279,7 @@ function configLdif(o: { dir: string; dataDir: string; schemaDir: string; module
       'olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none',
       `olcAccess: {1}to * by dn.exact="${peercred}" manage by users read by anonymous auth`,
     ],
+    ...syncprovLdif(o.syncprov),
   ];
   return entries.map((e) => e.join('\n')).join('\n\n') + '\n';
 }
@@ -347,7 +371,7 @@ export async function startSlapd(opts: StartSlapdOptions = {}): Promise<SlapdHan
   try {
     const certs = opts.tls ? await makeCerts(dir, opts.certNotAfter ?? new Date(Date.now() + (opts.certDays ?? 365) * 86400_000)) : undefined;
 
-    await run(slapadd, ['-n0', '-F', confDir], { input: configLdif({ dir, dataDir, schemaDir, moduleDir, adminPassword, certs }) });
+    await run(slapadd, ['-n0', '-F', confDir], { input: configLdif({ dir, dataDir, schemaDir, moduleDir, adminPassword, certs, syncprov: opts.syncprov }) });
 
     const initial = [...(opts.base === false ? [] : [FIXTURE_LDIF.base]), ...(opts.ldif ?? [])];
     if (initial.length > 0) {

@@ -59,6 +59,8 @@ describe('parseConnections: a valid document', () => {
       tls: { verify: true, caFile: undefined },
       pageSize: 500,
       timeoutSeconds: 30,
+      incremental: true,
+      fullReadEvery: 24 * 3600_000,
       urls: ['ldaps://dc1.corp.example.com:636'],
       password: 'corp-secret',
       staleAfterMs: 48 * 3600_000,

@@ -11,6 +11,7 @@ import type {
   DirectorySource,
   DirectoryState,
   DirectoryVendor,
+  SourceReadOptions,
   ReadProgress,
   ReadScope,
 } from '../../domain/types.ts';
@@ -82,7 +83,7 @@ export class EntraSource implements DirectorySource {
     });
   }
 
-  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null): Promise<DirectorySnapshot> {
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot> {
     const o = this.#options;
     const key = scopeKey(scope, o.usersFilter ?? null, o.graphBaseUrl, o.tenantId);
     return this.#wrap('reading the directory', async () => {
@@ -90,6 +91,7 @@ export class EntraSource implements DirectorySource {
       const previous = cursor ? decodeModel(state?.cache ?? null) : null;
       let fullReason: string | null = null;
       if (!o.delta) fullReason = 'deltaDisabled';
+      else if (options?.full) fullReason = 'requested';
       else if (!cursor || !previous) fullReason = 'noState';
       else if (cursor.scopeKey !== key) fullReason = 'scopeChanged';
       else if (o.usersFilter) fullReason = 'usersFilter';

@@ -47,6 +47,13 @@ export interface TrackRequest {
 export interface ChangeTracker {
   readonly mechanism: TrackerMechanism;
   read(request: TrackRequest): Promise<EntryChanges>;
+  /**
+   * A cookie that starts now, without reading the content (RFC 4533: a sync search matching
+   * nothing). Taken before a full read, so a change made during that read is reported again by
+   * the next `read` from it, never lost. A tracker without it is read with a null cookie instead
+   * (its refresh is the full read).
+   */
+  begin?(request: Omit<TrackRequest, 'cookie' | 'onPage'>): Promise<string>;
 }
 
 /**

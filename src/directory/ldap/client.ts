@@ -18,11 +18,16 @@ import type {
   DirectorySnapshot,
   DirectorySource,
   DirectoryVendor,
+  DirectoryState,
+  SourceReadOptions,
   ReadProgress,
   ReadScope,
 } from '../../domain/types.ts';
 import { CertificateError, GroupsyncError, oneLine } from '../../errors.ts';
-import { type EntryAccess, findGroupEntries, readScope, type ReadLayout } from './read.ts';
+import type { ChangeTracker } from './changes.ts';
+import { readIncremental } from './incremental.ts';
+import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
+import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
 
@@ -41,6 +46,12 @@ export interface LdapSourceOptions {
   readonly verify: boolean;
   readonly pageSize: number;
   readonly timeoutSeconds: number;
+  /** Incremental reads where the server offers a change tracker (default true). */
+  readonly incremental?: boolean;
+  /** Milliseconds between full reconciliation reads (default 24 h). */
+  readonly fullReadEvery?: number;
+  /** The clock (tests). */
+  readonly now?: () => Date;
 }
 
 interface Session {
@@ -102,6 +113,7 @@ export class LdapSource implements DirectorySource {
   readonly #options: LdapSourceOptions;
   readonly #ca: Buffer | undefined;
   #profile: VendorProfile | null = null;
+  #controls: readonly string[] | null = null;
   /** LDAP operations sent (binds, searches, pages); retries: another URL tried after one failed. */
   readonly #requests = { requests: 0, retries: 0 };
 
@@ -274,16 +286,56 @@ export class LdapSource implements DirectorySource {
     }));
   }
 
-  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot & { stats: Record<string, number | boolean> }> {
+  /** The supportedControl values of the root DSE (asked once per source). */
+  async #supportedControls(client: Client): Promise<readonly string[]> {
+    if (this.#controls) return this.#controls;
+    this.#requests.requests++;
+    const { searchEntries } = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['supportedControl'] });
+    const raw = searchEntries[0] ? toRawEntry(searchEntries[0]) : { dn: '', attrs: new Map() };
+    const controls = (raw.attrs.get('supportedcontrol') ?? []).map(String);
+    this.#controls = controls;
+    return controls;
+  }
+
+  /** The change tracker the server offers, or why there is none. */
+  async #tracker(session: Session, profile: VendorProfile): Promise<{ tracker: ChangeTracker | null; reason?: string }> {
+    if (this.#options.incremental === false) return { tracker: null, reason: 'disabled' };
+    const controls = await this.#supportedControls(session.client);
+    if (controls.includes(SYNC_REQUEST_OID)) {
+      const counter = this.#requests;
+      return { tracker: createSyncreplTracker(session.client, { idAttribute: profile.id, countRequest: () => counter.requests++ }) };
+    }
+    return { tracker: null, reason: 'noTracker' };
+  }
+
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot> {
     return this.#withSession('reading the directory', async (session, profile) => {
-      const result = await readScope(this.#access(session, profile), scope, this.#layout(profile), onProgress);
+      const o = this.#options;
+      const { tracker, reason } = await this.#tracker(session, profile);
+      const result = await readIncremental(
+        {
+          server: this.#access(session, profile),
+          tracker,
+          ...(reason ? { noTrackerReason: reason } : {}),
+          layout: this.#layout(profile),
+          scope,
+          state: state ?? null,
+          full: options?.full ?? false,
+          fullReadEvery: o.fullReadEvery ?? 24 * 3600_000,
+          now: o.now?.() ?? new Date(),
+          keyParts: [...o.urls].sort(),
+          onProgress,
+        },
+        o.baseDn,
+      );
       return {
         vendor: profile.vendor,
-        groups: result.groups,
-        users: result.users,
-        skipped: result.skipped,
+        groups: result.read.groups,
+        users: result.read.users,
+        skipped: result.read.skipped,
         certificate: session.certificate,
-        stats: result.stats,
+        stats: { ...result.read.stats, ...result.stats },
+        ...(result.nextState ? { nextState: result.nextState } : {}),
       };
     });
   }

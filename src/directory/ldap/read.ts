@@ -70,6 +70,13 @@ interface GroupNode {
   members: number[];
 }
 
+/** The attributes a scope read asks for: of users, of groups, of an entry that may be either. */
+export function scopeAttributes(p: VendorProfile): { userAttributes: string[]; groupAttributes: string[]; anyAttributes: string[] } {
+  const userAttributes = unique(['objectClass', p.id, p.login, p.mail, p.displayName, 'cn', ...(p.disabled ? [p.disabled] : [])]);
+  const groupAttributes = unique(['objectClass', p.id, p.groupName, p.groupDescription, ...p.member]);
+  return { userAttributes, groupAttributes, anyAttributes: unique([...userAttributes, ...groupAttributes]) };
+}
+
 export async function readScope(
   access: EntryAccess,
   scope: ReadScope,
@@ -79,9 +86,7 @@ export async function readScope(
   const p = layout.profile;
   const scanThreshold = layout.scanThreshold ?? 200;
   const concurrency = layout.concurrency ?? 8;
-  const userAttributes = unique(['objectClass', p.id, p.login, p.mail, p.displayName, 'cn', ...(p.disabled ? [p.disabled] : [])]);
-  const groupAttributes = unique(['objectClass', p.id, p.groupName, p.groupDescription, ...p.member]);
-  const anyAttributes = unique([...userAttributes, ...groupAttributes]);
+  const { userAttributes, groupAttributes, anyAttributes } = scopeAttributes(p);
 
   const nodeIndex = new Map<string, number>();
   const nodeDn: string[] = [];

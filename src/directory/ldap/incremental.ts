@@ -1,0 +1,295 @@
+/**
+ * Incremental LDAP reads: the read modes of the LDAP source.
+ *
+ * The planner needs a complete snapshot, and a change tracker only says what changed. So the
+ * source keeps the tracked entries (users and groups under the base DN, with the attributes the
+ * read needs) in an entry cache, stored compressed with the run that applied, next to the
+ * tracker's cookie. A read is then one of:
+ * - incremental: the tracker's changes since the cookie are merged into the cache, and the
+ *   snapshot is read from the cache by readScope (as a full read would read it from the server);
+ * - full: a cookie is taken first (so a change made during the read is reported again by the
+ *   next incremental read, never lost), every tracked entry is read (paged) into a new cache, and
+ *   the snapshot is read from it. Reasons: `noState`, `scopeChanged` (another base, filter or
+ *   attribute set), `cookieRejected:<why>`, `requested` (`sync --full`), `reconcile` (the
+ *   connection's fullReadEvery has passed since the last full read);
+ * - plain: the server offers no tracker (or incremental is off, or a filter cannot be evaluated on
+ *   cached entries): today's read from the server, nothing kept (`noTracker`, `disabled`,
+ *   `filterNotEvaluable`, `baseOutsideTracked`).
+ * A reconciliation (and a requested full read) also brings the old cache up to date from its
+ * cookie and counts the entries on which it differs from the full read (`reconcileDiffs`; entries
+ * changed while the full read ran are not counted); the snapshot comes from the full read.
+ */
+import { createHash } from 'node:crypto';
+import { FilterParser } from 'ldapts';
+import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
+import { cacheAccess } from './cache-access.ts';
+import { type ChangeTracker, CookieRejectedError, type EntryChanges } from './changes.ts';
+import { normalizeDn } from './dn.ts';
+import { EntryCache } from './entry-cache.ts';
+import { FilterNotEvaluableError, assertEvaluable, filterAttributes } from './filter-match.ts';
+import { type EntryAccess, type ReadLayout, type ScopeRead, readScope, scopeAttributes } from './read.ts';
+import { type RawEntry, type RawValue, memberChunks, stableId } from './transform.ts';
+
+export const LDAP_CURSOR_VERSION = 1;
+
+export interface LdapCursor {
+  readonly version: number;
+  readonly mechanism: string;
+  readonly scopeKey: string;
+  readonly cookie: string;
+  /** When the last full read ran (ISO): the reconciliation schedule counts from it. */
+  readonly lastFullReadAt: string;
+  readonly readMode: 'full' | 'incremental';
+  readonly readAt: string;
+}
+
+export interface TrackedSet {
+  readonly base: string;
+  readonly filter: string;
+  readonly attributes: readonly string[];
+}
+
+export interface IncrementalRead {
+  readonly server: EntryAccess;
+  readonly tracker: ChangeTracker | null;
+  /** Why there is no tracker, when there is none. */
+  readonly noTrackerReason?: string;
+  readonly layout: ReadLayout;
+  readonly scope: ReadScope;
+  readonly state: DirectoryState | null;
+  readonly full: boolean;
+  /** Milliseconds between full reconciliation reads. */
+  readonly fullReadEvery: number;
+  readonly now: Date;
+  /** Extra parts of the scope key (the server URLs). */
+  readonly keyParts?: readonly string[];
+  readonly onProgress?: ((progress: ReadProgress) => void) | undefined;
+}
+
+export type ReadStats = Record<string, number | boolean | string>;
+
+export interface IncrementalResult {
+  readonly read: ScopeRead;
+  readonly stats: ReadStats;
+  readonly nextState?: DirectoryState;
+}
+
+/** What the tracker follows: every user and group under the base DN, with what the read and its filters need. */
+export function trackedSet(layout: ReadLayout, scope: ReadScope, baseDn: string): TrackedSet {
+  const p = layout.profile;
+  const { anyAttributes } = scopeAttributes(p);
+  const extra = [...filterAttributes(layout.userFilter), ...(scope.groupFilter ? filterAttributes(wrap(scope.groupFilter)) : [])];
+  const seen = new Set<string>();
+  const attributes = [...anyAttributes, ...extra].filter((a) => {
+    const k = a.toLowerCase();
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { base: baseDn, filter: `(|${p.userFilter}${p.groupFilter})`, attributes };
+}
+
+export function scopeKey(tracked: TrackedSet, layout: ReadLayout, scope: ReadScope, mechanism: string, parts: readonly string[] = []): string {
+  const key = {
+    mechanism,
+    base: normalizeDn(tracked.base),
+    filter: tracked.filter,
+    attributes: tracked.attributes.map((a) => a.toLowerCase()).sort(),
+    id: layout.profile.id.toLowerCase(),
+    userBase: normalizeDn(layout.userBase),
+    groupBase: normalizeDn(layout.groupBase),
+    userFilter: layout.userFilter,
+    groupFilter: scope.groupFilter,
+    parts,
+  };
+  return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
+}
+
+export function parseLdapCursor(state: DirectoryState | null | undefined): LdapCursor | null {
+  const c = state?.cursor as Partial<LdapCursor> | undefined;
+  if (!c || c.version !== LDAP_CURSOR_VERSION || typeof c.cookie !== 'string' || typeof c.scopeKey !== 'string' || typeof c.lastFullReadAt !== 'string') return null;
+  return c as LdapCursor;
+}
+
+function wrap(filter: string): string {
+  const f = filter.trim();
+  return f.startsWith('(') ? f : `(${f})`;
+}
+
+function under(dn: string, base: string): boolean {
+  const d = normalizeDn(dn);
+  const b = normalizeDn(base);
+  return b === '' || d === b || d.endsWith(`,${b}`);
+}
+
+/** Why the cache cannot serve this read, or null when it can. */
+function unsupported(input: IncrementalRead, tracked: TrackedSet): string | null {
+  if (!input.tracker) return input.noTrackerReason ?? 'noTracker';
+  const { layout, scope } = input;
+  if (!under(layout.userBase, tracked.base) || !under(layout.groupBase, tracked.base)) return 'baseOutsideTracked';
+  try {
+    assertEvaluable(FilterParser.parseString(layout.userFilter));
+    if (scope.groupFilter) assertEvaluable(FilterParser.parseString(wrap(scope.groupFilter)));
+  } catch (error) {
+    if (error instanceof FilterNotEvaluableError) return 'filterNotEvaluable';
+    throw error;
+  }
+  return null;
+}
+
+/** Reads the scope in the mode the state and the schedule allow (see the module comment). */
+export async function readIncremental(input: IncrementalRead, baseDn: string): Promise<IncrementalResult> {
+  const tracked = trackedSet(input.layout, input.scope, baseDn);
+  const plain = unsupported(input, tracked);
+  if (plain !== null) {
+    const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
+    return { read, stats: { readMode: 'full', readReason: plain } };
+  }
+  const tracker = input.tracker!;
+  const key = scopeKey(tracked, input.layout, input.scope, tracker.mechanism, input.keyParts);
+  const cursor = parseLdapCursor(input.state);
+  const cache = cursor ? EntryCache.decode(input.state?.cache ?? null) : null;
+  let reason: string | null = null;
+  if (input.full) reason = 'requested';
+  else if (!cursor || !cache) reason = 'noState';
+  else if (cursor.scopeKey !== key) reason = 'scopeChanged';
+  else if (input.now.getTime() - Date.parse(cursor.lastFullReadAt) >= input.fullReadEvery) reason = 'reconcile';
+  const context = { input, tracker, tracked, key };
+  if (reason === null) {
+    try {
+      return await readChanges(context, cursor!, cache!);
+    } catch (error) {
+      if (!(error instanceof CookieRejectedError)) throw error;
+      return readFull(context, `cookieRejected:${error.reason}`, null);
+    }
+  }
+  // A reconciliation compares with the old cache; a cache of another scope is not comparable.
+  const previous = cursor && cache && cursor.scopeKey === key ? { cursor, cache } : null;
+  return readFull(context, reason, previous);
+}
+
+interface Context {
+  readonly input: IncrementalRead;
+  readonly tracker: ChangeTracker;
+  readonly tracked: TrackedSet;
+  readonly key: string;
+}
+
+async function track(c: Context, cookie: string | null): Promise<EntryChanges> {
+  return c.tracker.read({ ...c.tracked, cookie });
+}
+
+async function readChanges(c: Context, cursor: LdapCursor, cache: EntryCache): Promise<IncrementalResult> {
+  const p = c.input.layout.profile;
+  const changes = await track(c, cursor.cookie);
+  const counts = cache.apply(changes, (e) => stableId(e, p));
+  const result = await snapshotFrom(c, cache);
+  return {
+    read: result.read,
+    stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, fallbackReads: result.fallbackReads },
+    // Nothing changed: the stored cache is kept as it is, not encoded again.
+    nextState: state(c, counts.changed + counts.deleted === 0 ? c.input.state!.cache! : cache, changes.cookie, 'incremental', cursor.lastFullReadAt),
+  };
+}
+
+async function readFull(c: Context, reason: string, previous: { cursor: LdapCursor; cache: EntryCache } | null): Promise<IncrementalResult> {
+  const p = c.input.layout.profile;
+  let cookie: string;
+  let cache: EntryCache;
+  if (c.tracker.begin) {
+    // Taken before the read: a change made while it runs is reported again by the next read.
+    cookie = await c.tracker.begin(c.tracked);
+    cache = await loadTracked(c.input.server, c.tracked, c.input.layout, c.input.onProgress);
+  } else {
+    const refresh = await track(c, null);
+    cache = new EntryCache();
+    cache.apply(refresh, (e) => stableId(e, p));
+    cookie = refresh.cookie;
+  }
+  const reconcile = previous ? await countDiffs(c, previous, cache, cookie) : null;
+  const result = await snapshotFrom(c, cache);
+  const stats: ReadStats = { readMode: 'full', readReason: reason, trackedBy: c.tracker.mechanism, cachedEntries: cache.size, fallbackReads: result.fallbackReads };
+  if (reconcile !== null) Object.assign(stats, reconcile);
+  return { read: result.read, stats, nextState: state(c, cache, cookie, 'full', c.input.now.toISOString()) };
+}
+
+/**
+ * How many entries the incrementally kept cache (brought up to date from its cookie) has wrong
+ * against the full read; entries changed since the full read's cookie are left out (either side
+ * may have them as they were at another moment).
+ */
+async function countDiffs(c: Context, previous: { cursor: LdapCursor; cache: EntryCache }, full: EntryCache, fullCookie: string): Promise<ReadStats> {
+  const p = c.input.layout.profile;
+  const idOf = (e: RawEntry) => stableId(e, p);
+  try {
+    previous.cache.apply(await track(c, previous.cursor.cookie), idOf);
+  } catch (error) {
+    if (!(error instanceof CookieRejectedError)) throw error;
+    return { reconcileSkipped: `cookieRejected:${error.reason}` };
+  }
+  const since = await track(c, fullCookie);
+  const racing = new Set<string>(since.deletedIds);
+  for (const e of since.entries) {
+    const id = idOf(e);
+    if (id) racing.add(id);
+  }
+  if (since.presentIds) {
+    const present = new Set(since.presentIds);
+    for (const entry of full.values()) if (!present.has(entry.id)) racing.add(entry.id);
+  }
+  return { reconcileDiffs: previous.cache.countDifferences(full, racing) };
+}
+
+async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: ScopeRead; fallbackReads: number }> {
+  let fallbackReads = 0;
+  const access = cacheAccess(cache, { fallback: c.input.server, onFallback: () => fallbackReads++ });
+  const read = await readScope(access, c.input.scope, c.input.layout, c.input.onProgress);
+  return { read, fallbackReads };
+}
+
+function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string): DirectoryState {
+  const cursor: LdapCursor = {
+    version: LDAP_CURSOR_VERSION,
+    mechanism: c.tracker.mechanism,
+    scopeKey: c.key,
+    cookie,
+    lastFullReadAt,
+    readMode,
+    readAt: c.input.now.toISOString(),
+  };
+  return { cursor: { ...cursor }, cache: cache instanceof EntryCache ? cache.encode() : cache };
+}
+
+/** Every tracked entry, paged, into a new cache; a member list the server cut in ranges (AD) is read to its end. */
+export async function loadTracked(server: EntryAccess, tracked: TrackedSet, layout: ReadLayout, onProgress?: (progress: ReadProgress) => void): Promise<EntryCache> {
+  const p = layout.profile;
+  const cache = new EntryCache();
+  for await (const page of server.search(tracked.base, tracked.filter, tracked.attributes)) {
+    for (const entry of page) {
+      const id = stableId(entry, p);
+      if (id) cache.set(id, await completeMembers(server, entry, p.member));
+    }
+    onProgress?.({ phase: 'users', count: cache.size });
+  }
+  return cache;
+}
+
+async function completeMembers(server: EntryAccess, entry: RawEntry, memberAttributes: readonly string[]): Promise<RawEntry> {
+  const chunks = memberChunks(entry, memberAttributes);
+  if (![...chunks.values()].some((c) => c.nextStart !== null)) return entry;
+  const attrs = new Map<string, readonly RawValue[]>();
+  for (const [name, values] of entry.attrs) if (!name.includes(';range=')) attrs.set(name, values);
+  for (const [attribute, chunk] of chunks) {
+    const values: string[] = [...chunk.values];
+    let next = chunk.nextStart;
+    while (next !== null) {
+      const more = await server.readEntry(entry.dn, [`${attribute};range=${next}-*`]);
+      const part = more ? memberChunks(more, [attribute]).get(attribute) : undefined;
+      if (!part || part.values.length === 0) break;
+      values.push(...part.values);
+      next = part.nextStart;
+    }
+    attrs.set(attribute, values);
+  }
+  return { dn: entry.dn, attrs };
+}

@@ -1,0 +1,238 @@
+/**
+ * Incremental LDAP reads with RFC 4533 content synchronisation against a real slapd with the
+ * syncprov overlay, with and without a session log (deletions named, or a present phase). After
+ * every change the incremental snapshot must equal a full read of the server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
+import { buildProgram } from '../../src/cli/main.ts';
+import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/client.ts';
+import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
+import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
+
+const SCOPE: ReadScope = { groupFilter: '(cn=*)', groupRefs: [] };
+const P = 'ou=people,dc=example,dc=org';
+const G = 'ou=groups,dc=example,dc=org';
+
+function options(ldap: SlapdHandle, extra: Partial<LdapSourceOptions> = {}): LdapSourceOptions {
+  return {
+    urls: [ldap.url],
+    bindDn: ldap.adminDn,
+    password: ldap.adminPassword,
+    startTls: false,
+    baseDn: ldap.baseDn,
+    vendor: 'auto',
+    attributes: { disabled: 'employeeType' },
+    verify: true,
+    pageSize: 50,
+    timeoutSeconds: 5,
+    ...extra,
+  };
+}
+
+/** The snapshot without order (a cache and a server may list entries in different orders). */
+function canonical(s: DirectorySnapshot) {
+  const byText = (a: unknown, b: unknown) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
+  return {
+    groups: s.groups.map((g) => ({ ...g, memberIds: [...g.memberIds].sort() })).sort(byText),
+    users: [...s.users].sort(byText),
+    skipped: [...s.skipped].sort(byText),
+  };
+}
+
+const person = (uid: string, extra = '') => `dn: uid=${uid},${P}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nmail: ${uid}@example.org\n${extra}`;
+
+describe.each([
+  ['a present phase', true],
+  ['a session log', { sessionlog: 1000 }],
+] as const)('incremental reads from slapd answering with %s', (_name, syncprov) => {
+  let ldap: SlapdHandle;
+  let state: DirectoryState | null = null;
+  let now = new Date('2030-01-01T00:00:00Z');
+
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov });
+  });
+  afterAll(async () => {
+    await ldap?.stop();
+  });
+
+  const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { now: () => now, ...extra }));
+  /** An incremental read from the kept state (kept for the next one), and a plain full read of the server to compare with. */
+  const readBoth = async (scope = SCOPE, extra: Partial<LdapSourceOptions> = {}) => {
+    const snapshot = await source(extra).read(scope, undefined, state);
+    state = snapshot.nextState ?? null;
+    const full = await source({ incremental: false }).read(scope);
+    expect(full.stats?.readReason).toBe('disabled');
+    return { snapshot, full };
+  };
+
+  it('reads in full first, keeping the entries and a cookie', async () => {
+    const { snapshot, full } = await readBoth();
+    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'noState', trackedBy: 'syncrepl' });
+    expect(snapshot.nextState?.cursor).toMatchObject({ mechanism: 'syncrepl', readMode: 'full' });
+    expect(String(snapshot.nextState?.cursor['cookie'])).toMatch(/^rid=\d{3}/);
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(snapshot.groups.length).toBeGreaterThan(5);
+  });
+
+  it('reads nothing new when nothing changed', async () => {
+    const { snapshot, full } = await readBoth();
+    expect(snapshot.stats).toMatchObject({ readMode: 'incremental', changedEntries: 0, deletedEntries: 0 });
+    expect(canonical(snapshot)).toEqual(canonical(full));
+  });
+
+  it('follows added, modified, renamed and deleted users', async () => {
+    await ldap.load([person('inc-ann'), person('inc-ben'), person('inc-cat')].join('\n'));
+    await ldap.load(`dn: cn=developers,${G}\nchangetype: modify\nadd: member\nmember: uid=inc-ann,${P}\nmember: uid=inc-ben,${P}\nmember: uid=inc-cat,${P}\n`);
+    let { snapshot, full } = await readBoth();
+    expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
+    expect(Number(snapshot.stats?.['changedEntries'])).toBeGreaterThanOrEqual(4);
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(snapshot.users.some((u) => u.login === 'inc-ann')).toBe(true);
+
+    await ldap.load(`dn: uid=inc-ann,${P}\nchangetype: modify\nreplace: mail\nmail: ann.new@example.org\n-\nreplace: employeeType\nemployeeType: disabled\n`);
+    await ldap.load(`dn: uid=inc-ben,${P}\nchangetype: modrdn\nnewrdn: uid=inc-benjamin\ndeleteoldrdn: 0\n`);
+    await ldap.load(`dn: uid=inc-cat,${P}\nchangetype: delete\n`);
+    ({ snapshot, full } = await readBoth());
+    expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(snapshot.users.find((u) => u.login === 'inc-ann')).toMatchObject({ mail: 'ann.new@example.org', enabled: false });
+    // The renamed user's old DN is now a dangling member value of developers, as the server says.
+    expect(snapshot.skipped.some((s) => s.reason.includes('inc-ben'))).toBe(true);
+    expect(snapshot.users.some((u) => u.login === 'inc-cat')).toBe(false);
+  });
+
+  it('follows added, renamed and deleted groups and nested membership', async () => {
+    await ldap.load(`dn: cn=inc-inner,${G}\nobjectClass: groupOfNames\ncn: inc-inner\nmember: uid=alice,${P}\n\ndn: cn=inc-outer,${G}\nobjectClass: groupOfNames\ncn: inc-outer\nmember: cn=inc-inner,${G}\n`);
+    let { snapshot, full } = await readBoth();
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    const outer = () => snapshot.groups.find((g) => g.name === 'inc-outer');
+    expect(outer()?.memberIds).toHaveLength(1);
+
+    // A member added to the nested group reaches the outer one.
+    await ldap.load(`dn: cn=inc-inner,${G}\nchangetype: modify\nadd: member\nmember: uid=bob,${P}\n`);
+    ({ snapshot, full } = await readBoth());
+    expect(snapshot.stats).toMatchObject({ readMode: 'incremental', changedEntries: 1 });
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(outer()?.memberIds).toHaveLength(2);
+
+    // Renaming the inner group leaves the outer one's member value dangling; deleting a group drops it.
+    await ldap.load(`dn: cn=inc-inner,${G}\nchangetype: modrdn\nnewrdn: cn=inc-inner-renamed\ndeleteoldrdn: 1\n`);
+    await ldap.load(`dn: cn=cycle-b,${G}\nchangetype: delete\n`);
+    ({ snapshot, full } = await readBoth());
+    expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(snapshot.groups.some((g) => g.name === 'inc-inner-renamed')).toBe(true);
+    expect(snapshot.groups.some((g) => g.name === 'cycle-b')).toBe(false);
+    expect(outer()?.memberIds).toHaveLength(0);
+  });
+
+  it('reconciles on its schedule and finds the kept entries equal to a full read', async () => {
+    now = new Date(now.getTime() + 25 * 3600_000);
+    const { snapshot, full } = await readBoth();
+    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'reconcile', reconcileDiffs: 0 });
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    // The schedule counts from this full read.
+    const next = await readBoth();
+    expect(next.snapshot.stats).toMatchObject({ readMode: 'incremental' });
+  });
+
+  it('reads in full when asked, counting no difference', async () => {
+    const snapshot = await source().read(SCOPE, undefined, state, { full: true });
+    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 0 });
+    state = snapshot.nextState ?? null;
+  });
+
+  it('counts the entries a kept cache has wrong, and repairs them', async () => {
+    // A cache that missed a change: the state of two reads ago, with the cookie of the last one.
+    const stale = state!;
+    await ldap.load(`dn: uid=alice,${P}\nchangetype: modify\nreplace: mail\nmail: alice.other@example.org\n`);
+    const moved = await source().read(SCOPE, undefined, stale);
+    const tampered: DirectoryState = { cursor: moved.nextState!.cursor, cache: stale.cache };
+    const snapshot = await source().read(SCOPE, undefined, tampered, { full: true });
+    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 1 });
+    expect(snapshot.users.find((u) => u.login === 'alice')?.mail).toBe('alice.other@example.org');
+    state = snapshot.nextState ?? null;
+  });
+
+  it('reads in full when the cookie is rejected, saying why', async () => {
+    const bad = (cookie: string): DirectoryState => ({ cursor: { ...state!.cursor, cookie }, cache: state!.cache });
+    const malformed = await source().read(SCOPE, undefined, bad('not a cookie'));
+    expect(malformed.stats).toMatchObject({ readMode: 'full', readReason: 'cookieRejected:malformedCookie' });
+    const future = await source().read(SCOPE, undefined, bad('rid=000,csn=20991231000000.000000Z#000000#000#000000'));
+    expect(future.stats).toMatchObject({ readMode: 'full', readReason: 'cookieRejected:cookieNewerThanServer' });
+    const { full } = await readBoth();
+    expect(canonical(future)).toEqual(canonical(full));
+  });
+
+  it('reads in full when the scope changes', async () => {
+    const scope: ReadScope = { groupFilter: '(description=*)', groupRefs: [] };
+    const { snapshot, full } = await readBoth(scope);
+    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'scopeChanged' });
+    expect(canonical(snapshot)).toEqual(canonical(full));
+    const again = await readBoth(scope);
+    expect(again.snapshot.stats).toMatchObject({ readMode: 'incremental' });
+    expect(canonical(again.snapshot)).toEqual(canonical(again.full));
+  });
+});
+
+describe('a server without content synchronisation', () => {
+  let ldap: SlapdHandle;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+  });
+  afterAll(async () => {
+    await ldap?.stop();
+  });
+
+  it('is read in full, keeping nothing', async () => {
+    const snapshot = await new LdapSource(options(ldap)).read(SCOPE, undefined, null);
+    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'noTracker' });
+    expect(snapshot.nextState).toBeUndefined();
+  });
+});
+
+describe('incremental syncs through the engine', () => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov: { sessionlog: 1000 } });
+    app = await createTestApp('postgres', [ldapConnection(ldap)]);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  const sync = (extra: { full?: boolean } = {}) => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', ...extra });
+
+  it('records the read mode on each run, and a reconciliation after incremental syncs changes nothing', async () => {
+    const first = await sync();
+    expect(first.run.status).toBe('partial'); // the scenarios hold dangling member values
+    expect(first.run.stats).toMatchObject({ readMode: 'full', readReason: 'noState' });
+
+    await ldap.load(`${person('eng-ann')}\ndn: cn=developers,${G}\nchangetype: modify\nadd: member\nmember: uid=eng-ann,${P}\n`);
+    const second = await sync();
+    expect(second.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 2, deletedEntries: 0 });
+    expect(second.counts).toMatchObject({ usersCreated: 1, membershipsAdded: 1 });
+
+    await ldap.load(`dn: uid=eng-ann,${P}\nchangetype: modify\nreplace: displayName\ndisplayName: Ann Engine\n`);
+    await ldap.load(`dn: cn=developers,${G}\nchangetype: modify\ndelete: member\nmember: uid=bob,${P}\n`);
+    await ldap.load(`dn: cn=cycle-a,${G}\nchangetype: delete\n`);
+    const third = await sync();
+    expect(third.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 2, deletedEntries: 1 });
+    expect(third.counts?.membershipsRemoved).toBeGreaterThan(0);
+
+    const out: string[] = [];
+    const cli = buildProgram(async () => app, { out: (text) => out.push(text), err: process.stderr, setExit: () => {} });
+    await cli.parseAsync(['--json', 'sync', 'corp', '--full'], { from: 'user' });
+    const run = JSON.parse(out.join('\n')).run;
+    expect(run.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 0 });
+    expect(run.status).toBe('partial');
+    expect(JSON.parse(out.join('\n')).counts).toMatchObject({ usersCreated: 0, usersUpdated: 0, usersDeactivated: 0, membershipsAdded: 0, membershipsRemoved: 0, groupsCreated: 0, groupsModified: 0, groupsDeleted: 0 });
+
+    const after = await sync();
+    expect(after.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 0 });
+  });
+});
