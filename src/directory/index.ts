@@ -4,7 +4,7 @@
  * that a process that never reads a directory (`groupsync status`, `--help`) never loads them.
  */
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectoryGroupRef, DirectorySnapshot, DirectorySource, DirectoryState, SourceReadOptions, ReadProgress, ReadScope } from '../domain/types.ts';
+import type { DirectoryGroupRef, DirectorySnapshot, DirectorySource, DirectoryState, SourceReadOptions, ReadProgress, ReadScope, UnchangedRead } from '../domain/types.ts';
 
 export type SourceFactory = (connection: ConnectionConfig) => DirectorySource;
 
@@ -74,7 +74,7 @@ class DeferredSource implements DirectorySource {
     return (await this.#get()).probe();
   }
 
-  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot> {
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot | UnchangedRead> {
     return (await this.#get()).read(scope, onProgress, state, options);
   }
 

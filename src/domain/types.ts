@@ -112,6 +112,25 @@ export interface DirectorySnapshot {
 export interface SourceReadOptions {
   /** Read in full even when the state allows an incremental read (`sync --full`); the run records readReason `requested`. */
   readonly full?: boolean;
+  /**
+   * The store is as the run that saved `state` left it: when the directory reports no change
+   * since that state either, the source may answer UnchangedRead instead of a snapshot.
+   */
+  readonly allowUnchanged?: boolean;
+}
+
+/** The directory reported no change since the state it was read from (asked for with `allowUnchanged`). */
+export interface UnchangedRead {
+  readonly unchanged: true;
+  readonly vendor: DirectoryVendor;
+  readonly certificate: CertificateInfo | null;
+  readonly stats: Readonly<Record<string, number | boolean | string>>;
+  /** The state to keep (a new cookie), saved with the run. */
+  readonly nextState?: DirectoryState;
+}
+
+export function isUnchanged(read: DirectorySnapshot | UnchangedRead): read is UnchangedRead {
+  return 'unchanged' in read && read.unchanged === true;
 }
 
 /** The port every directory (LDAP, LDIF sample, Entra) implements. */
@@ -123,7 +142,7 @@ export interface DirectorySource {
    * Reads the complete scope. `state` is what the last applied full-scope run returned as
    * `nextState` (null when there is none, or when the read covers selected groups only).
    */
-  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot>;
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot | UnchangedRead>;
   /** Finds one group by name, DN or id, for linking. Several matches throw an ambiguity error. */
   findGroup(ref: string): Promise<DirectoryGroupRef | null>;
   /**

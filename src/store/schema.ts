@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   customType,
   boolean,
@@ -64,7 +65,20 @@ export const directoryState = pgTable('directory_state', {
   cursor: jsonb('cursor').$type<Record<string, unknown>>().notNull(),
   cache: bytea('cache'),
   runId: integer('run_id'),
+  /** The store generation (store/generation.ts) this run's apply left; null when it planned against an older one. */
+  plannedGeneration: bigint('planned_generation', { mode: 'number' }),
+  /** A digest of the connection settings the run planned with (match key, user creation, link kind, defaults). */
+  planKey: text('plan_key'),
   updatedAt: updated(),
+});
+
+/**
+ * One row: moved by statement triggers on every table a plan reads (migration 0009; see
+ * store/generation.ts). Its row lock orders the writers of those tables.
+ */
+export const storeGeneration = pgTable('store_generation', {
+  id: boolean('id').primaryKey().default(true),
+  n: bigint('n', { mode: 'number' }).notNull().default(0),
 });
 
 export const localGroups = pgTable(

@@ -3,9 +3,9 @@
  * Each step lives in its own module; this file only sequences them and records the outcome.
  */
 import type { ConnectionConfig } from '../config.ts';
-import type { DirectorySnapshot, DirectorySource, LinkKind, ReadScope, RunTrigger } from '../domain/types.ts';
+import type { DirectorySnapshot, LinkKind, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
-import { CertificateError, GroupsyncError, clip, describeError, isGroupsyncError, oneLine } from '../errors.ts';
+import { GroupsyncError, clip, describeError } from '../errors.ts';
 import { formatUtc } from '../format.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
@@ -24,25 +24,21 @@ import {
   listHeldRuns,
   releaseLock,
   renewLock,
-  saveHeldPlan,
   setLockRun,
   updateRun,
 } from '../store/runs.ts';
 import { recordAppliedRun, recordCertificate } from '../store/connections.ts';
-import { markLinksSynced } from '../store/links.ts';
 import { analyzeSyncTables, withTransaction } from '../store/transaction.ts';
-import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
-import { loadLinks, loadStoreState } from '../store/sync-state.ts';
+import { loadLinks } from '../store/sync-state.ts';
 import { insertAudit } from '../store/audit.ts';
 import { applyPlan } from './apply.ts';
-import { type GuardVerdict, guardPlan } from './guard.ts';
-import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
+import type { GuardVerdict } from './guard.ts';
+import { type PlanCounts, type SyncPlan, countPlan } from './plan.ts';
 import { type ProgressEvent, ProgressReporter } from './progress.ts';
 import { recheckPlan } from './recheck.ts';
-import { type RunProgress, counters, failedEntries, failedStats, summarize } from './record.ts';
-import { checkKind, linkMatches, notLinked } from './selection.ts';
-import { removalSample } from './sample.ts';
-import { validateSnapshot } from './validate.ts';
+import { counters, failedEntries, summarize } from './record.ts';
+import { Run } from './run.ts';
+import { selectScope } from './selection-scope.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -141,25 +137,7 @@ export class SyncEngine {
         await this.#refuseWhileHeld(config.name);
       }
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
-      const links = await loadLinks(db, config.name);
-      let scope: ReadScope = {
-        groupFilter: config.groups.filter ?? null,
-        groupRefs: [...config.groups.list, ...links.filter((l) => l.origin === 'manual').map((l) => l.directoryId)],
-      };
-      let partialScope = false;
-      let selectedIds: Set<string> | null = null;
-      if (request.kind) checkKind(config.name, request.kind, config.linkKind, links);
-      if (request.groups?.length) {
-        const wanted = request.groups;
-        const missing = wanted.filter((w) => !links.some((l) => linkMatches(l, w)));
-        if (missing.length) throw notLinked(config.name, missing, links);
-        const selected = links.filter((l) => wanted.some((w) => linkMatches(l, w)));
-        selectedIds = new Set(selected.map((l) => l.directoryId));
-        scope = { groupFilter: null, groupRefs: selected.map((l) => l.directoryId) };
-        partialScope = true;
-      }
-      if (request.kind) partialScope = true;
-
+      const selection = selectScope(config, await loadLinks(db, config.name), request);
       const run = await createRun(db, {
         connection: config.name,
         trigger: request.trigger,
@@ -171,138 +149,26 @@ export class SyncEngine {
       });
       if (lease) await setLockRun(db, lease, run.id);
       const log = this.#deps.logger.child({ runId: run.id, connection: config.name });
-      log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun }, 'sync started');
-      const started = performance.now();
+      log.info({ trigger: request.trigger, actor: request.actor, dryRun: !!request.dryRun, full: !!request.full }, 'sync started');
       const progress = new ProgressReporter(run.id, request.onProgress);
       reporter.current = progress;
-      progress.report({ step: 'start' }, 'starting');
-      let source: DirectorySource | null = null;
-      // How far the run got, recorded on a failed run with the directory requests made so far.
-      const reached: RunProgress = { phase: 'lock', readPhase: null, readCount: 0 };
-      try {
-        reached.phase = 'read';
-        source = this.#deps.createSource(config);
-        // A source that reads incrementally (Entra delta) gets the state of the last applied
-        // full-scope run; a read of selected groups only starts from nothing and keeps nothing.
-        const previousState = partialScope ? null : await loadDirectoryState(db, config.name);
-        // Entries holding a value the store cannot keep (a NUL byte) are skipped here, for every source.
-        let snapshot: DirectorySnapshot = validateSnapshot(
-          await source.read(
-            scope,
-            (read) => {
-              reached.readPhase = read.phase;
-              reached.readCount = read.count;
-              progress.read(read);
-            },
-            previousState,
-            request.full ? { full: true } : undefined,
-          ),
-        );
-        const nextState = partialScope ? undefined : snapshot.nextState;
-        const readMs = performance.now() - started;
-        log.info({ groups: snapshot.groups.length, users: snapshot.users.length, skipped: snapshot.skipped.length, ms: Math.round(readMs) }, 'read complete');
-        if (selectedIds) snapshot = { ...snapshot, groups: snapshot.groups.filter((g) => selectedIds.has(g.id)) };
-        if (request.kind) {
-          const kindById = new Map(links.map((l) => [l.directoryId, l.kind]));
-          snapshot = { ...snapshot, groups: snapshot.groups.filter((g) => (kindById.get(g.id) ?? config.linkKind) === request.kind) };
-          const keep = new Set(snapshot.groups.flatMap((g) => g.memberIds));
-          snapshot = { ...snapshot, users: snapshot.users.filter((u) => keep.has(u.id)) };
-        }
-        await this.#recordCertificate(config.name, snapshot.certificate, snapshot.vendor);
-
-        reached.phase = 'plan';
-        progress.report({ step: 'plan' }, 'planning');
-        const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
-        const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
-        const selectedLinkIds = new Set(selectedLinks.map((l) => l.id));
-        const plan = planSync(snapshot, { ...state, links: partialScope ? state.links.filter((l) => selectedLinkIds.has(l.id)) : state.links }, {
-          connection: config.name,
-          linkKind: config.linkKind,
-          matchKey: config.matchKey,
-          createUsers: config.createUsers,
-          partialScope,
-        });
-        const counts = countPlan(plan);
-        const planMs = performance.now() - started - readMs;
-        const stats = { ...(snapshot.stats ?? {}), readMs: Math.round(readMs), planMs: Math.round(planMs), partialScope };
-        const summary = summarize(counts, failedEntries(plan));
-        reached.phase = 'record';
-        if (request.dryRun) {
-          progress.report({ step: 'record' }, 'recording');
-          const done = await updateRun(db, run.id, { status: 'dry_run', finishedAt: this.#now(), ...counters(counts), summary, skipped: plan.skipped, stats });
-          log.info(counters(counts), 'dry run: nothing applied');
-          return { run: done, plan, counts, verdict: null };
-        }
-        reached.phase = 'guard';
-        const verdict = guardPlan(plan, snapshot.groups.length, snapshot.users.length, config.deletionThreshold);
-        if (verdict.action === 'hold') {
-          reached.phase = 'record';
-          progress.report({ step: 'record' }, 'recording');
-          const sample = await removalSample(db, plan);
-          await saveHeldPlan(db, run.id, plan);
-          const held = await updateRun(db, run.id, {
-            status: 'awaiting_approval',
-            finishedAt: this.#now(),
-            ...counters(counts),
-            summary,
-            skipped: plan.skipped,
-            stats,
-            error: verdict.reason,
-            errorCode: 'THRESHOLD',
-          });
-          log.warn({ reason: verdict.reason }, 'run held for approval');
-          await this.#notify({ type: 'run.awaiting_approval', run: held, reason: verdict.reason, counts, sample });
-          return { run: held, plan, counts, verdict };
-        }
-        reached.phase = 'apply';
-        progress.report({ step: 'apply' }, 'applying', null, changesOf(counts));
-        const status = plan.skipped.length > 0 ? 'partial' : 'success';
-        const applyStarted = performance.now();
-        const finished = await withTransaction(db, async (tx) => {
-          reached.phase = 'lock'; // the lease is checked under the row lock before anything is written
-          await fenceLock(tx, lease!); // not a dry run (returned above), so the lease is held
-          reached.phase = 'apply';
-          await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
-          reached.phase = 'record';
-          progress.report({ step: 'record' }, 'recording');
-          const now = this.#now();
-          // The delta link advances with the changes it led to, in the same transaction.
-          if (nextState) await saveDirectoryState(tx, config.name, nextState, run.id, now);
-          await recordAppliedRun(tx, config.name, now, !partialScope);
-          if (partialScope) await markLinksSynced(tx, [...selectedLinkIds], now);
-          return updateRun(tx, run.id, {
-            status,
-            finishedAt: now,
-            ...counters(counts),
-            summary,
-            skipped: plan.skipped,
-            stats: { ...stats, applyMs: Math.round(performance.now() - applyStarted) },
-          });
-        });
-        log.info({ status, ...counters(counts), ms: Math.round(performance.now() - started) }, 'sync finished');
-        analyze = counts.membershipsAdded + counts.membershipsRemoved + counts.usersCreated > 10_000;
-        await this.#notify({ type: 'run.succeeded', run: finished, counts });
-        return { run: finished, plan, counts, verdict };
-      } catch (error) {
-        // A refused certificate is recorded too: the SSL status says why the run failed.
-        if (error instanceof CertificateError) {
-          await this.#recordCertificate(config.name, error.certificate).catch((e: unknown) => log.warn({ err: describeError(e) }, 'recording the certificate failed'));
-        }
-        const failed = await updateRun(db, run.id, {
-          status: 'failed',
-          finishedAt: this.#now(),
-          errorCode: isGroupsyncError(error) ? error.code : 'INTERNAL',
-          error: oneLine(describeError(error)),
-          stats: failedStats(reached, source, performance.now() - started),
-        });
-        log.error({ code: failed.errorCode, err: describeError(error) }, 'sync failed; nothing applied');
-        // A failed dry run is reported to its caller; it is no incident and no schedule failure.
-        if (!request.dryRun) await this.#notify({ type: 'run.failed', run: failed });
-        return { run: failed, plan: null, counts: null, verdict: null };
-      } finally {
-        progress.stop();
-        await source?.close().catch(() => {});
-      }
+      const execution = new Run({
+        db,
+        config,
+        request,
+        selection,
+        lease,
+        run,
+        log,
+        progress,
+        createSource: this.#deps.createSource,
+        now: this.#now,
+        notify: (event) => this.#notify(event),
+        recordCertificate: (cert, vendor) => this.#recordCertificate(config.name, cert, vendor),
+      });
+      const outcome = await execution.execute();
+      analyze = execution.analyze;
+      return outcome;
     });
     // The run is recorded and its lease released: the connection is free for the next sync.
     reporter.current?.finish();
@@ -406,9 +272,4 @@ export class SyncEngine {
       { details: { runId: held.id } },
     );
   }
-}
-
-/** The changes a plan applies (what the applying phase works through). */
-function changesOf(c: PlanCounts): number {
-  return c.groupsCreated + c.groupsModified + c.groupsDeleted + c.usersCreated + c.usersUpdated + c.usersDeactivated + c.membershipsAdded + c.membershipsRemoved;
 }

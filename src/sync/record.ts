@@ -73,3 +73,35 @@ export function failedEntries(plan: SyncPlan): FailedEntries {
   }
   return { users, groups };
 }
+
+/**
+ * The counters of a run that found nothing changed since `previous` (the last applying run): no
+ * change, and the standing counts (users in conflict, ignored) as that run left them.
+ */
+export function unchangedCounts(previous: { usersConflicts: number; usersIgnored: number }): PlanCounts {
+  return {
+    groupsCreated: 0,
+    groupsModified: 0,
+    groupsDeleted: 0,
+    groupsDuplicated: 0,
+    usersCreated: 0,
+    usersUpdated: 0,
+    usersDeactivated: 0,
+    usersConflicts: previous.usersConflicts,
+    usersIgnored: previous.usersIgnored,
+    usersMapped: 0,
+    usersUnmapped: 0,
+    membershipsAdded: 0,
+    membershipsRemoved: 0,
+  };
+}
+
+/** The summary of such a run: nothing impacted but what stays unsynced or failed, as `previous` left it. */
+export function unchangedSummary(previous: { summary: RunSummary | null }): RunSummary {
+  const users = previous.summary?.users ?? { impacted: 0, success: 0, unsynced: 0, partial: 0, failed: 0 };
+  const groups = previous.summary?.groups ?? { impacted: 0, success: 0, unsynced: 0, partial: 0, failed: 0 };
+  return {
+    users: { impacted: users.unsynced, success: 0, unsynced: users.unsynced, partial: 0, failed: users.failed },
+    groups: { impacted: 0, success: 0, unsynced: 0, partial: 0, failed: groups.failed },
+  };
+}

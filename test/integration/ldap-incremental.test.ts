@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/client.ts';
-import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
+import { type TestApp, createTestApp, ldapConnection, openTestStore } from '../support/app.ts';
+import { rows, storeFingerprint } from '../support/store.ts';
+import { openStore } from '../../src/store/db.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 
 const SCOPE: ReadScope = { groupFilter: '(cn=*)', groupRefs: [] };
@@ -234,5 +236,71 @@ describe('incremental syncs through the engine', () => {
 
     const after = await sync();
     expect(after.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 0 });
+  });
+});
+
+describe('a sync with nothing changed, neither in the directory nor in the store', () => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov: { sessionlog: 1000 } });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  /** The app on one database, reopened with other settings (an admin editing the config and restarting). */
+  let databaseUrl: string;
+  const open = async (overrides: Record<string, unknown> = {}) => {
+    await app?.close();
+    const store = await openStore({ databaseUrl, maxConnections: 5 });
+    app = await createTestApp('postgres', [ldapConnection(ldap, overrides)], { store });
+  };
+  const sync = (extra: { full?: boolean; dryRun?: boolean } = {}) => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', ...extra });
+  const fingerprint = () => storeFingerprint(app);
+
+  it('records the last applying run as it stands, planning nothing; anything the plan depends on makes it plan again', async () => {
+    databaseUrl = (await openTestStore()).url;
+    await open();
+    const first = await sync();
+    expect(first.run.status).toBe('partial');
+    const before = await fingerprint();
+
+    // Nothing moved: the outcome of the first run stands (status, skipped entries, conflicts), nothing is planned.
+    const same = await sync();
+    expect(same.plan).toBeNull();
+    expect(same.run.stats).toMatchObject({ readMode: 'incremental', unchangedSince: first.run.id, planMs: 0 });
+    expect(same.run).toMatchObject({ status: first.run.status, usersConflicts: first.run.usersConflicts, usersCreated: 0, membershipsAdded: 0 });
+    expect(same.run.skipped).toEqual(first.run.skipped);
+    expect(await fingerprint()).toBe(before);
+    // ...and again, standing on that one.
+    expect((await sync()).run.stats).toMatchObject({ unchangedSince: same.run.id });
+
+    // An admin's decision moves the store: the next run plans (and finds the decision kept).
+    const [carol] = await rows<{ directory_id: string }>(app, `select directory_id from mappings where login = 'carol'`);
+    await app.ops.ignore(carol!.directory_id, 'admin', { connection: 'corp' });
+    const afterIgnore = await sync();
+    expect(afterIgnore.plan).not.toBeNull();
+    expect(afterIgnore.run.stats).not.toHaveProperty('unchangedSince');
+    expect(afterIgnore.counts).toMatchObject({ usersCreated: 0, usersDeactivated: 0, membershipsAdded: 0 });
+    expect((await sync()).run.stats).toMatchObject({ unchangedSince: afterIgnore.run.id });
+
+    // Another application's write to the local store moves it too.
+    await rows(app, `delete from memberships where user_id = (select local_user_id from mappings where login = 'alice' and status = 'mapped' limit 1)`);
+    const repaired = await sync();
+    expect(repaired.plan).not.toBeNull();
+    expect(repaired.counts?.membershipsAdded).toBeGreaterThan(0);
+
+    // Other settings (user creation off): planned again, not stood on.
+    await open({ createUsers: false });
+    const settings = await sync();
+    expect(settings.plan).not.toBeNull();
+    expect(settings.run.stats).not.toHaveProperty('unchangedSince');
+
+    // A full read is always planned.
+    const full = await sync({ full: true });
+    expect(full.plan).not.toBeNull();
+    expect(full.run.stats).toMatchObject({ readMode: 'full', readReason: 'requested' });
   });
 });

@@ -6,6 +6,7 @@
 import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { type AppConfig, type TeamsConfig, parseConfigDocument } from '../../src/config.ts';
+import type { SourceFactory } from '../../src/directory/index.ts';
 import { silentLogger } from '../../src/logger.ts';
 import type { AlertSink } from '../../src/notify/incidents.ts';
 import type { Notifier, SyncEvent } from '../../src/notify/port.ts';
@@ -95,7 +96,14 @@ export function testConfig(
 export async function createTestApp(
   driver: Driver,
   connections: Array<Record<string, unknown>>,
-  options: { env?: Record<string, string>; store?: Awaited<ReturnType<typeof openStore>>; now?: () => Date; alertSink?: AlertSink; chat?: Record<string, unknown> } = {},
+  options: {
+    env?: Record<string, string>;
+    store?: Awaited<ReturnType<typeof openStore>>;
+    now?: () => Date;
+    alertSink?: AlertSink;
+    chat?: Record<string, unknown>;
+    createSource?: SourceFactory;
+  } = {},
 ): Promise<TestApp> {
   const config = testConfig(connections, options);
   const store = options.store ?? (await openTestStore(driver));
@@ -106,6 +114,7 @@ export async function createTestApp(
     store,
     ...(options.now ? { now: options.now } : {}),
     ...(options.alertSink ? { alertSink: options.alertSink } : {}),
+    ...(options.createSource ? { createSource: options.createSource } : {}),
   });
   return Object.assign(app, { notifier });
 }

@@ -20,6 +20,7 @@ import type {
   DirectoryVendor,
   DirectoryState,
   SourceReadOptions,
+  UnchangedRead,
   ReadProgress,
   ReadScope,
 } from '../../domain/types.ts';
@@ -308,7 +309,10 @@ export class LdapSource implements DirectorySource {
     return { tracker: null, reason: 'noTracker' };
   }
 
-  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot> {
+  /** Without `allowUnchanged`, always a snapshot. */
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions & { allowUnchanged?: false }): Promise<DirectorySnapshot>;
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot | UnchangedRead>;
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot | UnchangedRead> {
     return this.#withSession('reading the directory', async (session, profile) => {
       const o = this.#options;
       const { tracker, reason } = await this.#tracker(session, profile);
@@ -321,6 +325,7 @@ export class LdapSource implements DirectorySource {
           scope,
           state: state ?? null,
           full: options?.full ?? false,
+          allowUnchanged: options?.allowUnchanged ?? false,
           fullReadEvery: o.fullReadEvery ?? 24 * 3600_000,
           now: o.now?.() ?? new Date(),
           keyParts: [...o.urls].sort(),
@@ -328,6 +333,7 @@ export class LdapSource implements DirectorySource {
         },
         o.baseDn,
       );
+      if (result.unchanged) return { unchanged: true, vendor: profile.vendor, certificate: session.certificate, stats: result.stats, nextState: result.nextState };
       return {
         vendor: profile.vendor,
         groups: result.read.groups,

@@ -41,6 +41,8 @@ export interface LdapCursor {
   readonly lastFullReadAt: string;
   readonly readMode: 'full' | 'incremental';
   readonly readAt: string;
+  /** Entries in the cache (absent in cursors written before it was kept). */
+  readonly size?: number;
 }
 
 export interface TrackedSet {
@@ -61,6 +63,8 @@ export interface IncrementalRead {
   /** Milliseconds between full reconciliation reads. */
   readonly fullReadEvery: number;
   readonly now: Date;
+  /** The caller can use an answer of "no change" instead of a snapshot (SourceReadOptions.allowUnchanged). */
+  readonly allowUnchanged?: boolean;
   /** Extra parts of the scope key (the server URLs). */
   readonly keyParts?: readonly string[];
   readonly onProgress?: ((progress: ReadProgress) => void) | undefined;
@@ -68,11 +72,10 @@ export interface IncrementalRead {
 
 export type ReadStats = Record<string, number | boolean | string>;
 
-export interface IncrementalResult {
-  readonly read: ScopeRead;
-  readonly stats: ReadStats;
-  readonly nextState?: DirectoryState;
-}
+export type IncrementalResult =
+  | { readonly unchanged?: undefined; readonly read: ScopeRead; readonly stats: ReadStats; readonly nextState?: DirectoryState }
+  /** The tracker reported no change since the cookie (asked for with allowUnchanged): no snapshot was built. */
+  | { readonly unchanged: true; readonly stats: ReadStats; readonly nextState: DirectoryState };
 
 /** What the tracker follows: every user and group under the base DN, with what the read and its filters need. */
 export function trackedSet(layout: ReadLayout, scope: ReadScope, baseDn: string): TrackedSet {
@@ -148,23 +151,32 @@ export async function readIncremental(input: IncrementalRead, baseDn: string): P
   const tracker = input.tracker!;
   const key = scopeKey(tracked, input.layout, input.scope, tracker.mechanism, input.keyParts);
   const cursor = parseLdapCursor(input.state);
-  const cache = cursor ? EntryCache.decode(input.state?.cache ?? null) : null;
   let reason: string | null = null;
   if (input.full) reason = 'requested';
-  else if (!cursor || !cache) reason = 'noState';
+  else if (!cursor || !input.state?.cache) reason = 'noState';
   else if (cursor.scopeKey !== key) reason = 'scopeChanged';
   else if (input.now.getTime() - Date.parse(cursor.lastFullReadAt) >= input.fullReadEvery) reason = 'reconcile';
   const context = { input, tracker, tracked, key };
   if (reason === null) {
+    let changes: EntryChanges;
     try {
-      return await readChanges(context, cursor!, cache!);
+      changes = await track(context, cursor!.cookie);
     } catch (error) {
       if (!(error instanceof CookieRejectedError)) throw error;
       return readFull(context, `cookieRejected:${error.reason}`, null);
     }
+    if (input.allowUnchanged && noChange(changes, cursor!)) {
+      // Nothing to build: the stored cache stays as it is, with the new cookie.
+      const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0, cachedEntries: cursor!.size! };
+      return { unchanged: true, stats, nextState: state(context, input.state!.cache!, changes.cookie, 'incremental', cursor!.lastFullReadAt, cursor!.size) };
+    }
+    const cache = EntryCache.decode(input.state!.cache!);
+    if (cache) return readChanges(context, cursor!, cache, changes);
+    reason = 'noState';
   }
   // A reconciliation compares with the old cache; a cache of another scope is not comparable.
-  const previous = cursor && cache && cursor.scopeKey === key ? { cursor, cache } : null;
+  const cache = cursor && cursor.scopeKey === key ? EntryCache.decode(input.state?.cache ?? null) : null;
+  const previous = cursor && cache ? { cursor, cache } : null;
   return readFull(context, reason, previous);
 }
 
@@ -179,16 +191,21 @@ async function track(c: Context, cookie: string | null): Promise<EntryChanges> {
   return c.tracker.read({ ...c.tracked, cookie });
 }
 
-async function readChanges(c: Context, cursor: LdapCursor, cache: EntryCache): Promise<IncrementalResult> {
+/** The tracker reports nothing added, modified or deleted (a present phase listing exactly the cached entries). */
+function noChange(changes: EntryChanges, cursor: LdapCursor): boolean {
+  if (changes.kind !== 'delta' || changes.entries.length || changes.deletedIds.length || cursor.size === undefined) return false;
+  return changes.presentIds === null || changes.presentIds.length === cursor.size;
+}
+
+async function readChanges(c: Context, cursor: LdapCursor, cache: EntryCache, changes: EntryChanges): Promise<IncrementalResult> {
   const p = c.input.layout.profile;
-  const changes = await track(c, cursor.cookie);
   const counts = cache.apply(changes, (e) => stableId(e, p));
   const result = await snapshotFrom(c, cache);
   return {
     read: result.read,
     stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, fallbackReads: result.fallbackReads },
     // Nothing changed: the stored cache is kept as it is, not encoded again.
-    nextState: state(c, counts.changed + counts.deleted === 0 ? c.input.state!.cache! : cache, changes.cookie, 'incremental', cursor.lastFullReadAt),
+    nextState: state(c, counts.changed + counts.deleted === 0 ? c.input.state!.cache! : cache, changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
   };
 }
 
@@ -210,7 +227,7 @@ async function readFull(c: Context, reason: string, previous: { cursor: LdapCurs
   const result = await snapshotFrom(c, cache);
   const stats: ReadStats = { readMode: 'full', readReason: reason, trackedBy: c.tracker.mechanism, cachedEntries: cache.size, fallbackReads: result.fallbackReads };
   if (reconcile !== null) Object.assign(stats, reconcile);
-  return { read: result.read, stats, nextState: state(c, cache, cookie, 'full', c.input.now.toISOString()) };
+  return { read: result.read, stats, nextState: state(c, cache, cookie, 'full', c.input.now.toISOString(), cache.size) };
 }
 
 /**
@@ -247,7 +264,7 @@ async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: Scop
   return { read, fallbackReads };
 }
 
-function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string): DirectoryState {
+function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string, size: number | undefined): DirectoryState {
   const cursor: LdapCursor = {
     version: LDAP_CURSOR_VERSION,
     mechanism: c.tracker.mechanism,
@@ -256,6 +273,7 @@ function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readM
     lastFullReadAt,
     readMode,
     readAt: c.input.now.toISOString(),
+    ...(size === undefined ? {} : { size }),
   };
   return { cursor: { ...cursor }, cache: cache instanceof EntryCache ? cache.encode() : cache };
 }
