@@ -68,3 +68,16 @@ export class CookieRejectedError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * The server refuses change tracking to the bind account (DirSync without the replication
+ * right): the read goes on in full, the run saying why, rather than failing every sync.
+ */
+export interface TrackerRefused {
+  readonly trackerRefused: true;
+  readonly message: string;
+}
+
+export function isTrackerRefused(error: unknown): error is TrackerRefused {
+  return typeof error === 'object' && error !== null && (error as Partial<TrackerRefused>).trackerRefused === true;
+}

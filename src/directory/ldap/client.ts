@@ -29,6 +29,7 @@ import type { ChangeTracker } from './changes.ts';
 import { readIncremental } from './incremental.ts';
 import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
+import { createDirSyncTracker, supportsDirSync } from './dirsync.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
 
@@ -305,6 +306,11 @@ export class LdapSource implements DirectorySource {
     if (controls.includes(SYNC_REQUEST_OID)) {
       const counter = this.#requests;
       return { tracker: createSyncreplTracker(session.client, { idAttribute: profile.id, countRequest: () => counter.requests++ }) };
+    }
+    // DirSync names objects by objectGUID: it serves connections whose stable id is objectGUID.
+    if (supportsDirSync({ supportedControl: controls })) {
+      if (profile.id.toLowerCase() !== 'objectguid') return { tracker: null, reason: 'dirsyncNeedsObjectGuid' };
+      return { tracker: createDirSyncTracker({ client: session.client }) };
     }
     return { tracker: null, reason: 'noTracker' };
   }

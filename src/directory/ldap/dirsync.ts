@@ -135,6 +135,8 @@ export function namingContextOf(base: string, namingContexts: readonly string[])
  * naming context. The caller reads in full (or by another mechanism) and says why.
  */
 export class DirSyncRefusedError extends GroupsyncError {
+  /** The source reads in full instead (changes.ts isTrackerRefused). */
+  readonly trackerRefused = true as const;
   constructor(namingContext: string, options?: { cause?: unknown }) {
     super(
       'DIRECTORY_READ_FAILED',

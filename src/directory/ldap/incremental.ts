@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { FilterParser } from 'ldapts';
 import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { cacheAccess } from './cache-access.ts';
-import { type ChangeTracker, CookieRejectedError, type EntryChanges } from './changes.ts';
+import { type ChangeTracker, isTrackerRefused, CookieRejectedError, type EntryChanges } from './changes.ts';
 import { normalizeDn } from './dn.ts';
 import { EntryCache } from './entry-cache.ts';
 import { FilterNotEvaluableError, assertEvaluable, filterAttributes } from './filter-match.ts';
@@ -142,6 +142,17 @@ function unsupported(input: IncrementalRead, tracked: TrackedSet): string | null
 
 /** Reads the scope in the mode the state and the schedule allow (see the module comment). */
 export async function readIncremental(input: IncrementalRead, baseDn: string): Promise<IncrementalResult> {
+  try {
+    return await readTracked(input, baseDn);
+  } catch (error) {
+    if (!isTrackerRefused(error)) throw error;
+    // Nothing of the tracker's is kept: the next run asks again (the right may have been granted).
+    const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
+    return { read, stats: { readMode: 'full', readReason: 'trackerRefused', trackerRefused: error.message } };
+  }
+}
+
+async function readTracked(input: IncrementalRead, baseDn: string): Promise<IncrementalResult> {
   const tracked = trackedSet(input.layout, input.scope, baseDn);
   const plain = unsupported(input, tracked);
   if (plain !== null) {
