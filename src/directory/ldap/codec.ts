@@ -63,14 +63,15 @@ export class Reader {
   /** Throws when the bytes are not a container. */
   constructor(bytes: Uint8Array) {
     // A copy aligned on 4 bytes, so the integer sections are views.
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // (a Buffer's slice() would not copy)
     this.#bytes = aligned;
     const view = new DataView(aligned.buffer, aligned.byteOffset, aligned.byteLength);
     if (aligned.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('not a state container');
     const count = view.getUint32(4, true);
     this.#lengths = Array.from({ length: count }, (_, k) => view.getUint32(8 + 4 * k, true));
     this.#at = 8 + 4 * count;
-    this.#offsets = new Uint32Array(this.#next().slice().buffer);
+    const offsets = this.#next();
+    this.#offsets = new Uint32Array(offsets.buffer, offsets.byteOffset, offsets.byteLength / 4);
     const blob = this.#next();
     this.#text = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('utf16le');
   }
