@@ -208,6 +208,32 @@ describe('sync engine against Samba Active Directory', () => {
     ]);
   });
 
+  it('syncs incrementally with DirSync, and a full reconciliation after the incremental syncs finds nothing to change', async () => {
+    const first = await sync();
+    expect(first.run.stats).toMatchObject({ trackedBy: 'dirsync' });
+    // A membership in a nested group and a changed mail: read as changes, not in full.
+    await ad.modifyLdif(`dn: ${dnOf('gs-grandchild')}\nchangetype: modify\nadd: member\nmember: ${dnOf('gs-dave')}\n\ndn: ${dnOf('gs-alice')}\nchangetype: modify\nreplace: mail\nmail: alice.new@gs.test\n`);
+    const changed = await sync();
+    expect(changed.run.stats).toMatchObject({ readMode: 'incremental', trackedBy: 'dirsync' });
+    expect(changed.run).toMatchObject({ status: 'success', membershipsAdded: 3, usersUpdated: 2 }); // dave reaches grandchild, child and parent; alice's mail; dave back in scope
+    expect(await membersOf(app, 'gs-parent')).toEqual(['gs-alice', 'gs-bob', 'gs-carol', 'gs-dave']);
+    // Nothing changed: nothing planned.
+    const same = await sync();
+    expect(same.plan).toBeNull();
+    expect(same.run.stats).toMatchObject({ readMode: 'incremental', unchangedSince: changed.run.id });
+    // A member deleted: AD drops it from its groups without reporting them, so this change is read in full.
+    await ad.deleteDn(dnOf('gs-carol'));
+    const deleted = await sync();
+    expect(deleted.run.stats).toMatchObject({ readMode: 'full', readReason: 'linkedMembersMoved' });
+    expect(deleted.run).toMatchObject({ status: 'success', usersDeactivated: 1 });
+    await ad.modifyLdif(`dn: ${dnOf('gs-child')}\nchangetype: modify\ndelete: member\nmember: ${dnOf('gs-bob')}\n`);
+    expect((await sync()).run.stats).toMatchObject({ readMode: 'incremental' });
+
+    const reconcile = await app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', full: true });
+    expect(reconcile.run.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 0 });
+    expect(reconcile.counts).toMatchObject({ groupsCreated: 0, groupsModified: 0, groupsDeleted: 0, usersCreated: 0, usersUpdated: 0, usersDeactivated: 0, membershipsAdded: 0, membershipsRemoved: 0 });
+  });
+
   it('a wrong password is a failed run with DIRECTORY_AUTH_FAILED', async () => {
     const before = await rows(app, `select count(*)::int as n from local_users`);
     const result = await sync('wrongpw');

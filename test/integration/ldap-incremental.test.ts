@@ -304,3 +304,78 @@ describe('a sync with nothing changed, neither in the directory nor in the store
     expect(full.run.stats).toMatchObject({ readMode: 'full', readReason: 'requested' });
   });
 });
+
+describe('the kept snapshot, patched after random changes, equals a full read', () => {
+  let ldap: SlapdHandle;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov: { sessionlog: 1000 } });
+  });
+  afterAll(async () => {
+    await ldap?.stop();
+  });
+
+  it('after every step of a seeded sequence of adds, modifies, renames, deletes and member changes (nested groups, cycles)', async () => {
+    let seed = 12;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const scope: ReadScope = { groupFilter: '(cn=r-*)', groupRefs: [] };
+    const users: string[] = [];
+    const groups: string[] = [];
+    let n = 0;
+    const userDn = (uid: string) => `uid=${uid},${P}`;
+    const groupDn = (cn: string) => `cn=${cn},${G}`;
+    const memberDn = () => (random() < 0.3 && groups.length ? groupDn(pick(groups)) : random() < 0.05 ? `uid=nobody-${n},${P}` : users.length ? userDn(pick(users)) : `uid=alice,${P}`);
+    const op = async (): Promise<void> => {
+      const r = random();
+      if (r < 0.2 || users.length < 3) {
+        const uid = `r-u${n++}`;
+        users.push(uid);
+        await ldap.load(person(uid));
+      } else if (r < 0.35 || groups.length < 3) {
+        const cn = `${random() < 0.7 ? 'r' : 'x'}-g${n++}`;
+        groups.push(cn);
+        const members = [...new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, memberDn))];
+        await ldap.load(`dn: ${groupDn(cn)}\nobjectClass: groupOfNames\ncn: ${cn}\n${members.map((m) => `member: ${m}\n`).join('')}`);
+      } else if (r < 0.5) {
+        const cn = pick(groups);
+        await ldap.load(`dn: ${groupDn(cn)}\nchangetype: modify\nadd: member\nmember: ${memberDn()}\n`).catch(() => {});
+      } else if (r < 0.6) {
+        const cn = pick(groups);
+        await ldap.load(`dn: ${groupDn(cn)}\nchangetype: modify\nreplace: member\nmember: ${memberDn()}\n`);
+      } else if (r < 0.7) {
+        const uid = pick(users);
+        await ldap.load(`dn: ${userDn(uid)}\nchangetype: modify\nreplace: mail\nmail: ${uid}.${n++}@example.org\n-\nreplace: employeeType\nemployeeType: ${random() < 0.3 ? 'disabled' : 'staff'}\n`);
+      } else if (r < 0.77) {
+        const uid = users.splice(users.indexOf(pick(users)), 1)[0]!;
+        await ldap.load(`dn: ${userDn(uid)}\nchangetype: delete\n`);
+      } else if (r < 0.84) {
+        const at = users.indexOf(pick(users));
+        const uid = `r-u${n++}`;
+        await ldap.load(`dn: ${userDn(users[at]!)}\nchangetype: modrdn\nnewrdn: uid=${uid}\ndeleteoldrdn: 1\n`);
+        users[at] = uid;
+      } else if (r < 0.92) {
+        const at = groups.indexOf(pick(groups));
+        const cn = `${random() < 0.5 ? 'r' : 'x'}-g${n++}`;
+        await ldap.load(`dn: ${groupDn(groups[at]!)}\nchangetype: modrdn\nnewrdn: cn=${cn}\ndeleteoldrdn: 1\n`);
+        groups[at] = cn;
+      } else {
+        const cn = groups.splice(groups.indexOf(pick(groups)), 1)[0]!;
+        await ldap.load(`dn: ${groupDn(cn)}\nchangetype: delete\n`);
+      }
+    };
+    const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { now: () => new Date('2030-01-01T00:00:00Z'), ...extra }));
+    let state: DirectoryState | null = (await source().read(scope, undefined, null)).nextState ?? null;
+    let patched = 0;
+    for (let step = 0; step < 40; step++) {
+      const count = 1 + Math.floor(random() * 4);
+      for (let k = 0; k < count; k++) await op();
+      const snapshot = await source().read(scope, undefined, state);
+      state = snapshot.nextState ?? null;
+      const full = await source({ incremental: false }).read(scope);
+      expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
+      if (snapshot.stats?.['snapshot'] === 'patched') patched++;
+      expect({ step, groups: snapshot.groups, users: snapshot.users, skipped: snapshot.skipped }).toEqual({ step, groups: full.groups, users: full.users, skipped: full.skipped });
+    }
+    expect(patched).toBeGreaterThan(30);
+  });
+});

@@ -15,6 +15,7 @@
 // Samba is *not* Windows: it does not enforce MaxPageSize (an unpaged search returns everything)
 // nor MaxValRange (`member` comes back whole, and `member;range=0-*` comes back as one chunk with
 // that exact name); for those limits use the fake server.
+import lockfile from 'proper-lockfile';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -204,12 +205,45 @@ async function tryBind(): Promise<boolean> {
   }
 }
 
+const TURN_FILE = join(tmpdir(), 'groupsync-test-samba.turn');
+
+/** Waits (up to `waitMs`) for this process's turn to run the DC; returns the release. */
+async function takeTurn(waitMs: number): Promise<() => Promise<void>> {
+  writeFileSync(TURN_FILE, '', { flag: 'a' });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const release = await lockfile.lock(TURN_FILE, { stale: 15_000, update: 5_000, realpath: false });
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        await release().catch(() => {});
+      };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ELOCKED' || Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
 /** Provisions (or copies) a Samba AD DC, starts it on 127.0.0.1:389 and waits until a simple bind works. */
 export async function startSambaAd(options: StartSambaAdOptions = {}): Promise<SambaAdHandle> {
   const reason = sambaUnavailableReason();
   if (reason) throw new Error(reason);
-  await waitForPort(options.waitForPortMs ?? 0);
-  const template = await ensureTemplate(options.fresh ?? false);
+  // One DC at a time across test files (processes): the port check alone races with another
+  // file's samba starting between the check and the bind.
+  const releaseTurn = await takeTurn(options.waitForPortMs ?? 0);
+  try {
+    await waitForPort(options.waitForPortMs ?? 0);
+  } catch (error) {
+    await releaseTurn();
+    throw error;
+  }
+  const template = await ensureTemplate(options.fresh ?? false).catch(async (error: unknown) => {
+    await releaseTurn();
+    throw error;
+  });
   const t1 = Date.now();
   const dir = copyTemplate(template.dir);
 
@@ -249,6 +283,7 @@ export async function startSambaAd(options: StartSambaAdOptions = {}): Promise<S
     }
     watchdog.disarm();
     removeDir(dir);
+    await releaseTurn();
   };
 
   try {

@@ -9,7 +9,7 @@
 import { type Filter, FilterParser } from 'ldapts';
 import type { CachedEntry, EntryCache } from './entry-cache.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
-import { matchFilter } from './filter-match.ts';
+import { FilterNotEvaluableError, assertEvaluable, matchFilter } from './filter-match.ts';
 import type { EntryAccess } from './read.ts';
 import type { RawEntry } from './transform.ts';
 
@@ -29,6 +29,16 @@ function under(entry: CachedEntry, base: string): boolean {
   return entry.key !== null && within(entry.key, base);
 }
 
+function evaluable(filter: Filter): boolean {
+  try {
+    assertEvaluable(filter);
+    return true;
+  } catch (error) {
+    if (error instanceof FilterNotEvaluableError) return false;
+    throw error;
+  }
+}
+
 export interface CacheAccessOptions {
   /** Where entries the cache does not hold are read; none: they do not exist. */
   readonly fallback?: EntryAccess | undefined;
@@ -38,8 +48,15 @@ export interface CacheAccessOptions {
 
 export function cacheAccess(cache: EntryCache, options: CacheAccessOptions = {}): EntryAccess {
   return {
-    async *search(base: string, filter: string | Filter, _attributes: readonly string[]): AsyncIterable<RawEntry[]> {
+    async *search(base: string, filter: string | Filter, attributes: readonly string[]): AsyncIterable<RawEntry[]> {
       const parsed = typeof filter === 'string' ? FilterParser.parseString(filter) : filter;
+      // A filter the cache cannot evaluate as the server would (a binary objectGUID, a DN-valued
+      // attribute) is the server's to answer: a group linked by its objectGUID is looked up there.
+      if (options.fallback && !evaluable(parsed)) {
+        options.onFallback?.();
+        yield* options.fallback.search(base, filter, attributes);
+        return;
+      }
       const baseKey = normalizeDn(base);
       let page: RawEntry[] = [];
       for (const c of cache.values()) {

@@ -32,6 +32,13 @@ export interface EntryChanges {
   readonly presentIds: readonly string[] | null;
   /** Where the next read continues from; stored only with a run that applied. */
   readonly cookie: string;
+  /**
+   * The server keeps group member values in step when a member is renamed, moved or deleted
+   * (Active Directory's linked attributes) without reporting the groups as changed: a kept
+   * group may then name a member by a DN the server no longer shows, so such a change is read
+   * in full. Absent: member values stay as written (OpenLDAP without refint).
+   */
+  readonly linkedMembers?: boolean;
 }
 
 export interface TrackRequest {

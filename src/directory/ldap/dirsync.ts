@@ -211,7 +211,7 @@ class DirSyncRun {
     for (const found of pass.entries) {
       const entry = toRawEntry(found);
       if (isTombstone(entry) || !guidOf(entry) || !isUnder(normalizeDn(entry.dn), baseKey)) continue;
-      entries.push(requestedOnly(await this.#completeRanges(withRdnAttribute(entry, attributes), request.attributes), request.attributes));
+      entries.push(plainDns(requestedOnly(await this.#completeRanges(withRdnAttribute(entry, attributes), request.attributes), request.attributes)));
     }
     return { changes: { kind: 'refresh', entries, partial: false, deletedIds: [], presentIds: null }, pass };
   }
@@ -238,7 +238,7 @@ class DirSyncRun {
       if (movedDn !== null) movedContainers.push(movedDn);
     }
     await this.#readUnder(request, movedContainers, entries, deleted, present);
-    return { changes: { kind: 'delta', entries, partial: false, deletedIds: [...deleted], presentIds: null }, pass };
+    return { changes: { kind: 'delta', entries, partial: false, deletedIds: [...deleted], presentIds: null, linkedMembers: true }, pass };
   }
 
   /**
@@ -383,6 +383,26 @@ function withRdnAttribute(entry: RawEntry, requested: readonly string[]): RawEnt
   const attrs = new Map(entry.attrs);
   attrs.set(type, [value]);
   return { dn: entry.dn, attrs };
+}
+
+/** `<GUID=…>;<SID=…>;` prefixes of DN values in DirSync answers (objectCategory): a plain search shows the DN alone. */
+const EXTENDED_DN = /^(?:<[A-Za-z]+=[^>]*>;)+/;
+
+/** DN values as a plain search shows them, so that a refresh and a later read of the same entry agree. */
+function plainDns(entry: RawEntry): RawEntry {
+  let changed = false;
+  const attrs = new Map<string, readonly RawValue[]>();
+  for (const [name, values] of entry.attrs) {
+    attrs.set(
+      name,
+      values.map((v) => {
+        if (typeof v !== 'string' || !EXTENDED_DN.test(v)) return v;
+        changed = true;
+        return v.replace(EXTENDED_DN, '');
+      }),
+    );
+  }
+  return changed ? { dn: entry.dn, attrs } : entry;
 }
 
 /** The attributes asked for and the id; not those DirSync adds (instanceType, parentGUID) or the tracker asks for itself (isDeleted). */

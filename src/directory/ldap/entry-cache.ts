@@ -4,17 +4,19 @@
  * DN. A change tracker's EntryChanges are applied to it; the snapshot is then read from it by the
  * same readScope as a full read (cache-access.ts), so both give the same result.
  *
- * Encoding (kept in DirectoryState.cache): gzip of a JSON document with one table of attribute
- * names and, per entry, its DN and (name index, values) pairs; a value that is the DN of a cached
- * entry (a member) is written as that entry's index, so the hundreds of thousands of member values
- * of a large directory cost a few bytes each and are decoded without allocating a string.
+ * Encoding (a section of the kept state, codec.ts): integer columns (per entry its id, DN,
+ * normalised DN and attributes; per attribute its name and values) over one string table; a
+ * member value that is the DN of a cached entry shares that entry's string. Decoding builds only
+ * the index by id: an entry is made an object when it is first asked for, so an incremental read
+ * that touches a few entries never builds the others.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { Reader, Writer } from './codec.ts';
 import type { EntryChanges } from './changes.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import type { RawEntry, RawValue } from './transform.ts';
 
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 
 export interface CachedEntry {
   readonly id: string;
@@ -44,12 +46,43 @@ export interface ApplyCounts {
   readonly deleted: number;
 }
 
-type EncodedValue = string | number | { b: string };
-interface EncodedCache {
-  v: number;
-  names: string[];
-  /** [dn, id, nameIndex, values, nameIndex, values, …] */
-  entries: (string | number | EncodedValue[])[][];
+/** Entries as decoded, made objects one by one when asked for. */
+class Base {
+  readonly r: Reader;
+  /** Per entry: id, dn, key (-1: none), first attribute; one more row ends the last. */
+  readonly entries: Int32Array;
+  /** Per attribute: name, first value; one more row ends the last. */
+  readonly attrs: Int32Array;
+  /** A string index; a binary value is -(index + 2) of its latin1 text. */
+  readonly values: Int32Array;
+  constructor(r: Reader, entries: Int32Array, attrs: Int32Array, values: Int32Array) {
+    this.r = r;
+    this.entries = entries;
+    this.attrs = attrs;
+    this.values = values;
+  }
+
+  get count(): number {
+    return this.entries.length / 4 - 1;
+  }
+
+  id(k: number): string {
+    return this.r.str(this.entries[k * 4]!)!;
+  }
+
+  entry(k: number): Cached {
+    const e = this.entries;
+    const attrs = new Map<string, RawValue[]>();
+    for (let a = e[k * 4 + 3]!; a < e[k * 4 + 7]!; a++) {
+      const values: RawValue[] = [];
+      for (let v = this.attrs[a * 2 + 1]!; v < this.attrs[a * 2 + 3]!; v++) {
+        const at = this.values[v]!;
+        values.push(at >= 0 ? this.r.str(at)! : Buffer.from(this.r.str(-at - 2)!, 'latin1'));
+      }
+      attrs.set(this.r.str(this.attrs[a * 2]!)!, values);
+    }
+    return new Cached(this.id(k), { dn: this.r.str(e[k * 4 + 1]!)!, attrs }, this.r.str(e[k * 4 + 2]!));
+  }
 }
 
 function keyOf(dn: string): string | null {
@@ -79,45 +112,77 @@ export function sameEntry(a: RawEntry, b: RawEntry): boolean {
   return true;
 }
 
+/** What apply() changed, by id (for the kept snapshot). */
+export interface AppliedIds {
+  readonly changed: string[];
+  readonly deleted: string[];
+  /** The normalised DN each changed or deleted entry had before (undefined: not kept before). */
+  readonly oldKeys: Map<string, string | null | undefined>;
+}
+
 export class EntryCache {
-  readonly #byId = new Map<string, CachedEntry>();
-  #byKey: Map<string, CachedEntry> | null = null;
+  /** An entry, or its row in the decoded base until first asked for. */
+  readonly #byId = new Map<string, CachedEntry | number>();
+  #base: Base | null = null;
+  /** Normalised DN → id. */
+  #byKey: Map<string, string> | null = null;
 
   get size(): number {
     return this.#byId.size;
   }
 
-  values(): IterableIterator<CachedEntry> {
-    return this.#byId.values();
+  #at(id: string, slot: CachedEntry | number | undefined): CachedEntry | undefined {
+    if (typeof slot !== 'number') return slot;
+    const cached = this.#base!.entry(slot);
+    this.#byId.set(id, cached);
+    return cached;
+  }
+
+  *values(): IterableIterator<CachedEntry> {
+    for (const [id, slot] of this.#byId) yield this.#at(id, slot)!;
   }
 
   get(id: string): CachedEntry | undefined {
-    return this.#byId.get(id);
+    return this.#at(id, this.#byId.get(id));
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  #keyOfSlot(slot: CachedEntry | number): string | null {
+    if (typeof slot !== 'number') return slot.key;
+    return this.#base!.r.str(this.#base!.entries[slot * 4 + 2]!);
   }
 
   /** The entry at a normalised DN. */
   atKey(key: string): CachedEntry | undefined {
     if (!this.#byKey) {
       this.#byKey = new Map();
-      for (const c of this.#byId.values()) if (c.key !== null) this.#byKey.set(c.key, c);
+      for (const [id, slot] of this.#byId) {
+        const k = this.#keyOfSlot(slot);
+        if (k !== null) this.#byKey.set(k, id);
+      }
     }
-    return this.#byKey.get(key);
+    const id = this.#byKey.get(key);
+    return id === undefined ? undefined : this.get(id);
   }
 
   set(id: string, entry: RawEntry): void {
-    const old = this.#byId.get(id);
+    const old = this.get(id);
     const key = old && old.entry.dn === entry.dn ? old.key : keyOf(entry.dn);
     const cached: CachedEntry = new Cached(id, entry, key);
-    if (old && old.key !== null && old.key !== key && this.#byKey?.get(old.key) === old) this.#byKey.delete(old.key);
+    if (old && old.key !== null && old.key !== key && this.#byKey?.get(old.key) === id) this.#byKey.delete(old.key);
     this.#byId.set(id, cached);
-    if (key !== null) this.#byKey?.set(key, cached);
+    if (key !== null) this.#byKey?.set(key, id);
   }
 
   delete(id: string): boolean {
-    const old = this.#byId.get(id);
-    if (!old) return false;
+    const slot = this.#byId.get(id);
+    if (slot === undefined) return false;
+    const key = this.#keyOfSlot(slot);
     this.#byId.delete(id);
-    if (old.key !== null && this.#byKey?.get(old.key) === old) this.#byKey.delete(old.key);
+    if (key !== null && this.#byKey?.get(key) === id) this.#byKey.delete(key);
     return true;
   }
 
@@ -125,9 +190,9 @@ export class EntryCache {
    * Applies what a tracker returned. `idOf` gives an entry's stable id (entries without one are
    * not kept). A refresh replaces everything; a delta merges (a partial entry replaces only the
    * attributes it carries), removes deletedIds, and with presentIds keeps only the entries listed
-   * or changed.
+   * or changed. `record` receives the ids changed and deleted.
    */
-  apply(changes: EntryChanges, idOf: (entry: RawEntry) => string | null): ApplyCounts {
+  apply(changes: EntryChanges, idOf: (entry: RawEntry) => string | null, record?: AppliedIds): ApplyCounts {
     let deleted = 0;
     if (changes.kind === 'refresh') {
       deleted = this.#byId.size;
@@ -135,11 +200,18 @@ export class EntryCache {
       this.#byKey = null;
     }
     const touched = new Set<string>();
+    const remember = (id: string) => {
+      if (record && !record.oldKeys.has(id)) {
+        const slot = this.#byId.get(id);
+        record.oldKeys.set(id, slot === undefined ? undefined : this.#keyOfSlot(slot));
+      }
+    };
     for (const entry of changes.entries) {
       const id = idOf(entry);
       if (!id) continue;
+      remember(id);
       touched.add(id);
-      const old = this.#byId.get(id);
+      const old = this.get(id);
       if (changes.partial && old) {
         const attrs = new Map(old.entry.attrs);
         for (const [name, values] of entry.attrs) attrs.set(name, values);
@@ -148,75 +220,109 @@ export class EntryCache {
         this.set(id, entry);
       }
     }
-    for (const id of changes.deletedIds) if (this.delete(id)) deleted++;
+    const drop = (id: string) => {
+      remember(id);
+      if (!this.delete(id)) return;
+      deleted++;
+      record?.deleted.push(id);
+    };
+    for (const id of changes.deletedIds) drop(id);
     if (changes.presentIds) {
       const present = new Set(changes.presentIds);
-      for (const id of [...this.#byId.keys()]) {
-        if (!present.has(id) && !touched.has(id) && this.delete(id)) deleted++;
-      }
+      for (const id of [...this.#byId.keys()]) if (!present.has(id) && !touched.has(id)) drop(id);
     }
+    record?.changed.push(...touched);
     return { changed: touched.size, deleted: changes.kind === 'refresh' ? Math.max(0, deleted - touched.size) : deleted };
   }
 
   /** How many entries differ between two caches (present in one only, or with other values). */
   countDifferences(other: EntryCache, ignore: ReadonlySet<string> = new Set()): number {
     let diffs = 0;
-    for (const [id, mine] of this.#byId) {
-      if (ignore.has(id)) continue;
-      const theirs = other.#byId.get(id);
+    for (const mine of this.values()) {
+      if (ignore.has(mine.id)) continue;
+      const theirs = other.get(mine.id);
       if (!theirs || !sameEntry(mine.entry, theirs.entry)) diffs++;
     }
     for (const id of other.#byId.keys()) if (!ignore.has(id) && !this.#byId.has(id)) diffs++;
     return diffs;
   }
 
-  encode(): Uint8Array {
-    const names: string[] = [];
-    const nameIndex = new Map<string, number>();
-    const dnIndex = new Map<string, number>();
-    const all = [...this.#byId.values()];
-    all.forEach((c, k) => dnIndex.set(c.entry.dn, k));
-    const entries = all.map((c) => {
-      const row: (string | number | EncodedValue[])[] = [c.entry.dn, c.id];
-      for (const [name, values] of c.entry.attrs) {
-        let n = nameIndex.get(name);
-        if (n === undefined) {
-          n = names.length;
-          names.push(name);
-          nameIndex.set(name, n);
+  /** Writes the entries (a section of the kept state). */
+  write(w: Writer): void {
+    const entries = new Int32Array((this.#byId.size + 1) * 4);
+    const attrs: number[] = [];
+    const values: number[] = [];
+    const names = new Map<string, number>();
+    const dns = new Map<string, number>();
+    const classes = new Map<string, number>();
+    let k = 0;
+    const base = this.#base;
+    const order: [string, CachedEntry | number][] = [...this.#byId];
+    for (const [id, slot] of order) {
+      const dn = typeof slot === 'number' ? base!.r.str(base!.entries[slot * 4 + 1]!)! : slot.entry.dn;
+      const at = w.str(dn);
+      dns.set(dn, at);
+      entries[k * 4] = w.str(id);
+      entries[k * 4 + 1] = at;
+      entries[k * 4 + 2] = w.str(this.#keyOfSlot(slot));
+      k++;
+    }
+    k = 0;
+    for (const [id, slot] of order) {
+      entries[k * 4 + 3] = attrs.length / 2;
+      const entry = typeof slot === 'number' ? base!.entry(slot).entry : this.#at(id, slot)!.entry;
+      for (const [name, list] of entry.attrs) {
+        let n = names.get(name);
+        if (n === undefined) names.set(name, (n = w.str(name)));
+        attrs.push(n, values.length);
+        const shared = name === 'objectclass' ? classes : dns;
+        for (const v of list) {
+          if (typeof v !== 'string') values.push(-w.str(v.toString('latin1')) - 2);
+          else {
+            let at = shared.get(v);
+            if (at === undefined) {
+              at = w.str(v);
+              if (shared === classes) classes.set(v, at);
+            }
+            values.push(at);
+          }
         }
-        row.push(n, values.map((v) => (typeof v === 'string' ? (dnIndex.get(v) ?? v) : { b: v.toString('base64') })));
       }
-      return row;
-    });
-    const doc: EncodedCache = { v: CACHE_VERSION, names, entries };
-    return gzipSync(JSON.stringify(doc), { level: 1 });
+      k++;
+    }
+    entries[k * 4 + 3] = attrs.length / 2;
+    attrs.push(-1, values.length);
+    w.ints(entries);
+    w.ints(attrs);
+    w.ints(values);
   }
 
-  /** The stored cache, or null when it is missing, unreadable or from another version (then: a full read). */
+  /** The entries alone, compressed (tests; the kept state holds them with the snapshot: incremental.ts). */
+  encode(): Uint8Array {
+    const w = new Writer();
+    w.json({ v: CACHE_VERSION });
+    this.write(w);
+    return gzipSync(w.finish(), { level: 1 });
+  }
+
+  /** What encode() wrote, or null when it is missing, unreadable or from another version. */
   static decode(bytes: Uint8Array | null): EntryCache | null {
     if (!bytes) return null;
-    let doc: EncodedCache;
     try {
-      doc = JSON.parse(gunzipSync(bytes).toString('utf8')) as EncodedCache;
+      const r = new Reader(gunzipSync(bytes));
+      if (r.json<{ v: number }>().v !== CACHE_VERSION) return null;
+      return EntryCache.read(r);
     } catch {
       return null;
     }
-    if (doc?.v !== CACHE_VERSION || !Array.isArray(doc.entries)) return null;
-    const dns = doc.entries.map((row) => row[0] as string);
+  }
+
+  /** Reads what write() wrote; entries are made objects when first asked for. */
+  static read(r: Reader): EntryCache {
     const cache = new EntryCache();
-    for (const row of doc.entries) {
-      const attrs = new Map<string, RawValue[]>();
-      for (let k = 2; k < row.length; k += 2) {
-        const values = row[k + 1] as EncodedValue[];
-        attrs.set(
-          doc.names[row[k] as number]!,
-          values.map((v) => (typeof v === 'number' ? dns[v]! : typeof v === 'string' ? v : Buffer.from(v.b, 'base64'))),
-        );
-      }
-      const dn = row[0] as string;
-      cache.#byId.set(row[1] as string, new Cached(row[1] as string, { dn, attrs }));
-    }
+    const base = new Base(r, r.ints(), r.ints(), r.ints());
+    cache.#base = base;
+    for (let k = 0; k < base.count; k++) cache.#byId.set(base.id(k), k);
     return cache;
   }
 }

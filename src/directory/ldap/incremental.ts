@@ -20,14 +20,17 @@
  * changed while the full read ran are not counted); the snapshot comes from the full read.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { FilterParser } from 'ldapts';
 import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { cacheAccess } from './cache-access.ts';
 import { type ChangeTracker, isTrackerRefused, CookieRejectedError, type EntryChanges } from './changes.ts';
 import { normalizeDn } from './dn.ts';
-import { EntryCache } from './entry-cache.ts';
+import { Reader, Writer } from './codec.ts';
+import { type AppliedIds, CACHE_VERSION, EntryCache } from './entry-cache.ts';
 import { FilterNotEvaluableError, assertEvaluable, filterAttributes } from './filter-match.ts';
-import { type EntryAccess, type ReadLayout, type ScopeRead, readScope, scopeAttributes } from './read.ts';
+import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, scopeAttributes } from './read.ts';
+import { type KeptSnapshot, PatchFallback, decodeSnapshot, encodeSnapshot, keptOf, patchSnapshot } from './snapshot.ts';
 import { type RawEntry, type RawValue, memberChunks, stableId } from './transform.ts';
 
 export const LDAP_CURSOR_VERSION = 1;
@@ -181,12 +184,15 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
       const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0, cachedEntries: cursor!.size! };
       return { unchanged: true, stats, nextState: state(context, input.state!.cache!, changes.cookie, 'incremental', cursor!.lastFullReadAt, cursor!.size) };
     }
-    const cache = EntryCache.decode(input.state!.cache!);
-    if (cache) return readChanges(context, cursor!, cache, changes);
-    reason = 'noState';
+    const kept = decodeState(input.state!.cache!);
+    if (kept) {
+      const read = await readChanges(context, cursor!, kept, changes);
+      if (read) return read;
+      reason = 'linkedMembersMoved';
+    } else reason = 'noState';
   }
   // A reconciliation compares with the old cache; a cache of another scope is not comparable.
-  const cache = cursor && cursor.scopeKey === key ? EntryCache.decode(input.state?.cache ?? null) : null;
+  const cache = cursor && cursor.scopeKey === key ? (decodeState(input.state?.cache ?? null)?.cache ?? null) : null;
   const previous = cursor && cache ? { cursor, cache } : null;
   return readFull(context, reason, previous);
 }
@@ -202,22 +208,56 @@ async function track(c: Context, cookie: string | null): Promise<EntryChanges> {
   return c.tracker.read({ ...c.tracked, cookie });
 }
 
+/** An entry that was kept was deleted, renamed or moved: groups naming it changed on the server unreported. */
+function membersMoved(cache: EntryCache, applied: AppliedIds): boolean {
+  for (const id of applied.deleted) if (applied.oldKeys.get(id) !== undefined) return true;
+  for (const id of applied.changed) {
+    const before = applied.oldKeys.get(id);
+    if (before !== undefined && before !== (cache.get(id)?.key ?? null)) return true;
+  }
+  return false;
+}
+
 /** The tracker reports nothing added, modified or deleted (a present phase listing exactly the cached entries). */
 function noChange(changes: EntryChanges, cursor: LdapCursor): boolean {
   if (changes.kind !== 'delta' || changes.entries.length || changes.deletedIds.length || cursor.size === undefined) return false;
   return changes.presentIds === null || changes.presentIds.length === cursor.size;
 }
 
-async function readChanges(c: Context, cursor: LdapCursor, cache: EntryCache, changes: EntryChanges): Promise<IncrementalResult> {
+/** The changes applied to the kept state and the snapshot patched; null when they need a full read (linkedMembersMoved). */
+async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState, changes: EntryChanges): Promise<IncrementalResult | null> {
   const p = c.input.layout.profile;
-  const counts = cache.apply(changes, (e) => stableId(e, p));
-  const result = await snapshotFrom(c, cache);
+  const { cache } = kept;
+  const applied: AppliedIds = { changed: [], deleted: [], oldKeys: new Map() };
+  const counts = cache.apply(changes, (e) => stableId(e, p), applied);
+  if (changes.linkedMembers && membersMoved(cache, applied)) return null;
+  const result = await patchedSnapshot(c, kept, changes.kind === 'refresh' ? 'refresh' : null, applied);
   return {
     read: result.read,
-    stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, fallbackReads: result.fallbackReads },
-    // Nothing changed: the stored cache is kept as it is, not encoded again.
-    nextState: state(c, counts.changed + counts.deleted === 0 ? c.input.state!.cache! : cache, changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
+    stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, ...result.stats },
+    // Nothing changed: the stored state is kept as it is, not encoded again.
+    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? c.input.state!.cache! : encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
   };
+}
+
+/** The snapshot patched from the kept one, or (saying why) read again from the kept entries. */
+async function patchedSnapshot(c: Context, kept: KeptState, refused: string | null, applied: AppliedIds): Promise<{ read: ScopeRead; kept: KeptSnapshot; stats: ReadStats }> {
+  let reason = refused ?? (kept.snapshot ? null : 'noSnapshot');
+  if (reason === null) {
+    let fallbackReads = 0;
+    const access = cacheAccess(kept.cache, { fallback: c.input.server, onFallback: () => fallbackReads++ });
+    const snapshot = kept.snapshot!;
+    try {
+      const patch = await patchSnapshot(snapshot, applied, kept.cache, access, c.input.scope, c.input.layout);
+      const read = answerOf({ graph: snapshot.graph, counters: patch.counters, scanned: snapshot.scanned }, snapshot.expansions);
+      return { read, kept: snapshot, stats: { snapshot: 'patched', reclassifiedNodes: patch.reclassified, reexpandedGroups: patch.reexpanded, fallbackReads } };
+    } catch (error) {
+      if (!(error instanceof PatchFallback)) throw error;
+      reason = error.reason;
+    }
+  }
+  const result = await snapshotFrom(c, kept.cache);
+  return { read: result.read, kept: result.kept, stats: { snapshot: 'rebuilt', snapshotFallback: reason, fallbackReads: result.fallbackReads } };
 }
 
 async function readFull(c: Context, reason: string, previous: { cursor: LdapCursor; cache: EntryCache } | null): Promise<IncrementalResult> {
@@ -234,11 +274,12 @@ async function readFull(c: Context, reason: string, previous: { cursor: LdapCurs
     cache.apply(refresh, (e) => stableId(e, p));
     cookie = refresh.cookie;
   }
-  const reconcile = previous ? await countDiffs(c, previous, cache, cookie) : null;
+  // Only a reconciliation (scheduled or asked for) compares: after another full read the kept state is known stale.
+  const reconcile = previous && (reason === 'reconcile' || reason === 'requested') ? await countDiffs(c, previous, cache, cookie) : null;
   const result = await snapshotFrom(c, cache);
   const stats: ReadStats = { readMode: 'full', readReason: reason, trackedBy: c.tracker.mechanism, cachedEntries: cache.size, fallbackReads: result.fallbackReads };
   if (reconcile !== null) Object.assign(stats, reconcile);
-  return { read: result.read, stats, nextState: state(c, cache, cookie, 'full', c.input.now.toISOString(), cache.size) };
+  return { read: result.read, stats, nextState: state(c, encodeState(cache, result.kept), cookie, 'full', c.input.now.toISOString(), cache.size) };
 }
 
 /**
@@ -268,14 +309,44 @@ async function countDiffs(c: Context, previous: { cursor: LdapCursor; cache: Ent
   return { reconcileDiffs: previous.cache.countDifferences(full, racing) };
 }
 
-async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: ScopeRead; fallbackReads: number }> {
+async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: ScopeRead; kept: KeptSnapshot; fallbackReads: number }> {
   let fallbackReads = 0;
   const access = cacheAccess(cache, { fallback: c.input.server, onFallback: () => fallbackReads++ });
-  const read = await readScope(access, c.input.scope, c.input.layout, c.input.onProgress);
-  return { read, fallbackReads };
+  const graphRead = await readScopeGraph(access, c.input.scope, c.input.layout, c.input.onProgress);
+  const expansions = new Map<number, Int32Array>();
+  const read = answerOf(graphRead, expansions);
+  return { read, kept: keptOf(graphRead, expansions), fallbackReads };
 }
 
-function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string, size: number | undefined): DirectoryState {
+export interface KeptState {
+  readonly cache: EntryCache;
+  readonly snapshot: KeptSnapshot | null;
+}
+
+/** The kept state: the entries and the snapshot in one compressed container (codec.ts). */
+export function encodeState(cache: EntryCache, snapshot: KeptSnapshot | null): Uint8Array {
+  const w = new Writer();
+  w.json({ v: CACHE_VERSION, snapshot: snapshot !== null });
+  cache.write(w);
+  if (snapshot) encodeSnapshot(w, snapshot);
+  return gzipSync(w.finish(), { level: 1 });
+}
+
+/** The kept state, or null when it is missing, unreadable or from another version (then: a full read). */
+export function decodeState(bytes: Uint8Array | null): KeptState | null {
+  if (!bytes) return null;
+  try {
+    const r = new Reader(gunzipSync(bytes));
+    const head = r.json<{ v: number; snapshot: boolean }>();
+    if (head.v !== CACHE_VERSION) return null;
+    const cache = EntryCache.read(r);
+    return { cache, snapshot: head.snapshot ? decodeSnapshot(r) : null };
+  } catch {
+    return null;
+  }
+}
+
+function state(c: Context, bytes: Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string, size: number | undefined): DirectoryState {
   const cursor: LdapCursor = {
     version: LDAP_CURSOR_VERSION,
     mechanism: c.tracker.mechanism,
@@ -286,7 +357,7 @@ function state(c: Context, cache: EntryCache | Uint8Array, cookie: string, readM
     readAt: c.input.now.toISOString(),
     ...(size === undefined ? {} : { size }),
   };
-  return { cursor: { ...cursor }, cache: cache instanceof EntryCache ? cache.encode() : cache };
+  return { cursor: { ...cursor }, cache: bytes };
 }
 
 /** Every tracked entry, paged, into a new cache; a member list the server cut in ranges (AD) is read to its end. */
