@@ -14,7 +14,7 @@
  *      way to see a group newly matching or no longer matching the filter);
  *   4. patches a changed linked group that has no nested group from its `members@delta` (users
  *      added and removed: its direct members are all its members; users it gains that the model
- *      does not know are read by id), and reads again, in full, the transitive members of every
+ *      does not know are read by id, twenty to a JSON batch: batch.ts), and reads again, in full, the transitive members of every
  *      linked group that is new, has a changed group nested in it (known from the model), or
  *      changed in a way a patch cannot follow (no member list, a group added as member); the
  *      other groups keep theirs.
@@ -182,7 +182,7 @@ export async function readDelta(
     }
   }
 
-  const linked = await readLinkedGroups(graph, scope, options.pageSize);
+  const linked = await readLinkedGroups(graph, scope, options.pageSize, options.concurrency);
   onProgress?.({ phase: 'groups', count: linked.size });
   // Each linked group: unchanged (kept), patched from its member changes, or read again in full
   // (new, changed otherwise, or with a changed group nested in it).
@@ -210,7 +210,7 @@ export async function readDelta(
     const last = model.groups.get(id);
     if (last) model.groups.set(id, { ...last, name: ref.name, description: ref.description });
   }
-  // Users a patch adds that the model does not know (or knows as deleted): read them one by one.
+  // Users a patch adds that the model does not know (or knows as deleted): read twenty to a batch.
   const missing = new Set<string>();
   for (const [id, members] of patched) {
     model.groups.set(id, { ...model.groups.get(id)!, userIds: members });

@@ -6,6 +6,7 @@
  */
 import type { DirectoryGroupRef, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { GroupsyncError } from '../../errors.ts';
+import { getEach } from './batch.ts';
 import { type GraphHttp } from './client.ts';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import {
@@ -40,10 +41,13 @@ function isNotFound(error: unknown): boolean {
   return error instanceof GraphError && error.statusCode === 404;
 }
 
+const groupPath = (id: string) => `/groups/${q(id)}?$select=${GROUP_SELECT.join(',')}`;
+const userPath = (id: string) => `/users/${q(id)}?$select=${USER_SELECT.join(',')}`;
+
 /** One group by id; null when it does not exist (any more). */
 export async function readGroupById(graph: GraphHttp, id: string): Promise<DirectoryGroupRef | null> {
   try {
-    const o = await graph.get<GraphObject>(`/groups/${q(id)}?$select=${GROUP_SELECT.join(',')}`);
+    const o = await graph.get<GraphObject>(groupPath(id));
     return toGroupRef(o);
   } catch (error) {
     if (isNotFound(error)) return null;
@@ -61,8 +65,11 @@ export async function findGroupsByName(graph: GraphHttp, name: string, pageSize:
   return out;
 }
 
-/** The groups the scope selects now: by filter, then by reference (id, or display name). */
-export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageSize: number): Promise<Map<string, DirectoryGroupRef>> {
+/**
+ * The groups the scope selects now: by filter, then by reference (id, or display name). Groups
+ * linked by id that the filter did not list are read twenty to a batch.
+ */
+export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageSize: number, concurrency = 4): Promise<Map<string, DirectoryGroupRef>> {
   const linked = new Map<string, DirectoryGroupRef>();
   if (scope.groupFilter) {
     const url = `/groups?$filter=${q(scope.groupFilter)}&$select=${GROUP_SELECT.join(',')}&$top=${pageSize}`;
@@ -71,12 +78,14 @@ export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageS
       if (ref) linked.set(ref.id, ref);
     }
   }
+  const byId = [...new Set(scope.groupRefs.filter(isObjectId).map((ref) => ref.toLowerCase()))].filter((id) => !linked.has(id));
+  const found = await getEach<GraphObject>(graph, byId.map(groupPath), concurrency);
+  const groups = new Map(byId.map((id, k) => [id, found[k] ? toGroupRef(found[k]) : null]));
   for (const ref of scope.groupRefs) {
     if (isObjectId(ref)) {
-      if (linked.has(ref.toLowerCase())) continue;
-      const group = await readGroupById(graph, ref);
+      const group = groups.get(ref.toLowerCase());
       // A linked group gone from the directory is left out: the planner deletes its local group.
-      if (group) linked.set(group.id, group);
+      if (group && !linked.has(group.id)) linked.set(group.id, group);
     } else {
       for (const group of await findGroupsByName(graph, ref, pageSize)) linked.set(group.id, group);
     }
@@ -103,22 +112,14 @@ export async function readTransitiveMembers(graph: GraphHttp, groupId: string, p
   return { users, nestedGroupIds };
 }
 
-/** Users by id (those not found are left out), a few at a time. */
+/** Users by id (those not found are left out), twenty to a batch, a few batches at a time. */
 export async function readUsers(graph: GraphHttp, ids: readonly string[], concurrency: number): Promise<Map<string, UserRecord>> {
   const out = new Map<string, UserRecord>();
-  let cursor = 0;
-  const worker = async () => {
-    while (cursor < ids.length) {
-      const id = ids[cursor++]!;
-      try {
-        const o = await graph.get<GraphObject>(`/users/${q(id)}?$select=${USER_SELECT.join(',')}`);
-        out.set(id, { ...toUserRecord(o), id });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  const found = await getEach<GraphObject>(graph, ids.map(userPath), concurrency);
+  ids.forEach((id, k) => {
+    const o = found[k];
+    if (o) out.set(id, { ...toUserRecord(o), id });
+  });
   return out;
 }
 
@@ -176,7 +177,7 @@ export async function readFull(
   options: ReadOptions,
   onProgress?: (progress: ReadProgress) => void,
 ): Promise<DirectoryModel> {
-  const linked = await readLinkedGroups(graph, scope, options.pageSize);
+  const linked = await readLinkedGroups(graph, scope, options.pageSize, options.concurrency);
   onProgress?.({ phase: 'groups', count: linked.size });
   const allowed = await readAllowedUsers(graph, options);
   const model: DirectoryModel = { groups: new Map(), users: new Map() };

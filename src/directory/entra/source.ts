@@ -126,7 +126,16 @@ export class EntraSource implements DirectorySource {
       users,
       skipped,
       certificate: null,
-      stats: { ...stats, requests: g.requests, pages: g.pages, retries: g.retries, throttled: g.throttled, retryWaitMs: g.waitedMs },
+      stats: {
+        ...stats,
+        requests: g.requests,
+        pages: g.pages,
+        batches: g.batches,
+        retries: g.retries,
+        throttled: g.throttled,
+        retryWaitMs: g.waitedMs,
+        ...(g.batchUnsupported !== null ? { batchUnsupported: g.batchUnsupported } : {}),
+      },
       ...(cursor ? { nextState: { cursor: { ...cursor }, cache: encodeModel(model) } } : {}),
     };
   }
