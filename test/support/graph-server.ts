@@ -73,6 +73,8 @@ interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Record<string, string>;
+  /** Send the status line, the headers and the start of the body, then reset the connection. */
+  readonly cut?: boolean;
 }
 
 const CONTENT_TYPE = 'application/json;odata.metadata=minimal;charset=utf-8';
@@ -279,9 +281,7 @@ export class GraphServer {
     if (fault) {
       if (fault.cutBody) {
         record.status = fault.status;
-        res.writeHead(fault.status, { 'content-type': CONTENT_TYPE, 'content-length': 65536 });
-        res.write('{"@odata.context":"cut","value":[', () => res.destroy());
-        return;
+        return this.#cut(res, fault.status);
       }
       const answer = faultAnswer(fault);
       return send(answer.status, answer.body, answer.headers);
@@ -342,7 +342,14 @@ export class GraphServer {
     if (!authorized) return fail(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
     const answer = url.pathname === '/v1.0/$batch' && req.method === 'POST' ? this.#batch(body) : this.#route(req.method ?? 'GET', url);
     record.status = answer.status;
+    if (answer.cut) return this.#cut(res, answer.status);
     this.#json(res, answer.status, answer.body, answer.headers);
+  }
+
+  /** The status line, the headers and the start of the body, then the socket destroyed (a reset mid-body). */
+  #cut(res: import('node:http').ServerResponse, status: number): void {
+    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': 65536 });
+    res.write('{"@odata.context":"cut","value":[', () => res.destroy());
   }
 
   /** A Graph request below /v1.0 (not $batch), answered as a value: the same for a request alone and inside a batch. */
@@ -388,8 +395,9 @@ export class GraphServer {
    * service root, each answered `{id, status, headers, body}`, in an order of the server's (here:
    * reversed, so a client must match answers by id). The batch itself answers 200 whatever its
    * items answer; a malformed batch (no requests, more than 20, ids missing or repeated) 400.
-   * Faults apply to each item by its path (a 429 item carries its Retry-After); every item is
-   * recorded, with the sequence number of its batch.
+   * Faults apply to each item by its path (a 429 item carries its Retry-After; an item's answer
+   * cut after its headers cuts the whole batch's answer); every item is recorded, with the
+   * sequence number of its batch.
    */
   #batch(text: string): Answer {
     let payload: { requests?: unknown };
@@ -410,16 +418,19 @@ export class GraphServer {
       ids.add(r.id);
     }
     const batch = ++this.batches;
+    let cut = false;
     const responses = (requests as Array<{ id: string; method: string; url: string }>).map((r) => {
       const url = new URL(`${this.graphBaseUrl}${r.url.startsWith('/') ? '' : '/'}${r.url}`);
       const record: RecordedRequest = { method: r.method, path: url.pathname, query: url.searchParams, at: performance.now(), status: 0, authorized: true, batch };
       if (this.#options.record !== false) this.requests.push(record);
       const fault = this.#takeFault(url.pathname);
-      const answer = fault ? faultAnswer(fault) : this.#route(r.method, url);
+      // An item's answer cut after its headers cuts the batch's answer, which carries it.
+      if (fault?.cutBody) cut = true;
+      const answer = fault && !fault.cutBody ? faultAnswer(fault) : this.#route(r.method, url);
       record.status = answer.status;
       return { id: r.id, status: answer.status, headers: { 'Content-Type': CONTENT_TYPE, ...(answer.headers ?? {}) }, body: answer.body };
     });
-    return { status: 200, body: { responses: responses.reverse() } };
+    return { status: 200, body: { responses: responses.reverse() }, ...(cut ? { cut } : {}) };
   }
 
   #takeFault(path: string): Fault | undefined {

@@ -2,11 +2,13 @@
  * Reads a scope from Microsoft Graph: the linked groups (by the scope filter and by id), each
  * one's transitive members (Graph expands nested groups, cycles included), and the users reached.
  * Every collection is read with `$select` of what is used, `$top` at the page size, and
- * `@odata.nextLink` to the end. A read that cannot complete throws: no partial model.
+ * `@odata.nextLink` to the end; requests of one object or one first page each (a group's
+ * members, a group or a user by id) go twenty to a JSON batch (batch.ts). A read that cannot
+ * complete throws: no partial model.
  */
 import type { DirectoryGroupRef, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { GroupsyncError } from '../../errors.ts';
-import { getEach } from './batch.ts';
+import { BATCH_SIZE, getEach } from './batch.ts';
 import { type GraphHttp } from './client.ts';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import {
@@ -98,18 +100,105 @@ export interface GroupMembers {
   readonly nestedGroupIds: string[];
 }
 
-/** A group's transitive members: users (with their properties) and nested groups, read to the end. */
+/** One page of a collection as Graph answers it. */
+interface PageBody {
+  readonly value?: GraphObject[];
+  readonly '@odata.nextLink'?: string;
+}
+
+const membersPath = (groupId: string, pageSize: number) => `/groups/${q(groupId)}/transitiveMembers?$select=${USER_SELECT.join(',')}&$top=${pageSize}`;
+
+/**
+ * A group's transitive members: users (with their properties) and nested groups, read to the
+ * end, one request per page (the bench's baseline; the source reads groups in batches).
+ */
 export async function readTransitiveMembers(graph: GraphHttp, groupId: string, pageSize: number): Promise<GroupMembers> {
   const users: UserRecord[] = [];
   const nestedGroupIds: string[] = [];
-  const url = `/groups/${q(groupId)}/transitiveMembers?$select=${USER_SELECT.join(',')}&$top=${pageSize}`;
-  for await (const o of collect<GraphObject>(graph, url)) {
+  for await (const o of collect<GraphObject>(graph, membersPath(groupId, pageSize))) {
     const kind = objectKind(o);
     if (kind === 'user') users.push(toUserRecord(o));
     else if (kind === 'group') nestedGroupIds.push(o.id.toLowerCase());
     // Devices, service principals, contacts: not users of the application.
   }
   return { users, nestedGroupIds };
+}
+
+/**
+ * One group's members as they are read, page by page, into the model: each user's id once (the
+ * model's own string), its record only when it is new to the model or changed (the latest read
+ * wins), nothing else kept from a page.
+ */
+class MemberCollector {
+  readonly userIds: string[] = [];
+  readonly nested = new Set<string>();
+  readonly #seen = new Set<string>();
+  readonly #model: DirectoryModel;
+  readonly #allowed: Set<string> | null;
+
+  constructor(model: DirectoryModel, allowed: Set<string> | null) {
+    this.#model = model;
+    this.#allowed = allowed;
+  }
+
+  add(page: readonly GraphObject[]): void {
+    for (const o of page) {
+      const kind = objectKind(o);
+      if (kind === 'group') this.nested.add(o.id.toLowerCase());
+      if (kind !== 'user') continue; // devices, service principals, contacts: not users of the application
+      const id = o.id.toLowerCase();
+      if (this.#seen.has(id) || (this.#allowed && !this.#allowed.has(id))) continue;
+      this.#seen.add(id);
+      const known = this.#model.users.get(id);
+      if (!known || known.removed || !sameUser(known, o)) this.#model.users.set(known?.id ?? id, { ...toUserRecord(o), id: known?.id ?? id });
+      // One string per user id across all groups (a page gives each occurrence its own copy).
+      this.userIds.push(known?.id ?? id);
+    }
+  }
+}
+
+/** Whether a member read now says what the model holds. */
+function sameUser(known: UserRecord, o: GraphObject): boolean {
+  const read = toUserRecord(o);
+  return read.login === known.login && read.mail === known.mail && read.displayName === known.displayName && read.enabled === known.enabled;
+}
+
+/**
+ * Reads the members of these groups into the model (replacing what it held for them): the first
+ * page of twenty groups in one JSON batch, the further pages of a large group one by one, a few
+ * batches at a time. Users are stored once; their latest read wins.
+ */
+export async function readGroupsInto(
+  graph: GraphHttp,
+  model: DirectoryModel,
+  groups: readonly DirectoryGroupRef[],
+  options: ReadOptions,
+  allowed: Set<string> | null,
+  onProgress?: (progress: ReadProgress) => void,
+): Promise<void> {
+  const chunks: DirectoryGroupRef[][] = [];
+  for (let start = 0; start < groups.length; start += BATCH_SIZE) chunks.push(groups.slice(start, start + BATCH_SIZE));
+  let cursor = 0;
+  let done = 0;
+  const worker = async () => {
+    while (cursor < chunks.length) {
+      const chunk = chunks[cursor++]!;
+      const firstPages = await getEach<PageBody>(graph, chunk.map((g) => membersPath(g.id, options.pageSize)), 1);
+      for (const [k, group] of chunk.entries()) {
+        const first = firstPages[k];
+        // Listed a moment ago, gone now: the read cannot vouch for the scope (as a single read's 404).
+        if (!first) throw Object.assign(new GraphError(404, `group ${group.id} is gone while its members are read`), { code: 'Request_ResourceNotFound' });
+        graph.stats.pages++;
+        const members = new MemberCollector(model, allowed);
+        members.add(first.value ?? []);
+        if (first['@odata.nextLink']) for await (const page of graph.pages<GraphObject>(first['@odata.nextLink'])) members.add(page.value);
+        model.groups.set(group.id, { id: group.id, name: group.name, description: group.description, userIds: members.userIds, nestedGroupIds: [...members.nested] });
+        done++;
+        if (done % 50 === 0 || done === groups.length) onProgress?.({ phase: 'members', count: done });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, chunks.length) }, worker));
 }
 
 /** Users by id (those not found are left out), twenty to a batch, a few batches at a time. */
@@ -130,44 +219,6 @@ export async function readAllowedUsers(graph: GraphHttp, options: ReadOptions): 
   const url = `/users?$filter=${q(options.usersFilter)}&$select=id&$top=${options.pageSize}`;
   for await (const o of collect<GraphObject>(graph, url)) allowed.add(o.id.toLowerCase());
   return allowed;
-}
-
-/**
- * Reads the members of these groups into the model (replacing what it held for them), a few
- * groups at a time. Users are stored once; their latest read wins.
- */
-export async function readGroupsInto(
-  graph: GraphHttp,
-  model: DirectoryModel,
-  groups: readonly DirectoryGroupRef[],
-  options: ReadOptions,
-  allowed: Set<string> | null,
-  onProgress?: (progress: ReadProgress) => void,
-): Promise<void> {
-  let cursor = 0;
-  let done = 0;
-  const worker = async () => {
-    while (cursor < groups.length) {
-      const group = groups[cursor++]!;
-      const members = await readTransitiveMembers(graph, group.id, options.pageSize);
-      const userIds: string[] = [];
-      const seen = new Set<string>();
-      for (const u of members.users) {
-        if (seen.has(u.id) || (allowed && !allowed.has(u.id))) continue;
-        seen.add(u.id);
-        // One string per user id across all groups (a page gives each occurrence its own copy):
-        // at 700,000 memberships that is tens of MB.
-        const id = model.users.get(u.id)?.id ?? u.id;
-        userIds.push(id);
-        model.users.set(id, id === u.id ? u : { ...u, id });
-      }
-      const record: GroupRecord = { id: group.id, name: group.name, description: group.description, userIds, nestedGroupIds: [...new Set(members.nestedGroupIds)] };
-      model.groups.set(group.id, record);
-      done++;
-      if (done % 50 === 0 || done === groups.length) onProgress?.({ phase: 'members', count: done });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, groups.length) }, worker));
 }
 
 /** A complete read of the scope into a fresh model. */
