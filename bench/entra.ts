@@ -270,13 +270,13 @@ async function main(): Promise<void> {
     const baselineRun = await runChild('baseline', ['bench/entra.ts', 'baseline'], env, workDir);
     if (baselineRun.code !== 0) throw new Error(`the baseline failed (exit ${baselineRun.code}); see bench/out/logs/entra-baseline.log`);
     const baseline = JSON.parse(baselineRun.stdout) as { ms: number; groups: number; members: number; requests: number };
-    log(`baseline: ${secs(baseline.ms)} s paging (${secs(baselineRun.wallMs)} s with process start), ${baseline.groups} groups, ${baseline.members.toLocaleString('en')} members, ${baseline.requests} requests, ${baselineRun.peakRssMb.toFixed(0)} MB`);
+    log(`baseline: ${secs(baseline.ms)} s paging (${secs(baselineRun.wallMs)} s with process start), ${baseline.groups} groups, ${baseline.members.toLocaleString('en')} members, ${baseline.requests} requests, ${baselineRun.peakRssMb.toFixed(0)} MB (${JSON.stringify(baselineRun.memoryMb)})`);
 
     log('source read: the Entra source alone (full read, snapshot and delta state; no store)…');
     const sourceRun = await runChild('source read', ['bench/entra.ts', 'source-read'], env, workDir);
     if (sourceRun.code !== 0) throw new Error(`the source read failed (exit ${sourceRun.code}); see bench/out/logs/entra-source-read.log`);
     const sourceRead = JSON.parse(sourceRun.stdout) as { ms: number; groups: number; users: number; members: number; requests: number; stateBytes: number };
-    log(`source read: ${secs(sourceRead.ms)} s (${secs(sourceRun.wallMs)} s with process start, ${(sourceRun.wallMs / baselineRun.wallMs).toFixed(2)}× baseline), ${sourceRead.members.toLocaleString('en')} members, ${sourceRead.requests} requests, state ${(sourceRead.stateBytes / 2 ** 20).toFixed(1)} MB, ${sourceRun.peakRssMb.toFixed(0)} MB`);
+    log(`source read: ${secs(sourceRead.ms)} s (${secs(sourceRun.wallMs)} s with process start, ${(sourceRun.wallMs / baselineRun.wallMs).toFixed(2)}× baseline), ${sourceRead.members.toLocaleString('en')} members, ${sourceRead.requests} requests, state ${(sourceRead.stateBytes / 2 ** 20).toFixed(1)} MB, ${sourceRun.peakRssMb.toFixed(0)} MB (${JSON.stringify(sourceRun.memoryMb)})`);
     if (process.env.BENCH_READ_ONLY) return;
 
     const full = await runSync('full sync', env, workDir, sql);

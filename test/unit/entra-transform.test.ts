@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { deltaExpiredReason, retryAfterMs } from '../../src/directory/entra/client.ts';
@@ -95,6 +96,22 @@ describe('materialize', () => {
 describe('the stored model', () => {
   it('survives encoding', () => {
     const m = model();
+    expect(decodeModel(encodeModel(m))).toEqual(m);
+  });
+  it('a model stored by the previous version (one array per user) reads as none: the next read is full', () => {
+    const v1 = { v: 1, users: [[ID.toLowerCase(), 'a@corp', null, 'A', 1, 0]], groups: [['g', 'G', null, [0], []]] };
+    expect(decodeModel(gzipSync(JSON.stringify(v1)))).toBeNull();
+  });
+  it('keeps a large model exactly: every membership, tombstones, disabled users, nested groups', () => {
+    const users = new Map(Array.from({ length: 3000 }, (_, k) => {
+      const id = `u${k}`;
+      return [id, { id, login: `l${k}`, mail: k % 7 ? `m${k}@x.org` : null, displayName: k % 5 ? `N ${k} é` : null, enabled: k % 3 !== 0, ...(k % 11 === 0 ? { removed: true } : {}) }];
+    }));
+    const groups = new Map(Array.from({ length: 40 }, (_, g) => {
+      const id = `g${g}`;
+      return [id, { id, name: `G${g}`, description: g % 2 ? 'd' : null, userIds: Array.from({ length: g * 37 }, (_, k) => `u${(k * 13 + g) % 3000}`), nestedGroupIds: g % 4 ? [] : ['g1'] }];
+    }));
+    const m: DirectoryModel = { users, groups };
     expect(decodeModel(encodeModel(m))).toEqual(m);
   });
   it('an unreadable or foreign cache reads as none', () => {

@@ -245,35 +245,68 @@ export async function readDelta(
 
 // --- the model as stored between runs --------------------------------------------------------
 
+/**
+ * Version of the stored model. 2: columns (one array per property) and the memberships as user
+ * indexes in 32-bit words, base64; a model of another version reads as none (a full read).
+ */
+export const MODEL_VERSION = 2;
+
 interface EncodedModel {
   readonly v: number;
-  /** [id, login, mail, displayName, enabled (1/0), removed (1/0)] */
-  readonly users: Array<[string, string | null, string | null, string | null, number, number]>;
-  /** [id, name, description, user indexes, nested group ids] */
-  readonly groups: Array<[string, string, string | null, number[], string[]]>;
+  readonly users: {
+    readonly id: string[];
+    readonly login: Array<string | null>;
+    readonly mail: Array<string | null>;
+    readonly displayName: Array<string | null>;
+    /** Bit 1: enabled; bit 2: removed (a tombstone). */
+    readonly flags: number[];
+  };
+  readonly groups: {
+    readonly id: string[];
+    readonly name: string[];
+    readonly description: Array<string | null>;
+    readonly nested: string[][];
+    /** How many user indexes of `members` each group takes, in order. */
+    readonly sizes: number[];
+    /** Every group's user indexes one after the other: unsigned 32-bit little-endian, base64. */
+    readonly members: string;
+  };
 }
 
+/** The model as stored: columns rather than an object per user, gzipped (level 1: as small, faster). */
 export function encodeModel(model: DirectoryModel): Uint8Array {
   const index = new Map<string, number>();
-  const users: EncodedModel['users'] = [];
+  const users: EncodedModel['users'] = { id: [], login: [], mail: [], displayName: [], flags: [] };
   for (const u of model.users.values()) {
-    index.set(u.id, users.length);
-    users.push([u.id, u.login, u.mail, u.displayName, u.enabled ? 1 : 0, u.removed ? 1 : 0]);
+    index.set(u.id, users.id.length);
+    users.id.push(u.id);
+    users.login.push(u.login);
+    users.mail.push(u.mail);
+    users.displayName.push(u.displayName);
+    users.flags.push((u.enabled ? 1 : 0) | (u.removed ? 2 : 0));
   }
-  const groups: EncodedModel['groups'] = [];
+  let total = 0;
+  for (const g of model.groups.values()) total += g.userIds.length;
+  const members = Buffer.allocUnsafe(total * 4);
+  const groups = { id: [] as string[], name: [] as string[], description: [] as Array<string | null>, nested: [] as string[][], sizes: [] as number[] };
+  let at = 0;
   for (const g of model.groups.values()) {
-    const members: number[] = [];
+    const start = at;
     for (const id of g.userIds) {
       const k = index.get(id);
-      if (k !== undefined) members.push(k);
+      if (k !== undefined) members.writeUInt32LE(k, 4 * at++);
     }
-    groups.push([g.id, g.name, g.description, members, [...g.nestedGroupIds]]);
+    groups.id.push(g.id);
+    groups.name.push(g.name);
+    groups.description.push(g.description);
+    groups.nested.push([...g.nestedGroupIds]);
+    groups.sizes.push(at - start);
   }
-  const encoded: EncodedModel = { v: CURSOR_VERSION, users, groups };
-  return gzipSync(JSON.stringify(encoded), { level: 6 });
+  const encoded: EncodedModel = { v: MODEL_VERSION, users, groups: { ...groups, members: members.subarray(0, at * 4).toString('base64') } };
+  return gzipSync(JSON.stringify(encoded), { level: 1 });
 }
 
-/** The stored model, or null when it is missing or from another version (then: a full read). */
+/** The stored model, or null when it is missing, unreadable or from another version (then: a full read). */
 export function decodeModel(bytes: Uint8Array | null): DirectoryModel | null {
   if (!bytes) return null;
   let encoded: EncodedModel;
@@ -282,17 +315,23 @@ export function decodeModel(bytes: Uint8Array | null): DirectoryModel | null {
   } catch {
     return null;
   }
-  if (encoded.v !== CURSOR_VERSION) return null;
-  const ids: string[] = [];
+  if (encoded?.v !== MODEL_VERSION) return null;
+  const { id, login, mail, displayName, flags } = encoded.users;
   const users = new Map<string, UserRecord>();
-  for (const [id, login, mail, displayName, enabled, removed] of encoded.users) {
-    ids.push(id);
-    users.set(id, { id, login, mail, displayName, enabled: enabled === 1, ...(removed ? { removed: true } : {}) });
+  for (let k = 0; k < id.length; k++) {
+    const removed = (flags[k]! & 2) !== 0;
+    users.set(id[k]!, { id: id[k]!, login: login[k]!, mail: mail[k]!, displayName: displayName[k]!, enabled: (flags[k]! & 1) !== 0, ...(removed ? { removed } : {}) });
   }
+  const members = Buffer.from(encoded.groups.members, 'base64');
   const groups = new Map<string, GroupRecord>();
-  for (const [id, name, description, members, nested] of encoded.groups) {
-    groups.set(id, { id, name, description, userIds: members.map((k) => ids[k]!), nestedGroupIds: nested });
-  }
+  let at = 0;
+  encoded.groups.id.forEach((groupId, g) => {
+    const size = encoded.groups.sizes[g]!;
+    const userIds = new Array<string>(size);
+    for (let k = 0; k < size; k++) userIds[k] = id[members.readUInt32LE(4 * (at + k))]!;
+    at += size;
+    groups.set(groupId, { id: groupId, name: encoded.groups.name[g]!, description: encoded.groups.description[g]!, userIds, nestedGroupIds: encoded.groups.nested[g]! });
+  });
   return { groups, users };
 }
 
