@@ -11,6 +11,7 @@ import {
   objectKind,
   odataString,
   pruneUsers,
+  sameUser,
   scopeKey,
   toDirectoryUser,
   toGroupRef,
@@ -18,6 +19,21 @@ import {
 } from '../../src/directory/entra/transform.ts';
 
 const ID = '0000000A-0000-4000-8000-000000000001';
+
+describe('sameUser', () => {
+  const known = { id: ID.toLowerCase(), login: 'a@corp', mail: 'a@x.org', displayName: 'A', enabled: true };
+  const read = { '@odata.type': '#microsoft.graph.user', id: ID, userPrincipalName: 'a@corp', mail: 'a@x.org', displayName: 'A', accountEnabled: true };
+  it.each([
+    { what: 'the same properties', change: {}, same: true },
+    { what: 'accountEnabled not given (enabled)', change: { accountEnabled: undefined }, same: true },
+    { what: 'another mail', change: { mail: 'b@x.org' }, same: false },
+    { what: 'an empty display name (none)', change: { displayName: '' }, same: false },
+    { what: 'disabled', change: { accountEnabled: false }, same: false },
+    { what: 'another login', change: { userPrincipalName: 'b@corp' }, same: false },
+  ])('$what', ({ change, same }) => {
+    expect(sameUser(known, { ...read, ...change })).toBe(same);
+  });
+});
 
 describe('toUserRecord / toDirectoryUser', () => {
   it.each([

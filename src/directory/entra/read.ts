@@ -21,6 +21,7 @@ import {
   isObjectId,
   objectKind,
   odataString,
+  sameUser,
   toGroupRef,
   toUserRecord,
 } from './transform.ts';
@@ -155,12 +156,6 @@ class MemberCollector {
       this.userIds.push(known?.id ?? id);
     }
   }
-}
-
-/** Whether a member read now says what the model holds. */
-function sameUser(known: UserRecord, o: GraphObject): boolean {
-  const read = toUserRecord(o);
-  return read.login === known.login && read.mail === known.mail && read.displayName === known.displayName && read.enabled === known.enabled;
 }
 
 /**
