@@ -157,7 +157,7 @@ async function runSync(label: string, env: Record<string, string>, workDir: stri
       'membershipsAdded', memberships_added, 'membershipsRemoved', memberships_removed) as c
     from runs where connection = 'bench' order by id desc limit 1`;
   const run = row ? { status: row.status, stats: row.stats, counters: row.c } : null;
-  log(`${label}: ${secs(child.wallMs)} s, exit ${child.code}, run ${run?.status}, ${child.peakRssMb.toFixed(0)} MB; ${JSON.stringify(run?.counters ?? {})}; read ${JSON.stringify(pick(run?.stats ?? {}, ['readMode', 'readReason', 'requests', 'readMs', 'planMs', 'applyMs', 'groupsReread', 'usersChanged', 'groupsChanged']))}`);
+  log(`${label}: ${secs(child.wallMs)} s, exit ${child.code}, run ${run?.status}, ${child.peakRssMb.toFixed(0)} MB; ${JSON.stringify(run?.counters ?? {})}; read ${JSON.stringify(pick(run?.stats ?? {}, ['readMode', 'readReason', 'requests', 'batches', 'readMs', 'planMs', 'applyMs', 'groupsReread', 'groupsPatched', 'usersChanged', 'groupsChanged', 'usersFetched']))}`);
   return { ...child, run };
 }
 
