@@ -26,6 +26,7 @@
  * Delta links are taken (`$deltatoken=latest`) before a full read starts, so a change made
  * during the read is reported again by the next delta, never lost.
  */
+import { endianness } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DirectoryGroupRef, DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { type GraphHttp, deltaExpiredReason } from './client.ts';
@@ -273,6 +274,11 @@ interface EncodedModel {
   };
 }
 
+/** The words of a Uint32Array as little-endian bytes (swapped in place on a big-endian machine). */
+function littleEndian(bytes: Buffer): Buffer {
+  return endianness() === 'BE' ? bytes.swap32() : bytes;
+}
+
 /** The model as stored: columns rather than an object per user, gzipped (level 1: as small, faster). */
 export function encodeModel(model: DirectoryModel): Uint8Array {
   const index = new Map<string, number>();
@@ -287,14 +293,14 @@ export function encodeModel(model: DirectoryModel): Uint8Array {
   }
   let total = 0;
   for (const g of model.groups.values()) total += g.userIds.length;
-  const members = Buffer.allocUnsafe(total * 4);
+  const members = new Uint32Array(total);
   const groups = { id: [] as string[], name: [] as string[], description: [] as Array<string | null>, nested: [] as string[][], sizes: [] as number[] };
   let at = 0;
   for (const g of model.groups.values()) {
     const start = at;
     for (const id of g.userIds) {
       const k = index.get(id);
-      if (k !== undefined) members.writeUInt32LE(k, 4 * at++);
+      if (k !== undefined) members[at++] = k;
     }
     groups.id.push(g.id);
     groups.name.push(g.name);
@@ -302,7 +308,7 @@ export function encodeModel(model: DirectoryModel): Uint8Array {
     groups.nested.push([...g.nestedGroupIds]);
     groups.sizes.push(at - start);
   }
-  const encoded: EncodedModel = { v: MODEL_VERSION, users, groups: { ...groups, members: members.subarray(0, at * 4).toString('base64') } };
+  const encoded: EncodedModel = { v: MODEL_VERSION, users, groups: { ...groups, members: littleEndian(Buffer.from(members.buffer, 0, at * 4)).toString('base64') } };
   return gzipSync(JSON.stringify(encoded), { level: 1 });
 }
 
@@ -322,13 +328,15 @@ export function decodeModel(bytes: Uint8Array | null): DirectoryModel | null {
     const removed = (flags[k]! & 2) !== 0;
     users.set(id[k]!, { id: id[k]!, login: login[k]!, mail: mail[k]!, displayName: displayName[k]!, enabled: (flags[k]! & 1) !== 0, ...(removed ? { removed } : {}) });
   }
-  const members = Buffer.from(encoded.groups.members, 'base64');
+  const raw = littleEndian(Buffer.from(encoded.groups.members, 'base64'));
+  // Copied out of Node's buffer pool: aligned for a Uint32Array.
+  const members = new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const groups = new Map<string, GroupRecord>();
   let at = 0;
   encoded.groups.id.forEach((groupId, g) => {
     const size = encoded.groups.sizes[g]!;
     const userIds = new Array<string>(size);
-    for (let k = 0; k < size; k++) userIds[k] = id[members.readUInt32LE(4 * (at + k))]!;
+    for (let k = 0; k < size; k++) userIds[k] = id[members[at + k]!]!;
     at += size;
     groups.set(groupId, { id: groupId, name: encoded.groups.name[g]!, description: encoded.groups.description[g]!, userIds, nestedGroupIds: encoded.groups.nested[g]! });
   });

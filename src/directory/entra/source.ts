@@ -115,6 +115,8 @@ export class EntraSource implements DirectorySource {
   }
 
   #snapshot(model: DirectoryModel, links: DeltaLinks | null, key: string, stats: ReadStats): DirectorySnapshot {
+    // The state first: its transient strings are gone before the snapshot's objects are made.
+    const cache = links ? encodeModel(model) : null;
     const { groups, users, skipped } = materialize(model);
     const g = this.#graph.stats;
     const cursor: DeltaCursor | null = links
@@ -136,7 +138,7 @@ export class EntraSource implements DirectorySource {
         retryWaitMs: g.waitedMs,
         ...(g.batchUnsupported !== null ? { batchUnsupported: g.batchUnsupported } : {}),
       },
-      ...(cursor ? { nextState: { cursor: { ...cursor }, cache: encodeModel(model) } } : {}),
+      ...(cursor ? { nextState: { cursor: { ...cursor }, cache } } : {}),
     };
   }
 
