@@ -7,22 +7,28 @@
 //   2. Baseline, measured in the same run: a child process that pages through what groupsync
 //      reads with the same Graph client (the app groups, then each one's transitiveMembers at
 //      999 per page, 4 groups at a time as the source does) and does nothing with it.
-//   3. Runs `node src/cli/main.ts sync bench --json` as a child process: the full sync into a
+//   3. The Entra source alone, in a child: a full read into its snapshot and delta state, no store
+//      (the part of a full sync that is the source's).
+//   4. Runs `node src/cli/main.ts sync bench --json` as a child process: the full sync into a
 //      fresh database, a delta sync with no change, and a delta sync after 1 % of users changed
 //      (mail and display name) and 1 % of memberships were removed and as many added. Each is
 //      timed (wall), its peak RSS read at its exit, and its run record checked. Then a full read
 //      (delta off) must find nothing to change: the store the deltas kept equals a full read.
-//   4. Prints a table (ratios to the baseline) and writes bench/out/entra-results.json.
+//   5. Prints a table (ratios to the baseline) and writes bench/out/entra-results.json.
 //
 // Environment: BENCH_USERS (100000), BENCH_GROUPS (10000), BENCH_SEED, BENCH_KEEP=1 keeps the
-// temp directory. Children get NODE_EXTRA_CA_CERTS so they trust the loopback Graph's CA.
+// temp directory, BENCH_PAIRS=n runs the baseline and the source read n times alternately (the
+// pair of median ratio is reported), BENCH_READ_ONLY=1 stops after them,
+// BENCH_CPU_PROF=<dir> writes a CPU profile of each child there. Children get NODE_EXTRA_CA_CERTS
+// so they trust the loopback Graph's CA.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { GraphHttp } from '../src/directory/entra/client.ts';
+import { type GraphClientOptions, GraphHttp } from '../src/directory/entra/client.ts';
+import { EntraSource } from '../src/directory/entra/source.ts';
 import { defaultGraphScope } from '../src/directory/entra/scope.ts';
 import { readLinkedGroups, readTransitiveMembers } from '../src/directory/entra/read.ts';
 import { type GraphServer, TEST_CLIENT, TEST_SECRET, TEST_TENANT, guid, startGraphServer } from '../test/support/graph-server.ts';
@@ -49,10 +55,9 @@ const userId = (i: number) => guid(1, i + 1);
 const appGroupId = (g: number) => guid(2, g + 1);
 const teamId = (t: number) => guid(3, t + 1);
 
-/** Child mode: page through the scope with the product's Graph client, and print the counts. */
-async function baselineChild(): Promise<void> {
+function childGraphOptions(): GraphClientOptions {
   const graphBaseUrl = process.env.BENCH_GRAPH!;
-  const graph = new GraphHttp({
+  return {
     tenantId: TEST_TENANT,
     clientId: TEST_CLIENT,
     credential: { type: 'secret', secret: TEST_SECRET },
@@ -63,7 +68,12 @@ async function baselineChild(): Promise<void> {
     timeoutSeconds: 300,
     maxRetries: 3,
     retryDelayMs: 1000,
-  });
+  };
+}
+
+/** Child mode: page through the scope with the product's Graph client, and print the counts. */
+async function baselineChild(): Promise<void> {
+  const graph = new GraphHttp(childGraphOptions());
   const started = performance.now();
   const linked = [...(await readLinkedGroups(graph, { groupFilter: GROUP_FILTER, groupRefs: [] }, PAGE_SIZE)).values()];
   let cursor = 0;
@@ -79,6 +89,46 @@ async function baselineChild(): Promise<void> {
   process.stdout.write(JSON.stringify({ ms: performance.now() - started, groups: linked.length, members, requests: graph.stats.requests }));
 }
 
+/**
+ * Child mode: the Entra source alone, no store: a full read of the bench scope into its snapshot
+ * and the state it keeps for the next delta (what a full sync reads before it plans).
+ */
+async function sourceReadChild(): Promise<void> {
+  const source = new EntraSource({ ...childGraphOptions(), pageSize: PAGE_SIZE, delta: true });
+  const started = performance.now();
+  const snapshot = await source.read({ groupFilter: GROUP_FILTER, groupRefs: [] });
+  const ms = performance.now() - started;
+  const members = snapshot.groups.reduce((n, g) => n + g.memberIds.length, 0);
+  const stateBytes = snapshot.nextState?.cache?.byteLength ?? 0;
+  process.stdout.write(JSON.stringify({ ms, groups: snapshot.groups.length, users: snapshot.users.length, members, requests: snapshot.stats?.requests, stateBytes }));
+}
+
+interface BaselineResult {
+  readonly ms: number;
+  readonly groups: number;
+  readonly members: number;
+  readonly requests: number;
+}
+
+interface SourceReadResult extends BaselineResult {
+  readonly users: number;
+  readonly stateBytes: number;
+}
+
+/** The baseline, then the source read, each in its own child. */
+async function readPair(env: Record<string, string>, workDir: string) {
+  log('baseline: paging through the scope with the same Graph client…');
+  const baselineRun = await runChild('baseline', ['bench/entra.ts', 'baseline'], env, workDir);
+  if (baselineRun.code !== 0) throw new Error(`the baseline failed (exit ${baselineRun.code}); see bench/out/logs/entra-baseline.log`);
+  const baseline = JSON.parse(baselineRun.stdout) as BaselineResult;
+  log(`baseline: ${secs(baseline.ms)} s paging (${secs(baselineRun.wallMs)} s with process start), ${baseline.groups} groups, ${baseline.members.toLocaleString('en')} members, ${baseline.requests} requests, ${baselineRun.peakRssMb.toFixed(0)} MB (${JSON.stringify(baselineRun.memoryMb)})`);
+  log('source read: the Entra source alone (full read, snapshot and delta state; no store)…');
+  const sourceRun = await runChild('source read', ['bench/entra.ts', 'source-read'], env, workDir);
+  if (sourceRun.code !== 0) throw new Error(`the source read failed (exit ${sourceRun.code}); see bench/out/logs/entra-source-read.log`);
+  const sourceRead = JSON.parse(sourceRun.stdout) as SourceReadResult;
+  log(`source read: ${secs(sourceRead.ms)} s (${secs(sourceRun.wallMs)} s with process start, ${(sourceRun.wallMs / baselineRun.wallMs).toFixed(2)}× baseline), ${sourceRead.members.toLocaleString('en')} members, ${sourceRead.requests} requests, state ${(sourceRead.stateBytes / 2 ** 20).toFixed(1)} MB, ${sourceRun.peakRssMb.toFixed(0)} MB (${JSON.stringify(sourceRun.memoryMb)})`);
+  return { baselineRun, baseline, sourceRun, sourceRead };
+}
 
 interface ChildRun {
   readonly label: string;
@@ -91,12 +141,18 @@ interface ChildRun {
   readonly cpuMs: number;
 }
 
+/** BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there (summarise with bench/profile-summary.ts). */
+function cpuProfile(label: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=entra-${label.replace(/\W+/g, '-')}.cpuprofile`] : [];
+}
+
 async function runChild(label: string, args: readonly string[], env: Record<string, string>, workDir: string): Promise<ChildRun> {
   const rusageFile = join(workDir, `${label.replace(/\W+/g, '-')}.rusage.json`);
   rmSync(rusageFile, { force: true });
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=16', `--import=${RUSAGE_HOOK}`, ...args], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=16', `--import=${RUSAGE_HOOK}`, ...cpuProfile(label), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, BENCH_RUSAGE_FILE: rusageFile },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,7 +185,7 @@ async function runSync(label: string, env: Record<string, string>, workDir: stri
       'membershipsAdded', memberships_added, 'membershipsRemoved', memberships_removed) as c
     from runs where connection = 'bench' order by id desc limit 1`;
   const run = row ? { status: row.status, stats: row.stats, counters: row.c } : null;
-  log(`${label}: ${secs(child.wallMs)} s, exit ${child.code}, run ${run?.status}, ${child.peakRssMb.toFixed(0)} MB; ${JSON.stringify(run?.counters ?? {})}; read ${JSON.stringify(pick(run?.stats ?? {}, ['readMode', 'readReason', 'requests', 'readMs', 'planMs', 'applyMs', 'groupsReread', 'usersChanged', 'groupsChanged']))}`);
+  log(`${label}: ${secs(child.wallMs)} s, exit ${child.code}, run ${run?.status}, ${child.peakRssMb.toFixed(0)} MB; ${JSON.stringify(run?.counters ?? {})}; read ${JSON.stringify(pick(run?.stats ?? {}, ['readMode', 'readReason', 'requests', 'batches', 'readMs', 'planMs', 'applyMs', 'groupsReread', 'groupsPatched', 'usersChanged', 'groupsChanged', 'usersFetched']))}`);
   return { ...child, run };
 }
 
@@ -221,7 +277,7 @@ async function main(): Promise<void> {
             pageSize: PAGE_SIZE,
             timeoutSeconds: 300,
             schedule: null,
-            deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 },
+            deletionThreshold: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0, memberships: { maxCount: 1_000_000_000, maxPercent: 100, minObjects: 0 } },
           },
         ],
       });
@@ -238,11 +294,14 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'info',
     };
 
-    log('baseline: paging through the scope with the same Graph client…');
-    const baselineRun = await runChild('baseline', ['bench/entra.ts', 'baseline'], env, workDir);
-    if (baselineRun.code !== 0) throw new Error(`the baseline failed (exit ${baselineRun.code}); see bench/out/logs/entra-baseline.log`);
-    const baseline = JSON.parse(baselineRun.stdout) as { ms: number; groups: number; members: number; requests: number };
-    log(`baseline: ${secs(baseline.ms)} s paging (${secs(baselineRun.wallMs)} s with process start), ${baseline.groups} groups, ${baseline.members.toLocaleString('en')} members, ${baseline.requests} requests, ${baselineRun.peakRssMb.toFixed(0)} MB`);
+    // Baseline and source read alternately (BENCH_PAIRS times): on a shared machine the load moves
+    // between two runs, so each pair gives a ratio and the pair with the median ratio is reported.
+    const pairs: Array<{ baselineRun: ChildRun; baseline: BaselineResult; sourceRun: ChildRun; sourceRead: SourceReadResult }> = [];
+    for (let k = 0; k < intEnv('BENCH_PAIRS', 1); k++) pairs.push(await readPair(env, workDir));
+    pairs.sort((a, b) => a.sourceRun.wallMs / a.baselineRun.wallMs - b.sourceRun.wallMs / b.baselineRun.wallMs);
+    if (pairs.length > 1) log(`source read / baseline per pair: ${pairs.map((p) => (p.sourceRun.wallMs / p.baselineRun.wallMs).toFixed(2)).join(', ')} (median reported)`);
+    const { baselineRun, baseline, sourceRun, sourceRead } = pairs[Math.floor(pairs.length / 2)]!;
+    if (process.env.BENCH_READ_ONLY) return;
 
     const full = await runSync('full sync', env, workDir, sql);
     const noChange = await runSync('delta, no change', env, workDir, sql);
@@ -259,6 +318,7 @@ async function main(): Promise<void> {
     const heap = (r: ChildRun) => (r.memoryMb ? `${r.memoryMb.heapUsed}/${r.memoryMb.heapTotal}` : '');
     const body = [
       ['baseline (page through Graph)', secs(baselineRun.wallMs), '1.00', '', String(baseline.requests), `${secs(baseline.ms)} / – / –`, baselineRun.peakRssMb.toFixed(0), heap(baselineRun), secs(baselineRun.cpuMs), ''],
+      ['source read (no store)', secs(sourceRun.wallMs), (sourceRun.wallMs / baselineRun.wallMs).toFixed(2), 'full', String(sourceRead.requests), `${secs(sourceRead.ms)} / – / –`, sourceRun.peakRssMb.toFixed(0), heap(sourceRun), secs(sourceRun.cpuMs), ''],
       ...rows.map((r) => {
         const s = (r.run?.stats ?? {}) as Record<string, number | string>;
         return [
@@ -292,7 +352,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${report.join('\n')}\n`);
     writeFileSync(
       join(OUT, 'entra-results.json'),
-      `${JSON.stringify({ at: new Date().toISOString(), users: USERS, groups: GROUPS, pageSize: PAGE_SIZE, baseline: { ...baseline, wallMs: baselineRun.wallMs, peakRssMb: baselineRun.peakRssMb, memoryMb: baselineRun.memoryMb }, changes, verified, verifyCounters, runs: rows.map((r) => ({ label: r.label, wallMs: r.wallMs, ratio: r.wallMs / baselineRun.wallMs, peakRssMb: r.peakRssMb, memoryMb: r.memoryMb, cpuMs: r.cpuMs, exit: r.code, run: r.run })) }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), users: USERS, groups: GROUPS, pageSize: PAGE_SIZE, baseline: { ...baseline, wallMs: baselineRun.wallMs, peakRssMb: baselineRun.peakRssMb, memoryMb: baselineRun.memoryMb }, sourceRead: { ...sourceRead, wallMs: sourceRun.wallMs, ratio: sourceRun.wallMs / baselineRun.wallMs, peakRssMb: sourceRun.peakRssMb, memoryMb: sourceRun.memoryMb, cpuMs: sourceRun.cpuMs }, changes, verified, verifyCounters, runs: rows.map((r) => ({ label: r.label, wallMs: r.wallMs, ratio: r.wallMs / baselineRun.wallMs, peakRssMb: r.peakRssMb, memoryMb: r.memoryMb, cpuMs: r.cpuMs, exit: r.code, run: r.run })) }, null, 2)}\n`,
     );
     if (!verified || rows.some((r) => r.code !== 0 || r.run?.status !== 'success')) process.exitCode = 1;
   } finally {
@@ -304,4 +364,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'baseline') await baselineChild();
+else if (process.argv[2] === 'source-read') await sourceReadChild();
 else await main();

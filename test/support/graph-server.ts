@@ -5,8 +5,10 @@
  * `/groups`, `/groups/{id}`, `/groups/{id}/transitiveMembers`, `/users`, `/users/{id}`, `/users/delta`,
  * `/groups/delta` and `/organization`: `$select`, `$top` with `@odata.nextLink` paging, a small
  * `$filter` (eq, startswith, and/or), delta links (`$deltatoken=latest` included) over a change
- * log (groups with `members@delta`). Faults can be injected (429 + Retry-After, 503, 500, an answer cut after its
- * headers, expired delta links → 410 syncStateNotFound), and every request is recorded with its time.
+ * log (groups with `members@delta`), and JSON batching (`POST /$batch`, 20 requests at most, each
+ * answered with its own status, headers and body). Faults can be injected (429 + Retry-After, 503, 500, an answer cut after its
+ * headers, expired delta links → 410 syncStateNotFound; on a request inside a batch too), and every
+ * request is recorded with its time (a request inside a batch with its batch's number).
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -35,6 +37,8 @@ export interface RecordedRequest {
   readonly at: number;
   status: number;
   readonly authorized: boolean;
+  /** For a request inside a JSON batch: the sequence number of its batch (1, 2, …). */
+  readonly batch?: number;
 }
 
 export interface Fault {
@@ -62,6 +66,29 @@ export interface GraphServerOptions {
   readonly tokenLifetime?: number;
   /** Skip recording requests (the bench's millions of rows would not help anyone). */
   readonly record?: boolean;
+}
+
+/** An answer to one Graph request, alone or inside a batch. */
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+  /** Send the status line, the headers and the start of the body, then reset the connection. */
+  readonly cut?: boolean;
+}
+
+const CONTENT_TYPE = 'application/json;odata.metadata=minimal;charset=utf-8';
+/** Requests in one JSON batch at most (Graph's limit). */
+export const MAX_BATCH = 20;
+
+function errorAnswer(status: number, code: string, message: string, headers?: Record<string, string>): Answer {
+  return { status, body: { error: { code, message, innerError: { 'request-id': 'test', date: new Date().toISOString() } } }, ...(headers ? { headers } : {}) };
+}
+
+function faultAnswer(fault: Fault): Answer {
+  const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
+  const code = fault.code ?? (fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'serviceNotAvailable' : 'generalException');
+  return errorAnswer(fault.status, code, `injected fault ${fault.status}`, headers);
 }
 
 export const TEST_TENANT = '11111111-2222-4333-8444-555555555555';
@@ -110,6 +137,8 @@ export class GraphServer {
   /** Delta tokens below this are answered 410 syncStateNotFound. */
   expiredBefore = 0;
   tokensIssued = 0;
+  /** JSON batches answered so far. */
+  batches = 0;
   /** Resources a token may be asked for (`<resource>/.default`); the server's own origin is added at start. */
   readonly resources = new Set<string>(['https://graph.microsoft.com']);
   readonly #server: https.Server;
@@ -226,12 +255,8 @@ export class GraphServer {
 
   #json(res: import('node:http').ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), ...headers });
     res.end(text);
-  }
-
-  #error(res: import('node:http').ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-    this.#json(res, status, { error: { code, message, innerError: { 'request-id': 'test', date: new Date().toISOString() } } }, headers);
   }
 
   async #handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
@@ -248,22 +273,18 @@ export class GraphServer {
       this.#json(res, status, payload, headers);
     };
     const fail = (status: number, code: string, message: string, headers?: Record<string, string>) => {
-      record.status = status;
-      this.#error(res, status, code, message, headers);
+      const answer = errorAnswer(status, code, message, headers);
+      send(answer.status, answer.body, answer.headers);
     };
 
-    const fault = this.faults.find((f) => f.times > 0 && f.path.test(url.pathname));
+    const fault = this.#takeFault(url.pathname);
     if (fault) {
-      fault.times--;
       if (fault.cutBody) {
         record.status = fault.status;
-        res.writeHead(fault.status, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8', 'content-length': 65536 });
-        res.write('{"@odata.context":"cut","value":[', () => res.destroy());
-        return;
+        return this.#cut(res, fault.status);
       }
-      const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      const code = fault.code ?? (fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'serviceNotAvailable' : 'generalException');
-      return fail(fault.status, code, `injected fault ${fault.status}`, headers);
+      const answer = faultAnswer(fault);
+      return send(answer.status, answer.body, answer.headers);
     }
 
     // Entra ID: OpenID discovery and the token endpoint.
@@ -319,38 +340,103 @@ export class GraphServer {
     }
     if (!url.pathname.startsWith('/v1.0/')) return fail(404, 'NotFound', `no route ${url.pathname}`);
     if (!authorized) return fail(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
+    const answer = url.pathname === '/v1.0/$batch' && req.method === 'POST' ? this.#batch(body) : this.#route(req.method ?? 'GET', url);
+    record.status = answer.status;
+    if (answer.cut) return this.#cut(res, answer.status);
+    this.#json(res, answer.status, answer.body, answer.headers);
+  }
+
+  /** The status line, the headers and the start of the body, then the socket destroyed (a reset mid-body). */
+  #cut(res: import('node:http').ServerResponse, status: number): void {
+    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': 65536 });
+    res.write('{"@odata.context":"cut","value":[', () => res.destroy());
+  }
+
+  /** A Graph request below /v1.0 (not $batch), answered as a value: the same for a request alone and inside a batch. */
+  #route(method: string, url: URL): Answer {
     const path = url.pathname.slice('/v1.0'.length);
     const q = url.searchParams;
+    const ok = (body: unknown): Answer => ({ status: 200, body });
+    const notFound = (id: string): Answer =>
+      errorAnswer(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+    if (method !== 'GET') return errorAnswer(405, 'Request_BadRequest', `${method} is not supported on ${path}`);
     let m: RegExpExecArray | null;
-    if (path === '/organization') return send(200, { value: [{ id: this.tenantId }] });
-    if (path === '/users/delta') return this.#delta(res, record, q, 'user', path);
-    if (path === '/groups/delta') return this.#delta(res, record, q, 'group', path);
+    if (path === '/organization') return ok({ value: [{ id: this.tenantId }] });
+    if (path === '/users/delta') return this.#delta(q, 'user', path);
+    if (path === '/groups/delta') return this.#delta(q, 'group', path);
     if (path === '/users') {
       const filter = q.get('$filter') ? parseFilter(q.get('$filter')!) : () => true;
       const all = [...this.users.values()].filter((u) => filter(u as unknown as Record<string, unknown>));
-      return this.#page(res, record, q, path, all.map((u) => this.#select(u, q, '#microsoft.graph.user')));
+      return this.#page(q, path, all.map((u) => this.#select(u, q, '#microsoft.graph.user')));
     }
     if (path === '/groups') {
       const filter = q.get('$filter') ? parseFilter(q.get('$filter')!) : () => true;
       const all = [...this.groups.values()].filter((g) => filter(g as unknown as Record<string, unknown>));
-      return this.#page(res, record, q, path, all.map((g) => this.#select(g, q, '#microsoft.graph.group')));
+      return this.#page(q, path, all.map((g) => this.#select(g, q, '#microsoft.graph.group')));
     }
     if ((m = /^\/users\/([^/]+)$/.exec(path))) {
       const user = this.users.get(decodeURIComponent(m[1]!));
-      if (!user) return fail(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
-      return send(200, this.#select(user, q, '#microsoft.graph.user'));
+      return user ? ok(this.#select(user, q, '#microsoft.graph.user')) : notFound(m[1]!);
     }
     if ((m = /^\/groups\/([^/]+)$/.exec(path))) {
       const group = this.groups.get(decodeURIComponent(m[1]!));
-      if (!group) return fail(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
-      return send(200, this.#select(group, q, '#microsoft.graph.group'));
+      return group ? ok(this.#select(group, q, '#microsoft.graph.group')) : notFound(m[1]!);
     }
     if ((m = /^\/groups\/([^/]+)\/transitiveMembers$/.exec(path))) {
       const group = this.groups.get(decodeURIComponent(m[1]!));
-      if (!group) return fail(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist.`);
-      return this.#page(res, record, q, path, this.#transitive(group).map((o) => ('userPrincipalName' in o ? this.#select(o, q, '#microsoft.graph.user') : { '@odata.type': '#microsoft.graph.group', id: o.id })));
+      if (!group) return notFound(m[1]!);
+      return this.#page(q, path, this.#transitive(group).map((o) => ('userPrincipalName' in o ? this.#select(o, q, '#microsoft.graph.user') : { '@odata.type': '#microsoft.graph.group', id: o.id })));
     }
-    return fail(400, 'BadRequest', `unsupported path ${path}`);
+    return errorAnswer(400, 'BadRequest', `unsupported path ${path}`);
+  }
+
+  /**
+   * JSON batching (POST /$batch): up to 20 requests `{id, method, url}` with urls relative to the
+   * service root, each answered `{id, status, headers, body}`, in an order of the server's (here:
+   * reversed, so a client must match answers by id). The batch itself answers 200 whatever its
+   * items answer; a malformed batch (no requests, more than 20, ids missing or repeated) 400.
+   * Faults apply to each item by its path (a 429 item carries its Retry-After; an item's answer
+   * cut after its headers cuts the whole batch's answer); every item is recorded, with the
+   * sequence number of its batch.
+   */
+  #batch(text: string): Answer {
+    let payload: { requests?: unknown };
+    try {
+      payload = JSON.parse(text) as { requests?: unknown };
+    } catch {
+      return errorAnswer(400, 'BadRequest', 'Invalid batch payload format.');
+    }
+    const requests = payload.requests;
+    if (!Array.isArray(requests) || requests.length === 0) return errorAnswer(400, 'BadRequest', 'Invalid batch payload format.');
+    if (requests.length > MAX_BATCH) return errorAnswer(400, 'BadRequest', `Number of batch request steps exceeds the maximum of ${MAX_BATCH}.`);
+    const ids = new Set<string>();
+    for (const r of requests as Array<Record<string, unknown>>) {
+      if (typeof r.id !== 'string' || r.id === '' || typeof r.method !== 'string' || typeof r.url !== 'string') {
+        return errorAnswer(400, 'BadRequest', 'Each batch request needs an id, a method and a url.');
+      }
+      if (ids.has(r.id)) return errorAnswer(400, 'BadRequest', `Batch request id '${r.id}' is repeated.`);
+      ids.add(r.id);
+    }
+    const batch = ++this.batches;
+    let cut = false;
+    const responses = (requests as Array<{ id: string; method: string; url: string }>).map((r) => {
+      const url = new URL(`${this.graphBaseUrl}${r.url.startsWith('/') ? '' : '/'}${r.url}`);
+      const record: RecordedRequest = { method: r.method, path: url.pathname, query: url.searchParams, at: performance.now(), status: 0, authorized: true, batch };
+      if (this.#options.record !== false) this.requests.push(record);
+      const fault = this.#takeFault(url.pathname);
+      // An item's answer cut after its headers cuts the batch's answer, which carries it.
+      if (fault?.cutBody) cut = true;
+      const answer = fault && !fault.cutBody ? faultAnswer(fault) : this.#route(r.method, url);
+      record.status = answer.status;
+      return { id: r.id, status: answer.status, headers: { 'Content-Type': CONTENT_TYPE, ...(answer.headers ?? {}) }, body: answer.body };
+    });
+    return { status: 200, body: { responses: responses.reverse() }, ...(cut ? { cut } : {}) };
+  }
+
+  #takeFault(path: string): Fault | undefined {
+    const fault = this.faults.find((f) => f.times > 0 && f.path.test(path));
+    if (fault) fault.times--;
+    return fault;
   }
 
   /** Users and groups reached from a group, each once (cycles included), in a stable order. */
@@ -382,7 +468,7 @@ export class GraphServer {
     return out;
   }
 
-  #page(res: import('node:http').ServerResponse, record: RecordedRequest, q: URLSearchParams, path: string, all: unknown[]): void {
+  #page(q: URLSearchParams, path: string, all: unknown[]): Answer {
     const top = Math.min(Number(q.get('$top') ?? this.#options.defaultPageSize ?? 100), 999);
     const offset = Number(q.get('$skiptoken') ?? 0);
     const value = all.slice(offset, offset + top);
@@ -392,17 +478,13 @@ export class GraphServer {
       next.set('$skiptoken', String(offset + top));
       body['@odata.nextLink'] = `${this.graphBaseUrl}${path}?${decodeURIComponent(next.toString()).replace(/ /g, '%20')}`;
     }
-    record.status = 200;
-    this.#json(res, 200, body);
+    return { status: 200, body };
   }
 
-  #delta(res: import('node:http').ServerResponse, record: RecordedRequest, q: URLSearchParams, type: 'user' | 'group', path: string): void {
+  #delta(q: URLSearchParams, type: 'user' | 'group', path: string): Answer {
     const token = q.get('$deltatoken');
     const link = (seq: number) => `${this.graphBaseUrl}${path}?$deltatoken=${seq}${q.get('$select') ? `&$select=${q.get('$select')}` : ''}`;
-    if (token === 'latest') {
-      record.status = 200;
-      return this.#json(res, 200, { value: [], '@odata.deltaLink': link(this.#seq) });
-    }
+    if (token === 'latest') return { status: 200, body: { value: [], '@odata.deltaLink': link(this.#seq) } };
     let ids: string[];
     /** Net member changes per group since the token: member id → removed. */
     const memberChanges = new Map<string, Map<string, boolean>>();
@@ -411,8 +493,7 @@ export class GraphServer {
     } else {
       const since = Number(token);
       if (!Number.isFinite(since) || since < this.expiredBefore) {
-        record.status = 410;
-        return this.#error(res, 410, 'syncStateNotFound', 'The sync state generation is not found. Delta token is expired or invalid.');
+        return errorAnswer(410, 'syncStateNotFound', 'The sync state generation is not found. Delta token is expired or invalid.');
       }
       const changes = this.#log.filter((c) => c.seq > since && c.type === type);
       ids = [...new Set(changes.map((c) => c.id))];
@@ -441,13 +522,12 @@ export class GraphServer {
         : null;
       return { ...this.#select(o, q, '#microsoft.graph.group'), ...(membersDelta ? { 'members@delta': membersDelta } : {}) };
     });
-    record.status = 200;
     if (offset + 200 < ids.length) {
       const next = new URLSearchParams(q);
       next.set('$skiptoken', String(offset + 200));
-      return this.#json(res, 200, { value, '@odata.nextLink': `${this.graphBaseUrl}${path}?${decodeURIComponent(next.toString())}` });
+      return { status: 200, body: { value, '@odata.nextLink': `${this.graphBaseUrl}${path}?${decodeURIComponent(next.toString())}` } };
     }
-    this.#json(res, 200, { value, '@odata.deltaLink': link(this.#seq) });
+    return { status: 200, body: { value, '@odata.deltaLink': link(this.#seq) } };
   }
 }
 

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { deltaExpiredReason, retryAfterMs } from '../../src/directory/entra/client.ts';
@@ -10,6 +11,7 @@ import {
   objectKind,
   odataString,
   pruneUsers,
+  sameUser,
   scopeKey,
   toDirectoryUser,
   toGroupRef,
@@ -17,6 +19,21 @@ import {
 } from '../../src/directory/entra/transform.ts';
 
 const ID = '0000000A-0000-4000-8000-000000000001';
+
+describe('sameUser', () => {
+  const known = { id: ID.toLowerCase(), login: 'a@corp', mail: 'a@x.org', displayName: 'A', enabled: true };
+  const read = { '@odata.type': '#microsoft.graph.user', id: ID, userPrincipalName: 'a@corp', mail: 'a@x.org', displayName: 'A', accountEnabled: true };
+  it.each([
+    { what: 'the same properties', change: {}, same: true },
+    { what: 'accountEnabled not given (enabled)', change: { accountEnabled: undefined }, same: true },
+    { what: 'another mail', change: { mail: 'b@x.org' }, same: false },
+    { what: 'an empty display name (none)', change: { displayName: '' }, same: false },
+    { what: 'disabled', change: { accountEnabled: false }, same: false },
+    { what: 'another login', change: { userPrincipalName: 'b@corp' }, same: false },
+  ])('$what', ({ change, same }) => {
+    expect(sameUser(known, { ...read, ...change })).toBe(same);
+  });
+});
 
 describe('toUserRecord / toDirectoryUser', () => {
   it.each([
@@ -95,6 +112,22 @@ describe('materialize', () => {
 describe('the stored model', () => {
   it('survives encoding', () => {
     const m = model();
+    expect(decodeModel(encodeModel(m))).toEqual(m);
+  });
+  it('a model stored by the previous version (one array per user) reads as none: the next read is full', () => {
+    const v1 = { v: 1, users: [[ID.toLowerCase(), 'a@corp', null, 'A', 1, 0]], groups: [['g', 'G', null, [0], []]] };
+    expect(decodeModel(gzipSync(JSON.stringify(v1)))).toBeNull();
+  });
+  it('keeps a large model exactly: every membership, tombstones, disabled users, nested groups', () => {
+    const users = new Map(Array.from({ length: 3000 }, (_, k) => {
+      const id = `u${k}`;
+      return [id, { id, login: `l${k}`, mail: k % 7 ? `m${k}@x.org` : null, displayName: k % 5 ? `N ${k} é` : null, enabled: k % 3 !== 0, ...(k % 11 === 0 ? { removed: true } : {}) }];
+    }));
+    const groups = new Map(Array.from({ length: 40 }, (_, g) => {
+      const id = `g${g}`;
+      return [id, { id, name: `G${g}`, description: g % 2 ? 'd' : null, userIds: Array.from({ length: g * 37 }, (_, k) => `u${(k * 13 + g) % 3000}`), nestedGroupIds: g % 4 ? [] : ['g1'] }];
+    }));
+    const m: DirectoryModel = { users, groups };
     expect(decodeModel(encodeModel(m))).toEqual(m);
   });
   it('an unreadable or foreign cache reads as none', () => {

@@ -55,6 +55,25 @@ export interface GraphStats {
   retries: number;
   throttled: number;
   waitedMs: number;
+  /** JSON batches sent (each also counted in requests). */
+  batches: number;
+  /** The status with which Graph refused `$batch` (then: one request per object), or null. */
+  batchUnsupported: number | null;
+}
+
+/** One request of a JSON batch; `url` is relative to the service root (`/users/{id}?…`). */
+export interface BatchRequest {
+  readonly id: string;
+  readonly method: 'GET';
+  readonly url: string;
+}
+
+/** One answer of a JSON batch, matched to its request by id (Graph answers in any order). */
+export interface BatchResponse {
+  readonly id: string;
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
 }
 
 export interface GraphPage<T> {
@@ -91,9 +110,9 @@ async function bufferBody(context: Context): Promise<void> {
 }
 
 /** The longest Retry-After honoured; beyond it the read fails rather than stalling the run. */
-const MAX_RETRY_AFTER_MS = 5 * 60_000;
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** The longest back-off between two attempts when the server says nothing. */
-const MAX_BACKOFF_MS = 60_000;
+export const MAX_BACKOFF_MS = 60_000;
 
 class RetryMiddleware implements Middleware {
   #next: Middleware | undefined;
@@ -179,7 +198,7 @@ function createCredential(o: GraphClientOptions): TokenCredential {
 }
 
 export class GraphHttp {
-  readonly stats: GraphStats = { requests: 0, pages: 0, retries: 0, throttled: 0, waitedMs: 0 };
+  readonly stats: GraphStats = { requests: 0, pages: 0, retries: 0, throttled: 0, waitedMs: 0, batches: 0, batchUnsupported: null };
   readonly #client: Client;
   readonly #options: GraphClientOptions;
 
@@ -201,6 +220,11 @@ export class GraphHttp {
     return this.#options.graphBaseUrl;
   }
 
+  /** How often, and after how long, a failed request is sent again (also for the requests of a batch). */
+  get retryPolicy(): Pick<GraphClientOptions, 'maxRetries' | 'retryDelayMs'> {
+    return { maxRetries: this.#options.maxRetries, retryDelayMs: this.#options.retryDelayMs };
+  }
+
   /** A path below the service root (`/groups?…`) or a full URL (a next or delta link). */
   #url(pathOrUrl: string): string {
     return /^https:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.#options.graphBaseUrl}${pathOrUrl}`;
@@ -212,6 +236,21 @@ export class GraphHttp {
       return (await failures.run(holder, () => this.#client.api(this.#url(pathOrUrl)).get())) as T;
     } catch (error) {
       // An HTTP error answer is a GraphError with its status; anything else: the original error.
+      throw holder.error ?? error;
+    }
+  }
+
+  /**
+   * One JSON batch (`POST /$batch`, at most 20 requests). The batch itself is retried as any
+   * request; its answers, each with its own status, are the caller's (see batch.ts).
+   */
+  async postBatch(requests: readonly BatchRequest[]): Promise<BatchResponse[]> {
+    const holder: { error: unknown } = { error: null };
+    this.stats.batches++;
+    try {
+      const body = (await failures.run(holder, () => this.#client.api(this.#url('/$batch')).post({ requests }))) as { responses?: BatchResponse[] } | null;
+      return body?.responses ?? [];
+    } catch (error) {
       throw holder.error ?? error;
     }
   }

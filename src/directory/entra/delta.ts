@@ -14,7 +14,7 @@
  *      way to see a group newly matching or no longer matching the filter);
  *   4. patches a changed linked group that has no nested group from its `members@delta` (users
  *      added and removed: its direct members are all its members; users it gains that the model
- *      does not know are read by id), and reads again, in full, the transitive members of every
+ *      does not know are read by id, twenty to a JSON batch: batch.ts), and reads again, in full, the transitive members of every
  *      linked group that is new, has a changed group nested in it (known from the model), or
  *      changed in a way a patch cannot follow (no member list, a group added as member); the
  *      other groups keep theirs.
@@ -26,6 +26,7 @@
  * Delta links are taken (`$deltatoken=latest`) before a full read starts, so a change made
  * during the read is reported again by the next delta, never lost.
  */
+import { endianness } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DirectoryGroupRef, DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { type GraphHttp, deltaExpiredReason } from './client.ts';
@@ -182,7 +183,7 @@ export async function readDelta(
     }
   }
 
-  const linked = await readLinkedGroups(graph, scope, options.pageSize);
+  const linked = await readLinkedGroups(graph, scope, options.pageSize, options.concurrency);
   onProgress?.({ phase: 'groups', count: linked.size });
   // Each linked group: unchanged (kept), patched from its member changes, or read again in full
   // (new, changed otherwise, or with a changed group nested in it).
@@ -210,7 +211,7 @@ export async function readDelta(
     const last = model.groups.get(id);
     if (last) model.groups.set(id, { ...last, name: ref.name, description: ref.description });
   }
-  // Users a patch adds that the model does not know (or knows as deleted): read them one by one.
+  // Users a patch adds that the model does not know (or knows as deleted): read twenty to a batch.
   const missing = new Set<string>();
   for (const [id, members] of patched) {
     model.groups.set(id, { ...model.groups.get(id)!, userIds: members });
@@ -245,35 +246,73 @@ export async function readDelta(
 
 // --- the model as stored between runs --------------------------------------------------------
 
+/**
+ * Version of the stored model. 2: columns (one array per property) and the memberships as user
+ * indexes in 32-bit words, base64; a model of another version reads as none (a full read).
+ */
+export const MODEL_VERSION = 2;
+
 interface EncodedModel {
   readonly v: number;
-  /** [id, login, mail, displayName, enabled (1/0), removed (1/0)] */
-  readonly users: Array<[string, string | null, string | null, string | null, number, number]>;
-  /** [id, name, description, user indexes, nested group ids] */
-  readonly groups: Array<[string, string, string | null, number[], string[]]>;
+  readonly users: {
+    readonly id: string[];
+    readonly login: Array<string | null>;
+    readonly mail: Array<string | null>;
+    readonly displayName: Array<string | null>;
+    /** Bit 1: enabled; bit 2: removed (a tombstone). */
+    readonly flags: number[];
+  };
+  readonly groups: {
+    readonly id: string[];
+    readonly name: string[];
+    readonly description: Array<string | null>;
+    readonly nested: string[][];
+    /** How many user indexes of `members` each group takes, in order. */
+    readonly sizes: number[];
+    /** Every group's user indexes one after the other: unsigned 32-bit little-endian, base64. */
+    readonly members: string;
+  };
 }
 
+/** The words of a Uint32Array as little-endian bytes (swapped in place on a big-endian machine). */
+function littleEndian(bytes: Buffer): Buffer {
+  return endianness() === 'BE' ? bytes.swap32() : bytes;
+}
+
+/** The model as stored: columns rather than an object per user, gzipped (level 1: as small, faster). */
 export function encodeModel(model: DirectoryModel): Uint8Array {
   const index = new Map<string, number>();
-  const users: EncodedModel['users'] = [];
+  const users: EncodedModel['users'] = { id: [], login: [], mail: [], displayName: [], flags: [] };
   for (const u of model.users.values()) {
-    index.set(u.id, users.length);
-    users.push([u.id, u.login, u.mail, u.displayName, u.enabled ? 1 : 0, u.removed ? 1 : 0]);
+    index.set(u.id, users.id.length);
+    users.id.push(u.id);
+    users.login.push(u.login);
+    users.mail.push(u.mail);
+    users.displayName.push(u.displayName);
+    users.flags.push((u.enabled ? 1 : 0) | (u.removed ? 2 : 0));
   }
-  const groups: EncodedModel['groups'] = [];
+  let total = 0;
+  for (const g of model.groups.values()) total += g.userIds.length;
+  const members = new Uint32Array(total);
+  const groups = { id: [] as string[], name: [] as string[], description: [] as Array<string | null>, nested: [] as string[][], sizes: [] as number[] };
+  let at = 0;
   for (const g of model.groups.values()) {
-    const members: number[] = [];
+    const start = at;
     for (const id of g.userIds) {
       const k = index.get(id);
-      if (k !== undefined) members.push(k);
+      if (k !== undefined) members[at++] = k;
     }
-    groups.push([g.id, g.name, g.description, members, [...g.nestedGroupIds]]);
+    groups.id.push(g.id);
+    groups.name.push(g.name);
+    groups.description.push(g.description);
+    groups.nested.push([...g.nestedGroupIds]);
+    groups.sizes.push(at - start);
   }
-  const encoded: EncodedModel = { v: CURSOR_VERSION, users, groups };
-  return gzipSync(JSON.stringify(encoded), { level: 6 });
+  const encoded: EncodedModel = { v: MODEL_VERSION, users, groups: { ...groups, members: littleEndian(Buffer.from(members.buffer, 0, at * 4)).toString('base64') } };
+  return gzipSync(JSON.stringify(encoded), { level: 1 });
 }
 
-/** The stored model, or null when it is missing or from another version (then: a full read). */
+/** The stored model, or null when it is missing, unreadable or from another version (then: a full read). */
 export function decodeModel(bytes: Uint8Array | null): DirectoryModel | null {
   if (!bytes) return null;
   let encoded: EncodedModel;
@@ -282,17 +321,25 @@ export function decodeModel(bytes: Uint8Array | null): DirectoryModel | null {
   } catch {
     return null;
   }
-  if (encoded.v !== CURSOR_VERSION) return null;
-  const ids: string[] = [];
+  if (encoded?.v !== MODEL_VERSION) return null;
+  const { id, login, mail, displayName, flags } = encoded.users;
   const users = new Map<string, UserRecord>();
-  for (const [id, login, mail, displayName, enabled, removed] of encoded.users) {
-    ids.push(id);
-    users.set(id, { id, login, mail, displayName, enabled: enabled === 1, ...(removed ? { removed: true } : {}) });
+  for (let k = 0; k < id.length; k++) {
+    const removed = (flags[k]! & 2) !== 0;
+    users.set(id[k]!, { id: id[k]!, login: login[k]!, mail: mail[k]!, displayName: displayName[k]!, enabled: (flags[k]! & 1) !== 0, ...(removed ? { removed } : {}) });
   }
+  const raw = littleEndian(Buffer.from(encoded.groups.members, 'base64'));
+  // Copied out of Node's buffer pool: aligned for a Uint32Array.
+  const members = new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const groups = new Map<string, GroupRecord>();
-  for (const [id, name, description, members, nested] of encoded.groups) {
-    groups.set(id, { id, name, description, userIds: members.map((k) => ids[k]!), nestedGroupIds: nested });
-  }
+  let at = 0;
+  encoded.groups.id.forEach((groupId, g) => {
+    const size = encoded.groups.sizes[g]!;
+    const userIds = new Array<string>(size);
+    for (let k = 0; k < size; k++) userIds[k] = id[members[at + k]!]!;
+    at += size;
+    groups.set(groupId, { id: groupId, name: encoded.groups.name[g]!, description: encoded.groups.description[g]!, userIds, nestedGroupIds: encoded.groups.nested[g]! });
+  });
   return { groups, users };
 }
 

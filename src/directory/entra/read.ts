@@ -2,10 +2,13 @@
  * Reads a scope from Microsoft Graph: the linked groups (by the scope filter and by id), each
  * one's transitive members (Graph expands nested groups, cycles included), and the users reached.
  * Every collection is read with `$select` of what is used, `$top` at the page size, and
- * `@odata.nextLink` to the end. A read that cannot complete throws: no partial model.
+ * `@odata.nextLink` to the end; requests of one object or one first page each (a group's
+ * members, a group or a user by id) go twenty to a JSON batch (batch.ts). A read that cannot
+ * complete throws: no partial model.
  */
 import type { DirectoryGroupRef, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { GroupsyncError } from '../../errors.ts';
+import { BATCH_SIZE, getEach } from './batch.ts';
 import { type GraphHttp } from './client.ts';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import {
@@ -18,6 +21,7 @@ import {
   isObjectId,
   objectKind,
   odataString,
+  sameUser,
   toGroupRef,
   toUserRecord,
 } from './transform.ts';
@@ -40,10 +44,13 @@ function isNotFound(error: unknown): boolean {
   return error instanceof GraphError && error.statusCode === 404;
 }
 
+const groupPath = (id: string) => `/groups/${q(id)}?$select=${GROUP_SELECT.join(',')}`;
+const userPath = (id: string) => `/users/${q(id)}?$select=${USER_SELECT.join(',')}`;
+
 /** One group by id; null when it does not exist (any more). */
 export async function readGroupById(graph: GraphHttp, id: string): Promise<DirectoryGroupRef | null> {
   try {
-    const o = await graph.get<GraphObject>(`/groups/${q(id)}?$select=${GROUP_SELECT.join(',')}`);
+    const o = await graph.get<GraphObject>(groupPath(id));
     return toGroupRef(o);
   } catch (error) {
     if (isNotFound(error)) return null;
@@ -61,8 +68,11 @@ export async function findGroupsByName(graph: GraphHttp, name: string, pageSize:
   return out;
 }
 
-/** The groups the scope selects now: by filter, then by reference (id, or display name). */
-export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageSize: number): Promise<Map<string, DirectoryGroupRef>> {
+/**
+ * The groups the scope selects now: by filter, then by reference (id, or display name). Groups
+ * linked by id that the filter did not list are read twenty to a batch.
+ */
+export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageSize: number, concurrency = 4): Promise<Map<string, DirectoryGroupRef>> {
   const linked = new Map<string, DirectoryGroupRef>();
   if (scope.groupFilter) {
     const url = `/groups?$filter=${q(scope.groupFilter)}&$select=${GROUP_SELECT.join(',')}&$top=${pageSize}`;
@@ -71,12 +81,14 @@ export async function readLinkedGroups(graph: GraphHttp, scope: ReadScope, pageS
       if (ref) linked.set(ref.id, ref);
     }
   }
+  const byId = [...new Set(scope.groupRefs.filter(isObjectId).map((ref) => ref.toLowerCase()))].filter((id) => !linked.has(id));
+  const found = await getEach<GraphObject>(graph, byId.map(groupPath), concurrency);
+  const groups = new Map(byId.map((id, k) => [id, found[k] ? toGroupRef(found[k]) : null]));
   for (const ref of scope.groupRefs) {
     if (isObjectId(ref)) {
-      if (linked.has(ref.toLowerCase())) continue;
-      const group = await readGroupById(graph, ref);
+      const group = groups.get(ref.toLowerCase());
       // A linked group gone from the directory is left out: the planner deletes its local group.
-      if (group) linked.set(group.id, group);
+      if (group && !linked.has(group.id)) linked.set(group.id, group);
     } else {
       for (const group of await findGroupsByName(graph, ref, pageSize)) linked.set(group.id, group);
     }
@@ -89,12 +101,22 @@ export interface GroupMembers {
   readonly nestedGroupIds: string[];
 }
 
-/** A group's transitive members: users (with their properties) and nested groups, read to the end. */
+/** One page of a collection as Graph answers it. */
+interface PageBody {
+  readonly value?: GraphObject[];
+  readonly '@odata.nextLink'?: string;
+}
+
+const membersPath = (groupId: string, pageSize: number) => `/groups/${q(groupId)}/transitiveMembers?$select=${USER_SELECT.join(',')}&$top=${pageSize}`;
+
+/**
+ * A group's transitive members: users (with their properties) and nested groups, read to the
+ * end, one request per page (the bench's baseline; the source reads groups in batches).
+ */
 export async function readTransitiveMembers(graph: GraphHttp, groupId: string, pageSize: number): Promise<GroupMembers> {
   const users: UserRecord[] = [];
   const nestedGroupIds: string[] = [];
-  const url = `/groups/${q(groupId)}/transitiveMembers?$select=${USER_SELECT.join(',')}&$top=${pageSize}`;
-  for await (const o of collect<GraphObject>(graph, url)) {
+  for await (const o of collect<GraphObject>(graph, membersPath(groupId, pageSize))) {
     const kind = objectKind(o);
     if (kind === 'user') users.push(toUserRecord(o));
     else if (kind === 'group') nestedGroupIds.push(o.id.toLowerCase());
@@ -103,22 +125,85 @@ export async function readTransitiveMembers(graph: GraphHttp, groupId: string, p
   return { users, nestedGroupIds };
 }
 
-/** Users by id (those not found are left out), a few at a time. */
-export async function readUsers(graph: GraphHttp, ids: readonly string[], concurrency: number): Promise<Map<string, UserRecord>> {
-  const out = new Map<string, UserRecord>();
+/**
+ * One group's members as they are read, page by page, into the model: each user's id once (the
+ * model's own string), its record only when it is new to the model or changed (the latest read
+ * wins), nothing else kept from a page.
+ */
+class MemberCollector {
+  readonly userIds: string[] = [];
+  readonly nested = new Set<string>();
+  readonly #seen = new Set<string>();
+  readonly #model: DirectoryModel;
+  readonly #allowed: Set<string> | null;
+
+  constructor(model: DirectoryModel, allowed: Set<string> | null) {
+    this.#model = model;
+    this.#allowed = allowed;
+  }
+
+  add(page: readonly GraphObject[]): void {
+    for (const o of page) {
+      const kind = objectKind(o);
+      if (kind === 'group') this.nested.add(o.id.toLowerCase());
+      if (kind !== 'user') continue; // devices, service principals, contacts: not users of the application
+      const id = o.id.toLowerCase();
+      if (this.#seen.has(id) || (this.#allowed && !this.#allowed.has(id))) continue;
+      this.#seen.add(id);
+      const known = this.#model.users.get(id);
+      if (!known || known.removed || !sameUser(known, o)) this.#model.users.set(known?.id ?? id, { ...toUserRecord(o), id: known?.id ?? id });
+      // One string per user id across all groups (a page gives each occurrence its own copy).
+      this.userIds.push(known?.id ?? id);
+    }
+  }
+}
+
+/**
+ * Reads the members of these groups into the model (replacing what it held for them): the first
+ * page of twenty groups in one JSON batch, the further pages of a large group one by one, a few
+ * batches at a time. Users are stored once; their latest read wins.
+ */
+export async function readGroupsInto(
+  graph: GraphHttp,
+  model: DirectoryModel,
+  groups: readonly DirectoryGroupRef[],
+  options: ReadOptions,
+  allowed: Set<string> | null,
+  onProgress?: (progress: ReadProgress) => void,
+): Promise<void> {
+  const chunks: DirectoryGroupRef[][] = [];
+  for (let start = 0; start < groups.length; start += BATCH_SIZE) chunks.push(groups.slice(start, start + BATCH_SIZE));
   let cursor = 0;
+  let done = 0;
   const worker = async () => {
-    while (cursor < ids.length) {
-      const id = ids[cursor++]!;
-      try {
-        const o = await graph.get<GraphObject>(`/users/${q(id)}?$select=${USER_SELECT.join(',')}`);
-        out.set(id, { ...toUserRecord(o), id });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
+    while (cursor < chunks.length) {
+      const chunk = chunks[cursor++]!;
+      const firstPages = await getEach<PageBody>(graph, chunk.map((g) => membersPath(g.id, options.pageSize)), 1);
+      for (const [k, group] of chunk.entries()) {
+        const first = firstPages[k];
+        // Listed a moment ago, gone now: the read cannot vouch for the scope (as a single read's 404).
+        if (!first) throw Object.assign(new GraphError(404, `group ${group.id} is gone while its members are read`), { code: 'Request_ResourceNotFound' });
+        graph.stats.pages++;
+        const members = new MemberCollector(model, allowed);
+        members.add(first.value ?? []);
+        if (first['@odata.nextLink']) for await (const page of graph.pages<GraphObject>(first['@odata.nextLink'])) members.add(page.value);
+        model.groups.set(group.id, { id: group.id, name: group.name, description: group.description, userIds: members.userIds, nestedGroupIds: [...members.nested] });
+        done++;
+        if (done % 50 === 0 || done === groups.length) onProgress?.({ phase: 'members', count: done });
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, chunks.length) }, worker));
+}
+
+/** Users by id (those not found are left out), twenty to a batch, a few batches at a time. */
+export async function readUsers(graph: GraphHttp, ids: readonly string[], concurrency: number): Promise<Map<string, UserRecord>> {
+  const out = new Map<string, UserRecord>();
+  const found = await getEach<GraphObject>(graph, ids.map(userPath), concurrency);
+  ids.forEach((id, k) => {
+    const o = found[k];
+    if (o) out.set(id, { ...toUserRecord(o), id });
+  });
   return out;
 }
 
@@ -131,44 +216,6 @@ export async function readAllowedUsers(graph: GraphHttp, options: ReadOptions): 
   return allowed;
 }
 
-/**
- * Reads the members of these groups into the model (replacing what it held for them), a few
- * groups at a time. Users are stored once; their latest read wins.
- */
-export async function readGroupsInto(
-  graph: GraphHttp,
-  model: DirectoryModel,
-  groups: readonly DirectoryGroupRef[],
-  options: ReadOptions,
-  allowed: Set<string> | null,
-  onProgress?: (progress: ReadProgress) => void,
-): Promise<void> {
-  let cursor = 0;
-  let done = 0;
-  const worker = async () => {
-    while (cursor < groups.length) {
-      const group = groups[cursor++]!;
-      const members = await readTransitiveMembers(graph, group.id, options.pageSize);
-      const userIds: string[] = [];
-      const seen = new Set<string>();
-      for (const u of members.users) {
-        if (seen.has(u.id) || (allowed && !allowed.has(u.id))) continue;
-        seen.add(u.id);
-        // One string per user id across all groups (a page gives each occurrence its own copy):
-        // at 700,000 memberships that is tens of MB.
-        const id = model.users.get(u.id)?.id ?? u.id;
-        userIds.push(id);
-        model.users.set(id, id === u.id ? u : { ...u, id });
-      }
-      const record: GroupRecord = { id: group.id, name: group.name, description: group.description, userIds, nestedGroupIds: [...new Set(members.nestedGroupIds)] };
-      model.groups.set(group.id, record);
-      done++;
-      if (done % 50 === 0 || done === groups.length) onProgress?.({ phase: 'members', count: done });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, groups.length) }, worker));
-}
-
 /** A complete read of the scope into a fresh model. */
 export async function readFull(
   graph: GraphHttp,
@@ -176,7 +223,7 @@ export async function readFull(
   options: ReadOptions,
   onProgress?: (progress: ReadProgress) => void,
 ): Promise<DirectoryModel> {
-  const linked = await readLinkedGroups(graph, scope, options.pageSize);
+  const linked = await readLinkedGroups(graph, scope, options.pageSize, options.concurrency);
   onProgress?.({ phase: 'groups', count: linked.size });
   const allowed = await readAllowedUsers(graph, options);
   const model: DirectoryModel = { groups: new Map(), users: new Map() };

@@ -117,6 +117,8 @@ export class EntraSource implements DirectorySource {
   }
 
   #snapshot(model: DirectoryModel, links: DeltaLinks | null, key: string, stats: ReadStats): DirectorySnapshot {
+    // The state first: its transient strings are gone before the snapshot's objects are made.
+    const cache = links ? encodeModel(model) : null;
     const { groups, users, skipped } = materialize(model);
     const g = this.#graph.stats;
     const cursor: DeltaCursor | null = links
@@ -128,8 +130,17 @@ export class EntraSource implements DirectorySource {
       users,
       skipped,
       certificate: null,
-      stats: { ...stats, requests: g.requests, pages: g.pages, retries: g.retries, throttled: g.throttled, retryWaitMs: g.waitedMs },
-      ...(cursor ? { nextState: { cursor: { ...cursor }, cache: encodeModel(model) } } : {}),
+      stats: {
+        ...stats,
+        requests: g.requests,
+        pages: g.pages,
+        batches: g.batches,
+        retries: g.retries,
+        throttled: g.throttled,
+        retryWaitMs: g.waitedMs,
+        ...(g.batchUnsupported !== null ? { batchUnsupported: g.batchUnsupported } : {}),
+      },
+      ...(cursor ? { nextState: { cursor: { ...cursor }, cache } } : {}),
     };
   }
 

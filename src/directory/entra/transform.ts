@@ -67,6 +67,13 @@ export function toUserRecord(o: GraphObject): UserRecord {
   };
 }
 
+/** Whether a user object read now says what the record holds (without building a record to compare). */
+export function sameUser(known: UserRecord, o: GraphObject): boolean {
+  return (
+    known.login === text(o.userPrincipalName) && known.mail === text(o.mail) && known.displayName === text(o.displayName) && known.enabled === (o.accountEnabled !== false)
+  );
+}
+
 /** A delta item carries only what changed: properties it does not carry keep their last value. */
 export function mergeUserChange(previous: UserRecord, o: GraphObject): UserRecord {
   return {
