@@ -185,6 +185,8 @@ export interface RecheckState {
   readonly mappings: ReadonlyMap<string, { directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>;
   /** Lower-case names (of those asked) a local group has now. */
   readonly takenNames: ReadonlySet<string>;
+  /** Lower-case match keys (of those asked) a local user has now. */
+  readonly takenKeys: ReadonlySet<string>;
   /** Local users (of those asked) that still exist, and whether they are active. */
   readonly activeUsers: ReadonlyMap<number, boolean>;
   /** Local users (of those asked) mapped in this connection now. */
@@ -196,9 +198,13 @@ export interface RecheckState {
 export async function loadRecheckState(
   db: Executor,
   connection: string,
-  ask: { directoryIds: readonly string[]; groupNames: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
+  ask: { directoryIds: readonly string[]; groupNames: readonly string[]; matchKey?: MatchKey; userKeys?: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
 ): Promise<RecheckState> {
-  const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs } = ask;
+  const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs, userKeys = [] } = ask;
+  const column = ask.matchKey === 'mail' ? sql`mail` : sql`login`;
+  const takenKeys = userKeys.length
+    ? (await queryRows<{ k: string }>(db, sql`select distinct lower(${column}) as k from local_users where lower(${column}) = any(${p([...userKeys])}::text[])`)).map((r) => r.k)
+    : [];
   const mappingRows = directoryIds.length
     ? await queryRows<{ directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>(
         db,
@@ -222,6 +228,7 @@ export async function loadRecheckState(
   return {
     mappings: new Map(mappingRows.map((r) => [r.directory_id, r])),
     takenNames: new Set(takenNames),
+    takenKeys: new Set(takenKeys),
     activeUsers: new Map(activeUsers),
     claimed: new Set(claimed),
     groupsAlive: new Set(groupsAlive),

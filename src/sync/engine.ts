@@ -335,7 +335,7 @@ export class SyncEngine {
       const plan = await getHeldPlan(db, runId);
       if (!plan) throw new GroupsyncError('INVALID_STATE', `run #${runId} has no held plan`);
       const links = await loadLinks(db, run.connection);
-      const { plan: checked, dropped } = await recheckPlan(db, plan, links);
+      const { plan: checked, dropped } = await recheckPlan(db, plan, links, config.matchKey);
       const counts = countPlan(checked);
       const result = await withTransaction(db, async (tx) => {
         await fenceLock(tx, lease);

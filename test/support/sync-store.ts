@@ -1,0 +1,35 @@
+/**
+ * Planning and applying snapshots against a real store without a directory: what the engine
+ * does between its read and its record (store state → plan → apply in one transaction).
+ */
+import type { DirectorySnapshot } from '../../src/domain/types.ts';
+import type { Store } from '../../src/store/db.ts';
+import { createRun, ensureConnection } from '../../src/store/runs.ts';
+import { loadStoreState } from '../../src/store/sync-state.ts';
+import { withTransaction } from '../../src/store/transaction.ts';
+import { applyPlan } from '../../src/sync/apply.ts';
+import { type PlanOptions, type SyncPlan, planSync } from '../../src/sync/plan.ts';
+
+export function planOptions(connection: string, fields: Partial<PlanOptions> = {}): PlanOptions {
+  return { connection, linkKind: 'group', matchKey: 'mail', createUsers: true, partialScope: false, ...fields };
+}
+
+/** The plan a full-scope run of `connection` makes of `snapshot` against the store as it is. */
+export async function planAgainst(store: Store, snapshot: DirectorySnapshot, options: PlanOptions): Promise<SyncPlan> {
+  await ensureConnection(store.db, options.connection, 'ldap');
+  const state = await loadStoreState(store.db, options.connection, snapshot, options.matchKey);
+  return planSync(snapshot, state, options);
+}
+
+/** Applies `plan` as a run of its connection would (one transaction, its own run record). */
+export async function applyAs(store: Store, plan: SyncPlan, bulk = false): Promise<void> {
+  const run = await createRun(store.db, { connection: plan.connection, trigger: 'manual', actor: 'test', dryRun: false, kindFilter: null, groupFilter: [], startedAt: new Date() });
+  await withTransaction(store.db, (tx) => applyPlan(tx, plan, { actor: 'test', runId: run.id, now: new Date(), defaults: { active: true, attributes: {} }, bulk }));
+}
+
+/** Plans and applies `snapshot`: the store as a sync of it leaves it. */
+export async function syncSnapshot(store: Store, snapshot: DirectorySnapshot, options: PlanOptions): Promise<SyncPlan> {
+  const plan = await planAgainst(store, snapshot, options);
+  await applyAs(store, plan);
+  return plan;
+}
