@@ -126,6 +126,13 @@ export const groupLinks = pgTable(
     origin: text('origin').$type<'scope' | 'manual'>().notNull(),
     state: text('state').$type<'active' | 'unlinked'>().notNull().default('active'),
     localGroupId: integer('local_group_id').references(() => localGroups.id, { onDelete: 'set null' }),
+    /**
+     * Digest of the directory group's expanded member set as of the last full-scope run that
+     * planned its memberships (sync/plan/digest.ts): equal in the next read, with every member
+     * unchanged, means its memberships need no planning. Cleared by a trigger when the link's
+     * local group or state changes.
+     */
+    memberDigest: text('member_digest'),
     lastSyncedAt: ts('last_synced_at'),
     lastRunId: integer('last_run_id'),
     createdAt: created(),
@@ -153,6 +160,13 @@ export const mappings = pgTable(
     candidates: jsonb('candidates').$type<number[]>().notNull().default([]),
     /** For users in conflict or unmapped: the linked directory groups that reach them (per-link health). */
     viaGroups: jsonb('via_groups').$type<string[]>().notNull().default([]),
+    /**
+     * Digest of the synced attributes (dn, login, mail, display name, enabled) written by the
+     * last full-scope run that left this user mapped and its local user equal to them. Cleared by
+     * a trigger whenever the row's status, local user, scope or attributes change otherwise
+     * (an admin's map/ignore/unignore, a local user deleted, another run).
+     */
+    digest: text('digest'),
     reason: text('reason'),
     resolvedBy: text('resolved_by'),
     resolvedAt: ts('resolved_at'),

@@ -3,8 +3,11 @@
  * queries (no per-object round trips).
  */
 import { sql } from 'drizzle-orm';
-import type { DirectorySnapshot, LinkKind, MatchKey, MappingStatus } from '../domain/types.ts';
-import type { LinkState, LocalUserState, MappingState, StoreState } from '../sync/plan.ts';
+import type { DirectorySnapshot, LinkKind, MatchKey } from '../domain/types.ts';
+import type { SnapshotDigests } from '../sync/plan/digest.ts';
+import type { LinkState, StoreState } from '../sync/plan.ts';
+import { loadChangedState } from './sync-state-digests.ts';
+import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 
@@ -18,9 +21,10 @@ export async function loadLinks(db: Executor, connection: string): Promise<LinkS
     kind: LinkKind;
     origin: 'scope' | 'manual';
     local_group_id: number | null;
+    member_digest: string | null;
   }>(
     db,
-    sql`select id, directory_id, dn, name, description, kind, origin, local_group_id
+    sql`select id, directory_id, dn, name, description, kind, origin, local_group_id, member_digest
         from group_links where connection = ${p(connection)} and state = 'active' order by id`,
   );
   return rows.map((r) => ({
@@ -32,16 +36,36 @@ export async function loadLinks(db: Executor, connection: string): Promise<LinkS
     kind: r.kind,
     origin: r.origin,
     localGroupId: r.local_group_id,
+    memberDigest: r.member_digest,
   }));
 }
 
+/**
+ * What the planner needs about one connection. With `digests` (the snapshot's, sync/plan/digest.ts)
+ * the rows the stored digests vouch unchanged are left out: the mappings of stable users and the
+ * memberships of unchanged groups (see StoreState). The plan made of it equals the full one.
+ */
 export async function loadStoreState(
   db: Executor,
   connection: string,
   snapshot: DirectorySnapshot,
   matchKey: MatchKey,
+  digests: SnapshotDigests | null = null,
 ): Promise<StoreState> {
   const links = await loadLinks(db, connection);
+  const groups = await loadGroupState(db, connection, snapshot);
+  if (digests) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, digests)) };
+  const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`);
+  const localUsers = new Map(mappings.locals);
+  const candidatesByKey = await loadCandidates(db, matchKey, pendingKeys(snapshot, mappings, null, matchKey), localUsers);
+  const sharedLocalUsers = await loadShared(db, connection, null);
+  const memberships = await loadMemberships(db, connection, links, null);
+  return { links, ...groups, mappings: mappings.states, localUsers, candidatesByKey, sharedLocalUsers, memberships };
+}
+
+type GroupState = Pick<StoreState, 'unlinked' | 'duplicates' | 'localGroupsByName'>;
+
+async function loadGroupState(db: Executor, connection: string, snapshot: DirectorySnapshot): Promise<GroupState> {
   const unlinkedRows = await queryRows<{ directory_id: string }>(
     db,
     sql`select directory_id from group_links where connection = ${p(connection)} and state = 'unlinked'`,
@@ -60,101 +84,10 @@ export async function loadStoreState(
             from local_groups g where lower(g.name) = any(${p(names)}::text[])`,
       )
     : [];
-  const mappingRows = await queryRows<{
-    directory_id: string;
-    status: MappingStatus;
-    local_user_id: number | null;
-    dn: string | null;
-    login: string | null;
-    mail: string | null;
-    display_name: string | null;
-    enabled: boolean;
-    in_scope: boolean;
-    candidates: number[];
-    via_groups: string[];
-    u_login: string | null;
-    u_mail: string | null;
-    u_display_name: string | null;
-    u_active: boolean | null;
-  }>(
-    db,
-    sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
-               m.in_scope, m.candidates, m.via_groups, u.login as u_login, u.mail as u_mail, u.display_name as u_display_name,
-               u.active as u_active
-        from mappings m left join local_users u on u.id = m.local_user_id
-        where m.connection = ${p(connection)}`,
-  );
-  const mappings = new Map<string, MappingState>();
-  const localUsers = new Map<number, LocalUserState>();
-  for (const r of mappingRows) {
-    // A mapping whose local user was deleted by someone else is unmapped again.
-    const status = r.status === 'mapped' && r.u_active === null ? 'unmapped' : r.status;
-    mappings.set(r.directory_id, {
-      directoryId: r.directory_id,
-      status,
-      localUserId: r.u_active === null ? null : r.local_user_id,
-      dn: r.dn,
-      login: r.login,
-      mail: r.mail,
-      displayName: r.display_name,
-      enabled: r.enabled,
-      inScope: r.in_scope,
-      candidates: r.candidates ?? [],
-      viaGroups: r.via_groups ?? [],
-    });
-    if (r.local_user_id !== null && r.u_active !== null) {
-      localUsers.set(r.local_user_id, { id: r.local_user_id, login: r.u_login, mail: r.u_mail, displayName: r.u_display_name, active: r.u_active });
-    }
-  }
-  // Candidates for users not mapped yet, by the match key.
-  const keys = new Set<string>();
-  for (const u of snapshot.users) {
-    const m = mappings.get(u.id);
-    if (m && (m.status === 'ignored' || (m.status === 'mapped' && m.localUserId !== null))) continue;
-    const key = matchKey === 'mail' ? u.mail : u.login;
-    if (key) keys.add(key.toLowerCase());
-  }
-  const candidatesByKey = new Map<string, number[]>();
-  if (keys.size) {
-    const column = matchKey === 'mail' ? sql`mail` : sql`login`;
-    const rows = await queryRows<{ id: number; k: string; login: string | null; mail: string | null; display_name: string | null; active: boolean }>(
-      db,
-      sql`select id, lower(${column}) as k, login, mail, display_name, active from local_users
-          where lower(${column}) = any(${p([...keys])}::text[]) order by id`,
-    );
-    for (const r of rows) {
-      const list = candidatesByKey.get(r.k) ?? [];
-      list.push(r.id);
-      candidatesByKey.set(r.k, list);
-      localUsers.set(r.id, { id: r.id, login: r.login, mail: r.mail, displayName: r.display_name, active: r.active });
-    }
-  }
-  const sharedRows = await queryRows<{ local_user_id: number }>(
-    db,
-    sql`select distinct m2.local_user_id from mappings m1
-        join mappings m2 on m2.local_user_id = m1.local_user_id
-        where m1.connection = ${p(connection)} and m2.connection <> ${p(connection)}
-          and m2.in_scope and m2.status = 'mapped'`,
-  );
-  const membershipRows = await queryRows<{ group_id: number; user_id: number }>(
-    db,
-    sql`select ms.group_id, ms.user_id from memberships ms
-        where ms.group_id in (select local_group_id from group_links
-                              where connection = ${p(connection)} and state = 'active' and local_group_id is not null)`,
-  );
-  const memberships = new Map<number, Set<number>>();
-  for (const l of links) if (l.localGroupId !== null) memberships.set(l.localGroupId, new Set());
-  for (const r of membershipRows) memberships.get(r.group_id)?.add(r.user_id);
   return {
-    links,
     unlinked: new Set(unlinkedRows.map((r) => r.directory_id)),
     duplicates: new Map(duplicateRows.map((r) => [r.directory_id, { status: r.status, localGroupId: r.local_group_id }])),
     localGroupsByName: new Map(groupRows.map((r) => [r.name.toLowerCase(), { id: r.id, name: r.name, linked: r.linked }])),
-    mappings,
-    localUsers,
-    candidatesByKey,
-    sharedLocalUsers: new Set(sharedRows.map((r) => r.local_user_id)),
-    memberships,
   };
 }
 

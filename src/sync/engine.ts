@@ -34,9 +34,11 @@ import { analyzeSyncTables, withTransaction } from '../store/transaction.ts';
 import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
 import { loadLinks, loadStoreState } from '../store/sync-state.ts';
 import { insertAudit } from '../store/audit.ts';
+import { clearMemberDigests, saveDigests } from '../store/digests.ts';
 import { applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { digestWrites, digestsFor } from './plan/digest.ts';
 import { type ProgressEvent, ProgressReporter } from './progress.ts';
 import { recheckPlan } from './recheck.ts';
 import { type RunProgress, counters, failedEntries, failedStats, summarize } from './record.ts';
@@ -209,7 +211,9 @@ export class SyncEngine {
 
         reached.phase = 'plan';
         progress.report({ step: 'plan' }, 'planning');
-        const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
+        // Digests let the store state leave out unchanged users and groups (sync/plan/digest.ts).
+        const digests = digestsFor(snapshot, partialScope);
+        const state = await loadStoreState(db, config.name, snapshot, config.matchKey, digests);
         const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
         const selectedLinkIds = new Set(selectedLinks.map((l) => l.id));
         const plan = planSync(snapshot, { ...state, links: partialScope ? state.links.filter((l) => selectedLinkIds.has(l.id)) : state.links }, {
@@ -260,6 +264,9 @@ export class SyncEngine {
           await fenceLock(tx, lease!); // not a dry run (returned above), so the lease is held
           reached.phase = 'apply';
           await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#now(), defaults: config.userDefaults, bulk: true });
+          // The digests vouch for what this run leaves (or, when they cannot, are forgotten).
+          if (digests) await saveDigests(tx, config.name, digestWrites(snapshot, state, plan, digests));
+          else await clearMemberDigests(tx, config.name);
           reached.phase = 'record';
           progress.report({ step: 'record' }, 'recording');
           const now = this.#now();
@@ -342,6 +349,7 @@ export class SyncEngine {
         const current = await getRun(tx, runId);
         if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
         await applyPlan(tx, checked, { actor, runId, now: this.#now(), defaults: config.userDefaults, bulk: false });
+        await clearMemberDigests(tx, run.connection); // a re-checked plan may leave a group short of its members
         await insertAudit(tx, actor, run.connection, runId, [
           { action: 'run.approved', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'applied', dropped } },
         ]);

@@ -8,7 +8,9 @@ import { createRun, ensureConnection } from '../../src/store/runs.ts';
 import { loadStoreState } from '../../src/store/sync-state.ts';
 import { withTransaction } from '../../src/store/transaction.ts';
 import { applyPlan } from '../../src/sync/apply.ts';
-import { type PlanOptions, type SyncPlan, planSync } from '../../src/sync/plan.ts';
+import { type PlanOptions, type StoreState, type SyncPlan, planSync } from '../../src/sync/plan.ts';
+import { digestWrites, digestsFor } from '../../src/sync/plan/digest.ts';
+import { clearMemberDigests, saveDigests } from '../../src/store/digests.ts';
 
 export function planOptions(connection: string, fields: Partial<PlanOptions> = {}): PlanOptions {
   return { connection, linkKind: 'group', matchKey: 'mail', createUsers: true, partialScope: false, ...fields };
@@ -32,4 +34,23 @@ export async function syncSnapshot(store: Store, snapshot: DirectorySnapshot, op
   const plan = await planAgainst(store, snapshot, options);
   await applyAs(store, plan);
   return plan;
+}
+
+/**
+ * One applying run as the engine makes it: the store state loaded with the snapshot's digests
+ * (when they can be used), planned, applied, and the digests stored in the same transaction.
+ * Returns the plan and the state it was made of.
+ */
+export async function syncWithDigests(store: Store, snapshot: DirectorySnapshot, options: PlanOptions): Promise<{ plan: SyncPlan; state: StoreState }> {
+  await ensureConnection(store.db, options.connection, 'ldap');
+  const digests = digestsFor(snapshot, options.partialScope);
+  const state = await loadStoreState(store.db, options.connection, snapshot, options.matchKey, digests);
+  const plan = planSync(snapshot, state, options);
+  const run = await createRun(store.db, { connection: plan.connection, trigger: 'manual', actor: 'test', dryRun: false, kindFilter: null, groupFilter: [], startedAt: new Date() });
+  await withTransaction(store.db, async (tx) => {
+    await applyPlan(tx, plan, { actor: 'test', runId: run.id, now: new Date(), defaults: { active: true, attributes: {} }, bulk: true });
+    if (digests) await saveDigests(tx, options.connection, digestWrites(snapshot, state, plan, digests));
+    else await clearMemberDigests(tx, options.connection);
+  });
+  return { plan, state };
 }

@@ -30,9 +30,10 @@ export function planSync(snapshot: DirectorySnapshot, state: StoreState, options
 
 /** Objects and memberships of the connection before the run, for the guard. */
 function objectCounts(state: StoreState): { objectCount: number; membershipCount: number } {
-  let inScope = 0;
+  // Stable users (not loaded) are mapped and in scope; unchanged groups' memberships were counted by the loader.
+  let inScope = state.stableUsers?.size ?? 0;
   for (const m of state.mappings.values()) if (m.inScope && m.status === 'mapped') inScope++;
-  let membershipCount = 0;
+  let membershipCount = state.unloadedMemberships ?? 0;
   for (const members of state.memberships.values()) membershipCount += members.size;
   return { objectCount: state.links.length + inScope, membershipCount };
 }

@@ -18,6 +18,7 @@ export function planMemberships(
   const byId = new Map<string, DirectoryGroup>();
   for (const g of snapshot.groups) byId.set(g.id, g);
   for (const [directoryId, groupRef] of target) {
+    if (state.unchangedGroups?.has(directoryId)) continue; // same members, each unchanged: nothing to add or remove
     const g = byId.get(directoryId)!;
     const current = typeof groupRef === 'number' ? state.memberships.get(groupRef) : undefined;
     const desiredLocal = new Set<number>();

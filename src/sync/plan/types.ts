@@ -13,6 +13,8 @@ export interface LinkState {
   readonly kind: LinkKind;
   readonly origin: 'scope' | 'manual';
   readonly localGroupId: number | null;
+  /** The member digest the last full-scope run stored (sync/plan/digest.ts); absent when not loaded. */
+  readonly memberDigest?: string | null;
 }
 
 export interface MappingState {
@@ -27,6 +29,8 @@ export interface MappingState {
   readonly inScope: boolean;
   readonly candidates: readonly number[];
   readonly viaGroups?: readonly string[];
+  /** The attribute digest stored with the mapping (null when none vouches for it). */
+  readonly digest?: string | null;
 }
 
 export interface LocalUserState {
@@ -53,8 +57,18 @@ export interface StoreState {
   readonly candidatesByKey: ReadonlyMap<string, readonly number[]>;
   /** Local users mapped (in scope) by another connection: never deactivated from here. */
   readonly sharedLocalUsers: ReadonlySet<number>;
-  /** Current members of each linked local group. */
+  /** Current members of each linked local group (of the changed ones only, when `unchangedGroups` is given). */
   readonly memberships: ReadonlyMap<number, ReadonlySet<number>>;
+  /**
+   * Digest-assisted loads (store/sync-state.ts) leave out what the stored digests vouch
+   * unchanged. Snapshot users whose mapping was not loaded: mapped, in scope, their local user
+   * equal to their attributes, none of it changed since the run that stored their digest.
+   */
+  readonly stableUsers?: ReadonlySet<string>;
+  /** Linked groups (directory ids) whose memberships were not loaded: same member digest, every member stable. */
+  readonly unchangedGroups?: ReadonlySet<string>;
+  /** How many memberships those unchanged groups hold (for the guard's count). */
+  readonly unloadedMemberships?: number;
 }
 
 export interface PlanOptions {

@@ -35,6 +35,7 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   for (const u of snapshot.users) {
     if (seen.has(u.id) || !synced.has(u.id)) continue;
     seen.add(u.id);
+    if (state.stableUsers?.has(u.id)) continue; // vouched unchanged by its digest: nothing to write
     if (!planKnownUser(state, u, part)) pending.push(u);
   }
   planNewUsers(snapshot, state, options, target, pending, part);
