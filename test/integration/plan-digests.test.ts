@@ -67,6 +67,7 @@ class Directory {
   /** One random change of the directory. */
   change(): void {
     const { rng } = this;
+    if (this.groups.size === 0) return this.addGroup();
     const uid = rng.pick([...this.users.keys()]);
     const gid = rng.pick([...this.groups.keys()]);
     const u = this.users.get(uid)!;
@@ -107,7 +108,7 @@ async function act(c: string, rng: Rng): Promise<void> {
   const unlinked = await ids(`select id from group_links where connection = '${c}' and state = 'unlinked'`);
   const locals = await ids(`select id from local_users where created_by_connection = '${c}' or login like '${c}-%' order by id`);
   const m = mapped.length ? rng.pick(mapped) : null;
-  switch (rng.int(8)) {
+  switch (rng.int(9)) {
     case 0: { // map to a local user free in this connection
       const taken = new Set(mapped.filter((x) => x.status === 'mapped').map((x) => x.local_user_id));
       const free = locals.filter((id) => !taken.has(id));
@@ -127,6 +128,15 @@ async function act(c: string, rng: Rng): Promise<void> {
     case 4: if (unlinked.length) await relinkManually(store.db, rng.pick(unlinked), 'group', now); break;
     case 5: if (locals.length) await select(store, `delete from local_users where id = ${rng.pick(locals)}`); break; // another application
     case 6: if (locals.length) await select(store, `update local_users set display_name = 'edited', active = ${rng.chance(0.5)} where id = ${rng.pick(locals)}`); break;
+    case 7: { // another application makes a twin of a mapped user's local user, and an admin maps the user to the twin
+      const mappedRow = mapped.find((x) => x.status === 'mapped' && x.local_user_id !== null);
+      if (!mappedRow) break;
+      const [twin] = await ids(
+        `insert into local_users (login, mail, display_name, active) select login, mail, display_name, active from local_users where id = ${mappedRow.local_user_id} returning id`,
+      );
+      await decideMapping(store.db, { connection: c, directoryId: mappedRow.directory_id }, { status: 'mapped', localUserId: twin!, reason: null }, 'admin', now);
+      break;
+    }
     default: { // another application deletes a linked local group
       const groups = await ids(`select local_group_id as id from group_links where connection = '${c}' and local_group_id is not null`);
       if (groups.length && rng.chance(0.5)) await select(store, `delete from local_groups where id = ${rng.pick(groups)}`);
