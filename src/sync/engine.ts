@@ -54,6 +54,11 @@ export interface SyncRequest {
   /** Sync only these linked groups (names, DNs or directory ids). */
   readonly groups?: readonly string[];
   readonly kind?: LinkKind;
+  /**
+   * Plan against the whole store state, not only what the stored digests leave (a full
+   * reconciliation: finds a membership another application changed). Digests are still stored.
+   */
+  readonly fullPlan?: boolean;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -213,7 +218,7 @@ export class SyncEngine {
         progress.report({ step: 'plan' }, 'planning');
         // Digests let the store state leave out unchanged users and groups (sync/plan/digest.ts).
         const digests = digestsFor(snapshot, partialScope);
-        const state = await loadStoreState(db, config.name, snapshot, config.matchKey, digests);
+        const state = await loadStoreState(db, config.name, snapshot, config.matchKey, request.fullPlan ? null : digests);
         const selectedLinks = request.kind ? links.filter((l) => l.kind === request.kind) : selectedIds ? links.filter((l) => selectedIds.has(l.directoryId)) : links;
         const selectedLinkIds = new Set(selectedLinks.map((l) => l.id));
         const plan = planSync(snapshot, { ...state, links: partialScope ? state.links.filter((l) => selectedLinkIds.has(l.id)) : state.links }, {
