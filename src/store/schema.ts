@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   customType,
+  foreignKey,
   boolean,
   index,
   integer,
@@ -126,13 +127,6 @@ export const groupLinks = pgTable(
     origin: text('origin').$type<'scope' | 'manual'>().notNull(),
     state: text('state').$type<'active' | 'unlinked'>().notNull().default('active'),
     localGroupId: integer('local_group_id').references(() => localGroups.id, { onDelete: 'set null' }),
-    /**
-     * Digest of the directory group's expanded member set as of the last full-scope run that
-     * planned its memberships (sync/plan/digest.ts): equal in the next read, with every member
-     * unchanged, means its memberships need no planning. Cleared by a trigger when the link's
-     * local group or state changes.
-     */
-    memberDigest: text('member_digest'),
     lastSyncedAt: ts('last_synced_at'),
     lastRunId: integer('last_run_id'),
     createdAt: created(),
@@ -160,13 +154,6 @@ export const mappings = pgTable(
     candidates: jsonb('candidates').$type<number[]>().notNull().default([]),
     /** For users in conflict or unmapped: the linked directory groups that reach them (per-link health). */
     viaGroups: jsonb('via_groups').$type<string[]>().notNull().default([]),
-    /**
-     * Digest of the synced attributes (dn, login, mail, display name, enabled) written by the
-     * last full-scope run that left this user mapped and its local user equal to them. Cleared by
-     * a trigger whenever the row's status, local user, scope or attributes change otherwise
-     * (an admin's map/ignore/unignore, a local user deleted, another run).
-     */
-    digest: text('digest'),
     reason: text('reason'),
     resolvedBy: text('resolved_by'),
     resolvedAt: ts('resolved_at'),
@@ -179,6 +166,36 @@ export const mappings = pgTable(
     index('mappings_status_idx').on(t.connection, t.status),
   ],
 );
+
+/**
+ * The attribute digest (sync/plan/digest.ts) of a directory user that the last full-scope run
+ * left mapped, its local user equal to its attributes. Deleted by a trigger when the mapping's
+ * status, local user, scope or attributes change by any other statement (an admin's decision, a
+ * local user deleted, another run), and with the mapping.
+ */
+export const userDigests = pgTable(
+  'user_digests',
+  {
+    connection: text('connection').notNull(),
+    directoryId: text('directory_id').notNull(),
+    digest: text('digest').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connection, t.directoryId] }),
+    foreignKey({ columns: [t.connection, t.directoryId], foreignColumns: [mappings.connection, mappings.directoryId] }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * The member digest of a linked group whose memberships the last full-scope run planned.
+ * Deleted by a trigger when the link's local group or state changes, and with the link.
+ */
+export const groupDigests = pgTable('group_digests', {
+  linkId: integer('link_id')
+    .primaryKey()
+    .references(() => groupLinks.id, { onDelete: 'cascade' }),
+  digest: text('digest').notNull(),
+});
 
 export const duplicates = pgTable(
   'duplicates',

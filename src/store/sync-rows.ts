@@ -33,9 +33,10 @@ export async function loadMappings(db: Executor, where: SQL, into: LoadedMapping
   }>(
     db,
     sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
-               m.in_scope, m.candidates, m.via_groups, m.digest, u.login as u_login, u.mail as u_mail,
+               m.in_scope, m.candidates, m.via_groups, d.digest, u.login as u_login, u.mail as u_mail,
                u.display_name as u_display_name, u.active as u_active
         from mappings m left join local_users u on u.id = m.local_user_id
+        left join user_digests d on d.connection = m.connection and d.directory_id = m.directory_id
         where ${where}`,
   );
   for (const r of rows) {

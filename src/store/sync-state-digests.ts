@@ -2,13 +2,13 @@
  * The digest-assisted half of loadStoreState: the snapshot's digests are compared with those the
  * last full-scope run stored, and only what may have changed is loaded.
  *
- * A snapshot user is stable when its mapping stores the same attribute digest, is mapped and in
+ * A snapshot user is stable when user_digests holds the same attribute digest for it, its mapping is mapped and in
  * scope, and its local user still exists with the mapping's login, mail, display name and
  * active = enabled (checked here, so an edit of the local user by anyone is seen). The trigger on
- * `mappings` clears the digest when an admin or another run changes the row, so a stable
+ * `mappings` deletes the digest when an admin or another run changes the row, so a stable
  * user's local user is the one its groups' member digests were stored with.
  *
- * A linked group is unchanged when its link stores the same member digest and every member is
+ * A linked group is unchanged when group_digests holds the same member digest for its link and every member is
  * stable: its memberships are then what the last run left, and not loaded. Stable users are
  * loaded anyway when a changed group has them as members (their local user is needed) or their
  * local user is a match candidate (the claim is needed).
@@ -62,8 +62,10 @@ async function stableUsers(db: Executor, connection: string, ids: readonly strin
     db,
     sql`select s.id from unnest(${p(ids)}::text[], ${p([...digests.users.values()])}::text[]) as s(id, d)
         where not exists (
-          select 1 from mappings m join local_users u on u.id = m.local_user_id
-          where m.connection = ${p(connection)} and m.directory_id = s.id and m.digest = s.d
+          select 1 from user_digests d
+          join mappings m on m.connection = d.connection and m.directory_id = d.directory_id
+          join local_users u on u.id = m.local_user_id
+          where d.connection = ${p(connection)} and d.directory_id = s.id and d.digest = s.d
             and m.status = 'mapped' and m.in_scope and u.active = m.enabled
             and u.login is not distinct from m.login and u.mail is not distinct from m.mail
             and u.display_name is not distinct from m.display_name)`,

@@ -24,8 +24,9 @@ export async function loadLinks(db: Executor, connection: string): Promise<LinkS
     member_digest: string | null;
   }>(
     db,
-    sql`select id, directory_id, dn, name, description, kind, origin, local_group_id, member_digest
-        from group_links where connection = ${p(connection)} and state = 'active' order by id`,
+    sql`select l.id, l.directory_id, l.dn, l.name, l.description, l.kind, l.origin, l.local_group_id, d.digest as member_digest
+        from group_links l left join group_digests d on d.link_id = l.id
+        where l.connection = ${p(connection)} and l.state = 'active' order by l.id`,
   );
   return rows.map((r) => ({
     id: r.id,
