@@ -21,6 +21,22 @@ import { type Executor, queryRows } from './db.ts';
 import { type LoadedMappings, loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { p } from './sql.ts';
 
+/**
+ * Whether the digests can spare enough to pay for comparing them: the groups whose stored member
+ * digest equals the read one must hold at least `minShare` of the read's memberships (after a
+ * large change, a plain full load is cheaper than the comparison plus loading nearly everything).
+ */
+export function digestsWorthIt(snapshot: DirectorySnapshot, links: readonly LinkState[], digests: SnapshotDigests, minShare: number): boolean {
+  const stored = new Map(links.map((l) => [l.directoryId, l.memberDigest]));
+  let same = 0;
+  let total = 0;
+  for (const g of snapshot.groups) {
+    total += g.memberIds.length;
+    if (stored.get(g.id) != null && stored.get(g.id) === digests.groups.get(g.id)) same += g.memberIds.length;
+  }
+  return total > 0 && same >= total * minShare;
+}
+
 type ChangedState = Omit<StoreState, 'links' | 'unlinked' | 'duplicates' | 'localGroupsByName'>;
 
 export async function loadChangedState(
@@ -35,42 +51,57 @@ export async function loadChangedState(
   const stable = await stableUsers(db, connection, ids, digests);
   const { unchanged, unloadedMemberships, needed } = unchangedGroups(snapshot, links, digests, stable);
   for (const id of needed) stable.delete(id);
-  const load = ids.filter((id) => !stable.has(id));
-  const mappings = await loadMappings(db, sql`m.connection = ${p(connection)} and m.directory_id = any(${p(load)}::text[])`);
-  // Users who left the scope (not in the snapshot, in scope until now): deactivated or refreshed.
-  await loadMappings(
-    db,
-    sql`m.connection = ${p(connection)} and m.in_scope
-        and not exists (select 1 from unnest(${p(ids)}::text[]) as s(id) where s.id = m.directory_id)`,
-    mappings,
-  );
+  const mappings = await loadUserRows(db, connection, ids, stable);
   const localUsers = new Map(mappings.locals);
   const candidatesByKey = await loadCandidates(db, matchKey, pendingKeys(snapshot, mappings, stable, matchKey), localUsers);
   await loadClaims(db, connection, candidatesByKey, mappings, stable);
   for (const [id, local] of mappings.locals) localUsers.set(id, local);
-  const sharedLocalUsers = await loadShared(db, connection, [...mappings.locals.keys()]);
+  // Shared local users matter for those who left the scope; looked up for the loaded ones (all after a fallback: no list).
+  const sharedLocalUsers = await loadShared(db, connection, stable.size ? [...mappings.locals.keys()] : null);
   const changedGroups = links.flatMap((l) => (l.localGroupId === null || unchanged.has(l.directoryId) ? [] : [l.localGroupId]));
   const memberships = await loadMemberships(db, connection, links, changedGroups);
   return { mappings: mappings.states, localUsers, candidatesByKey, sharedLocalUsers, memberships, stableUsers: stable, unchangedGroups: unchanged, unloadedMemberships };
 }
 
-/** Snapshot users whose stored digest vouches for them (see the module comment). */
-async function stableUsers(db: Executor, connection: string, ids: readonly string[], digests: SnapshotDigests): Promise<Set<string>> {
-  const stable = new Set(ids);
-  if (!ids.length) return stable;
-  const unstable = await queryRows<{ id: string }>(
+/**
+ * The mappings of the users not stable and of those who left the scope. When most users changed,
+ * one scan of the connection's mappings is cheaper than looking each up: every mapping is then
+ * loaded, and planned as a full load would (`stable` emptied); unchanged groups stay unchanged.
+ */
+async function loadUserRows(db: Executor, connection: string, ids: readonly string[], stable: Set<string>): Promise<LoadedMappings> {
+  const load = ids.filter((id) => !stable.has(id));
+  if (load.length * 2 > ids.length) {
+    stable.clear();
+    return loadMappings(db, sql`m.connection = ${p(connection)}`);
+  }
+  const mappings = await loadMappings(db, sql`m.connection = ${p(connection)} and m.directory_id = any(${p(load)}::text[])`);
+  // Users who left the scope (not in the snapshot, in scope until now): deactivated or refreshed.
+  return loadMappings(
     db,
-    sql`select s.id from unnest(${p(ids)}::text[], ${p([...digests.users.values()])}::text[]) as s(id, d)
-        where not exists (
-          select 1 from user_digests d
-          join mappings m on m.connection = d.connection and m.directory_id = d.directory_id
-          join local_users u on u.id = m.local_user_id
-          where d.connection = ${p(connection)} and d.directory_id = s.id and d.digest = s.d
-            and m.status = 'mapped' and m.in_scope and u.active = m.enabled
-            and u.login is not distinct from m.login and u.mail is not distinct from m.mail
-            and u.display_name is not distinct from m.display_name)`,
+    sql`m.connection = ${p(connection)} and m.in_scope
+        and not exists (select 1 from unnest(${p(ids)}::text[]) as s(id) where s.id = m.directory_id)`,
+    mappings,
   );
-  for (const r of unstable) stable.delete(r.id);
+}
+
+/**
+ * Snapshot users whose stored digest vouches for them (see the module comment): the vouched
+ * digests of the connection are read in one hash join and compared here, cheaper than looking
+ * each snapshot user up.
+ */
+async function stableUsers(db: Executor, connection: string, ids: readonly string[], digests: SnapshotDigests): Promise<Set<string>> {
+  const stable = new Set<string>();
+  if (!ids.length) return stable;
+  const rows = await queryRows<{ id: string; d: string }>(
+    db,
+    sql`select d.directory_id as id, d.digest as d from user_digests d
+        join mappings m on m.connection = d.connection and m.directory_id = d.directory_id
+        join local_users u on u.id = m.local_user_id
+        where d.connection = ${p(connection)} and m.status = 'mapped' and m.in_scope and u.active = m.enabled
+          and u.login is not distinct from m.login and u.mail is not distinct from m.mail
+          and u.display_name is not distinct from m.display_name`,
+  );
+  for (const r of rows) if (digests.users.get(r.id) === r.d) stable.add(r.id);
   return stable;
 }
 

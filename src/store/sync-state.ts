@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { DirectorySnapshot, LinkKind, MatchKey } from '../domain/types.ts';
 import type { SnapshotDigests } from '../sync/plan/digest.ts';
 import type { LinkState, StoreState } from '../sync/plan.ts';
-import { loadChangedState } from './sync-state-digests.ts';
+import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
 import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
@@ -52,10 +52,12 @@ export async function loadStoreState(
   snapshot: DirectorySnapshot,
   matchKey: MatchKey,
   digests: SnapshotDigests | null = null,
+  /** The share of the read's memberships that unchanged group digests must cover for the digests to be used (digestsWorthIt). */
+  minShare = 0.5,
 ): Promise<StoreState> {
   const links = await loadLinks(db, connection);
   const groups = await loadGroupState(db, connection, snapshot);
-  if (digests) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, digests)) };
+  if (digests && digestsWorthIt(snapshot, links, digests, minShare)) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, digests)) };
   const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`);
   const localUsers = new Map(mappings.locals);
   const candidatesByKey = await loadCandidates(db, matchKey, pendingKeys(snapshot, mappings, null, matchKey), localUsers);
