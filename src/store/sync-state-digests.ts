@@ -75,13 +75,22 @@ async function loadUserRows(db: Executor, connection: string, ids: readonly stri
     return loadMappings(db, sql`m.connection = ${p(connection)}`);
   }
   const mappings = await loadMappings(db, sql`m.connection = ${p(connection)} and m.directory_id = any(${p(load)}::text[])`);
-  // Users who left the scope (not in the snapshot, in scope until now): deactivated or refreshed.
-  return loadMappings(
-    db,
-    sql`m.connection = ${p(connection)} and m.in_scope
-        and not exists (select 1 from unnest(${p(ids)}::text[]) as s(id) where s.id = m.directory_id)`,
-    mappings,
-  );
+  const departed = await departedUsers(db, connection, ids, stable.size + [...mappings.states.values()].filter((m) => m.inScope).length);
+  return departed.length ? loadMappings(db, sql`m.connection = ${p(connection)} and m.directory_id = any(${p(departed)}::text[])`, mappings) : mappings;
+}
+
+/**
+ * Users who left the scope (in scope until now, not in the snapshot): deactivated or refreshed.
+ * None when the connection has no more users in scope than the snapshot's (`inScopeRead`), the
+ * common case, found by one count; otherwise the in-scope ids are compared here (an anti-join
+ * against a parameter array can be planned as a nested loop, quadratic on a large directory).
+ */
+async function departedUsers(db: Executor, connection: string, ids: readonly string[], inScopeRead: number): Promise<string[]> {
+  const [count] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from mappings where connection = ${p(connection)} and in_scope`);
+  if ((count?.n ?? 0) <= inScopeRead) return [];
+  const read = new Set(ids);
+  const rows = await queryRows<{ id: string }>(db, sql`select directory_id as id from mappings where connection = ${p(connection)} and in_scope`);
+  return rows.map((r) => r.id).filter((id) => !read.has(id));
 }
 
 /**

@@ -5,7 +5,8 @@
 import type { DirectorySnapshot } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/db.ts';
 import { createRun, ensureConnection } from '../../src/store/runs.ts';
-import { loadStoreState } from '../../src/store/sync-state.ts';
+import { loadLinks, loadStoreState } from '../../src/store/sync-state.ts';
+import { recheckPlan } from '../../src/sync/recheck.ts';
 import { withTransaction } from '../../src/store/transaction.ts';
 import { applyPlan } from '../../src/sync/apply.ts';
 import { type PlanOptions, type StoreState, type SyncPlan, planSync } from '../../src/sync/plan.ts';
@@ -54,4 +55,14 @@ export async function syncWithDigests(store: Store, snapshot: DirectorySnapshot,
     else await clearMemberDigests(tx, options.connection);
   });
   return { plan, state };
+}
+
+/** A held plan approved as the engine approves it: re-checked, applied, the groups' digests forgotten. */
+export async function approveLike(store: Store, plan: SyncPlan, matchKey: PlanOptions['matchKey']): Promise<void> {
+  const { plan: checked } = await recheckPlan(store.db, plan, await loadLinks(store.db, plan.connection), matchKey);
+  const run = await createRun(store.db, { connection: plan.connection, trigger: 'manual', actor: 'test', dryRun: false, kindFilter: null, groupFilter: [], startedAt: new Date() });
+  await withTransaction(store.db, async (tx) => {
+    await applyPlan(tx, checked, { actor: 'test', runId: run.id, now: new Date(), defaults: { active: true, attributes: {} }, bulk: false });
+    await clearMemberDigests(tx, plan.connection);
+  });
 }
