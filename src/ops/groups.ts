@@ -1,5 +1,5 @@
 /** Group links and duplicates: link, unlink, list and resolve duplicates. */
-import { refNames } from '../directory/ldap/dn.ts';
+import { refNames } from '../domain/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError } from '../errors.ts';
 import { insertAudit } from '../store/audit.ts';

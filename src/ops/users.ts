@@ -1,5 +1,5 @@
 /** Directory users: conflicts and unmapped users, finding users, map, ignore and unignore. */
-import { dnKeyOf } from '../directory/ldap/dn.ts';
+import { dnKeyOf } from '../domain/dn.ts';
 import { GroupsyncError } from '../errors.ts';
 import { insertAudit } from '../store/audit.ts';
 import type { Executor } from '../store/db.ts';

@@ -8,6 +8,7 @@ import {
   bigint,
   bigserial,
   customType,
+  foreignKey,
   boolean,
   index,
   integer,
@@ -183,6 +184,36 @@ export const mappings = pgTable(
     index('mappings_status_idx').on(t.connection, t.status),
   ],
 );
+
+/**
+ * The attribute digest (sync/plan/digest.ts) of a directory user that the last full-scope run
+ * left mapped, its local user equal to its attributes. Deleted by a trigger when the mapping's
+ * status, local user, scope or attributes change by any other statement (an admin's decision, a
+ * local user deleted, another run), and with the mapping.
+ */
+export const userDigests = pgTable(
+  'user_digests',
+  {
+    connection: text('connection').notNull(),
+    directoryId: text('directory_id').notNull(),
+    digest: text('digest').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connection, t.directoryId] }),
+    foreignKey({ columns: [t.connection, t.directoryId], foreignColumns: [mappings.connection, mappings.directoryId] }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * The member digest of a linked group whose memberships the last full-scope run planned.
+ * Deleted by a trigger when the link's local group or state changes, and with the link.
+ */
+export const groupDigests = pgTable('group_digests', {
+  linkId: integer('link_id')
+    .primaryKey()
+    .references(() => groupLinks.id, { onDelete: 'cascade' }),
+  digest: text('digest').notNull(),
+});
 
 export const duplicates = pgTable(
   'duplicates',

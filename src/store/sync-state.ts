@@ -3,8 +3,11 @@
  * queries (no per-object round trips).
  */
 import { sql } from 'drizzle-orm';
-import type { DirectorySnapshot, LinkKind, MatchKey, MappingStatus } from '../domain/types.ts';
-import type { LinkState, LocalUserState, MappingState, StoreState } from '../sync/plan.ts';
+import type { DirectorySnapshot, LinkKind, MatchKey } from '../domain/types.ts';
+import type { SnapshotDigests } from '../sync/plan/digest.ts';
+import type { LinkState, StoreState } from '../sync/plan.ts';
+import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
+import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 
@@ -18,10 +21,12 @@ export async function loadLinks(db: Executor, connection: string): Promise<LinkS
     kind: LinkKind;
     origin: 'scope' | 'manual';
     local_group_id: number | null;
+    member_digest: string | null;
   }>(
     db,
-    sql`select id, directory_id, dn, name, description, kind, origin, local_group_id
-        from group_links where connection = ${p(connection)} and state = 'active' order by id`,
+    sql`select l.id, l.directory_id, l.dn, l.name, l.description, l.kind, l.origin, l.local_group_id, d.digest as member_digest
+        from group_links l left join group_digests d on d.link_id = l.id
+        where l.connection = ${p(connection)} and l.state = 'active' order by l.id`,
   );
   return rows.map((r) => ({
     id: r.id,
@@ -32,16 +37,38 @@ export async function loadLinks(db: Executor, connection: string): Promise<LinkS
     kind: r.kind,
     origin: r.origin,
     localGroupId: r.local_group_id,
+    memberDigest: r.member_digest,
   }));
 }
 
+/**
+ * What the planner needs about one connection. With `digests` (the snapshot's, sync/plan/digest.ts)
+ * the rows the stored digests vouch unchanged are left out: the mappings of stable users and the
+ * memberships of unchanged groups (see StoreState). The plan made of it equals the full one.
+ */
 export async function loadStoreState(
   db: Executor,
   connection: string,
   snapshot: DirectorySnapshot,
   matchKey: MatchKey,
+  digests: SnapshotDigests | null = null,
+  /** The share of the read's memberships that unchanged group digests must cover for the digests to be used (digestsWorthIt). */
+  minShare = 0.5,
 ): Promise<StoreState> {
   const links = await loadLinks(db, connection);
+  const groups = await loadGroupState(db, connection, snapshot);
+  if (digests && digestsWorthIt(snapshot, links, digests, minShare)) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, digests)) };
+  const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`);
+  const localUsers = new Map(mappings.locals);
+  const candidatesByKey = await loadCandidates(db, matchKey, pendingKeys(snapshot, mappings, null, matchKey), localUsers);
+  const sharedLocalUsers = await loadShared(db, connection, null);
+  const memberships = await loadMemberships(db, connection, links, null);
+  return { links, ...groups, mappings: mappings.states, localUsers, candidatesByKey, sharedLocalUsers, memberships };
+}
+
+type GroupState = Pick<StoreState, 'unlinked' | 'duplicates' | 'localGroupsByName'>;
+
+async function loadGroupState(db: Executor, connection: string, snapshot: DirectorySnapshot): Promise<GroupState> {
   const unlinkedRows = await queryRows<{ directory_id: string }>(
     db,
     sql`select directory_id from group_links where connection = ${p(connection)} and state = 'unlinked'`,
@@ -60,101 +87,10 @@ export async function loadStoreState(
             from local_groups g where lower(g.name) = any(${p(names)}::text[])`,
       )
     : [];
-  const mappingRows = await queryRows<{
-    directory_id: string;
-    status: MappingStatus;
-    local_user_id: number | null;
-    dn: string | null;
-    login: string | null;
-    mail: string | null;
-    display_name: string | null;
-    enabled: boolean;
-    in_scope: boolean;
-    candidates: number[];
-    via_groups: string[];
-    u_login: string | null;
-    u_mail: string | null;
-    u_display_name: string | null;
-    u_active: boolean | null;
-  }>(
-    db,
-    sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
-               m.in_scope, m.candidates, m.via_groups, u.login as u_login, u.mail as u_mail, u.display_name as u_display_name,
-               u.active as u_active
-        from mappings m left join local_users u on u.id = m.local_user_id
-        where m.connection = ${p(connection)}`,
-  );
-  const mappings = new Map<string, MappingState>();
-  const localUsers = new Map<number, LocalUserState>();
-  for (const r of mappingRows) {
-    // A mapping whose local user was deleted by someone else is unmapped again.
-    const status = r.status === 'mapped' && r.u_active === null ? 'unmapped' : r.status;
-    mappings.set(r.directory_id, {
-      directoryId: r.directory_id,
-      status,
-      localUserId: r.u_active === null ? null : r.local_user_id,
-      dn: r.dn,
-      login: r.login,
-      mail: r.mail,
-      displayName: r.display_name,
-      enabled: r.enabled,
-      inScope: r.in_scope,
-      candidates: r.candidates ?? [],
-      viaGroups: r.via_groups ?? [],
-    });
-    if (r.local_user_id !== null && r.u_active !== null) {
-      localUsers.set(r.local_user_id, { id: r.local_user_id, login: r.u_login, mail: r.u_mail, displayName: r.u_display_name, active: r.u_active });
-    }
-  }
-  // Candidates for users not mapped yet, by the match key.
-  const keys = new Set<string>();
-  for (const u of snapshot.users) {
-    const m = mappings.get(u.id);
-    if (m && (m.status === 'ignored' || (m.status === 'mapped' && m.localUserId !== null))) continue;
-    const key = matchKey === 'mail' ? u.mail : u.login;
-    if (key) keys.add(key.toLowerCase());
-  }
-  const candidatesByKey = new Map<string, number[]>();
-  if (keys.size) {
-    const column = matchKey === 'mail' ? sql`mail` : sql`login`;
-    const rows = await queryRows<{ id: number; k: string; login: string | null; mail: string | null; display_name: string | null; active: boolean }>(
-      db,
-      sql`select id, lower(${column}) as k, login, mail, display_name, active from local_users
-          where lower(${column}) = any(${p([...keys])}::text[]) order by id`,
-    );
-    for (const r of rows) {
-      const list = candidatesByKey.get(r.k) ?? [];
-      list.push(r.id);
-      candidatesByKey.set(r.k, list);
-      localUsers.set(r.id, { id: r.id, login: r.login, mail: r.mail, displayName: r.display_name, active: r.active });
-    }
-  }
-  const sharedRows = await queryRows<{ local_user_id: number }>(
-    db,
-    sql`select distinct m2.local_user_id from mappings m1
-        join mappings m2 on m2.local_user_id = m1.local_user_id
-        where m1.connection = ${p(connection)} and m2.connection <> ${p(connection)}
-          and m2.in_scope and m2.status = 'mapped'`,
-  );
-  const membershipRows = await queryRows<{ group_id: number; user_id: number }>(
-    db,
-    sql`select ms.group_id, ms.user_id from memberships ms
-        where ms.group_id in (select local_group_id from group_links
-                              where connection = ${p(connection)} and state = 'active' and local_group_id is not null)`,
-  );
-  const memberships = new Map<number, Set<number>>();
-  for (const l of links) if (l.localGroupId !== null) memberships.set(l.localGroupId, new Set());
-  for (const r of membershipRows) memberships.get(r.group_id)?.add(r.user_id);
   return {
-    links,
     unlinked: new Set(unlinkedRows.map((r) => r.directory_id)),
     duplicates: new Map(duplicateRows.map((r) => [r.directory_id, { status: r.status, localGroupId: r.local_group_id }])),
     localGroupsByName: new Map(groupRows.map((r) => [r.name.toLowerCase(), { id: r.id, name: r.name, linked: r.linked }])),
-    mappings,
-    localUsers,
-    candidatesByKey,
-    sharedLocalUsers: new Set(sharedRows.map((r) => r.local_user_id)),
-    memberships,
   };
 }
 
@@ -185,6 +121,8 @@ export interface RecheckState {
   readonly mappings: ReadonlyMap<string, { directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>;
   /** Lower-case names (of those asked) a local group has now. */
   readonly takenNames: ReadonlySet<string>;
+  /** Lower-case match keys (of those asked) a local user has now. */
+  readonly takenKeys: ReadonlySet<string>;
   /** Local users (of those asked) that still exist, and whether they are active. */
   readonly activeUsers: ReadonlyMap<number, boolean>;
   /** Local users (of those asked) mapped in this connection now. */
@@ -196,9 +134,13 @@ export interface RecheckState {
 export async function loadRecheckState(
   db: Executor,
   connection: string,
-  ask: { directoryIds: readonly string[]; groupNames: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
+  ask: { directoryIds: readonly string[]; groupNames: readonly string[]; matchKey?: MatchKey; userKeys?: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
 ): Promise<RecheckState> {
-  const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs } = ask;
+  const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs, userKeys = [] } = ask;
+  const column = ask.matchKey === 'mail' ? sql`mail` : sql`login`;
+  const takenKeys = userKeys.length
+    ? (await queryRows<{ k: string }>(db, sql`select distinct lower(${column}) as k from local_users where lower(${column}) = any(${p([...userKeys])}::text[])`)).map((r) => r.k)
+    : [];
   const mappingRows = directoryIds.length
     ? await queryRows<{ directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>(
         db,
@@ -222,6 +164,7 @@ export async function loadRecheckState(
   return {
     mappings: new Map(mappingRows.map((r) => [r.directory_id, r])),
     takenNames: new Set(takenNames),
+    takenKeys: new Set(takenKeys),
     activeUsers: new Map(activeUsers),
     claimed: new Set(claimed),
     groupsAlive: new Set(groupsAlive),

@@ -31,6 +31,7 @@ import { recordAppliedRun, recordCertificate } from '../store/connections.ts';
 import { analyzeSyncTables, withTransaction } from '../store/transaction.ts';
 import { loadLinks } from '../store/sync-state.ts';
 import { insertAudit } from '../store/audit.ts';
+import { clearMemberDigests } from '../store/digests.ts';
 import { applyPlan } from './apply.ts';
 import type { GuardVerdict } from './guard.ts';
 import { type PlanCounts, type SyncPlan, countPlan } from './plan.ts';
@@ -50,6 +51,11 @@ export interface SyncRequest {
   /** Sync only these linked groups (names, DNs or directory ids). */
   readonly groups?: readonly string[];
   readonly kind?: LinkKind;
+  /**
+   * Plan against the whole store state, not only what the stored digests leave (a full
+   * reconciliation: finds a membership another application changed). Digests are still stored.
+   */
+  readonly fullPlan?: boolean;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -204,13 +210,14 @@ export class SyncEngine {
       const plan = await getHeldPlan(db, runId);
       if (!plan) throw new GroupsyncError('INVALID_STATE', `run #${runId} has no held plan`);
       const links = await loadLinks(db, run.connection);
-      const { plan: checked, dropped } = await recheckPlan(db, plan, links);
+      const { plan: checked, dropped } = await recheckPlan(db, plan, links, config.matchKey);
       const counts = countPlan(checked);
       const result = await withTransaction(db, async (tx) => {
         await fenceLock(tx, lease);
         const current = await getRun(tx, runId);
         if (current?.status !== 'awaiting_approval') throw new GroupsyncError('INVALID_STATE', `run #${runId} was decided meanwhile`);
         await applyPlan(tx, checked, { actor, runId, now: this.#now(), defaults: config.userDefaults, bulk: false });
+        await clearMemberDigests(tx, run.connection); // a re-checked plan may leave a group short of its members
         await insertAudit(tx, actor, run.connection, runId, [
           { action: 'run.approved', targetType: 'run', targetId: String(runId), before: { status: 'awaiting_approval' }, after: { status: 'applied', dropped } },
         ]);

@@ -22,11 +22,13 @@ import { loadDirectoryState, saveDirectoryState } from '../store/directory-state
 import { type PlanMark, loadPlanMark, lockGeneration, savePlanMark, storeGeneration } from '../store/generation.ts';
 import { markLinksSynced } from '../store/links.ts';
 import { type Lease, type RunRow, fenceLock, getRun, saveHeldPlan, updateRun } from '../store/runs.ts';
+import { clearMemberDigests, saveDigests } from '../store/digests.ts';
 import { loadStoreState } from '../store/sync-state.ts';
 import { withTransaction } from '../store/transaction.ts';
 import { applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
-import { type PlanCounts, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { type PlanCounts, type StoreState, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { type SnapshotDigests, digestWrites, digestsFor } from './plan/digest.ts';
 import type { ProgressReporter } from './progress.ts';
 import { type RunProgress, counters, failedEntries, failedStats, summarize, unchangedCounts, unchangedSummary } from './record.ts';
 import { removalSample } from './sample.ts';
@@ -55,6 +57,9 @@ interface Planned {
   readonly plan: SyncPlan;
   readonly counts: PlanCounts;
   readonly generation: number;
+  /** The store state it was planned against, and the read's digests (null: none kept, partial scope). */
+  readonly state: StoreState;
+  readonly digests: SnapshotDigests | null;
   readonly stats: Record<string, number | string | boolean>;
 }
 
@@ -152,11 +157,15 @@ export class Run {
   }
 
   async #plan(snapshot: DirectorySnapshot, generation: number, readMs: number, replans = 0): Promise<Planned> {
-    const { db, config, selection, progress } = this.#c;
+    const { db, config, selection, request, progress } = this.#c;
     this.#reached.phase = 'plan';
     progress.report({ step: 'plan' }, 'planning');
     const planStarted = performance.now();
-    const state = await loadStoreState(db, config.name, snapshot, config.matchKey);
+    // Digests let the store state leave out unchanged users and groups (sync/plan/digest.ts); a
+    // full read (asked for, or the scheduled reconciliation) plans against the whole store.
+    const digests = digestsFor(snapshot, selection.partialScope);
+    const whole = request.full || request.fullPlan || snapshot.stats?.['readReason'] === 'reconcile';
+    const state = await loadStoreState(db, config.name, snapshot, config.matchKey, whole ? null : digests);
     const linkIds = new Set(selectedLinks(selection).map((l) => l.id));
     const links = selection.partialScope ? state.links.filter((l) => linkIds.has(l.id)) : state.links;
     const plan = planSync(snapshot, { ...state, links }, {
@@ -173,7 +182,7 @@ export class Run {
       partialScope: selection.partialScope,
       ...(replans ? { replans } : {}),
     };
-    return { plan, counts: countPlan(plan), generation, stats };
+    return { plan, counts: countPlan(plan), generation, state, digests, stats };
   }
 
   async #recordDry(planned: Planned): Promise<SyncResult> {
@@ -222,6 +231,9 @@ export class Run {
       if ((await lockGeneration(tx)) !== planned.generation) throw new StoreMovedError();
       this.#reached.phase = 'apply';
       await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#c.now(), defaults: config.userDefaults, bulk: true });
+      // The digests vouch for what this run leaves (or, when they cannot, are forgotten).
+      if (planned.digests) await saveDigests(tx, config.name, digestWrites(snapshot, planned.state, plan, planned.digests));
+      else await clearMemberDigests(tx, config.name);
       this.#reached.phase = 'record';
       progress.report({ step: 'record' }, 'recording');
       const now = this.#c.now();

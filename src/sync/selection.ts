@@ -2,7 +2,7 @@
  * Refusals of a sync's selection (groups, kind) before anything is recorded: what was asked for is
  * not linked. They name the few closest linked groups, never the whole list, and clip what was typed.
  */
-import { refNames } from '../directory/ldap/dn.ts';
+import { refNames } from '../domain/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError, clip, closestNames } from '../errors.ts';
 import type { LinkState } from './plan.ts';

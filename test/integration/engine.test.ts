@@ -103,6 +103,19 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(await storeFingerprint(app)).toBe(before);
   });
 
+  it('skips an unchanged group by its digests; a full plan finds a membership another application removed', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    expect((await sync()).run.status).toBe('success');
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob', 'carol']);
+    await app.store.db.execute(sql`delete from memberships where user_id = (select id from local_users where login = 'carol')`);
+    // The directory group did not change: its digest vouches for it, its memberships are not planned.
+    expect((await sync()).run).toMatchObject({ status: 'success', membershipsAdded: 0 });
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob']);
+    const full = await sync({ fullPlan: true });
+    expect(full.run).toMatchObject({ status: 'success', membershipsAdded: 1 });
+    expect(await membersOf(app, 'app-ops')).toEqual(['bob', 'carol']);
+  });
+
   it('applies a rename and a description change to the same local group', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap)]);
     await sync();

@@ -35,6 +35,8 @@ describe('loadRecheckState', () => {
     const state = await loadRecheckState(store.db, 'corp', {
       directoryIds: ['u-a', 'u-x', 'u-new'],
       groupNames: ['sales team', 'marketing'],
+      matchKey: 'login',
+      userKeys: ['b', 'nobody'],
       userIds: [users[0]!, users[1]!, users[2]!, 999_999],
       groupIds: [group, 999_999],
     });
@@ -46,6 +48,7 @@ describe('loadRecheckState', () => {
     );
     expect(state.mappings.size).toBe(2);
     expect([...state.takenNames]).toEqual(['sales team']);
+    expect([...state.takenKeys]).toEqual(['b']);
     expect(state.activeUsers).toEqual(new Map([[users[0], true], [users[1], false], [users[2], true]]));
     // Mapped in this connection only: user c is mapped by another connection.
     expect([...state.claimed]).toEqual([users[0]]);
@@ -54,6 +57,6 @@ describe('loadRecheckState', () => {
 
   it('asks nothing for empty lists', async () => {
     const state = await loadRecheckState(store.db, 'corp', { directoryIds: [], groupNames: [], userIds: [], groupIds: [] });
-    expect(state).toEqual({ mappings: new Map(), takenNames: new Set(), activeUsers: new Map(), claimed: new Set(), groupsAlive: new Set() });
+    expect(state).toEqual({ mappings: new Map(), takenNames: new Set(), takenKeys: new Set(), activeUsers: new Map(), claimed: new Set(), groupsAlive: new Set() });
   });
 });

@@ -83,4 +83,15 @@ describe('module boundaries', () => {
       .flatMap((f) => imports(f).filter((i) => /\/(teams|slack)\//.test(i)).map((i) => `${rel(f)} → ${i}`));
     expect(offenders).toEqual([]);
   });
+
+  it('sync, store and ops use no directory implementation (ldap, ldif, entra): only the port in directory/index.ts', () => {
+    const offenders = all
+      .filter((f) => /^(sync|store|ops|domain)\//.test(rel(f)))
+      .flatMap((f) =>
+        imports(f)
+          .filter((i) => i.startsWith('.') && /^directory\/(ldap|ldif|entra)\//.test(rel(path.resolve(path.dirname(f), i))))
+          .map((i) => `${rel(f)} → ${i}`),
+      );
+    expect(offenders).toEqual([]);
+  });
 });

@@ -1,0 +1,128 @@
+/** The store rows the planner reads (store/sync-state.ts), each by one set-based query. */
+import { type SQL, sql } from 'drizzle-orm';
+import type { DirectorySnapshot, MatchKey, MappingStatus } from '../domain/types.ts';
+import type { LinkState, LocalUserState, MappingState } from '../sync/plan.ts';
+import { type Executor, queryRows } from './db.ts';
+import { p } from './sql.ts';
+
+export interface LoadedMappings {
+  readonly states: Map<string, MappingState>;
+  /** Local users of the mapped rows (those that still exist), by id. */
+  readonly locals: Map<number, LocalUserState>;
+}
+
+/** Mapping rows (with their local user) matching `where` (over `m`). */
+export async function loadMappings(db: Executor, where: SQL, into: LoadedMappings = { states: new Map(), locals: new Map() }): Promise<LoadedMappings> {
+  const rows = await queryRows<{
+    directory_id: string;
+    status: MappingStatus;
+    local_user_id: number | null;
+    dn: string | null;
+    login: string | null;
+    mail: string | null;
+    display_name: string | null;
+    enabled: boolean;
+    in_scope: boolean;
+    candidates: number[];
+    via_groups: string[];
+    digest: string | null;
+    u_login: string | null;
+    u_mail: string | null;
+    u_display_name: string | null;
+    u_active: boolean | null;
+  }>(
+    db,
+    sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
+               m.in_scope, m.candidates, m.via_groups, d.digest, u.login as u_login, u.mail as u_mail,
+               u.display_name as u_display_name, u.active as u_active
+        from mappings m left join local_users u on u.id = m.local_user_id
+        left join user_digests d on d.connection = m.connection and d.directory_id = m.directory_id
+        where ${where}`,
+  );
+  for (const r of rows) {
+    // A mapping whose local user was deleted by someone else is unmapped again.
+    const status = r.status === 'mapped' && r.u_active === null ? 'unmapped' : r.status;
+    into.states.set(r.directory_id, {
+      directoryId: r.directory_id,
+      status,
+      localUserId: r.u_active === null ? null : r.local_user_id,
+      dn: r.dn,
+      login: r.login,
+      mail: r.mail,
+      displayName: r.display_name,
+      enabled: r.enabled,
+      inScope: r.in_scope,
+      candidates: r.candidates ?? [],
+      viaGroups: r.via_groups ?? [],
+      digest: r.digest,
+    });
+    if (r.local_user_id !== null && r.u_active !== null) {
+      into.locals.set(r.local_user_id, { id: r.local_user_id, login: r.u_login, mail: r.u_mail, displayName: r.u_display_name, active: r.u_active });
+    }
+  }
+  return into;
+}
+
+/** Match keys (lower case) of the snapshot users not mapped yet: their candidates are looked up. */
+export function pendingKeys(snapshot: DirectorySnapshot, mappings: LoadedMappings, stable: ReadonlySet<string> | null, matchKey: MatchKey): Set<string> {
+  const keys = new Set<string>();
+  for (const u of snapshot.users) {
+    if (stable?.has(u.id)) continue;
+    const m = mappings.states.get(u.id);
+    if (m && (m.status === 'ignored' || (m.status === 'mapped' && m.localUserId !== null))) continue;
+    const key = matchKey === 'mail' ? u.mail : u.login;
+    if (key) keys.add(key.toLowerCase());
+  }
+  return keys;
+}
+
+/** Candidates for users not mapped yet, by the match key; their local users are added to `localUsers`. */
+export async function loadCandidates(db: Executor, matchKey: MatchKey, keys: ReadonlySet<string>, localUsers: Map<number, LocalUserState>): Promise<Map<string, number[]>> {
+  const candidatesByKey = new Map<string, number[]>();
+  if (!keys.size) return candidatesByKey;
+  const column = matchKey === 'mail' ? sql`mail` : sql`login`;
+  const rows = await queryRows<{ id: number; k: string; login: string | null; mail: string | null; display_name: string | null; active: boolean }>(
+    db,
+    sql`select id, lower(${column}) as k, login, mail, display_name, active from local_users
+        where lower(${column}) = any(${p([...keys])}::text[]) order by id`,
+  );
+  for (const r of rows) {
+    const list = candidatesByKey.get(r.k) ?? [];
+    list.push(r.id);
+    candidatesByKey.set(r.k, list);
+    localUsers.set(r.id, { id: r.id, login: r.login, mail: r.mail, displayName: r.display_name, active: r.active });
+  }
+  return candidatesByKey;
+}
+
+/** Local users mapped (in scope) by another connection too (of `only`, when given). */
+export async function loadShared(db: Executor, connection: string, only: readonly number[] | null): Promise<Set<number>> {
+  if (only?.length === 0) return new Set();
+  const restrict = only ? sql`and m1.local_user_id = any(${p([...only])}::int[])` : sql``;
+  const rows = await queryRows<{ local_user_id: number }>(
+    db,
+    sql`select distinct m2.local_user_id from mappings m1
+        join mappings m2 on m2.local_user_id = m1.local_user_id
+        where m1.connection = ${p(connection)} and m2.connection <> ${p(connection)}
+          and m2.in_scope and m2.status = 'mapped' ${restrict}`,
+  );
+  return new Set(rows.map((r) => r.local_user_id));
+}
+
+/** Members of the connection's linked local groups (of `only`, when given). */
+export async function loadMemberships(db: Executor, connection: string, links: readonly LinkState[], only: readonly number[] | null): Promise<Map<number, Set<number>>> {
+  const memberships = new Map<number, Set<number>>();
+  const wanted = only ?? links.flatMap((l) => (l.localGroupId === null ? [] : [l.localGroupId]));
+  for (const id of wanted) memberships.set(id, new Set());
+  if (!wanted.length) return memberships;
+  const rows = await queryRows<{ group_id: number; user_id: number }>(
+    db,
+    only
+      ? sql`select group_id, user_id from memberships where group_id = any(${p([...only])}::int[])`
+      : sql`select ms.group_id, ms.user_id from memberships ms
+            where ms.group_id in (select local_group_id from group_links
+                                  where connection = ${p(connection)} and state = 'active' and local_group_id is not null)`,
+  );
+  for (const r of rows) memberships.get(r.group_id)?.add(r.user_id);
+  return memberships;
+}

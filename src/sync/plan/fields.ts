@@ -1,0 +1,11 @@
+/** A directory user's fields as the plan records them, and whether a mapping row already holds them. */
+import type { DirectoryUser } from '../../domain/types.ts';
+import type { MappingState, UserFields } from './types.ts';
+
+export function userFields(u: DirectoryUser): UserFields {
+  return { directoryId: u.id, dn: u.dn, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };
+}
+
+export function sameUser(a: UserFields, m: MappingState): boolean {
+  return a.dn === m.dn && a.login === m.login && a.mail === m.mail && a.displayName === m.displayName && a.enabled === m.enabled;
+}

@@ -1,0 +1,79 @@
+/**
+ * The users step: the members of synced groups are the scope. Users already mapped (or
+ * ignored) are updated or refreshed; the others are matched on the connection's key
+ * (match.ts); mapped users who left the scope are deactivated. Returns which local user each
+ * directory user's memberships follow (`member`).
+ */
+import type { DirectorySnapshot, DirectoryUser, SkippedEntry } from '../../domain/types.ts';
+import type { Kept } from './kept.ts';
+import { planNewUsers } from './match.ts';
+import { sameUser, userFields } from './fields.ts';
+import type { PlanOptions, Ref, StoreState, SyncPlan } from './types.ts';
+
+export type UsersPlan = SyncPlan['users'];
+
+export interface UsersPart {
+  readonly users: UsersPlan;
+  /** Users that cannot be matched (no value of the match key). */
+  readonly skipped: SkippedEntry[];
+  /** Directory user id → local user ref whose memberships follow the directory. */
+  readonly member: Map<string, Ref>;
+}
+
+export function emptyUsers(): UsersPlan {
+  return { create: [], map: [], update: [], conflicts: [], unmapped: [], deactivate: [], refresh: [], ignored: 0 };
+}
+
+export function planUsers(snapshot: DirectorySnapshot, state: StoreState, options: PlanOptions, target: ReadonlyMap<string, Ref>, kept: Kept): UsersPart {
+  const part: UsersPart = { users: emptyUsers(), skipped: [], member: new Map() };
+  // The scope is the members of the groups that are synced: a user reached only through a
+  // duplicate (not synced) group is not created, mapped or kept in scope.
+  const synced = new Set<string>();
+  for (const g of snapshot.groups) if (target.has(g.id)) for (const id of g.memberIds) synced.add(id);
+  const seen = new Set<string>();
+  const pending: DirectoryUser[] = [];
+  for (const u of snapshot.users) {
+    if (seen.has(u.id) || !synced.has(u.id)) continue;
+    seen.add(u.id);
+    if (state.stableUsers?.has(u.id)) continue; // vouched unchanged by its digest: nothing to write
+    if (!planKnownUser(state, u, part)) pending.push(u);
+  }
+  planNewUsers(snapshot, state, options, target, pending, part);
+  if (!options.partialScope) planDeparted(state, seen, kept, part.users);
+  return part;
+}
+
+/** An ignored or mapped user: refreshed or updated; false for a user not mapped yet. */
+function planKnownUser(state: StoreState, u: DirectoryUser, part: UsersPart): boolean {
+  const fields = userFields(u);
+  const mapping = state.mappings.get(u.id);
+  if (mapping?.status === 'ignored') {
+    part.users.ignored++;
+    if (!sameUser(fields, mapping) || !mapping.inScope) part.users.refresh.push({ ...fields, inScope: true });
+    return true;
+  }
+  if (mapping?.status !== 'mapped' || mapping.localUserId === null) return false;
+  const local = state.localUsers.get(mapping.localUserId);
+  const id = mapping.localUserId;
+  part.member.set(u.id, id);
+  const before = { ...fields, dn: mapping.dn, login: local?.login ?? mapping.login, mail: local?.mail ?? mapping.mail, displayName: local?.displayName ?? mapping.displayName, enabled: mapping.enabled, active: local?.active ?? true };
+  const after = { ...fields, active: u.enabled };
+  const localChanged = before.login !== after.login || before.mail !== after.mail || before.displayName !== after.displayName || before.active !== after.active;
+  if (localChanged) part.users.update.push({ localUserId: id, before, after });
+  else if (!sameUser(fields, mapping) || !mapping.inScope) part.users.refresh.push({ ...fields, inScope: true });
+  return true;
+}
+
+/** Users who left the scope: deactivated, never deleted; not when another connection still has them. */
+function planDeparted(state: StoreState, seen: ReadonlySet<string>, kept: Kept, users: UsersPlan): void {
+  for (const m of state.mappings.values()) {
+    if (seen.has(m.directoryId) || !m.inScope) continue;
+    if (kept.isKept(m)) continue;
+    const local = m.status === 'mapped' && m.localUserId !== null ? state.localUsers.get(m.localUserId) : undefined;
+    if (m.localUserId !== null && local?.active && !state.sharedLocalUsers.has(m.localUserId)) {
+      users.deactivate.push({ localUserId: m.localUserId, directoryId: m.directoryId, login: m.login, reason: 'left the scope' });
+    } else {
+      users.refresh.push({ directoryId: m.directoryId, dn: m.dn, login: m.login, mail: m.mail, displayName: m.displayName, enabled: m.enabled, inScope: false });
+    }
+  }
+}
