@@ -1,7 +1,8 @@
 // groupsync's sync benchmark: `npm run bench`.
 //
 //   1. Generates a directory (default 100,000 users, 10,000 groups, ~700,000 memberships; see
-//      generate.ts), bulk-loads it into a private slapd with slapadd, and opens the store
+//      generate.ts), bulk-loads it into a private slapd with slapadd (syncprov with a session
+//      log, for incremental reads), and opens the store
 //      (store-target.ts): BENCH_STORE=postgres (default; a private PostgreSQL with
 //      pg_stat_statements, to say where the server time goes) or BENCH_STORE=embedded
 //      (groupsync's own embedded PostgreSQL, one data folder per store).
@@ -580,7 +581,8 @@ async function main(): Promise<void> {
     log(`generated ${written.entries.toLocaleString('en')} entries, ${model.directMemberships.toLocaleString('en')} direct memberships (${eff.memberships.toLocaleString('en')} after nesting), ${(written.bytes / 1e6).toFixed(1)} MB LDIF in ${secs(generateMs)} s; largest groups ${sizes.slice(0, 6).join(', ')}`);
 
     t = performance.now();
-    [ldap, store] = await Promise.all([startSlapd({ bulkLdif: ldifFile }), openBenchStore(kind, workDir)]);
+    // syncprov with a session log, as an OpenLDAP provider runs: incremental reads (RFC 4533) name deletions.
+    [ldap, store] = await Promise.all([startSlapd({ bulkLdif: ldifFile, syncprov: { sessionlog: 100_000 } }), openBenchStore(kind, workDir)]);
     const loadMs = performance.now() - t;
     log(`slapd (slapadd -q) and ${kind === 'embedded' ? `the embedded PostgreSQL (started in ${secs(store.startMs ?? NaN)} s)` : 'PostgreSQL'} ready in ${secs(loadMs)} s`);
     if (!process.env.BENCH_KEEP) rmSync(ldifFile, { force: true });
