@@ -92,6 +92,11 @@ export interface DirectoryState {
   readonly cursor: Readonly<Record<string, unknown>>;
   /** Large part, encoded by the source (compressed), or null. */
   readonly cache: Uint8Array | null;
+  /**
+   * Set when `cache` was not loaded with the cursor (a run that may find nothing changed reads
+   * the cursor alone): fetches it when the source needs it.
+   */
+  readonly loadCache?: () => Promise<Uint8Array | null>;
 }
 
 /** A complete read of the scope. A source never returns a partial snapshot: it throws. */

@@ -21,3 +21,19 @@ export async function saveDirectoryState(db: Executor, connection: string, state
     .values({ connection, ...values })
     .onConflictDoUpdate({ target: directoryState.connection, set: values });
 }
+
+/** The cursor alone, with the cache fetched only if the source asks for it (a read that may find nothing changed). */
+export async function loadDirectoryCursor(db: Executor, connection: string): Promise<DirectoryState | null> {
+  const [row] = await db.select({ cursor: directoryState.cursor }).from(directoryState).where(eq(directoryState.connection, connection));
+  if (!row) return null;
+  const loadCache = async () => {
+    const [bytes] = await db.select({ cache: directoryState.cache }).from(directoryState).where(eq(directoryState.connection, connection));
+    return bytes?.cache ? new Uint8Array(bytes.cache) : null;
+  };
+  return { cursor: row.cursor, cache: null, loadCache };
+}
+
+/** A new cursor for the kept cache (a run that found nothing changed): the cache is not written again. */
+export async function saveDirectoryCursor(db: Executor, connection: string, cursor: Readonly<Record<string, unknown>>, runId: number, now: Date): Promise<void> {
+  await db.update(directoryState).set({ cursor: { ...cursor }, runId, updatedAt: now }).where(eq(directoryState.connection, connection));
+}

@@ -18,7 +18,7 @@ import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import { recordAppliedRun } from '../store/connections.ts';
 import type { Db, Tx } from '../store/db.ts';
-import { loadDirectoryState, saveDirectoryState } from '../store/directory-state.ts';
+import { loadDirectoryCursor, loadDirectoryState, saveDirectoryCursor, saveDirectoryState } from '../store/directory-state.ts';
 import { type PlanMark, loadPlanMark, lockGeneration, savePlanMark, storeGeneration } from '../store/generation.ts';
 import { markLinksSynced } from '../store/links.ts';
 import { type Lease, type RunRow, fenceLock, getRun, saveHeldPlan, updateRun } from '../store/runs.ts';
@@ -142,7 +142,8 @@ export class Run {
     const { db, config, selection, request, progress } = this.#c;
     // A source that reads incrementally gets the state of the last applied full-scope run; a
     // read of selected groups only starts from nothing and keeps nothing.
-    const previousState = selection.partialScope ? null : await loadDirectoryState(db, config.name);
+    // A run that may find nothing changed reads the cursor alone; the kept cache only if needed.
+    const previousState = selection.partialScope ? null : allowUnchanged ? await loadDirectoryCursor(db, config.name) : await loadDirectoryState(db, config.name);
     const onProgress = (read: Parameters<typeof progress.read>[0]) => {
       this.#reached.readPhase = read.phase;
       this.#reached.readCount = read.count;
@@ -270,7 +271,7 @@ export class Run {
       await fenceLock(tx, this.#c.lease!);
       const now = this.#c.now();
       // The mark (generation, settings) stays: nothing was planned against anything newer.
-      if (read.nextState) await saveDirectoryState(tx, config.name, read.nextState, run.id, now);
+      if (read.nextState) await saveDirectoryCursor(tx, config.name, read.nextState.cursor, run.id, now);
       await recordAppliedRun(tx, config.name, now, true);
       return updateRun(tx, run.id, {
         status: previous.skipped.length ? 'partial' : 'success',

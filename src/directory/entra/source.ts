@@ -88,7 +88,7 @@ export class EntraSource implements DirectorySource {
     const key = scopeKey(scope, o.usersFilter ?? null, o.graphBaseUrl, o.tenantId);
     return this.#wrap('reading the directory', async () => {
       const cursor = parseCursor(state);
-      const previous = cursor ? decodeModel(state?.cache ?? null) : null;
+      const previous = cursor ? decodeModel(state?.cache ?? (await state?.loadCache?.()) ?? null) : null;
       let fullReason: string | null = null;
       if (!o.delta) fullReason = 'deltaDisabled';
       else if (options?.full) fullReason = 'requested';

@@ -165,9 +165,10 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
   const tracker = input.tracker!;
   const key = scopeKey(tracked, input.layout, input.scope, tracker.mechanism, input.keyParts);
   const cursor = parseLdapCursor(input.state);
+  const bytes = keptBytes(input.state);
   let reason: string | null = null;
   if (input.full) reason = 'requested';
-  else if (!cursor || !input.state?.cache) reason = 'noState';
+  else if (!cursor || !(input.state?.cache || input.state?.loadCache)) reason = 'noState';
   else if (cursor.scopeKey !== key) reason = 'scopeChanged';
   else if (input.now.getTime() - Date.parse(cursor.lastFullReadAt) >= input.fullReadEvery) reason = 'reconcile';
   const context = { input, tracker, tracked, key };
@@ -182,9 +183,10 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
     if (input.allowUnchanged && noChange(changes, cursor!)) {
       // Nothing to build: the stored cache stays as it is, with the new cookie.
       const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0, cachedEntries: cursor!.size! };
-      return { unchanged: true, stats, nextState: state(context, input.state!.cache!, changes.cookie, 'incremental', cursor!.lastFullReadAt, cursor!.size) };
+      // The kept cache is neither read nor written: the new cookie is all that is saved.
+      return { unchanged: true, stats, nextState: state(context, null, changes.cookie, 'incremental', cursor!.lastFullReadAt, cursor!.size) };
     }
-    const kept = decodeState(input.state!.cache!);
+    const kept = decodeState(await bytes());
     if (kept) {
       const read = await readChanges(context, cursor!, kept, changes);
       if (read) return read;
@@ -192,7 +194,7 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
     } else reason = 'noState';
   }
   // A reconciliation compares with the old cache; a cache of another scope is not comparable.
-  const cache = cursor && cursor.scopeKey === key ? (decodeState(input.state?.cache ?? null)?.cache ?? null) : null;
+  const cache = cursor && cursor.scopeKey === key ? (decodeState(await bytes())?.cache ?? null) : null;
   const previous = cursor && cache ? { cursor, cache } : null;
   return readFull(context, reason, previous);
 }
@@ -236,7 +238,7 @@ async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState, chan
     read: result.read,
     stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, ...result.stats },
     // Nothing changed: the stored state is kept as it is, not encoded again.
-    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? c.input.state!.cache! : encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
+    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? await keptBytes(c.input.state)() : encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
   };
 }
 
@@ -323,6 +325,12 @@ export interface KeptState {
   readonly snapshot: KeptSnapshot | null;
 }
 
+/** The kept state's bytes, loaded once when first asked for (the cursor may come without them). */
+function keptBytes(state: DirectoryState | null): () => Promise<Uint8Array | null> {
+  let loaded: Promise<Uint8Array | null> | null = null;
+  return () => (loaded ??= state?.cache ? Promise.resolve(state.cache) : (state?.loadCache?.() ?? Promise.resolve(null)));
+}
+
 /** The kept state: the entries and the snapshot in one compressed container (codec.ts). */
 export function encodeState(cache: EntryCache, snapshot: KeptSnapshot | null): Uint8Array {
   const w = new Writer();
@@ -346,7 +354,7 @@ export function decodeState(bytes: Uint8Array | null): KeptState | null {
   }
 }
 
-function state(c: Context, bytes: Uint8Array, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string, size: number | undefined): DirectoryState {
+function state(c: Context, bytes: Uint8Array | null, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string, size: number | undefined): DirectoryState {
   const cursor: LdapCursor = {
     version: LDAP_CURSOR_VERSION,
     mechanism: c.tracker.mechanism,
