@@ -138,10 +138,15 @@ const ldapConnection = z
     pageSize: z.number().int().min(1).max(10000).default(500),
     timeoutSeconds: z.number().positive().default(30),
     /**
-     * Incremental reads where the server can say what changed (RFC 4533 content synchronisation on
-     * OpenLDAP); a full read when it cannot, when the state is missing or the scope changed.
+     * Where the server can say what changed (RFC 4533 content synchronisation on OpenLDAP, DirSync
+     * on Active Directory): `detect` (true, the default) asks it whether anything changed since the
+     * last applied run and reads in full only when something did; `entries` keeps every user and
+     * group and merges the changes into them; `off` (false) reads in full every run.
      */
-    incremental: z.boolean().default(true),
+    incremental: z
+      .union([z.boolean(), z.enum(['detect', 'entries', 'off'])])
+      .default('detect')
+      .transform((v) => (v === true ? 'detect' : v === false ? 'off' : v)),
     /** A full reconciliation read after this long since the last full read (incremental reads in between). */
     fullReadEvery: duration.default(ms('24h')),
   })

@@ -46,6 +46,8 @@ describe('sync engine against Samba Active Directory', () => {
     baseDn: ad.baseDn,
     groups: { filter: '(&(cn=gs-*)(!(cn=gs-link-*)))' },
     timeoutSeconds: 30,
+    // The kept-entries mode: DirSync changes merged into the kept users and groups.
+    incremental: 'entries',
     ...overrides,
   });
   const env = () => ({ SAMBA_PASSWORD: ad.password, WRONG_PASSWORD: 'not-the-password' });

@@ -28,6 +28,7 @@ function options(ldap: SlapdHandle, extra: Partial<LdapSourceOptions> = {}): Lda
     verify: true,
     pageSize: 50,
     timeoutSeconds: 5,
+    incremental: 'entries',
     ...extra,
   };
 }
@@ -200,7 +201,7 @@ describe('incremental syncs through the engine', () => {
   let app: TestApp;
   beforeAll(async () => {
     ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov: { sessionlog: 1000 } });
-    app = await createTestApp('postgres', [ldapConnection(ldap)]);
+    app = await createTestApp('postgres', [ldapConnection(ldap, { incremental: 'entries' })]);
   });
   afterAll(async () => {
     await app?.close();
@@ -275,7 +276,15 @@ describe('a sync with nothing changed, neither in the directory nor in the store
     expect(same.run.skipped).toEqual(first.run.skipped);
     expect(await fingerprint()).toBe(before);
     // ...and again, standing on that one.
-    expect((await sync()).run.stats).toMatchObject({ unchangedSince: same.run.id });
+    const again = await sync();
+    expect(again.run.stats).toMatchObject({ unchangedSince: same.run.id });
+
+    // A change in the directory (detect mode, the default): read in full, applied, then nothing again.
+    await ldap.load(`dn: uid=carol,${P}\nchangetype: modify\nreplace: displayName\ndisplayName: Carol Detected\n`);
+    const changed = await sync();
+    expect(changed.run.stats).toMatchObject({ readMode: 'full', readReason: 'changed', changedEntries: 1 });
+    expect(changed.counts).toMatchObject({ usersUpdated: 1 });
+    expect((await sync()).run.stats).toMatchObject({ readMode: 'incremental', unchangedSince: changed.run.id });
 
     // An admin's decision moves the store: the next run plans (and finds the decision kept).
     const [carol] = await rows<{ directory_id: string }>(app, `select directory_id from mappings where login = 'carol'`);

@@ -59,7 +59,7 @@ describe('parseConnections: a valid document', () => {
       tls: { verify: true, caFile: undefined },
       pageSize: 500,
       timeoutSeconds: 30,
-      incremental: true,
+      incremental: 'detect',
       fullReadEvery: 24 * 3600_000,
       urls: ['ldaps://dc1.corp.example.com:636'],
       password: 'corp-secret',

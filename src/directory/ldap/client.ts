@@ -49,7 +49,8 @@ export interface LdapSourceOptions {
   readonly pageSize: number;
   readonly timeoutSeconds: number;
   /** Incremental reads where the server offers a change tracker (default true). */
-  readonly incremental?: boolean;
+  /** true or `detect` (the default), `entries`, false or `off`: see the config's `incremental`. */
+  readonly incremental?: boolean | 'detect' | 'entries' | 'off';
   /** Milliseconds between full reconciliation reads (default 24 h). */
   readonly fullReadEvery?: number;
   /** The clock (tests). */
@@ -301,7 +302,7 @@ export class LdapSource implements DirectorySource {
 
   /** The change tracker the server offers, or why there is none. */
   async #tracker(session: Session, profile: VendorProfile): Promise<{ tracker: ChangeTracker | null; reason?: string }> {
-    if (this.#options.incremental === false) return { tracker: null, reason: 'disabled' };
+    if (this.#options.incremental === false || this.#options.incremental === 'off') return { tracker: null, reason: 'disabled' };
     const controls = await this.#supportedControls(session.client);
     if (controls.includes(SYNC_REQUEST_OID)) {
       const counter = this.#requests;
@@ -332,6 +333,7 @@ export class LdapSource implements DirectorySource {
           state: state ?? null,
           full: options?.full ?? false,
           allowUnchanged: options?.allowUnchanged ?? false,
+          keep: o.incremental === 'entries' ? 'entries' : 'detect',
           fullReadEvery: o.fullReadEvery ?? 24 * 3600_000,
           now: o.now?.() ?? new Date(),
           keyParts: [...o.urls].sort(),

@@ -46,6 +46,8 @@ export interface LdapCursor {
   readonly readAt: string;
   /** Entries in the cache (absent in cursors written before it was kept). */
   readonly size?: number;
+  /** `detect`: only the cookie is kept (no entries); absent: the entries are kept. */
+  readonly mode?: 'detect';
 }
 
 export interface TrackedSet {
@@ -68,6 +70,12 @@ export interface IncrementalRead {
   readonly now: Date;
   /** The caller can use an answer of "no change" instead of a snapshot (SourceReadOptions.allowUnchanged). */
   readonly allowUnchanged?: boolean;
+  /**
+   * `detect` (the default): the tracker only tells whether anything changed since the kept
+   * cookie; a change is read in full from the server. `entries`: every tracked entry is kept and
+   * a change is merged into them (see the module comment).
+   */
+  readonly keep?: 'detect' | 'entries';
   /** Extra parts of the scope key (the server URLs). */
   readonly keyParts?: readonly string[];
   readonly onProgress?: ((progress: ReadProgress) => void) | undefined;
@@ -163,12 +171,13 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
     return { read, stats: { readMode: 'full', readReason: plain } };
   }
   const tracker = input.tracker!;
+  if ((input.keep ?? 'detect') === 'detect') return readDetect(input, tracker, tracked);
   const key = scopeKey(tracked, input.layout, input.scope, tracker.mechanism, input.keyParts);
   const cursor = parseLdapCursor(input.state);
   const bytes = keptBytes(input.state);
   let reason: string | null = null;
   if (input.full) reason = 'requested';
-  else if (!cursor || !(input.state?.cache || input.state?.loadCache)) reason = 'noState';
+  else if (!cursor || cursor.mode === 'detect' || !(input.state?.cache || input.state?.loadCache)) reason = 'noState';
   else if (cursor.scopeKey !== key) reason = 'scopeChanged';
   else if (input.now.getTime() - Date.parse(cursor.lastFullReadAt) >= input.fullReadEvery) reason = 'reconcile';
   const context = { input, tracker, tracked, key };
@@ -197,6 +206,56 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
   const cache = cursor && cursor.scopeKey === key ? (decodeState(await bytes())?.cache ?? null) : null;
   const previous = cursor && cache ? { cursor, cache } : null;
   return readFull(context, reason, previous);
+}
+
+/**
+ * Detect mode: the kept cookie says whether anything changed. Nothing (and the caller can use
+ * that): no read at all. Anything, or no usable cookie: a plain full read of the scope from the
+ * server, with the cookie taken before it (the tracker's answer, or begin()), so a change made
+ * while it reads is reported again, never lost. Nothing but the cookie is kept.
+ */
+async function readDetect(input: IncrementalRead, tracker: ChangeTracker, tracked: TrackedSet): Promise<IncrementalResult> {
+  const key = scopeKey(tracked, input.layout, input.scope, tracker.mechanism, [...(input.keyParts ?? []), 'detect']);
+  const cursor = parseLdapCursor(input.state);
+  let reason: string | null = null;
+  if (input.full) reason = 'requested';
+  else if (!cursor || cursor.mode !== 'detect') reason = 'noState';
+  else if (cursor.scopeKey !== key) reason = 'scopeChanged';
+  else if (input.now.getTime() - Date.parse(cursor.lastFullReadAt) >= input.fullReadEvery) reason = 'reconcile';
+  const context: Context = { input, tracker, tracked, key };
+  let cookie: string | null = null;
+  let changed: ReadStats = {};
+  if (reason === null) {
+    try {
+      const changes = await track(context, cursor!.cookie);
+      cookie = changes.cookie;
+      if (input.allowUnchanged && noChange(changes, { ...cursor!, size: 0 }) && changes.presentIds === null) {
+        const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0 };
+        return { unchanged: true, stats, nextState: detectState(context, cookie, cursor!.lastFullReadAt) };
+      }
+      const some = changes.entries.length + changes.deletedIds.length > 0 || changes.presentIds !== null;
+      // planNeeded: the directory did not change, but the store did (the engine did not allow "unchanged").
+      changed = { readReason: some ? 'changed' : 'planNeeded', changedEntries: changes.entries.length, deletedEntries: changes.deletedIds.length };
+    } catch (error) {
+      if (!(error instanceof CookieRejectedError)) throw error;
+      reason = `cookieRejected:${error.reason}`;
+    }
+  }
+  cookie ??= await firstCookie(context);
+  const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
+  return { read, stats: { readMode: 'full', trackedBy: tracker.mechanism, ...(reason ? { readReason: reason } : {}), ...changed }, nextState: detectState(context, cookie, input.now.toISOString()) };
+}
+
+/** A cookie from now on: begin() where the tracker has it, else a refresh whose entries are dropped. */
+async function firstCookie(c: Context): Promise<string> {
+  if (c.tracker.begin) return c.tracker.begin(c.tracked);
+  return (await track(c, null)).cookie;
+}
+
+function detectState(c: Context, cookie: string, lastFullReadAt: string): DirectoryState {
+  const now = c.input.now.toISOString();
+  const cursor: LdapCursor = { version: LDAP_CURSOR_VERSION, mechanism: c.tracker.mechanism, scopeKey: c.key, cookie, lastFullReadAt, readMode: 'full', readAt: now, mode: 'detect' };
+  return { cursor: { ...cursor }, cache: null };
 }
 
 interface Context {
