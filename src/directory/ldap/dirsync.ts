@@ -161,11 +161,14 @@ export function createDirSyncTracker(options: DirSyncTrackerOptions): ChangeTrac
   return {
     mechanism: 'dirsync',
     read: (request) => run.read(request),
+    begin: (request) => run.begin(request),
   };
 }
 
 const ID = 'objectGUID';
 const BROAD_FILTER = '(objectClass=*)';
+/** Matches no object: a DirSync search for its cookie alone. */
+const NOTHING_FILTER = '(&(objectClass=*)(!(objectClass=*)))';
 /** Result codes a DC answers a cookie it cannot use with (Samba: 12 "Unable to unmarshall cookie"). */
 const COOKIE_CODES = new Set([1, 2, 12, 53]);
 
@@ -183,6 +186,19 @@ class DirSyncRun {
     this.#client = options.client;
     this.#batchSize = options.batchSize ?? 200;
     this.#maxBytes = options.maxBytes ?? 0x7fffffff;
+  }
+
+  /**
+   * A cookie for "now" without reading the directory: DirSync over a filter that matches nothing.
+   * A later read from it reports what changed after it (the cookie is the DC's update position;
+   * the filter only selects what one answer returns).
+   */
+  async begin(request: Omit<TrackRequest, 'cookie' | 'onPage'>): Promise<string> {
+    const dse = await readDirSyncDse(this.#client);
+    if (!supportsDirSync(dse)) throw new GroupsyncError('DIRECTORY_READ_FAILED', 'the directory does not announce the DirSync control (1.2.840.113556.1.4.841)');
+    const namingContext = namingContextOf(request.base, dse.namingContexts);
+    const pass = await this.#dirSync(namingContext, NOTHING_FILTER, [ID], null);
+    return encodeDirSyncCookie({ server: pass.cookie, invocationId: dse.invocationId ?? '', usn: dse.highestCommittedUsn, namingContext, scope: scopeDigest({ ...request, cookie: null }) });
   }
 
   async read(request: TrackRequest): Promise<EntryChanges> {
