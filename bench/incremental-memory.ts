@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     process.stdout.write(`directory: ${USERS} users, ${GROUPS} groups; load average ${loadavg()[0]!.toFixed(2)}\n`);
     let base: { ms: number; maxRssMb: number } | null = null;
     for (const mode of MODES) {
-      const out = execFileSync(process.execPath, [process.argv[1]!, mode, workDir, ldap.url], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, BENCH_BIND_DN: ldap.adminDn, BENCH_PASSWORD: ldap.adminPassword } });
+      const out = execFileSync(process.execPath, [...(process.env.CHILD_FLAGS?.split(" ").filter(Boolean) ?? []), process.argv[1]!, mode, workDir, ldap.url], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, BENCH_BIND_DN: ldap.adminDn, BENCH_PASSWORD: ldap.adminPassword } });
       const r = JSON.parse(out) as { ms: number; maxRssMb: number; reason?: string; diffs?: number };
       base ??= r;
       process.stdout.write(`${mode.padEnd(10)} ${(r.ms / 1000).toFixed(2).padStart(7)} s (${(r.ms / base.ms).toFixed(2)}× plain)  peak RSS ${r.maxRssMb.toFixed(0).padStart(5)} MB (${(r.maxRssMb / base.maxRssMb).toFixed(2)}× plain)  ${r.reason ?? ''} ${r.diffs ?? ''}\n`);

@@ -1,7 +1,9 @@
+import { gunzipSync } from 'node:zlib';
 import { FilterParser } from 'ldapts';
 import { describe, expect, it } from 'vitest';
 import { cacheAccess } from '../../src/directory/ldap/cache-access.ts';
 import type { EntryChanges } from '../../src/directory/ldap/changes.ts';
+import { IntList, Reader, Writer } from '../../src/directory/ldap/codec.ts';
 import { EntryCache } from '../../src/directory/ldap/entry-cache.ts';
 import { FilterNotEvaluableError, assertEvaluable, matchFilter } from '../../src/directory/ldap/filter-match.ts';
 import type { RawEntry } from '../../src/directory/ldap/transform.ts';
@@ -86,6 +88,30 @@ describe('EntryCache', () => {
     expect(a.countDifferences(b, new Set(['t']))).toBe(1);
   });
 });
+
+describe('the state container', () => {
+  it('gzipped piece by piece, reads back as the whole container: a string table of several pieces, odd lengths, unaligned sections', async () => {
+    const w = new Writer();
+    const strings = Array.from({ length: 60_000 }, (_, k) => `uid=user${k},ou=people,dc=x é${'x'.repeat(k % 7)}`);
+    const list = new IntList();
+    for (const s of strings) list.push(w.str(s), k(s));
+    w.str(null);
+    w.ints(list.view());
+    w.json({ odd: 'é' });
+    w.ints([7, -1]);
+    const whole = w.finish();
+    const streamed = gunzipSync(await w.gzip());
+    expect(Buffer.from(streamed).equals(Buffer.from(whole))).toBe(true);
+    const r = new Reader(streamed);
+    const ints = r.ints();
+    expect(ints.length).toBe(120_000);
+    expect(r.str(ints[2 * 59_999]!)).toBe(strings[59_999]);
+    expect(r.json()).toEqual({ odd: 'é' });
+    expect([...r.ints()]).toEqual([7, -1]);
+  });
+});
+
+const k = (s: string) => s.length;
 
 describe('cacheAccess', () => {
   it('searches a subtree with a filter and reads by normalised DN', async () => {

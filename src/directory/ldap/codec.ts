@@ -3,12 +3,15 @@
  * strings (one UTF-16 blob and its offsets: decoding it is one call, each string a slice) and
  * a little JSON for what is small. Decoding costs one pass over the bytes, no per-entry JSON.
  */
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+
 const MAGIC = 0x31435347; // "GSC1"
 
 export class Writer {
   readonly #strings: string[] = [];
   readonly #sections: Uint8Array[] = [];
-  #length = 0;
 
   /** A string's index in the table; -1 for null. */
   str(value: string | null | undefined): number {
@@ -26,29 +29,87 @@ export class Writer {
     this.#sections.push(Buffer.from(JSON.stringify(value), 'utf8'));
   }
 
+  /** The container whole (tests, small states). */
   finish(): Uint8Array {
-    const offsets = new Uint32Array(this.#strings.length + 1);
+    const parts = [...this.#chunks()];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
     let at = 0;
-    for (let k = 0; k < this.#strings.length; k++) {
-      at += this.#strings[k]!.length;
-      offsets[k + 1] = at;
-    }
-    const blob = Buffer.from(this.#strings.join(''), 'utf16le');
-    const parts = [new Uint8Array(offsets.buffer), blob, ...this.#sections];
-    const header = new Uint32Array(2 + parts.length);
-    header[0] = MAGIC;
-    header[1] = parts.length;
-    parts.forEach((p, k) => (header[2 + k] = p.byteLength));
-    let total = header.byteLength;
-    for (const p of parts) total += (p.byteLength + 3) & ~3;
-    const out = new Uint8Array(total);
-    out.set(new Uint8Array(header.buffer), 0);
-    this.#length = header.byteLength;
     for (const p of parts) {
-      out.set(p, this.#length);
-      this.#length += (p.byteLength + 3) & ~3;
+      out.set(p, at);
+      at += p.byteLength;
     }
     return out;
+  }
+
+  /**
+   * The container gzipped, fed to the compressor piece by piece: the uncompressed container (and
+   * the string table as one string) never exists whole.
+   */
+  async gzip(level = 1): Promise<Uint8Array> {
+    const z = createGzip({ level });
+    const out: Buffer[] = [];
+    z.on('data', (b: Buffer) => out.push(b));
+    const done = finished(z);
+    for (const chunk of this.#chunks()) {
+      if (!z.write(chunk)) await once(z, 'drain');
+    }
+    z.end();
+    await done;
+    return Buffer.concat(out);
+  }
+
+  /** The container's bytes in order: header, string offsets, the strings (UTF-16, in pieces), the sections (each padded to 4 bytes). */
+  *#chunks(): Generator<Uint8Array> {
+    const strings = this.#strings;
+    const offsets = new Uint32Array(strings.length + 1);
+    let chars = 0;
+    for (let k = 0; k < strings.length; k++) {
+      chars += strings[k]!.length;
+      offsets[k + 1] = chars;
+    }
+    const lengths = [offsets.byteLength, chars * 2, ...this.#sections.map((p) => p.byteLength)];
+    const header = new Uint32Array(2 + lengths.length);
+    header[0] = MAGIC;
+    header[1] = lengths.length;
+    lengths.forEach((n, k) => (header[2 + k] = n));
+    yield new Uint8Array(header.buffer);
+    yield new Uint8Array(offsets.buffer);
+    let from = 0;
+    while (from < strings.length) {
+      let to = from;
+      let size = 0;
+      while (to < strings.length && (size < PIECE || to === from)) size += strings[to++]!.length;
+      yield Buffer.from(strings.slice(from, to).join(''), 'utf16le');
+      from = to;
+    }
+    if (chars % 2) yield new Uint8Array(2);
+    for (const p of this.#sections) {
+      yield p;
+      if (p.byteLength % 4) yield new Uint8Array(4 - (p.byteLength % 4));
+    }
+  }
+}
+
+/** Characters of the string table encoded at a time. */
+const PIECE = 1 << 20;
+
+/** 32-bit integers appended to a typed array that grows (not a number[] copied at the end). */
+export class IntList {
+  #array = new Int32Array(1024);
+  length = 0;
+
+  push(...values: number[]): void {
+    if (this.length + values.length > this.#array.length) {
+      const next = new Int32Array(Math.max(this.#array.length * 2, this.length + values.length));
+      next.set(this.#array.subarray(0, this.length));
+      this.#array = next;
+    }
+    for (const v of values) this.#array[this.length++] = v;
+  }
+
+  /** The values pushed (a view: valid until the next push). */
+  view(): Int32Array {
+    return this.#array.subarray(0, this.length);
   }
 }
 

@@ -11,7 +11,7 @@
  * that touches a few entries never builds the others.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Reader, Writer } from './codec.ts';
+import { IntList, Reader, Writer } from './codec.ts';
 import type { EntryChanges } from './changes.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import type { RawEntry, RawValue } from './transform.ts';
@@ -238,8 +238,10 @@ export class EntryCache {
   /** How many entries differ between two caches (present in one only, or with other values). */
   countDifferences(other: EntryCache, ignore: ReadonlySet<string> = new Set()): number {
     let diffs = 0;
-    for (const mine of this.values()) {
-      if (ignore.has(mine.id)) continue;
+    // Entries not yet made objects are made one at a time and not kept (the caller drops this cache next).
+    for (const [id, slot] of this.#byId) {
+      if (ignore.has(id)) continue;
+      const mine = typeof slot === 'number' ? this.#base!.entry(slot) : slot;
       const theirs = other.get(mine.id);
       if (!theirs || !sameEntry(mine.entry, theirs.entry)) diffs++;
     }
@@ -250,8 +252,8 @@ export class EntryCache {
   /** Writes the entries (a section of the kept state). */
   write(w: Writer): void {
     const entries = new Int32Array((this.#byId.size + 1) * 4);
-    const attrs: number[] = [];
-    const values: number[] = [];
+    const attrs = new IntList();
+    const values = new IntList();
     const names = new Map<string, number>();
     const dns = new Map<string, number>();
     const classes = new Map<string, number>();
@@ -293,8 +295,8 @@ export class EntryCache {
     entries[k * 4 + 3] = attrs.length / 2;
     attrs.push(-1, values.length);
     w.ints(entries);
-    w.ints(attrs);
-    w.ints(values);
+    w.ints(attrs.view());
+    w.ints(values.view());
   }
 
   /** The entries alone, compressed (tests; the kept state holds them with the snapshot: incremental.ts). */
