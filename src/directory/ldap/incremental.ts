@@ -380,14 +380,38 @@ function state(c: Context, bytes: Uint8Array | null, cookie: string, readMode: L
 export async function loadTracked(server: EntryAccess, tracked: TrackedSet, layout: ReadLayout, onProgress?: (progress: ReadProgress) => void): Promise<EntryCache> {
   const p = layout.profile;
   const cache = new EntryCache();
+  const shared = sharedStrings(p.member);
   for await (const page of server.search(tracked.base, tracked.filter, tracked.attributes)) {
     for (const entry of page) {
       const id = stableId(entry, p);
-      if (id) cache.set(id, await completeMembers(server, entry, p.member));
+      if (id) cache.set(id, shared(await completeMembers(server, entry, p.member)));
     }
     onProgress?.({ phase: 'users', count: cache.size });
   }
   return cache;
+}
+
+/**
+ * The entry with its attribute names, object classes, DN and member values as strings shared
+ * across the cache: the server sends each a copy of its own (a user is a member of several groups,
+ * every entry names the same classes), and the cache holds every entry at once.
+ */
+function sharedStrings(memberAttributes: readonly string[]): (entry: RawEntry) => RawEntry {
+  const strings = new Map<string, string>();
+  const share = (s: string) => {
+    const known = strings.get(s);
+    if (known !== undefined) return known;
+    strings.set(s, s);
+    return s;
+  };
+  const shared = new Set(['objectclass', ...memberAttributes.map((a) => a.toLowerCase())]);
+  return (entry) => {
+    const attrs = new Map<string, readonly RawValue[]>();
+    for (const [name, values] of entry.attrs) {
+      attrs.set(share(name), shared.has(name) ? values.map((v) => (typeof v === 'string' ? share(v) : v)) : values);
+    }
+    return { dn: share(entry.dn), attrs };
+  };
 }
 
 async function completeMembers(server: EntryAccess, entry: RawEntry, memberAttributes: readonly string[]): Promise<RawEntry> {
