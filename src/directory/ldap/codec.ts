@@ -3,21 +3,81 @@
  * strings (one UTF-16 blob and its offsets: decoding it is one call, each string a slice) and
  * a little JSON for what is small. Decoding costs one pass over the bytes, no per-entry JSON.
  */
-import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 
 const MAGIC = 0x31435347; // "GSC1"
 
+/** Strings by index (null for a negative index). */
+export interface StringTable {
+  str(index: number): string | null;
+}
+
+/** A string table held as one string and the offsets of its strings. */
+export class Table implements StringTable {
+  readonly text: string;
+  /** Where each string starts; one more ends the last. */
+  readonly offsets: Uint32Array;
+  constructor(text: string, offsets: Uint32Array) {
+    this.text = text;
+    this.offsets = offsets;
+  }
+
+  get size(): number {
+    return this.offsets.length - 1;
+  }
+
+  str(index: number): string | null {
+    return index < 0 ? null : this.text.slice(this.offsets[index]!, this.offsets[index + 1]!);
+  }
+}
+
+/** A string table filled string by string into bytes (the strings added are not kept). */
+export class TableBuilder {
+  #bytes = Buffer.allocUnsafe(1 << 16);
+  #chars = 0;
+  readonly #ends = new IntList();
+
+  add(value: string): number {
+    const need = (this.#chars + value.length) * 2;
+    if (need > this.#bytes.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, this.#bytes.length * 2));
+      this.#bytes.copy(next, 0, 0, this.#chars * 2);
+      this.#bytes = next;
+    }
+    this.#bytes.write(value, this.#chars * 2, 'utf16le');
+    this.#chars += value.length;
+    this.#ends.push(this.#chars);
+    return this.#ends.length - 1;
+  }
+
+  finish(): Table {
+    const offsets = new Uint32Array(this.#ends.length + 1);
+    offsets.set(this.#ends.view(), 1);
+    const text = this.#bytes.toString('utf16le', 0, this.#chars * 2);
+    this.#bytes = Buffer.alloc(0);
+    return new Table(text, offsets);
+  }
+}
+
 export class Writer {
   readonly #strings: string[] = [];
   readonly #sections: Uint8Array[] = [];
+  /** A table taken whole: its strings are the first of this one's. */
+  #adopted: Table | null = null;
 
   /** A string's index in the table; -1 for null. */
   str(value: string | null | undefined): number {
     if (value === null || value === undefined) return -1;
     this.#strings.push(value);
-    return this.#strings.length - 1;
+    return (this.#adopted?.size ?? 0) + this.#strings.length - 1;
+  }
+
+  /** Takes a table whole, its indexes kept (only before any other string); false when it cannot. */
+  adopt(table: StringTable): boolean {
+    if (!(table instanceof Table) || this.#strings.length > 0 || this.#adopted) return false;
+    this.#adopted = table;
+    return true;
   }
 
   ints(values: ArrayLike<number>): void {
@@ -50,8 +110,10 @@ export class Writer {
     const out: Buffer[] = [];
     z.on('data', (b: Buffer) => out.push(b));
     const done = finished(z);
-    for (const chunk of this.#chunks()) {
-      if (!z.write(chunk)) await once(z, 'drain');
+    // One buffer holds the strings being compressed: each piece is written once the last is consumed.
+    const scratch = Buffer.allocUnsafe(PIECE * 2);
+    for (const chunk of this.#chunks(scratch)) {
+      await new Promise<void>((resolve, reject) => z.write(chunk, (error) => (error ? reject(error) : resolve())));
     }
     z.end();
     await done;
@@ -59,13 +121,16 @@ export class Writer {
   }
 
   /** The container's bytes in order: header, string offsets, the strings (UTF-16, in pieces), the sections (each padded to 4 bytes). */
-  *#chunks(): Generator<Uint8Array> {
+  /** With `scratch`, the strings come in that buffer, each piece valid until the next is asked for. */
+  *#chunks(scratch?: Buffer): Generator<Uint8Array> {
     const strings = this.#strings;
-    const offsets = new Uint32Array(strings.length + 1);
-    let chars = 0;
+    const adopted = this.#adopted ?? new Table('', new Uint32Array(1));
+    const offsets = new Uint32Array(adopted.size + strings.length + 1);
+    offsets.set(adopted.offsets);
+    let chars = adopted.text.length;
     for (let k = 0; k < strings.length; k++) {
       chars += strings[k]!.length;
-      offsets[k + 1] = chars;
+      offsets[adopted.size + k + 1] = chars;
     }
     const lengths = [offsets.byteLength, chars * 2, ...this.#sections.map((p) => p.byteLength)];
     const header = new Uint32Array(2 + lengths.length);
@@ -74,14 +139,7 @@ export class Writer {
     lengths.forEach((n, k) => (header[2 + k] = n));
     yield new Uint8Array(header.buffer);
     yield new Uint8Array(offsets.buffer);
-    let from = 0;
-    while (from < strings.length) {
-      let to = from;
-      let size = 0;
-      while (to < strings.length && (size < PIECE || to === from)) size += strings[to++]!.length;
-      yield Buffer.from(strings.slice(from, to).join(''), 'utf16le');
-      from = to;
-    }
+    yield* pieces(adopted.text, strings, scratch);
     if (chars % 2) yield new Uint8Array(2);
     for (const p of this.#sections) {
       yield p;
@@ -91,7 +149,34 @@ export class Writer {
 }
 
 /** Characters of the string table encoded at a time. */
-const PIECE = 1 << 20;
+const PIECE = 1 << 17;
+
+/** A text and then strings, as UTF-16 bytes in pieces of about PIECE characters (in `scratch` when given). */
+function* pieces(text: string, strings: readonly string[], scratch?: Buffer): Generator<Uint8Array> {
+  const buffer = scratch ?? Buffer.allocUnsafe(PIECE * 2);
+  const fresh = () => (scratch ? buffer : Buffer.allocUnsafe(PIECE * 2));
+  let out = buffer;
+  for (let at = 0; at < text.length; at += PIECE) {
+    const n = out.write(text.slice(at, at + PIECE), 0, 'utf16le');
+    yield out.subarray(0, n);
+    out = fresh();
+  }
+  let used = 0;
+  for (const s of strings) {
+    if (used + s.length > PIECE) {
+      if (used > 0) yield out.subarray(0, used * 2);
+      out = fresh();
+      used = 0;
+      if (s.length > PIECE) {
+        yield Buffer.from(s, 'utf16le');
+        continue;
+      }
+    }
+    out.write(s, used * 2, 'utf16le');
+    used += s.length;
+  }
+  if (used > 0) yield out.subarray(0, used * 2);
+}
 
 /** 32-bit integers appended to a typed array that grows (not a number[] copied at the end). */
 export class IntList {
@@ -113,7 +198,7 @@ export class IntList {
   }
 }
 
-export class Reader {
+export class Reader implements StringTable {
   readonly #bytes: Uint8Array;
   readonly #lengths: number[];
   #at: number;

@@ -27,7 +27,7 @@ import { cacheAccess } from './cache-access.ts';
 import { type ChangeTracker, isTrackerRefused, CookieRejectedError, type EntryChanges } from './changes.ts';
 import { normalizeDn } from './dn.ts';
 import { Reader, Writer } from './codec.ts';
-import { type AppliedIds, CACHE_VERSION, EntryCache } from './entry-cache.ts';
+import { type AppliedIds, CACHE_VERSION, EntryCache, EntryCacheBuilder } from './entry-cache.ts';
 import { FilterNotEvaluableError, assertEvaluable, filterAttributes } from './filter-match.ts';
 import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, scopeAttributes } from './read.ts';
 import { type KeptSnapshot, PatchFallback, decodeSnapshot, encodeSnapshot, keptOf, patchSnapshot } from './snapshot.ts';
@@ -314,7 +314,7 @@ async function countDiffs(c: Context, previous: Previous, full: EntryCache, full
   }
   if (since.presentIds) {
     const present = new Set(since.presentIds);
-    for (const entry of full.values()) if (!present.has(entry.id)) racing.add(entry.id);
+    for (const id of full.ids()) if (!present.has(id)) racing.add(id);
   }
   return { reconcileDiffs: old.countDifferences(full, racing) };
 }
@@ -376,42 +376,21 @@ function state(c: Context, bytes: Uint8Array | null, cookie: string, readMode: L
   return { cursor: { ...cursor }, cache: bytes };
 }
 
-/** Every tracked entry, paged, into a new cache; a member list the server cut in ranges (AD) is read to its end. */
+/**
+ * Every tracked entry, paged, into a new cache (as columns: no entry object is kept); a member
+ * list the server cut in ranges (AD) is read to its end.
+ */
 export async function loadTracked(server: EntryAccess, tracked: TrackedSet, layout: ReadLayout, onProgress?: (progress: ReadProgress) => void): Promise<EntryCache> {
   const p = layout.profile;
-  const cache = new EntryCache();
-  const shared = sharedStrings(p.member);
+  const builder = new EntryCacheBuilder(p.member);
   for await (const page of server.search(tracked.base, tracked.filter, tracked.attributes)) {
     for (const entry of page) {
       const id = stableId(entry, p);
-      if (id) cache.set(id, shared(await completeMembers(server, entry, p.member)));
+      if (id) builder.add(id, await completeMembers(server, entry, p.member));
     }
-    onProgress?.({ phase: 'users', count: cache.size });
+    onProgress?.({ phase: 'users', count: builder.size });
   }
-  return cache;
-}
-
-/**
- * The entry with its attribute names, object classes, DN and member values as strings shared
- * across the cache: the server sends each a copy of its own (a user is a member of several groups,
- * every entry names the same classes), and the cache holds every entry at once.
- */
-function sharedStrings(memberAttributes: readonly string[]): (entry: RawEntry) => RawEntry {
-  const strings = new Map<string, string>();
-  const share = (s: string) => {
-    const known = strings.get(s);
-    if (known !== undefined) return known;
-    strings.set(s, s);
-    return s;
-  };
-  const shared = new Set(['objectclass', ...memberAttributes.map((a) => a.toLowerCase())]);
-  return (entry) => {
-    const attrs = new Map<string, readonly RawValue[]>();
-    for (const [name, values] of entry.attrs) {
-      attrs.set(share(name), shared.has(name) ? values.map((v) => (typeof v === 'string' ? share(v) : v)) : values);
-    }
-    return { dn: share(entry.dn), attrs };
-  };
+  return builder.build();
 }
 
 async function completeMembers(server: EntryAccess, entry: RawEntry, memberAttributes: readonly string[]): Promise<RawEntry> {
