@@ -7,7 +7,7 @@
  * the server's.
  */
 import { type Filter, FilterParser } from 'ldapts';
-import type { EntryCache, EntryView } from './entry-cache.ts';
+import type { CachedEntry, EntryCache } from './entry-cache.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import { FilterNotEvaluableError, assertEvaluable, matchFilter } from './filter-match.ts';
 import type { EntryAccess } from './read.ts';
@@ -23,7 +23,7 @@ function within(key: string, base: string): boolean {
  * Whether a DN is under the base, from its spelling when that is plain (no escapes, no spaces,
  * no multi-valued RDN: its lower case is its normalised form), else from its normalised DN.
  */
-function under(entry: EntryView, base: string): boolean {
+function under(entry: CachedEntry, base: string): boolean {
   const dn = entry.entry.dn;
   if (/^[A-Za-z0-9=,.\-_]*$/.test(dn)) return within(dn.toLowerCase(), base);
   return entry.key !== null && within(entry.key, base);
@@ -60,7 +60,8 @@ export function cacheAccess(cache: EntryCache, options: CacheAccessOptions = {})
       const baseKey = normalizeDn(base);
       let page: RawEntry[] = [];
       // Entries are made objects for the search alone: the cache keeps its compact columns.
-      for (const c of cache.scan((e) => under(e, baseKey) && matchFilter(parsed, e.entry))) {
+      for (const c of cache.scan()) {
+        if (!under(c, baseKey) || !matchFilter(parsed, c.entry)) continue;
         page.push(c.entry);
         if (page.length === PAGE) {
           yield page;

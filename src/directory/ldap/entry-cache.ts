@@ -14,7 +14,6 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntList, Reader, type StringTable, TableBuilder, Writer } from './codec.ts';
 import type { EntryChanges } from './changes.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
-import type { FilterSubject } from './filter-match.ts';
 import type { RawEntry, RawValue } from './transform.ts';
 
 export const CACHE_VERSION = 2;
@@ -77,40 +76,18 @@ class Base {
     return this.r.str(this.entries[k * 4]!)!;
   }
 
-  /** Attribute names by string index (few: each is sliced from the table once). */
-  readonly #names = new Map<number, string>();
-
-  #name(at: number): string {
-    let name = this.#names.get(at);
-    if (name === undefined) this.#names.set(at, (name = this.r.str(at)!));
-    return name;
-  }
-
-  #values(a: number): RawValue[] {
-    const values: RawValue[] = [];
-    for (let v = this.attrs[a * 2 + 1]!; v < this.attrs[a * 2 + 3]!; v++) {
-      const at = this.values[v]!;
-      values.push(at >= 0 ? this.r.str(at)! : Buffer.from(this.r.str(-at - 2)!, 'latin1'));
-    }
-    return values;
-  }
-
-  dn(k: number): string {
-    return this.r.str(this.entries[k * 4 + 1]!)!;
-  }
-
   entry(k: number): Cached {
     const e = this.entries;
     const attrs = new Map<string, RawValue[]>();
-    for (let a = e[k * 4 + 3]!; a < e[k * 4 + 7]!; a++) attrs.set(this.#name(this.attrs[a * 2]!), this.#values(a));
-    return new Cached(this.id(k), { dn: this.dn(k), attrs }, e[k * 4 + 2] === NOT_COMPUTED ? undefined : this.r.str(e[k * 4 + 2]!));
-  }
-
-  /** An entry's attribute values, read from the columns (null: the entry has no such attribute). */
-  attribute(k: number, name: string): RawValue[] | undefined {
-    const e = this.entries;
-    for (let a = e[k * 4 + 3]!; a < e[k * 4 + 7]!; a++) if (this.#name(this.attrs[a * 2]!) === name) return this.#values(a);
-    return undefined;
+    for (let a = e[k * 4 + 3]!; a < e[k * 4 + 7]!; a++) {
+      const values: RawValue[] = [];
+      for (let v = this.attrs[a * 2 + 1]!; v < this.attrs[a * 2 + 3]!; v++) {
+        const at = this.values[v]!;
+        values.push(at >= 0 ? this.r.str(at)! : Buffer.from(this.r.str(-at - 2)!, 'latin1'));
+      }
+      attrs.set(this.r.str(this.attrs[a * 2]!)!, values);
+    }
+    return new Cached(this.id(k), { dn: this.r.str(e[k * 4 + 1]!)!, attrs }, e[k * 4 + 2] === NOT_COMPUTED ? undefined : this.r.str(e[k * 4 + 2]!));
   }
 
   key(k: number): string | null {
@@ -152,32 +129,6 @@ export interface AppliedIds {
   readonly deleted: string[];
   /** The normalised DN each changed or deleted entry had before (undefined: not kept before). */
   readonly oldKeys: Map<string, string | null | undefined>;
-}
-
-/** What a search tests of an entry (a CachedEntry is one). */
-export interface EntryView {
-  readonly id: string;
-  readonly key: string | null;
-  readonly entry: { readonly dn: string } & FilterSubject;
-}
-
-/** An entry reading from the columns what it is asked for (a search's test of an entry). */
-function columnView(base: Base, id: string, k: number): EntryView {
-  let dn: string | undefined;
-  let key: string | null | undefined;
-  const attrs = { get: (name: string) => base.attribute(k, name) };
-  return {
-    id,
-    entry: {
-      get dn() {
-        return (dn ??= base.dn(k));
-      },
-      attrs,
-    },
-    get key() {
-      return key === undefined ? (key = base.key(k)) : key;
-    },
-  };
 }
 
 interface Columns {
@@ -237,18 +188,9 @@ export class EntryCache {
     for (const [id, slot] of this.#byId) yield this.#at(id, slot)!;
   }
 
-  /**
-   * The entries `accept` takes, those not yet made objects made one at a time and not kept (a
-   * search over all of them). `accept` sees an entry whose DN, key and attribute values are read
-   * from the columns as asked for.
-   */
-  *scan(accept: (entry: EntryView) => boolean): IterableIterator<CachedEntry> {
-    const base = this.#base;
-    for (const [id, slot] of this.#byId) {
-      if (typeof slot !== 'number') {
-        if (accept(slot)) yield slot;
-      } else if (accept(columnView(base!, id, slot))) yield base!.entry(slot);
-    }
+  /** Every entry, those not yet made objects made one at a time and not kept (a search over all of them). */
+  *scan(): IterableIterator<CachedEntry> {
+    for (const slot of this.#byId.values()) yield typeof slot === 'number' ? this.#base!.entry(slot) : slot;
   }
 
   ids(): IterableIterator<string> {

@@ -28,12 +28,7 @@ import {
   SubstringFilter,
 } from 'ldapts';
 import { normalizeDn } from './dn.ts';
-import type { RawValue } from './transform.ts';
-
-/** What a filter reads of an entry: its values by attribute name (lower case). */
-export interface FilterSubject {
-  readonly attrs: { get(name: string): readonly RawValue[] | undefined };
-}
+import type { RawEntry, RawValue } from './transform.ts';
 
 export class FilterNotEvaluableError extends Error {
   constructor(filter: string) {
@@ -60,7 +55,7 @@ const text = (v: RawValue): string => (typeof v === 'string' ? v : v.toString('u
 /** caseIgnoreMatch's prepared form. */
 const fold = (v: string): string => v.trim().replace(/\s+/g, ' ').toLowerCase();
 
-function classesOf(entry: FilterSubject): Set<string> {
+function classesOf(entry: RawEntry): Set<string> {
   const out = new Set<string>();
   for (const v of entry.attrs.get('objectclass') ?? []) {
     const c = text(v).trim().toLowerCase();
@@ -128,12 +123,12 @@ function substrings(stored: string, f: SubstringFilter): boolean {
   return !final || rest.endsWith(final);
 }
 
-function values(entry: FilterSubject, attribute: string): string[] {
+function values(entry: RawEntry, attribute: string): string[] {
   return (entry.attrs.get(attribute) ?? []).map(text);
 }
 
 /** True when `entry` matches `filter`, as the server would decide. */
-export function matchFilter(filter: Filter, entry: FilterSubject): boolean {
+export function matchFilter(filter: Filter, entry: RawEntry): boolean {
   if (filter instanceof AndFilter) return filter.filters.every((f) => matchFilter(f, entry));
   if (filter instanceof OrFilter) return filter.filters.some((f) => matchFilter(f, entry));
   if (filter instanceof NotFilter) return !matchFilter(filter.filter, entry);
