@@ -131,7 +131,8 @@ describe('the state container', () => {
 
   it('takes a built string table whole, its indexes kept, and strings added after it follow', async () => {
     const table = new TableBuilder();
-    const strings = Array.from({ length: 50_000 }, (_, k) => `cn=g${k},dc=x 😀`);
+    // One byte a character until the first string that needs two (then the table is widened).
+    const strings = Array.from({ length: 50_000 }, (_, k) => (k < 40_000 ? `cn=g${k},dc=x é\u00ff` : `cn=g${k},dc=x 😀`));
     const at = strings.map((s) => table.add(s));
     const w = new Writer();
     expect(w.adopt(table.finish())).toBe(true);
@@ -139,6 +140,9 @@ describe('the state container', () => {
     w.ints([at[0]!, at[49_999]!, more]);
     const r = new Reader(gunzipSync(await w.gzip()));
     expect([...r.ints()].map((i) => r.str(i))).toEqual([strings[0], strings[49_999], 'after']);
+    const narrow = new TableBuilder();
+    const at2 = narrow.add('é\u00ff');
+    expect(narrow.finish().str(at2)).toBe('é\u00ff');
     expect(Buffer.from(new Reader(w.finish()).str(more)!)).toEqual(Buffer.from('after'));
     expect(new Writer().adopt(new Reader(w.finish()))).toBe(false);
   });

@@ -32,33 +32,52 @@ export class Table implements StringTable {
   }
 }
 
-/** A string table filled string by string into bytes (the strings added are not kept). */
+/**
+ * A string table filled string by string into bytes (the strings added are not kept): one byte a
+ * character while every character fits in one (as V8 holds such strings), two from the first that
+ * does not.
+ */
 export class TableBuilder {
   #bytes = Buffer.allocUnsafe(1 << 16);
   #chars = 0;
+  #wide = false;
   readonly #ends = new IntList();
 
   add(value: string): number {
-    const need = (this.#chars + value.length) * 2;
-    if (need > this.#bytes.length) {
-      const next = Buffer.allocUnsafe(Math.max(need, this.#bytes.length * 2));
-      this.#bytes.copy(next, 0, 0, this.#chars * 2);
-      this.#bytes = next;
-    }
-    this.#bytes.write(value, this.#chars * 2, 'utf16le');
+    if (!this.#wide && !ONE_BYTE.test(value)) this.#widen();
+    const size = this.#wide ? 2 : 1;
+    this.#reserve((this.#chars + value.length) * size);
+    this.#bytes.write(value, this.#chars * size, this.#wide ? 'utf16le' : 'latin1');
     this.#chars += value.length;
     this.#ends.push(this.#chars);
     return this.#ends.length - 1;
   }
 
+  #reserve(bytes: number): void {
+    if (bytes <= this.#bytes.length) return;
+    const next = Buffer.allocUnsafe(Math.max(bytes, Math.ceil(this.#bytes.length * 1.5)));
+    this.#bytes.copy(next, 0, 0, this.#chars * (this.#wide ? 2 : 1));
+    this.#bytes = next;
+  }
+
+  #widen(): void {
+    const wide = Buffer.from(this.#bytes.toString('latin1', 0, this.#chars), 'utf16le');
+    this.#bytes = Buffer.allocUnsafe(Math.max(wide.length * 2, 1 << 16));
+    wide.copy(this.#bytes);
+    this.#wide = true;
+  }
+
   finish(): Table {
     const offsets = new Uint32Array(this.#ends.length + 1);
     offsets.set(this.#ends.view(), 1);
-    const text = this.#bytes.toString('utf16le', 0, this.#chars * 2);
+    const text = this.#wide ? this.#bytes.toString('utf16le', 0, this.#chars * 2) : this.#bytes.toString('latin1', 0, this.#chars);
     this.#bytes = Buffer.alloc(0);
     return new Table(text, offsets);
   }
 }
+
+/** Text whose every character fits in one byte. */
+const ONE_BYTE = /^[\u0000-\u00ff]*$/;
 
 export class Writer {
   readonly #strings: string[] = [];
