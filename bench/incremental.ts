@@ -57,7 +57,7 @@ try {
   const cache = kept.cache;
   const layout = { profile: VENDOR_PROFILES.openldap, userBase: BASE_DN, userFilter: VENDOR_PROFILES.openldap.userFilter, groupBase: BASE_DN };
   const [, scopeMs] = await timed(() => readScope(cacheAccess(cache), SCOPE, layout));
-  const [, encodeMs] = await timed(async () => encodeState(cache, kept.snapshot));
+  const [, encodeMs] = await timed(() => encodeState(cache, kept.snapshot));
 
   // 1 %: users change their mail.
   const client = new Client({ url: ldap.url });

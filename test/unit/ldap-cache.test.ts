@@ -1,8 +1,10 @@
+import { gunzipSync } from 'node:zlib';
 import { FilterParser } from 'ldapts';
 import { describe, expect, it } from 'vitest';
 import { cacheAccess } from '../../src/directory/ldap/cache-access.ts';
 import type { EntryChanges } from '../../src/directory/ldap/changes.ts';
-import { EntryCache } from '../../src/directory/ldap/entry-cache.ts';
+import { IntList, Reader, TableBuilder, Writer } from '../../src/directory/ldap/codec.ts';
+import { EntryCache, EntryCacheBuilder } from '../../src/directory/ldap/entry-cache.ts';
 import { FilterNotEvaluableError, assertEvaluable, matchFilter } from '../../src/directory/ldap/filter-match.ts';
 import type { RawEntry } from '../../src/directory/ldap/transform.ts';
 import { toEntryChanges } from '../../src/directory/ldap/syncrepl.ts';
@@ -78,6 +80,23 @@ describe('EntryCache', () => {
     expect(EntryCache.decode(new Uint8Array([1, 2, 3]))).toBeNull();
   });
 
+  it('built column by column, holds the same entries as one filled entry by entry, and writes them alike', async () => {
+    const odd = entry('cn=Odd\\, One+uid=o,ou=groups,dc=x', { objectClass: ['groupOfNames'], member: [ann.dn, team.dn, Buffer.from([0, 255])], entryUUID: ['o'] });
+    const builder = new EntryCacheBuilder(['member']);
+    for (const e of [ann, team, odd]) builder.add(e.attrs.get('entryuuid')![0] as string, e);
+    const built = builder.build();
+    const filledAlike = new EntryCache();
+    filledAlike.apply(changes({ kind: 'refresh', entries: [ann, team, odd] }), idOf);
+    expect(built.countDifferences(filledAlike)).toBe(0);
+    expect(built.atKey(filledAlike.get('o')!.key!)?.id).toBe('o');
+    expect(filledAlike.get('o')!.key).not.toBeNull();
+    expect(built.get('o')!.key).toBe(filledAlike.get('o')!.key);
+    const back = EntryCache.decode(built.encode())!;
+    expect(back.countDifferences(filledAlike)).toBe(0);
+    expect([...back.values()].map((c) => [c.id, c.key])).toEqual([...filledAlike.values()].map((c) => [c.id, c.key]));
+    expect(back.get('o')!.entry.attrs.get('member')).toEqual([ann.dn, team.dn, Buffer.from([0, 255])]);
+  });
+
   it('counts differing entries, leaving out those it is told to ignore', () => {
     const a = filled();
     const b = filled();
@@ -86,6 +105,50 @@ describe('EntryCache', () => {
     expect(a.countDifferences(b, new Set(['t']))).toBe(1);
   });
 });
+
+describe('the state container', () => {
+  it('gzipped piece by piece, reads back as the whole container: a string table of several pieces, odd lengths, unaligned sections', async () => {
+    const w = new Writer();
+    const strings = Array.from({ length: 60_000 }, (_, k) => `uid=user${k},ou=people,dc=x é😀${'x'.repeat(k % 7)}`);
+    strings[100] = 'y'.repeat(300_000);
+    strings[101] = '\udc80 lone';
+    const list = new IntList();
+    for (const s of strings) list.push(w.str(s), k(s));
+    w.str(null);
+    w.ints(list.view());
+    w.json({ odd: 'é' });
+    w.ints([7, -1]);
+    const whole = w.finish();
+    const streamed = gunzipSync(await w.gzip());
+    expect(Buffer.from(streamed).equals(Buffer.from(whole))).toBe(true);
+    const r = new Reader(streamed);
+    const ints = r.ints();
+    expect(ints.length).toBe(120_000);
+    expect(r.str(ints[2 * 59_999]!)).toBe(strings[59_999]);
+    expect(r.json()).toEqual({ odd: 'é' });
+    expect([...r.ints()]).toEqual([7, -1]);
+  });
+
+  it('takes a built string table whole, its indexes kept, and strings added after it follow', async () => {
+    const table = new TableBuilder();
+    // One byte a character until the first string that needs two (then the table is widened).
+    const strings = Array.from({ length: 50_000 }, (_, k) => (k < 40_000 ? `cn=g${k},dc=x é\u00ff` : `cn=g${k},dc=x 😀`));
+    const at = strings.map((s) => table.add(s));
+    const w = new Writer();
+    expect(w.adopt(table.finish())).toBe(true);
+    const more = w.str('after');
+    w.ints([at[0]!, at[49_999]!, more]);
+    const r = new Reader(gunzipSync(await w.gzip()));
+    expect([...r.ints()].map((i) => r.str(i))).toEqual([strings[0], strings[49_999], 'after']);
+    const narrow = new TableBuilder();
+    const at2 = narrow.add('é\u00ff');
+    expect(narrow.finish().str(at2)).toBe('é\u00ff');
+    expect(Buffer.from(new Reader(w.finish()).str(more)!)).toEqual(Buffer.from('after'));
+    expect(new Writer().adopt(new Reader(w.finish()))).toBe(false);
+  });
+});
+
+const k = (s: string) => s.length;
 
 describe('cacheAccess', () => {
   it('searches a subtree with a filter and reads by normalised DN', async () => {

@@ -59,7 +59,8 @@ export function cacheAccess(cache: EntryCache, options: CacheAccessOptions = {})
       }
       const baseKey = normalizeDn(base);
       let page: RawEntry[] = [];
-      for (const c of cache.values()) {
+      // Entries are made objects for the search alone: the cache keeps its compact columns.
+      for (const c of cache.scan()) {
         if (!under(c, baseKey) || !matchFilter(parsed, c.entry)) continue;
         page.push(c.entry);
         if (page.length === PAGE) {

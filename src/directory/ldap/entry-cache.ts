@@ -11,12 +11,15 @@
  * that touches a few entries never builds the others.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Reader, Writer } from './codec.ts';
+import { IntList, Reader, type StringTable, TableBuilder, Writer } from './codec.ts';
 import type { EntryChanges } from './changes.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import type { RawEntry, RawValue } from './transform.ts';
 
 export const CACHE_VERSION = 2;
+
+/** A key column value: the normalised DN is computed when first needed. */
+const NOT_COMPUTED = -2;
 
 export interface CachedEntry {
   readonly id: string;
@@ -48,15 +51,18 @@ export interface ApplyCounts {
 
 /** Entries as decoded, made objects one by one when asked for. */
 class Base {
-  readonly r: Reader;
-  /** Per entry: id, dn, key (-1: none), first attribute; one more row ends the last. */
+  readonly r: StringTable;
+  /** The table holds the entries' strings alone (a cache built by a full read): write() can take it whole. */
+  readonly ownTable: boolean;
+  /** Per entry: id, dn, key (-1: none; -2: not computed yet), first attribute; one more row ends the last. */
   readonly entries: Int32Array;
   /** Per attribute: name, first value; one more row ends the last. */
   readonly attrs: Int32Array;
   /** A string index; a binary value is -(index + 2) of its latin1 text. */
   readonly values: Int32Array;
-  constructor(r: Reader, entries: Int32Array, attrs: Int32Array, values: Int32Array) {
+  constructor(r: StringTable, entries: Int32Array, attrs: Int32Array, values: Int32Array, ownTable = false) {
     this.r = r;
+    this.ownTable = ownTable;
     this.entries = entries;
     this.attrs = attrs;
     this.values = values;
@@ -81,7 +87,12 @@ class Base {
       }
       attrs.set(this.r.str(this.attrs[a * 2]!)!, values);
     }
-    return new Cached(this.id(k), { dn: this.r.str(e[k * 4 + 1]!)!, attrs }, this.r.str(e[k * 4 + 2]!));
+    return new Cached(this.id(k), { dn: this.r.str(e[k * 4 + 1]!)!, attrs }, e[k * 4 + 2] === NOT_COMPUTED ? undefined : this.r.str(e[k * 4 + 2]!));
+  }
+
+  key(k: number): string | null {
+    const at = this.entries[k * 4 + 2]!;
+    return at === NOT_COMPUTED ? keyOf(this.r.str(this.entries[k * 4 + 1]!)!) : this.r.str(at);
   }
 }
 
@@ -120,6 +131,41 @@ export interface AppliedIds {
   readonly oldKeys: Map<string, string | null | undefined>;
 }
 
+interface Columns {
+  readonly entries: Int32Array;
+  readonly attrs: IntList;
+  readonly values: IntList;
+}
+
+/** An entry's attribute rows copied from the base whose string table the writer took. */
+function copyAttrs(base: Base, k: number, out: Columns): void {
+  for (let a = base.entries[k * 4 + 3]!; a < base.entries[k * 4 + 7]!; a++) {
+    out.attrs.push(base.attrs[a * 2]!, out.values.length);
+    for (let v = base.attrs[a * 2 + 1]!; v < base.attrs[a * 2 + 3]!; v++) out.values.push(base.values[v]!);
+  }
+}
+
+/** An entry's attributes written string by string: object classes and DN values share a string. */
+function writeAttrs(w: Writer, entry: RawEntry, out: Columns, shared: { names: Map<string, number>; dns: Map<string, number>; classes: Map<string, number> }): void {
+  for (const [name, list] of entry.attrs) {
+    let n = shared.names.get(name);
+    if (n === undefined) shared.names.set(name, (n = w.str(name)));
+    out.attrs.push(n, out.values.length);
+    const strings = name === 'objectclass' ? shared.classes : shared.dns;
+    for (const v of list) {
+      if (typeof v !== 'string') out.values.push(-w.str(v.toString('latin1')) - 2);
+      else {
+        let at = strings.get(v);
+        if (at === undefined) {
+          at = w.str(v);
+          if (strings === shared.classes) shared.classes.set(v, at);
+        }
+        out.values.push(at);
+      }
+    }
+  }
+}
+
 export class EntryCache {
   /** An entry, or its row in the decoded base until first asked for. */
   readonly #byId = new Map<string, CachedEntry | number>();
@@ -142,6 +188,15 @@ export class EntryCache {
     for (const [id, slot] of this.#byId) yield this.#at(id, slot)!;
   }
 
+  /** Every entry, those not yet made objects made one at a time and not kept (a search over all of them). */
+  *scan(): IterableIterator<CachedEntry> {
+    for (const slot of this.#byId.values()) yield typeof slot === 'number' ? this.#base!.entry(slot) : slot;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
+
   get(id: string): CachedEntry | undefined {
     return this.#at(id, this.#byId.get(id));
   }
@@ -152,10 +207,10 @@ export class EntryCache {
 
   #keyOfSlot(slot: CachedEntry | number): string | null {
     if (typeof slot !== 'number') return slot.key;
-    return this.#base!.r.str(this.#base!.entries[slot * 4 + 2]!);
+    return this.#base!.key(slot);
   }
 
-  /** The entry at a normalised DN. */
+  /** The entry at a normalised DN (not kept as an object when not one already). */
   atKey(key: string): CachedEntry | undefined {
     if (!this.#byKey) {
       this.#byKey = new Map();
@@ -165,7 +220,8 @@ export class EntryCache {
       }
     }
     const id = this.#byKey.get(key);
-    return id === undefined ? undefined : this.get(id);
+    // Made an object for the caller alone: a read over the whole cache keeps it compact.
+    return id === undefined ? undefined : this.#peek(id);
   }
 
   set(id: string, entry: RawEntry): void {
@@ -235,66 +291,61 @@ export class EntryCache {
     return { changed: touched.size, deleted: changes.kind === 'refresh' ? Math.max(0, deleted - touched.size) : deleted };
   }
 
+  /** An entry without keeping it as an object (it is made one again when asked for). */
+  #peek(id: string): CachedEntry | undefined {
+    const slot = this.#byId.get(id);
+    return typeof slot === 'number' ? this.#base!.entry(slot) : slot;
+  }
+
   /** How many entries differ between two caches (present in one only, or with other values). */
   countDifferences(other: EntryCache, ignore: ReadonlySet<string> = new Set()): number {
     let diffs = 0;
-    for (const mine of this.values()) {
-      if (ignore.has(mine.id)) continue;
-      const theirs = other.get(mine.id);
-      if (!theirs || !sameEntry(mine.entry, theirs.entry)) diffs++;
+    for (const id of this.#byId.keys()) {
+      if (ignore.has(id)) continue;
+      const theirs = other.#peek(id);
+      if (!theirs || !sameEntry(this.#peek(id)!.entry, theirs.entry)) diffs++;
     }
     for (const id of other.#byId.keys()) if (!ignore.has(id) && !this.#byId.has(id)) diffs++;
     return diffs;
   }
 
-  /** Writes the entries (a section of the kept state). */
+  /**
+   * Writes the entries (a section of the kept state). A cache a full read built writes its string
+   * table as it is and copies its columns; entries made objects are written string by string.
+   */
   write(w: Writer): void {
-    const entries = new Int32Array((this.#byId.size + 1) * 4);
-    const attrs: number[] = [];
-    const values: number[] = [];
+    const base = this.#base?.ownTable && w.adopt(this.#base.r) ? this.#base : null;
+    const columns = { entries: new Int32Array((this.#byId.size + 1) * 4), attrs: new IntList(), values: new IntList() };
     const names = new Map<string, number>();
     const dns = new Map<string, number>();
     const classes = new Map<string, number>();
-    let k = 0;
-    const base = this.#base;
     const order: [string, CachedEntry | number][] = [...this.#byId];
+    let k = 0;
     for (const [id, slot] of order) {
-      const dn = typeof slot === 'number' ? base!.r.str(base!.entries[slot * 4 + 1]!)! : slot.entry.dn;
+      const row = k++ * 4;
+      if (base && typeof slot === 'number') {
+        columns.entries.set(base.entries.subarray(slot * 4, slot * 4 + 3), row);
+        if (base.entries[slot * 4 + 2] === NOT_COMPUTED) columns.entries[row + 2] = w.str(base.key(slot));
+        continue;
+      }
+      const dn = typeof slot === 'number' ? this.#base!.r.str(this.#base!.entries[slot * 4 + 1]!)! : slot.entry.dn;
       const at = w.str(dn);
       dns.set(dn, at);
-      entries[k * 4] = w.str(id);
-      entries[k * 4 + 1] = at;
-      entries[k * 4 + 2] = w.str(this.#keyOfSlot(slot));
-      k++;
+      columns.entries[row] = w.str(id);
+      columns.entries[row + 1] = at;
+      columns.entries[row + 2] = w.str(this.#keyOfSlot(slot));
     }
     k = 0;
-    for (const [id, slot] of order) {
-      entries[k * 4 + 3] = attrs.length / 2;
-      const entry = typeof slot === 'number' ? base!.entry(slot).entry : this.#at(id, slot)!.entry;
-      for (const [name, list] of entry.attrs) {
-        let n = names.get(name);
-        if (n === undefined) names.set(name, (n = w.str(name)));
-        attrs.push(n, values.length);
-        const shared = name === 'objectclass' ? classes : dns;
-        for (const v of list) {
-          if (typeof v !== 'string') values.push(-w.str(v.toString('latin1')) - 2);
-          else {
-            let at = shared.get(v);
-            if (at === undefined) {
-              at = w.str(v);
-              if (shared === classes) classes.set(v, at);
-            }
-            values.push(at);
-          }
-        }
-      }
-      k++;
+    for (const [, slot] of order) {
+      columns.entries[k++ * 4 + 3] = columns.attrs.length / 2;
+      if (base && typeof slot === 'number') copyAttrs(base, slot, columns);
+      else writeAttrs(w, typeof slot === 'number' ? this.#base!.entry(slot).entry : slot.entry, columns, { names, dns, classes });
     }
-    entries[k * 4 + 3] = attrs.length / 2;
-    attrs.push(-1, values.length);
-    w.ints(entries);
-    w.ints(attrs);
-    w.ints(values);
+    columns.entries[k * 4 + 3] = columns.attrs.length / 2;
+    columns.attrs.push(-1, columns.values.length);
+    w.ints(columns.entries);
+    w.ints(columns.attrs.view());
+    w.ints(columns.values.view());
   }
 
   /** The entries alone, compressed (tests; the kept state holds them with the snapshot: incremental.ts). */
@@ -317,6 +368,14 @@ export class EntryCache {
     }
   }
 
+  /** A cache over columns a builder filled (entries made objects when first asked for). */
+  static fromColumns(base: Base, rows: ReadonlyMap<string, number>): EntryCache {
+    const cache = new EntryCache();
+    cache.#base = base;
+    for (const [id, row] of rows) cache.#byId.set(id, row);
+    return cache;
+  }
+
   /** Reads what write() wrote; entries are made objects when first asked for. */
   static read(r: Reader): EntryCache {
     const cache = new EntryCache();
@@ -324,5 +383,57 @@ export class EntryCache {
     cache.#base = base;
     for (let k = 0; k < base.count; k++) cache.#byId.set(base.id(k), k);
     return cache;
+  }
+}
+
+/**
+ * Entries added one by one into integer columns over a string table (a full read): the cache it
+ * builds holds no entry object until one is asked for, and attribute names, object classes, DNs
+ * and member values each hold one string however many entries name them.
+ */
+export class EntryCacheBuilder {
+  readonly #table = new TableBuilder();
+  readonly #entries = new IntList();
+  readonly #attrs = new IntList();
+  readonly #values = new IntList();
+  readonly #rows = new Map<string, number>();
+  readonly #shared = new Map<string, number>();
+  readonly #sharedAttributes: ReadonlySet<string>;
+
+  constructor(memberAttributes: readonly string[]) {
+    this.#sharedAttributes = new Set(['objectclass', ...memberAttributes.map((a) => a.toLowerCase())]);
+  }
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  #share(value: string): number {
+    let at = this.#shared.get(value);
+    if (at === undefined) this.#shared.set(value, (at = this.#table.add(value)));
+    return at;
+  }
+
+  /** Adds an entry (a second entry with the same id replaces the first). */
+  add(id: string, entry: RawEntry): void {
+    const row = this.#entries.length / 4;
+    this.#entries.push(this.#table.add(id), this.#share(entry.dn), NOT_COMPUTED, this.#attrs.length / 2);
+    for (const [name, list] of entry.attrs) {
+      this.#attrs.push(this.#share(name), this.#values.length);
+      const shared = this.#sharedAttributes.has(name);
+      for (const v of list) {
+        if (typeof v !== 'string') this.#values.push(-this.#table.add(v.toString('latin1')) - 2);
+        else this.#values.push(shared ? this.#share(v) : this.#table.add(v));
+      }
+    }
+    this.#rows.set(id, row);
+  }
+
+  build(): EntryCache {
+    this.#entries.push(-1, -1, -1, this.#attrs.length / 2);
+    this.#attrs.push(-1, this.#values.length);
+    this.#shared.clear();
+    const base = new Base(this.#table.finish(), this.#entries.view(), this.#attrs.view(), this.#values.view(), true);
+    return EntryCache.fromColumns(base, this.#rows);
   }
 }

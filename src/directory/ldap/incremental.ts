@@ -20,14 +20,14 @@
  * changed while the full read ran are not counted); the snapshot comes from the full read.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { FilterParser } from 'ldapts';
 import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { cacheAccess } from './cache-access.ts';
 import { type ChangeTracker, isTrackerRefused, CookieRejectedError, type EntryChanges } from './changes.ts';
 import { normalizeDn } from './dn.ts';
 import { Reader, Writer } from './codec.ts';
-import { type AppliedIds, CACHE_VERSION, EntryCache } from './entry-cache.ts';
+import { type AppliedIds, CACHE_VERSION, EntryCache, EntryCacheBuilder } from './entry-cache.ts';
 import { FilterNotEvaluableError, assertEvaluable, filterAttributes } from './filter-match.ts';
 import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, scopeAttributes } from './read.ts';
 import { type KeptSnapshot, PatchFallback, decodeSnapshot, encodeSnapshot, keptOf, patchSnapshot } from './snapshot.ts';
@@ -203,8 +203,8 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
     } else reason = 'noState';
   }
   // A reconciliation compares with the old cache; a cache of another scope is not comparable.
-  const cache = cursor && cursor.scopeKey === key ? (decodeState(await bytes())?.cache ?? null) : null;
-  const previous = cursor && cache ? { cursor, cache } : null;
+  // Decoded only once the full read holds its entries (and let go before the snapshot is built).
+  const previous = cursor && cursor.scopeKey === key ? { cursor, cache: async () => decodeState(await bytes())?.cache ?? null } : null;
   return readFull(context, reason, previous);
 }
 
@@ -297,7 +297,7 @@ async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState, chan
     read: result.read,
     stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, ...result.stats },
     // Nothing changed: the stored state is kept as it is, not encoded again.
-    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? await keptBytes(c.input.state)() : encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
+    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? await keptBytes(c.input.state)() : await encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
   };
 }
 
@@ -321,7 +321,13 @@ async function patchedSnapshot(c: Context, kept: KeptState, refused: string | nu
   return { read: result.read, kept: result.kept, stats: { snapshot: 'rebuilt', snapshotFallback: reason, fallbackReads: result.fallbackReads } };
 }
 
-async function readFull(c: Context, reason: string, previous: { cursor: LdapCursor; cache: EntryCache } | null): Promise<IncrementalResult> {
+/** The kept state a reconciliation compares with: its cursor, and its cache decoded when asked for (null: unreadable). */
+interface Previous {
+  readonly cursor: LdapCursor;
+  readonly cache: () => Promise<EntryCache | null>;
+}
+
+async function readFull(c: Context, reason: string, previous: Previous | null): Promise<IncrementalResult> {
   const p = c.input.layout.profile;
   let cookie: string;
   let cache: EntryCache;
@@ -340,7 +346,7 @@ async function readFull(c: Context, reason: string, previous: { cursor: LdapCurs
   const result = await snapshotFrom(c, cache);
   const stats: ReadStats = { readMode: 'full', readReason: reason, trackedBy: c.tracker.mechanism, cachedEntries: cache.size, fallbackReads: result.fallbackReads };
   if (reconcile !== null) Object.assign(stats, reconcile);
-  return { read: result.read, stats, nextState: state(c, encodeState(cache, result.kept), cookie, 'full', c.input.now.toISOString(), cache.size) };
+  return { read: result.read, stats, nextState: state(c, await encodeState(cache, result.kept), cookie, 'full', c.input.now.toISOString(), cache.size) };
 }
 
 /**
@@ -348,11 +354,13 @@ async function readFull(c: Context, reason: string, previous: { cursor: LdapCurs
  * against the full read; entries changed since the full read's cookie are left out (either side
  * may have them as they were at another moment).
  */
-async function countDiffs(c: Context, previous: { cursor: LdapCursor; cache: EntryCache }, full: EntryCache, fullCookie: string): Promise<ReadStats> {
+async function countDiffs(c: Context, previous: Previous, full: EntryCache, fullCookie: string): Promise<ReadStats | null> {
   const p = c.input.layout.profile;
   const idOf = (e: RawEntry) => stableId(e, p);
+  const old = await previous.cache();
+  if (!old) return null;
   try {
-    previous.cache.apply(await track(c, previous.cursor.cookie), idOf);
+    old.apply(await track(c, previous.cursor.cookie), idOf);
   } catch (error) {
     if (!(error instanceof CookieRejectedError)) throw error;
     return { reconcileSkipped: `cookieRejected:${error.reason}` };
@@ -365,9 +373,9 @@ async function countDiffs(c: Context, previous: { cursor: LdapCursor; cache: Ent
   }
   if (since.presentIds) {
     const present = new Set(since.presentIds);
-    for (const entry of full.values()) if (!present.has(entry.id)) racing.add(entry.id);
+    for (const id of full.ids()) if (!present.has(id)) racing.add(id);
   }
-  return { reconcileDiffs: previous.cache.countDifferences(full, racing) };
+  return { reconcileDiffs: old.countDifferences(full, racing) };
 }
 
 async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: ScopeRead; kept: KeptSnapshot; fallbackReads: number }> {
@@ -391,12 +399,12 @@ function keptBytes(state: DirectoryState | null): () => Promise<Uint8Array | nul
 }
 
 /** The kept state: the entries and the snapshot in one compressed container (codec.ts). */
-export function encodeState(cache: EntryCache, snapshot: KeptSnapshot | null): Uint8Array {
+export async function encodeState(cache: EntryCache, snapshot: KeptSnapshot | null): Promise<Uint8Array> {
   const w = new Writer();
   w.json({ v: CACHE_VERSION, snapshot: snapshot !== null });
   cache.write(w);
   if (snapshot) encodeSnapshot(w, snapshot);
-  return gzipSync(w.finish(), { level: 1 });
+  return w.gzip();
 }
 
 /** The kept state, or null when it is missing, unreadable or from another version (then: a full read). */
@@ -427,18 +435,21 @@ function state(c: Context, bytes: Uint8Array | null, cookie: string, readMode: L
   return { cursor: { ...cursor }, cache: bytes };
 }
 
-/** Every tracked entry, paged, into a new cache; a member list the server cut in ranges (AD) is read to its end. */
+/**
+ * Every tracked entry, paged, into a new cache (as columns: no entry object is kept); a member
+ * list the server cut in ranges (AD) is read to its end.
+ */
 export async function loadTracked(server: EntryAccess, tracked: TrackedSet, layout: ReadLayout, onProgress?: (progress: ReadProgress) => void): Promise<EntryCache> {
   const p = layout.profile;
-  const cache = new EntryCache();
+  const builder = new EntryCacheBuilder(p.member);
   for await (const page of server.search(tracked.base, tracked.filter, tracked.attributes)) {
     for (const entry of page) {
       const id = stableId(entry, p);
-      if (id) cache.set(id, await completeMembers(server, entry, p.member));
+      if (id) builder.add(id, await completeMembers(server, entry, p.member));
     }
-    onProgress?.({ phase: 'users', count: cache.size });
+    onProgress?.({ phase: 'users', count: builder.size });
   }
-  return cache;
+  return builder.build();
 }
 
 async function completeMembers(server: EntryAccess, entry: RawEntry, memberAttributes: readonly string[]): Promise<RawEntry> {

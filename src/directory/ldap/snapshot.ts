@@ -13,7 +13,7 @@
  */
 import { FilterParser, type Filter } from 'ldapts';
 import type { DirectoryUser, ReadScope, SkippedEntry } from '../../domain/types.ts';
-import type { Reader, Writer } from './codec.ts';
+import { IntList, type Reader, type Writer } from './codec.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import type { EntryCache } from './entry-cache.ts';
 import { matchFilter } from './filter-match.ts';
@@ -59,36 +59,38 @@ export function encodeSnapshot(w: Writer, kept: KeptSnapshot): void {
     nodes[at * 4 + 3] = w.str(graph.nodeId.get(k));
   }
   w.ints(nodes);
-  const users: number[] = [];
+  const users = new IntList();
   for (const [node, u] of graph.users) if (reached[node]) users.push(renumber[node]!, w.str(u.dn), w.str(u.login), w.str(u.mail), w.str(u.displayName), u.enabled ? 1 : 0);
-  w.ints(users);
-  const groups: number[] = [];
-  const offsets: number[] = [0];
-  const members: number[] = [];
+  w.ints(users.view());
+  const groups = new IntList();
+  const offsets = new IntList();
+  offsets.push(0);
+  const members = new IntList();
   for (const [node, g] of graph.groups) {
     if (!reached[node]) continue;
     groups.push(renumber[node]!, w.str(g.dn), w.str(g.name), w.str(g.description));
     for (const m of g.members) members.push(renumber[m]!);
     offsets.push(members.length);
   }
-  w.ints(groups);
-  w.ints(offsets);
-  w.ints(members);
-  const linked: number[] = [];
+  w.ints(groups.view());
+  w.ints(offsets.view());
+  w.ints(members.view());
+  const linked = new IntList();
   for (const node of graph.linked) linked.push(renumber[node]!, graph.linkedBy.get(node) ?? LINKED_BY_FILTER);
-  w.ints(linked);
-  const expanded: number[] = [];
-  const expandedOffsets: number[] = [0];
-  const expandedMembers: number[] = [];
+  w.ints(linked.view());
+  const expanded = new IntList();
+  const expandedOffsets = new IntList();
+  expandedOffsets.push(0);
+  const expandedMembers = new IntList();
   for (const [node, list] of kept.expansions) {
     if (!graph.linked.has(node) || !graph.groups.has(node)) continue;
     expanded.push(renumber[node]!);
     for (const m of list) expandedMembers.push(renumber[m]!);
     expandedOffsets.push(expandedMembers.length);
   }
-  w.ints(expanded);
-  w.ints(expandedOffsets);
-  w.ints(expandedMembers);
+  w.ints(expanded.view());
+  w.ints(expandedOffsets.view());
+  w.ints(expandedMembers.view());
   const meta: Meta = {
     scanned: kept.scanned,
     skips: [...graph.nodeSkip].filter(([node]) => reached[node]).map(([node, s]) => [renumber[node]!, s]),
