@@ -8,16 +8,12 @@
  */
 import { type Filter, FilterParser } from 'ldapts';
 import type { CachedEntry, EntryCache } from './entry-cache.ts';
-import { DnSyntaxError, normalizeDn } from './dn.ts';
-import { FilterNotEvaluableError, assertEvaluable, matchFilter } from './filter-match.ts';
+import { DnSyntaxError, isUnder, normalizeDn } from './dn.ts';
+import { isEvaluable, matchFilter } from './filter-match.ts';
 import type { EntryAccess } from './read.ts';
 import type { RawEntry } from './transform.ts';
 
 const PAGE = 1000;
-
-function within(key: string, base: string): boolean {
-  return base === '' || key === base || key.endsWith(`,${base}`);
-}
 
 /**
  * Whether a DN is under the base, from its spelling when that is plain (no escapes, no spaces,
@@ -25,18 +21,8 @@ function within(key: string, base: string): boolean {
  */
 function under(entry: CachedEntry, base: string): boolean {
   const dn = entry.entry.dn;
-  if (/^[A-Za-z0-9=,.\-_]*$/.test(dn)) return within(dn.toLowerCase(), base);
-  return entry.key !== null && within(entry.key, base);
-}
-
-function evaluable(filter: Filter): boolean {
-  try {
-    assertEvaluable(filter);
-    return true;
-  } catch (error) {
-    if (error instanceof FilterNotEvaluableError) return false;
-    throw error;
-  }
+  if (/^[A-Za-z0-9=,.\-_]*$/.test(dn)) return isUnder(dn.toLowerCase(), base);
+  return entry.key !== null && isUnder(entry.key, base);
 }
 
 export interface CacheAccessOptions {
@@ -52,7 +38,7 @@ export function cacheAccess(cache: EntryCache, options: CacheAccessOptions = {})
       const parsed = typeof filter === 'string' ? FilterParser.parseString(filter) : filter;
       // A filter the cache cannot evaluate as the server would (a binary objectGUID, a DN-valued
       // attribute) is the server's to answer: a group linked by its objectGUID is looked up there.
-      if (options.fallback && !evaluable(parsed)) {
+      if (options.fallback && !isEvaluable(parsed)) {
         options.onFallback?.();
         yield* options.fallback.search(base, filter, attributes);
         return;

@@ -64,6 +64,7 @@ import {
   encodeDirSyncCookie,
 } from './dirsync-control.ts';
 import { firstRdnValue, isUnder, normalizeDn, parseDn } from './dn.ts';
+import { unique, wrap } from './read.ts';
 import { type RawEntry, type RawValue, decodeObjectGuid, encodeObjectGuid, memberChunks, toRawEntry } from './transform.ts';
 
 /** What DirSync needs from the root DSE; read by readDirSyncDse. */
@@ -429,17 +430,3 @@ function requestedOnly(entry: RawEntry, requested: readonly string[]): RawEntry 
   return { dn: entry.dn, attrs };
 }
 
-function unique(values: readonly string[]): string[] {
-  const seen = new Set<string>();
-  return values.filter((v) => {
-    const key = v.toLowerCase();
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function wrap(filter: string): string {
-  const f = filter.trim();
-  return f.startsWith('(') ? f : `(${f})`;
-}

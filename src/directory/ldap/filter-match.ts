@@ -176,6 +176,17 @@ export function filterAttributes(filter: Filter | string): string[] {
   return [...out];
 }
 
+/** Whether every part of `filter` can be evaluated on cached entries (else the server answers it). */
+export function isEvaluable(filter: Filter): boolean {
+  try {
+    assertEvaluable(filter);
+    return true;
+  } catch (error) {
+    if (error instanceof FilterNotEvaluableError) return false;
+    throw error;
+  }
+}
+
 /** Throws FilterNotEvaluableError when some part of `filter` cannot be evaluated on cached entries. */
 export function assertEvaluable(filter: Filter): void {
   if (filter instanceof AndFilter || filter instanceof OrFilter) return filter.filters.forEach(assertEvaluable);

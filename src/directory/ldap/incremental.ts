@@ -25,11 +25,11 @@ import { FilterParser } from 'ldapts';
 import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { cacheAccess } from './cache-access.ts';
 import { type ChangeTracker, isTrackerRefused, CookieRejectedError, type EntryChanges } from './changes.ts';
-import { normalizeDn } from './dn.ts';
+import { isUnder, normalizeDn } from './dn.ts';
 import { Reader, Writer } from './codec.ts';
 import { type AppliedIds, CACHE_VERSION, EntryCache, EntryCacheBuilder } from './entry-cache.ts';
-import { FilterNotEvaluableError, assertEvaluable, filterAttributes } from './filter-match.ts';
-import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, scopeAttributes } from './read.ts';
+import { filterAttributes, isEvaluable } from './filter-match.ts';
+import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, scopeAttributes, wrap } from './read.ts';
 import { type KeptSnapshot, PatchFallback, decodeSnapshot, encodeSnapshot, keptOf, patchSnapshot } from './snapshot.ts';
 import { type RawEntry, type RawValue, memberChunks, stableId } from './transform.ts';
 
@@ -125,15 +125,8 @@ export function parseLdapCursor(state: DirectoryState | null | undefined): LdapC
   return c as LdapCursor;
 }
 
-function wrap(filter: string): string {
-  const f = filter.trim();
-  return f.startsWith('(') ? f : `(${f})`;
-}
-
 function under(dn: string, base: string): boolean {
-  const d = normalizeDn(dn);
-  const b = normalizeDn(base);
-  return b === '' || d === b || d.endsWith(`,${b}`);
+  return isUnder(normalizeDn(dn), normalizeDn(base));
 }
 
 /** Why the cache cannot serve this read, or null when it can. */
@@ -141,13 +134,8 @@ function unsupported(input: IncrementalRead, tracked: TrackedSet): string | null
   if (!input.tracker) return input.noTrackerReason ?? 'noTracker';
   const { layout, scope } = input;
   if (!under(layout.userBase, tracked.base) || !under(layout.groupBase, tracked.base)) return 'baseOutsideTracked';
-  try {
-    assertEvaluable(FilterParser.parseString(layout.userFilter));
-    if (scope.groupFilter) assertEvaluable(FilterParser.parseString(wrap(scope.groupFilter)));
-  } catch (error) {
-    if (error instanceof FilterNotEvaluableError) return 'filterNotEvaluable';
-    throw error;
-  }
+  if (!isEvaluable(FilterParser.parseString(layout.userFilter))) return 'filterNotEvaluable';
+  if (scope.groupFilter && !isEvaluable(FilterParser.parseString(wrap(scope.groupFilter)))) return 'filterNotEvaluable';
   return null;
 }
 

@@ -158,7 +158,8 @@ async function scanUsers(
   }
 }
 
-function unique(values: string[]): string[] {
+/** Attribute names without repeats, compared case-insensitively (the first spelling kept). */
+export function unique(values: readonly string[]): string[] {
   const seen = new Set<string>();
   return values.filter((v) => {
     const k = v.toLowerCase();
@@ -168,7 +169,8 @@ function unique(values: string[]): string[] {
   });
 }
 
-function wrap(filter: string): string {
+/** A filter in parentheses, as a component of `(&…)`. */
+export function wrap(filter: string): string {
   const f = filter.trim();
   return f.startsWith('(') ? f : `(${f})`;
 }

@@ -14,7 +14,7 @@
 import { FilterParser, type Filter } from 'ldapts';
 import type { DirectoryUser, ReadScope, SkippedEntry } from '../../domain/types.ts';
 import { IntList, type Reader, type Writer } from './codec.ts';
-import { DnSyntaxError, normalizeDn } from './dn.ts';
+import { DnSyntaxError, isUnder, normalizeDn } from './dn.ts';
 import type { EntryCache } from './entry-cache.ts';
 import { matchFilter } from './filter-match.ts';
 import { type EntryAccess, type GraphRead, type ReadLayout, linkFilter, looksLikeDn, refFilter, scopeAttributes } from './read.ts';
@@ -178,10 +178,6 @@ function keyOf(dn: string): string {
   }
 }
 
-function underBase(key: string, base: string): boolean {
-  return base === '' || key === base || key.endsWith(`,${base}`);
-}
-
 /**
  * Brings the kept snapshot up to date with a delta already applied to `cache`; `access` reads
  * the cache (and the server for what it does not hold). Throws PatchFallback.
@@ -288,7 +284,7 @@ function linkMatchers(scope: ReadScope, layout: ReadLayout): LinkMatchers {
 
 /** How a kept group entry is linked by the scope filter or an id or name reference (both under the group base). */
 function linkedBy(entry: RawEntry, key: string, groupBase: string, m: LinkMatchers, groupClasses: readonly string[]): number {
-  if (!underBase(key, groupBase) || !hasClass(entry, groupClasses)) return 0;
+  if (!isUnder(key, groupBase) || !hasClass(entry, groupClasses)) return 0;
   let by = 0;
   if (m.filter && matchFilter(m.filter, entry)) by |= LINKED_BY_FILTER;
   if (m.refs.some((f) => matchFilter(f, entry))) by |= LINKED_BY_REF;
