@@ -195,28 +195,27 @@ class DirSyncRun {
    * the filter only selects what one answer returns).
    */
   async begin(request: Omit<TrackRequest, 'cookie' | 'onPage'>): Promise<string> {
-    const dse = await readDirSyncDse(this.#client);
-    if (!supportsDirSync(dse)) throw new GroupsyncError('DIRECTORY_READ_FAILED', 'the directory does not announce the DirSync control (1.2.840.113556.1.4.841)');
-    const namingContext = namingContextOf(request.base, dse.namingContexts);
-    const pass = await this.#dirSync(namingContext, NOTHING_FILTER, [ID], null);
-    return encodeDirSyncCookie({ server: pass.cookie, invocationId: dse.invocationId ?? '', usn: dse.highestCommittedUsn, namingContext, scope: scopeDigest({ ...request, cookie: null }) });
+    const at = await this.#where(request);
+    const pass = await this.#dirSync(at.namingContext, NOTHING_FILTER, [ID], null);
+    return this.#cookie(at, pass);
   }
 
   async read(request: TrackRequest): Promise<EntryChanges> {
+    const at = await this.#where(request);
+    const previous = request.cookie === null ? null : checkCookie(decodeDirSyncCookie(request.cookie), at.dse, at.namingContext, at.scope);
+    const result = previous ? await this.#delta(request, at.namingContext, previous) : await this.#refresh(request, at.namingContext);
+    return { ...result.changes, cookie: this.#cookie(at, result.pass) };
+  }
+
+  /** The DC as it is now, the naming context holding the base, and the digest of what is tracked. */
+  async #where(request: Omit<TrackRequest, 'cookie' | 'onPage'>): Promise<{ dse: DirSyncDse; namingContext: string; scope: string }> {
     const dse = await readDirSyncDse(this.#client);
     if (!supportsDirSync(dse)) throw new GroupsyncError('DIRECTORY_READ_FAILED', 'the directory does not announce the DirSync control (1.2.840.113556.1.4.841)');
-    const namingContext = namingContextOf(request.base, dse.namingContexts);
-    const scope = scopeDigest(request);
-    const previous = request.cookie === null ? null : checkCookie(decodeDirSyncCookie(request.cookie), dse, namingContext, scope);
-    const result = previous ? await this.#delta(request, namingContext, previous) : await this.#refresh(request, namingContext);
-    const cookie = encodeDirSyncCookie({
-      server: result.pass.cookie,
-      invocationId: dse.invocationId ?? '',
-      usn: dse.highestCommittedUsn,
-      namingContext,
-      scope,
-    });
-    return { ...result.changes, cookie };
+    return { dse, namingContext: namingContextOf(request.base, dse.namingContexts), scope: scopeDigest(request) };
+  }
+
+  #cookie(at: { dse: DirSyncDse; namingContext: string; scope: string }, pass: SyncPass): string {
+    return encodeDirSyncCookie({ server: pass.cookie, invocationId: at.dse.invocationId ?? '', usn: at.dse.highestCommittedUsn, namingContext: at.namingContext, scope: at.scope });
   }
 
   async #refresh(request: TrackRequest, namingContext: string): Promise<{ changes: Omit<EntryChanges, 'cookie'>; pass: SyncPass }> {
@@ -362,7 +361,7 @@ function cookieError(error: unknown): unknown {
   return error;
 }
 
-function scopeDigest(request: TrackRequest): string {
+function scopeDigest(request: Omit<TrackRequest, 'cookie' | 'onPage'>): string {
   const attributes = unique([...request.attributes]).map((a) => a.toLowerCase()).sort();
   return createHash('sha256').update(normalizeDn(request.base)).update('\0').update(request.filter.trim()).update('\0').update(attributes.join(',')).digest('hex').slice(0, 24);
 }

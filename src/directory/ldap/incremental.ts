@@ -183,9 +183,10 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
       // The kept cache is neither read nor written: the new cookie is all that is saved.
       return { unchanged: true, stats, nextState: state(context, null, changes.cookie, 'incremental', cursor!.lastFullReadAt, cursor!.size) };
     }
-    const kept = decodeState(await bytes());
+    const stored = await bytes();
+    const kept = decodeState(stored);
     if (kept) {
-      const read = await readChanges(context, cursor!, kept, changes);
+      const read = await readChanges(context, cursor!, { ...kept, bytes: stored! }, changes);
       if (read) return read;
       reason = 'linkedMembersMoved';
     } else reason = 'noState';
@@ -274,7 +275,8 @@ function noChange(changes: EntryChanges, cursor: LdapCursor): boolean {
 }
 
 /** The changes applied to the kept state and the snapshot patched; null when they need a full read (linkedMembersMoved). */
-async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState, changes: EntryChanges): Promise<IncrementalResult | null> {
+/** `kept.bytes`: the stored state it was decoded from, saved again as it is when nothing changed. */
+async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState & { bytes: Uint8Array }, changes: EntryChanges): Promise<IncrementalResult | null> {
   const p = c.input.layout.profile;
   const { cache } = kept;
   const applied: AppliedIds = { changed: [], deleted: [], oldKeys: new Map() };
@@ -285,7 +287,7 @@ async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState, chan
     read: result.read,
     stats: { readMode: 'incremental', trackedBy: c.tracker.mechanism, changedEntries: counts.changed, deletedEntries: counts.deleted, cachedEntries: cache.size, ...result.stats },
     // Nothing changed: the stored state is kept as it is, not encoded again.
-    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? await keptBytes(c.input.state)() : await encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
+    nextState: state(c, counts.changed + counts.deleted === 0 && result.stats['snapshot'] === 'patched' ? kept.bytes : await encodeState(cache, result.kept), changes.cookie, 'incremental', cursor.lastFullReadAt, cache.size),
   };
 }
 
