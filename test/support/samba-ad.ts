@@ -210,21 +210,14 @@ const TURN_FILE = join(tmpdir(), 'groupsync-test-samba.turn');
 /** Waits (up to `waitMs`) for this process's turn to run the DC; returns the release. */
 async function takeTurn(waitMs: number): Promise<() => Promise<void>> {
   writeFileSync(TURN_FILE, '', { flag: 'a' });
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      const release = await lockfile.lock(TURN_FILE, { stale: 15_000, update: 5_000, realpath: false });
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        await release().catch(() => {});
-      };
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ELOCKED' || Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
+  const retries = { retries: Math.ceil(waitMs / 250), factor: 1, minTimeout: 250, maxTimeout: 250 };
+  const release = await lockfile.lock(TURN_FILE, { stale: 15_000, update: 5_000, realpath: false, retries });
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await release().catch(() => {});
+  };
 }
 
 /** Provisions (or copies) a Samba AD DC, starts it on 127.0.0.1:389 and waits until a simple bind works. */
