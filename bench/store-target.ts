@@ -8,8 +8,7 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { type EmbeddedServer, openEmbeddedServer } from '../src/store/embedded.ts';
-import { createDatabase } from '../test/support/postgres.ts';
-import { type PostgresHandle, startPostgres } from '../test/support/postgres.ts';
+import { type PostgresHandle, createDatabase, startPostgres, withDatabase } from '../test/support/postgres.ts';
 
 export type StoreKind = 'postgres' | 'embedded';
 
@@ -101,10 +100,4 @@ async function embeddedStore(workDir: string): Promise<BenchStore> {
       for (const server of servers) await server.detach().catch(() => {});
     },
   };
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }

@@ -256,7 +256,7 @@ export class Run {
     if (selection.partialScope || !snapshot.nextState) return;
     await saveDirectoryState(tx, config.name, snapshot.nextState, run.id, now);
     // Nobody else writes the planned tables while this transaction holds the generation.
-    await savePlanMark(tx, config.name, { plannedGeneration: await lockGeneration(tx), planKey: planKeyOf(config) });
+    await savePlanMark(tx, config.name, { plannedGeneration: await storeGeneration(tx), planKey: planKeyOf(config) });
   }
 
   /** Nothing changed in the directory nor in the store since the last applying run: its outcome stands. */

@@ -97,8 +97,13 @@ export async function createDatabase(adminUrl: string, name: string = uniqueData
       }
     }
   });
-  const u = new URL(adminUrl);
-  u.pathname = `/${encodeURIComponent(name)}`;
+  return withDatabase(adminUrl, name);
+}
+
+/** The same server's URL with another database. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();
 }
 
