@@ -218,7 +218,7 @@ async function readDetect(input: IncrementalRead, tracker: ChangeTracker, tracke
     try {
       const changes = await track(context, cursor!.cookie);
       cookie = changes.cookie;
-      if (input.allowUnchanged && noChange(changes, { ...cursor!, size: 0 }) && changes.presentIds === null) {
+      if (input.allowUnchanged && nothingNamed(changes)) {
         const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0 };
         return { unchanged: true, stats, nextState: detectState(context, cookie, cursor!.lastFullReadAt) };
       }
@@ -272,6 +272,11 @@ function membersMoved(cache: EntryCache, applied: AppliedIds): boolean {
 function noChange(changes: EntryChanges, cursor: LdapCursor): boolean {
   if (changes.kind !== 'delta' || changes.entries.length || changes.deletedIds.length || cursor.size === undefined) return false;
   return changes.presentIds === null || changes.presentIds.length === cursor.size;
+}
+
+/** The tracker named no change, and no present phase (which, with nothing kept, cannot show a deletion). */
+function nothingNamed(changes: EntryChanges): boolean {
+  return changes.kind === 'delta' && !changes.entries.length && !changes.deletedIds.length && changes.presentIds === null;
 }
 
 /** The changes applied to the kept state and the snapshot patched; null when they need a full read (linkedMembersMoved). */
