@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { LdapSource } from '../src/directory/ldap/client.ts';
 import { cacheAccess } from '../src/directory/ldap/cache-access.ts';
-import { decodeState, encodeState } from '../src/directory/ldap/incremental.ts';
+import { decodeState, encodeState } from '../src/directory/ldap/kept-state.ts';
 import { readScope } from '../src/directory/ldap/read.ts';
 import { VENDOR_PROFILES } from '../src/directory/ldap/vendors.ts';
 import type { DirectoryState, ReadScope } from '../src/domain/types.ts';

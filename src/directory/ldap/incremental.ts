@@ -19,42 +19,19 @@
  * cookie and counts the entries on which it differs from the full read (`reconcileDiffs`; entries
  * changed while the full read ran are not counted); the snapshot comes from the full read.
  */
-import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { FilterParser } from 'ldapts';
 import type { DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
 import { cacheAccess } from './cache-access.ts';
 import { type ChangeTracker, isTrackerRefused, CookieRejectedError, type EntryChanges } from './changes.ts';
 import { isUnder, normalizeDn } from './dn.ts';
-import { Reader, Writer } from './codec.ts';
-import { type AppliedIds, CACHE_VERSION, EntryCache, EntryCacheBuilder } from './entry-cache.ts';
-import { filterAttributes, isEvaluable } from './filter-match.ts';
-import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, scopeAttributes, wrap } from './read.ts';
-import { type KeptSnapshot, PatchFallback, decodeSnapshot, encodeSnapshot, keptOf, patchSnapshot } from './snapshot.ts';
-import { type RawEntry, type RawValue, memberChunks, stableId } from './transform.ts';
-
-export const LDAP_CURSOR_VERSION = 1;
-
-export interface LdapCursor {
-  readonly version: number;
-  readonly mechanism: string;
-  readonly scopeKey: string;
-  readonly cookie: string;
-  /** When the last full read ran (ISO): the reconciliation schedule counts from it. */
-  readonly lastFullReadAt: string;
-  readonly readMode: 'full' | 'incremental';
-  readonly readAt: string;
-  /** Entries in the cache (absent in cursors written before it was kept). */
-  readonly size?: number;
-  /** `detect`: only the cookie is kept (no entries); absent: the entries are kept. */
-  readonly mode?: 'detect';
-}
-
-export interface TrackedSet {
-  readonly base: string;
-  readonly filter: string;
-  readonly attributes: readonly string[];
-}
+import { type AppliedIds, EntryCache } from './entry-cache.ts';
+import { LDAP_CURSOR_VERSION, type LdapCursor, type TrackedSet, parseLdapCursor, scopeKey, trackedSet } from './cursor.ts';
+import { type KeptState, decodeState, encodeState } from './kept-state.ts';
+import { loadTracked } from './load-tracked.ts';
+import { isEvaluable } from './filter-match.ts';
+import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, wrap } from './read.ts';
+import { type KeptSnapshot, PatchFallback, keptOf, patchSnapshot } from './snapshot.ts';
+import { type RawEntry, stableId } from './transform.ts';
 
 export interface IncrementalRead {
   readonly server: EntryAccess;
@@ -87,43 +64,6 @@ export type IncrementalResult =
   | { readonly unchanged?: undefined; readonly read: ScopeRead; readonly stats: ReadStats; readonly nextState?: DirectoryState }
   /** The tracker reported no change since the cookie (asked for with allowUnchanged): no snapshot was built. */
   | { readonly unchanged: true; readonly stats: ReadStats; readonly nextState: DirectoryState };
-
-/** What the tracker follows: every user and group under the base DN, with what the read and its filters need. */
-export function trackedSet(layout: ReadLayout, scope: ReadScope, baseDn: string): TrackedSet {
-  const p = layout.profile;
-  const { anyAttributes } = scopeAttributes(p);
-  const extra = [...filterAttributes(layout.userFilter), ...(scope.groupFilter ? filterAttributes(wrap(scope.groupFilter)) : [])];
-  const seen = new Set<string>();
-  const attributes = [...anyAttributes, ...extra].filter((a) => {
-    const k = a.toLowerCase();
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  return { base: baseDn, filter: `(|${p.userFilter}${p.groupFilter})`, attributes };
-}
-
-export function scopeKey(tracked: TrackedSet, layout: ReadLayout, scope: ReadScope, mechanism: string, parts: readonly string[] = []): string {
-  const key = {
-    mechanism,
-    base: normalizeDn(tracked.base),
-    filter: tracked.filter,
-    attributes: tracked.attributes.map((a) => a.toLowerCase()).sort(),
-    id: layout.profile.id.toLowerCase(),
-    userBase: normalizeDn(layout.userBase),
-    groupBase: normalizeDn(layout.groupBase),
-    userFilter: layout.userFilter,
-    groupFilter: scope.groupFilter,
-    parts,
-  };
-  return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
-}
-
-export function parseLdapCursor(state: DirectoryState | null | undefined): LdapCursor | null {
-  const c = state?.cursor as Partial<LdapCursor> | undefined;
-  if (!c || c.version !== LDAP_CURSOR_VERSION || typeof c.cookie !== 'string' || typeof c.scopeKey !== 'string' || typeof c.lastFullReadAt !== 'string') return null;
-  return c as LdapCursor;
-}
 
 function under(dn: string, base: string): boolean {
   return isUnder(normalizeDn(dn), normalizeDn(base));
@@ -382,38 +322,10 @@ async function snapshotFrom(c: Context, cache: EntryCache): Promise<{ read: Scop
   return { read, kept: keptOf(graphRead, expansions), fallbackReads };
 }
 
-export interface KeptState {
-  readonly cache: EntryCache;
-  readonly snapshot: KeptSnapshot | null;
-}
-
 /** The kept state's bytes, loaded once when first asked for (the cursor may come without them). */
 function keptBytes(state: DirectoryState | null): () => Promise<Uint8Array | null> {
   let loaded: Promise<Uint8Array | null> | null = null;
   return () => (loaded ??= state?.cache ? Promise.resolve(state.cache) : (state?.loadCache?.() ?? Promise.resolve(null)));
-}
-
-/** The kept state: the entries and the snapshot in one compressed container (codec.ts). */
-export async function encodeState(cache: EntryCache, snapshot: KeptSnapshot | null): Promise<Uint8Array> {
-  const w = new Writer();
-  w.json({ v: CACHE_VERSION, snapshot: snapshot !== null });
-  cache.write(w);
-  if (snapshot) encodeSnapshot(w, snapshot);
-  return w.gzip();
-}
-
-/** The kept state, or null when it is missing, unreadable or from another version (then: a full read). */
-export function decodeState(bytes: Uint8Array | null): KeptState | null {
-  if (!bytes) return null;
-  try {
-    const r = new Reader(gunzipSync(bytes));
-    const head = r.json<{ v: number; snapshot: boolean }>();
-    if (head.v !== CACHE_VERSION) return null;
-    const cache = EntryCache.read(r);
-    return { cache, snapshot: head.snapshot ? decodeSnapshot(r) : null };
-  } catch {
-    return null;
-  }
 }
 
 function state(c: Context, bytes: Uint8Array | null, cookie: string, readMode: LdapCursor['readMode'], lastFullReadAt: string, size: number | undefined): DirectoryState {
@@ -428,41 +340,4 @@ function state(c: Context, bytes: Uint8Array | null, cookie: string, readMode: L
     ...(size === undefined ? {} : { size }),
   };
   return { cursor: { ...cursor }, cache: bytes };
-}
-
-/**
- * Every tracked entry, paged, into a new cache (as columns: no entry object is kept); a member
- * list the server cut in ranges (AD) is read to its end.
- */
-export async function loadTracked(server: EntryAccess, tracked: TrackedSet, layout: ReadLayout, onProgress?: (progress: ReadProgress) => void): Promise<EntryCache> {
-  const p = layout.profile;
-  const builder = new EntryCacheBuilder(p.member);
-  for await (const page of server.search(tracked.base, tracked.filter, tracked.attributes)) {
-    for (const entry of page) {
-      const id = stableId(entry, p);
-      if (id) builder.add(id, await completeMembers(server, entry, p.member));
-    }
-    onProgress?.({ phase: 'users', count: builder.size });
-  }
-  return builder.build();
-}
-
-async function completeMembers(server: EntryAccess, entry: RawEntry, memberAttributes: readonly string[]): Promise<RawEntry> {
-  const chunks = memberChunks(entry, memberAttributes);
-  if (![...chunks.values()].some((c) => c.nextStart !== null)) return entry;
-  const attrs = new Map<string, readonly RawValue[]>();
-  for (const [name, values] of entry.attrs) if (!name.includes(';range=')) attrs.set(name, values);
-  for (const [attribute, chunk] of chunks) {
-    const values: string[] = [...chunk.values];
-    let next = chunk.nextStart;
-    while (next !== null) {
-      const more = await server.readEntry(entry.dn, [`${attribute};range=${next}-*`]);
-      const part = more ? memberChunks(more, [attribute]).get(attribute) : undefined;
-      if (!part || part.values.length === 0) break;
-      values.push(...part.values);
-      next = part.nextStart;
-    }
-    attrs.set(attribute, values);
-  }
-  return { dn: entry.dn, attrs };
 }
