@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'ldapts';
 import { type EntryChanges, CookieRejectedError, type TrackRequest } from '../../src/directory/ldap/changes.ts';
 import { decodeDirSyncCookie, encodeDirSyncCookie } from '../../src/directory/ldap/dirsync-control.ts';
-import { DirSyncRefusedError, createDirSyncTracker, readDirSyncDse, supportsDirSync } from '../../src/directory/ldap/dirsync.ts';
+import { DirSyncRefusedError, createDirSyncTracker } from '../../src/directory/ldap/dirsync.ts';
+import { readDirSyncDse, supportsDirSync } from '../../src/directory/ldap/dirsync-dse.ts';
 import type { RawEntry } from '../../src/directory/ldap/transform.ts';
 import { type SambaAdHandle, startSambaAd } from '../support/samba-ad.ts';
 

@@ -9,7 +9,8 @@ import {
   encodeDirSyncCookie,
   encodeDirSyncRequest,
 } from '../../src/directory/ldap/dirsync-control.ts';
-import { filterAttributes, namingContextOf } from '../../src/directory/ldap/dirsync.ts';
+import { namingContextOf } from '../../src/directory/ldap/dirsync-dse.ts';
+import { filterAttributes } from '../../src/directory/ldap/filter-match.ts';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -116,10 +117,10 @@ describe('the stored DirSync cookie', () => {
 
 describe('filterAttributes: the attributes a filter tests (a change to one is watched)', () => {
   it.each([
-    ['(objectClass=group)', ['objectClass']],
-    ['(&(objectCategory=person)(objectClass=user)(department=Sales))', ['objectCategory', 'objectClass', 'department']],
-    ['(|(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))', ['mail', 'userAccountControl']],
-    ['(&(cn=gs-*)(!(cn=gs-link-*)))', ['cn', 'cn']],
+    ['(objectClass=group)', ['objectclass']],
+    ['(&(objectCategory=person)(objectClass=user)(department=Sales))', ['objectcategory', 'objectclass', 'department']],
+    ['(|(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))', ['mail', 'useraccountcontrol']],
+    ['(&(cn=gs-*)(!(cn=gs-link-*)))', ['cn']],
     ['(description>=m)', ['description']],
   ])('%s', (filter, attributes) => {
     expect(filterAttributes(FilterParser.parseString(filter))).toEqual(attributes);

@@ -29,7 +29,8 @@ import type { ChangeTracker } from './changes.ts';
 import { readIncremental } from './incremental.ts';
 import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
-import { createDirSyncTracker, supportsDirSync } from './dirsync.ts';
+import { createDirSyncTracker } from './dirsync.ts';
+import { supportsDirSync } from './dirsync-dse.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
 

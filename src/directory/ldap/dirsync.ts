@@ -42,14 +42,10 @@
 import {
   AndFilter,
   EqualityFilter,
-  ExtensibleFilter,
   type Client,
   type Entry,
-  type Filter,
   FilterParser,
   InsufficientAccessError,
-  NoSuchObjectError,
-  NotFilter,
   OrFilter,
   ResultCodeError,
 } from 'ldapts';
@@ -57,79 +53,17 @@ import { createHash } from 'node:crypto';
 import { GroupsyncError } from '../../errors.ts';
 import { type ChangeTracker, CookieRejectedError, type EntryChanges, type TrackRequest } from './changes.ts';
 import {
-  DIRSYNC_OID,
   type DirSyncCookie,
   DirSyncControl,
   decodeDirSyncCookie,
   encodeDirSyncCookie,
 } from './dirsync-control.ts';
-import { firstRdnValue, isUnder, normalizeDn, parseDn } from './dn.ts';
+import { isUnder, normalizeDn } from './dn.ts';
+import { type DirSyncDse, namingContextOf, readDirSyncDse, supportsDirSync } from './dirsync-dse.ts';
+import { ID, guidOf, isTombstone, plainDns, requestedOnly, withRdnAttribute } from './dirsync-entries.ts';
+import { filterAttributes } from './filter-match.ts';
 import { unique, wrap } from './read.ts';
 import { type RawEntry, type RawValue, decodeObjectGuid, encodeObjectGuid, memberChunks, toRawEntry } from './transform.ts';
-
-/** What DirSync needs from the root DSE; read by readDirSyncDse. */
-export interface DirSyncDse {
-  readonly supportedControl: readonly string[];
-  readonly namingContexts: readonly string[];
-  readonly highestCommittedUsn: bigint;
-  /** The DC's invocationId (its NTDS Settings object), which changes when a DC is restored. */
-  readonly invocationId: string | null;
-}
-
-/** Whether the server announces the DirSync control (Windows AD DS and Samba AD do; AD LDS does too). */
-export function supportsDirSync(dse: { readonly supportedControl: readonly string[] }): boolean {
-  return dse.supportedControl.includes(DIRSYNC_OID);
-}
-
-export async function readDirSyncDse(client: Client): Promise<DirSyncDse> {
-  const { searchEntries } = await client.search('', {
-    scope: 'base',
-    filter: '(objectClass=*)',
-    attributes: ['supportedControl', 'namingContexts', 'highestCommittedUSN', 'dsServiceName'],
-  });
-  const dse = searchEntries[0];
-  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
-  const usn = strings(dse?.highestCommittedUSN)[0];
-  const service = strings(dse?.dsServiceName)[0];
-  return {
-    supportedControl: strings(dse?.supportedControl),
-    namingContexts: strings(dse?.namingContexts),
-    highestCommittedUsn: usn && /^\d+$/.test(usn) ? BigInt(usn) : 0n,
-    invocationId: service ? await readInvocationId(client, service) : null,
-  };
-}
-
-/** Null when the NTDS Settings object cannot be read: the cookie then checks the USN only. */
-async function readInvocationId(client: Client, ntdsSettings: string): Promise<string | null> {
-  let found: Entry | undefined;
-  try {
-    const { searchEntries } = await client.search(ntdsSettings, {
-      scope: 'base',
-      filter: '(objectClass=*)',
-      attributes: ['invocationId'],
-      explicitBufferAttributes: ['invocationId'],
-    });
-    found = searchEntries[0];
-  } catch (error) {
-    if (error instanceof NoSuchObjectError || error instanceof InsufficientAccessError) return null;
-    throw error;
-  }
-  const value = found?.invocationId;
-  return Buffer.isBuffer(value) && value.length === 16 ? decodeObjectGuid(value) : null;
-}
-
-/** The naming context DirSync must search from: the longest one holding the base. */
-export function namingContextOf(base: string, namingContexts: readonly string[]): string {
-  const baseKey = normalizeDn(base);
-  let best: string | null = null;
-  for (const nc of namingContexts) {
-    if (isUnder(baseKey, normalizeDn(nc)) && (best === null || nc.length > best.length)) best = nc;
-  }
-  if (best === null) {
-    throw new GroupsyncError('CONFIG_INVALID', `the base "${base}" lies in none of the directory's naming contexts (${namingContexts.join('; ')}); DirSync tracks a naming context`);
-  }
-  return best;
-}
 
 /**
  * The account may not use DirSync: it lacks the "Replicating Directory Changes" right on the
@@ -166,7 +100,6 @@ export function createDirSyncTracker(options: DirSyncTrackerOptions): ChangeTrac
   };
 }
 
-const ID = 'objectGUID';
 const BROAD_FILTER = '(objectClass=*)';
 /** Matches no object: a DirSync search for its cookie alone. */
 const NOTHING_FILTER = '(&(objectClass=*)(!(objectClass=*)))';
@@ -367,65 +300,3 @@ function scopeDigest(request: Omit<TrackRequest, 'cookie' | 'onPage'>): string {
 }
 
 /** Attribute names a filter tests, so a change to one of them is seen. */
-export function filterAttributes(filter: Filter): string[] {
-  if (filter instanceof AndFilter || filter instanceof OrFilter) return filter.filters.flatMap(filterAttributes);
-  if (filter instanceof NotFilter) return filterAttributes(filter.filter);
-  if (filter instanceof ExtensibleFilter) return filter.matchType ? [filter.matchType] : [];
-  const attribute = (filter as { attribute?: unknown }).attribute;
-  return typeof attribute === 'string' && attribute ? [attribute] : [];
-}
-
-function guidOf(entry: RawEntry): string | null {
-  const value = entry.attrs.get('objectguid')?.[0];
-  return Buffer.isBuffer(value) && value.length === 16 ? decodeObjectGuid(value) : null;
-}
-
-function isTombstone(entry: RawEntry): boolean {
-  const value = entry.attrs.get('isdeleted')?.[0];
-  return value !== undefined && String(value).toUpperCase() === 'TRUE';
-}
-
-/** DirSync leaves out the naming attribute of the RDN (`cn` of `CN=x,…`): its value is the RDN's. */
-function withRdnAttribute(entry: RawEntry, requested: readonly string[]): RawEntry {
-  let type: string | undefined;
-  try {
-    type = parseDn(entry.dn)[0]?.[0]?.type.toLowerCase();
-  } catch {
-    return entry;
-  }
-  const value = firstRdnValue(entry.dn);
-  if (!type || value === null || !requested.some((a) => a.toLowerCase() === type)) return entry;
-  if ((entry.attrs.get(type)?.length ?? 0) > 0) return entry;
-  const attrs = new Map(entry.attrs);
-  attrs.set(type, [value]);
-  return { dn: entry.dn, attrs };
-}
-
-/** `<GUID=…>;<SID=…>;` prefixes of DN values in DirSync answers (objectCategory): a plain search shows the DN alone. */
-const EXTENDED_DN = /^(?:<[A-Za-z]+=[^>]*>;)+/;
-
-/** DN values as a plain search shows them, so that a refresh and a later read of the same entry agree. */
-function plainDns(entry: RawEntry): RawEntry {
-  let changed = false;
-  const attrs = new Map<string, readonly RawValue[]>();
-  for (const [name, values] of entry.attrs) {
-    attrs.set(
-      name,
-      values.map((v) => {
-        if (typeof v !== 'string' || !EXTENDED_DN.test(v)) return v;
-        changed = true;
-        return v.replace(EXTENDED_DN, '');
-      }),
-    );
-  }
-  return changed ? { dn: entry.dn, attrs } : entry;
-}
-
-/** The attributes asked for and the id; not those DirSync adds (instanceType, parentGUID) or the tracker asks for itself (isDeleted). */
-function requestedOnly(entry: RawEntry, requested: readonly string[]): RawEntry {
-  const keep = new Set([...requested.map((a) => a.toLowerCase()), ID.toLowerCase()]);
-  if ([...entry.attrs.keys()].every((k) => keep.has(k))) return entry;
-  const attrs = new Map([...entry.attrs].filter(([k]) => keep.has(k)));
-  return { dn: entry.dn, attrs };
-}
-
