@@ -11,10 +11,11 @@
  * with "Environment".
  */
 import ms from 'ms';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { configFileSchema, environmentSchema } from '../../src/config.ts';
-import { codeSpansOf, readDoc, tableRowsOf } from '../support/markdown.ts';
+import { configFileSchema, environmentSchema, parseConfigDocument } from '../../src/config.ts';
+import { ROOT, codeSpansOf, readDoc, tableRowsOf } from '../support/markdown.ts';
 
 type Scope = 'ldap' | 'ldif' | 'entra' | 'file' | 'env';
 
@@ -144,5 +145,12 @@ describe('docs/configuration.md', () => {
   it('documents no field the schema does not have', () => {
     const stray = rows.filter((r) => !r.scopes.every((scope) => fields.some((f) => f.scope === scope && f.path === r.path)));
     expect(stray.map((r) => `${r.scopes.join('/')}: ${r.path}`)).toEqual([]);
+  });
+
+  it("README's minimal config example is a valid config file", () => {
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readDoc('README.md'))?.[1];
+    expect(yaml).toBeDefined();
+    const parsed = parseConfigDocument(parseYaml(yaml!), { CORP_LDAP_PASSWORD: 'secret' }, 'README.md', ROOT);
+    expect(parsed.connections.length).toBeGreaterThan(0);
   });
 });
