@@ -243,6 +243,9 @@ const envSchema = z.object({
   ...chatEnvSchema.shape,
 });
 
+/** The schemas themselves: test/unit/docs-config.test.ts checks docs/configuration.md against them. */
+export { fileSchema as configFileSchema, envSchema as environmentSchema };
+
 type FileConnection = z.infer<typeof connection>;
 export type LdapConnectionConfig = Readonly<z.infer<typeof ldapConnection>> & {
   readonly password: string;
