@@ -234,7 +234,7 @@ const fileSchema = z
   })
   .strict();
 
-const envSchema = z.object({
+export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   DATABASE_URL: z.string().min(1).optional(),
   GROUPSYNC_DATA_DIR: z.string().min(1).default('./data'),
