@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    // provision.ts first: it installs (or names) the system packages the rest needs, openssl included.
+    globalSetup: ['test/support/provision.ts', 'test/support/global-setup.ts'],
     pool: 'forks',
     // Two test files at a time (the default on a 2-core machine is one): most of a file's time is
     // spent waiting on slapd, PostgreSQL, PGlite start-up and loopback peers, not on the CPU.

@@ -234,7 +234,7 @@ const fileSchema = z
   })
   .strict();
 
-const envSchema = z.object({
+export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   DATABASE_URL: z.string().min(1).optional(),
   GROUPSYNC_DATA_DIR: z.string().min(1).default('./data'),
@@ -244,7 +244,7 @@ const envSchema = z.object({
 });
 
 /** The schemas themselves: test/unit/docs-config.test.ts checks docs/configuration.md against them. */
-export { fileSchema as configFileSchema, envSchema as environmentSchema };
+export { fileSchema as configFileSchema };
 
 type FileConnection = z.infer<typeof connection>;
 export type LdapConnectionConfig = Readonly<z.infer<typeof ldapConnection>> & {

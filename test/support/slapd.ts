@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'ldapts';
 import { freePort, isAlive, removeDir, requireBinary, run, sleep, startWatchdog, type Watchdog } from './proc.ts';
+import { SBIN_DIRS } from './provision.ts';
 
 export const BASE_DN = 'dc=example,dc=org';
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
@@ -97,7 +98,6 @@ export interface SlapdHandle {
   stop(): Promise<void>;
 }
 
-const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/libexec', '/usr/local/libexec'];
 const SCHEMA_DIRS = ['/etc/ldap/schema', '/etc/openldap/schema', '/usr/local/etc/openldap/schema'];
 const MODULE_DIRS = ['/usr/lib/ldap', '/usr/lib/x86_64-linux-gnu/ldap', '/usr/lib64/openldap', '/usr/lib/openldap', '/usr/local/libexec/openldap'];
 const SCHEMAS = ['core', 'cosine', 'inetorgperson', 'nis'];

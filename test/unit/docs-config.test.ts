@@ -14,7 +14,7 @@ import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { configFileSchema, environmentSchema, parseConfigDocument } from '../../src/config.ts';
+import { configFileSchema, envSchema, parseConfigDocument } from '../../src/config.ts';
 import { ROOT, codeSpansOf, readDoc, tableRowsOf } from '../support/markdown.ts';
 
 type Scope = 'ldap' | 'ldif' | 'entra' | 'file' | 'env';
@@ -90,7 +90,7 @@ function schemaFields(): Field[] {
   for (const option of def(union).options!) {
     walk(option, String(def(def(option).shape!.kind!).values![0]) as Scope, '', fields);
   }
-  walk(environmentSchema, 'env', '', fields);
+  walk(envSchema, 'env', '', fields);
   return fields;
 }
 
