@@ -84,6 +84,10 @@ describe('the module boundaries bite', () => {
     expect(await rulesBroken(file, code)).toEqual([]);
   });
 
+  it('no console in the product (one injected logger)', async () => {
+    expect(await rulesBroken('src/sync/fake.ts', "export function f(): void {\n  console.log('x');\n}")).toContain('no-console');
+  });
+
   it('a value import that closes a cycle is reported', async () => {
     // sync/engine.ts imports format.ts: format.ts importing the engine back closes a cycle.
     expect(await rulesBroken('src/format.ts', "import { SyncEngine } from './sync/engine.ts';\nexport const x = SyncEngine;")).toContain('import-x/no-cycle');
