@@ -74,7 +74,7 @@ async function time(fn: () => Promise<unknown>): Promise<{ median: number; heapM
 
 async function benchDriver(driver: string): Promise<Array<Record<string, string | number>>> {
   let store: Store;
-  let stopPg: (() => Promise<void>) | null = null;
+  let stopPg: () => Promise<void>;
   if (driver === 'postgres') {
     const pg = await startPostgres();
     stopPg = () => pg.stop();

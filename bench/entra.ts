@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { type GraphClientOptions, GraphHttp } from '../src/directory/entra/client.ts';
 import { EntraSource } from '../src/directory/entra/source.ts';
-import { defaultGraphScope } from '../src/directory/entra/scope.ts';
+import { defaultGraphScope } from '../src/domain/graph-scope.ts';
 import { readLinkedGroups, readTransitiveMembers } from '../src/directory/entra/read.ts';
 import { type GraphServer, TEST_CLIENT, TEST_SECRET, TEST_TENANT, guid, startGraphServer } from '../test/support/graph-server.ts';
 import { createTestTls } from '../test/support/graph-tls.ts';

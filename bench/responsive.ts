@@ -257,7 +257,7 @@ async function runSync(phase: Phase, from: 'slack' | 'teams', url: string, peers
   const t2 = Date.now();
   const ackMs = await sendSync(url, peers, secondFrom, secondWhere).catch(() => null);
   // Until no run of this sync is running (and at least one has started).
-  let runs: Array<{ id: number; status: string }> = [];
+  let runs: Array<{ id: number; status: string }>;
   for (;;) {
     runs = await sql<Array<{ id: number; status: string }>>`select id, status from runs where id > ${before} order by id`;
     if (runs.length && runs.every((r) => r.status !== 'running')) break;

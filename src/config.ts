@@ -8,11 +8,11 @@ import { parse as parseYaml } from 'yaml';
 import ms from 'ms';
 import { z } from 'zod';
 import { GroupsyncError } from './errors.ts';
-import { type ChatConfig, type SlackConfig, type TeamsConfig, chatEnvSchema, chatSchema, slackConfig, teamsConfig } from './chat/config.ts';
-import { MIN_INTERVAL_MS, type Schedule, cronProblem, timezoneProblem, typicalGapMs } from './scheduler/schedule.ts';
-import { SCOPE_PATTERN, defaultGraphScope } from './directory/entra/scope.ts';
+import { type ChatConfig, type SlackConfig, type TeamsConfig, chatEnvSchema, chatSchema, slackConfig, teamsConfig } from './config/chat.ts';
+import { MIN_INTERVAL_MS, type Schedule, cronProblem, timezoneProblem, typicalGapMs } from './domain/schedule.ts';
+import { SCOPE_PATTERN, defaultGraphScope } from './domain/graph-scope.ts';
 
-export type { ChatConfig, SlackConfig, TeamsConfig } from './chat/config.ts';
+export type { ChatConfig, SlackConfig, TeamsConfig } from './config/chat.ts';
 
 const durationPattern = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/;
 
@@ -256,7 +256,7 @@ export type LdifConnectionConfig = Readonly<z.infer<typeof ldifConnection>> & { 
 type EntraFileConfig = z.infer<typeof entraConnection>;
 /** Entra's groups scope as the engine reads it (`list` = the explicit ids), and the credential read from the environment. */
 export type EntraConnectionConfig = Readonly<Omit<EntraFileConfig, 'groups' | 'certificate' | 'scope'>> & {
-  /** As set, or derived from graphBaseUrl (see directory/entra/scope.ts). */
+  /** As set, or derived from graphBaseUrl (see domain/graph-scope.ts). */
   readonly scope: string;
   readonly groups: { readonly filter?: string | undefined; readonly list: readonly string[] };
   readonly credential:

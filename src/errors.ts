@@ -69,7 +69,6 @@ export function clip(text: string, max = 60): string {
 
 /** One line, for run records and logs: servers' diagnostics (AD's) hold newlines, tabs and NULs. */
 export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
 }
 

@@ -8,18 +8,10 @@ import type { ChatConfig } from '../config.ts';
 import { GroupsyncError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { isMemberOfLinkedGroup } from '../store/memberships.ts';
+import type { ChatUser } from './commands/context.ts';
 import type { Role } from './commands/spec.ts';
 
-export interface ChatUser {
-  readonly surface: 'teams' | 'slack';
-  /** The surface's user id: Teams channel account id (29:…) or Slack user id. */
-  readonly id: string;
-  /** Microsoft Entra object id (Teams). */
-  readonly aadObjectId: string | null;
-  readonly name: string | null;
-  /** Looked up only when a directory group decides (it may cost the surface an API call). */
-  readonly email?: () => Promise<string | null>;
-}
+export type { ChatUser } from './commands/context.ts';
 
 /** The actor written to the audit log and shown on cards: surface, name and id. */
 export function actorOf(user: ChatUser): string {

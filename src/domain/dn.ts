@@ -53,7 +53,7 @@ export function parseDn(dn: string): RdnPart[][] {
     if (!TYPE.test(type)) throw new DnSyntaxError(dn, `"${type}" is not an attribute type`);
     i++; // '='
     skipSpaces();
-    let value = '';
+    let value: string;
     let ber = false;
     if (dn[i] === '#') {
       // BER-encoded value: keep the hex string as is.

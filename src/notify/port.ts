@@ -2,7 +2,7 @@
  * The notifier port: the engine reports what happened to a run; the alert policy and the chat
  * surfaces plug in behind it. Plain data only.
  */
-import type { PlanCounts } from '../sync/plan.ts';
+import type { PlanCounts } from '../domain/plan.ts';
 import type { RunRow } from '../store/runs.ts';
 
 export type SyncEvent =

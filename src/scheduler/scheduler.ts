@@ -15,7 +15,7 @@ import type { SyncRunner } from '../sync/runner.ts';
 import { failInterruptedRuns, listHeldRuns, setNextRun } from '../store/runs.ts';
 import { claimDueRun, countScheduleFailure, recordScheduleFailure, recordScheduleSuccess } from '../store/schedule.ts';
 import type { SyncEngine } from '../sync/engine.ts';
-import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from './schedule.ts';
+import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from '../domain/schedule.ts';
 
 export function backoffOf(c: ConnectionConfig): BackoffPolicy {
   return { quarantineAfter: c.backoff.quarantineAfter, retryMs: c.backoff.retry, quarantineRetryMs: c.backoff.quarantineRetry };

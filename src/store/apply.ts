@@ -4,7 +4,7 @@
  * object. The caller (sync/apply.ts) owns the transaction, the order and the audit entries.
  */
 import { sql } from 'drizzle-orm';
-import type { GroupFields, UserFields } from '../sync/plan.ts';
+import type { GroupFields, UserFields } from '../domain/plan.ts';
 import { bulkInsert } from './copy.ts';
 import { type BulkLoadOptions, loadMemberships } from './bulk-load.ts';
 import { type Executor, queryRows } from './db.ts';

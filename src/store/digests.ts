@@ -6,7 +6,7 @@
  * rows change (migrations/0007_sync_digests.sql).
  */
 import { sql } from 'drizzle-orm';
-import type { DigestWrites } from '../sync/plan/digest.ts';
+import type { DigestWrites } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 

@@ -4,7 +4,7 @@
  */
 import { and, asc, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { GroupsyncError } from '../errors.ts';
-import type { SyncPlan } from '../sync/plan.ts';
+import type { SyncPlan } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
 import { connections, heldPlans, runs } from './schema.ts';
 import { p } from './sql.ts';

@@ -1,7 +1,7 @@
 /** The store rows the planner reads (store/sync-state.ts), each by one set-based query. */
 import { type SQL, sql } from 'drizzle-orm';
 import type { DirectorySnapshot, MatchKey, MappingStatus } from '../domain/types.ts';
-import type { LinkState, LocalUserState, MappingState } from '../sync/plan.ts';
+import type { LinkState, LocalUserState, MappingState } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 

@@ -15,8 +15,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DirectorySnapshot, MatchKey } from '../domain/types.ts';
-import type { SnapshotDigests } from '../sync/plan/digest.ts';
-import type { LinkState, StoreState } from '../sync/plan.ts';
+import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
 import { type LoadedMappings, loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { p } from './sql.ts';

@@ -4,8 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DirectorySnapshot, LinkKind, MatchKey } from '../domain/types.ts';
-import type { SnapshotDigests } from '../sync/plan/digest.ts';
-import type { LinkState, StoreState } from '../sync/plan.ts';
+import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
 import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
 import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';

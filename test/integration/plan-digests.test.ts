@@ -13,7 +13,6 @@ import { relinkManually, unlinkLink } from '../../src/store/links.ts';
 import { decideMapping } from '../../src/store/mappings.ts';
 import { removeFromLinkedGroups } from '../../src/store/memberships.ts';
 import { loadStoreState } from '../../src/store/sync-state.ts';
-import { digestsFor } from '../../src/sync/plan/digest.ts';
 import { type PlanOptions, type SyncPlan, planSync } from '../../src/sync/plan.ts';
 import { openTestStore } from '../support/app.ts';
 import { select } from '../support/store-reads.ts';

@@ -157,7 +157,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       } catch (e) {
         const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
         if (attempt < 4 && /already in use|could not bind/i.test(log)) continue;
-        throw new Error(`pg_ctl start failed: ${e instanceof CommandError ? e.message : String(e)}\n--- postgres.log ---\n${log}`);
+        throw new Error(`pg_ctl start failed: ${e instanceof CommandError ? e.message : String(e)}\n--- postgres.log ---\n${log}`, { cause: e });
       }
     }
     const pid = postmasterPid(dataDir);

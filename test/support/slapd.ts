@@ -431,7 +431,7 @@ export async function startSlapd(opts: StartSlapdOptions = {}): Promise<SlapdHan
         if (e instanceof SlapdStartError) {
           // Surface configuration errors, if any.
           const test = await run(slapd, ['-T', 'test', '-F', confDir, '-u']).catch((err: unknown) => ({ stdout: '', stderr: String(err) }));
-          throw new Error(`${e.message}\nslaptest: ${test.stderr}${test.stdout}`);
+          throw new Error(`${e.message}\nslaptest: ${test.stderr}${test.stdout}`, { cause: e });
         }
         throw e;
       }

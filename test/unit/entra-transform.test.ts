@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { deltaExpiredReason, retryAfterMs } from '../../src/directory/entra/client.ts';
-import { defaultGraphScope } from '../../src/directory/entra/scope.ts';
+import { defaultGraphScope } from '../../src/domain/graph-scope.ts';
 import { decodeModel, encodeModel, parseCursor, patchMembers } from '../../src/directory/entra/delta.ts';
 import {
   type DirectoryModel,

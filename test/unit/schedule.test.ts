@@ -8,7 +8,7 @@ import {
   nextCron,
   type Schedule,
   typicalGapMs,
-} from '../../src/scheduler/schedule.ts';
+} from '../../src/domain/schedule.ts';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

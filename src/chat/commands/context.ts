@@ -3,8 +3,19 @@ import type { Logger } from '../../logger.ts';
 import type { Operations } from '../../ops/operations.ts';
 import type { ConversationInput } from '../../store/conversations.ts';
 import type { Db } from '../../store/db.ts';
-import type { ChatUser } from '../auth.ts';
 import type { View } from '../views/types.ts';
+
+/** Who is asking, as every surface describes a chat user (the authorizer in chat/auth.ts decides what they may do). */
+export interface ChatUser {
+  readonly surface: 'teams' | 'slack';
+  /** The surface's user id: Teams channel account id (29:…) or Slack user id. */
+  readonly id: string;
+  /** Microsoft Entra object id (Teams). */
+  readonly aadObjectId: string | null;
+  readonly name: string | null;
+  /** Looked up only when a directory group decides (it may cost the surface an API call). */
+  readonly email?: () => Promise<string | null>;
+}
 
 export interface ChatContext {
   readonly ops: Operations;

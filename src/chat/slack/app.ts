@@ -218,7 +218,7 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     track('button', async () => {
       const a = action as { action_id: string; value?: string };
       const verb = verbOfActionId(a.action_id);
-      let data: unknown = {};
+      let data: unknown;
       try {
         data = a.value ? JSON.parse(a.value) : {};
       } catch {

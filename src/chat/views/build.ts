@@ -6,25 +6,8 @@
 import type { ConnectionHealth } from '../../health/health.ts';
 import { describeReason } from '../../health/health.ts';
 import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../../ops/operations.ts';
-import { COMMANDS } from '../commands/spec.ts';
 import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
-import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, HelpView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
-
-export function buildHelp(notice: NoticeView | null = null, topic: string | null = null): HelpView {
-  const commands = COMMANDS.filter((c) => !topic || c.name === topic).map((c) => ({
-    usage: c.usage,
-    summary: c.summary,
-    example: c.example,
-    adminOnly: c.role === 'admin',
-  }));
-  return {
-    type: 'help',
-    title: topic ? `groupsync: ${topic}` : 'groupsync commands',
-    intro: 'Keeps application groups in step with the directory. Type a command; names with spaces go in "double quotes". Commands marked (admin) change something and are for groupsync admins.',
-    commands,
-    notice,
-  };
-}
+import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
 
 export function buildMessage(title: string, text: string, tone: Tone = 'default', facts: Fact[] = [], buttons: ButtonView[] = []): MessageView {
   return { type: 'message', title, tone, text, facts, buttons };

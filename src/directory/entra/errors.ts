@@ -11,7 +11,7 @@ import { AuthenticationError } from '@azure/identity';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { GroupsyncError } from '../../errors.ts';
 import type { GraphClientOptions } from './client.ts';
-import { defaultGraphScope, isGraphHost } from './scope.ts';
+import { defaultGraphScope, isGraphHost } from '../../domain/graph-scope.ts';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

@@ -63,7 +63,7 @@ import { type DirSyncDse, namingContextOf, readDirSyncDse, supportsDirSync } fro
 import { ID, guidOf, isTombstone, plainDns, requestedOnly, withRdnAttribute } from './dirsync-entries.ts';
 import { filterAttributes } from './filter-match.ts';
 import { unique, wrap } from './read.ts';
-import { type RawEntry, type RawValue, decodeObjectGuid, encodeObjectGuid, memberChunks, toRawEntry } from './transform.ts';
+import { type RawEntry, type RawValue, encodeObjectGuid, memberChunks, toRawEntry } from './transform.ts';
 
 /**
  * The account may not use DirSync: it lacks the "Replicating Directory Changes" right on the

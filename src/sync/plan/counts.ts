@@ -1,5 +1,5 @@
 /** A plan's counts (what a run records and reports) and whether it changes anything. */
-import type { PlanCounts, SyncPlan } from './types.ts';
+import type { PlanCounts, SyncPlan } from '../../domain/plan.ts';
 
 export function countPlan(plan: SyncPlan): PlanCounts {
   return {

@@ -11,14 +11,9 @@
  * expected in the life of a deployment.
  */
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from '../../domain/types.ts';
-import type { StoreState, SyncPlan } from './types.ts';
+import type { DigestWrites, SnapshotDigests, StoreState, SyncPlan } from '../../domain/plan.ts';
 
-export interface SnapshotDigests {
-  /** Directory user id → digest of its synced attributes. */
-  readonly users: ReadonlyMap<string, string>;
-  /** Directory group id → digest of its member set. */
-  readonly groups: ReadonlyMap<string, string>;
-}
+export type { DigestWrites, SnapshotDigests } from '../../domain/plan.ts';
 
 const OFFSET_A = 0x811c9dc5;
 const OFFSET_B = 0x2b9a3c71;
@@ -95,11 +90,6 @@ export function snapshotDigests(snapshot: DirectorySnapshot): SnapshotDigests {
 export function digestsFor(snapshot: DirectorySnapshot, partialScope: boolean): SnapshotDigests | null {
   if (partialScope || snapshot.skipped.length > 0 || (snapshot.held?.length ?? 0) > 0) return null;
   return snapshotDigests(snapshot);
-}
-
-export interface DigestWrites {
-  readonly users: { readonly ids: string[]; readonly digests: string[] };
-  readonly groups: { readonly ids: string[]; readonly digests: string[] };
 }
 
 /**

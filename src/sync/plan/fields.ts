@@ -1,6 +1,6 @@
 /** A directory user's fields as the plan records them, and whether a mapping row already holds them. */
 import type { DirectoryUser } from '../../domain/types.ts';
-import type { MappingState, UserFields } from './types.ts';
+import type { MappingState, UserFields } from '../../domain/plan.ts';
 
 export function userFields(u: DirectoryUser): UserFields {
   return { directoryId: u.id, dn: u.dn, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };

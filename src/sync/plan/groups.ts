@@ -4,7 +4,7 @@
  * group's members go (`target`).
  */
 import type { DirectoryGroup, DirectorySnapshot, SkippedEntry } from '../../domain/types.ts';
-import type { GroupFields, LinkState, PlanOptions, Ref, StoreState, SyncPlan } from './types.ts';
+import type { GroupFields, LinkState, PlanOptions, Ref, StoreState, SyncPlan } from '../../domain/plan.ts';
 
 export interface GroupsPart {
   readonly groups: SyncPlan['groups'];

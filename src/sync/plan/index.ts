@@ -7,10 +7,10 @@ import type { DirectorySnapshot } from '../../domain/types.ts';
 import { planGroups } from './groups.ts';
 import { keptLocalUsers, keptOf } from './kept.ts';
 import { planMemberships } from './memberships.ts';
-import type { PlanOptions, StoreState, SyncPlan } from './types.ts';
+import type { PlanOptions, StoreState, SyncPlan } from '../../domain/plan.ts';
 import { planUsers } from './users.ts';
 
-export * from './types.ts';
+export * from '../../domain/plan.ts';
 export { countPlan, isEmptyPlan } from './counts.ts';
 
 export function planSync(snapshot: DirectorySnapshot, state: StoreState, options: PlanOptions): SyncPlan {

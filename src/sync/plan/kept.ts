@@ -5,7 +5,7 @@
  */
 import { normalizeDn } from '../../domain/dn.ts';
 import type { DirectorySnapshot } from '../../domain/types.ts';
-import type { MappingState, StoreState } from './types.ts';
+import type { MappingState, StoreState } from '../../domain/plan.ts';
 
 export interface Kept {
   /** Directory ids held or skipped by id. */

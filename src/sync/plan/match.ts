@@ -6,7 +6,7 @@
 import type { DirectorySnapshot, DirectoryUser, MatchKey } from '../../domain/types.ts';
 import type { UsersPart } from './users.ts';
 import { sameUser, userFields } from './fields.ts';
-import type { MappingState, PlanOptions, Ref, StoreState, UserFields } from './types.ts';
+import type { MappingState, PlanOptions, Ref, StoreState, UserFields } from '../../domain/plan.ts';
 
 const lower = (s: string | null) => (s === null ? null : s.toLowerCase());
 

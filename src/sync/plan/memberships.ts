@@ -3,7 +3,7 @@
  * have a local user (or are created now). Members kept (skipped or held) are not removed.
  */
 import type { DirectoryGroup, DirectorySnapshot } from '../../domain/types.ts';
-import type { Ref, StoreState, SyncPlan } from './types.ts';
+import type { Ref, StoreState, SyncPlan } from '../../domain/plan.ts';
 
 export type MembershipsPlan = SyncPlan['memberships'];
 

@@ -8,7 +8,7 @@ import type { DirectorySnapshot, DirectoryUser, SkippedEntry } from '../../domai
 import type { Kept } from './kept.ts';
 import { planNewUsers } from './match.ts';
 import { sameUser, userFields } from './fields.ts';
-import type { PlanOptions, Ref, StoreState, SyncPlan } from './types.ts';
+import type { PlanOptions, Ref, StoreState, SyncPlan } from '../../domain/plan.ts';
 
 export type UsersPlan = SyncPlan['users'];
 

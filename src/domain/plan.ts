@@ -1,8 +1,9 @@
 /**
  * The planner's types: what it reads of the store (StoreState), how it is asked (PlanOptions)
- * and what it returns (SyncPlan). Shared by its steps (groups, users, memberships).
+ * and what it returns (SyncPlan), with the digests the store keeps. Plain data shared by the
+ * planner (sync/plan/), the store that loads and records it, and the notifier that reports it.
  */
-import type { LinkKind, MatchKey, MappingStatus, SkippedEntry } from '../../domain/types.ts';
+import type { LinkKind, MatchKey, MappingStatus, SkippedEntry } from './types.ts';
 
 export interface LinkState {
   readonly id: number;
@@ -161,4 +162,17 @@ export interface PlanCounts {
   usersUnmapped: number;
   membershipsAdded: number;
   membershipsRemoved: number;
+}
+
+export interface SnapshotDigests {
+  /** Directory user id → digest of its synced attributes. */
+  readonly users: ReadonlyMap<string, string>;
+  /** Directory group id → digest of its member set. */
+  readonly groups: ReadonlyMap<string, string>;
+}
+
+/** The digests a full-scope run stores once its plan is applied (sync/plan/digest.ts). */
+export interface DigestWrites {
+  readonly users: { readonly ids: string[]; readonly digests: string[] };
+  readonly groups: { readonly ids: string[]; readonly digests: string[] };
 }

@@ -1,6 +1,7 @@
 /**
  * The chat part of the configuration: who may use the bot (the config file's `chat:` section)
- * and the Teams and Slack settings from the environment. Parsed with the rest by src/config.ts.
+ * and the Teams and Slack settings from the environment. Parsed with the rest by src/config.ts
+ * (here, under config/, because every module reads the config and the config reads no module).
  */
 import { z } from 'zod';
 import { GroupsyncError } from '../errors.ts';

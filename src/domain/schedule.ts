@@ -3,9 +3,9 @@
  * Cron expressions are checked and evaluated by one library, cron-parser (node-cron only ticks
  * the scheduler once a minute: its next-run maths is not public API and skips the repeated hour
  * of a DST change); intervals count from the end of the last sync, so a forced sync resets them.
+ * In domain/ because the config checks a schedule with the same rules the scheduler runs it by.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { plural } from '../format.ts';
 
 export type Schedule = { readonly cron: string; readonly timezone?: string | undefined } | { readonly interval: number };
 
@@ -41,7 +41,7 @@ function evaluates(expression: string, timezone?: string): string | null {
  */
 export function cronProblem(expression: string): string | null {
   const fields = expression.trim().split(/\s+/);
-  if (fields.length !== CRON_FIELDS.length) return `"${expression}" has ${plural(fields.length, 'field')}`;
+  if (fields.length !== CRON_FIELDS.length) return `"${expression}" has ${fields.length} field${fields.length === 1 ? '' : 's'}`;
   for (const [index, value] of fields.entries()) {
     // "H" (a hashed, random value) is cron-parser's extension: a schedule should say when it runs.
     if (/(^|[,/(])H(?![a-z])/i.test(value)) return `${CRON_FIELDS[index]} "${value}": "H" (a random value) is not supported`;
