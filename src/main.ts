@@ -11,7 +11,7 @@ import { ChatService } from './chat/service.ts';
 import { type SlackSurface, createSlackSurface } from './chat/slack/app.ts';
 import { type TeamsSurface, createTeamsSurface } from './chat/teams/bot.ts';
 import { type AppConfig, loadConfig, loadDotEnv } from './config.ts';
-import { describeError } from './errors.ts';
+import { GroupsyncError, describeError } from './errors.ts';
 import { type Route, createHttpServer } from './http.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { type Store, openStore } from './store/db.ts';
@@ -67,10 +67,18 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
   }
   const routes: Route[] = [teams.route, ...(slack?.route ? [slack.route] : [])];
   const server = createHttpServer(app, logger, routes);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, resolve);
-  });
+  const stopSurfaces = async () => {
+    await teams.idle();
+    await slack?.idle();
+    await slack?.stop();
+    await app.close();
+  };
+  try {
+    await listen(server, config.port);
+  } catch (error) {
+    await stopSurfaces();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     app,
@@ -82,18 +90,27 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await teams.idle();
-      await slack?.idle();
-      await slack?.stop();
-      await app.close();
+      await stopSurfaces();
     },
   };
+}
+
+/** Listens on `port`; a port taken or not allowed fails with one line naming the variable that moves it. */
+async function listen(server: Server, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE' ? `port ${port} is in use by another process` : error.code === 'EACCES' ? `port ${port} needs privileges this process does not have` : null;
+      reject(why ? new GroupsyncError('CONFIG_INVALID', `${why}; set PORT to another port`, { cause: error }) : error);
+    });
+    server.listen(port, resolve);
+  });
 }
 
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat ?? undefined });
   const service = await startService(config, { logger });
   const { app } = service;
   logger.info(
