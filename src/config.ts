@@ -240,6 +240,10 @@ export const envSchema = z.object({
   GROUPSYNC_DATA_DIR: z.string().min(1).default('./data'),
   GROUPSYNC_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unset: readable lines on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** When set, GET /metrics asks for `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(1).optional(),
   ...chatEnvSchema.shape,
 });
 
@@ -275,6 +279,10 @@ export interface AppConfig {
   readonly configFile: string | null;
   readonly usingSample: boolean;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Unset or null: decided by whether the log stream is a terminal. */
+  readonly logFormat?: 'json' | 'pretty' | null;
+  /** Unset or null: /metrics is open (like /healthz). */
+  readonly metricsToken?: string | null;
   readonly connections: readonly ConnectionConfig[];
   readonly chat: ChatConfig;
   readonly teams: TeamsConfig;
@@ -486,6 +494,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     configFile,
     usingSample: !e.GROUPSYNC_CONFIG,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? null,
+    metricsToken: e.METRICS_TOKEN ?? null,
     connections: Object.freeze(connections),
   });
 }

@@ -11,9 +11,10 @@ import { ChatService } from './chat/service.ts';
 import { type SlackSurface, createSlackSurface } from './chat/slack/app.ts';
 import { type TeamsSurface, createTeamsSurface } from './chat/teams/bot.ts';
 import { type AppConfig, loadConfig, loadDotEnv } from './config.ts';
-import { describeError } from './errors.ts';
+import { GroupsyncError, describeError } from './errors.ts';
 import { type Route, createHttpServer } from './http.ts';
 import { type Logger, createLogger } from './logger.ts';
+import { Metrics, metricsRoute } from './metrics.ts';
 import { type Store, openStore } from './store/db.ts';
 
 export interface Service {
@@ -23,6 +24,8 @@ export interface Service {
   readonly chat: ChatService;
   readonly teams: TeamsSurface;
   readonly slack: SlackSurface | null;
+  /** GET /metrics: this service's counters (one registry per service). */
+  readonly metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -42,15 +45,24 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
   const { logger } = options;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onEvent: (message) => logger.info(message) }));
   const alerts = new ChatAlerts({ db: store.db, logger });
+  const metrics = new Metrics({ db: store.db, connections: config.connections, logger, ...(options.now ? { now: options.now } : {}) });
   const app = await createApp(config, {
     logger,
     store,
     alertSink: alerts,
+    notifier: metrics.notifier,
     syncIn: options.syncIn ?? 'worker',
     ...(options.now ? { now: options.now } : {}),
     ...(options.holder ? { holder: options.holder } : {}),
   });
-  const chat = new ChatService({ ops: app.ops, db: store.db, auth: new Authorizer({ db: store.db, chat: config.chat }), logger, ...(options.now ? { now: options.now } : {}) });
+  const chat = new ChatService({
+    ops: app.ops,
+    db: store.db,
+    auth: new Authorizer({ db: store.db, chat: config.chat }),
+    logger,
+    onRequest: (surface, outcome) => metrics.chatRequest(surface, outcome),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const teams = createTeamsSurface({ config: config.teams, chat, logger, db: store.db });
   alerts.register(teams.channel);
   const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, db: store.db, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
@@ -65,12 +77,20 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
       logger.error({ err: describeError(error) }, 'Slack could not start; Teams, the scheduler and the CLI work without it. Check SLACK_BOT_TOKEN (and SLACK_APP_TOKEN in Socket Mode), then restart');
     }
   }
-  const routes: Route[] = [teams.route, ...(slack?.route ? [slack.route] : [])];
+  const routes: Route[] = [teams.route, ...(slack?.route ? [slack.route] : []), metricsRoute(metrics, config.metricsToken ?? null)];
   const server = createHttpServer(app, logger, routes);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, resolve);
-  });
+  const stopSurfaces = async () => {
+    await teams.idle();
+    await slack?.idle();
+    await slack?.stop();
+    await app.close();
+  };
+  try {
+    await listen(server, config.port);
+  } catch (error) {
+    await stopSurfaces();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     app,
@@ -79,21 +99,31 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     chat,
     teams,
     slack,
+    metrics,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await teams.idle();
-      await slack?.idle();
-      await slack?.stop();
-      await app.close();
+      await stopSurfaces();
     },
   };
+}
+
+/** Listens on `port`; a port taken or not allowed fails with one line naming the variable that moves it. */
+async function listen(server: Server, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE' ? `port ${port} is in use by another process` : error.code === 'EACCES' ? `port ${port} needs privileges this process does not have` : null;
+      reject(why ? new GroupsyncError('CONFIG_INVALID', `${why}; set PORT to another port`, { cause: error }) : error);
+    });
+    server.listen(port, resolve);
+  });
 }
 
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat ?? undefined });
   const service = await startService(config, { logger });
   const { app } = service;
   logger.info(
@@ -117,7 +147,7 @@ async function main(): Promise<void> {
     logger.info({ appId: config.teams.appId, type: config.teams.appType }, 'Teams: requests are authenticated with the Bot Framework');
   }
   if (service.slack) logger.info({ mode: service.slack.mode }, `Slack: ${service.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP mode, POST /slack/events'}`);
-  logger.info({ port: service.port }, `listening: POST /api/messages (Teams)${service.slack?.mode === 'http' ? ', POST /slack/events (Slack)' : ''}, GET /healthz`);
+  logger.info({ port: service.port }, `listening: POST /api/messages (Teams)${service.slack?.mode === 'http' ? ', POST /slack/events (Slack)' : ''}, GET /healthz, GET /metrics${config.metricsToken ? ' (bearer token)' : ''}`);
   // The scheduler runs what is due (a connection on an interval that never synced is due now).
   app.scheduler.start();
   const stop = async (signal: string) => {

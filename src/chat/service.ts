@@ -23,6 +23,20 @@ export interface ChatServiceDeps {
   readonly auth: Authorizer;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Told of each command or click answered (the service's metrics). */
+  readonly onRequest?: (surface: ChatUser['surface'], outcome: ChatOutcome) => void;
+}
+
+/**
+ * How a request was answered: as asked; not understood (usage); not allowed; refused by the
+ * product (not found, already running, directory unreachable…); or an unexpected error (logged).
+ */
+export type ChatOutcome = 'ok' | 'invalid' | 'refused' | 'failed' | 'error';
+
+export function outcomeOf(error: unknown): ChatOutcome {
+  if (error instanceof UsageError) return 'invalid';
+  if (isGroupsyncError(error, 'FORBIDDEN')) return 'refused';
+  return error instanceof GroupsyncError ? 'failed' : 'error';
 }
 
 export interface Invocation {
@@ -53,8 +67,10 @@ export class ChatService {
       await this.#deps.auth.require(inv.user, roleOf(command), `"${command.name}"`);
       const result = await handleCommand(this.#context(inv), command);
       log.info({ command: command.name }, 'chat command');
+      this.#deps.onRequest?.(inv.user.surface, 'ok');
       return result;
     } catch (error) {
+      this.#deps.onRequest?.(inv.user.surface, outcomeOf(error));
       return { view: this.#errorView(error, commandName, log), replace: true };
     }
   }
@@ -63,19 +79,23 @@ export class ChatService {
   async handleAction(inv: Invocation, verb: string, data: unknown): Promise<Reply> {
     const log = this.#deps.logger.child({ surface: inv.user.surface, user: inv.user.id });
     if (!isVerb(verb)) {
+      this.#deps.onRequest?.(inv.user.surface, 'invalid');
       return { view: buildMessage('Unknown button', `this card's button "${verb.slice(0, 40)}" is not one groupsync knows; type "help" for the commands`, 'attention'), replace: false };
     }
     try {
       await this.#deps.auth.require(inv.user, VERB_ROLES[verb as Verb], VERB_TITLES[verb as Verb]);
     } catch (error) {
       log.warn({ verb }, 'chat button refused');
+      this.#deps.onRequest?.(inv.user.surface, outcomeOf(error));
       return { view: this.#errorView(error, verb, log), replace: false };
     }
     try {
       const result = await handleAction(this.#context(inv), verb, data);
       log.info({ verb }, 'chat button');
+      this.#deps.onRequest?.(inv.user.surface, 'ok');
       return result;
     } catch (error) {
+      this.#deps.onRequest?.(inv.user.surface, outcomeOf(error));
       return { view: this.#errorView(error, verb, log), replace: false };
     }
   }

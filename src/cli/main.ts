@@ -352,7 +352,8 @@ async function openApp(): Promise<App> {
   // The config is parsed once per command: compiling zod's parsers for it (its default) costs more than it saves.
   z.config({ jitless: true });
   loadDotEnv();
-  return createApp(loadConfig(), { logger: createLogger(process.env.LOG_LEVEL ?? 'silent'), onStoreEvent: storeNotice });
+  const config = loadConfig();
+  return createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent', { format: config.logFormat ?? undefined }), onStoreEvent: storeNotice });
 }
 
 /**

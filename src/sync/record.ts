@@ -16,13 +16,18 @@ export interface RunProgress {
   readCount: number;
 }
 
+/** The directory requests and retries a run's source sent (recorded on every run; counted by the metrics). */
+export function requestCounts(source: DirectorySource | null): { requests: number; retries: number } | Record<string, never> {
+  const requests = source?.requestStats?.();
+  return requests ? { requests: requests.requests, retries: requests.retries } : {};
+}
+
 /** What a failed run records: the phase reached, what was read, the directory requests and retries so far. */
 export function failedStats(reached: RunProgress, source: DirectorySource | null, ms: number): Record<string, string | number> {
-  const requests = source?.requestStats?.();
   return {
     phase: reached.phase,
     ...(reached.readPhase ? { readPhase: reached.readPhase, readCount: reached.readCount } : {}),
-    ...(requests ? { requests: requests.requests, retries: requests.retries } : {}),
+    ...requestCounts(source),
     ms: Math.round(ms),
   };
 }

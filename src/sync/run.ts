@@ -30,7 +30,7 @@ import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type StoreState, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { type SnapshotDigests, digestWrites, digestsFor } from './plan/digest.ts';
 import type { ProgressReporter } from './progress.ts';
-import { type RunProgress, counters, failedEntries, failedStats, summarize, unchangedCounts, unchangedSummary } from './record.ts';
+import { type RunProgress, counters, failedEntries, failedStats, requestCounts, summarize, unchangedCounts, unchangedSummary } from './record.ts';
 import { removalSample } from './sample.ts';
 import { type Selection, narrowSnapshot, selectedLinks } from './selection-scope.ts';
 import { validateSnapshot } from './validate.ts';
@@ -177,6 +177,7 @@ export class Run {
       partialScope: selection.partialScope,
     });
     const stats = {
+      ...requestCounts(this.#source),
       ...(snapshot.stats ?? {}),
       readMs: Math.round(readMs),
       planMs: Math.round(performance.now() - planStarted),
@@ -265,7 +266,7 @@ export class Run {
     this.#reached.phase = 'record';
     progress.report({ step: 'record' }, 'recording');
     const counts = unchangedCounts(previous);
-    const stats = { ...read.stats, readMs: Math.round(performance.now() - this.#started), planMs: 0, partialScope: false, unchangedSince: previous.id };
+    const stats = { ...requestCounts(this.#source), ...read.stats, readMs: Math.round(performance.now() - this.#started), planMs: 0, partialScope: false, unchangedSince: previous.id };
     await this.#c.recordCertificate(read.certificate, read.vendor);
     const finished = await withTransaction(db, async (tx) => {
       await fenceLock(tx, this.#c.lease!);

@@ -33,7 +33,7 @@ describe('npm start on a fresh machine', () => {
     expect(messages).toEqual(
       expect.arrayContaining([
         'Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)',
-        'listening: POST /api/messages (Teams), GET /healthz',
+        'listening: POST /api/messages (Teams), GET /healthz, GET /metrics',
       ]),
     );
     const base = `http://127.0.0.1:${service.port}`;

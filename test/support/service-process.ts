@@ -73,13 +73,17 @@ export class ServiceProcess {
 
   /** The first log line (past or future) whose message starts with `prefix`; fails if the process exits first. */
   waitFor(prefix: string): Promise<LogLine> {
-    const match = (line: LogLine) => typeof line.msg === 'string' && line.msg.startsWith(prefix);
+    return this.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith(prefix), `"${prefix}"`);
+  }
+
+  /** The first line (past or future) that `match` accepts (a line that is not JSON is `{ msg: text }`); fails if the process exits first. */
+  waitForLine(match: (line: LogLine) => boolean, what = 'the line'): Promise<LogLine> {
     const seen = this.lines.find(match);
     if (seen) return Promise.resolve(seen);
     return Promise.race([
       new Promise<LogLine>((resolve) => this.#waiters.push({ match, resolve })),
       this.exited.then((code) => {
-        throw new Error(`service exited with ${code} before "${prefix}": ${JSON.stringify(this.lines)}`);
+        throw new Error(`service exited with ${code} before ${what}: ${JSON.stringify(this.lines)}`);
       }),
     ]);
   }
