@@ -85,7 +85,7 @@ class DeferredSource implements DirectorySource {
 
   async memberPath(...args: Parameters<NonNullable<DirectorySource['memberPath']>>): Promise<string[] | null> {
     const source = await this.#get();
-    if (!source.memberPath) throw new GroupsyncError('INVALID_STATE', `a ${this.kind} directory cannot trace nested groups for one user`, { details: { unsupported: true } });
+    if (!source.memberPath) throw new GroupsyncError('INVALID_STATE', `${this.kind === 'entra' ? 'an Entra ID' : 'this'} directory cannot trace nested groups for one user`, { details: { unsupported: true } });
     return source.memberPath(...args);
   }
 
