@@ -139,6 +139,12 @@ describe('audit', () => {
     expect(r.text.indexOf('ignored directory user eve')).toBeLessThan(r.text.indexOf('changed the members of'));
   });
 
+  it('names a chat actor recorded without a name by its directory display name', async () => {
+    const [ana] = (await store.db.execute(sql`select directory_id from mappings where login = 'ana'`)) as unknown as Array<{ directory_id: string }>;
+    await store.db.execute(sql.raw(`insert into audit_log (actor, action, connection, target_type, target_id) values ('teams:(${ana!.directory_id})', 'alerts.subscribed', null, 'conversation', 'teams:19:x')`));
+    expect((await say('audit')).text).toContain('Ana Lima subscribed to alerts: teams:19:x');
+  });
+
   it('filters by user, group, actor and time', async () => {
     const eve = await say('audit corp --user eve');
     expect(eve.text).toContain('ignored directory user eve');
