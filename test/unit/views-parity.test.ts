@@ -96,3 +96,10 @@ it('the fixture set has every view type, and the resolved alert', () => {
 it('the read commands have their views in the parity set: users, audit, incidents, why', () => {
   expect(new Set(readFixtureViews().map((f) => f.view.type))).toEqual(new Set(['users', 'audit', 'incidents', 'why', 'alert']));
 });
+
+it.each(readFixtureViews().map((f) => [f.name, f.view] as const))('%s stays inside Block Kit limits, whole (no "do not fit" line)', (_name, view) => {
+  const { blocks } = renderBlocks(view);
+  expect(blocks.length).toBeLessThanOrEqual(50);
+  for (const b of blocks) if (b.type === 'section' && b.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
+  expect(JSON.stringify(blocks)).not.toContain('do not fit in one Slack message');
+});

@@ -26,7 +26,8 @@ export async function auditView(ctx: ChatContext, query: AuditQuery, offset = 0,
 }
 
 export async function incidentsView(ctx: ChatContext): Promise<View> {
-  return buildIncidents(await ctx.ops.incidentsWithContext({ limit: 20 }));
+  // Up to 100 are counted; the card shows the newest INCIDENTS_SHOWN.
+  return buildIncidents(await ctx.ops.incidentsWithContext({ limit: 100 }));
 }
 
 export const readHandlers: { [N in 'users' | 'audit' | 'incidents' | 'why']: Handler<N> } = {

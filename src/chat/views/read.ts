@@ -7,6 +7,9 @@ import type { AuditView, ButtonView, IncidentsView, NoticeView, PagerView, Users
 
 export const READ_PAGE_SIZES = { users: 10, audit: 15 } as const;
 
+/** Incidents on one card: three blocks each keeps a Slack message under its 50 blocks. */
+export const INCIDENTS_SHOWN = 12;
+
 /** A pager whose buttons use `verb` (users.page, audit.page) with the filter in their data. */
 function pagerWith(verb: string, params: Record<string, string | number>, page: Page<unknown>, size: number): PagerView | null {
   const p = pager('', params, page.offset, page.items.length, page.total, size);
@@ -72,11 +75,12 @@ export function buildAudit(page: Page<AuditItem>, query: AuditQuery, n: NoticeVi
 }
 
 export function buildIncidents(list: ReadonlyArray<{ incident: IncidentRow; context: FailureContext }>, n: NoticeView | null = null): IncidentsView {
+  const more = list.length > INCIDENTS_SHOWN ? `; the newest ${INCIDENTS_SHOWN} are shown (\`groupsync incidents\` lists them all)` : '';
   return {
     type: 'incidents',
     total: list.length,
-    summary: list.length ? `${plural(list.length, 'open incident')}, newest first.` : 'No open incidents: every connection and linked group is fine.',
-    items: list.map(({ incident, context }) => {
+    summary: list.length ? `${plural(list.length, 'open incident')}, newest first${more}.` : 'No open incidents: every connection and linked group is fine.',
+    items: list.slice(0, INCIDENTS_SHOWN).map(({ incident, context }) => {
       const alert = buildAlert(incident, context);
       return { title: alert.title, text: alert.text, facts: alert.facts, buttons: alert.buttons };
     }),
