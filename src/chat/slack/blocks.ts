@@ -8,7 +8,7 @@
  */
 import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
-import { readParts } from './read-blocks.ts';
+import { isReadView, readParts } from './read-blocks.ts';
 import type { ButtonView, Fact, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
 /** Slack's documented limits for a message's blocks. */
@@ -101,12 +101,8 @@ const countersText = (rows: ReadonlyArray<{ label: string; values: readonly Fact
 
 /** The parts of a view, in reading order: what a Teams card shows, in Slack's vocabulary. */
 function partsOf(view: View): Part[] {
+  if (isReadView(view)) return readParts(view);
   switch (view.type) {
-    case 'users':
-    case 'audit':
-    case 'incidents':
-    case 'why':
-      return readParts(view);
     case 'help':
       return [
         { kind: 'header', text: view.title },

@@ -3,7 +3,7 @@
  * blocks.ts, which lays them out within Slack's limits. Kept apart so blocks.ts stays readable;
  * the part shapes are those of blocks.ts (structurally the same type).
  */
-import type { AuditView, ButtonView, Fact, IncidentsView, NoticeView, PagerView, UsersView, WhyView } from '../views/types.ts';
+import type { AuditView, ButtonView, Fact, IncidentsView, NoticeView, PagerView, UsersView, View, WhyView } from '../views/types.ts';
 
 export type ReadPart =
   | { readonly kind: 'header'; readonly text: string }
@@ -72,7 +72,13 @@ function whyParts(view: WhyView): ReadPart[] {
   ];
 }
 
-export function readParts(view: UsersView | AuditView | IncidentsView | WhyView): ReadPart[] {
+type ReadView = UsersView | AuditView | IncidentsView | WhyView;
+
+export function isReadView(view: View): view is ReadView {
+  return view.type === 'users' || view.type === 'audit' || view.type === 'incidents' || view.type === 'why';
+}
+
+export function readParts(view: ReadView): ReadPart[] {
   switch (view.type) {
     case 'users':
       return usersParts(view);
