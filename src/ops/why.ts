@@ -6,7 +6,6 @@
  * a few searches (see directory/ldap/member-path.ts). Plain data out.
  */
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
-import { formatUtc } from '../format.ts';
 import { getLocalUsers } from '../store/local-users.ts';
 import type { MappingRow } from '../store/mappings.ts';
 import { type WhyLink, lastMembershipChange, listGroupsOfUser, listLinksWithGroups } from '../store/why.ts';
@@ -31,7 +30,8 @@ export interface WhyGroup {
 export interface WhyAnswer {
   readonly connection: string;
   readonly user: { readonly directoryId: string; readonly dn: string | null; readonly login: string | null; readonly displayName: string | null; readonly mail: string | null; readonly enabled: boolean; readonly inScope: boolean };
-  readonly mapping: { readonly status: MappingRow['status']; readonly localUser: { readonly id: number; readonly login: string | null } | null; readonly text: string };
+  /** `text`: "mapped to local user #12 ana by Ana Lima"; when an admin decided it, `resolvedAt` says when. */
+  readonly mapping: { readonly status: MappingRow['status']; readonly localUser: { readonly id: number; readonly login: string | null } | null; readonly text: string; readonly resolvedAt: Date | null };
   /** The user's local groups (all of them, linked or not). */
   readonly localGroups: readonly string[];
   /** The group asked about, or every link of the connection. */
@@ -41,7 +41,7 @@ export interface WhyAnswer {
 const nameOf = (m: MappingRow) => m.login ?? m.mail ?? m.directoryId;
 
 function mappingText(m: MappingRow, localLogin: string | null): string {
-  const by = m.resolvedBy ? ` by ${actorDisplay(m.resolvedBy)}${m.resolvedAt ? ` at ${formatUtc(m.resolvedAt)}` : ''}` : '';
+  const by = m.resolvedBy ? ` by ${actorDisplay(m.resolvedBy)}` : '';
   switch (m.status) {
     case 'mapped':
       return `mapped to local user #${m.localUserId}${localLogin ? ` ${localLogin}` : ''}${by}`;
@@ -81,7 +81,7 @@ export async function explainMembership(ctx: OpsContext, userRef: string, groupR
   return {
     connection: m.connection,
     user: { directoryId: m.directoryId, dn: m.dn, login: m.login, displayName: m.displayName, mail: m.mail, enabled: m.enabled, inScope: m.inScope },
-    mapping: { status: m.status, localUser: m.localUserId !== null ? { id: m.localUserId, login: localLogin } : null, text: mapping },
+    mapping: { status: m.status, localUser: m.localUserId !== null ? { id: m.localUserId, login: localLogin } : null, text: mapping, resolvedAt: m.resolvedBy ? m.resolvedAt : null },
     localGroups: local.map((g) => g.name),
     groups,
   };

@@ -99,7 +99,7 @@ export function buildWhy(a: WhyAnswer, n: NoticeView | null = null): WhyView {
     facts: [
       { label: 'User', value: [a.user.displayName, a.user.mail, a.user.dn].filter(Boolean).join(' · ') || a.user.directoryId },
       { label: 'Connection', value: a.connection },
-      { label: 'Mapping', value: a.mapping.text },
+      { label: 'Mapping', value: a.mapping.resolvedAt ? `${a.mapping.text} (${formatTime(a.mapping.resolvedAt)})` : a.mapping.text },
       { label: 'Directory account', value: `${a.user.enabled ? 'enabled' : 'disabled'}, ${a.user.inScope ? 'in scope' : 'out of scope'}` },
       ...(one ? [] : [{ label: 'Local groups', value: a.localGroups.join(', ') || 'none' }]),
     ],
