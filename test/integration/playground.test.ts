@@ -203,7 +203,7 @@ describe(`The read commands in the Agents Playground ${playgroundVersion()} (hea
     await users.getByText(/users, by login\.$/).waitFor();
     await users.getByText(/^bob · mapped → local user #\d+ bob$/).waitFor();
     await users.getByText(/^dave · ignored$/).waitFor();
-    await shot('5-users', users.getByText(/^bob · mapped/), users);
+    await shot('read-users', users.getByText(/^bob · mapped/), users);
   });
 
   it('"audit corp" shows sentences with the actor\'s name, ids only in the line below', async () => {
@@ -212,7 +212,7 @@ describe(`The read commands in the Agents Playground ${playgroundVersion()} (hea
     const audit = card('Audit log of corp');
     await audit.getByText(`${PLAYGROUND_USER.name} ignored directory user dave (Dave Dunn)`, { exact: true }).waitFor();
     await audit.getByText(/ · directory user .* · corp · teams:/).waitFor();
-    await shot('6-audit', audit.getByText(/ignored directory user dave/), audit);
+    await shot('read-audit', audit.getByText(/ignored directory user dave/), audit);
   });
 
   it('"why bob app-admins" shows the nesting path, the mapping and the last change', async () => {
@@ -223,6 +223,6 @@ describe(`The read commands in the Agents Playground ${playgroundVersion()} (hea
     await why.getByText(/^mapped to local user #\d+ bob$/).waitFor();
     await why.getByText(/^run #1: added by test, /).waitFor();
     expect(await why.getByRole('button').allInnerTexts()).toEqual(['Show run #1']);
-    await shot('7-why', why.getByText('app-admins → app-ops → bob'), why);
+    await shot('read-why', why.getByText('app-admins → app-ops → bob'), why);
   });
 });
