@@ -15,6 +15,7 @@ import type { AlertSink, IncidentRow } from '../notify/incidents.ts';
 import { type ConversationRow, type Surface, claimAlertPost, countAlertOverflow, getConversation, listSubscribed, setAlertOverflowMessage } from '../store/conversations.ts';
 import type { Db } from '../store/db.ts';
 import { setIncidentDeliveries } from '../store/incidents.ts';
+import { failureContext } from '../ops/read.ts';
 import { buildAlert, buildAlertOverflow } from './views/incidents.ts';
 import type { View } from './views/types.ts';
 
@@ -60,7 +61,7 @@ export class ChatAlerts implements AlertSink {
   }
 
   async opened(incident: IncidentRow): Promise<void> {
-    const view = buildAlert(incident);
+    const view = buildAlert(incident, await failureContext({ db: this.#db }, incident.connection));
     const deliveries: Delivery[] = [];
     let capped = 0;
     for (const channel of this.#channels) {
@@ -107,7 +108,7 @@ export class ChatAlerts implements AlertSink {
 
   /** Rewrites every posted card of the incident with its current view; returns how many. */
   async #updateDeliveries(incident: IncidentRow, failure: string): Promise<number> {
-    const view = buildAlert(incident);
+    const view = buildAlert(incident, incident.status === 'open' ? await failureContext({ db: this.#db }, incident.connection) : undefined);
     // The row carries the deliveries recorded when it opened.
     const deliveries = (incident.deliveries ?? []) as unknown as Delivery[];
     for (const d of deliveries) {

@@ -4,6 +4,7 @@
  * that a process that never reads a directory (`groupsync status`, `--help`) never loads them.
  */
 import type { ConnectionConfig } from '../config.ts';
+import { GroupsyncError } from '../errors.ts';
 import type { DirectoryGroupRef, DirectorySnapshot, DirectorySource, DirectoryState, SourceReadOptions, ReadProgress, ReadScope, UnchangedRead } from '../domain/types.ts';
 
 export type SourceFactory = (connection: ConnectionConfig) => DirectorySource;
@@ -80,6 +81,12 @@ class DeferredSource implements DirectorySource {
 
   async findGroup(ref: string): Promise<DirectoryGroupRef | null> {
     return (await this.#get()).findGroup(ref);
+  }
+
+  async memberPath(...args: Parameters<NonNullable<DirectorySource['memberPath']>>): Promise<string[] | null> {
+    const source = await this.#get();
+    if (!source.memberPath) throw new GroupsyncError('INVALID_STATE', `${this.kind === 'entra' ? 'an Entra ID' : 'this'} directory cannot trace nested groups for one user`, { details: { unsupported: true } });
+    return source.memberPath(...args);
   }
 
   requestStats(): ReturnType<NonNullable<DirectorySource['requestStats']>> {

@@ -151,6 +151,12 @@ export interface DirectorySource {
   /** Finds one group by name, DN or id, for linking. Several matches throw an ambiguity error. */
   findGroup(ref: string): Promise<DirectoryGroupRef | null>;
   /**
+   * The nesting path from a group down to a user (`why`): the names of the groups from `group`
+   * to the one that lists the user, or null when the user is not reached. Read from the directory
+   * now (the store keeps effective members, not the edges). Absent where the source cannot tell.
+   */
+  memberPath?(group: { readonly id: string; readonly dn: string | null }, user: { readonly id: string; readonly dn: string | null }): Promise<string[] | null>;
+  /**
    * Requests sent to the directory so far and how many of them were retries (kept on a failed
    * run); undefined when the source does not count them.
    */

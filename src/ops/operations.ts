@@ -19,6 +19,8 @@ import { SharedReads } from './shared-reads.ts';
 import type { OpsContext, Page } from './context.ts';
 import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
 import { heldDetails, listRunsOf, runDetail, runsPage } from './runs.ts';
+import { type AuditItem, type AuditQuery, type DirectoryUserRow, type FailureContext, type UsersQuery, auditPage, failureContext, incidentsWithContext, listUsers } from './read.ts';
+import { type WhyAnswer, explainMembership } from './why.ts';
 import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, setIgnored } from './users.ts';
 
 export type { ConnectionStatus } from './connections.ts';
@@ -26,6 +28,8 @@ export { describeSchedule, sslState } from './connections.ts';
 export type { Page } from './context.ts';
 export type { DuplicateItem } from './groups.ts';
 export type { ConflictItem } from './users.ts';
+export type { AuditItem, AuditQuery, DirectoryUserRow, FailureContext, UserStatusFilter, UsersQuery } from './read.ts';
+export type { WhyAnswer, WhyGroup } from './why.ts';
 
 export interface OperationsDeps {
   readonly db: Db;
@@ -164,5 +168,30 @@ export class Operations {
   /** Resolves a duplicate: link the directory group to the existing local group, or ignore it (only one of `connection`'s, when given). */
   resolveDuplicate(id: number, action: 'link' | 'ignore', actor: string, options: { connection?: string } = {}) {
     return resolveDuplicate(this.#ctx, id, action, actor, options);
+  }
+
+  /** One page of a connection's directory users with their mapping status, filtered by status and a search over login, name and mail. */
+  users(name: string, query: UsersQuery = {}, offset = 0, limit = 20): Promise<Page<DirectoryUserRow> & { connection: string }> {
+    return listUsers(this.#ctx, name, query, offset, limit);
+  }
+
+  /** One page of the audit log, newest first, as sentences with names (ids in each entry's details). */
+  audit(query: AuditQuery = {}, offset = 0, limit = 20): Promise<Page<AuditItem>> {
+    return auditPage(this.#ctx, query, offset, limit);
+  }
+
+  /** The open incidents (or all), each with its connection's consecutive failures, next run and last success. */
+  incidentsWithContext(options: { all?: boolean; limit?: number } = {}): Promise<Array<{ incident: IncidentRow; context: FailureContext }>> {
+    return incidentsWithContext(this.#ctx, options);
+  }
+
+  /** A connection's consecutive failures, next scheduled run and last success. */
+  failureContext(connection: string): Promise<FailureContext> {
+    return failureContext(this.#ctx, connection);
+  }
+
+  /** Why a directory user is or is not a member of a linked group (or of each linked group). */
+  why(userRef: string, groupRef: string | null = null, connection: string | null = null): Promise<WhyAnswer> {
+    return explainMembership(this.#ctx, userRef, groupRef, connection);
   }
 }

@@ -148,3 +148,81 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     await shot('4-alert', alert.getByRole('button', { name: 'Status' }), alert);
   });
 });
+
+describe(`The read commands in the Agents Playground ${playgroundVersion()} (headless Chromium)`, () => {
+  let ldap: SlapdHandle | undefined;
+  let service: TestService | undefined;
+  let playground: PlaygroundHandle | undefined;
+  let browser: BrowserHandle | undefined;
+  let page: Page;
+
+  const card = (title: string | RegExp) => page.locator('.ac-adaptiveCard').filter({ has: page.getByRole('heading', { name: title }) });
+  const shot = async (name: string, focus: Locator, cardOf: Locator) => {
+    await focus.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+    await cardOf.screenshot({ path: join(ARTIFACTS, `${name}-card.png`) });
+  };
+  const keepEvidence = (name: string) =>
+    onTestFailed(async () => {
+      await page?.screenshot({ path: join(ARTIFACTS, `failed-${name}.png`) }).catch(() => undefined);
+      writeFileSync(join(ARTIFACTS, `failed-${name}.log`), ['# Playground log', playground?.log() ?? '', '# Browser console', ...(browser?.console ?? [])].join('\n'));
+    });
+  const say = async (text: string) => {
+    const box = page.getByRole('textbox');
+    await box.click();
+    await box.fill(text);
+    await page.getByRole('button', { name: 'Send Message' }).click();
+  };
+
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+    service = await startTestService('postgres', [ldapConnection(ldap, { groups: { filter: '(|(cn=app-admins)(cn=edge-users))' } })], {
+      chat: { admins: { teams: [PLAYGROUND_USER.aadObjectId] } },
+    });
+    await service.app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+    await service.app.ops.ignore('dave', ACTOR);
+    playground = await startPlayground(`${service.url}/api/messages`);
+    browser = await launchChromium();
+    page = browser.page;
+    page.setDefaultTimeout(UI_TIMEOUT);
+    await page.goto(playground.url);
+    await card('groupsync commands').waitFor();
+  }, 90_000);
+
+  afterAll(async () => {
+    const steps = [() => browser?.close(), () => playground?.stop(), () => service?.close(), () => ldap?.stop()];
+    const errors: unknown[] = [];
+    for (const step of steps) await Promise.resolve().then(step).catch((e: unknown) => errors.push(e));
+    if (errors.length) throw errors[0];
+  });
+
+  it('"users corp" shows each directory user with status and local user', async () => {
+    keepEvidence('users');
+    await say('users corp');
+    const users = card('Directory users of corp');
+    await users.getByText(/users, by login\.$/).waitFor();
+    await users.getByText(/^bob · mapped → local user #\d+ bob$/).waitFor();
+    await users.getByText(/^dave · ignored$/).waitFor();
+    await shot('read-users', users.getByText(/^bob · mapped/), users);
+  });
+
+  it('"audit corp" shows sentences with the actor\'s name, ids only in the line below', async () => {
+    keepEvidence('audit');
+    await say('audit corp --user dave');
+    const audit = card('Audit log of corp');
+    await audit.getByText(`${PLAYGROUND_USER.name} ignored directory user dave (Dave Dunn)`, { exact: true }).waitFor();
+    await audit.getByText(/ · directory user .* · corp · teams:/).waitFor();
+    await shot('read-audit', audit.getByText(/ignored directory user dave/), audit);
+  });
+
+  it('"why bob app-admins" shows the nesting path, the mapping and the last change', async () => {
+    keepEvidence('why');
+    await say('why bob app-admins');
+    const why = card('bob is a member of app-admins');
+    await why.getByText('app-admins → app-ops → bob', { exact: true }).waitFor();
+    await why.getByText(/^mapped to local user #\d+ bob$/).waitFor();
+    await why.getByText(/^run #1: added by test, /).waitFor();
+    expect(await why.getByRole('button').allInnerTexts()).toEqual(['Show run #1']);
+    await shot('read-why', why.getByText('app-admins → app-ops → bob'), why);
+  });
+});

@@ -659,3 +659,33 @@ describe.each(DRIVERS)('Slack buttons on %s', (driver) => {
     }
   });
 });
+
+describe('Slack read commands', () => {
+  let ldap: SlapdHandle;
+  let h: Harness | null = null;
+
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await ldap?.stop();
+  });
+
+  it('users, audit and why answer a viewer over the Slack wire: statuses, sentences with names, the nesting path', async () => {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { filter: '(|(cn=app-admins)(cn=all-staff))' } })]);
+    await h.command('sync corp');
+    await h.command('ignore dave');
+    const users = await h.command('users corp --status ignored', { user: VIEWER });
+    expect(users.text).toMatch(/\*dave\* · ignored/);
+    expect(users.text).not.toContain('alice');
+    const found = await h.command('users corp BOB', { user: VIEWER });
+    expect(found.text).toMatch(/\*bob\* · mapped → local user #\d+ bob/);
+    const audit = await h.command('audit corp --user dave', { user: VIEWER });
+    expect(audit.text).toContain(`${ADMIN.name} ignored directory user dave`);
+    const why = await h.command('why bob app-admins', { user: VIEWER });
+    expect(why.text).toContain('bob is a member of app-admins');
+    expect(why.text).toContain('app-admins → app-ops → bob');
+    expect(button(why, 'run.show').data).toMatchObject({ run: expect.any(Number) });
+  });
+});

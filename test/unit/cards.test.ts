@@ -13,6 +13,7 @@ import { CARDS_DIR, TEMPLATE_NAMES, renderCard, templateOf } from '../../src/cha
 import { buildConflicts, buildStatus } from '../../src/chat/views/build.ts';
 import type { StatusView } from '../../src/chat/views/types.ts';
 import { VIEW_FIXTURES, fixtureViews } from '../fixtures/views.ts';
+import { readFixtureViews } from '../fixtures/read-views.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
 
 // The library's ES module build is not loadable by Node; its bundled CommonJS build is.
@@ -37,11 +38,11 @@ describe('card templates', () => {
   });
 
   it('every template is used by at least one sample view', () => {
-    const used = new Set(Object.values(VIEW_FIXTURES).map(templateOf));
+    const used = new Set([...Object.values(VIEW_FIXTURES), ...readFixtureViews().map((f) => f.view)].map(templateOf));
     expect([...used].sort()).toEqual([...TEMPLATE_NAMES].sort());
   });
 
-  it.each(fixtureViews().map((f) => [f.name, f.view] as const))('%s renders to a valid card', (_name, view) => {
+  it.each([...fixtureViews(), ...readFixtureViews()].map((f) => [f.name, f.view] as const))('%s renders to a valid card', (_name, view) => {
     const card = renderCard(view);
     const text = JSON.stringify(card);
     expect(text).not.toMatch(/\$\{|\$data|\$when/);

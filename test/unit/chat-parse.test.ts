@@ -96,12 +96,13 @@ describe('roles', () => {
     help: 'help', health: 'health', status: 'status corp', sync: 'sync corp', runs: 'runs corp', run: 'run 1', conflicts: 'conflicts corp',
     duplicates: 'duplicates corp', map: 'map a b', ignore: 'ignore a', unignore: 'unignore a', link: 'link corp g', unlink: 'unlink corp g',
     approve: 'approve 1', reject: 'reject 1', subscribe: 'subscribe', unsubscribe: 'unsubscribe',
+    users: 'users corp', audit: 'audit', incidents: 'incidents', why: 'why a',
   };
 
   it('read commands are for viewers; anything that changes something is for admins, and so is a dry run (it reads the whole directory)', () => {
     expect(Object.keys(SAMPLES).sort()).toEqual(COMMANDS.map((c) => c.name).sort());
     const viewer = COMMANDS.filter((c) => roleOf(parseCommand(SAMPLES[c.name]!)) === 'viewer').map((c) => c.name);
-    expect(viewer).toEqual(['help', 'health', 'status', 'runs', 'run', 'conflicts', 'duplicates']);
+    expect(viewer).toEqual(['help', 'health', 'status', 'runs', 'run', 'conflicts', 'duplicates', 'users', 'audit', 'incidents', 'why']);
     expect(roleOf(parseCommand('sync corp --dry-run'))).toBe('admin');
   });
 });

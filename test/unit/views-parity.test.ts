@@ -8,6 +8,7 @@ import { renderCard } from '../../src/chat/teams/cards.ts';
 import type { View } from '../../src/chat/views/types.ts';
 import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
 import { fixtureViews, viewFacts } from '../fixtures/views.ts';
+import { readFixtureViews } from '../fixtures/read-views.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
 
 const teams = (view: View) => {
@@ -22,6 +23,14 @@ const slack = (view: View) => {
 /** The facts both surfaces must show: names, counts and statuses, per view type. */
 function keyFacts(view: View): string[] {
   switch (view.type) {
+    case 'users':
+      return [view.connection, view.summary, ...view.items.flatMap((i) => [i.user, i.detail, i.state]), ...(view.pager ? [`of ${view.pager.total}`] : [])];
+    case 'audit':
+      return [view.title, view.summary, ...view.entries.flatMap((x) => [x.text, x.at, x.details])];
+    case 'incidents':
+      return [view.summary, ...view.items.flatMap((i) => [i.title, i.text, ...i.facts.flatMap((f) => [f.label, f.value])])];
+    case 'why':
+      return [view.title, ...view.facts.flatMap((f) => [f.label, f.value]), ...view.groups.flatMap((g) => [g.heading, g.reason, ...g.facts.flatMap((f) => [f.label, f.value])])];
     case 'help':
       return view.commands.map((c) => c.usage);
     case 'health':
@@ -49,7 +58,7 @@ function keyFacts(view: View): string[] {
 
 const key = (b: { verb: string; data: Record<string, unknown> }) => `${b.verb} ${JSON.stringify(b.data)}`;
 
-describe.each(fixtureViews().map((f) => [f.name, f.view] as const))('%s', (_name, view) => {
+describe.each([...fixtureViews(), ...readFixtureViews()].map((f) => [f.name, f.view] as const))('%s', (_name, view) => {
   const t = teams(view);
   const s = slack(view);
 
@@ -82,4 +91,15 @@ it('the fixture set has every view type, and the resolved alert', () => {
   const views = fixtureViews().map((f) => f.view);
   expect(new Set(views.map((v) => v.type))).toEqual(new Set(['help', 'health', 'status', 'run', 'progress', 'runs', 'conflicts', 'duplicates', 'approval', 'alert', 'message']));
   expect(views.some((v) => v.type === 'alert' && v.state === 'resolved')).toBe(true);
+});
+
+it('the read commands have their views in the parity set: users, audit, incidents, why', () => {
+  expect(new Set(readFixtureViews().map((f) => f.view.type))).toEqual(new Set(['users', 'audit', 'incidents', 'why', 'alert']));
+});
+
+it.each(readFixtureViews().map((f) => [f.name, f.view] as const))('%s stays inside Block Kit limits, whole (no "do not fit" line)', (_name, view) => {
+  const { blocks } = renderBlocks(view);
+  expect(blocks.length).toBeLessThanOrEqual(50);
+  for (const b of blocks) if (b.type === 'section' && b.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
+  expect(JSON.stringify(blocks)).not.toContain('do not fit in one Slack message');
 });

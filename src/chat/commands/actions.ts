@@ -9,6 +9,7 @@ import { notice } from '../views/format.ts';
 import type { Reply } from './context.ts';
 import { type ChatContext, reply } from './context.ts';
 import { conflictsView, decide, duplicatesView, healthView, runView, runsView, startSync, statusView } from './handlers.ts';
+import { READ_SCHEMAS, READ_VERB_ROLES, READ_VERB_TITLES, isReadVerb, readAction } from './read-actions.ts';
 import { UsageError } from './spec.ts';
 import type { Role } from './spec.ts';
 
@@ -30,6 +31,7 @@ const schemas = {
   'duplicate.ignore': z.object({ connection: name, id, offset }),
   'run.approve': z.object({ run: id }),
   'run.reject': z.object({ run: id }),
+  ...READ_SCHEMAS,
 } as const;
 
 export type Verb = keyof typeof schemas;
@@ -50,6 +52,7 @@ export const VERB_ROLES: Record<Verb, Role> = {
   'duplicate.ignore': 'admin',
   'run.approve': 'admin',
   'run.reject': 'admin',
+  ...READ_VERB_ROLES,
 };
 
 export const VERB_TITLES: Record<Verb, string> = {
@@ -66,6 +69,7 @@ export const VERB_TITLES: Record<Verb, string> = {
   'duplicate.ignore': 'Ignoring a duplicate group',
   'run.approve': 'Approving a run',
   'run.reject': 'Rejecting a run',
+  ...READ_VERB_TITLES,
 };
 
 export function isVerb(verb: string): verb is Verb {
@@ -73,9 +77,13 @@ export function isVerb(verb: string): verb is Verb {
 }
 
 export function parseAction<V extends Verb>(verb: V, data: unknown): z.infer<(typeof schemas)[V]> {
-  const parsed = schemas[verb].safeParse(data ?? {});
+  return validated(verb, schemas[verb] as z.ZodType, data) as z.infer<(typeof schemas)[V]>;
+}
+
+function validated<T>(verb: string, schema: z.ZodType<T>, data: unknown): T {
+  const parsed = schema.safeParse(data ?? {});
   if (!parsed.success) throw new UsageError(`the "${verb}" button sent data I cannot use (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); ask for a fresh card`, null);
-  return parsed.data as z.infer<(typeof schemas)[V]>;
+  return parsed.data;
 }
 
 /** A conflict or duplicate button: act, then show the same page with what happened on top. */
@@ -97,6 +105,7 @@ export async function handleAction(ctx: ChatContext, verb: Verb, raw: unknown): 
 }
 
 async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
+  if (isReadVerb(verb)) return readAction(ctx, verb, (schema) => validated(verb, schema, raw));
   switch (verb) {
     case 'page': {
       const d = parseAction('page', raw);

@@ -16,6 +16,7 @@ import { PAGE_SIZES, clampOffset, formatTime, notice } from '../views/format.ts'
 import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
 import type { ButtonView, Fact, NoticeView, View } from '../views/types.ts';
 import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
+import { readHandlers } from './read-handlers.ts';
 import type { Command } from './spec.ts';
 
 type Handler<N extends Command['name']> = (ctx: ChatContext, command: Extract<Command, { name: N }>) => Promise<Reply>;
@@ -190,6 +191,7 @@ const handlers: { [N in Command['name']]: Handler<N> } = {
   },
   approve: async (ctx, c) => reply(await decide(ctx, c.runId, 'approve')),
   reject: async (ctx, c) => reply(await decide(ctx, c.runId, 'reject')),
+  ...readHandlers,
   subscribe: async (ctx) => reply(await subscribe(ctx, true)),
   unsubscribe: async (ctx) => reply(await subscribe(ctx, false)),
 };

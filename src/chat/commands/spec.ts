@@ -6,6 +6,7 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { LinkKind } from '../../domain/types.ts';
 import { clip } from '../../errors.ts';
+import { USER_STATUSES, type UserStatusFilter } from '../../store/directory-users.ts';
 
 export type Role = 'viewer' | 'admin';
 
@@ -25,6 +26,10 @@ export type Command =
   | { readonly name: 'unlink'; readonly connection: string; readonly group: string }
   | { readonly name: 'approve'; readonly runId: number }
   | { readonly name: 'reject'; readonly runId: number }
+  | { readonly name: 'users'; readonly connection: string; readonly status: UserStatusFilter | null; readonly search: string | null }
+  | { readonly name: 'audit'; readonly connection: string | null; readonly user: string | null; readonly group: string | null; readonly actor: string | null; readonly since: string | null; readonly page: number }
+  | { readonly name: 'incidents' }
+  | { readonly name: 'why'; readonly user: string; readonly group: string | null; readonly connection: string | null }
   | { readonly name: 'subscribe' }
   | { readonly name: 'unsubscribe' };
 
@@ -65,6 +70,81 @@ function runIdOf(value: string, usage: string): number {
   if (!/^\d{1,9}$/.test(digits)) throw new UsageError(`"${clip(value)}" is not a run number (write it as 42 or #42)`, usage);
   return Number(digits);
 }
+
+function statusOf(value: string | boolean | undefined, usage: string): UserStatusFilter | null {
+  if (value === undefined) return null;
+  const found = USER_STATUSES.find((s) => s === String(value).toLowerCase());
+  if (!found) throw new UsageError(`--status must be one of ${USER_STATUSES.join(', ')}, not "${clip(String(value))}"`, usage);
+  return found;
+}
+
+const text = (v: string | boolean | undefined) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+
+function pageOf(value: string | boolean | undefined, usage: string): number {
+  if (value === undefined) return 1;
+  if (!/^\d{1,6}$/.test(String(value)) || Number(value) < 1) throw new UsageError(`--page takes a page number (1, 2, …), not "${clip(String(value))}"`, usage);
+  return Number(value);
+}
+
+function sinceOf(value: string | boolean | undefined, usage: string): string | null {
+  const v = text(value);
+  if (v !== null && !/^(\d{1,6}\s*(m|min|h|d|w)|\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/i.test(v)) {
+    throw new UsageError(`--since takes a duration such as 2h or 7d, or a date such as 2026-03-01, not "${clip(v)}"`, usage);
+  }
+  return v;
+}
+
+/** The read commands (users, audit, incidents, why): what the directory, the audit log and the store say. */
+const READ_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'users',
+    usage: 'users <connection> [search] [--status unmapped|conflict|ignored|inactive|active|mapped]',
+    summary: "the directory's users with their mapping status and local user, by login; search matches login, name or mail",
+    example: 'users corp --status unmapped',
+    role: 'viewer',
+    positionals: { min: 1, max: 2 },
+    options: { status: { type: 'string' } },
+    build: ([connection, search], values, usage) => ({ name: 'users', connection: connection!, status: statusOf(values.status, usage), search: search?.trim() || null }),
+  },
+  {
+    name: 'audit',
+    usage: 'audit [connection] [--user name] [--group name] [--actor name] [--since 2h|7d|date] [--page n]',
+    summary: 'who changed what, newest first, with names; filtered by user, group, actor and time',
+    example: 'audit corp --user jdoe --since 7d',
+    role: 'viewer',
+    positionals: { min: 0, max: 1 },
+    options: { user: { type: 'string' }, group: { type: 'string' }, actor: { type: 'string' }, since: { type: 'string' }, page: { type: 'string' } },
+    build: ([connection], values, usage) => ({
+      name: 'audit',
+      connection: connection ?? null,
+      user: text(values.user),
+      group: text(values.group),
+      actor: text(values.actor),
+      since: sinceOf(values.since, usage),
+      page: pageOf(values.page, usage),
+    }),
+  },
+  {
+    name: 'incidents',
+    usage: 'incidents',
+    summary: 'the open alerts: connection, cause, since when, consecutive failures, with a button to the run',
+    example: 'incidents',
+    role: 'viewer',
+    positionals: { min: 0, max: 0 },
+    options: {},
+    build: () => ({ name: 'incidents' }),
+  },
+  {
+    name: 'why',
+    usage: 'why <user> [group] [--connection name]',
+    summary: 'why a directory user is (or is not) in a linked group: nesting path, mapping, ignore, link and the last change',
+    example: 'why jdoe "Finance Team"',
+    role: 'viewer',
+    positionals: { min: 1, max: 2 },
+    options: { connection: { type: 'string', short: 'c' } },
+    build: ([user, group], values) => ({ name: 'why', user: user!, group: group ?? null, connection: text(values.connection) }),
+  },
+];
 
 const connectionOption = { connection: { type: 'string', short: 'c' } } as const;
 
@@ -245,6 +325,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {},
     build: () => ({ name: 'unsubscribe' }),
   },
+  ...READ_COMMANDS,
 ];
 
 export function specOf(name: string): CommandSpec | undefined {

@@ -8,6 +8,7 @@
  */
 import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
+import { isReadView, readParts } from './read-blocks.ts';
 import type { ButtonView, Fact, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
 /** Slack's documented limits for a message's blocks. */
@@ -100,6 +101,7 @@ const countersText = (rows: ReadonlyArray<{ label: string; values: readonly Fact
 
 /** The parts of a view, in reading order: what a Teams card shows, in Slack's vocabulary. */
 function partsOf(view: View): Part[] {
+  if (isReadView(view)) return readParts(view);
   switch (view.type) {
     case 'help':
       return [

@@ -13,7 +13,7 @@ import type { ButtonView, NoticeView, PagerView, Tone, View } from '../views/typ
 export const CARDS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'cards');
 
 export type TemplateName = View['type'] | 'resolved';
-export const TEMPLATE_NAMES: readonly TemplateName[] = ['help', 'health', 'status', 'run', 'progress', 'runs', 'conflicts', 'duplicates', 'approval', 'alert', 'resolved', 'message'];
+export const TEMPLATE_NAMES: readonly TemplateName[] = ['help', 'health', 'status', 'run', 'progress', 'runs', 'conflicts', 'duplicates', 'approval', 'alert', 'resolved', 'message', 'users', 'audit', 'incidents', 'why'];
 
 const templates = new Map<TemplateName, ACData.Template>();
 
@@ -78,6 +78,14 @@ export function templateData(view: View): Record<string, unknown> {
 
 function dataOf(view: View): Record<string, unknown> {
   switch (view.type) {
+    case 'users':
+      return { ...view, notice: noticeData(view.notice), items: view.items.map((i) => ({ ...i, color: colorOf(i.status) })), pager: pagerData(view.pager) };
+    case 'audit':
+      return { ...view, notice: noticeData(view.notice), pager: pagerData(view.pager) };
+    case 'incidents':
+      return { ...view, notice: noticeData(view.notice), items: view.items.map((i) => ({ ...i, buttons: buttons(i.buttons) })) };
+    case 'why':
+      return { ...view, color: TONE_COLOR[view.tone], notice: noticeData(view.notice), buttons: buttons(view.buttons) };
     case 'help':
       return { ...view, notice: noticeData(view.notice) };
     case 'health':

@@ -64,8 +64,24 @@ function incidentText(i: IncidentRow): string {
   }
 }
 
-/** An alert card for an incident: open with the obvious next steps, or resolved. */
-export function buildAlert(i: IncidentRow): AlertView {
+/** Consecutive failures, next retry and last success: shown on an open alert of a failing connection. */
+export interface AlertContext {
+  readonly consecutiveFailures: number;
+  readonly nextRunAt: Date | null;
+  readonly lastSuccessAt: Date | null;
+}
+
+function contextFacts(context: AlertContext | undefined, open: boolean) {
+  if (!context || !open) return [];
+  return [
+    ...(context.consecutiveFailures > 0 ? [{ label: 'Consecutive failures', value: String(context.consecutiveFailures) }] : []),
+    { label: context.consecutiveFailures > 0 ? 'Next retry' : 'Next run', value: context.nextRunAt ? formatTime(context.nextRunAt) : 'not scheduled' },
+    { label: 'Last success', value: context.lastSuccessAt ? formatTime(context.lastSuccessAt) : 'never' },
+  ];
+}
+
+/** An alert card for an incident: open with the obvious next steps, or resolved; with the connection's failure context when given. */
+export function buildAlert(i: IncidentRow, context?: AlertContext): AlertView {
   const d = i.details as Details;
   const grouped = i.cause === 'link_red' ? groupedLinks(d) : null;
   const body = grouped ? linkRedBody(grouped, i.status === 'open') : { text: incidentText(i), items: [], more: null };
@@ -108,6 +124,7 @@ export function buildAlert(i: IncidentRow): AlertView {
       { label: 'Connection', value: i.connection },
       { label: 'Opened', value: formatTime(i.openedAt) },
       ...(i.runId ? [{ label: 'Run', value: `#${i.runId}` }] : []),
+      ...contextFacts(context, i.status === 'open'),
       ...(i.status === 'resolved' ? [{ label: 'Resolved', value: `${formatTime(i.resolvedAt)}: ${resolvedText}` }] : []),
     ],
     buttons: fromAlert,

@@ -3,6 +3,14 @@ import type { View } from './types.ts';
 
 export function summarize(view: View): string {
   switch (view.type) {
+    case 'users':
+      return `Directory users of ${view.connection}: ${view.summary}`;
+    case 'audit':
+      return `${view.title}: ${view.summary}`;
+    case 'incidents':
+      return `Incidents: ${view.summary}`;
+    case 'why':
+      return view.title;
     case 'help':
       return view.title;
     case 'health':

@@ -208,7 +208,57 @@ export interface MessageView {
   readonly buttons: readonly ButtonView[];
 }
 
+/** `users <connection>`: the directory's users with their mapping status, one page. */
+export interface UsersView {
+  readonly type: 'users';
+  readonly connection: string;
+  /** "status unmapped · matching "ann"", or "" for no filter. */
+  readonly filter: string;
+  readonly total: number;
+  readonly summary: string;
+  /** `state`: "mapped → local user #12 ana", "unmapped: no local user with that mail", "ignored". */
+  readonly items: ReadonlyArray<{ readonly user: string; readonly detail: string; readonly status: string; readonly state: string }>;
+  readonly pager: PagerView | null;
+  readonly notice: NoticeView | null;
+}
+
+/** `audit`: readable entries, newest first, one page. */
+export interface AuditView {
+  readonly type: 'audit';
+  readonly title: string;
+  readonly filter: string;
+  readonly total: number;
+  readonly summary: string;
+  readonly entries: ReadonlyArray<{ readonly at: string; readonly text: string; readonly details: string }>;
+  readonly pager: PagerView | null;
+  readonly notice: NoticeView | null;
+}
+
+/** `incidents`: the open alerts, each with its failure context and a way to its run. */
+export interface IncidentsView {
+  readonly type: 'incidents';
+  readonly total: number;
+  readonly summary: string;
+  readonly items: ReadonlyArray<{ readonly title: string; readonly text: string; readonly facts: readonly Fact[]; readonly buttons: readonly ButtonView[] }>;
+  readonly notice: NoticeView | null;
+}
+
+/** `why <user> [<group>]`: the verdict, the user's mapping, and per group the reason, path and last change. */
+export interface WhyView {
+  readonly type: 'why';
+  readonly title: string;
+  readonly tone: Tone;
+  readonly facts: readonly Fact[];
+  readonly groups: ReadonlyArray<{ readonly heading: string; readonly reason: string; readonly facts: readonly Fact[] }>;
+  readonly buttons: readonly ButtonView[];
+  readonly notice: NoticeView | null;
+}
+
 export type View =
+  | UsersView
+  | AuditView
+  | IncidentsView
+  | WhyView
   | HelpView
   | HealthView
   | StatusView

@@ -27,6 +27,7 @@ import type {
 import { CertificateError, GroupsyncError, oneLine } from '../../errors.ts';
 import type { ChangeTracker } from './changes.ts';
 import { readIncremental } from './incremental.ts';
+import { findMemberPath } from './member-path.ts';
 import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { createDirSyncTracker } from './dirsync.ts';
@@ -362,6 +363,12 @@ export class LdapSource implements DirectorySource {
       const found = await findGroupEntries(this.#access(session, profile), ref, layout, attributes);
       return toGroupRef(found, profile, ref);
     });
+  }
+
+  async memberPath(group: { id: string; dn: string | null }, user: { id: string; dn: string | null }): Promise<string[] | null> {
+    if (!group.dn || !user.dn) return null;
+    const [groupDn, userDn] = [group.dn, user.dn];
+    return this.#withSession(`tracing ${userDn} in ${groupDn}`, async (session, profile) => findMemberPath(this.#access(session, profile), this.#layout(profile), groupDn, userDn));
   }
 
   requestStats(): DirectoryRequestStats {
