@@ -72,7 +72,7 @@ export const PROGRESS_UPDATE_MS = 1500;
 export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger' | 'actor' | 'onProgress'>): Reply {
   const running = request.dryRun ? null : ctx.ops.runningSync(request.connection);
   if (running) return reply(syncNotStarted(request.connection, alreadyRunningHere(running)));
-  const what = `${request.dryRun ? 'Dry run' : 'Sync'} of ${request.connection}${request.groups?.length ? ` (${request.groups.join(', ')})` : ''}${request.kind ? ` [${request.kind}]` : ''}`;
+  const what = `${request.dryRun ? 'Dry run' : request.full ? 'Full sync' : 'Sync'} of ${request.connection}${request.groups?.length ? ` (${request.groups.join(', ')})` : ''}${request.kind ? ` [${request.kind}]` : ''}`;
   const ack = buildProgress(request.connection, null, `${what} requested by ${ctx.actor}: starting…`);
   return reply(ack, async (update: UpdateView) => {
     const card = progressCard(what, request.connection, update, ctx);
@@ -148,7 +148,7 @@ const handlers: { [N in Command['name']]: Handler<N> } = {
   sync: async (ctx, c) => {
     // A wrong name is answered at once, before anything is acknowledged.
     const known = ctx.ops.connection(c.connection);
-    return startSync(ctx, { connection: known.name, dryRun: c.dryRun, ...(c.groups.length ? { groups: c.groups } : {}), ...(c.kind ? { kind: c.kind } : {}) });
+    return startSync(ctx, { connection: known.name, dryRun: c.dryRun, ...(c.full ? { full: true } : {}), ...(c.groups.length ? { groups: c.groups } : {}), ...(c.kind ? { kind: c.kind } : {}) });
   },
   runs: async (ctx, c) => reply(await runsView(ctx, c.connection)),
   run: async (ctx, c) => reply(await runView(ctx, c.id, { detail: true })),
