@@ -87,7 +87,8 @@ function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => 
     const now = Date.now();
     const text = `run #${event.runId}: ${describeProgress(event)}`;
     if (stream.isTTY) {
-      stream.write(`\r\x1b[2K${text}`);
+      // One line, rewritten in place: cut to the terminal's width (a wrapped line could not be).
+      stream.write(`\r\x1b[2K${text.slice(0, Math.max(20, (stream.columns || 100) - 1))}`);
     } else if (now - last > 2000 || event.phase !== phase) {
       stream.write(`${text}\n`);
       last = now;
