@@ -11,7 +11,7 @@ import { isMemberOfLinkedGroup } from '../store/memberships.ts';
 import type { Role } from './commands/spec.ts';
 
 export interface ChatUser {
-  readonly surface: 'teams' | 'slack';
+  readonly surface: 'teams' | 'slack' | 'cli';
   /** The surface's user id: Teams channel account id (29:…) or Slack user id. */
   readonly id: string;
   /** Microsoft Entra object id (Teams). */

@@ -83,7 +83,16 @@ export function commandOf(b: ButtonView): string | null {
 /** "next: groupsync approve 42 · groupsync reject 42" for the buttons the CLI can follow. */
 function nextLine(buttons: readonly ButtonView[], label = 'next'): string[] {
   const commands = buttons.map(commandOf).filter((c): c is string => c !== null);
-  return commands.length ? wrap(`${label}: ${commands.map((c) => `groupsync ${c}`).join(' · ')}`, '  ') : [];
+  if (!commands.length) return [];
+  // A command is never split across lines: each line takes as many whole commands as fit.
+  const lines = [`${label}:`];
+  for (const c of commands.map((x) => `groupsync ${x}`)) {
+    const last = lines.at(-1)!;
+    const joined = `${last}${last.endsWith(':') ? ' ' : ' · '}${c}`;
+    if ([...joined].length <= width || last.endsWith(':')) lines[lines.length - 1] = joined;
+    else lines.push(`  ${c}`);
+  }
+  return lines.flatMap((l) => wrap(l, '    '));
 }
 
 const upper = (status: string) => status.replace(/_/g, ' ').toUpperCase();

@@ -81,7 +81,7 @@ describe('groupsync CLI', () => {
     expect(run.stdout).toMatch(/user\.created/);
 
     const conflicts = await cli('conflicts', 'corp');
-    expect(conflicts.stdout).toMatch(/dave .*unmapped/s);
+    expect(conflicts.stdout).toMatch(/\(dave\) .*unmapped/s);
     const ignore = await cli('--actor', 'ops:ann', 'ignore', 'dave');
     expect(ignore.code).toBe(0);
     expect(ignore.stdout).toMatch(/dave \(corp\): ignored/);
