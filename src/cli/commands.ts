@@ -139,7 +139,7 @@ const CLI_RUNNERS: Readonly<Record<string, (cx: CliContext, args: readonly unkno
 };
 
 /** A table command without a runner of its own: its chat handler, its view as text (JSON: the view). */
-async function viaChat(cx: CliContext, command: Command): Promise<void> {
+export async function viaChat(cx: CliContext, command: Command): Promise<void> {
   const { handleCommand } = await import('../chat/commands/handlers.ts');
   const ctx: ChatContext = {
     ops: cx.app.ops,
