@@ -1,6 +1,7 @@
 /**
- * Boxed tables for the terminal, drawn exactly as cli-table3 draws them (its box characters, one
- * space of padding, columns as wide as their widest line, multi-line cells) but in one pass:
+ * Boxed tables for the terminal, drawn exactly as cli-table3 draws them in its compact style (its
+ * box characters, one space of padding, columns as wide as their widest line, multi-line cells, a
+ * rule under the head and none between rows) but in one pass:
  * cli-table3 lays a table out in time quadratic in its rows, 6.5 s of the 8.6 s `health --all`
  * took over 10,000 links.
  */
@@ -31,14 +32,71 @@ function columnWidths(cells: Line[][][], columns: number): number[] {
   return widths;
 }
 
-export function table(head: readonly string[], rows: readonly Row[]): string {
-  const cells = [head, ...rows].map((row) => row.map(linesOf));
-  const widths = columnWidths(cells, head.length);
+/** The narrowest a column is made to fit a table into a width. */
+const MIN_COLUMN = 6;
+
+/** Column widths within `maxWidth` columns of terminal: the widest column gives way first. */
+function fitWidths(widths: number[], maxWidth: number): number[] {
+  const fitted = [...widths];
+  const budget = maxWidth - (3 * fitted.length + 1);
+  for (let over = fitted.reduce((a, b) => a + b, 0) - budget; over > 0; ) {
+    const widest = fitted.indexOf(Math.max(...fitted));
+    const next = Math.max(MIN_COLUMN, ...fitted.filter((_, i) => i !== widest));
+    const cut = Math.min(over, fitted[widest]! - next, fitted[widest]! - MIN_COLUMN) || Math.min(over, fitted[widest]! - MIN_COLUMN);
+    if (cut <= 0) break;
+    fitted[widest] = fitted[widest]! - cut;
+    over -= cut;
+  }
+  return fitted;
+}
+
+/** A line cut into lines of at most `width` columns, at spaces where it can be. */
+export function wrapLine(text: string, width: number): string[] {
+  if (widthOf(text) <= width) return [text];
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (widthOf(candidate) <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line) out.push(line);
+    let rest = word;
+    while (widthOf(rest) > width) {
+      const chars = [...rest];
+      let k = width;
+      while (k > 1 && widthOf(chars.slice(0, k).join('')) > width) k--;
+      out.push(chars.slice(0, k).join(''));
+      rest = chars.slice(k).join('');
+    }
+    line = rest;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+const rewrap = (lines: Line[], width: number): Line[] =>
+  lines.every((l) => l.width <= width) ? lines : lines.flatMap((l) => (l.width <= width ? [l] : wrapLine(l.text, width).map((text) => ({ text, width: widthOf(text) }))));
+
+/**
+ * A boxed table: a rule under the head, none between rows (cli-table3's compact style). With
+ * `maxWidth`, the widest columns are narrowed and their cells wrapped until the table fits.
+ */
+export function table(head: readonly string[], rows: readonly Row[], maxWidth?: number): string {
+  let cells = [head, ...rows].map((row) => row.map(linesOf));
+  let widths = columnWidths(cells, head.length);
+  if (maxWidth !== undefined) {
+    const fitted = fitWidths(widths, maxWidth);
+    if (fitted.some((w, i) => w < widths[i]!)) {
+      cells = cells.map((row) => row.map((lines, i) => rewrap(lines, fitted[i]!)));
+      widths = columnWidths(cells, head.length);
+    }
+  }
   const border = (left: string, middle: string, right: string) => left + widths.map((w) => '─'.repeat(w + 2)).join(middle) + right;
-  const between = border('├', '┼', '┤');
   const out = [border('┌', '┬', '┐')];
-  for (const row of cells) {
-    if (out.length > 1) out.push(between);
+  for (const [r, row] of cells.entries()) {
+    if (r === 1) out.push(border('├', '┼', '┤'));
     const height = Math.max(1, ...row.map((lines) => lines.length));
     for (let k = 0; k < height; k++) {
       let text = '│';

@@ -81,6 +81,8 @@ export interface ReadScope {
 export interface ReadProgress {
   readonly phase: 'users' | 'groups' | 'members' | 'resolve';
   readonly count: number;
+  /** How many there are to read, where the source knows it. */
+  readonly total?: number;
 }
 
 /**

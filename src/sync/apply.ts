@@ -28,15 +28,23 @@ export interface ApplyContext {
   readonly bulk: boolean;
   /** When memberships are loaded without per-row checks (store/bulk-load.ts); its defaults otherwise. */
   readonly load?: BulkLoadOptions;
+  /** Told as each step starts (the run's progress: "writing users"). */
+  readonly onStep?: (step: ApplyStep) => void;
 }
+
+export type ApplyStep = 'groups' | 'users' | 'memberships' | 'audit';
 
 /** Applies `plan` inside `tx`. The caller owns the transaction and the run record. */
 export async function applyPlan(tx: Tx, plan: SyncPlan, context: ApplyContext): Promise<ApplyResult> {
   const audit = new ApplyAudit(plan, context.runId);
+  context.onStep?.('groups');
   const newGroupId = await applyGroups(tx, plan, context.runId, context.now, audit);
+  context.onStep?.('users');
   const newUserId = await applyUsers(tx, plan, context.runId, context.defaults, audit);
   await applyMappings(tx, plan, context.bulk, newUserId, audit);
+  context.onStep?.('memberships');
   await applyMemberships(tx, plan, { bulk: context.bulk, newGroupId, newUserId, ...(context.load ? { load: context.load } : {}) }, audit);
+  context.onStep?.('audit');
   const entries = audit.entries();
   await insertAudit(tx, context.actor, plan.connection, context.runId, entries);
   return { createdGroups: plan.groups.create.length + plan.groups.relink.length, createdUsers: plan.users.create.length, audit: entries.length };

@@ -15,6 +15,8 @@ export interface ProgressState {
   readonly phase: SyncPhase;
   readonly done: number | null;
   readonly total: number | null;
+  /** What the phase works on: "4,000 users, 400 groups" (planning), "writing memberships" (applying). */
+  readonly detail: string | null;
   /** When the run started (epoch ms) and how long it has been running at this event. */
   readonly startedAt: number;
   readonly elapsedMs: number;
@@ -42,11 +44,26 @@ export function readPhase(progress: ReadProgress): SyncPhase {
   return READ_PHASE[progress.phase];
 }
 
-/** "reading users: 12,000 (14 s)", "applying: 3,400 changes (41 s)". */
-export function describeProgress(event: ProgressState): string {
+/** Whole percent of `done` of `total`, when both are known (never 100 before the end). */
+export function percentOf(event: Pick<ProgressState, 'done' | 'total'>): number | null {
+  if (event.done === null || event.total === null) return null;
+  if (event.total === 0 || event.done >= event.total) return 100;
+  return Math.min(99, Math.floor((event.done / event.total) * 100));
+}
+
+/** "4,399 of 31,951 (13 %)", "12,000", "500 to do", or null when the phase counts nothing. */
+export function describeCounts(event: Pick<ProgressState, 'done' | 'total'>): string | null {
   const n = (v: number) => v.toLocaleString('en');
-  const counts = event.done !== null && event.total !== null ? `${n(event.done)} of ${n(event.total)}` : event.done !== null ? n(event.done) : event.total !== null ? `${n(event.total)} to do` : '';
-  return `${event.phase}${counts ? `: ${counts}` : ''} (${formatElapsed(event.elapsedMs)})`;
+  const percent = percentOf(event);
+  if (event.done !== null && event.total !== null) return `${n(event.done)} of ${n(event.total)} (${percent} %)`;
+  if (event.done !== null) return n(event.done);
+  return event.total !== null ? `${n(event.total)} to do` : null;
+}
+
+/** "applying: 4,399 of 31,951 (13 %), writing memberships (14 s)", "planning: 4,000 users, 400 groups (3 s)". */
+export function describeProgress(event: ProgressState): string {
+  const what = [describeCounts(event), event.detail].filter(Boolean).join(', ');
+  return `${event.phase}${what ? `: ${what}` : ''} (${formatElapsed(event.elapsedMs)})`;
 }
 
 /** 9 s, 1 min 05 s, 1 h 02 min. */
@@ -64,7 +81,7 @@ export class ProgressReporter {
   readonly #listener: ((event: ProgressEvent) => void) | undefined;
   readonly #runId: number;
   readonly #startedAt: number;
-  #last: (Step & { phase: SyncPhase; done: number | null; total: number | null }) | null = null;
+  #last: (Step & { phase: SyncPhase; done: number | null; total: number | null; detail: string | null }) | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(runId: number, listener: ((event: ProgressEvent) => void) | undefined, startedAt = Date.now()) {
@@ -76,13 +93,13 @@ export class ProgressReporter {
     this.#timer.unref();
   }
 
-  report(step: Step, phase: SyncPhase, done: number | null = null, total: number | null = null): void {
-    this.#last = { ...step, phase, done, total };
+  report(step: Step, phase: SyncPhase, done: number | null = null, total: number | null = null, detail: string | null = null): void {
+    this.#last = { ...step, phase, done, total, detail };
     this.#send();
   }
 
   read(progress: ReadProgress): void {
-    this.report({ step: 'read', progress }, readPhase(progress), progress.count);
+    this.report({ step: 'read', progress }, readPhase(progress), progress.count, progress.total ?? null);
   }
 
   stop(): void {
@@ -93,7 +110,7 @@ export class ProgressReporter {
   /** The last event: the run is recorded and its lease released. */
   finish(): void {
     this.stop();
-    this.#last = { step: 'done', phase: 'finished', done: null, total: null };
+    this.#last = { step: 'done', phase: 'finished', done: null, total: null, detail: null };
     this.#send();
   }
 

@@ -25,7 +25,7 @@ import { type Lease, type RunRow, fenceLock, getRun, saveHeldPlan, updateRun } f
 import { clearMemberDigests, saveDigests } from '../store/digests.ts';
 import { loadStoreState } from '../store/sync-state.ts';
 import { withTransaction } from '../store/transaction.ts';
-import { applyPlan } from './apply.ts';
+import { type ApplyStep, applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type StoreState, type SyncPlan, countPlan, planSync } from './plan.ts';
 import { type SnapshotDigests, digestWrites, digestsFor } from './plan/digest.ts';
@@ -160,7 +160,7 @@ export class Run {
   async #plan(snapshot: DirectorySnapshot, generation: number, readMs: number, replans = 0): Promise<Planned> {
     const { db, config, selection, request, progress } = this.#c;
     this.#reached.phase = 'plan';
-    progress.report({ step: 'plan' }, 'planning');
+    progress.report({ step: 'plan' }, 'planning', null, null, `${count(snapshot.users.length, 'user')}, ${count(snapshot.groups.length, 'group')}`);
     const planStarted = performance.now();
     // Digests let the store state leave out unchanged users and groups (sync/plan/digest.ts); a
     // full read (asked for, or the scheduled reconciliation) plans against the whole store.
@@ -224,7 +224,8 @@ export class Run {
     const { db, config, selection, request, run, log, progress } = this.#c;
     const { plan, counts } = planned;
     this.#reached.phase = 'apply';
-    progress.report({ step: 'apply' }, 'applying', null, changesOf(counts));
+    const total = changesOf(counts);
+    progress.report({ step: 'apply' }, 'applying', 0, total);
     const status = plan.skipped.length > 0 ? 'partial' : 'success';
     const applyStarted = performance.now();
     const finished = await withTransaction(db, async (tx) => {
@@ -232,7 +233,8 @@ export class Run {
       await fenceLock(tx, this.#c.lease!); // not a dry run (returned before), so the lease is held
       if ((await lockGeneration(tx)) !== planned.generation) throw new StoreMovedError();
       this.#reached.phase = 'apply';
-      await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#c.now(), defaults: config.userDefaults, bulk: true });
+      const onStep = (step: ApplyStep) => progress.report({ step: 'apply' }, 'applying', writtenBefore(step, counts), total, `writing ${step}`);
+      await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#c.now(), defaults: config.userDefaults, bulk: true, onStep });
       // The digests vouch for what this run leaves (or, when they cannot, are forgotten).
       if (planned.digests) await saveDigests(tx, config.name, digestWrites(snapshot, planned.state, plan, planned.digests));
       else await clearMemberDigests(tx, config.name);
@@ -306,6 +308,19 @@ export class Run {
     if (!request.dryRun) await this.#c.notify({ type: 'run.failed', run: failed });
     return { run: failed, plan: null, counts: null, verdict: null };
   }
+}
+
+/** "4,000 users". */
+const count = (n: number, word: string): string => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+
+/** The changes written before an apply step starts (groups, then users, then memberships). */
+function writtenBefore(step: ApplyStep, c: PlanCounts): number {
+  const groups = c.groupsCreated + c.groupsModified + c.groupsDeleted;
+  const users = c.usersCreated + c.usersUpdated + c.usersDeactivated;
+  if (step === 'groups') return 0;
+  if (step === 'users') return groups;
+  if (step === 'memberships') return groups + users;
+  return changesOf(c);
 }
 
 /** The changes a plan applies (what the applying phase works through). */

@@ -6,6 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
 import { buildProgram } from '../../src/cli/main.ts';
+import type { ChatContext } from '../../src/chat/commands/context.ts';
+import { handleCommand } from '../../src/chat/commands/handlers.ts';
+import { parseCommand } from '../../src/chat/commands/parse.ts';
+import type { View } from '../../src/chat/views/types.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/client.ts';
 import { type TestApp, createTestApp, ldapConnection, openTestStore } from '../support/app.ts';
 import { rows, storeFingerprint } from '../support/store.ts';
@@ -237,6 +242,16 @@ describe('incremental syncs through the engine', () => {
 
     const after = await sync();
     expect(after.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 0 });
+
+    // The same from chat: `sync corp --full` reads in full.
+    const ctx: ChatContext = { ops: app.ops, db: app.store.db, logger: silentLogger, now: () => new Date(), user: { surface: 'slack', id: 'U1', aadObjectId: null, name: 'ann' }, actor: 'slack:ann', conversation: null };
+    const reply = await handleCommand(ctx, parseCommand('sync corp --full'));
+    const views: View[] = [];
+    await reply.followUp!(async (view) => void views.push(view));
+    const [fromChat] = await app.ops.runs('corp', 1);
+    expect(fromChat!.actor).toBe('slack:ann');
+    expect(fromChat!.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 0 });
+    expect(views.at(-1)).toMatchObject({ type: 'run', id: fromChat!.id });
   });
 });
 

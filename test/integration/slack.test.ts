@@ -258,7 +258,7 @@ describe('Slack surface', () => {
     await h.service.slack.idle();
     const help = h.shown({ channel: CHANNEL.id, ts: h.api.messages(CHANNEL.id)[0]!.ts });
     expect(help.text).toMatch(/^groupsync commands/);
-    for (const usage of ['status <connection>', 'sync <connection> [group…] [--kind group|security] [--dry-run]', 'approve <run id>', 'unsubscribe']) expect(help.text).toContain(usage);
+    for (const usage of ['status <connection>', 'sync <connection> [group…] [--kind group|security] [--dry-run] [--full]', 'approve <run id>', 'unsubscribe']) expect(help.text).toContain(usage);
     expect(help.text).toContain('/groupsync <command>');
     const posted = h.api.ok('chat.postMessage')[0]!;
     expect(posted.params).toMatchObject({ channel: CHANNEL.id, text: 'groupsync commands' });

@@ -216,7 +216,7 @@ describe('Teams surface', () => {
   it('explains wrong commands and arguments with the usage line', async () => {
     h = await harness('postgres', [ldapConnection(ldap)]);
     const missing = await h.say('sync');
-    expect(missing.texts).toEqual(['I did not understand that', 'sync needs <connection>', 'Usage: sync <connection> [group…] [--kind group|security] [--dry-run]', 'Help: type "help" for every command, with examples']);
+    expect(missing.texts).toEqual(['I did not understand that', 'sync needs <connection>', 'Usage: sync <connection> [group…] [--kind group|security] [--dry-run] [--full]', 'Help: type "help" for every command, with examples']);
     expect((await h.say('stauts corp')).texts[1]).toBe('"stauts" is not a command; did you mean "status"?');
     expect((await h.say('sync corp --kind everything')).texts[1]).toBe('--kind must be "group" or "security", not "everything"');
     expect((await h.say('status nowhere')).texts).toEqual(['Not found', 'no connection named "nowhere" (configured: corp)']);

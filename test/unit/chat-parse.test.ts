@@ -1,7 +1,7 @@
 /** The chat command parser: text as Teams and Slack deliver it → typed commands, or a usage error. */
 import { describe, expect, it } from 'vitest';
 import { normalizeChatText, parseCommand } from '../../src/chat/commands/parse.ts';
-import { COMMANDS, UsageError, roleOf } from '../../src/chat/commands/spec.ts';
+import { COMMANDS, UsageError, roleOf, specOf } from '../../src/chat/commands/spec.ts';
 
 const usageError = (text: string) => {
   try {
@@ -21,9 +21,10 @@ describe('parseCommand', () => {
     ['health', { name: 'health' }],
     ['/health', { name: 'health' }],
     ['status corp', { name: 'status', connection: 'corp' }],
-    ['sync corp', { name: 'sync', connection: 'corp', groups: [], kind: null, dryRun: false }],
-    ['sync corp "Domain Admins" app-ops --kind security --dry-run', { name: 'sync', connection: 'corp', groups: ['Domain Admins', 'app-ops'], kind: 'security', dryRun: true }],
-    ['sync corp --kind=group', { name: 'sync', connection: 'corp', groups: [], kind: 'group', dryRun: false }],
+    ['sync corp', { name: 'sync', connection: 'corp', groups: [], kind: null, dryRun: false, full: false }],
+    ['sync corp "Domain Admins" app-ops --kind security --dry-run', { name: 'sync', connection: 'corp', groups: ['Domain Admins', 'app-ops'], kind: 'security', dryRun: true, full: false }],
+    ['sync corp --kind=group', { name: 'sync', connection: 'corp', groups: [], kind: 'group', dryRun: false, full: false }],
+    ['sync corp --full', { name: 'sync', connection: 'corp', groups: [], kind: null, dryRun: false, full: true }],
     ['runs corp', { name: 'runs', connection: 'corp' }],
     ['run #42', { name: 'run', id: 42 }],
     ['conflicts corp', { name: 'conflicts', connection: 'corp' }],
@@ -41,18 +42,18 @@ describe('parseCommand', () => {
     // As chat clients deliver it: a Teams mention and HTML, typographic quotes, Slack escapes.
     ['<at>groupsync</at> status&nbsp;corp', { name: 'status', connection: 'corp' }],
     ['link corp “Finance &amp; Ops”', { name: 'link', connection: 'corp', group: 'Finance & Ops', kind: null }],
-    ['sync corp —dry-run', { name: 'sync', connection: 'corp', groups: [], kind: null, dryRun: true }],
+    ['sync corp —dry-run', { name: 'sync', connection: 'corp', groups: [], kind: null, dryRun: true, full: false }],
   ])('%j', (text, command) => {
     expect(parseCommand(text)).toEqual(command);
   });
 
   it.each([
-    ['sync', 'sync needs <connection>', 'sync <connection> [group…] [--kind group|security] [--dry-run]'],
+    ['sync', 'sync needs <connection>', specOf('sync')!.usage],
     ['map jdoe', 'map needs <local', 'map <user> <local user> [--connection name]'],
     ['status corp extra', 'status takes at most 1 argument; did not expect "extra" (put a name with spaces in quotes)', 'status <connection>'],
     ['health now', 'health takes no arguments; did not expect "now" (put a name with spaces in quotes)', 'health'],
-    ['sync corp --force', "Unknown option '--force'", 'sync <connection> [group…] [--kind group|security] [--dry-run]'],
-    ['sync corp --kind', "Option '--kind <value>' argument missing", 'sync <connection> [group…] [--kind group|security] [--dry-run]'],
+    ['sync corp --force', "Unknown option '--force'", specOf('sync')!.usage],
+    ['sync corp --kind', "Option '--kind <value>' argument missing", specOf('sync')!.usage],
     ['link corp g --kind admins', '--kind must be "group" or "security", not "admins"', 'link <connection> <group> [--kind group|security]'],
     ['run forty-two', '"forty-two" is not a run number (write it as 42 or #42)', 'run <id>'],
     ['stauts corp', '"stauts" is not a command; did you mean "status"?', 'status <connection>'],

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { table } from '../../src/cli/table.ts';
 
 function cliTable3(head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+  // No rule between rows (it doubled a table's height): cli-table3's compact style.
+  const t = new Table({ head, style: { head: [], border: [], compact: true } });
   for (const r of rows) t.push(r.map((c) => String(c)));
   return t.toString();
 }
@@ -25,6 +26,15 @@ const CASES: Array<[string, string[], Array<Array<string | number>>]> = [
 ];
 
 describe('CLI tables', () => {
+  it('fits a table into a width by wrapping its widest columns, losing no word', () => {
+    const rows = [['1', 'partial', 'a very long error message that goes on and on about what the directory said when it refused the bind', 'corp-with-a-long-name']];
+    const text = table(['run', 'status', 'error', 'connection'], rows, 60);
+    for (const line of text.split('\n')) expect([...line].length).toBeLessThanOrEqual(60);
+    const words = (t: string) => t.replace(/[│┌┐└┘├┤┬┴┼─]/g, ' ').split(/\s+/).filter(Boolean);
+    expect(words(text).sort()).toEqual(words(table(['run', 'status', 'error', 'connection'], rows)).sort());
+  });
+
+
   it.each(CASES)('%s: as cli-table3 draws it', (_, head, rows) => {
     expect(table(head, rows)).toBe(cliTable3(head, rows));
   });

@@ -7,7 +7,7 @@ import type { View } from '../views/types.ts';
 
 /** Who is asking, as every surface describes a chat user (the authorizer in chat/auth.ts decides what they may do). */
 export interface ChatUser {
-  readonly surface: 'teams' | 'slack';
+  readonly surface: 'teams' | 'slack' | 'cli';
   /** The surface's user id: Teams channel account id (29:…) or Slack user id. */
   readonly id: string;
   /** Microsoft Entra object id (Teams). */

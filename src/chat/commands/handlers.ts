@@ -8,13 +8,13 @@ import type { Page } from '../../ops/operations.ts';
 import type { RunRow } from '../../store/runs.ts';
 import { setSubscription } from '../../store/conversations.ts';
 import type { SyncRequest } from '../../sync/engine.ts';
-import { type ProgressEvent, type ProgressState, formatElapsed } from '../../sync/progress.ts';
 import { alreadyRunningHere } from '../../sync/runner.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildMessage, buildStatus } from '../views/build.ts';
 import { buildHelp } from './help.ts';
 import { PAGE_SIZES, clampOffset, formatTime, notice } from '../views/format.ts';
 import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
-import type { ButtonView, Fact, NoticeView, View } from '../views/types.ts';
+import type { ButtonView, NoticeView, View } from '../views/types.ts';
+import { progressCard } from './progress-card.ts';
 import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
 import { readHandlers } from './read-handlers.ts';
 import type { Command } from './spec.ts';
@@ -63,21 +63,18 @@ export async function runView(ctx: ChatContext, id: number, options: { skippedOf
   return buildRun(detail.run, { audit: { entries: detail.audit, total: detail.auditTotal }, skippedOffset: options.skippedOffset ?? 0, notice: options.notice ?? null });
 }
 
-/** How often the progress card of a running sync is updated (the run's phase, counts, elapsed time). */
-export const PROGRESS_UPDATE_MS = 1500;
-
 /**
  * Starts a sync and answers at once; the follow-up updates the same message with the run's
- * progress (every PROGRESS_UPDATE_MS while it runs) and then with the result. A sync of the
+ * progress (progress-card.ts) and then with the result. A sync of the
  * connection this process already runs is answered "already running since …" at once.
  */
 export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger' | 'actor' | 'onProgress'>): Reply {
   const running = request.dryRun ? null : ctx.ops.runningSync(request.connection);
   if (running) return reply(syncNotStarted(request.connection, alreadyRunningHere(running)));
-  const what = `${request.dryRun ? 'Dry run' : 'Sync'} of ${request.connection}${request.groups?.length ? ` (${request.groups.join(', ')})` : ''}${request.kind ? ` [${request.kind}]` : ''}`;
+  const what = `${request.dryRun ? 'Dry run' : request.full ? 'Full sync' : 'Sync'} of ${request.connection}${request.groups?.length ? ` (${request.groups.join(', ')})` : ''}${request.kind ? ` [${request.kind}]` : ''}`;
   const ack = buildProgress(request.connection, null, `${what} requested by ${ctx.actor}: starting…`);
   return reply(ack, async (update: UpdateView) => {
-    const card = progressCard(what, request.connection, update, ctx);
+    const card = progressCard(what, request.connection, update, ctx.logger);
     let result;
     try {
       result = await ctx.ops.sync({ ...request, trigger: 'chat', actor: ctx.actor, onProgress: card.onProgress });
@@ -90,46 +87,6 @@ export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger'
     const run = result.run;
     await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run));
   });
-}
-
-/**
- * The progress card of a running sync: updated with the first event, on a change of phase (at
- * most once a second) and on a timer (the elapsed time moves even while a phase reports nothing),
- * one update at a time.
- */
-function progressCard(what: string, connection: string, update: UpdateView, ctx: ChatContext) {
-  let latest: ProgressEvent | null = null;
-  let shownPhase: string | null = null;
-  let inFlight: Promise<void> | null = null;
-  let pushedAt = 0;
-  const push = () => {
-    if (!latest || inFlight) return;
-    const event = { ...latest, elapsedMs: Date.now() - latest.startedAt };
-    shownPhase = event.phase;
-    pushedAt = Date.now();
-    const view = buildProgress(connection, event.runId, `${what}: run #${event.runId} in progress`, progressFacts(event));
-    inFlight = update(view)
-      .catch((error: unknown) => ctx.logger.warn({ err: describeError(error) }, 'progress update failed'))
-      .finally(() => (inFlight = null));
-  };
-  const timer = setInterval(push, PROGRESS_UPDATE_MS);
-  return {
-    onProgress: (event: ProgressEvent) => {
-      latest = event;
-      // A new phase shows at once, but not more than once a second (chat services throttle updates).
-      if (event.phase !== shownPhase && Date.now() - pushedAt >= 1000) push();
-    },
-    async stop() {
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
-}
-
-function progressFacts(event: ProgressState): Fact[] {
-  const n = (v: number) => v.toLocaleString('en');
-  const count = event.done !== null && event.total !== null ? `${n(event.done)} of ${n(event.total)}` : event.done !== null ? n(event.done) : event.total !== null ? `${n(event.total)} to do` : null;
-  return [{ label: 'Phase', value: event.phase }, ...(count ? [{ label: 'Progress', value: count }] : []), { label: 'Elapsed', value: formatElapsed(event.elapsedMs) }];
 }
 
 /** Why a sync did not start: already running, a run awaiting approval (with a way to it), or an error. */
@@ -150,7 +107,7 @@ const handlers: { [N in Command['name']]: Handler<N> } = {
   sync: async (ctx, c) => {
     // A wrong name is answered at once, before anything is acknowledged.
     const known = ctx.ops.connection(c.connection);
-    return startSync(ctx, { connection: known.name, dryRun: c.dryRun, ...(c.groups.length ? { groups: c.groups } : {}), ...(c.kind ? { kind: c.kind } : {}) });
+    return startSync(ctx, { connection: known.name, dryRun: c.dryRun, ...(c.full ? { full: true } : {}), ...(c.groups.length ? { groups: c.groups } : {}), ...(c.kind ? { kind: c.kind } : {}) });
   },
   runs: async (ctx, c) => reply(await runsView(ctx, c.connection)),
   run: async (ctx, c) => reply(await runView(ctx, c.id, { detail: true })),

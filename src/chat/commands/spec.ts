@@ -14,7 +14,7 @@ export type Command =
   | { readonly name: 'help'; readonly topic: string | null }
   | { readonly name: 'health' }
   | { readonly name: 'status'; readonly connection: string }
-  | { readonly name: 'sync'; readonly connection: string; readonly groups: readonly string[]; readonly kind: LinkKind | null; readonly dryRun: boolean }
+  | { readonly name: 'sync'; readonly connection: string; readonly groups: readonly string[]; readonly kind: LinkKind | null; readonly dryRun: boolean; readonly full: boolean }
   | { readonly name: 'runs'; readonly connection: string }
   | { readonly name: 'run'; readonly id: number }
   | { readonly name: 'conflicts'; readonly connection: string }
@@ -181,18 +181,19 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'sync',
-    usage: 'sync <connection> [group…] [--kind group|security] [--dry-run]',
-    summary: 'starts a sync now; the card shows its progress, then the counters; --dry-run shows the plan and changes nothing',
+    usage: 'sync <connection> [group…] [--kind group|security] [--dry-run] [--full]',
+    summary: 'starts a sync now; the card shows its progress, then the counters; --dry-run shows the plan and changes nothing; --full reads the directory in full, not incrementally',
     example: 'sync corp "Domain Admins" --dry-run',
     role: 'admin',
     positionals: { min: 1, max: 50 },
-    options: { kind: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    options: { kind: { type: 'string' }, 'dry-run': { type: 'boolean' }, full: { type: 'boolean' } },
     build: ([connection, ...groups], values, usage) => ({
       name: 'sync',
       connection: connection!,
       groups,
       kind: kindOf(values.kind, usage),
       dryRun: values['dry-run'] === true,
+      full: values.full === true,
     }),
   },
   {

@@ -14,12 +14,11 @@ export function buildMessage(title: string, text: string, tone: Tone = 'default'
 }
 
 /** Health of everything: connections red first, then one page of links, red first. */
-export function buildHealth(health: readonly ConnectionHealth[], requestedOffset = 0, notice: NoticeView | null = null): HealthView {
+export function buildHealth(health: readonly ConnectionHealth[], requestedOffset = 0, notice: NoticeView | null = null, size: number = PAGE_SIZES.health): HealthView {
   const connections = [...health].sort((a, b) => Number(b.status === 'red') - Number(a.status === 'red') || a.name.localeCompare(b.name));
   const allLinks = connections
     .flatMap((c) => c.links.map((l) => ({ l, c })))
     .sort((a, b) => Number(b.l.status === 'red') - Number(a.l.status === 'red') || a.c.name.localeCompare(b.c.name) || a.l.name.localeCompare(b.l.name));
-  const size = PAGE_SIZES.health;
   const offset = clampOffset(requestedOffset, allLinks.length, size);
   const page = allLinks.slice(offset, offset + size);
   const red = connections.filter((c) => c.status === 'red').length;

@@ -1,0 +1,68 @@
+/**
+ * The CLI's grammar is the chat command table's: every table command (but the chat-only ones) is
+ * a CLI command that reads what is typed into the same typed command as the chat parser does; a
+ * table command without a terminal runner of its own runs through its chat handler and prints its
+ * view as text.
+ */
+import path from 'node:path';
+import { Command as Program } from 'commander';
+import { parseArgsStringToArgv } from 'string-argv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommand } from '../../src/chat/commands/parse.ts';
+import { COMMANDS } from '../../src/chat/commands/spec.ts';
+import { buildStatus } from '../../src/chat/views/build.ts';
+import { type CliContext, viaChat } from '../../src/cli/commands.ts';
+import { type Invocation, addCommands } from '../../src/cli/grammar.ts';
+import { viewText } from '../../src/cli/text-views.ts';
+import { type TestApp, createTestApp } from '../support/app.ts';
+
+const CHAT_ONLY = ['help', 'subscribe', 'unsubscribe'];
+
+async function parseCli(line: string): Promise<Invocation> {
+  let parsed: Invocation | null = null;
+  const program = new Program('groupsync').exitOverride();
+  addCommands(program, async (invocation) => void (parsed = invocation));
+  await program.parseAsync(parseArgsStringToArgv(line), { from: 'user' });
+  return parsed!;
+}
+
+describe('the CLI grammar is the chat command table', () => {
+  it.each(COMMANDS.filter((c) => !CHAT_ONLY.includes(c.name)).map((c) => [c.name, c.example] as const))('%s: "%s" reads as in chat', async (_, example) => {
+    const invocation = await parseCli(example);
+    expect(invocation).toMatchObject({ kind: 'table', command: parseCommand(example) });
+  });
+
+  it('reads every option of the table, with its choices and short form', async () => {
+    expect(await parseCli('sync corp app-ops "Domain Admins" --kind security --dry-run --full')).toMatchObject({
+      command: { name: 'sync', connection: 'corp', groups: ['app-ops', 'Domain Admins'], kind: 'security', dryRun: true, full: true },
+    });
+    expect(await parseCli('map jdoe "#12" -c corp')).toMatchObject({ command: { name: 'map', user: 'jdoe', local: '#12', connection: 'corp' } });
+    await expect(parseCli('link corp g --kind admins')).rejects.toThrow(/Allowed choices are group, security/);
+  });
+});
+
+describe('a table command without a terminal runner', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp('postgres', [{ name: 'corp', kind: 'ldif', file: path.resolve(import.meta.dirname, '../../sample/directory.ldif'), groups: { filter: '(cn=app-*)' } }]);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('runs through its chat handler and prints its view as text (--json: the view)', async () => {
+    const printed: Array<{ value: unknown; text: string }> = [];
+    const cx = (json: boolean): CliContext => ({
+      app,
+      actor: 'cli:test',
+      json,
+      err: process.stderr,
+      print: (value, human) => void printed.push({ value, text: json ? '' : human() }),
+      outcome: () => {},
+    });
+    await viaChat(cx(false), parseCommand('status corp'));
+    expect(printed[0]!.text).toBe(viewText(buildStatus(await app.ops.status('corp'))));
+    await viaChat(cx(true), parseCommand('status corp'));
+    expect(printed[1]!.value).toMatchObject({ type: 'status', name: 'corp' });
+  });
+});
