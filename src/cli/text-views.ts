@@ -185,6 +185,47 @@ function approvalText(v: Extract<View, { type: 'approval' }>): string[] {
   ];
 }
 
+/** "showing 21–40 of 134", or the total where the list has one page. */
+const totalLine = (p: PagerView | null, total: number): string[] => (p ? pagerLine(p, 'showing') : [`total ${total}`]);
+
+function usersText(v: Extract<View, { type: 'users' }>): string[] {
+  return [
+    ...wrap(`${v.connection}: ${v.summary}`),
+    ...noticeLines(v.notice),
+    ...(v.items.length ? [table(['user', 'details', 'status', 'mapping'], v.items.map((i) => [i.user, i.detail, i.status, i.state]), width)] : []),
+    ...totalLine(v.pager, v.total),
+  ];
+}
+
+function auditText(v: Extract<View, { type: 'audit' }>): string[] {
+  return [
+    ...wrap(v.title),
+    ...wrap(v.summary),
+    ...noticeLines(v.notice),
+    ...v.entries.flatMap((e) => [...wrap(`${e.at}  ${e.text}`, '    '), ...wrap(`    ${e.details}`, '    ')]),
+    ...totalLine(v.pager, v.total),
+  ];
+}
+
+function incidentsText(v: Extract<View, { type: 'incidents' }>): string[] {
+  return [
+    ...wrap(v.summary),
+    ...noticeLines(v.notice),
+    ...v.items.flatMap((i) => ['', ...wrap(i.title), ...wrap(i.text), ...factsGrid(i.facts), ...nextLine(i.buttons)]),
+    ...totalLine(null, v.total),
+  ];
+}
+
+function whyText(v: Extract<View, { type: 'why' }>): string[] {
+  return [
+    ...wrap(v.title),
+    ...noticeLines(v.notice),
+    ...factsGrid(v.facts),
+    ...v.groups.flatMap((g) => ['', ...wrap(g.heading), ...wrap(`  ${g.reason}`, '    '), ...factsGrid(g.facts)]),
+    ...nextLine(v.buttons),
+  ];
+}
+
 function helpText(v: Extract<View, { type: 'help' }>): string[] {
   return [v.title, ...noticeLines(v.notice), ...wrap(v.intro), ...v.commands.flatMap((c) => [`  ${c.usage}${c.adminOnly ? '  (admin)' : ''}`, ...wrap(`      ${c.summary}; e.g. ${c.example}`, '      ')])];
 }
@@ -217,6 +258,14 @@ function linesOf(view: View, options: TextOptions): string[] {
       return approvalText(view);
     case 'help':
       return helpText(view);
+    case 'users':
+      return usersText(view);
+    case 'audit':
+      return auditText(view);
+    case 'incidents':
+      return incidentsText(view);
+    case 'why':
+      return whyText(view);
     case 'progress':
       return [...wrap(view.text), ...factsGrid(view.steps)];
     case 'alert':

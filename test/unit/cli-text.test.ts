@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildStatus } from '../../src/chat/views/build.ts';
 import { buildRun } from '../../src/chat/views/runs.ts';
 import { WIDTH, viewText } from '../../src/cli/text-views.ts';
+import { readFixtureViews } from '../fixtures/read-views.ts';
 import { STATUS_DATA, fixtureViews, runRow, viewFacts } from '../fixtures/views.ts';
 
 /** The words of a text, without the table's box characters, punctuation around them or case. */
@@ -20,7 +21,7 @@ const words = (text: string) =>
 const widest = (text: string) => Math.max(...text.split('\n').map((l) => [...l].length));
 
 describe('views as CLI text', () => {
-  it.each(fixtureViews().map(({ name, view }) => [name, view] as const))('%s: every fact of the view, within 100 columns', (_, view) => {
+  it.each([...fixtureViews(), ...readFixtureViews()].map(({ name, view }) => [name, view] as const))('%s: every fact of the view, within 100 columns', (_, view) => {
     expect(widest(viewText(view, { allLinks: true }))).toBeLessThanOrEqual(WIDTH);
     // The facts, checked where no cell is wrapped.
     const shown = words(viewText(view, { allLinks: true, width: 10_000 }));

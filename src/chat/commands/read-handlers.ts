@@ -31,7 +31,7 @@ export async function incidentsView(ctx: ChatContext): Promise<View> {
 }
 
 export const readHandlers: { [N in 'users' | 'audit' | 'incidents' | 'why']: Handler<N> } = {
-  users: async (ctx, c) => reply(await usersView(ctx, c.connection, { status: c.status, search: c.search })),
+  users: async (ctx, c) => reply(await usersView(ctx, c.connection, { status: c.status, search: c.search }, (c.page - 1) * READ_PAGE_SIZES.users)),
   audit: async (ctx, c) => reply(await auditView(ctx, { connection: c.connection, user: c.user, group: c.group, actor: c.actor, since: c.since }, (c.page - 1) * READ_PAGE_SIZES.audit)),
   incidents: async (ctx) => reply(await incidentsView(ctx)),
   why: async (ctx, c) => reply(buildWhy(await ctx.ops.why(c.user, c.group, c.connection))),

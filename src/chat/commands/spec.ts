@@ -26,7 +26,7 @@ export type Command =
   | { readonly name: 'unlink'; readonly connection: string; readonly group: string }
   | { readonly name: 'approve'; readonly runId: number }
   | { readonly name: 'reject'; readonly runId: number }
-  | { readonly name: 'users'; readonly connection: string; readonly status: UserStatusFilter | null; readonly search: string | null }
+  | { readonly name: 'users'; readonly connection: string; readonly status: UserStatusFilter | null; readonly search: string | null; readonly page: number }
   | { readonly name: 'audit'; readonly connection: string | null; readonly user: string | null; readonly group: string | null; readonly actor: string | null; readonly since: string | null; readonly page: number }
   | { readonly name: 'incidents' }
   | { readonly name: 'why'; readonly user: string; readonly group: string | null; readonly connection: string | null }
@@ -98,13 +98,19 @@ function sinceOf(value: string | boolean | undefined, usage: string): string | n
 const READ_COMMANDS: readonly CommandSpec[] = [
   {
     name: 'users',
-    usage: 'users <connection> [search] [--status unmapped|conflict|ignored|inactive|active|mapped]',
+    usage: 'users <connection> [search] [--status unmapped|conflict|ignored|inactive|active|mapped] [--page n]',
     summary: "the directory's users with their mapping status and local user, by login; search matches login, name or mail",
     example: 'users corp --status unmapped',
     role: 'viewer',
     positionals: { min: 1, max: 2 },
-    options: { status: { type: 'string' } },
-    build: ([connection, search], values, usage) => ({ name: 'users', connection: connection!, status: statusOf(values.status, usage), search: search?.trim() || null }),
+    options: { status: { type: 'string' }, page: { type: 'string' } },
+    build: ([connection, search], values, usage) => ({
+      name: 'users',
+      connection: connection!,
+      status: statusOf(values.status, usage),
+      search: search?.trim() || null,
+      page: pageOf(values.page, usage),
+    }),
   },
   {
     name: 'audit',
