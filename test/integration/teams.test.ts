@@ -103,7 +103,7 @@ describe('Teams surface', () => {
   it('answers help, health and status in a personal chat and on a channel @mention', async () => {
     h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const help = await h.say('help');
-    for (const name of ['health', 'status <connection>', 'sync <connection>', 'conflicts <connection>', 'duplicates <connection>', 'map <user> <local user>', 'subscribe']) {
+    for (const name of ['health', 'status CONNECTION', 'sync CONNECTION', 'conflicts CONNECTION', 'duplicates CONNECTION', 'map USER LOCAL-USER', 'subscribe']) {
       expect(help.texts.join('\n')).toContain(name);
     }
     const health = await h.say('health', { channel: true });
@@ -112,7 +112,7 @@ describe('Teams surface', () => {
     const status = await h.say('status corp');
     expect(status.texts).toEqual(expect.arrayContaining(['Enabled: yes', 'Synced users: 0', 'Conflicts: 0', 'SSL status: no TLS', 'Last sync: —']));
     expect(status.texts).toContain('No attempts yet.');
-    expect(cardActions(status.card).map((a) => a.verb)).toEqual(['sync.start', 'conflicts.show', 'duplicates.show', 'runs.show']);
+    expect(cardActions(status.card).map((a) => a.verb)).toEqual(['sync.start', 'sync.start', 'conflicts.show', 'duplicates.show', 'runs.show']);
   });
 
   it('acknowledges a sync at once, then updates the same card with the result counters', async () => {
@@ -121,10 +121,13 @@ describe('Teams surface', () => {
     expect(ack.texts.join('\n')).toMatch(new RegExp(`Sync of corp requested by ${ACTOR_ALICE.replace(/[()]/g, '\\$&')}`));
     const result = await h.updated(ack.id, /Run #\d+ of corp (succeeded|applied)/);
     const texts = cardTexts(result);
-    expect(texts).toEqual(expect.arrayContaining(['created: 2', 'added: 5']));
-    for (const label of ['created', 'modified', 'deleted', 'duplicated', 'updated', 'deactivated', 'conflicts', 'ignored', 'removed', 'impacted', 'success', 'unsynced', 'partial', 'failed']) {
-      expect(texts.some((t) => t.startsWith(`${label}: `))).toBe(true);
+    expect(texts).toEqual(expect.arrayContaining(['2 created', '5 added']));
+    for (const label of ['created', 'modified', 'deleted', 'duplicated', 'updated', 'deactivated', 'conflicts', 'ignored', 'removed']) {
+      expect(texts.some((t) => new RegExp(`^\\d+ ${label}$`).test(t))).toBe(true);
     }
+    // The outcome comes first, then the counters; the provisioning summary has its header row.
+    expect(texts[1]).toMatch(/^Status: applied/);
+    expect(texts).toEqual(expect.arrayContaining(['impacted', 'success', 'unsynced', 'partial', 'failed']));
     const [run] = await rowsOf<{ trigger: string; actor: string; status: string }>(h, 'select trigger, actor, status from runs');
     expect(run).toMatchObject({ trigger: 'chat', actor: ACTOR_ALICE });
     // history and one run
@@ -216,7 +219,7 @@ describe('Teams surface', () => {
   it('explains wrong commands and arguments with the usage line', async () => {
     h = await harness('postgres', [ldapConnection(ldap)]);
     const missing = await h.say('sync');
-    expect(missing.texts).toEqual(['I did not understand that', 'sync needs <connection>', 'Usage: sync <connection> [group…] [--kind group|security] [--dry-run]', 'Help: type "help" for every command, with examples']);
+    expect(missing.texts).toEqual(['I did not understand that', 'sync needs CONNECTION', 'Usage: sync CONNECTION [GROUP…] [--kind group|security] [--dry-run]', 'Help: type "help" for every command, with examples']);
     expect((await h.say('stauts corp')).texts[1]).toBe('"stauts" is not a command; did you mean "status"?');
     expect((await h.say('sync corp --kind everything')).texts[1]).toBe('--kind must be "group" or "security", not "everything"');
     expect((await h.say('status nowhere')).texts).toEqual(['Not found', 'no connection named "nowhere" (configured: corp)']);

@@ -86,7 +86,7 @@ export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger'
     }
     await card.stop();
     const run = result.run;
-    await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run));
+    await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run, { plan: result.plan }));
   });
 }
 

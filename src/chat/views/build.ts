@@ -6,13 +6,14 @@
 import type { ConnectionHealth } from '../../health/health.ts';
 import { describeReason } from '../../health/health.ts';
 import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../../ops/operations.ts';
+import { usageText } from '../commands/notation.ts';
 import { COMMANDS } from '../commands/spec.ts';
-import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
+import { PAGE_SIZES, clampOffset, formatTime, pager, plural, relativeTime } from './format.ts';
 import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, HelpView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
 
 export function buildHelp(notice: NoticeView | null = null, topic: string | null = null): HelpView {
   const commands = COMMANDS.filter((c) => !topic || c.name === topic).map((c) => ({
-    usage: c.usage,
+    usage: usageText(c.usage),
     summary: c.summary,
     example: c.example,
     adminOnly: c.role === 'admin',
@@ -20,7 +21,7 @@ export function buildHelp(notice: NoticeView | null = null, topic: string | null
   return {
     type: 'help',
     title: topic ? `groupsync: ${topic}` : 'groupsync commands',
-    intro: 'Keeps application groups in step with the directory. Type a command; names with spaces go in "double quotes". Commands marked (admin) change something and are for groupsync admins.',
+    intro: 'Keeps application groups in step with the directory. Type a command; words in CAPITALS are yours to fill in; names with spaces go in "double quotes". Commands marked (admin) change something and are for groupsync admins.',
     commands,
     notice,
   };
@@ -105,21 +106,40 @@ export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = nul
       { label: 'Schedule', value: s.schedule },
       ...(s.quarantinedAt ? [{ label: 'Quarantined', value: `since ${formatTime(s.quarantinedAt)} after ${s.consecutiveFailures} failures` }] : []),
     ],
-    attempts: s.lastAttempts.map((a) => ({
-      id: a.id,
-      status: a.status,
-      trigger: a.trigger,
-      started: formatTime(a.startedAt),
-      error: a.error ?? '',
-    })),
+    ...attemptStrip(s.lastAttempts),
     runningSince: s.runningSince ? formatTime(s.runningSince) : null,
     buttons: [
       { label: 'Sync now', verb: 'sync.start', data: { connection: s.name } },
+      { label: 'Full resync', verb: 'sync.start', data: { connection: s.name, full: 1 } },
       { label: 'Conflicts', verb: 'conflicts.show', data: { connection: s.name } },
       { label: 'Duplicates', verb: 'duplicates.show', data: { connection: s.name } },
       { label: 'Run history', verb: 'runs.show', data: { connection: s.name } },
     ],
     notice,
+  };
+}
+
+/** The icon of each run status in the attempts strip, and what it means. */
+export const STATUS_ICONS: Readonly<Record<string, readonly [string, string]>> = {
+  success: ['✅', 'applied'],
+  partial: ['⚠️', 'applied with skipped entries'],
+  failed: ['❌', 'failed'],
+  awaiting_approval: ['⏸', 'held for approval'],
+  rejected: ['🚫', 'rejected'],
+  dry_run: ['🔍', 'dry run'],
+  running: ['🔄', 'running'],
+};
+
+type Attempt = ConnectionStatus['lastAttempts'][number];
+
+function attemptStrip(attempts: readonly Attempt[]): Pick<StatusView, 'strip' | 'legend' | 'lastError'> {
+  const icon = (status: string) => STATUS_ICONS[status]?.[0] ?? '•';
+  const failed = attempts.find((a) => a.error);
+  const used = [...new Set(attempts.map((a) => a.status))];
+  return {
+    strip: attempts.map((a) => `${icon(a.status)} #${a.id} ${relativeTime(new Date(a.startedAt), new Date())}`).join(' · '),
+    legend: used.map((s) => `${icon(s)} ${STATUS_ICONS[s]?.[1] ?? s.replace('_', ' ')}`).join(' · '),
+    lastError: failed ? `#${failed.id}, ${formatTime(failed.startedAt)}: ${failed.error}` : null,
   };
 }
 
