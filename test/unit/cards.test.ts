@@ -86,8 +86,8 @@ describe('what the cards say', () => {
 
   it('a run shows every counter and the provisioning summary', () => {
     const t = texts('runSuccess');
-    for (const c of ['3 created', '1 modified', '0 deleted', '2 duplicated', '120 created', '7 updated', '4 deactivated', '5 conflicts', '1 ignored', '480 added', '12 removed', 'impacted', '136', 'unsynced']) {
-      expect(t).toContain(c);
+    for (const line of ['3 created · 1 modified · 0 deleted · 2 duplicated', '120 created · 7 updated · 4 deactivated · 5 conflicts · 1 ignored', '480 added · 12 removed', '136 impacted · 130 success · 5 unsynced · 0 partial · 1 failed']) {
+      expect(t).toContain(line);
     }
     expect(texts('runFailed')).toContain('DIRECTORY_AUTH_FAILED: invalid credentials for cn=svc,dc=corp');
     expect(texts('runFailed')).toContain('Status: failed: nothing applied');

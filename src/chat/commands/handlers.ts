@@ -11,7 +11,7 @@ import type { SyncRequest } from '../../sync/engine.ts';
 import { type ProgressEvent, type ProgressState, formatElapsed } from '../../sync/progress.ts';
 import { alreadyRunningHere } from '../../sync/runner.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildHelp, buildMessage, buildStatus } from '../views/build.ts';
-import { PAGE_SIZES, clampOffset, formatTime, notice } from '../views/format.ts';
+import { PAGE_SIZES, clampOffset, displayActor, formatTime, notice } from '../views/format.ts';
 import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
 import type { ButtonView, Fact, NoticeView, View } from '../views/types.ts';
 import { type ChatContext, type Reply, type UpdateView, reply } from './context.ts';
@@ -198,10 +198,10 @@ export async function decide(ctx: ChatContext, runId: number, decision: 'approve
   try {
     if (decision === 'approve') {
       const result = await ctx.ops.approve(runId, ctx.actor);
-      return buildRun(result.run, { notice: notice('good', `Approved by ${ctx.actor}; the held plan was applied (re-checked against the store).`) });
+      return buildRun(result.run, { notice: notice('good', `Approved by ${displayActor(ctx.actor)}; the held plan was applied (re-checked against the store).`) });
     }
     const run = await ctx.ops.reject(runId, ctx.actor);
-    return buildApproval(run, await ctx.ops.heldDetails(runId), notice('default', `Rejected by ${ctx.actor}; nothing was applied.`));
+    return buildApproval(run, await ctx.ops.heldDetails(runId), notice('default', `Rejected by ${displayActor(ctx.actor)}; nothing was applied.`));
   } catch (error) {
     if (!isGroupsyncError(error, 'INVALID_STATE')) throw error;
     const { run } = await ctx.ops.run(runId, 0);

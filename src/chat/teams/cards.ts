@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ACData from 'adaptivecards-templating';
 import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
-import type { ButtonView, NoticeView, PagerView, Tone, View } from '../views/types.ts';
+import type { ButtonView, CounterRow, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
 export const CARDS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'cards');
 
@@ -72,6 +72,8 @@ function plainData(value: unknown, key = ''): unknown {
   return value;
 }
 
+const counterLine = (r: CounterRow) => ({ label: r.label, text: r.values.map((v) => `${v.value} ${v.label}`).join(' · ') });
+
 /** What the template sees: the view, with colours, icons and button lists ready. */
 export function templateData(view: View): Record<string, unknown> {
   return plainData(dataOf(view)) as Record<string, unknown>;
@@ -103,10 +105,9 @@ function dataOf(view: View): Record<string, unknown> {
         ...view,
         color: TONE_COLOR[view.tone],
         notice: noticeData(view.notice),
-        // A compact grid: one row per kind, "3 created" in each cell.
-        counterRows: view.counters.map((r) => ({ label: r.label, cells: r.values.map((v) => `${v.value} ${v.label}`) })),
-        summaryHeader: view.summary[0]?.values.map((v) => v.label) ?? [],
-        summaryRows: view.summary.map((r) => ({ label: r.label, cells: r.values.map((v) => v.value) })),
+        // A compact grid: one row per kind, "3 created · 1 modified · …" beside it (as Slack's fields).
+        counterRows: view.counters.map(counterLine),
+        summaryRows: view.summary.map(counterLine),
         skippedPager: pagerData(view.skippedPager),
         buttons: buttons(view.buttons),
       };
