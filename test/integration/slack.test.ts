@@ -271,6 +271,11 @@ describe('Slack surface', () => {
     expect(health.text).toMatch(/corp\* \(ldap\)/);
     expect(health.text).toMatch(/app-ops\* · green — corp · group · 2 members/);
     expect(health.buttons.map((b) => `${b.label} ${b.verb}`)).toEqual(['Status status.show', 'Sync now sync.start']);
+    // Status on a shared health message answers in a message of its own; the health message stays as it was.
+    const calls = await h.click(health, button(health, 'status.show'));
+    expect(h.shown(health).updates).toBe(0);
+    const opened = calls.find((c) => c.method === 'chat.postMessage' && c.status === 200 && c.response.ok)!;
+    expect(h.shown({ channel: String(opened.response.channel), ts: String(opened.response.ts) }).text).toMatch(/^🔴 corp|^🟢 corp/);
     const status = await h.command('status corp');
     expect(status.text).toMatch(/Synced users\*\n2/);
     expect(status.text).toMatch(/\*Last 10 attempts\*\n✅ #1 (just now|\d+ s ago)/);
