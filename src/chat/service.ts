@@ -11,6 +11,7 @@ import type { Db } from '../store/db.ts';
 import { type Verb, VERB_ROLES, VERB_TITLES, handleAction, isVerb } from './commands/actions.ts';
 import type { ChatContext, Reply } from './commands/context.ts';
 import { handleCommand } from './commands/handlers.ts';
+import { usageText } from './commands/notation.ts';
 import { parseCommand } from './commands/parse.ts';
 import { UsageError, roleOf, specOf } from './commands/spec.ts';
 import { type Authorizer, type ChatUser, actorOf } from './auth.ts';
@@ -104,7 +105,7 @@ export class ChatService {
     if (error instanceof UsageError) {
       const usage = error.usage ?? specOf(what)?.usage ?? null;
       return buildMessage('I did not understand that', error.message, 'attention', [
-        ...(usage ? [{ label: 'Usage', value: usage }] : []),
+        ...(usage ? [{ label: 'Usage', value: usageText(usage) }] : []),
         { label: 'Help', value: 'type "help" for every command, with examples' },
       ]);
     }

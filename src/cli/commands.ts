@@ -39,7 +39,7 @@ const connectionOf = (c: { connection: string | null }) => (c.connection ? { con
 /** A run's result as text: its view (a held run: its approval view), and for a dry run the plan's changes. */
 async function runResultText(app: App, result: SyncResult, withPlan: boolean): Promise<() => string> {
   const run = result.run;
-  const view = run.status === 'awaiting_approval' ? buildApproval(run, await app.ops.heldDetails(run.id)) : buildRun(run);
+  const view = run.status === 'awaiting_approval' ? buildApproval(run, await app.ops.heldDetails(run.id)) : buildRun(run, { details: true });
   return () => (withPlan && result.plan ? `${viewText(view)}\n\n${renderPlan(result.plan)}` : viewText(view));
 }
 

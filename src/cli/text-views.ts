@@ -104,8 +104,9 @@ function statusText(v: Extract<View, { type: 'status' }>): string[] {
     ...v.reasons.flatMap((r) => wrap(`  • ${r}`, '    ')),
     ...factsGrid(v.facts),
     ...(v.runningSince ? [`a sync is running since ${v.runningSince}`] : []),
-    'Last attempts:',
-    v.attempts.length ? table(['run', 'status', 'trigger', 'started', 'error'], v.attempts.map((a) => [`#${a.id}`, a.status, a.trigger, a.started, a.error]), width) : `  none yet`,
+    ...(v.strip ? wrap(`Last attempts: ${v.strip}`, '  ') : ['Last attempts: none yet']),
+    ...(v.legend ? wrap(`  ${v.legend}`, '  ') : []),
+    ...(v.lastError ? wrap(`Last error: ${v.lastError}`, '  ') : []),
     ...nextLine(v.buttons),
   ];
 }
@@ -115,9 +116,10 @@ function runText(v: Extract<View, { type: 'run' }>): string[] {
     `run #${v.id} ${v.connection}: ${upper(v.status)}`,
     ...wrap(v.headline),
     ...noticeLines(v.notice),
-    ...(v.error ? wrap(v.error, '  ') : []),
+    ...factsGrid(v.outcome),
     ...factsGrid(v.facts),
-    ...(v.counters.length ? ['', ...counterLines(v.counters)] : []),
+    ...(v.countersTitle && v.counters.length ? ['', `${v.countersTitle}:`, ...counterLines(v.counters)] : []),
+    ...(v.changes.length ? ['', ...v.changes.flatMap((c) => wrap(`  ${c}`, '    ')), ...(v.changesNote ? wrap(`  ${v.changesNote}`, '    ') : [])] : []),
     ...(v.summary.length ? ['', 'Summary (impacted, success, unsynced, partial, failed):', ...counterLines(v.summary)] : []),
     ...(v.skipped.length ? ['', `Skipped:`, ...v.skipped.flatMap((s) => wrap(`  ${s}`, '    ')), ...pagerLine(v.skippedPager, '  showing')] : []),
     ...(v.audit.length || v.auditNote ? ['', 'Audit:', ...v.audit.flatMap((a) => wrap(`  ${a}`, '    ')), ...(v.auditNote ? wrap(`  ${v.auditNote}`, '    ') : [])] : []),
@@ -175,6 +177,7 @@ function runsText(v: Extract<View, { type: 'runs' }>): string[] {
 function approvalText(v: Extract<View, { type: 'approval' }>): string[] {
   return [
     `run #${v.runId} ${v.connection}: ${v.state === 'pending' ? 'AWAITING APPROVAL' : upper(v.state)}`,
+    ...wrap(v.title),
     ...noticeLines(v.notice),
     ...wrap(v.reason),
     ...factsGrid(v.facts),

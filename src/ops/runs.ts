@@ -2,7 +2,8 @@
 import { GroupsyncError } from '../errors.ts';
 import { type AuditLogRow, listRunAudit } from '../store/audit.ts';
 import { approvalDetails } from '../store/incidents.ts';
-import { type RunRow, getRun, listRuns, listRunsPage } from '../store/runs.ts';
+import { type RunRow, getHeldPlan, getRun, listRuns, listRunsPage } from '../store/runs.ts';
+import { removalSample } from '../sync/sample.ts';
 import type { OpsContext, Page } from './context.ts';
 
 export async function listRunsOf(ctx: OpsContext, name: string, limit = 20, beforeId?: number): Promise<RunRow[]> {
@@ -17,10 +18,16 @@ export async function runsPage(ctx: OpsContext, name: string, offset: number, li
   return { items, total, offset, limit };
 }
 
-/** Why a run was held and the sample of removals shown on its approval card. */
+/**
+ * Why a run was held and the sample of removals shown on its approval card: from its approval
+ * incident, or, for a run held while another run's incident was open (one incident per
+ * connection), from its held plan.
+ */
 export async function heldDetails(ctx: OpsContext, runId: number): Promise<{ reason: string | null; sample: string[] }> {
   const details = ((await approvalDetails(ctx.db, runId)) ?? {}) as { reason?: string; sample?: string[] };
-  return { reason: details.reason ?? null, sample: details.sample ?? [] };
+  if (details.sample?.length) return { reason: details.reason ?? null, sample: details.sample };
+  const plan = await getHeldPlan(ctx.db, runId);
+  return { reason: details.reason ?? null, sample: plan ? await removalSample(ctx.db, plan) : [] };
 }
 
 export async function runDetail(ctx: OpsContext, id: number, auditLimit = 50): Promise<{ run: RunRow; audit: AuditLogRow[]; auditTotal: number }> {

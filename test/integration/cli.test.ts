@@ -195,7 +195,7 @@ describe('groupsync CLI', () => {
     const first = await running;
     expect(first.run.status).not.toBe('failed');
     const after = await cli('sync', 'corp');
-    expect(after.code).toBe(0); // the lock was released
+    expect(after.code, after.stdout + after.stderr).toBe(0); // the lock was released
     await app.close();
   });
 });

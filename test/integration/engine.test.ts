@@ -296,6 +296,8 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     const second = await sync();
     await app.store.db.execute(sql`update runs set status = 'awaiting_approval' where id = ${first.run.id}`);
     expect(second.run.status).toBe('awaiting_approval');
+    // The approval card of the second held run shows what it would remove too (the open incident is the first run's).
+    expect((await app.ops.heldDetails(second.run.id)).sample[0]).toMatch(/^group cycle-b \(2 members\)$/);
     const approvalOpen = async () => (await app.ops.incidents()).some((i) => i.cause === 'awaiting_approval');
     await expect(sync()).rejects.toThrow(new RegExp(`run #${first.run.id} of "corp" awaits approval .*; run #${second.run.id} awaits approval too`));
     const approved = await app.ops.approve(first.run.id, 'admin:ann');

@@ -59,7 +59,9 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
 
   beforeAll(async () => {
     ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
-    service = await startTestService('postgres', [ldapConnection(ldap, { groups: { list: ['edge-users'] }, timeoutSeconds: 2 })], {
+    // Any removal is held for approval (the approval cards below).
+    const deletionThreshold = { maxCount: 0, maxPercent: 100, minObjects: 0 };
+    service = await startTestService('postgres', [ldapConnection(ldap, { groups: { list: ['edge-users'] }, timeoutSeconds: 2, deletionThreshold })], {
       chat: { admins: { teams: [PLAYGROUND_USER.aadObjectId] } },
     });
     // Two local users with jdoe's mail: the first sync leaves jdoe in conflict.
@@ -88,6 +90,19 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     const errors: unknown[] = [];
     for (const step of steps) await Promise.resolve().then(step).catch((e: unknown) => errors.push(e));
     if (errors.length) throw errors[0];
+  });
+
+  it('shows every argument of the help card (CAPITALS: Teams drops <connection> as an HTML tag)', async () => {
+    keepEvidence('help');
+    await say('help');
+    const help = card('groupsync commands').last();
+    const sync = help.getByText('sync CONNECTION [GROUP…] [--kind group|security] [--dry-run]', { exact: false });
+    await sync.waitFor();
+    expect(await sync.isVisible()).toBe(true);
+    const text = await help.innerText();
+    for (const usage of ['status CONNECTION', 'map USER LOCAL-USER [--connection NAME]', 'approve RUN-ID', 'help [COMMAND]']) expect(text).toContain(usage);
+    expect(text).not.toMatch(/\bsync\s+\[/); // an argument vanished
+    await shot('0-help', sync, help);
   });
 
   it('answers "health" with the health card', async () => {
@@ -137,7 +152,10 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     try {
       await say('sync corp');
       // The acknowledgement card is updated in place with the result (updateActivity) …
-      await card(/^Run #2 of corp failed/).getByText(/^DIRECTORY_UNREACHABLE: /).waitFor();
+      // The outcome first: the status in words, then the error.
+      const failed = card(/^Run #2 of corp failed/);
+      await failed.getByText('DIRECTORY_UNREACHABLE', { exact: true }).waitFor();
+      expect(await failed.innerText()).toMatch(/^Run #2 of corp failed: nothing was applied\s+Status\s+failed: nothing applied\s+DIRECTORY_UNREACHABLE\s+/);
     } finally {
       ldap!.resume();
     }
@@ -146,6 +164,96 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     await alert.getByText(/^Run #2 failed \(DIRECTORY_UNREACHABLE\)/).waitFor();
     expect(await alert.getByRole('button').allInnerTexts()).toEqual(['Sync now', 'Show run', 'Status']);
     await shot('4-alert', alert.getByRole('button', { name: 'Status' }), alert);
+  });
+
+  /** The rendered height of a card, in CSS pixels. */
+  const heightOf = async (of: Locator) => Math.round((await of.boundingBox())!.height);
+  const heights: Record<string, number> = {};
+  afterAll(() => writeFileSync(join(ARTIFACTS, 'heights.json'), `${JSON.stringify(heights, null, 2)}\n`));
+
+  it('the Status button of a health card opens a status card of its own; the health card stays; the status card has the attempts strip and Full resync', async () => {
+    keepEvidence('status');
+    await say('health');
+    const health = card('Sync health').last();
+    await health.getByText('edge-users').waitFor();
+    const healthCards = await card('Sync health').count();
+    await health.getByRole('button', { name: 'Status' }).click();
+    const status = card(/^🔴 corp$|^🟢 corp$/).last();
+    await status.getByText('Last 10 attempts').waitFor();
+    // A new message: the shared health card is as everyone saw it.
+    expect(await card('Sync health').count()).toBe(healthCards);
+    await status.getByText(/^❌ #2 .* · (✅|⚠️) #1 /).waitFor();
+    await status.getByText(/^Last error: #2, .* ago, .*UTC: /).waitFor();
+    expect(await status.getByRole('button').allInnerTexts()).toEqual(['Sync now', 'Full resync', 'Conflicts', 'Duplicates', 'Run history']);
+    await shot('5-status', status.getByText('Last 10 attempts'), status);
+  });
+
+  it('a sync\'s result card: the outcome first, counters in a grid, details behind "Show details"', async () => {
+    keepEvidence('run');
+    await say('sync corp');
+    const run = card(/^Run #3 of corp (succeeded|applied)/);
+    await run.getByText(/\d+ created · \d+ updated · \d+ deactivated/).waitFor();
+    const text = await run.innerText();
+    expect(text.indexOf('Status')).toBeLessThan(text.indexOf('Changes'));
+    expect(text.indexOf('Changes')).toBeLessThan(text.indexOf('Trigger'));
+    expect(text).toMatch(/Skipped\s+\d+ skipped entr(y|ies) \(Show details lists them\)/);
+    expect(text).toContain('Alex Wilber');
+    expect(text).not.toContain(PLAYGROUND_USER.aadObjectId);
+    expect(await run.getByRole('button').allInnerTexts()).toContain('Show details');
+    heights.run = await heightOf(run);
+    await shot('6-run', run.getByRole('button', { name: 'Show details' }), run);
+    // "Show details" opens the details in a card of their own: the skipped entries.
+    await run.getByRole('button', { name: 'Show details' }).click();
+    const details = card(/^Run #3 of corp (succeeded|applied)/).last();
+    await details.getByText('Skipped entries').waitFor();
+    expect(await card(/^Run #3 of corp/).count()).toBe(2);
+    heights.runDetails = await heightOf(details);
+    await shot('6-run-details', details.getByText('Skipped entries'), details);
+  });
+
+  it('a dry run says "would" and lists what would change', async () => {
+    keepEvidence('dry-run');
+    await ldap!.load(`dn: cn=edge-users,ou=groups,dc=example,dc=org\nchangetype: modify\ndelete: member\nmember: uid=jdoe,ou=people,dc=example,dc=org\n`);
+    await say('sync corp --dry-run');
+    const dry = card(/^Dry run #4 of corp: nothing was applied$/);
+    await dry.getByText('What would change').waitFor();
+    const text = await dry.innerText();
+    expect(text).toMatch(/Status\s+dry run: nothing applied/);
+    expect(text).toContain('Would change (nothing applied)');
+    expect(text).toMatch(/\d+ to create · \d+ to update · 1 to deactivate/);
+    expect(text).toContain('− deactivate user jdoe');
+    expect(text).not.toMatch(/\d+ deactivated|success/);
+    heights.dryRun = await heightOf(dry);
+    await shot('7-dry-run', dry.getByText('What would change'), dry);
+  });
+
+  it('a held run: the approval card, approved; a second one, rejected, with its own title and sample', async () => {
+    keepEvidence('approval');
+    await say('sync corp');
+    const held = card('Approval needed: run #5 of corp');
+    await held.getByText('What would be removed', { exact: false }).waitFor();
+    await held.getByText(/^user jdoe/).waitFor();
+    await shot('8-approval-held', held.getByRole('button', { name: 'Approve' }), held);
+    await held.getByRole('button', { name: 'Approve' }).click();
+    const approved = card(/^Run #5 of corp (succeeded|applied)/);
+    await approved.getByText(/^Approved by Alex Wilber/).waitFor();
+    await approved.getByText(/ · 1 deactivated · /).waitFor();
+    await shot('9-approval-approved', approved.getByText(/^Approved by/), approved);
+
+    // jdoe back (run #6), then out again: held (run #7), rejected.
+    await ldap!.load(`dn: cn=edge-users,ou=groups,dc=example,dc=org\nchangetype: modify\nadd: member\nmember: uid=jdoe,ou=people,dc=example,dc=org\n`);
+    await say('sync corp');
+    await card(/^Run #6 of corp (succeeded|applied)/).waitFor();
+    await ldap!.load(`dn: cn=edge-users,ou=groups,dc=example,dc=org\nchangetype: modify\ndelete: member\nmember: uid=jdoe,ou=people,dc=example,dc=org\n`);
+    await say('sync corp');
+    const second = card('Approval needed: run #7 of corp');
+    await second.getByText(/^user jdoe/).waitFor();
+    await second.getByRole('button', { name: 'Reject' }).click();
+    const rejected = card('Rejected: run #7 of corp');
+    await rejected.getByText(/^rejected by Alex Wilber, .*: nothing was applied$/).waitFor();
+    expect(await rejected.innerText()).not.toContain('Approval needed');
+    expect(await rejected.getByRole('button').allInnerTexts()).toEqual(['Show run']);
+    await shot('10-approval-rejected', rejected.getByText(/^rejected by/), rejected);
   });
 });
 

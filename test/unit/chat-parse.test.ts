@@ -48,8 +48,8 @@ describe('parseCommand', () => {
   });
 
   it.each([
-    ['sync', 'sync needs <connection>', specOf('sync')!.usage],
-    ['map jdoe', 'map needs <local', 'map <user> <local user> [--connection name]'],
+    ['sync', 'sync needs CONNECTION', specOf('sync')!.usage],
+    ['map jdoe', 'map needs LOCAL-USER', 'map <user> <local user> [--connection name]'],
     ['status corp extra', 'status takes at most 1 argument; did not expect "extra" (put a name with spaces in quotes)', 'status <connection>'],
     ['health now', 'health takes no arguments; did not expect "now" (put a name with spaces in quotes)', 'health'],
     ['sync corp --force', "Unknown option '--force'", specOf('sync')!.usage],

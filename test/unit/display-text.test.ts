@@ -42,7 +42,7 @@ describe('directory text in views, cards, blocks and the CLI', () => {
 
   it.each([
     { what: 'conflicts', view: buildConflicts('corp', conflicts) },
-    { what: 'a run with skipped entries', view: buildRun(run) },
+    { what: 'the details of a run with skipped entries', view: buildRun(run, { audit: { entries: [], total: 0 } }) },
   ])('$what: Teams and Slack show no hidden character, and show where one was', ({ view }) => {
     for (const [surface, output] of [
       ['teams', renderCard(view)],

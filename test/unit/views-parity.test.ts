@@ -36,9 +36,18 @@ function keyFacts(view: View): string[] {
     case 'health':
       return [view.summary, ...view.connections.flatMap((c) => [c.name, c.lastSync, c.nextRun, c.ssl]), ...view.links.flatMap((l) => [l.name, l.connection, l.members, l.reasons])];
     case 'status':
-      return [view.name, ...view.facts.flatMap((f) => [f.label, f.value]), ...view.attempts.flatMap((a) => [`#${a.id}`, a.status, a.trigger])];
+      return [view.name, ...view.facts.flatMap((f) => [f.label, f.value]), ...(view.strip ? [view.strip, view.legend] : []), ...(view.lastError ? [view.lastError] : [])];
     case 'run':
-      return [view.headline, ...view.facts.map((f) => f.value), ...view.counters.flatMap((r) => [r.label, ...r.values.map((v) => v.value)]), ...view.skipped, ...view.audit];
+      return [
+        view.headline,
+        ...view.outcome.flatMap((f) => [f.label, f.value]),
+        ...view.facts.map((f) => f.value),
+        ...(view.countersTitle ? [view.countersTitle] : []),
+        ...view.counters.flatMap((r) => [r.label, ...r.values.map((v) => `${v.value} ${v.label}`)]),
+        ...view.changes,
+        ...view.skipped,
+        ...view.audit,
+      ];
     case 'progress':
       return [view.connection, view.text, ...view.steps.flatMap((s) => [s.label, s.value])];
     case 'runs':
@@ -48,7 +57,7 @@ function keyFacts(view: View): string[] {
     case 'duplicates':
       return [view.connection, ...(view.total ? [String(view.total)] : []), ...view.items.flatMap((i) => [i.name, i.directoryRef, i.localGroup])];
     case 'approval':
-      return [`#${view.runId}`, view.connection, view.reason, ...(view.decision ? [view.decision] : []), ...view.facts.flatMap((f) => [f.label, f.value]), ...view.sample];
+      return [view.title, `#${view.runId}`, view.connection, view.reason, ...(view.decision ? [view.decision] : []), ...view.facts.flatMap((f) => [f.label, f.value]), ...view.sample];
     case 'alert':
       return [view.title, view.text, ...view.items, ...(view.more ? [view.more] : []), ...view.facts.flatMap((f) => [f.label, f.value])];
     case 'message':

@@ -24,7 +24,8 @@ const schemas = {
   'duplicates.show': z.object({ connection: name }),
   'runs.show': z.object({ connection: name }),
   'run.show': z.object({ run: id }),
-  'sync.start': z.object({ connection: name }),
+  /** `full: 1`: read the directory in full (the status card's "Full resync"), as `sync CONNECTION --full`. */
+  'sync.start': z.object({ connection: name, full: z.literal(1).optional() }),
   'conflict.map': z.object({ connection: name, user: z.string().min(1).max(512), local: id, offset }),
   'conflict.ignore': z.object({ connection: name, user: z.string().min(1).max(512), offset }),
   'duplicate.link': z.object({ connection: name, id, offset }),
@@ -97,11 +98,23 @@ async function resolveThenShow(ctx: ChatContext, act: () => Promise<string>, sho
   }
 }
 
+/** "Sync now" and "Full resync": the same path as the typed `sync CONNECTION [--full]`. */
+function syncFromButton(ctx: ChatContext, d: { connection: string; full?: 1 | undefined }): Reply {
+  return startSync(ctx, { connection: ctx.ops.connection(d.connection).name, ...(d.full ? { full: true } : {}) });
+}
+
+/**
+ * Buttons that show another object (a status, a run, a list) answer in a new message: a card
+ * shared in a channel stays as everyone saw it. Only paging and a state change of the card's own
+ * object (approve, reject, resolve a conflict or a duplicate) update the card in place.
+ */
+const OPENS_NEW_MESSAGE: ReadonlySet<Verb> = new Set(['status.show', 'conflicts.show', 'duplicates.show', 'runs.show', 'run.show']);
+
 export async function handleAction(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
   const reply = await act(ctx, verb, raw);
   // Buttons on an alert answer in a new message; the alert card is left to its incident.
   const fromAlert = (raw as { origin?: unknown } | null)?.origin === 'alert';
-  return fromAlert && reply.replace ? { ...reply, asNewMessage: true } : reply;
+  return (fromAlert || OPENS_NEW_MESSAGE.has(verb)) && reply.replace ? { ...reply, asNewMessage: true } : reply;
 }
 
 async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
@@ -131,7 +144,7 @@ async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
     case 'run.show':
       return reply(await runView(ctx, parseAction(verb, raw).run, { detail: true }));
     case 'sync.start':
-      return { ...startSync(ctx, { connection: ctx.ops.connection(parseAction(verb, raw).connection).name }), asNewMessage: true };
+      return { ...syncFromButton(ctx, parseAction(verb, raw)), asNewMessage: true };
     case 'conflict.map': {
       const d = parseAction(verb, raw);
       return resolveThenShow(

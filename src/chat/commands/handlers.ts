@@ -11,7 +11,7 @@ import type { SyncRequest } from '../../sync/engine.ts';
 import { alreadyRunningHere } from '../../sync/runner.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildMessage, buildStatus } from '../views/build.ts';
 import { buildHelp } from './help.ts';
-import { PAGE_SIZES, clampOffset, formatTime, notice } from '../views/format.ts';
+import { PAGE_SIZES, clampOffset, displayActor, formatTime, notice } from '../views/format.ts';
 import { buildApproval, buildProgress, buildRun, buildRuns } from '../views/runs.ts';
 import type { ButtonView, NoticeView, View } from '../views/types.ts';
 import { progressCard } from './progress-card.ts';
@@ -85,7 +85,7 @@ export function startSync(ctx: ChatContext, request: Omit<SyncRequest, 'trigger'
     }
     await card.stop();
     const run = result.run;
-    await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run));
+    await update(run.status === 'awaiting_approval' ? buildApproval(run, await ctx.ops.heldDetails(run.id)) : buildRun(run, { plan: result.plan }));
   });
 }
 
@@ -158,10 +158,10 @@ export async function decide(ctx: ChatContext, runId: number, decision: 'approve
   try {
     if (decision === 'approve') {
       const result = await ctx.ops.approve(runId, ctx.actor);
-      return buildRun(result.run, { notice: notice('good', `Approved by ${ctx.actor}; the held plan was applied (re-checked against the store).`) });
+      return buildRun(result.run, { notice: notice('good', `Approved by ${displayActor(ctx.actor)}; the held plan was applied (re-checked against the store).`) });
     }
     const run = await ctx.ops.reject(runId, ctx.actor);
-    return buildApproval(run, await ctx.ops.heldDetails(runId), notice('default', `Rejected by ${ctx.actor}; nothing was applied.`));
+    return buildApproval(run, await ctx.ops.heldDetails(runId), notice('default', `Rejected by ${displayActor(ctx.actor)}; nothing was applied.`));
   } catch (error) {
     if (!isGroupsyncError(error, 'INVALID_STATE')) throw error;
     const { run } = await ctx.ops.run(runId, 0);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { parseArgsStringToArgv } from 'string-argv';
 import { clip, editDistance } from '../../errors.ts';
+import { usageText } from './notation.ts';
 import { COMMANDS, type Command, type CommandSpec, UsageError, specOf } from './spec.ts';
 
 /** The longest argument accepted from chat (a DN with room to spare). */
@@ -75,7 +76,7 @@ export function parseCommand(input: string): Command {
   }
   const args = parsed.positionals;
   if (args.length < spec.positionals.min) {
-    const missing = spec.usage.split(' ').filter((w) => w.startsWith('<'))[args.length] ?? 'an argument';
+    const missing = usageText(spec.usage.match(/<[^<>]+>/g)?.[args.length] ?? 'an argument');
     throw new UsageError(`${spec.name} needs ${missing}`, spec.usage);
   }
   if (args.length > spec.positionals.max) {

@@ -97,6 +97,8 @@ const pagerParts = (p: PagerView | null, what: string): Part[] => {
   return [{ kind: 'context', text: `${p.from}–${p.to} of ${p.total}` }, ...buttonParts(buttons, what)];
 };
 const factsParts = (facts: readonly Fact[]): Part[] => (facts.length ? [{ kind: 'fields', fields: facts }] : []);
+/** A compact grid in Slack: one field per kind, "3 created · 1 modified" in it. */
+const counterFields = (rows: ReadonlyArray<{ label: string; values: readonly Fact[] }>): Fact[] => rows.map((r) => ({ label: r.label, value: r.values.map((v) => `${v.value} ${v.label}`).join(' · ') }));
 const countersText = (rows: ReadonlyArray<{ label: string; values: readonly Fact[] }>) => rows.map((r) => `*${e(r.label)}:* ${r.values.map((v) => `${e(v.label)} ${e(v.value)}`).join(' · ')}`).join('\n');
 
 /** The parts of a view, in reading order: what a Teams card shows, in Slack's vocabulary. */
@@ -109,7 +111,7 @@ function partsOf(view: View): Part[] {
         ...noticeParts(view.notice),
         { kind: 'text', text: e(view.intro) },
         { kind: 'text', text: view.commands.map((c) => `*${e(c.usage)}*${c.adminOnly ? ' (admin)' : ''}\n${e(c.summary)}\nExample: \`${e(c.example)}\``).join('\n\n') },
-        { kind: 'context', text: 'In Slack: `/groupsync <command>`, a message that mentions @groupsync in a channel, or a direct message to groupsync.'.replace(/</g, '&lt;').replace(/>/g, '&gt;') },
+        { kind: 'context', text: 'In Slack: `/groupsync COMMAND`, a message that mentions @groupsync in a channel, or a direct message to groupsync.' },
       ];
     case 'health':
       return [
@@ -150,20 +152,21 @@ function partsOf(view: View): Part[] {
         { kind: 'text', text: `Status: *${view.status}*${view.reasons.length ? ` — ${e(view.reasons.join('; '))}` : ''}` },
         ...(view.runningSince ? [{ kind: 'text', text: `🔄 A sync is running since ${e(view.runningSince)}` } as Part] : []),
         ...factsParts(view.facts),
-        {
-          kind: 'text',
-          text: `*Last 10 attempts*\n${view.attempts.length ? view.attempts.map((a) => `#${a.id} · ${e(a.status)} · ${e(a.trigger)} · ${e(a.started)}${a.error ? ` · ${e(a.error)}` : ''}`).join('\n') : 'No attempts yet.'}`,
-        },
+        { kind: 'text', text: `*Last 10 attempts*\n${view.strip ? e(view.strip) : 'No attempts yet.'}` },
+        ...(view.strip ? [{ kind: 'context', text: e(view.legend) } as Part] : []),
+        ...(view.lastError ? [{ kind: 'text', text: `🔴 Last error: ${e(view.lastError)}` } as Part] : []),
         ...buttonParts(view.buttons, view.name),
       ];
     case 'run':
       return [
         { kind: 'header', text: view.headline },
         ...noticeParts(view.notice),
-        ...(view.error ? [{ kind: 'text', text: `${TONE_ICON[view.tone]} ${e(view.error)}` } as Part] : []),
-        ...factsParts(view.facts),
-        ...(view.counters.length ? [{ kind: 'text', text: `*Counters*\n${countersText(view.counters)}` } as Part] : []),
-        ...(view.summary.length ? [{ kind: 'text', text: `*Summary* (impacted, success, unsynced, partial, failed)\n${countersText(view.summary)}` } as Part] : []),
+        ...factsParts(view.outcome),
+        ...(view.countersTitle ? [{ kind: 'text', text: `*${e(view.countersTitle)}*` } as Part, { kind: 'fields', fields: counterFields(view.counters) } as Part] : []),
+        ...(view.summary.length ? [{ kind: 'context', text: `*Summary* (impacted, success, unsynced, partial, failed) ${countersText(view.summary)}` } as Part] : []),
+        ...(view.changes.length ? [{ kind: 'text', text: `*What would change*\n${lines(view.changes)}` } as Part] : []),
+        ...(view.changesNote ? [{ kind: 'context', text: e(view.changesNote) } as Part] : []),
+        ...(view.facts.length ? [{ kind: 'context', text: view.facts.map(factLine).join(' · ') } as Part] : []),
         ...(view.skipped.length ? [{ kind: 'text', text: `*Skipped entries*\n${lines(view.skipped)}` } as Part] : []),
         ...pagerParts(view.skippedPager, 'skipped entries'),
         ...(view.audit.length ? [{ kind: 'text', text: `*Audit*\n${lines(view.audit)}` } as Part] : []),
@@ -221,9 +224,9 @@ function partsOf(view: View): Part[] {
       ];
     case 'approval':
       return [
-        { kind: 'header', text: `Approval needed: run #${view.runId} of ${view.connection}` },
+        { kind: 'header', text: view.title },
         ...noticeParts(view.notice),
-        { kind: 'text', text: `${view.state === 'pending' ? '⚠️' : 'ℹ️'} ${e(view.reason)}` },
+        { kind: 'text', text: `${view.state === 'pending' ? '⏸ Held: ' : 'Held: '}${e(view.reason)}` },
         ...(view.decision ? [{ kind: 'text', text: `*${e(view.decision)}*` } as Part] : []),
         ...factsParts(view.facts),
         ...(view.sample.length ? [{ kind: 'text', text: `*What would be removed* (sample)\n${lines(view.sample)}` } as Part] : []),

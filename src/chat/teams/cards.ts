@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ACData from 'adaptivecards-templating';
 import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
-import type { ButtonView, NoticeView, PagerView, Tone, View } from '../views/types.ts';
+import type { ButtonView, CounterRow, NoticeView, PagerView, Tone, View } from '../views/types.ts';
 
 export const CARDS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'cards');
 
@@ -28,19 +28,20 @@ export function loadTemplate(name: TemplateName): ACData.Template {
 
 export type AdaptiveCardJson = { type: 'AdaptiveCard'; version: string; body: unknown[]; actions?: unknown[]; [key: string]: unknown };
 
-const TONE_COLOR: Record<Tone, string> = { good: 'Good', attention: 'Attention', warning: 'Warning', accent: 'Accent', default: 'Default' };
+/** Text colours: never the host's yellow ("Warning" is unreadable on a white theme); a warning reads by its icon and words. */
+const TONE_COLOR: Record<Tone, string> = { good: 'Good', attention: 'Attention', warning: 'Default', accent: 'Accent', default: 'Default' };
 const TONE_STYLE: Record<Tone, string> = { good: 'good', attention: 'attention', warning: 'warning', accent: 'accent', default: 'emphasis' };
 const STATUS_COLOR: Record<string, string> = {
   red: 'Attention',
   green: 'Good',
   success: 'Good',
-  partial: 'Warning',
+  partial: 'Default',
   failed: 'Attention',
-  awaiting_approval: 'Warning',
+  awaiting_approval: 'Default',
   rejected: 'Default',
   dry_run: 'Accent',
   running: 'Accent',
-  conflict: 'Warning',
+  conflict: 'Attention',
   unmapped: 'Default',
 };
 const colorOf = (status: string) => STATUS_COLOR[status.split(' ')[0]!] ?? 'Default';
@@ -70,6 +71,8 @@ function plainData(value: unknown, key = ''): unknown {
   }
   return value;
 }
+
+const counterLine = (r: CounterRow) => ({ label: r.label, text: r.values.map((v) => `${v.value} ${v.label}`).join(' · ') });
 
 /** What the template sees: the view, with colours, icons and button lists ready. */
 export function templateData(view: View): Record<string, unknown> {
@@ -103,11 +106,19 @@ function dataOf(view: View): Record<string, unknown> {
         color: colorOf(view.status),
         icon: iconOf(view.status),
         notice: noticeData(view.notice),
-        attempts: view.attempts.map((a) => ({ ...a, color: colorOf(a.status) })),
         buttons: buttons(view.buttons),
       };
     case 'run':
-      return { ...view, color: TONE_COLOR[view.tone], notice: noticeData(view.notice), skippedPager: pagerData(view.skippedPager), buttons: buttons(view.buttons) };
+      return {
+        ...view,
+        color: TONE_COLOR[view.tone],
+        notice: noticeData(view.notice),
+        // A compact grid: one row per kind, "3 created · 1 modified · …" beside it (as Slack's fields).
+        counterRows: view.counters.map(counterLine),
+        summaryRows: view.summary.map(counterLine),
+        skippedPager: pagerData(view.skippedPager),
+        buttons: buttons(view.buttons),
+      };
     case 'progress':
       return { ...view, notice: noticeData(view.notice) };
     case 'runs':
@@ -119,7 +130,8 @@ function dataOf(view: View): Record<string, unknown> {
     case 'approval':
       return {
         ...view,
-        color: view.state === 'pending' ? 'Warning' : 'Default',
+        color: view.state === 'rejected' ? 'Attention' : view.state === 'approved' ? 'Good' : 'Default',
+        reasonText: `${view.state === 'pending' ? '⏸ Held: ' : 'Held: '}${view.reason}`,
         decisionColor: view.state === 'approved' ? 'Good' : 'Default',
         notice: noticeData(view.notice),
         buttons: buttons(view.buttons),

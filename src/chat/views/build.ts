@@ -6,7 +6,7 @@
 import type { ConnectionHealth } from '../../health/health.ts';
 import { describeReason } from '../../health/health.ts';
 import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../../ops/operations.ts';
-import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
+import { PAGE_SIZES, clampOffset, formatTime, pager, plural, relativeTime } from './format.ts';
 import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
 
 export function buildMessage(title: string, text: string, tone: Tone = 'default', facts: Fact[] = [], buttons: ButtonView[] = []): MessageView {
@@ -87,21 +87,40 @@ export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = nul
       { label: 'Schedule', value: s.schedule },
       ...(s.quarantinedAt ? [{ label: 'Quarantined', value: `since ${formatTime(s.quarantinedAt)} after ${s.consecutiveFailures} failures` }] : []),
     ],
-    attempts: s.lastAttempts.map((a) => ({
-      id: a.id,
-      status: a.status,
-      trigger: a.trigger,
-      started: formatTime(a.startedAt),
-      error: a.error ?? '',
-    })),
+    ...attemptStrip(s.lastAttempts),
     runningSince: s.runningSince ? formatTime(s.runningSince) : null,
     buttons: [
       { label: 'Sync now', verb: 'sync.start', data: { connection: s.name } },
+      { label: 'Full resync', verb: 'sync.start', data: { connection: s.name, full: 1 } },
       { label: 'Conflicts', verb: 'conflicts.show', data: { connection: s.name } },
       { label: 'Duplicates', verb: 'duplicates.show', data: { connection: s.name } },
       { label: 'Run history', verb: 'runs.show', data: { connection: s.name } },
     ],
     notice,
+  };
+}
+
+/** The icon of each run status in the attempts strip, and what it means. */
+export const STATUS_ICONS: Readonly<Record<string, readonly [string, string]>> = {
+  success: ['✅', 'applied'],
+  partial: ['⚠️', 'applied with skipped entries'],
+  failed: ['❌', 'failed'],
+  awaiting_approval: ['⏸', 'held for approval'],
+  rejected: ['🚫', 'rejected'],
+  dry_run: ['🔍', 'dry run'],
+  running: ['🔄', 'running'],
+};
+
+type Attempt = ConnectionStatus['lastAttempts'][number];
+
+function attemptStrip(attempts: readonly Attempt[]): Pick<StatusView, 'strip' | 'legend' | 'lastError'> {
+  const icon = (status: string) => STATUS_ICONS[status]?.[0] ?? '•';
+  const failed = attempts.find((a) => a.error);
+  const used = [...new Set(attempts.map((a) => a.status))];
+  return {
+    strip: attempts.map((a) => `${icon(a.status)} #${a.id} ${relativeTime(new Date(a.startedAt), new Date())}`).join(' · '),
+    legend: used.map((s) => `${icon(s)} ${STATUS_ICONS[s]?.[1] ?? s.replace('_', ' ')}`).join(' · '),
+    lastError: failed ? `#${failed.id}, ${formatTime(failed.startedAt)}: ${failed.error}` : null,
   };
 }
 

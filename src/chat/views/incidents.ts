@@ -1,7 +1,7 @@
 /** The alert card of an incident: open with the next steps, or resolved with how. */
 import type { IncidentRow, LinkRedDetails } from '../../notify/incidents.ts';
 import { buildMessage } from './build.ts';
-import { formatTime, plural } from './format.ts';
+import { displayActor, formatTime, plural } from './format.ts';
 import type { AlertView, ButtonView, MessageView } from './types.ts';
 
 const CAUSE_TITLES: Record<string, string> = {
@@ -107,7 +107,7 @@ export function buildAlert(i: IncidentRow, context?: AlertContext): AlertView {
   const resolution = d.resolution ?? {};
   const resolvedText =
     i.cause === 'awaiting_approval' && resolution.decidedBy
-      ? `${resolution.status === 'rejected' ? 'Rejected' : 'Approved'} by ${String(resolution.decidedBy)}`
+      ? `${resolution.status === 'rejected' ? 'Rejected' : 'Approved'} by ${displayActor(String(resolution.decidedBy))}`
       : resolution.runId
         ? `Run #${String(resolution.runId)} succeeded`
         : resolution.reason

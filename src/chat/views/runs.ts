@@ -1,48 +1,104 @@
 /** Views of runs: one run's result, progress, history, and the approval card of a held run. */
 import type { RunRow } from '../../store/runs.ts';
-import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
+import type { SyncPlan } from '../../domain/plan.ts';
+import { PAGE_SIZES, clampOffset, displayActor, formatTime, pager, plural } from './format.ts';
+import { planChanges } from './plan.ts';
 import type { ApprovalView, ButtonView, CounterRow, Fact, NoticeView, ProgressView, RunView, RunsView, Tone } from './types.ts';
 
 const RUN_TONE: Record<string, Tone> = { success: 'good', partial: 'warning', failed: 'attention', awaiting_approval: 'warning', rejected: 'default', dry_run: 'accent', running: 'accent' };
 
-/** One row of counters: "Groups: created 3, modified 1, …", in the order given. */
+/** One row of counters: "Groups: 3 created, 1 modified, …", in the order given. */
 function counterRow(label: string, counts: Readonly<Record<string, number>>): CounterRow {
   return { label, values: Object.entries(counts).map(([name, n]) => ({ label: name, value: String(n) })) };
 }
 
-function counters(r: RunRow): CounterRow[] {
+/** Whether a run's counters were applied, would be (dry run, held), or count nothing (failed, rejected). */
+type Mode = 'applied' | 'would' | 'none';
+
+function modeOf(r: RunRow): Mode {
+  if (r.status === 'failed' || r.status === 'rejected') return 'none';
+  if (r.status === 'dry_run' || r.status === 'awaiting_approval' || r.dryRun) return 'would';
+  return 'applied';
+}
+
+function counters(r: RunRow, mode: Mode): CounterRow[] {
+  if (mode === 'none') return [];
+  const w = mode === 'would';
   return [
-    counterRow('Groups', { created: r.groupsCreated, modified: r.groupsModified, deleted: r.groupsDeleted, duplicated: r.groupsDuplicated }),
-    counterRow('Users', { created: r.usersCreated, updated: r.usersUpdated, deactivated: r.usersDeactivated, conflicts: r.usersConflicts, ignored: r.usersIgnored }),
-    counterRow('Memberships', { added: r.membershipsAdded, removed: r.membershipsRemoved }),
+    counterRow('Groups', { [w ? 'to create' : 'created']: r.groupsCreated, [w ? 'to modify' : 'modified']: r.groupsModified, [w ? 'to delete' : 'deleted']: r.groupsDeleted, duplicated: r.groupsDuplicated }),
+    counterRow('Users', {
+      [w ? 'to create' : 'created']: r.usersCreated,
+      [w ? 'to update' : 'updated']: r.usersUpdated,
+      [w ? 'to deactivate' : 'deactivated']: r.usersDeactivated,
+      conflicts: r.usersConflicts,
+      ignored: r.usersIgnored,
+    }),
+    counterRow('Memberships', { [w ? 'to add' : 'added']: r.membershipsAdded, [w ? 'to remove' : 'removed']: r.membershipsRemoved }),
   ];
 }
 
-/** The provisioning-console summary: impacted, success, unsynced, partial, failed. */
-function summaryRows(r: RunRow): CounterRow[] {
-  if (!r.summary) return [];
+function countersTitle(r: RunRow, mode: Mode): string | null {
+  if (mode === 'none') return null;
+  if (mode === 'applied') return 'Changes';
+  return r.status === 'awaiting_approval' ? 'Would change once approved' : 'Would change (nothing applied)';
+}
+
+/** The provisioning-console summary (impacted, success, unsynced, partial, failed): only for what was applied. */
+function summaryRows(r: RunRow, mode: Mode): CounterRow[] {
+  if (!r.summary || mode !== 'applied') return [];
   const row = (label: string, s: NonNullable<RunRow['summary']>['users']) =>
     counterRow(label, { impacted: s.impacted, success: s.success, unsynced: s.unsynced, partial: s.partial, failed: s.failed });
   return [row('Users', r.summary.users), row('Groups', r.summary.groups)];
 }
 
+const entries = (n: number) => (n === 1 ? '1 skipped entry' : `${n} skipped entries`);
+
 function headline(r: RunRow): string {
   switch (r.status) {
     case 'success':
-      return `Run #${r.id} of ${r.connection} succeeded`;
+      return `Run #${r.id} of ${r.connection} ${r.dryRun ? 'would succeed (dry run): nothing was applied' : 'succeeded'}`;
     case 'partial':
-      return `Run #${r.id} of ${r.connection} applied, with ${plural(r.skipped.length, 'skipped entry')}`.replace('entrys', 'entries');
+      return `Run #${r.id} of ${r.connection} ${r.dryRun ? 'would apply (dry run)' : 'applied'}, with ${entries(r.skipped.length)}`;
     case 'failed':
       return `Run #${r.id} of ${r.connection} failed: nothing was applied`;
     case 'awaiting_approval':
-      return `Run #${r.id} of ${r.connection} is held for approval`;
+      return `Run #${r.id} of ${r.connection} is held for approval: nothing applied yet`;
     case 'rejected':
       return `Run #${r.id} of ${r.connection} was rejected: nothing was applied`;
     case 'dry_run':
-      return `Dry run #${r.id} of ${r.connection}: nothing was changed`;
+      return `Dry run #${r.id} of ${r.connection}: nothing was applied`;
     default:
       return `Run #${r.id} of ${r.connection} is running`;
   }
+}
+
+/** The status in words, saying whether anything was applied. */
+function statusText(r: RunRow): string {
+  switch (r.status) {
+    case 'success':
+      return r.dryRun ? 'would apply (dry run): nothing applied' : r.decidedBy ? `applied, approved by ${displayActor(r.decidedBy)}` : 'applied';
+    case 'partial':
+      return `${r.dryRun ? 'would apply (dry run)' : 'applied'}, with ${entries(r.skipped.length)}`;
+    case 'failed':
+      return 'failed: nothing applied';
+    case 'awaiting_approval':
+      return 'held for approval: nothing applied until an admin approves';
+    case 'rejected':
+      return `rejected${r.decidedBy ? ` by ${displayActor(r.decidedBy)}` : ''}: nothing applied`;
+    case 'dry_run':
+      return 'dry run: nothing applied';
+    default:
+      return r.status.replace('_', ' ');
+  }
+}
+
+/** Outcome first: status, the error or the reason it was held, the skipped count. */
+function outcome(r: RunRow, detailsOpen: boolean): Fact[] {
+  return [
+    { label: 'Status', value: statusText(r) },
+    ...(r.error ? [{ label: r.status === 'awaiting_approval' || r.errorCode === 'THRESHOLD' ? 'Held because' : (r.errorCode ?? 'Error'), value: r.error }] : []),
+    ...(r.skipped.length ? [{ label: 'Skipped', value: `${entries(r.skipped.length)}${detailsOpen ? '' : ' (Show details lists them)'}` }] : []),
+  ];
 }
 
 export interface AuditEntry {
@@ -53,16 +109,26 @@ export interface AuditEntry {
   readonly targetId: string;
 }
 
-/** One run: counters, summary, skipped entries (paged) and, for `run <id>`, its audit entries. */
-export function buildRun(r: RunRow, options: { audit?: { entries: readonly AuditEntry[]; total: number }; skippedOffset?: number; notice?: NoticeView | null } = {}): RunView {
+/**
+ * One run: outcome first, then counters worded for what happened, what a dry run would change
+ * (when its plan is given), and the details (skipped entries, paged, and audit entries) when
+ * they are asked for (`run <id>`, the "Show details" button).
+ */
+export function buildRun(
+  r: RunRow,
+  options: { audit?: { entries: readonly AuditEntry[]; total: number }; details?: boolean; skippedOffset?: number; notice?: NoticeView | null; plan?: SyncPlan | null } = {},
+): RunView {
+  const detailsOpen = options.details ?? options.audit !== undefined;
   const offset = clampOffset(options.skippedOffset ?? 0, r.skipped.length, PAGE_SIZES.skipped);
-  const skippedPage = r.skipped.slice(offset, offset + PAGE_SIZES.skipped);
+  const skippedPage = detailsOpen ? r.skipped.slice(offset, offset + PAGE_SIZES.skipped) : [];
+  const mode = modeOf(r);
+  const changes = options.plan && mode === 'would' ? planChanges(options.plan) : null;
   const buttons: ButtonView[] = [];
   if (r.status === 'awaiting_approval') {
     buttons.push({ label: 'Approve', verb: 'run.approve', data: { run: r.id }, style: 'positive' }, { label: 'Reject', verb: 'run.reject', data: { run: r.id }, style: 'destructive' });
   }
   if (r.status === 'failed' || r.status === 'partial') buttons.push({ label: 'Sync again', verb: 'sync.start', data: { connection: r.connection } });
-  if (!options.audit) buttons.push({ label: 'Details', verb: 'run.show', data: { run: r.id } });
+  if (!detailsOpen) buttons.push({ label: 'Show details', verb: 'run.show', data: { run: r.id } });
   return {
     type: 'run',
     id: r.id,
@@ -70,21 +136,24 @@ export function buildRun(r: RunRow, options: { audit?: { entries: readonly Audit
     status: r.status,
     tone: RUN_TONE[r.status] ?? 'default',
     headline: headline(r),
+    outcome: outcome(r, detailsOpen),
     facts: [
-      { label: 'Status', value: r.status.replace('_', ' ') + (r.dryRun && r.status !== 'dry_run' ? ' (dry run)' : '') },
-      { label: 'Trigger', value: `${r.trigger} by ${r.actor}` },
+      { label: 'Trigger', value: `${r.trigger} by ${displayActor(r.actor)}` },
       { label: 'Started', value: formatTime(r.startedAt) },
       { label: 'Finished', value: formatTime(r.finishedAt) },
       ...(r.groupFilter.length ? [{ label: 'Groups', value: r.groupFilter.join(', ') }] : []),
       ...(r.kindFilter ? [{ label: 'Kind', value: r.kindFilter }] : []),
-      ...(r.decidedBy ? [{ label: 'Decided', value: `by ${r.decidedBy} at ${formatTime(r.decidedAt)}` }] : []),
+      ...(r.decidedBy ? [{ label: 'Decided', value: `by ${displayActor(r.decidedBy)}, ${formatTime(r.decidedAt)}` }] : []),
     ],
-    counters: r.status === 'failed' ? [] : counters(r),
-    summary: r.status === 'failed' ? [] : summaryRows(r),
-    error: r.error ? `${r.status === 'awaiting_approval' ? 'Held' : (r.errorCode ?? 'Error')}: ${r.error}` : null,
+    countersTitle: countersTitle(r, mode),
+    counters: counters(r, mode),
+    summary: summaryRows(r, mode),
+    changes: changes?.lines ?? [],
+    changesNote: changes?.more ?? null,
+    detailsOpen,
     skipped: skippedPage.map((s) => `${s.ref}: ${s.reason}`),
-    skippedPager: pager('run.skipped', { run: r.id }, offset, skippedPage.length, r.skipped.length, PAGE_SIZES.skipped),
-    audit: options.audit ? options.audit.entries.map((a) => `${formatTime(a.at)} ${a.actor}: ${a.action} ${a.targetType} ${a.targetId}`) : [],
+    skippedPager: detailsOpen ? pager('run.skipped', { run: r.id }, offset, skippedPage.length, r.skipped.length, PAGE_SIZES.skipped) : null,
+    audit: options.audit ? options.audit.entries.map((a) => `${formatTime(a.at)} ${displayActor(a.actor)}: ${a.action} ${a.targetType} ${a.targetId}`) : [],
     auditNote: options.audit
       ? options.audit.total > options.audit.entries.length
         ? `${options.audit.entries.length} of ${options.audit.total} audit entries shown; the full log: groupsync run ${r.id} --json`
@@ -107,7 +176,7 @@ export function buildRuns(connection: string, runs: readonly RunRow[], offset: n
       id: r.id,
       status: r.status + (r.dryRun && r.status !== 'dry_run' ? ' (dry)' : ''),
       trigger: r.trigger,
-      actor: r.actor,
+      actor: displayActor(r.actor),
       started: formatTime(r.startedAt),
       changes: `groups +${r.groupsCreated} ~${r.groupsModified} −${r.groupsDeleted}; users +${r.usersCreated} ~${r.usersUpdated} −${r.usersDeactivated}; members +${r.membershipsAdded} −${r.membershipsRemoved}`,
       error: r.error ?? '',
@@ -123,6 +192,13 @@ export interface HeldDetails {
   readonly sample: readonly string[];
 }
 
+const APPROVAL_TITLES: Record<ApprovalView['state'], (r: RunRow) => string> = {
+  pending: (r) => `Approval needed: run #${r.id} of ${r.connection}`,
+  approved: (r) => `Approved: run #${r.id} of ${r.connection}`,
+  rejected: (r) => `Rejected: run #${r.id} of ${r.connection}`,
+  superseded: (r) => `No longer held: run #${r.id} of ${r.connection}`,
+};
+
 /** The approval card of a held run; once decided it says by whom and when, and has no buttons. */
 export function buildApproval(r: RunRow, held: HeldDetails, notice: NoticeView | null = null): ApprovalView {
   const state: ApprovalView['state'] = r.status === 'awaiting_approval' ? 'pending' : r.status === 'rejected' ? 'rejected' : r.decidedBy ? 'approved' : 'superseded';
@@ -132,6 +208,7 @@ export function buildApproval(r: RunRow, held: HeldDetails, notice: NoticeView |
     runId: r.id,
     connection: r.connection,
     state,
+    title: APPROVAL_TITLES[state](r),
     reason: held.reason ?? r.error ?? 'the plan removes more than the deletion threshold',
     facts: [
       { label: 'Groups to delete', value: String(r.groupsDeleted) },
@@ -140,7 +217,7 @@ export function buildApproval(r: RunRow, held: HeldDetails, notice: NoticeView |
       { label: 'Groups to create', value: String(r.groupsCreated) },
       { label: 'Users to create', value: String(r.usersCreated) },
       { label: 'Memberships to add', value: String(r.membershipsAdded) },
-      { label: 'Requested', value: `${r.trigger} by ${r.actor} at ${formatTime(r.startedAt)}` },
+      { label: 'Requested', value: `${r.trigger} by ${displayActor(r.actor)}, ${formatTime(r.startedAt)}` },
     ],
     sample: held.sample,
     sampleNote: held.sample.length < removals ? `a sample of ${held.sample.length} of ${removals} removals; the full plan: groupsync run ${r.id} --json` : null,
@@ -149,7 +226,7 @@ export function buildApproval(r: RunRow, held: HeldDetails, notice: NoticeView |
         ? null
         : state === 'superseded'
           ? `no longer held: the run is ${r.status}`
-          : `${state} by ${r.decidedBy} at ${formatTime(r.decidedAt)}${state === 'approved' ? ` — run ${r.status}` : ''}`,
+          : `${state} by ${displayActor(r.decidedBy)}, ${formatTime(r.decidedAt)}${state === 'approved' ? ` — run ${r.status}` : ': nothing was applied'}`,
     buttons:
       state === 'pending'
         ? [

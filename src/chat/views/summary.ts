@@ -28,7 +28,7 @@ export function summarize(view: View): string {
     case 'duplicates':
       return `${view.total} duplicate group${view.total === 1 ? '' : 's'} in ${view.connection}`;
     case 'approval':
-      return `Run #${view.runId} of ${view.connection} needs approval`;
+      return view.title;
     case 'alert':
       return view.title;
     case 'message':

@@ -76,14 +76,6 @@ export interface HealthView {
   readonly notice: NoticeView | null;
 }
 
-export interface AttemptView {
-  readonly id: number;
-  readonly status: string;
-  readonly trigger: string;
-  readonly started: string;
-  readonly error: string;
-}
-
 export interface StatusView {
   readonly type: 'status';
   readonly name: string;
@@ -91,7 +83,12 @@ export interface StatusView {
   readonly reasons: readonly string[];
   /** Enabled, AD type, users, conflicts, SSL status, last sync, next run, schedule… in that order. */
   readonly facts: readonly Fact[];
-  readonly attempts: readonly AttemptView[];
+  /** The last attempts as a strip of status icons with times, newest first: "✅ #42 2 h ago · ❌ #41 1 d ago"; '' when there are none. */
+  readonly strip: string;
+  /** What the strip's icons mean (only those it shows). */
+  readonly legend: string;
+  /** The newest failed attempt's error, when there is one: "#41, 1 d ago: directory unreachable". */
+  readonly lastError: string | null;
   readonly runningSince: string | null;
   readonly buttons: readonly ButtonView[];
   readonly notice: NoticeView | null;
@@ -109,11 +106,25 @@ export interface RunView {
   readonly status: string;
   readonly tone: Tone;
   readonly headline: string;
+  /**
+   * What happened, before anything else: the status in words ("applied", "dry run: nothing was
+   * applied", "held for approval", "rejected by …"), the error or the reason it was held, and how
+   * many entries were skipped.
+   */
+  readonly outcome: readonly Fact[];
+  /** Trigger, started, finished, filters, decision. */
   readonly facts: readonly Fact[];
-  /** groups / users / memberships counters, then the provisioning summary rows. */
+  /** "Changes", "Would change (nothing applied)"…; null when there is nothing to count (failed, rejected). */
+  readonly countersTitle: string | null;
+  /** groups / users / memberships counters, worded for what happened ("3 created" or "3 to create"). */
   readonly counters: readonly CounterRow[];
+  /** The provisioning summary rows (impacted, success, …) of an applied run. */
   readonly summary: readonly CounterRow[];
-  readonly error: string | null;
+  /** What a dry run would change, one line each (cut, with `changesNote` saying how many more). */
+  readonly changes: readonly string[];
+  readonly changesNote: string | null;
+  /** The details (skipped entries, audit): listed on the details card (`run <id>`), behind "Show details" on a result card. */
+  readonly detailsOpen: boolean;
   readonly skipped: readonly string[];
   readonly skippedPager: PagerView | null;
   readonly audit: readonly string[];
@@ -174,6 +185,8 @@ export interface ApprovalView {
   readonly runId: number;
   readonly connection: string;
   readonly state: 'pending' | 'approved' | 'rejected' | 'superseded';
+  /** "Approval needed: …", "Approved: …", "Rejected: …", "No longer held: …". */
+  readonly title: string;
   readonly reason: string;
   readonly facts: readonly Fact[];
   readonly sample: readonly string[];
