@@ -18,6 +18,7 @@ import { type ConnectionStatus, health, removeConnection, status } from './conne
 import { SharedReads } from './shared-reads.ts';
 import type { OpsContext, Page } from './context.ts';
 import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
+import { pauseConnection, resumeConnection } from './pause.ts';
 import { heldDetails, listRunsOf, runDetail, runsPage } from './runs.ts';
 import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, setIgnored } from './users.ts';
 
@@ -80,6 +81,15 @@ export class Operations {
   /** Removes a connection's state and history (local users and groups stay); only when confirmed; audited. */
   removeConnection(name: string, actor: string, confirm: boolean) {
     return removeConnection(this.#ctx, name, actor, confirm);
+  }
+
+  /** Pauses a connection: no scheduled run starts and syncs that could apply are refused until resumed; audited. */
+  pause(name: string, actor: string) {
+    return pauseConnection(this.#ctx, name, actor);
+  }
+
+  resume(name: string, actor: string) {
+    return resumeConnection(this.#ctx, name, actor);
   }
 
   sync(request: SyncRequest): Promise<SyncResult> {

@@ -95,7 +95,7 @@ describe('roles', () => {
   const SAMPLES: Record<string, string> = {
     help: 'help', health: 'health', status: 'status corp', sync: 'sync corp', runs: 'runs corp', run: 'run 1', conflicts: 'conflicts corp',
     duplicates: 'duplicates corp', map: 'map a b', ignore: 'ignore a', unignore: 'unignore a', link: 'link corp g', unlink: 'unlink corp g',
-    approve: 'approve 1', reject: 'reject 1', subscribe: 'subscribe', unsubscribe: 'unsubscribe',
+    approve: 'approve 1', reject: 'reject 1', subscribe: 'subscribe', unsubscribe: 'unsubscribe', pause: 'pause corp', resume: 'resume corp',
   };
 
   it('read commands are for viewers; anything that changes something is for admins, and so is a dry run (it reads the whole directory)', () => {

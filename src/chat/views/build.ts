@@ -93,6 +93,7 @@ export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = nul
     reasons: s.reasons.map(describeReason),
     facts: [
       { label: 'Enabled', value: s.enabled ? 'yes' : 'no' },
+      ...(s.paused ? [{ label: 'Paused', value: `since ${formatTime(s.paused.since)} by ${s.paused.by} (resume ${s.name})` }] : []),
       { label: 'AD type', value: adType(s.kind, s.vendor) },
       { label: 'Synced users', value: String(s.syncedUsers) },
       { label: 'Conflicts', value: String(s.conflicts) },
