@@ -20,13 +20,14 @@ import type { OpsContext, Page } from './context.ts';
 import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
 import { pauseConnection, resumeConnection } from './pause.ts';
 import { heldDetails, listRunsOf, runDetail, runsPage } from './runs.ts';
-import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, setIgnored } from './users.ts';
+import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, searchLocalUsers, setIgnored } from './users.ts';
 
 export type { ConnectionStatus } from './connections.ts';
 export { describeSchedule, sslState } from './connections.ts';
 export type { Page } from './context.ts';
 export type { DuplicateItem } from './groups.ts';
 export type { ConflictItem } from './users.ts';
+export type { LocalUserSummary } from '../store/local-users.ts';
 
 export interface OperationsDeps {
   readonly db: Db;
@@ -138,6 +139,11 @@ export class Operations {
   /** A directory user known to the store by id, login, mail or DN; several matches are an error naming them. */
   findDirectoryUser(ref: string, connection?: string) {
     return findDirectoryUser(this.#ctx, ref, connection);
+  }
+
+  /** Local users whose name, login or mail contains `text` (or `#id`), for a pick list; at most `limit`. */
+  searchLocalUsers(text: string, limit = 20) {
+    return searchLocalUsers(this.#ctx, text, limit);
   }
 
   findLocalUser(ref: string) {

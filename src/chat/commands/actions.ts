@@ -89,8 +89,33 @@ async function resolveThenShow(ctx: ChatContext, act: () => Promise<string>, sho
   }
 }
 
+/**
+ * A choice from a search list (a PickView): the surface sends the list's data with `pickField`,
+ * the key the choice goes to, and the choice itself in that key (Slack) or in the input named by
+ * `pickInput` (Teams sends every input of the card). No choice: the key stays empty and the
+ * button's data is refused like any other incomplete data.
+ */
+export function withPick(raw: unknown): unknown {
+  if (!raw || typeof raw !== 'object') return raw;
+  const { pickInput, pickField, ...rest } = raw as Record<string, unknown>;
+  if (typeof pickField !== 'string' || !/^[a-z]+$/.test(pickField)) return raw;
+  const chosen = typeof pickInput === 'string' ? rest[pickInput] : rest[pickField];
+  return { ...rest, [pickField]: chosen === '' ? undefined : chosen };
+}
+
+/** Local users for a search list, as (title, value) pairs: "Name (login) · mail · inactive", "#id". */
+export async function searchChoices(ctx: ChatContext, dataset: string, text: string): Promise<Array<{ title: string; value: string }>> {
+  if (dataset !== 'localUsers') throw new UsageError(`there is no search "${dataset.slice(0, 40)}"; ask for a fresh card`, null);
+  const users = await ctx.ops.searchLocalUsers(text, 20);
+  return users.map((u) => {
+    const name = u.displayName ?? u.login ?? u.mail ?? `#${u.id}`;
+    const parts = [`#${u.id} ${name}${u.login && u.login !== name ? ` (${u.login})` : ''}`, ...(u.mail && u.mail !== name ? [u.mail] : []), ...(u.active ? [] : ['inactive'])];
+    return { title: parts.join(' · '), value: String(u.id) };
+  });
+}
+
 export async function handleAction(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
-  const reply = await act(ctx, verb, raw);
+  const reply = await act(ctx, verb, withPick(raw));
   // Buttons on an alert answer in a new message; the alert card is left to its incident.
   const fromAlert = (raw as { origin?: unknown } | null)?.origin === 'alert';
   return fromAlert && reply.replace ? { ...reply, asNewMessage: true } : reply;

@@ -5,10 +5,10 @@
  */
 import type { ConnectionHealth } from '../../health/health.ts';
 import { describeReason } from '../../health/health.ts';
-import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../../ops/operations.ts';
+import type { ConflictItem, ConnectionStatus, DuplicateItem, LocalUserSummary, Page } from '../../ops/operations.ts';
 import { COMMANDS } from '../commands/spec.ts';
 import { PAGE_SIZES, clampOffset, formatTime, pager, plural } from './format.ts';
-import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, HelpView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
+import type { ButtonView, CandidateView, ConflictsView, DuplicatesView, Fact, HealthView, HelpView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
 
 export function buildHelp(notice: NoticeView | null = null, topic: string | null = null): HelpView {
   const commands = COMMANDS.filter((c) => !topic || c.name === topic).map((c) => ({
@@ -126,6 +126,20 @@ export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = nul
 
 const MAX_CANDIDATE_BUTTONS = 4;
 
+/** A local candidate as an admin chooses it: name, then id, mail, active or not, last activity, where mapped. */
+export function candidateView(c: LocalUserSummary): CandidateView {
+  const name = c.displayName ?? c.login ?? c.mail ?? `#${c.id}`;
+  const detail = [
+    `#${c.id}`,
+    ...(c.login && c.login !== name ? [c.login] : []),
+    c.mail ?? 'no mail',
+    c.active ? 'active' : 'inactive',
+    c.lastActivityAt ? `last activity ${formatTime(c.lastActivityAt)}` : 'no activity recorded',
+    ...(c.mappedIn.length ? [`mapped in ${c.mappedIn.join(', ')}`] : []),
+  ].join(' · ');
+  return { id: c.id, name, detail };
+}
+
 export function buildConflicts(connection: string, page: Page<ConflictItem>, notice: NoticeView | null = null): ConflictsView {
   return {
     type: 'conflicts',
@@ -137,24 +151,27 @@ export function buildConflicts(connection: string, page: Page<ConflictItem>, not
       const hidden = c.candidates.length - shown.length;
       const reason =
         c.status === 'conflict'
-          ? `${plural(c.candidates.length, 'local candidate')}: ${c.candidates.map((x) => `#${x.id} ${x.login ?? x.mail ?? ''}`.trim()).join(', ') || 'another directory user has the same key'}` +
+          ? (c.candidates.length ? `${plural(c.candidates.length, 'local candidate')}:` : 'another directory user has the same key') +
             (hidden ? ` (${hidden} without a button: use "map ${c.login ?? c.directoryId} #id")` : '')
           : (c.reason ?? 'no local user matches');
+      const data = { connection, user: c.directoryId, offset: page.offset };
       return {
         directoryId: c.directoryId,
         user: c.displayName ? `${c.displayName} (${c.login ?? c.directoryId})` : (c.login ?? c.directoryId),
         detail: [c.mail, c.dn].filter(Boolean).join(' · ') || c.directoryId,
         status: c.status,
         reason,
+        candidates: c.candidates.map(candidateView),
         buttons: [
           ...shown.map((x) => ({
             label: `Map to ${x.login ?? x.mail ?? `#${x.id}`}`,
             verb: 'conflict.map',
-            data: { connection, user: c.directoryId, local: x.id, offset: page.offset },
+            data: { ...data, local: x.id },
             style: 'positive' as const,
           })),
-          { label: 'Ignore', verb: 'conflict.ignore', data: { connection, user: c.directoryId, offset: page.offset } },
+          { label: 'Ignore', verb: 'conflict.ignore', data },
         ],
+        pick: { label: 'Or map to any local user', placeholder: 'Search by name, login or mail', verb: 'conflict.map', data, field: 'local', dataset: 'localUsers' as const },
       };
     }),
     pager: pager('conflicts', { connection }, page.offset, page.items.length, page.total, page.limit),
