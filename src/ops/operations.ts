@@ -17,7 +17,7 @@ import type { RunningSync, SyncRunner } from '../sync/runner.ts';
 import { type ConnectionStatus, health, removeConnection, status } from './connections.ts';
 import { SharedReads } from './shared-reads.ts';
 import type { OpsContext, Page } from './context.ts';
-import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
+import { type DuplicateAction, type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
 import { pauseConnection, resumeConnection } from './pause.ts';
 import { heldDetails, listRunsOf, runDetail, runsPage } from './runs.ts';
 import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, searchLocalUsers, setIgnored } from './users.ts';
@@ -25,7 +25,7 @@ import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser
 export type { ConnectionStatus } from './connections.ts';
 export { describeSchedule, sslState } from './connections.ts';
 export type { Page } from './context.ts';
-export type { DuplicateItem } from './groups.ts';
+export type { DuplicateAction, DuplicateItem } from './groups.ts';
 export type { ConflictItem } from './users.ts';
 export type { LocalUserSummary } from '../store/local-users.ts';
 
@@ -178,7 +178,7 @@ export class Operations {
   }
 
   /** Resolves a duplicate: link the directory group to the existing local group, or ignore it (only one of `connection`'s, when given). */
-  resolveDuplicate(id: number, action: 'link' | 'ignore', actor: string, options: { connection?: string } = {}) {
+  resolveDuplicate(id: number, action: DuplicateAction, actor: string, options: { connection?: string } = {}) {
     return resolveDuplicate(this.#ctx, id, action, actor, options);
   }
 }

@@ -114,7 +114,9 @@ describe('what the cards say', () => {
     expect(texts('conflicts')).toContain('**john.doe** · #31 · JDOE@corp.example · inactive · no activity recorded · mapped in branch');
     expect(actions('conflicts')[1]!.data).toEqual({ connection: 'corp', user: 'a1b2', local: 31, offset: 0 });
     expect(texts('conflicts')).toContain('1–2 of 12');
-    expect(actions('duplicates').map((a) => a.verb)).toEqual(['duplicate.link', 'duplicate.ignore']);
+    // The sample duplicate's local group is fed by another connection: it shows which, and offers no link into it.
+    expect(actions('duplicates').map((a) => `${a.verb} ${a.title}`)).toEqual(['duplicate.separate Sync as "Developers (corp)"', 'duplicate.ignore Ignore']);
+    expect(texts('duplicates').join('\n')).toContain('#17 Developers (9 members) · synced from corp-ad');
   });
 
   it('an approval shows the numbers and a sample; once decided, who and when, without approve/reject', () => {

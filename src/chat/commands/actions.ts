@@ -28,6 +28,7 @@ const schemas = {
   'conflict.ignore': z.object({ connection: name, user: z.string().min(1).max(512), offset }),
   'duplicate.link': z.object({ connection: name, id, offset }),
   'duplicate.ignore': z.object({ connection: name, id, offset }),
+  'duplicate.separate': z.object({ connection: name, id, offset }),
   'run.approve': z.object({ run: id }),
   'run.reject': z.object({ run: id }),
 } as const;
@@ -48,6 +49,7 @@ export const VERB_ROLES: Record<Verb, Role> = {
   'conflict.ignore': 'admin',
   'duplicate.link': 'admin',
   'duplicate.ignore': 'admin',
+  'duplicate.separate': 'admin',
   'run.approve': 'admin',
   'run.reject': 'admin',
 };
@@ -64,6 +66,7 @@ export const VERB_TITLES: Record<Verb, string> = {
   'conflict.ignore': 'Ignoring a user',
   'duplicate.link': 'Linking a duplicate group',
   'duplicate.ignore': 'Ignoring a duplicate group',
+  'duplicate.separate': 'Syncing a duplicate group under a name of its own',
   'run.approve': 'Approving a run',
   'run.reject': 'Rejecting a run',
 };
@@ -171,14 +174,17 @@ async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
       );
     }
     case 'duplicate.link':
+    case 'duplicate.separate':
     case 'duplicate.ignore': {
       const d = parseAction(verb, raw);
-      const action = verb === 'duplicate.link' ? 'link' : 'ignore';
+      const action = verb === 'duplicate.link' ? 'link' : verb === 'duplicate.separate' ? 'separate' : 'ignore';
       return resolveThenShow(
         ctx,
         async () => {
           const r = await ctx.ops.resolveDuplicate(d.id, action, ctx.actor, { connection: d.connection });
-          return action === 'link' ? `${r.name} is linked to the existing local group by ${ctx.actor}; it is synced from the next run` : `${r.name} is ignored (by ${ctx.actor})`;
+          if (action === 'ignore') return `${r.name} is ignored (by ${ctx.actor})`;
+          const into = action === 'link' ? 'the existing local group' : `a local group of its own, "${r.localGroup!.name}",`;
+          return `${r.name} is linked to ${into} by ${ctx.actor}; it is synced from the next run`;
         },
         async (text, tone) => reply(await duplicatesView(ctx, d.connection, d.offset, notice(tone, text))),
       );

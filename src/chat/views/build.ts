@@ -191,10 +191,17 @@ export function buildDuplicates(connection: string, page: Page<DuplicateItem>, n
       id: d.id,
       name: d.name,
       directoryRef: d.dn ?? d.directoryId,
-      localGroup: d.localGroupId === null ? 'the local group no longer exists' : `#${d.localGroupId} ${d.localGroupName ?? ''} (${plural(d.localMembers, 'member')})`.trim(),
+      localGroup:
+        d.localGroupId === null
+          ? 'the local group no longer exists'
+          : `#${d.localGroupId} ${d.localGroupName ?? ''} (${plural(d.localMembers, 'member')}) · ${d.owner ? `synced from ${d.owner}` : 'not synced from any connection'}`,
       detected: formatTime(d.detectedAt),
       buttons: [
-        { label: 'Link to existing', verb: 'duplicate.link', data: { connection, id: d.id, offset: page.offset }, style: 'positive' as const },
+        // A local group fed by another connection cannot take a second source: only the other resolutions are offered.
+        ...(d.localGroupId !== null && (d.owner === null || d.owner === connection)
+          ? [{ label: 'Link to existing', verb: 'duplicate.link', data: { connection, id: d.id, offset: page.offset }, style: 'positive' as const }]
+          : []),
+        { label: `Sync as "${d.name} (${connection})"`, verb: 'duplicate.separate', data: { connection, id: d.id, offset: page.offset } },
         { label: 'Ignore', verb: 'duplicate.ignore', data: { connection, id: d.id, offset: page.offset } },
       ],
     })),
