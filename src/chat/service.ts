@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { Operations } from '../ops/operations.ts';
 import type { ConversationInput } from '../store/conversations.ts';
 import type { Db } from '../store/db.ts';
-import { type Verb, VERB_ROLES, VERB_TITLES, handleAction, isVerb } from './commands/actions.ts';
+import { type Verb, VERB_ROLES, VERB_TITLES, handleAction, isVerb, searchChoices } from './commands/actions.ts';
 import type { ChatContext, Reply } from './commands/context.ts';
 import { handleCommand } from './commands/handlers.ts';
 import { usageText } from './commands/notation.ts';
@@ -98,6 +98,21 @@ export class ChatService {
     } catch (error) {
       this.#deps.onRequest?.(inv.user.surface, outcomeOf(error));
       return { view: this.#errorView(error, verb, log), replace: false };
+    }
+  }
+
+  /**
+   * A search list's choices (Teams Data.Query, Slack options): for admins only, since it lists
+   * local users and serves only to map one; anyone else gets an empty list.
+   */
+  async search(inv: Invocation, dataset: string, text: string): Promise<Array<{ title: string; value: string }>> {
+    const log = this.#deps.logger.child({ surface: inv.user.surface, user: inv.user.id });
+    try {
+      await this.#deps.auth.require(inv.user, 'admin', 'Searching local users');
+      return await searchChoices(this.#context(inv), dataset, text);
+    } catch (error) {
+      log.warn({ dataset, err: describeError(error) }, 'chat search refused or failed');
+      return [];
     }
   }
 

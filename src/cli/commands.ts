@@ -6,6 +6,7 @@
  * and exit codes; their text is still the neutral view (text-views.ts).
  */
 import type { App } from '../app.ts';
+import type { DuplicateAction } from '../ops/operations.ts';
 import type { ChatContext } from '../chat/commands/context.ts';
 import type { Command, CommandName } from '../chat/commands/spec.ts';
 import { buildConflicts, buildDuplicates, buildHealth, buildStatus } from '../chat/views/build.ts';
@@ -133,8 +134,9 @@ const CLI_RUNNERS: Readonly<Record<string, (cx: CliContext, args: readonly unkno
     );
   },
   duplicate: async (cx, [action, id]) => {
-    const r = await cx.app.ops.resolveDuplicate(id as number, action as 'link' | 'ignore', cx.actor);
-    cx.print(r, () => `duplicate #${r.id} ${r.name}: ${r.status}${r.status === 'linked' ? ' (synced from the next run)' : ''}`);
+    const r = await cx.app.ops.resolveDuplicate(id as number, action as DuplicateAction, cx.actor);
+    const into = r.localGroup ? ` into local group ${r.localGroup.name}` : '';
+    cx.print(r, () => `duplicate #${r.id} ${r.name}: ${r.status}${r.status === 'linked' ? `${into} (synced from the next run)` : ''}`);
   },
 };
 

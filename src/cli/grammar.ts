@@ -74,7 +74,10 @@ const CLI_ONLY: readonly CliOnly[] = [
   {
     name: 'duplicate',
     description: 'resolve a duplicate group',
-    arguments: [new Argument('<action>', 'link (to the existing local group) or ignore').choices(['link', 'ignore']), new Argument('<id>', 'duplicate id').argParser(id('duplicate id'))],
+    arguments: [
+      new Argument('<action>', 'link (into the existing local group), separate (a local group of its own, "Sales (corp)") or ignore').choices(['link', 'separate', 'ignore']),
+      new Argument('<id>', 'duplicate id').argParser(id('duplicate id')),
+    ],
     options: () => [],
   },
 ];

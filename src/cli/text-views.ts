@@ -75,6 +75,8 @@ export function commandOf(b: ButtonView): string | null {
       return `duplicate link ${d.id}`;
     case 'duplicate.ignore':
       return `duplicate ignore ${d.id}`;
+    case 'duplicate.separate':
+      return `duplicate separate ${d.id}`;
     default:
       return null;
   }
@@ -149,7 +151,10 @@ function conflictsText(v: Extract<View, { type: 'conflicts' }>): string[] {
     ...wrap(`${v.connection}: ${v.summary}`),
     ...noticeLines(v.notice),
     ...(v.items.length ? [table(['user', 'status', 'details', 'candidates / reason'], v.items.map((i) => [i.user, i.status, i.detail, i.reason]), width)] : []),
-    ...v.items.flatMap((i) => nextLine(i.buttons, `  ${i.user}`)),
+    ...v.items.flatMap((i) => [
+      ...i.candidates.flatMap((c) => wrap(`  ${i.user} → candidate ${c.name}: ${c.detail}`, '      ')),
+      ...nextLine(i.buttons, `  ${i.user}`),
+    ]),
     ...pagerLine(v.pager, 'showing'),
   ];
 }
@@ -159,7 +164,7 @@ function duplicatesText(v: Extract<View, { type: 'duplicates' }>): string[] {
     ...wrap(`${v.connection}: ${v.summary}`),
     ...noticeLines(v.notice),
     ...(v.items.length ? [table(['id', 'directory group', 'existing local group', 'detected'], v.items.map((d) => [d.id, `${d.name}\n${d.directoryRef}`, d.localGroup, d.detected]), width)] : []),
-    ...(v.items.length ? ['resolve with: groupsync duplicate link <id>   or   groupsync duplicate ignore <id>'] : []),
+    ...(v.items.length ? ['resolve with: groupsync duplicate link|separate|ignore <id>'] : []),
     ...pagerLine(v.pager, 'showing'),
   ];
 }

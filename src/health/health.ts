@@ -3,9 +3,11 @@
  * A pure function of what the store says and the time; rendering is the surfaces' business.
  */
 import type { SslState } from '../domain/types.ts';
+import { formatUtc } from '../format.ts';
 
 export type HealthReason =
   | { readonly code: 'disabled' }
+  | { readonly code: 'paused'; readonly since: Date; readonly by: string }
   | { readonly code: 'no_schedule' }
   | { readonly code: 'never_synced' }
   | { readonly code: 'stale'; readonly lastSyncAt: Date; readonly limitMs: number }
@@ -21,7 +23,7 @@ export type HealthReason =
 export type HealthCode = HealthReason['code'];
 
 /** Causes that belong to the connection as a whole; a link red only for these raises no alert of its own. */
-export const CONNECTION_CAUSES: ReadonlySet<HealthCode> = new Set(['disabled', 'no_schedule', 'never_synced', 'stale', 'last_run_failed', 'awaiting_approval', 'quarantined']);
+export const CONNECTION_CAUSES: ReadonlySet<HealthCode> = new Set(['disabled', 'paused', 'no_schedule', 'never_synced', 'stale', 'last_run_failed', 'awaiting_approval', 'quarantined']);
 
 export interface Attempt {
   readonly id: number;
@@ -43,6 +45,8 @@ export interface ConnectionHealthInput {
   readonly lastSuccessAt: Date | null;
   readonly nextRunAt: Date | null;
   readonly quarantinedAt: Date | null;
+  /** Paused by an admin (`pause`): red with that reason, no next run, not stale meanwhile. */
+  readonly paused?: { readonly since: Date; readonly by: string } | null;
   readonly consecutiveFailures: number;
   readonly certificate: { readonly validTo: string; readonly trusted: boolean; readonly error: string | null } | null;
   /** Newest first. */
@@ -109,6 +113,7 @@ export function sslOf(certificate: ConnectionHealthInput['certificate'], now: Da
 export function evaluateConnection(input: ConnectionHealthInput, now: Date): ConnectionHealth {
   const common: HealthReason[] = [];
   if (!input.enabled) common.push({ code: 'disabled' });
+  if (input.paused) common.push({ code: 'paused', since: input.paused.since, by: input.paused.by });
   if (!input.hasSchedule) common.push({ code: 'no_schedule' });
   if (input.quarantinedAt) common.push({ code: 'quarantined', since: input.quarantinedAt, failures: input.consecutiveFailures });
   const last = input.attempts.find((a) => !a.dryRun && a.status !== 'dry_run' && a.status !== 'running');
@@ -117,6 +122,8 @@ export function evaluateConnection(input: ConnectionHealthInput, now: Date): Con
   if (waiting) common.push({ code: 'awaiting_approval', runId: waiting.id });
   const stale = (lastSyncAt: Date | null): HealthReason | null => {
     if (!lastSyncAt) return { code: 'never_synced' };
+    // A paused connection is not expected to sync: the pause is the reason, not the staleness (which would alert).
+    if (input.paused) return null;
     return now.getTime() - lastSyncAt.getTime() > input.staleAfterMs ? { code: 'stale', lastSyncAt, limitMs: input.staleAfterMs } : null;
   };
   const ssl = sslOf(input.certificate, now);
@@ -127,7 +134,7 @@ export function evaluateConnection(input: ConnectionHealthInput, now: Date): Con
   if (input.pendingDuplicates > 0) connectionReasons.push({ code: 'duplicate_pending', count: input.pendingDuplicates });
   if (ssl.reason) connectionReasons.push(ssl.reason);
   // A disabled or unscheduled connection does not run, whatever its stored next_run_at says.
-  const nextRunAt = input.enabled && input.hasSchedule ? input.nextRunAt : null;
+  const nextRunAt = input.enabled && input.hasSchedule && !input.paused ? input.nextRunAt : null;
 
   const links = input.links.map((l): LinkHealth => {
     // A link's last sync: a full successful sync after it was linked, or a sync of it alone.
@@ -197,6 +204,8 @@ export function describeReason(r: HealthReason): string {
   switch (r.code) {
     case 'disabled':
       return 'connection disabled';
+    case 'paused':
+      return `paused since ${formatUtc(r.since)} by ${r.by}`;
     case 'no_schedule':
       return 'no schedule';
     case 'never_synced':

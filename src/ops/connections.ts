@@ -33,6 +33,8 @@ export interface ConnectionStatus {
   readonly nextRunAt: Date | null;
   readonly quarantinedAt: Date | null;
   readonly consecutiveFailures: number;
+  /** Paused by an admin (`pause`), with when and by whom; null when it runs. */
+  readonly paused?: { readonly since: Date; readonly by: string } | null;
 }
 
 export function sslState(
@@ -87,6 +89,7 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
     nextRunAt: health.nextRunAt,
     quarantinedAt: row?.quarantinedAt ?? null,
     consecutiveFailures: row?.consecutiveFailures ?? 0,
+    paused: input!.paused ?? null,
   };
 }
 

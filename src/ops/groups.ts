@@ -3,7 +3,7 @@ import { refNames } from '../domain/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError } from '../errors.ts';
 import { insertAudit } from '../store/audit.ts';
-import { type PendingDuplicate, listPendingDuplicates, lockDuplicate, resolveDuplicateRow } from '../store/duplicates.ts';
+import { type PendingDuplicate, insertSeparateLocalGroup, listPendingDuplicates, lockDuplicate, resolveDuplicateRow } from '../store/duplicates.ts';
 import { findLink, findLinkOfLocalGroup, insertManualLink, linkToLocalGroup, listActiveLinks, relinkManually, unlinkLink } from '../store/links.ts';
 import { withTransaction } from '../store/transaction.ts';
 import type { OpsContext, Page } from './context.ts';
@@ -64,12 +64,18 @@ export async function unlinkGroup(ctx: OpsContext, name: string, groupRef: strin
   });
 }
 
+/** How an admin resolves a duplicate: link into the existing local group, sync as a separately named one, or ignore it. */
+export type DuplicateAction = 'link' | 'separate' | 'ignore';
+
 /**
- * Resolves a duplicate: link the directory group to the existing local group, or ignore it.
+ * Resolves a duplicate. `link` binds the directory group to the existing local group, unless
+ * another connection's link feeds it (a local group has one source: memberships do not record
+ * which connection added a member, so a second source's removals would remove the first one's
+ * members). `separate` creates a local group of its own, "Sales (corp)", and links to it.
  * With `connection` (a button on that connection's list) a duplicate of another connection is
  * not found, so a button cannot act beyond the list it is on.
  */
-export async function resolveDuplicate(ctx: OpsContext, id: number, action: 'link' | 'ignore', actor: string, options: { connection?: string } = {}) {
+export async function resolveDuplicate(ctx: OpsContext, id: number, action: DuplicateAction, actor: string, options: { connection?: string } = {}) {
   const expected = options.connection ? ctx.engine.connection(options.connection).name : null;
   return withTransaction(ctx.db, async (tx) => {
     const dup = await lockDuplicate(tx, id);
@@ -80,16 +86,32 @@ export async function resolveDuplicate(ctx: OpsContext, id: number, action: 'lin
     }
     const config = ctx.engine.connection(dup.connection);
     const now = ctx.now();
+    let localGroup: { id: number; name: string } | null = null;
     if (action === 'link') {
       if (dup.localGroupId === null) throw new GroupsyncError('INVALID_STATE', `the local group of duplicate #${id} no longer exists; ignore it and sync again`);
       const owner = await findLinkOfLocalGroup(tx, dup.localGroupId);
-      if (owner) throw new GroupsyncError('INVALID_STATE', `local group ${dup.name} is already linked to ${owner.connection}:${owner.name}`);
-      await linkToLocalGroup(tx, { connection: config.name, directoryId: dup.directoryId, dn: dup.dn, name: dup.name, kind: config.linkKind, localGroupId: dup.localGroupId }, now);
+      if (owner) {
+        throw new GroupsyncError(
+          'INVALID_STATE',
+          `local group ${dup.name} is fed by ${owner.connection} (${owner.name}); a local group has one source, so sync this one as a separate group ("separate") or ignore it`,
+        );
+      }
+      localGroup = { id: dup.localGroupId, name: dup.name };
+    } else if (action === 'separate') {
+      localGroup = await insertSeparateLocalGroup(tx, dup.name, config.name, config.linkKind, now);
     }
-    await resolveDuplicateRow(tx, id, action === 'link' ? 'linked' : 'ignored', actor, now);
+    if (localGroup) await linkToLocalGroup(tx, { connection: config.name, directoryId: dup.directoryId, dn: dup.dn, name: dup.name, kind: config.linkKind, localGroupId: localGroup.id }, now);
+    const status = action === 'ignore' ? 'ignored' : 'linked';
+    await resolveDuplicateRow(tx, id, status, actor, now);
     await insertAudit(tx, actor, config.name, null, [
-      { action: action === 'link' ? 'duplicate.linked' : 'duplicate.ignored', targetType: 'directory_group', targetId: dup.directoryId, before: { status: 'pending' }, after: { status: action === 'link' ? 'linked' : 'ignored', localGroupId: dup.localGroupId } },
+      {
+        action: action === 'link' ? 'duplicate.linked' : action === 'separate' ? 'duplicate.separated' : 'duplicate.ignored',
+        targetType: 'directory_group',
+        targetId: dup.directoryId,
+        before: { status: 'pending', localGroupId: dup.localGroupId },
+        after: { status, localGroupId: localGroup?.id ?? dup.localGroupId, ...(action === 'separate' ? { localGroupName: localGroup!.name } : {}) },
+      },
     ]);
-    return { id, name: dup.name, connection: config.name, status: action === 'link' ? 'linked' : 'ignored' };
+    return { id, name: dup.name, connection: config.name, status, localGroup };
   });
 }

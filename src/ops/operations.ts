@@ -17,19 +17,21 @@ import type { RunningSync, SyncRunner } from '../sync/runner.ts';
 import { type ConnectionStatus, health, removeConnection, status } from './connections.ts';
 import { SharedReads } from './shared-reads.ts';
 import type { OpsContext, Page } from './context.ts';
-import { type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
+import { type DuplicateAction, type DuplicateItem, linkGroup, listDuplicates, resolveDuplicate, unlinkGroup } from './groups.ts';
+import { pauseConnection, resumeConnection } from './pause.ts';
 import { heldDetails, listRunsOf, runDetail, runsPage } from './runs.ts';
 import { type AuditItem, type AuditQuery, type DirectoryUserRow, type FailureContext, type UsersQuery, auditPage, failureContext, incidentsWithContext, listUsers } from './read.ts';
 import { type WhyAnswer, explainMembership } from './why.ts';
-import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, setIgnored } from './users.ts';
+import { type ConflictItem, conflicts, findDirectoryUser, findLocalUser, mapUser, searchLocalUsers, setIgnored } from './users.ts';
 
 export type { ConnectionStatus } from './connections.ts';
 export { describeSchedule, sslState } from './connections.ts';
 export type { Page } from './context.ts';
-export type { DuplicateItem } from './groups.ts';
+export type { DuplicateAction, DuplicateItem } from './groups.ts';
 export type { ConflictItem } from './users.ts';
 export type { AuditItem, AuditQuery, DirectoryUserRow, FailureContext, UserStatusFilter, UsersQuery } from './read.ts';
 export type { WhyAnswer, WhyGroup } from './why.ts';
+export type { LocalUserSummary } from '../store/local-users.ts';
 
 export interface OperationsDeps {
   readonly db: Db;
@@ -86,6 +88,15 @@ export class Operations {
     return removeConnection(this.#ctx, name, actor, confirm);
   }
 
+  /** Pauses a connection: no scheduled run starts and syncs that could apply are refused until resumed; audited. */
+  pause(name: string, actor: string) {
+    return pauseConnection(this.#ctx, name, actor);
+  }
+
+  resume(name: string, actor: string) {
+    return resumeConnection(this.#ctx, name, actor);
+  }
+
   sync(request: SyncRequest): Promise<SyncResult> {
     return this.#runner.sync(request);
   }
@@ -134,6 +145,11 @@ export class Operations {
     return findDirectoryUser(this.#ctx, ref, connection);
   }
 
+  /** Local users whose name, login or mail contains `text` (or `#id`), for a pick list; at most `limit`. */
+  searchLocalUsers(text: string, limit = 20) {
+    return searchLocalUsers(this.#ctx, text, limit);
+  }
+
   findLocalUser(ref: string) {
     return findLocalUser(this.#ctx, ref);
   }
@@ -166,7 +182,7 @@ export class Operations {
   }
 
   /** Resolves a duplicate: link the directory group to the existing local group, or ignore it (only one of `connection`'s, when given). */
-  resolveDuplicate(id: number, action: 'link' | 'ignore', actor: string, options: { connection?: string } = {}) {
+  resolveDuplicate(id: number, action: DuplicateAction, actor: string, options: { connection?: string } = {}) {
     return resolveDuplicate(this.#ctx, id, action, actor, options);
   }
 

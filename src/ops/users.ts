@@ -3,7 +3,7 @@ import { dnKeyOf } from '../domain/dn.ts';
 import { GroupsyncError } from '../errors.ts';
 import { insertAudit } from '../store/audit.ts';
 import type { Executor } from '../store/db.ts';
-import { type LocalUserRow, findLocalUsers, getLocalUsers } from '../store/local-users.ts';
+import { type LocalUserRow, type LocalUserSummary, describeLocalUsers, findLocalUsers, searchLocalUsers as searchLocalUserRows } from '../store/local-users.ts';
 import { type MappingRow, decideMapping, findMappedTo, findMappings, listUnsynced, lockMapping as lockMappingRow } from '../store/mappings.ts';
 import { removeFromLinkedGroups } from '../store/memberships.ts';
 import { withTransaction } from '../store/transaction.ts';
@@ -17,13 +17,14 @@ export interface ConflictItem {
   readonly displayName: string | null;
   readonly status: 'conflict' | 'unmapped';
   readonly reason: string | null;
-  readonly candidates: ReadonlyArray<{ id: number; login: string | null; mail: string | null; displayName: string | null }>;
+  /** Each local candidate with what an admin needs to choose: name, mail, active or not, last activity, where it is mapped. */
+  readonly candidates: readonly LocalUserSummary[];
 }
 
 export async function conflicts(ctx: OpsContext, name: string, offset = 0, limit = 20): Promise<Page<ConflictItem>> {
   const config = ctx.engine.connection(name);
   const { rows, total } = await listUnsynced(ctx.db, config.name, offset, limit);
-  const candidates = await getLocalUsers(ctx.db, [...new Set(rows.flatMap((r) => r.candidates))]);
+  const candidates = await describeLocalUsers(ctx.db, [...new Set(rows.flatMap((r) => r.candidates))]);
   const byId = new Map(candidates.map((c) => [c.id, c]));
   return {
     total,
@@ -37,12 +38,15 @@ export async function conflicts(ctx: OpsContext, name: string, offset = 0, limit
       displayName: r.displayName,
       status: r.status as 'conflict' | 'unmapped',
       reason: r.reason,
-      candidates: r.candidates.map((id) => {
-        const c = byId.get(id);
-        return { id, login: c?.login ?? null, mail: c?.mail ?? null, displayName: c?.displayName ?? null };
-      }),
+      candidates: r.candidates.map((id) => byId.get(id) ?? { id, login: null, mail: null, displayName: null, active: false, lastActivityAt: null, mappedIn: [] }),
     })),
   };
+}
+
+/** Local users for a pick list (a typeahead): name, login or mail containing `text`, or `#id`; at most `limit` (≤ 50). */
+export async function searchLocalUsers(ctx: OpsContext, text: string, limit = 20): Promise<LocalUserSummary[]> {
+  if (!text.trim()) return [];
+  return searchLocalUserRows(ctx.db, text.slice(0, 200), Math.min(Math.max(limit, 1), 50));
 }
 
 /** Finds a directory user known to the store by id, login, mail or DN; several matches are an error naming them. */

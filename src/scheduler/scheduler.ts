@@ -15,6 +15,7 @@ import type { SyncRunner } from '../sync/runner.ts';
 import { failInterruptedRuns, listHeldRuns, setNextRun } from '../store/runs.ts';
 import { claimDueRun, countScheduleFailure, recordScheduleFailure, recordScheduleSuccess } from '../store/schedule.ts';
 import type { SyncEngine } from '../sync/engine.ts';
+import { describePause } from '../sync/paused.ts';
 import { type BackoffPolicy, initialRun, nextAfterFailure, nextAfterSuccess, scheduleKey } from '../domain/schedule.ts';
 
 export function backoffOf(c: ConnectionConfig): BackoffPolicy {
@@ -128,6 +129,11 @@ export class Scheduler {
       if (!c.enabled || !c.schedule) continue;
       const row = await getConnection(db, c.name);
       if (!row) continue;
+      if (row.pausedAt) {
+        // Paused by an admin: no scheduled run until resumed; a slot missed meanwhile runs at the next tick after it.
+        skipped.push({ connection: c.name, reason: describePause(c.name, { at: row.pausedAt, by: row.pausedBy ?? 'unknown' }) });
+        continue;
+      }
       let due = row.nextRunAt;
       const key = scheduleKey(c.schedule);
       // No state yet, or the config file's schedule changed since the next run was computed (a

@@ -59,11 +59,16 @@ export async function relinkGroup(tx: Executor, linkId: number, localGroupId: nu
   await tx.execute(sql`update group_links set local_group_id = ${p(localGroupId)}, updated_at = now() where id = ${p(linkId)}`);
 }
 
-/** A renamed or redescribed directory group: its link, and its local group when it has one. */
+/**
+ * A renamed or redescribed directory group: its link, and its local group when it has one. The
+ * local group takes the new name only when it had the link's name: one synced under a name of its
+ * own (a duplicate resolved as "Sales (corp)") keeps it.
+ */
 export async function updateGroup(tx: Executor, linkId: number, localGroupId: number | null, after: GroupFields): Promise<void> {
   if (localGroupId !== null) {
-    await tx.execute(sql`update local_groups set name = ${p(after.name)}, description = ${p(after.description)}, updated_at = now()
-                         where id = ${p(localGroupId)}`);
+    await tx.execute(sql`update local_groups g set description = ${p(after.description)}, updated_at = now(),
+                           name = case when lower(g.name) = lower(l.name) then ${p(after.name)} else g.name end
+                         from group_links l where l.id = ${p(linkId)} and g.id = ${p(localGroupId)}`);
   }
   await tx.execute(sql`update group_links set name = ${p(after.name)}, description = ${p(after.description)}, dn = ${p(after.dn)},
                          updated_at = now() where id = ${p(linkId)}`);

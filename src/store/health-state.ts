@@ -21,11 +21,13 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
     last_success_at: string | Date | null;
     next_run_at: string | Date | null;
     quarantined_at: string | Date | null;
+    paused_at: string | Date | null;
+    paused_by: string | null;
     consecutive_failures: number;
     certificate: ConnectionHealthInput['certificate'];
   }>(
     db,
-    sql`select name, last_success_at, next_run_at, quarantined_at, consecutive_failures, certificate
+    sql`select name, last_success_at, next_run_at, quarantined_at, paused_at, paused_by, consecutive_failures, certificate
         from connections where name = any(${p(names)}::text[])`,
   );
   const runRows = await queryRows<{
@@ -73,6 +75,7 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
       lastSuccessAt: date(row?.last_success_at ?? null),
       nextRunAt: date(row?.next_run_at ?? null),
       quarantinedAt: date(row?.quarantined_at ?? null),
+      paused: row?.paused_at ? { since: date(row.paused_at)!, by: row.paused_by ?? 'unknown' } : null,
       consecutiveFailures: row?.consecutive_failures ?? 0,
       certificate: row?.certificate ?? null,
       attempts: attempts.get(c.name) ?? [],

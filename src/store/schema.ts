@@ -47,6 +47,9 @@ export const connections = pgTable('connections', {
   consecutiveFailures: integer('consecutive_failures').notNull().default(0),
   /** Set after repeated failures: retried less often and shown red until a success or a forced run. */
   quarantinedAt: ts('quarantined_at'),
+  /** Paused by an admin (`pause`): the scheduler starts no run and forced syncs are refused until `resume`. */
+  pausedAt: ts('paused_at'),
+  pausedBy: text('paused_by'),
   createdAt: created(),
   updatedAt: updated(),
 });

@@ -40,6 +40,7 @@ import { recheckPlan } from './recheck.ts';
 import { counters, failedEntries, summarize } from './record.ts';
 import { Run } from './run.ts';
 import { selectScope } from './selection-scope.ts';
+import { refuseWhilePaused } from './paused.ts';
 
 export interface SyncRequest {
   readonly connection: string;
@@ -141,6 +142,8 @@ export class SyncEngine {
         await failOrphanedRuns(db, config.name, this.#now());
         // One held run per connection: a sync that could apply plans nothing until it is decided.
         await this.#refuseWhileHeld(config.name);
+        // Paused by an admin (any process): nothing that could apply runs until it is resumed.
+        await refuseWhilePaused(db, config.name);
       }
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
       const selection = selectScope(config, await loadLinks(db, config.name), request);

@@ -39,6 +39,11 @@ describe('the CLI grammar is the chat command table', () => {
     expect(await parseCli('map jdoe "#12" -c corp')).toMatchObject({ command: { name: 'map', user: 'jdoe', local: '#12', connection: 'corp' } });
     await expect(parseCli('link corp g --kind admins')).rejects.toThrow(/Allowed choices are group, security/);
   });
+
+  it('resolves a duplicate each way the buttons do: link, separate (a local group of its own) or ignore', async () => {
+    for (const action of ['link', 'separate', 'ignore']) expect(await parseCli(`duplicate ${action} 7`)).toMatchObject({ kind: 'cli', name: 'duplicate', args: [action, 7] });
+    await expect(parseCli('duplicate merge 7')).rejects.toThrow(/Allowed choices are link, separate, ignore/);
+  });
 });
 
 describe('a table command without a terminal runner', () => {

@@ -23,13 +23,15 @@ import {
   VIEWER,
   appMention,
   blockAction,
+  blockSuggestion,
+  selectAction,
   directMessage,
   postSlack,
   sign,
   slashCommand,
   urlVerification,
 } from '../support/slack.ts';
-import { type ApiCall, type BlockButton, SlackApi, blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
+import { type ApiCall, type BlockButton, SlackApi, blockButtons, blockPicks, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
 import { type SlackTestService, startSlackService } from '../support/slack-service.ts';
 
 const CHAT = { admins: { slack: [ADMIN.id] }, viewers: { slack: [VIEWER.id] } };
@@ -593,6 +595,40 @@ describe.each(DRIVERS)('Slack buttons on %s', (driver) => {
     expect(mapping).toEqual([{ status: 'mapped', resolved_by: ACTOR }]);
     const audit = await rowsOf<{ actor: string }>(h, `select actor from audit_log where action = 'user.mapped'`);
     expect(audit).toEqual([{ actor: ACTOR }]);
+  });
+
+  it('shows each candidate with mail, status and last activity, and maps to any local user found by an external_select search (admins only, once, audited)', async () => {
+    h = await harness(driver, [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+      seed: [`insert into local_users (login, mail, display_name, active) values ('jdoe1', 'shared@example.org', 'Jo Doe One', true), ('jdoe2', 'SHARED@example.org', null, false), ('zoe', 'zoe.other@example.org', 'Zoë Other', true)`],
+    });
+    await h.command('sync corp');
+    const list = await h.command('conflicts corp');
+    const [zoe] = await rowsOf<{ id: number }>(h, `select id from local_users where login = 'zoe'`);
+    expect(list.text).toMatch(/• \*Jo Doe One\* · #\d+ · jdoe1 · shared@example.org · active · last activity (?:.+ ago, )?(?:\d{4}-\d\d-\d\d )?\d\d:\d\d UTC/);
+    expect(list.text).toMatch(/• \*jdoe2\* · #\d+ · SHARED@example.org · inactive · last activity /);
+    const [jdoe] = await rowsOf<{ directory_id: string }>(h, `select directory_id from mappings where login = 'jdoe'`);
+    expect(blockPicks(list.blocks)).toContainEqual({ dataset: 'localUsers', verb: 'conflict.map', data: { connection: 'corp', user: jdoe!.directory_id, offset: 0 }, field: 'local' });
+    const block = (list.blocks as Array<{ type: string; block_id?: string; elements?: Array<{ type: string; action_id: string }> }>).find(
+      (b) => b.elements?.[0]?.type === 'external_select' && b.block_id!.includes(jdoe!.directory_id),
+    )!;
+    const select = { actionId: block.elements![0]!.action_id, blockId: block.block_id! };
+    // Typing into the select: Slack asks the request URL for options and shows what it answers.
+    const suggest = async (value: string, user = ADMIN) => {
+      const r = await h!.send(blockSuggestion({ ...select, value }, { user, messageTs: list.ts }));
+      expect(r.status).toBe(200);
+      return JSON.parse(r.body) as { options: Array<{ text: { text: string }; value: string }> };
+    };
+    expect(await suggest('zoe')).toEqual({ options: [{ text: { type: 'plain_text', text: `#${zoe!.id} Zoë Other (zoe) · zoe.other@example.org` }, value: String(zoe!.id) }] });
+    expect((await suggest('zoe', VIEWER)).options).toEqual([]);
+    const choose = (user = ADMIN) => h!.send(selectAction({ ...select, value: String(zoe!.id), text: 'Zoë Other' }, { user, messageTs: list.ts, responseUrl: h!.api.responseUrl(`sel-${++responses}`) }));
+    const refused = await choose(VIEWER);
+    expect(unescapeMrkdwn(blockTexts(refused.calls.find((c) => c.method === 'response_url')!.params.blocks).join('\n'))).toMatch(/for groupsync admins only/);
+    await choose();
+    expect(h.shown(list).text).toMatch(new RegExp(`✅ \\*jdoe mapped to local user #${zoe!.id} zoe by `));
+    await choose();
+    expect(h.shown(list).text).toMatch(/⚠️ \*jdoe was already resolved by slack:alice/);
+    const audit = await rowsOf<{ actor: string; after: unknown }>(h, `select actor, after from audit_log where action = 'user.mapped'`);
+    expect(audit).toEqual([{ actor: ACTOR, after: { status: 'mapped', localUserId: zoe!.id } }]);
   });
 
   it('ignores a conflict and links or ignores duplicate groups with buttons, once', async () => {

@@ -10,7 +10,7 @@ import { DRIVERS, type Driver, createTestApp, ldapConnection } from '../support/
 import { BotConnector } from '../support/bot-connector.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
-import { ALICE, MALLORY, type TeamsPerson, VICTOR, actionInvoke, cardActions, cardTexts, channelMention, personalMessage, postActivity } from '../support/teams.ts';
+import { ALICE, MALLORY, type TeamsPerson, VICTOR, actionInvoke, cardActions, cardTexts, channelMention, personalMessage, postActivity, searchInvoke } from '../support/teams.ts';
 
 const CHAT = { admins: { teams: [ALICE.aadObjectId] }, viewers: { teams: [VICTOR.aadObjectId] } };
 const group = (cn: string, ou = 'groups') => `cn=${cn},ou=${ou},dc=example,dc=org`;
@@ -418,6 +418,41 @@ describe.each(DRIVERS)('Teams buttons on %s', (driver) => {
     expect(cardTexts(again.card)[1]).toMatch(/^jdoe was already resolved by teams:Alice Admin \(.*\) at \d{4}-\d\d-\d\dT.*: mapped to local user #\d+$/);
     const mapping = await rowsOf<{ status: string; resolved_by: string }>(h, `select status, resolved_by from mappings where login = 'jdoe'`);
     expect(mapping).toEqual([{ status: 'mapped', resolved_by: ACTOR_ALICE }]);
+  });
+
+  it('shows each candidate with mail, status and last activity, and maps to any local user found by a typeahead search (admins only, once, audited)', async () => {
+    h = await harness(driver, [ldapConnection(ldap, { groups: { list: ['edge-users'] } })], {
+      seed: [
+        `insert into local_users (login, mail, display_name, active) values ('jdoe1', 'shared@example.org', 'Jo Doe One', true), ('jdoe2', 'SHARED@example.org', null, false), ('zoe', 'zoe.other@example.org', 'Zoë Other_', true)`,
+      ],
+    });
+    await h.updated((await h.say('sync corp')).id, /Run #1/);
+    const list = await h.say('conflicts corp');
+    const [one] = await rowsOf<{ id: number }>(h, `select id from local_users where login = 'jdoe1'`);
+    const [zoe] = await rowsOf<{ id: number }>(h, `select id from local_users where login = 'zoe'`);
+    expect(list.texts.find((t) => t.startsWith('**Jo Doe One**'))).toMatch(new RegExp(`^\\*\\*Jo Doe One\\*\\* · #${one!.id} · jdoe1 · shared@example.org · active · last activity (?:.+ ago, )?(?:\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d UTC$`));
+    expect(list.texts.find((t) => t.startsWith('**jdoe2**'))).toMatch(/ · SHARED@example.org · inactive · last activity /);
+    // Typing into the typeahead: the client sends invoke application/search; the bot answers a searchResponse.
+    const search = async (text: string, from: TeamsPerson = ALICE) => {
+      const r = await postActivity(h!.service.url, searchInvoke(h!.connector.url, 'localUsers', text, from));
+      expect(r.status).toBe(200);
+      return r.body as { type: string; value: { results: Array<{ title: string; value: string }> } };
+    };
+    const found = await search('OTHER_');
+    expect(found).toEqual({ type: 'application/vnd.microsoft.search.searchResponse', value: { results: [{ title: `#${zoe!.id} Zoë Other_ (zoe) · zoe.other@example.org`, value: String(zoe!.id) }] } });
+    expect((await search('%')).value.results).toEqual([]); // LIKE characters are taken literally
+    expect((await search('doe')).value.results.map((r) => r.value)).toEqual([String(one!.id), expect.any(String)]);
+    expect((await search('zoe', VICTOR)).value.results).toEqual([]); // a viewer may not map, so gets no list
+    // The choice comes back with every input of the card; the action names its own.
+    const pick = cardActions(list.card).find((a) => a.verb === 'conflict.map' && 'pickInput' in a.data)!;
+    const choose = (value: string) => ({ verb: pick.verb, data: { ...pick.data, pick1: '', [String(pick.data.pickInput)]: value } });
+    expect((await h.click(choose(String(zoe!.id)), list.id, VICTOR)).message).toMatch(/for groupsync admins only/);
+    const mapped = await h.click(choose(String(zoe!.id)), list.id);
+    expect(cardTexts(mapped.card)[1]).toMatch(new RegExp(`^jdoe mapped to local user #${zoe!.id} zoe by `));
+    const again = await h.click(choose(String(one!.id)), list.id);
+    expect(cardTexts(again.card)[1]).toMatch(/^jdoe was already resolved by teams:Alice Admin .*: mapped to local user #\d+$/);
+    const audit = await rowsOf<{ actor: string; after: unknown }>(h, `select actor, after from audit_log where action = 'user.mapped'`);
+    expect(audit).toEqual([{ actor: ACTOR_ALICE, after: { status: 'mapped', localUserId: zoe!.id } }]);
   });
 
   it('links or ignores duplicate groups with buttons, once', async () => {

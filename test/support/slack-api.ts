@@ -275,3 +275,18 @@ export function blockButtons(blocks: unknown): BlockButton[] {
 export function unescapeMrkdwn(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
+
+/** Every external_select of a message: its dataset, what its choice does (verb and data) and the data key the choice goes to (kept in block_id). */
+export function blockPicks(blocks: unknown): Array<{ dataset: string; verb: string; data: Record<string, unknown>; field: string }> {
+  const out: Array<{ dataset: string; verb: string; data: Record<string, unknown>; field: string }> = [];
+  for (const b of (blocks ?? []) as Array<Record<string, unknown>>) {
+    if (b.type !== 'actions') continue;
+    for (const el of b.elements as Array<Record<string, unknown>>) {
+      if (el.type !== 'external_select') continue;
+      const id = String(el.action_id);
+      const pick = JSON.parse(String(b.block_id)) as { q: string; f: string; d: Record<string, unknown> };
+      out.push({ dataset: pick.q, verb: id.slice(0, id.lastIndexOf(':')), data: pick.d, field: pick.f });
+    }
+  }
+  return out;
+}

@@ -67,6 +67,41 @@ export function blockAction(click: Click, options: { user?: SlackPerson; channel
   return { body: `payload=${encodeURIComponent(JSON.stringify(payload))}`, contentType: 'application/x-www-form-urlencoded' };
 }
 
+/** What Slack sends when someone types into an external_select: a block_suggestion (answered with the options in the HTTP response). */
+export function blockSuggestion(select: { actionId: string; blockId: string; value: string }, options: { user?: SlackPerson; channel?: string; messageTs: string }): SlackRequest {
+  const p = load('block-actions');
+  const user = options.user ?? ADMIN;
+  const payload = {
+    type: 'block_suggestion',
+    user: { ...(p.user as object), id: user.id, username: user.name, name: user.name },
+    container: { type: 'message', message_ts: options.messageTs, channel_id: options.channel ?? CHANNEL.id, is_ephemeral: false },
+    api_app_id: p.api_app_id,
+    token: p.token,
+    team: p.team,
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: options.channel ?? CHANNEL.id, name: CHANNEL.name },
+    action_id: select.actionId,
+    block_id: select.blockId,
+    value: select.value,
+  };
+  return { body: `payload=${encodeURIComponent(JSON.stringify(payload))}`, contentType: 'application/x-www-form-urlencoded' };
+}
+
+/** A choice in an external_select: a block_actions request whose action carries the block_id and the selected option. */
+export function selectAction(select: { actionId: string; blockId: string; value: string; text: string }, options: { user?: SlackPerson; channel?: string; messageTs: string; responseUrl: string }): SlackRequest {
+  const base = JSON.parse(decodeURIComponent(blockAction({ actionId: select.actionId, value: '' }, options).body.slice('payload='.length))) as Record<string, unknown>;
+  const action = {
+    type: 'external_select',
+    action_id: select.actionId,
+    block_id: select.blockId,
+    selected_option: { text: { type: 'plain_text', text: select.text, emoji: true }, value: select.value },
+    placeholder: { type: 'plain_text', text: 'Search', emoji: true },
+    action_ts: `${Date.now() / 1000}`,
+  };
+  return { body: `payload=${encodeURIComponent(JSON.stringify({ ...base, actions: [action] }))}`, contentType: 'application/x-www-form-urlencoded' };
+}
+
 export function appMention(text: string, options: { user?: SlackPerson; channel?: string } = {}): SlackRequest {
   const p = load('event-app-mention');
   const event = p.event as Record<string, unknown>;

@@ -43,6 +43,20 @@ export function actionInvoke(serviceUrl: string, verb: string, data: Record<stri
   };
 }
 
+/** What a Teams client sends when someone types into a typeahead (Input.ChoiceSet with Data.Query). */
+export function searchInvoke(serviceUrl: string, dataset: string, queryText: string, from: TeamsPerson = ALICE, conversationId = 'a:personal-alice'): Record<string, unknown> {
+  const a = load('invoke-action-execute');
+  return {
+    ...a,
+    name: 'application/search',
+    id: `search-${++counter}`,
+    serviceUrl,
+    from,
+    conversation: { ...(a.conversation as object), id: conversationId },
+    value: { queryText, queryOptions: { skip: 0, top: 15 }, dataset },
+  };
+}
+
 export async function postActivity(botUrl: string, activity: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(activity) });
   const text = await res.text();
@@ -82,4 +96,35 @@ export function cardActions(card: unknown): Array<{ title: string; verb: string;
   };
   walk(card);
   return out;
+}
+
+/** A search list: dataset, what its choice does (verb, data without the choice) and the data key the choice goes to. */
+export interface Pick {
+  readonly dataset: string;
+  readonly verb: string;
+  readonly data: Record<string, unknown>;
+  readonly field: string;
+}
+
+/**
+ * Every typeahead of a card (Input.ChoiceSet with Data.Query) with the Action.Execute that sends
+ * its choice (the one whose data names the input in `pickInput`).
+ */
+export function cardPicks(card: unknown, actions = cardActions(card)): Pick[] {
+  const inputs: Array<{ id: string; dataset: string }> = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    const query = o['choices.data'] as { type?: string; dataset?: string } | undefined;
+    if (o.type === 'Input.ChoiceSet' && query?.type === 'Data.Query') inputs.push({ id: String(o.id), dataset: String(query.dataset) });
+    for (const v of Object.values(o)) if (typeof v === 'object') walk(v);
+  };
+  walk(card);
+  return inputs.map((input) => {
+    const action = actions.find((a) => a.data.pickInput === input.id);
+    if (!action) throw new Error(`no action sends the choice of ${input.id}`);
+    const { pickInput: _input, pickField, ...data } = action.data;
+    return { dataset: input.dataset, verb: action.verb, data, field: String(pickField) };
+  });
 }

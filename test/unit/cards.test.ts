@@ -14,7 +14,7 @@ import { buildConflicts, buildStatus } from '../../src/chat/views/build.ts';
 import type { StatusView } from '../../src/chat/views/types.ts';
 import { VIEW_FIXTURES, fixtureViews } from '../fixtures/views.ts';
 import { readFixtureViews } from '../fixtures/read-views.ts';
-import { cardActions, cardTexts } from '../support/teams.ts';
+import { cardActions, cardPicks, cardTexts } from '../support/teams.ts';
 
 // The library's ES module build is not loadable by Node; its bundled CommonJS build is.
 const AC = createRequire(import.meta.url)('adaptivecards/dist/adaptivecards.js') as typeof import('adaptivecards');
@@ -48,7 +48,9 @@ describe('card templates', () => {
     expect(text).not.toMatch(/\$\{|\$data|\$when/);
     expect(Buffer.byteLength(text)).toBeLessThan(28 * 1024);
     const { messages } = parseCard(card);
-    expect(messages).toEqual([]);
+    // The SDK predates Data.Query: a typeahead's choices come from the bot (application/search), so it has none of its own.
+    const typeaheads = cardPicks(card).length;
+    expect(messages.filter((m) => !(typeaheads && m === 'An Input.ChoiceSet must have at least one choice defined.'))).toEqual([]);
     for (const action of cardActions(card)) {
       expect(VERBS).toContain(action.verb);
       expect(action.title).not.toBe('');
@@ -95,17 +97,28 @@ describe('what the cards say', () => {
     expect(texts('runDetail')).toContain('1 of 60 audit entries shown; the full log: groupsync run 42 --json');
   });
 
-  it('conflicts carry one map button per candidate and an ignore button; duplicates link and ignore', () => {
+  it('conflicts carry one map button per candidate, an ignore button and a search of any local user; duplicates link and ignore', () => {
     expect(actions('conflicts').map((a) => `${a.verb} ${a.title}`)).toEqual([
       'conflict.map Map to jdoe',
       'conflict.map Map to john.doe',
       'conflict.ignore Ignore',
+      'conflict.map Map to the chosen user',
       'conflict.ignore Ignore',
+      'conflict.map Map to the chosen user',
       'page Next ▶',
     ]);
+    expect(cardPicks(renderCard(VIEW_FIXTURES.conflicts!))).toEqual([
+      { dataset: 'localUsers', verb: 'conflict.map', data: { connection: 'corp', user: 'a1b2', offset: 0 }, field: 'local' },
+      { dataset: 'localUsers', verb: 'conflict.map', data: { connection: 'corp', user: 'c3d4', offset: 0 }, field: 'local' },
+    ]);
+    // Each candidate with what an admin needs to choose: name, id, mail, active or not, last activity, where mapped.
+    expect(texts('conflicts')).toContainEqual(expect.stringMatching(/^\*\*John Doe\*\* · #12 · jdoe · jdoe@corp\.example · active · last activity (.* ago, )?2026-11-30 11:30 UTC$/));
+    expect(texts('conflicts')).toContain('**john.doe** · #31 · JDOE@corp.example · inactive · no activity recorded · mapped in branch');
     expect(actions('conflicts')[1]!.data).toEqual({ connection: 'corp', user: 'a1b2', local: 31, offset: 0 });
     expect(texts('conflicts')).toContain('1–2 of 12');
-    expect(actions('duplicates').map((a) => a.verb)).toEqual(['duplicate.link', 'duplicate.ignore']);
+    // The sample duplicate's local group is fed by another connection: it shows which, and offers no link into it.
+    expect(actions('duplicates').map((a) => `${a.verb} ${a.title}`)).toEqual(['duplicate.separate Sync as "Developers (corp)"', 'duplicate.ignore Ignore']);
+    expect(texts('duplicates').join('\n')).toContain('#17 Developers (9 members) · synced from corp-ad');
   });
 
   it('an approval shows the numbers and a sample; once decided, who and when, without approve/reject', () => {

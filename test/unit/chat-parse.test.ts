@@ -97,7 +97,7 @@ describe('roles', () => {
     help: 'help', health: 'health', status: 'status corp', sync: 'sync corp', runs: 'runs corp', run: 'run 1', conflicts: 'conflicts corp',
     duplicates: 'duplicates corp', map: 'map a b', ignore: 'ignore a', unignore: 'unignore a', link: 'link corp g', unlink: 'unlink corp g',
     approve: 'approve 1', reject: 'reject 1', subscribe: 'subscribe', unsubscribe: 'unsubscribe',
-    users: 'users corp', audit: 'audit', incidents: 'incidents', why: 'why a',
+    users: 'users corp', audit: 'audit', incidents: 'incidents', why: 'why a', pause: 'pause corp', resume: 'resume corp',
   };
 
   it('read commands are for viewers; anything that changes something is for admins, and so is a dry run (it reads the whole directory)', () => {

@@ -352,12 +352,39 @@ describe('next run and last attempts', () => {
   });
 });
 
+// ---- paused ------------------------------------------------------------------------------------
+
+describe('a paused connection', () => {
+  const paused = { since: ago(3 * DAY), by: 'alice' };
+
+  it('is red with the pause (since, by) on the connection and every link, and has no next run', () => {
+    const h = evaluateConnection(connection({ paused, links: [link(1), link(2)] }), NOW);
+    expect(h.status).toBe('red');
+    expect(h.reasons).toContainEqual({ code: 'paused', since: paused.since, by: 'alice' });
+    expect(h.links.map((l) => [l.status, codes(l.reasons)])).toEqual([
+      ['red', ['paused']],
+      ['red', ['paused']],
+    ]);
+    expect(h.nextRunAt).toBeNull();
+  });
+
+  it('is not stale while paused (the pause is the reason; staleness would alert)', () => {
+    const h = evaluateConnection(connection({ paused, lastSuccessAt: ago(10 * DAY) }), NOW);
+    expect(codes(h.reasons)).toEqual(['paused']);
+  });
+
+  it('turns green again once resumed', () => {
+    expect(evaluateConnection(connection({ paused: null }), NOW).status).toBe('green');
+  });
+});
+
 // ---- describeReason ----------------------------------------------------------------------------
 
 describe('describeReason', () => {
   // A Record over HealthCode: the type checker fails this file when a code is added without a sample.
   const samples: Record<HealthCode, HealthReason> = {
     disabled: { code: 'disabled' },
+    paused: { code: 'paused', since: new Date('2026-06-15T09:00:00Z'), by: 'alice' },
     no_schedule: { code: 'no_schedule' },
     never_synced: { code: 'never_synced' },
     stale: { code: 'stale', lastSyncAt: new Date('2026-06-12T02:00:00Z'), limitMs: STALE_AFTER },
@@ -398,6 +425,7 @@ describe('describeReason', () => {
     { reason: samples.last_run_failed, includes: ['#41', 'LDAP bind refused'] },
     { reason: { code: 'last_run_failed', runId: 41, error: null }, includes: ['#41', 'failed'] },
     { reason: samples.awaiting_approval, includes: ['#42'] },
+    { reason: samples.paused, includes: ['paused since 2026-06-15 09:00 UTC by alice'] },
     { reason: samples.quarantined, includes: ['3', '2026-06-15T09:00:00.000Z'] },
     { reason: samples.duplicate_pending, includes: ['2 duplicate groups'] },
     { reason: { code: 'duplicate_pending', count: 1 }, includes: ['1 duplicate group '] },

@@ -6,18 +6,23 @@ import { describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/chat/slack/blocks.ts';
 import { renderCard } from '../../src/chat/teams/cards.ts';
 import type { View } from '../../src/chat/views/types.ts';
-import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
+import { blockButtons, blockPicks, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
 import { fixtureViews, viewFacts } from '../fixtures/views.ts';
 import { readFixtureViews } from '../fixtures/read-views.ts';
-import { cardActions, cardTexts } from '../support/teams.ts';
+import { cardActions, cardPicks, cardTexts } from '../support/teams.ts';
 
 const teams = (view: View) => {
   const card = renderCard(view);
-  return { text: cardTexts(card).join('\n'), buttons: cardActions(card).map((a) => ({ label: a.title, verb: a.verb, data: a.data })) };
+  const actions = cardActions(card);
+  return {
+    text: cardTexts(card).join('\n'),
+    buttons: actions.filter((a) => !('pickInput' in a.data)).map((a) => ({ label: a.title, verb: a.verb, data: a.data })),
+    picks: cardPicks(card, actions),
+  };
 };
 const slack = (view: View) => {
   const { blocks } = renderBlocks(view);
-  return { text: unescapeMrkdwn(blockTexts(blocks).join('\n')), buttons: blockButtons(blocks).map((b) => ({ label: b.label, verb: b.verb, data: b.data })) };
+  return { text: unescapeMrkdwn(blockTexts(blocks).join('\n')), buttons: blockButtons(blocks).map((b) => ({ label: b.label, verb: b.verb, data: b.data })), picks: blockPicks(blocks) };
 };
 
 /** The facts both surfaces must show: names, counts and statuses, per view type. */
@@ -53,7 +58,7 @@ function keyFacts(view: View): string[] {
     case 'runs':
       return [view.connection, ...view.runs.flatMap((r) => [`#${r.id}`, r.status, r.actor, r.changes])];
     case 'conflicts':
-      return [view.connection, ...(view.total ? [String(view.total)] : []), ...view.items.flatMap((i) => [i.user, i.status, i.reason])];
+      return [view.connection, ...(view.total ? [String(view.total)] : []), ...view.items.flatMap((i) => [i.user, i.status, i.reason, ...i.candidates.flatMap((c) => [c.name, c.detail])])];
     case 'duplicates':
       return [view.connection, ...(view.total ? [String(view.total)] : []), ...view.items.flatMap((i) => [i.name, i.directoryRef, i.localGroup])];
     case 'approval':
@@ -88,6 +93,12 @@ describe.each([...fixtureViews(), ...readFixtureViews()].map((f) => [f.name, f.v
     // The runs card labels each run's button "Details"; Slack puts it beside the run as "#id".
     const label = (b: { label: string; verb: string }) => (view.type === 'runs' && b.verb === 'run.show' ? 'run' : b.label);
     expect(s.buttons.map((b) => `${key(b)} ${label(b)}`).sort()).toEqual(t.buttons.map((b) => `${key(b)} ${label(b)}`).sort());
+  });
+
+  it('has the same searches (dataset, verb, data and the field the choice goes to) on both surfaces', () => {
+    const picks = view.type === 'conflicts' ? view.items.filter((i) => i.pick).length : 0;
+    expect(t.picks).toHaveLength(picks);
+    expect(s.picks.map((p) => JSON.stringify(p)).sort()).toEqual(t.picks.map((p) => JSON.stringify(p)).sort());
   });
 
   it('fits Slack without folding: one block per part, as Teams lays it out', () => {

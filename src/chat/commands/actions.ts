@@ -30,6 +30,7 @@ const schemas = {
   'conflict.ignore': z.object({ connection: name, user: z.string().min(1).max(512), offset }),
   'duplicate.link': z.object({ connection: name, id, offset }),
   'duplicate.ignore': z.object({ connection: name, id, offset }),
+  'duplicate.separate': z.object({ connection: name, id, offset }),
   'run.approve': z.object({ run: id }),
   'run.reject': z.object({ run: id }),
   ...READ_SCHEMAS,
@@ -51,6 +52,7 @@ export const VERB_ROLES: Record<Verb, Role> = {
   'conflict.ignore': 'admin',
   'duplicate.link': 'admin',
   'duplicate.ignore': 'admin',
+  'duplicate.separate': 'admin',
   'run.approve': 'admin',
   'run.reject': 'admin',
   ...READ_VERB_ROLES,
@@ -68,6 +70,7 @@ export const VERB_TITLES: Record<Verb, string> = {
   'conflict.ignore': 'Ignoring a user',
   'duplicate.link': 'Linking a duplicate group',
   'duplicate.ignore': 'Ignoring a duplicate group',
+  'duplicate.separate': 'Syncing a duplicate group under a name of its own',
   'run.approve': 'Approving a run',
   'run.reject': 'Rejecting a run',
   ...READ_VERB_TITLES,
@@ -109,9 +112,33 @@ function syncFromButton(ctx: ChatContext, d: { connection: string; full?: 1 | un
  * object (approve, reject, resolve a conflict or a duplicate) update the card in place.
  */
 const OPENS_NEW_MESSAGE: ReadonlySet<Verb> = new Set(['status.show', 'conflicts.show', 'duplicates.show', 'runs.show', 'run.show']);
+/**
+ * A choice from a search list (a PickView): the surface sends the list's data with `pickField`,
+ * the key the choice goes to, and the choice itself in that key (Slack) or in the input named by
+ * `pickInput` (Teams sends every input of the card). No choice: the key stays empty and the
+ * button's data is refused like any other incomplete data.
+ */
+export function withPick(raw: unknown): unknown {
+  if (!raw || typeof raw !== 'object') return raw;
+  const { pickInput, pickField, ...rest } = raw as Record<string, unknown>;
+  if (typeof pickField !== 'string' || !/^[a-z]+$/.test(pickField)) return raw;
+  const chosen = typeof pickInput === 'string' ? rest[pickInput] : rest[pickField];
+  return { ...rest, [pickField]: chosen === '' ? undefined : chosen };
+}
+
+/** Local users for a search list, as (title, value) pairs: "Name (login) · mail · inactive", "#id". */
+export async function searchChoices(ctx: ChatContext, dataset: string, text: string): Promise<Array<{ title: string; value: string }>> {
+  if (dataset !== 'localUsers') throw new UsageError(`there is no search "${dataset.slice(0, 40)}"; ask for a fresh card`, null);
+  const users = await ctx.ops.searchLocalUsers(text, 20);
+  return users.map((u) => {
+    const name = u.displayName ?? u.login ?? u.mail ?? `#${u.id}`;
+    const parts = [`#${u.id} ${name}${u.login && u.login !== name ? ` (${u.login})` : ''}`, ...(u.mail && u.mail !== name ? [u.mail] : []), ...(u.active ? [] : ['inactive'])];
+    return { title: parts.join(' · '), value: String(u.id) };
+  });
+}
 
 export async function handleAction(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
-  const reply = await act(ctx, verb, raw);
+  const reply = await act(ctx, verb, withPick(raw));
   // Buttons on an alert answer in a new message; the alert card is left to its incident.
   const fromAlert = (raw as { origin?: unknown } | null)?.origin === 'alert';
   return (fromAlert || OPENS_NEW_MESSAGE.has(verb)) && reply.replace ? { ...reply, asNewMessage: true } : reply;
@@ -168,14 +195,17 @@ async function act(ctx: ChatContext, verb: Verb, raw: unknown): Promise<Reply> {
       );
     }
     case 'duplicate.link':
+    case 'duplicate.separate':
     case 'duplicate.ignore': {
       const d = parseAction(verb, raw);
-      const action = verb === 'duplicate.link' ? 'link' : 'ignore';
+      const action = verb === 'duplicate.link' ? 'link' : verb === 'duplicate.separate' ? 'separate' : 'ignore';
       return resolveThenShow(
         ctx,
         async () => {
           const r = await ctx.ops.resolveDuplicate(d.id, action, ctx.actor, { connection: d.connection });
-          return action === 'link' ? `${r.name} is linked to the existing local group by ${ctx.actor}; it is synced from the next run` : `${r.name} is ignored (by ${ctx.actor})`;
+          if (action === 'ignore') return `${r.name} is ignored (by ${ctx.actor})`;
+          const into = action === 'link' ? 'the existing local group' : `a local group of its own, "${r.localGroup!.name}",`;
+          return `${r.name} is linked to ${into} by ${ctx.actor}; it is synced from the next run`;
         },
         async (text, tone) => reply(await duplicatesView(ctx, d.connection, d.offset, notice(tone, text))),
       );

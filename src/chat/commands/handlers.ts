@@ -149,6 +149,15 @@ const handlers: { [N in Command['name']]: Handler<N> } = {
   approve: async (ctx, c) => reply(await decide(ctx, c.runId, 'approve')),
   reject: async (ctx, c) => reply(await decide(ctx, c.runId, 'reject')),
   ...readHandlers,
+  pause: async (ctx, c) => {
+    const r = await ctx.ops.pause(c.connection, ctx.actor);
+    return reply(await statusView(ctx, r.connection, notice('warning', `Paused by ${ctx.actor}: no sync of ${r.connection} starts until "resume ${r.connection}".`)));
+  },
+  resume: async (ctx, c) => {
+    const r = await ctx.ops.resume(c.connection, ctx.actor);
+    const was = r.before ? ` (paused since ${formatTime(r.before.at)} by ${r.before.by})` : '';
+    return reply(await statusView(ctx, r.connection, notice('good', `Resumed by ${ctx.actor}${was}: ${r.connection} syncs on its schedule again.`)));
+  },
   subscribe: async (ctx) => reply(await subscribe(ctx, true)),
   unsubscribe: async (ctx) => reply(await subscribe(ctx, false)),
 };

@@ -30,6 +30,8 @@ export type Command =
   | { readonly name: 'audit'; readonly connection: string | null; readonly user: string | null; readonly group: string | null; readonly actor: string | null; readonly since: string | null; readonly page: number }
   | { readonly name: 'incidents' }
   | { readonly name: 'why'; readonly user: string; readonly group: string | null; readonly connection: string | null }
+  | { readonly name: 'pause'; readonly connection: string }
+  | { readonly name: 'resume'; readonly connection: string }
   | { readonly name: 'subscribe' }
   | { readonly name: 'unsubscribe' };
 
@@ -311,6 +313,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: { min: 1, max: 1 },
     options: {},
     build: ([id], _values, usage) => ({ name: 'reject', runId: runIdOf(id!, usage) }),
+  },
+  {
+    name: 'pause',
+    usage: 'pause <connection>',
+    summary: 'stops the syncs of a connection (scheduled and forced; dry runs still run) until "resume"',
+    example: 'pause corp',
+    role: 'admin',
+    positionals: { min: 1, max: 1 },
+    options: {},
+    build: ([connection]) => ({ name: 'pause', connection: connection! }),
+  },
+  {
+    name: 'resume',
+    usage: 'resume <connection>',
+    summary: 'restarts the syncs of a paused connection; a missed scheduled run starts at the next tick',
+    example: 'resume corp',
+    role: 'admin',
+    positionals: { min: 1, max: 1 },
+    options: {},
+    build: ([connection]) => ({ name: 'resume', connection: connection! }),
   },
   {
     name: 'subscribe',

@@ -19,13 +19,21 @@ import type { ChatUser } from '../auth.ts';
 import type { Reply } from '../commands/context.ts';
 import type { ChatService, Invocation } from '../service.ts';
 import type { View } from '../views/types.ts';
-import { verbOfActionId } from './blocks.ts';
+import { pickOfBlockId, verbOfActionId } from './blocks.ts';
 import { boltLogger } from './logger.ts';
 import { type MessageTarget, type Posted, createSender } from './send.ts';
 import { commandTextOf } from './text.ts';
 import { admitSlackRequest } from './verify.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
+
+const clipText = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** A choice of a search list: the list's data (from its block_id) with the chosen value in its field. */
+function pickedData(a: { block_id?: string; selected_option?: { value?: string } }): unknown {
+  const pick = pickOfBlockId(a.block_id);
+  return pick ? { ...pick.data, pickField: pick.field, [pick.field]: a.selected_option?.value ?? '' } : null;
+}
 export const SLASH_COMMAND = '/groupsync';
 
 export interface SlackSurfaceDeps {
@@ -216,11 +224,11 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
   app.action<BlockAction>(/.+/, async ({ ack, body, action, respond }) => {
     await ack();
     track('button', async () => {
-      const a = action as { action_id: string; value?: string };
+      const a = action as { action_id: string; value?: string; block_id?: string; type?: string; selected_option?: { value?: string } };
       const verb = verbOfActionId(a.action_id);
       let data: unknown;
       try {
-        data = a.value ? JSON.parse(a.value) : {};
+        data = a.type === 'external_select' ? pickedData(a) : a.value ? JSON.parse(a.value) : {};
       } catch {
         data = null; // the shared layer answers "sent data I cannot use"
       }
@@ -244,6 +252,14 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
       const where = channel ? { channel, threadTs: body.message?.thread_ts ?? null } : null;
       await showThenFollow(reply, () => send.replace(channel && ts ? { channel, ts } : null, reply.view, respond), where, respond);
     });
+  });
+
+  // The choices of a search list (external_select): Slack asks at the same request URL and waits
+  // for the answer (options), so this one is answered in the request, not after it.
+  app.options<'block_suggestion'>(/.+/, async ({ ack, body }) => {
+    const pick = pickOfBlockId(body.block_id);
+    const results = pick ? await chat.search({ user: await userOf(body.user.id, body.user.name || null), conversation: null }, pick.dataset, body.value ?? '') : [];
+    await ack({ options: results.map((r) => ({ text: { type: 'plain_text' as const, text: clipText(r.title, 75) }, value: r.value.slice(0, 150) })) });
   });
 
   app.error(async (error) => {

@@ -9,7 +9,7 @@
 import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
 import { isReadView, readParts } from './read-blocks.ts';
-import type { ButtonView, Fact, NoticeView, PagerView, Tone, View } from '../views/types.ts';
+import type { ButtonView, Fact, NoticeView, PagerView, PickView, Tone, View } from '../views/types.ts';
 
 /** Slack's documented limits for a message's blocks. */
 export const LIMITS = {
@@ -21,6 +21,8 @@ export const LIMITS = {
   actionsElements: 25,
   buttonText: 75,
   buttonValue: 2000,
+  blockId: 255,
+  placeholder: 150,
   contextElements: 10,
   /** Slack truncates a message's top-level text beyond 40,000 characters; the fallback stays short. */
   fallbackText: 3000,
@@ -42,11 +44,20 @@ export interface ButtonElement {
   readonly value: string;
   readonly style?: 'primary' | 'danger';
 }
+/** A search list whose options the bot answers (bolt's app.options); its choice comes as a block action. */
+export interface ExternalSelectElement {
+  readonly type: 'external_select';
+  readonly action_id: string;
+  readonly placeholder: PlainText;
+  readonly min_query_length: number;
+}
 export type Block =
   | { readonly type: 'header'; readonly text: PlainText }
   | { readonly type: 'section'; readonly text?: MrkdwnText; readonly fields?: readonly MrkdwnText[]; readonly accessory?: ButtonElement }
   | { readonly type: 'divider' }
   | { readonly type: 'actions'; readonly elements: readonly ButtonElement[] }
+  /** block_id carries the pick (see pickOfBlockId): Slack sends it back with the choice and with each options request. */
+  | { readonly type: 'actions'; readonly block_id: string; readonly elements: readonly [ExternalSelectElement] }
   | { readonly type: 'context'; readonly elements: readonly MrkdwnText[] };
 
 export interface SlackMessage {
@@ -63,8 +74,18 @@ export function escapeMrkdwn(text: string): string {
 const e = escapeMrkdwn;
 
 /** A button's action_id: the verb, made unique within the message by its index. */
-export function actionIdOf(verb: string, index: number): string {
+export function actionIdOf(verb: string, index: number | string): string {
   return `${verb}:${index}`;
+}
+
+/** What a search list's block_id carries (Layout.pick): the dataset, the data key of the choice, the data. */
+export function pickOfBlockId(blockId: string | undefined): { dataset: string; field: string; data: Record<string, unknown> } | null {
+  try {
+    const v = JSON.parse(blockId ?? '') as { q?: unknown; f?: unknown; d?: unknown };
+    return typeof v.q === 'string' && typeof v.f === 'string' && v.d && typeof v.d === 'object' ? { dataset: v.q, field: v.f, data: v.d as Record<string, unknown> } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The verb of an action_id made by actionIdOf. */
@@ -81,7 +102,8 @@ type Part =
   | { readonly kind: 'context'; readonly text: string }
   | { readonly kind: 'divider' }
   /** `subject` names what the buttons act on, for when they are folded away from their item. */
-  | { readonly kind: 'buttons'; readonly buttons: readonly ButtonView[]; readonly subject: string | null };
+  | { readonly kind: 'buttons'; readonly buttons: readonly ButtonView[]; readonly subject: string | null }
+  | { readonly kind: 'pick'; readonly pick: PickView };
 
 const TONE_ICON: Record<Tone, string> = { good: '✅', attention: '🔴', warning: '⚠️', accent: '🔵', default: 'ℹ️' };
 const statusIcon = (status: string) => (status === 'red' ? '🔴' : '🟢');
@@ -202,8 +224,9 @@ function partsOf(view: View): Part[] {
         { kind: 'text', text: view.total > 0 ? view.summary : `✅ ${view.summary}` },
         ...view.items.flatMap((i): Part[] => [
           { kind: 'divider' },
-          { kind: 'text', text: `${bold(i.user)} · ${i.status}\n${e(i.detail)}\n${e(i.reason)}` },
+          { kind: 'text', text: `${bold(i.user)} · ${i.status}\n${e(i.detail)}\n${e(i.reason)}${i.candidates.map((c) => `\n• ${bold(c.name)} · ${e(c.detail)}`).join('')}` },
           ...buttonParts(i.buttons, i.user),
+          ...(i.pick ? [{ kind: 'pick', pick: i.pick } as Part] : []),
         ]),
         ...pagerParts(view.pager, 'users'),
       ];
@@ -281,6 +304,7 @@ function clip(text: string, max: number): string {
 class Layout {
   readonly blocks: Block[] = [];
   #buttons = 0;
+  #picks = 0;
 
   button(b: ButtonView, label = b.label): ButtonElement | null {
     const value = JSON.stringify(b.data);
@@ -329,6 +353,20 @@ class Layout {
     if (tooLong.length) this.blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${tooLong.map((l) => `“${e(l)}”`).join(', ')}: the data is too long for a Slack button; use the command instead` }] });
   }
 
+  /** An external_select whose block_id says what to search and what its choice does; none when that does not fit a block_id. */
+  pick(p: PickView): void {
+    const blockId = JSON.stringify({ q: p.dataset, f: p.field, d: p.data });
+    if (blockId.length > LIMITS.blockId) {
+      this.context(`${e(p.label)}: the data is too long for a Slack search; use the command instead`);
+      return;
+    }
+    this.blocks.push({
+      type: 'actions',
+      block_id: blockId,
+      elements: [{ type: 'external_select', action_id: actionIdOf(p.verb, `pick${this.#picks++}`), placeholder: { type: 'plain_text', text: clip(`${p.label}: ${p.placeholder}`, LIMITS.placeholder) }, min_query_length: 1 }],
+    });
+  }
+
   context(text: string): void {
     if (text.length > LIMITS.sectionText) this.text(text);
     else this.blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
@@ -344,6 +382,7 @@ function layoutFull(parts: readonly Part[]): Block[] {
     else if (p.kind === 'fields') l.fields(p.fields);
     else if (p.kind === 'context') l.context(p.text);
     else if (p.kind === 'divider') l.blocks.push({ type: 'divider' });
+    else if (p.kind === 'pick') l.pick(p.pick);
     else l.buttons(p.buttons);
   }
   return l.blocks;
@@ -357,6 +396,7 @@ function layoutFolded(parts: readonly Part[]): Block[] {
   const l = new Layout();
   const texts: string[] = [];
   const buttons: Array<{ button: ButtonView; subject: string | null }> = [];
+  const picks: PickView[] = [];
   for (const p of parts) {
     if (p.kind === 'header') l.header(p.text);
     else if (p.kind === 'text') {
@@ -365,6 +405,7 @@ function layoutFolded(parts: readonly Part[]): Block[] {
     } else if (p.kind === 'fields') texts.push(p.fields.map(factLine).join('\n'));
     else if (p.kind === 'context') texts.push(`_${p.text}_`);
     else if (p.kind === 'buttons') buttons.push(...p.buttons.map((button) => ({ button, subject: p.subject })));
+    else if (p.kind === 'pick') picks.push(p.pick);
   }
   l.text(texts.join('\n'));
   const labels = new Map(buttons.map(({ button, subject }) => [button, subject ? `${button.label} · ${subject}` : button.label]));
@@ -372,6 +413,7 @@ function layoutFolded(parts: readonly Part[]): Block[] {
     buttons.map((b) => b.button),
     (b) => labels.get(b) ?? b.label,
   );
+  for (const p of picks) l.pick(p);
   return l.blocks;
 }
 

@@ -260,6 +260,13 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     return renderCard(reply.view) as never;
   });
 
+  // A typeahead on a card (Input.ChoiceSet with Data.Query) asks for its choices with an invoke
+  // application/search; the answer is a searchResponse of { title, value }.
+  app.adaptiveCards.search(/.*/, async (context, _state, query) => {
+    const results = await chat.search(invocation(context), query.parameters.dataset, query.parameters.queryText);
+    return results.slice(0, Math.max(1, Math.min(query.count, 50)));
+  });
+
   /**
    * A message or a click acts once: its activity id (unique in its conversation) is claimed in the
    * store after the request is authenticated. The same activity again (a channel retry, a replay)

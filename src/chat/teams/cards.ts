@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ACData from 'adaptivecards-templating';
 import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
-import type { ButtonView, CounterRow, NoticeView, PagerView, Tone, View } from '../views/types.ts';
+import type { ButtonView, CounterRow, NoticeView, PagerView, PickView, Tone, View } from '../views/types.ts';
 
 export const CARDS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'cards');
 
@@ -50,6 +50,14 @@ const iconOf = (status: string) => (status === 'red' ? '🔴' : '🟢');
 const button = (b: ButtonView) => ({ label: b.label, verb: b.verb, data: b.data, style: b.style ?? 'default' });
 const buttons = (list: readonly ButtonView[]) => list.map(button);
 const noticeData = (n: NoticeView | null) => (n ? { text: n.text, color: TONE_COLOR[n.tone], style: TONE_STYLE[n.tone] } : null);
+/**
+ * A typeahead: an Input.ChoiceSet (its id `input`) whose choices come from the bot (Data.Query →
+ * invoke application/search), and the Action.Execute that sends the choice: every input of the
+ * card comes with it, so its data names the one that counts (`pickInput`) and where the choice
+ * goes (`pickField`); the command layer reads them (chat/commands/actions.ts).
+ */
+const pickData = (p: PickView | null, input: string) =>
+  p ? { input, label: p.label, placeholder: p.placeholder, dataset: p.dataset, verb: p.verb, submit: 'Map to the chosen user', data: { ...p.data, pickInput: input, pickField: p.field } } : null;
 const pagerData = (p: PagerView | null) => (p ? { from: p.from, to: p.to, total: p.total, buttons: buttons([p.previous, p.next].filter((b): b is ButtonView => b !== null)) } : null);
 
 /**
@@ -124,7 +132,12 @@ function dataOf(view: View): Record<string, unknown> {
     case 'runs':
       return { ...view, notice: noticeData(view.notice), runs: view.runs.map((r) => ({ ...r, color: colorOf(r.status), button: button(r.button) })), pager: pagerData(view.pager) };
     case 'conflicts':
-      return { ...view, notice: noticeData(view.notice), items: view.items.map((i) => ({ ...i, color: colorOf(i.status), buttons: buttons(i.buttons) })), pager: pagerData(view.pager) };
+      return {
+        ...view,
+        notice: noticeData(view.notice),
+        items: view.items.map((i, n) => ({ ...i, color: colorOf(i.status), buttons: buttons(i.buttons), pick: pickData(i.pick, `pick${n}`) })),
+        pager: pagerData(view.pager),
+      };
     case 'duplicates':
       return { ...view, notice: noticeData(view.notice), items: view.items.map((i) => ({ ...i, buttons: buttons(i.buttons) })), pager: pagerData(view.pager) };
     case 'approval':

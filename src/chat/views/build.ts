@@ -5,9 +5,9 @@
  */
 import type { ConnectionHealth } from '../../health/health.ts';
 import { describeReason } from '../../health/health.ts';
-import type { ConflictItem, ConnectionStatus, DuplicateItem, Page } from '../../ops/operations.ts';
+import type { ConflictItem, ConnectionStatus, DuplicateItem, LocalUserSummary, Page } from '../../ops/operations.ts';
 import { PAGE_SIZES, clampOffset, formatTime, pager, plural, relativeTime } from './format.ts';
-import type { ButtonView, ConflictsView, DuplicatesView, Fact, HealthView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
+import type { ButtonView, CandidateView, ConflictsView, DuplicatesView, Fact, HealthView, MessageView, NoticeView, StatusView, Tone } from './types.ts';
 
 export function buildMessage(title: string, text: string, tone: Tone = 'default', facts: Fact[] = [], buttons: ButtonView[] = []): MessageView {
   return { type: 'message', title, tone, text, facts, buttons };
@@ -75,6 +75,7 @@ export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = nul
     reasons: s.reasons.map(describeReason),
     facts: [
       { label: 'Enabled', value: s.enabled ? 'yes' : 'no' },
+      ...(s.paused ? [{ label: 'Paused', value: `since ${formatTime(s.paused.since)} by ${s.paused.by} (resume ${s.name})` }] : []),
       { label: 'AD type', value: adType(s.kind, s.vendor) },
       { label: 'Synced users', value: String(s.syncedUsers) },
       { label: 'Conflicts', value: String(s.conflicts) },
@@ -126,6 +127,20 @@ function attemptStrip(attempts: readonly Attempt[]): Pick<StatusView, 'strip' | 
 
 const MAX_CANDIDATE_BUTTONS = 4;
 
+/** A local candidate as an admin chooses it: name, then id, mail, active or not, last activity, where mapped. */
+export function candidateView(c: LocalUserSummary): CandidateView {
+  const name = c.displayName ?? c.login ?? c.mail ?? `#${c.id}`;
+  const detail = [
+    `#${c.id}`,
+    ...(c.login && c.login !== name ? [c.login] : []),
+    c.mail ?? 'no mail',
+    c.active ? 'active' : 'inactive',
+    c.lastActivityAt ? `last activity ${formatTime(c.lastActivityAt)}` : 'no activity recorded',
+    ...(c.mappedIn.length ? [`mapped in ${c.mappedIn.join(', ')}`] : []),
+  ].join(' · ');
+  return { id: c.id, name, detail };
+}
+
 export function buildConflicts(connection: string, page: Page<ConflictItem>, notice: NoticeView | null = null): ConflictsView {
   return {
     type: 'conflicts',
@@ -137,24 +152,27 @@ export function buildConflicts(connection: string, page: Page<ConflictItem>, not
       const hidden = c.candidates.length - shown.length;
       const reason =
         c.status === 'conflict'
-          ? `${plural(c.candidates.length, 'local candidate')}: ${c.candidates.map((x) => `#${x.id} ${x.login ?? x.mail ?? ''}`.trim()).join(', ') || 'another directory user has the same key'}` +
+          ? (c.candidates.length ? `${plural(c.candidates.length, 'local candidate')}:` : 'another directory user has the same key') +
             (hidden ? ` (${hidden} without a button: use "map ${c.login ?? c.directoryId} #id")` : '')
           : (c.reason ?? 'no local user matches');
+      const data = { connection, user: c.directoryId, offset: page.offset };
       return {
         directoryId: c.directoryId,
         user: c.displayName ? `${c.displayName} (${c.login ?? c.directoryId})` : (c.login ?? c.directoryId),
         detail: [c.mail, c.dn].filter(Boolean).join(' · ') || c.directoryId,
         status: c.status,
         reason,
+        candidates: c.candidates.map(candidateView),
         buttons: [
           ...shown.map((x) => ({
             label: `Map to ${x.login ?? x.mail ?? `#${x.id}`}`,
             verb: 'conflict.map',
-            data: { connection, user: c.directoryId, local: x.id, offset: page.offset },
+            data: { ...data, local: x.id },
             style: 'positive' as const,
           })),
-          { label: 'Ignore', verb: 'conflict.ignore', data: { connection, user: c.directoryId, offset: page.offset } },
+          { label: 'Ignore', verb: 'conflict.ignore', data },
         ],
+        pick: { label: 'Or map to any local user', placeholder: 'Search by name, login or mail', verb: 'conflict.map', data, field: 'local', dataset: 'localUsers' as const },
       };
     }),
     pager: pager('conflicts', { connection }, page.offset, page.items.length, page.total, page.limit),
@@ -174,10 +192,17 @@ export function buildDuplicates(connection: string, page: Page<DuplicateItem>, n
       id: d.id,
       name: d.name,
       directoryRef: d.dn ?? d.directoryId,
-      localGroup: d.localGroupId === null ? 'the local group no longer exists' : `#${d.localGroupId} ${d.localGroupName ?? ''} (${plural(d.localMembers, 'member')})`.trim(),
+      localGroup:
+        d.localGroupId === null
+          ? 'the local group no longer exists'
+          : `#${d.localGroupId} ${d.localGroupName ?? ''} (${plural(d.localMembers, 'member')}) · ${d.owner ? `synced from ${d.owner}` : 'not synced from any connection'}`,
       detected: formatTime(d.detectedAt),
       buttons: [
-        { label: 'Link to existing', verb: 'duplicate.link', data: { connection, id: d.id, offset: page.offset }, style: 'positive' as const },
+        // A local group fed by another connection cannot take a second source: only the other resolutions are offered.
+        ...(d.localGroupId !== null && (d.owner === null || d.owner === connection)
+          ? [{ label: 'Link to existing', verb: 'duplicate.link', data: { connection, id: d.id, offset: page.offset }, style: 'positive' as const }]
+          : []),
+        { label: `Sync as "${d.name} (${connection})"`, verb: 'duplicate.separate', data: { connection, id: d.id, offset: page.offset } },
         { label: 'Ignore', verb: 'duplicate.ignore', data: { connection, id: d.id, offset: page.offset } },
       ],
     })),

@@ -150,13 +150,37 @@ export interface RunsView {
   readonly notice: NoticeView | null;
 }
 
+/**
+ * A search over a dataset whose choice acts like a button: `verb` with `data`, the chosen value
+ * in `data[field]` (Teams: Input.ChoiceSet with Data.Query; Slack: external_select).
+ */
+export interface PickView {
+  readonly label: string;
+  readonly placeholder: string;
+  readonly verb: string;
+  readonly data: Readonly<Record<string, string | number>>;
+  readonly field: string;
+  readonly dataset: 'localUsers';
+}
+
+/** A local user an admin may map a directory user to: who, and what helps to choose. */
+export interface CandidateView {
+  readonly id: number;
+  readonly name: string;
+  /** "#21 · mail · active · last activity … · mapped in corp". */
+  readonly detail: string;
+}
+
 export interface ConflictView {
   readonly directoryId: string;
   readonly user: string;
   readonly detail: string;
   readonly status: 'conflict' | 'unmapped';
   readonly reason: string;
+  readonly candidates: readonly CandidateView[];
   readonly buttons: readonly ButtonView[];
+  /** Map to any local user, found by a search. */
+  readonly pick: PickView | null;
 }
 
 export interface ConflictsView {
