@@ -31,6 +31,7 @@ import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { createDirSyncTracker } from './dirsync.ts';
 import { supportsDirSync } from './dirsync-dse.ts';
+import { createTimestampTracker } from './timestamp.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
 
@@ -314,7 +315,8 @@ export class LdapSource implements DirectorySource {
       if (profile.id.toLowerCase() !== 'objectguid') return { tracker: null, reason: 'dirsyncNeedsObjectGuid' };
       return { tracker: createDirSyncTracker({ client: session.client }) };
     }
-    return { tracker: null, reason: 'noTracker' };
+    // Neither: modifyTimestamp filters and a present phase (timestamp.ts).
+    return { tracker: createTimestampTracker({ access: this.#access(session, profile), profile }) };
   }
 
   /** Without `allowUnchanged`, always a snapshot. */

@@ -87,7 +87,7 @@ export async function readIncremental(input: IncrementalRead, baseDn: string): P
     if (!isTrackerRefused(error)) throw error;
     // Nothing of the tracker's is kept: the next run asks again (the right may have been granted).
     const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
-    return { read, stats: { readMode: 'full', readReason: 'trackerRefused', trackerRefused: error.message } };
+    return { read, stats: { readMode: 'full', readReason: error.reason ?? 'trackerRefused', trackerRefused: error.message } };
   }
 }
 
