@@ -7,7 +7,12 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
+import { Client } from 'ldapts';
 import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/client.ts';
+import type { EntryAccess } from '../../src/directory/ldap/read.ts';
+import { createTimestampTracker } from '../../src/directory/ldap/timestamp.ts';
+import { toRawEntry } from '../../src/directory/ldap/transform.ts';
+import { VENDOR_PROFILES } from '../../src/directory/ldap/vendors.ts';
 import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { storeFingerprint } from '../support/store.ts';
 import { FIXTURE_LDIF, SERVICE_ACCOUNT, type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -111,6 +116,33 @@ describe('incremental reads by modifyTimestamp from slapd without content synchr
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'requested', trackedBy: 'timestamp', reconcileDiffs: 0 });
     state = snapshot.nextState ?? null;
     expect((await readBoth()).stats).toMatchObject({ readMode: 'incremental', changedEntries: 0 });
+  });
+
+  it('keeps the window as one digest past its cap: unchanged, nothing; one entry changed, all of them again', async () => {
+    const client = new Client({ url: ldap.url });
+    await client.bind(ldap.adminDn, ldap.adminPassword);
+    try {
+      const access: EntryAccess = {
+        async *search(base, filter, attributes) {
+          for await (const page of client.searchPaginated(base, { scope: 'sub', filter, attributes: [...attributes], paged: { pageSize: 50 } })) yield page.searchEntries.map(toRawEntry);
+        },
+        readEntry: async () => null,
+      };
+      const tracker = createTimestampTracker({ access, profile: VENDOR_PROFILES.openldap, windowCap: 1 });
+      const tracked = { base: P, filter: '(|(objectClass=inetOrgPerson)(objectClass=groupOfNames))', attributes: ['uid', 'mail', 'cn', 'member', 'entryUUID'] };
+      await ldap.load(person('ts-cap-1') + '\n' + person('ts-cap-2'));
+      const cookie = await tracker.begin!(tracked);
+      const same = await tracker.read({ ...tracked, cookie });
+      expect(same).toMatchObject({ kind: 'delta', entries: [], deletedIds: [], presentIds: null });
+      await ldap.load(`dn: uid=ts-cap-1,${P}\nchangetype: modify\nreplace: mail\nmail: cap@example.org\n`);
+      const changed = await tracker.read({ ...tracked, cookie: same.cookie });
+      expect(changed.entries.map((e) => e.dn)).toEqual(expect.arrayContaining([`uid=ts-cap-1,${P}`, `uid=ts-cap-2,${P}`]));
+      expect(changed.entries.find((e) => e.dn.startsWith('uid=ts-cap-1'))?.attrs.get('mail')).toEqual(['cap@example.org']);
+      expect(changed.entries[0]!.attrs.has('modifytimestamp')).toBe(false);
+      expect(await tracker.read({ ...tracked, cookie: changed.cookie })).toMatchObject({ entries: [], presentIds: null });
+    } finally {
+      await client.unbind();
+    }
   });
 
   it('reads in full when the cookie is not one of its own, saying why', async () => {

@@ -68,8 +68,8 @@ export function pairsDigest(pairs: Iterable<readonly [string, string]>): string 
   return hash.digest('base64url').slice(0, 32);
 }
 
-export function windowHashes(pairs: ReadonlyArray<readonly [string, string]>): WindowHashes {
-  if (pairs.length <= WINDOW_CAP) return { kind: 'each', hashes: new Map(pairs) };
+export function windowHashes(pairs: ReadonlyArray<readonly [string, string]>, cap = WINDOW_CAP): WindowHashes {
+  if (pairs.length <= cap) return { kind: 'each', hashes: new Map(pairs) };
   return { kind: 'all', digest: pairsDigest(pairs), count: pairs.length };
 }
 

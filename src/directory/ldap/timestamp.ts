@@ -57,6 +57,8 @@ export interface TimestampTrackerOptions {
   readonly access: EntryAccess;
   readonly profile: VendorProfile;
   readonly windowSeconds?: number;
+  /** Window entries kept one by one (default WINDOW_CAP); beyond, one digest of them all. */
+  readonly windowCap?: number;
 }
 
 /** An entry of the changed search with what the cookie needs of it. */
@@ -78,11 +80,13 @@ class TimestampRun {
   readonly #access: EntryAccess;
   readonly #profile: VendorProfile;
   readonly #window: number;
+  readonly #windowCap: number | undefined;
 
   constructor(options: TimestampTrackerOptions) {
     this.#access = options.access;
     this.#profile = options.profile;
     this.#window = (options.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * 1000;
+    this.#windowCap = options.windowCap;
   }
 
   /** A cookie for now: the present phase with each entry's stamp (for the mark), then the window's entries. */
@@ -176,7 +180,7 @@ class TimestampRun {
       }
     }
     const window = seen.filter((s) => s.mtime >= mark - this.#window).map((s) => [s.id, s.hash] as const);
-    return { mark, anchor, count: ids.length, digest: idsDigest(ids), window: windowHashes(window) };
+    return { mark, anchor, count: ids.length, digest: idsDigest(ids), window: windowHashes(window, this.#windowCap) };
   }
 
   /** The entry with the requested attributes only (the stamp was asked for the tracker's own use). */
