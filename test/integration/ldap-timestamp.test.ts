@@ -178,6 +178,36 @@ describe('a server that does not let the bind account read modifyTimestamp', () 
   });
 });
 
+describe('an entry entering the scope with an old modifyTimestamp (an ACL that hid it removed)', () => {
+  let ldap: SlapdHandle;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
+    // A change a second after the load: the mark is then above bob's stamp (the window is 0 below).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await ldap.load(`dn: uid=alice,${P}\nchangetype: modify\nreplace: description\ndescription: later\n`);
+  });
+  afterAll(async () => {
+    await ldap?.stop();
+  });
+  const acl = (change: 'add' | 'delete') =>
+    execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', ldap.ldapiUrl], {
+      input: ['dn: olcDatabase={1}mdb,cn=config', 'changetype: modify', `${change}: olcAccess`, change === 'add' ? `olcAccess: {0}to dn.exact="uid=bob,${P}" by dn.exact="${SERVICE_ACCOUNT.dn}" none by * break` : 'olcAccess: {0}', ''].join('\n'),
+    });
+
+  it.each(['entries', 'detect'] as const)('in %s mode is seen by the next read', async (mode) => {
+    const scope: ReadScope = { groupFilter: '(cn=*)', groupRefs: [] };
+    const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { bindDn: SERVICE_ACCOUNT.dn, password: SERVICE_ACCOUNT.password, incremental: mode, timestampWindowSeconds: 0, ...extra }));
+    acl('add');
+    const first = await source().read(scope, undefined, null);
+    expect(first.users.some((u) => u.login === 'bob')).toBe(false);
+    acl('delete');
+    const next = await source().read(scope, undefined, first.nextState!);
+    expect(next.stats).toMatchObject({ readMode: 'full', readReason: mode === 'entries' ? 'presentNotKept' : 'changed' });
+    expect(next.users.some((u) => u.login === 'bob')).toBe(true);
+    expect(canonical(next)).toEqual(canonical(await source({ incremental: false }).read(scope)));
+  });
+});
+
 describe('incremental syncs by modifyTimestamp through the engine', () => {
   let ldap: SlapdHandle;
   beforeAll(async () => {

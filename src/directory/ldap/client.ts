@@ -57,6 +57,8 @@ export interface LdapSourceOptions {
   readonly fullReadEvery?: number;
   /** The clock (tests). */
   readonly now?: () => Date;
+  /** The modifyTimestamp tracker's safety window in seconds (tests; default 60). */
+  readonly timestampWindowSeconds?: number;
 }
 
 interface Session {
@@ -316,7 +318,8 @@ export class LdapSource implements DirectorySource {
       return { tracker: createDirSyncTracker({ client: session.client }) };
     }
     // Neither: modifyTimestamp filters and a present phase (timestamp.ts).
-    return { tracker: createTimestampTracker({ access: this.#access(session, profile), profile }) };
+    const windowSeconds = this.#options.timestampWindowSeconds;
+    return { tracker: createTimestampTracker({ access: this.#access(session, profile), profile, ...(windowSeconds === undefined ? {} : { windowSeconds }) }) };
   }
 
   /** Without `allowUnchanged`, always a snapshot. */
