@@ -145,6 +145,41 @@ describe('incremental reads by modifyTimestamp from slapd without content synchr
     }
   });
 
+  it('once the window below the mark has passed on its clock, asks only for the mark\'s second', async () => {
+    const client = new Client({ url: ldap.url });
+    await client.bind(ldap.adminDn, ldap.adminPassword);
+    try {
+      let fetched: string[] = [];
+      const access: EntryAccess = {
+        async *search(base, filter, attributes) {
+          for await (const page of client.searchPaginated(base, { scope: 'sub', filter, attributes: [...attributes], paged: { pageSize: 50 } })) {
+            const entries = page.searchEntries.map(toRawEntry);
+            if (String(filter).includes('modifyTimestamp>=')) fetched.push(...entries.map((e) => e.dn));
+            yield entries;
+          }
+        },
+        readEntry: async () => null,
+      };
+      const tracked = { base: P, filter: '(|(objectClass=inetOrgPerson)(objectClass=groupOfNames))', attributes: ['uid', 'mail', 'cn', 'member', 'entryUUID'] };
+      await ldap.load(person('ts-close-1'));
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await ldap.load(person('ts-close-2'));
+      const readOnce = async (now: number) => {
+        const tracker = createTimestampTracker({ access, profile: VENDOR_PROFILES.openldap, now: () => now });
+        const cookie = await tracker.begin!(tracked);
+        fetched = [];
+        expect(await tracker.read({ ...tracked, cookie })).toMatchObject({ entries: [], presentIds: null });
+        return fetched;
+      };
+      // Just after the change: the window stays open (a late write may still be stamped in it).
+      expect(await readOnce(Date.now())).toEqual(expect.arrayContaining([`uid=ts-close-1,${P}`, `uid=ts-close-2,${P}`]));
+      // Ten minutes later on this clock: no write can be stamped below the mark any more.
+      expect(await readOnce(Date.now() + 600_000)).toEqual([`uid=ts-close-2,${P}`]);
+    } finally {
+      await client.unbind();
+    }
+  });
+
   it('reads in full when the cookie is not one of its own, saying why', async () => {
     const snapshot = await source().read(SCOPE, undefined, { cursor: { ...state!.cursor, cookie: 'rid=000,csn=1' }, cache: state!.cache });
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'cookieRejected:malformedCookie' });

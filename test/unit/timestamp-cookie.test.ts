@@ -36,7 +36,7 @@ describe('GeneralizedTime', () => {
 });
 
 describe('the timestamp cookie', () => {
-  const base = { mark: Date.parse('2030-01-02T03:04:05.500Z'), anchor: 'a-1', count: 3, digest: idsDigest(['c', 'a', 'b']) };
+  const base = { mark: Date.parse('2030-01-02T03:04:05.500Z'), anchor: 'a-1', count: 3, digest: idsDigest(['c', 'a', 'b']), closed: false };
 
   it('round-trips the window one by one, or as one digest past the cap', () => {
     const pairs = [['a-1', 'h1'], ['b-2', 'h2']] as const;
@@ -44,6 +44,7 @@ describe('the timestamp cookie', () => {
     expect(each).toEqual({ ...base, window: { kind: 'each', hashes: new Map(pairs) } });
     const all = decodeTimestampCookie(encodeTimestampCookie({ ...base, window: windowHashes(pairs, 1) }));
     expect(all).toMatchObject({ ...base, window: { kind: 'all', count: 2 } });
+    expect(decodeTimestampCookie(encodeTimestampCookie({ ...base, closed: true, window: windowHashes([]) }))).toMatchObject({ closed: true });
   });
 
   it.each(['rid=000,csn=1', 'mtime1:{', 'mtime1:{"m":"soon","n":1,"d":"x","a":null,"w":[]}', 'mtime1:{"m":"2030-01-01T00:00:00Z","n":1,"d":"x","a":null}'])('refuses %j as malformed', (text) => {

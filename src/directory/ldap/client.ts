@@ -319,7 +319,8 @@ export class LdapSource implements DirectorySource {
     }
     // Neither: modifyTimestamp filters and a present phase (timestamp.ts).
     const windowSeconds = this.#options.timestampWindowSeconds;
-    return { tracker: createTimestampTracker({ access: this.#access(session, profile), profile, ...(windowSeconds === undefined ? {} : { windowSeconds }) }) };
+    const now = () => (this.#options.now?.() ?? new Date()).getTime();
+    return { tracker: createTimestampTracker({ access: this.#access(session, profile), profile, now, ...(windowSeconds === undefined ? {} : { windowSeconds }) }) };
   }
 
   /** Without `allowUnchanged`, always a snapshot. */

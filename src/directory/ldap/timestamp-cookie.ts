@@ -22,6 +22,11 @@ export interface TimestampCookie {
   readonly count: number;
   readonly digest: string;
   readonly window: WindowHashes;
+  /**
+   * The window below the mark had passed on groupsync's clock when the cookie was taken (no write
+   * can be stamped in it any more): the next read asks only from the mark's second.
+   */
+  readonly closed: boolean;
 }
 
 const GENERALIZED = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:[.,](\d+))?(Z|[+-]\d{2}(?:\d{2})?)$/;
@@ -75,14 +80,14 @@ export function windowHashes(pairs: ReadonlyArray<readonly [string, string]>, ca
 
 export function encodeTimestampCookie(c: TimestampCookie): string {
   const window = c.window.kind === 'each' ? { w: [...c.window.hashes] } : { wd: c.window.digest, wn: c.window.count };
-  return PREFIX + JSON.stringify({ m: formatMs(c.mark), a: c.anchor, n: c.count, d: c.digest, ...window });
+  return PREFIX + JSON.stringify({ m: formatMs(c.mark), a: c.anchor, n: c.count, d: c.digest, c: c.closed, ...window });
 }
 
 /** The cookie, or CookieRejectedError('malformedCookie') for anything this tracker did not write. */
 export function decodeTimestampCookie(text: string): TimestampCookie {
   const bad = () => new CookieRejectedError('malformedCookie');
   if (!text.startsWith(PREFIX)) throw bad();
-  let raw: { m?: unknown; a?: unknown; n?: unknown; d?: unknown; w?: unknown; wd?: unknown; wn?: unknown };
+  let raw: { m?: unknown; a?: unknown; n?: unknown; d?: unknown; c?: unknown; w?: unknown; wd?: unknown; wn?: unknown };
   try {
     raw = JSON.parse(text.slice(PREFIX.length));
   } catch {
@@ -96,7 +101,7 @@ export function decodeTimestampCookie(text: string): TimestampCookie {
   } else if (typeof raw.wd === 'string' && typeof raw.wn === 'number') {
     window = { kind: 'all', digest: raw.wd, count: raw.wn };
   } else throw bad();
-  return { mark, anchor: raw.a, count: raw.n, digest: raw.d, window };
+  return { mark, anchor: raw.a, count: raw.n, digest: raw.d, window, closed: raw.c === true };
 }
 
 /** The mark as ISO text with milliseconds (readable in the stored cursor). */

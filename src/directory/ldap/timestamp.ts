@@ -59,6 +59,8 @@ export interface TimestampTrackerOptions {
   readonly windowSeconds?: number;
   /** Window entries kept one by one (default WINDOW_CAP); beyond, one digest of them all. */
   readonly windowCap?: number;
+  /** groupsync's clock (ms): the window closes once it is two windows past the mark. */
+  readonly now?: () => number;
 }
 
 /** An entry of the changed search with what the cookie needs of it. */
@@ -81,12 +83,14 @@ class TimestampRun {
   readonly #profile: VendorProfile;
   readonly #window: number;
   readonly #windowCap: number | undefined;
+  readonly #now: () => number;
 
   constructor(options: TimestampTrackerOptions) {
     this.#access = options.access;
     this.#profile = options.profile;
     this.#window = (options.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * 1000;
     this.#windowCap = options.windowCap;
+    this.#now = options.now ?? Date.now;
   }
 
   /** A cookie for now: the present phase with each entry's stamp (for the mark), then the window's entries. */
@@ -115,7 +119,7 @@ class TimestampRun {
     if (request.cookie === null) return this.#refresh(request);
     const previous = decodeTimestampCookie(request.cookie);
     const ids = await this.#presentIds(request);
-    const seen = await this.#changedSince(request, previous.mark - this.#window, request.onPage);
+    const seen = await this.#changedSince(request, previous.closed ? previous.mark : previous.mark - this.#window, request.onPage);
     checkAnchor(previous, ids, seen);
     const same = ids.length === previous.count && idsDigest(ids) === previous.digest;
     return {
@@ -179,8 +183,11 @@ class TimestampRun {
         anchor = s.id;
       }
     }
-    const window = seen.filter((s) => s.mtime >= mark - this.#window).map((s) => [s.id, s.hash] as const);
-    return { mark, anchor, count: ids.length, digest: idsDigest(ids), window: windowHashes(window, this.#windowCap) };
+    // Two windows past the mark on this clock (one for the stamps' skew, one for this clock's), no write can be stamped below the mark any more.
+    const closed = this.#now() >= mark + 2 * this.#window;
+    const since = closed ? Math.floor(mark / 1000) * 1000 : mark - this.#window;
+    const window = seen.filter((s) => s.mtime >= since).map((s) => [s.id, s.hash] as const);
+    return { mark, anchor, count: ids.length, digest: idsDigest(ids), window: windowHashes(window, this.#windowCap), closed };
   }
 
   /** The entry with the requested attributes only (the stamp was asked for the tracker's own use). */
