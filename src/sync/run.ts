@@ -132,7 +132,8 @@ export class Run {
 
   /** The run a no-change read may stand on: the last applying run, when the store and the settings are as it left them. */
   async #unchangedBase(mark: PlanMark | null, generation: number): Promise<RunRow | null> {
-    if (!mark || mark.runId === null || this.#c.request.full) return null;
+    // A full plan is asked for to plan against the whole store: never stood on an earlier run.
+    if (!mark || mark.runId === null || this.#c.request.full || this.#c.request.fullPlan) return null;
     if (mark.plannedGeneration !== generation || mark.planKey !== planKeyOf(this.#c.config)) return null;
     const previous = await getRun(this.#c.db, mark.runId);
     return previous && (previous.status === 'success' || previous.status === 'partial') && previous.summary ? previous : null;

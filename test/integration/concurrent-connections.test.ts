@@ -29,6 +29,7 @@ function readTogether(parties: number) {
       close: () => source.close(),
       probe: () => source.probe(),
       findGroup: (ref: string) => source.findGroup(ref),
+      requestStats: () => source.requestStats?.() ?? { requests: 0, retries: 0 },
     });
   };
 }

@@ -185,22 +185,6 @@ describe.each([
   });
 });
 
-describe('a server without content synchronisation', () => {
-  let ldap: SlapdHandle;
-  beforeAll(async () => {
-    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
-  });
-  afterAll(async () => {
-    await ldap?.stop();
-  });
-
-  it('is read in full, keeping nothing', async () => {
-    const snapshot = await new LdapSource(options(ldap)).read(SCOPE, undefined, null);
-    expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'noTracker' });
-    expect(snapshot.nextState).toBeUndefined();
-  });
-});
-
 describe('incremental syncs through the engine', () => {
   let ldap: SlapdHandle;
   let app: TestApp;

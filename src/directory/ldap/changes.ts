@@ -83,6 +83,8 @@ export class CookieRejectedError extends Error {
 export interface TrackerRefused {
   readonly trackerRefused: true;
   readonly message: string;
+  /** The run's readReason (default `trackerRefused`). */
+  readonly reason?: string;
 }
 
 export function isTrackerRefused(error: unknown): error is TrackerRefused {

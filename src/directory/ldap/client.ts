@@ -32,6 +32,7 @@ import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { createDirSyncTracker } from './dirsync.ts';
 import { supportsDirSync } from './dirsync-dse.ts';
+import { createTimestampTracker } from './timestamp.ts';
 import { type RawEntry, firstString, stableId, toRawEntry } from './transform.ts';
 import { type AttributeOverrides, type RootDse, type VendorProfile, detectVendor, resolveProfile } from './vendors.ts';
 
@@ -57,6 +58,8 @@ export interface LdapSourceOptions {
   readonly fullReadEvery?: number;
   /** The clock (tests). */
   readonly now?: () => Date;
+  /** The modifyTimestamp tracker's safety window in seconds (tests; default 60). */
+  readonly timestampWindowSeconds?: number;
 }
 
 interface Session {
@@ -315,7 +318,10 @@ export class LdapSource implements DirectorySource {
       if (profile.id.toLowerCase() !== 'objectguid') return { tracker: null, reason: 'dirsyncNeedsObjectGuid' };
       return { tracker: createDirSyncTracker({ client: session.client }) };
     }
-    return { tracker: null, reason: 'noTracker' };
+    // Neither: modifyTimestamp filters and a present phase (timestamp.ts).
+    const windowSeconds = this.#options.timestampWindowSeconds;
+    const now = () => (this.#options.now?.() ?? new Date()).getTime();
+    return { tracker: createTimestampTracker({ access: this.#access(session, profile), profile, now, ...(windowSeconds === undefined ? {} : { windowSeconds }) }) };
   }
 
   /** Without `allowUnchanged`, always a snapshot. */

@@ -87,7 +87,7 @@ export async function readIncremental(input: IncrementalRead, baseDn: string): P
     if (!isTrackerRefused(error)) throw error;
     // Nothing of the tracker's is kept: the next run asks again (the right may have been granted).
     const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
-    return { read, stats: { readMode: 'full', readReason: 'trackerRefused', trackerRefused: error.message } };
+    return { read, stats: { readMode: 'full', readReason: error.reason ?? 'trackerRefused', trackerRefused: error.message } };
   }
 }
 
@@ -127,8 +127,8 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
     const kept = decodeState(stored);
     if (kept) {
       const read = await readChanges(context, cursor!, { ...kept, bytes: stored! }, changes);
-      if (read) return read;
-      reason = 'linkedMembersMoved';
+      if (typeof read !== 'string') return read;
+      reason = read;
     } else reason = 'noState';
   }
   // A reconciliation compares with the old cache; a cache of another scope is not comparable.
@@ -211,7 +211,8 @@ function membersMoved(cache: EntryCache, applied: AppliedIds): boolean {
 /** The tracker reports nothing added, modified or deleted (a present phase listing exactly the cached entries). */
 function noChange(changes: EntryChanges, cursor: LdapCursor): boolean {
   if (changes.kind !== 'delta' || changes.entries.length || changes.deletedIds.length || cursor.size === undefined) return false;
-  return changes.presentIds === null || changes.presentIds.length === cursor.size;
+  // The timestamp tracker names the present set only when its digest changed: the same count may hide an entry that was not kept.
+  return changes.presentIds === null || (changes.presentIds.length === cursor.size && cursor.mechanism !== 'timestamp');
 }
 
 /** The tracker named no change, and no present phase (which, with nothing kept, cannot show a deletion). */
@@ -219,14 +220,19 @@ function nothingNamed(changes: EntryChanges): boolean {
   return changes.kind === 'delta' && !changes.entries.length && !changes.deletedIds.length && changes.presentIds === null;
 }
 
-/** The changes applied to the kept state and the snapshot patched; null when they need a full read (linkedMembersMoved). */
+/**
+ * The changes applied to the kept state and the snapshot patched; or why they need a full read:
+ * `linkedMembersMoved`, or `presentNotKept` (the present phase names an entry that was neither kept
+ * nor reported: one that entered the scope without its modifyTimestamp moving, an ACL granting it).
+ */
 /** `kept.bytes`: the stored state it was decoded from, saved again as it is when nothing changed. */
-async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState & { bytes: Uint8Array }, changes: EntryChanges): Promise<IncrementalResult | null> {
+async function readChanges(c: Context, cursor: LdapCursor, kept: KeptState & { bytes: Uint8Array }, changes: EntryChanges): Promise<IncrementalResult | string> {
   const p = c.input.layout.profile;
   const { cache } = kept;
   const applied: AppliedIds = { changed: [], deleted: [], oldKeys: new Map() };
   const counts = cache.apply(changes, (e) => stableId(e, p), applied);
-  if (changes.linkedMembers && membersMoved(cache, applied)) return null;
+  if (changes.linkedMembers && membersMoved(cache, applied)) return 'linkedMembersMoved';
+  if (changes.presentIds && changes.presentIds.some((id) => !cache.has(id))) return 'presentNotKept';
   const result = await patchedSnapshot(c, kept, changes.kind === 'refresh' ? 'refresh' : null, applied);
   return {
     read: result.read,
