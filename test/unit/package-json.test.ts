@@ -1,7 +1,7 @@
 // package.json conventions: one of each key, the Node it needs, and `dependencies` holding exactly
 // what the product (src/, bin/) loads at run time, so `npm ci --omit=dev` gives a runnable product
 // (the container image is built that way).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -55,6 +55,23 @@ describe('package.json', () => {
     const product = used(['src', 'bin']);
     const toolingOnly = [...used(['test', 'bench', 'manifest'])].filter((p) => p in PKG.dependencies && !product.has(p)).sort();
     expect(toolingOnly).toEqual([]);
+  });
+
+  it("lists in dependencies every tool a run-time dependency's install script runs through npx (npm may refuse to fetch it: `yes = false`, offline)", () => {
+    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean; hasInstallScript?: boolean }> };
+    const tools = new Map<string, string>();
+    for (const [where, entry] of Object.entries(lock.packages)) {
+      if (!where || entry.dev || entry.devOptional || !entry.hasInstallScript) continue;
+      const file = new URL(`../../${where}/package.json`, import.meta.url);
+      if (!existsSync(file)) continue; // an optional package of another platform
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { scripts?: Record<string, string> };
+      const scripts = Object.values(manifest.scripts ?? {}).join('\n');
+      for (const m of scripts.matchAll(/\bnpx\s+(?:-\S+\s+)*((?:@[\w.-]+\/)?[\w.-]+)/g)) tools.set(m[1]!, where);
+    }
+    const missing = [...tools].filter(([tool]) => !(tool in PKG.dependencies)).map(([tool, where]) => `${tool} (run by ${where})`);
+    expect(missing).toEqual([]);
+    const notes = [PKG['//'] ?? []].flat().join('\n');
+    for (const tool of tools.keys()) expect(notes).toMatch(new RegExp(`dependencies\\.${tool}: `));
   });
 
   it('says why each override is there', () => {
