@@ -123,6 +123,9 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     await mapTo2.waitFor();
     // jdoe (two local candidates) and dave (no mail) are listed.
     await conflicts.getByText('2 users are in conflict or unmapped.').waitFor();
+    // Each candidate with what an admin needs to choose: mail, active or not, last activity.
+    await conflicts.getByText(/^jdoe1 · #\d+ · shared@example\.org · active · last activity .*UTC$/).waitFor();
+    await conflicts.getByText(/^jdoe2 · #\d+ · SHARED@example\.org · active · last activity .*UTC$/).waitFor();
     // Each user also has a typeahead of any local user (its toggle is a button without a label).
     const labels = async () => (await conflicts.getByRole('button').allInnerTexts()).filter(Boolean);
     expect(await labels()).toEqual(['Map to jdoe1', 'Map to jdoe2', 'Ignore', 'Map to the chosen user', 'Ignore', 'Map to the chosen user']);
@@ -175,10 +178,13 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
 
   it('the Status button of a health card opens a status card of its own; the health card stays; the status card has the attempts strip and Full resync', async () => {
     keepEvidence('status');
+    const before = await card('Sync health').count();
     await say('health');
-    const health = card('Sync health').last();
+    // The new health card (an earlier one is on the page too).
+    const health = card('Sync health').nth(before);
     await health.getByText('edge-users').waitFor();
     const healthCards = await card('Sync health').count();
+    expect(healthCards).toBe(before + 1);
     await health.getByRole('button', { name: 'Status' }).click();
     const status = card(/^🔴 corp$|^🟢 corp$/).last();
     await status.getByText('Last 10 attempts').waitFor();
@@ -256,6 +262,43 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     expect(await rejected.innerText()).not.toContain('Approval needed');
     expect(await rejected.getByRole('button').allInnerTexts()).toEqual(['Show run']);
     await shot('10-approval-rejected', rejected.getByText(/^rejected by/), rejected);
+  });
+
+  it('shows a sync\'s progress live: the phases advance on the card, then the result replaces it', async () => {
+    keepEvidence('progress');
+    // Every text a "Sync: corp" card shows while the run goes, as the browser renders it.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { progressTexts: string[] }).progressTexts = seen;
+      const record = () => {
+        for (const el of document.querySelectorAll<HTMLElement>('.ac-adaptiveCard')) {
+          const text = el.innerText;
+          if (/^Sync: corp/.test(text) && seen.at(-1) !== text) seen.push(text);
+        }
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    // The directory holds the read for a moment (well inside the connection's 2 s timeout), so
+    // the card is seen mid-run.
+    ldap!.pause();
+    try {
+      await say('sync corp');
+      const progress = card('Sync: corp').last();
+      await progress.getByText(/Elapsed/).waitFor();
+      await shot('11-progress', progress, progress);
+    } finally {
+      ldap!.resume();
+    }
+    // jdoe is still out of edge-users: the run is held again, and its approval card is the result.
+    await card('Approval needed: run #8 of corp').waitFor();
+    const texts = await page.evaluate(() => (window as unknown as { progressTexts: string[] }).progressTexts);
+    const phases = texts.map((t) => /Phase\s+([a-z ]+?)\s*(?:\n|$)/.exec(t)?.[1]).filter((p): p is string => !!p);
+    const distinct = phases.filter((p, i) => p !== phases[i - 1]);
+    // Phases advance in the rendered card: reading, then planning.
+    const reading = distinct.findIndex((p) => p.startsWith('reading'));
+    expect(reading, distinct.join(' → ')).toBeGreaterThanOrEqual(0);
+    expect(distinct.indexOf('planning'), distinct.join(' → ')).toBeGreaterThan(reading);
+    expect(texts.some((t) => /Elapsed\s+\d+ s/.test(t))).toBe(true);
   });
 });
 
