@@ -267,17 +267,18 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
   it('shows a sync\'s progress live: the phases advance on the card, then the result replaces it', async () => {
     keepEvidence('progress');
     // Every text a "Sync: corp" card shows while the run goes, as the browser renders it.
-    await page.evaluate(() => {
-      const seen: string[] = [];
-      (window as unknown as { progressTexts: string[] }).progressTexts = seen;
+    // (A script as text: it runs in the browser, where the DOM is; this project's types have none.)
+    await page.evaluate(`(() => {
+      const seen = [];
+      window.progressTexts = seen;
       const record = () => {
-        for (const el of document.querySelectorAll<HTMLElement>('.ac-adaptiveCard')) {
+        for (const el of document.querySelectorAll('.ac-adaptiveCard')) {
           const text = el.innerText;
           if (/^Sync: corp/.test(text) && seen.at(-1) !== text) seen.push(text);
         }
       };
       new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+    })()`);
     // The directory holds the read for a moment (well inside the connection's 2 s timeout), so
     // the card is seen mid-run.
     ldap!.pause();
@@ -291,7 +292,7 @@ describe(`Teams in the Microsoft 365 Agents Playground ${playgroundVersion()} (h
     }
     // jdoe is still out of edge-users: the run is held again, and its approval card is the result.
     await card('Approval needed: run #8 of corp').waitFor();
-    const texts = await page.evaluate(() => (window as unknown as { progressTexts: string[] }).progressTexts);
+    const texts = (await page.evaluate('window.progressTexts')) as string[];
     const phases = texts.map((t) => /Phase\s+([a-z ]+?)\s*(?:\n|$)/.exec(t)?.[1]).filter((p): p is string => !!p);
     const distinct = phases.filter((p, i) => p !== phases[i - 1]);
     // Phases advance in the rendered card: reading, then planning.
