@@ -34,7 +34,7 @@ describe('listPendingDuplicates', () => {
     expect(page.items.map((d) => d.name)).toEqual(['Archive', 'Ops']);
     const rest = await listPendingDuplicates(store.db, 'corp', 2, 2);
     expect(rest.items).toEqual([
-      { id: expect.any(Number), directoryId: 'd-sales', dn: 'cn=Sales,ou=b', name: 'Sales', localGroupId: groupId, localGroupName: 'Sales', localMembers: 2, detectedAt: new Date('2025-01-01T00:00:00Z') },
+      { id: expect.any(Number), directoryId: 'd-sales', dn: 'cn=Sales,ou=b', name: 'Sales', localGroupId: groupId, localGroupName: 'Sales', localMembers: 2, owner: null, detectedAt: new Date('2025-01-01T00:00:00Z') },
     ]);
     expect(await listPendingDuplicates(store.db, 'nope', 0, 10)).toEqual({ items: [], total: 0 });
   });
