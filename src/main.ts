@@ -15,6 +15,8 @@ import { GroupsyncError, describeError } from './errors.ts';
 import { type Route, createHttpServer } from './http.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { Metrics, metricsRoute } from './metrics.ts';
+import type { AlertSink } from './notify/incidents.ts';
+import { combineNotifiers } from './notify/port.ts';
 import { type Store, openStore } from './store/db.ts';
 
 export interface Service {
@@ -37,6 +39,8 @@ export interface ServiceOptions {
   readonly holder?: string;
   /** Slack Web API retry policy (tests shorten it). */
   readonly slackRetry?: Parameters<typeof createSlackSurface>[0]['retry'];
+  /** The Slack App Home's refresh window per user (10 s by default; tests shorten it). */
+  readonly slackHomeThrottleMs?: number;
   /** Where syncs run (see AppOptions.syncIn): a worker thread by default. */
   readonly syncIn?: 'worker' | 'process';
 }
@@ -46,11 +50,15 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onEvent: (message) => logger.info(message) }));
   const alerts = new ChatAlerts({ db: store.db, logger });
   const metrics = new Metrics({ db: store.db, connections: config.connections, logger, ...(options.now ? { now: options.now } : {}) });
+  // What the Slack App Home shows changes when a run ends, an incident opens, changes or closes,
+  // or an admin acts from chat: each tells it (it refreshes, throttled, on its own time).
+  let homeChanged: () => void = () => {};
+  const changed = () => homeChanged();
   const app = await createApp(config, {
     logger,
     store,
-    alertSink: alerts,
-    notifier: metrics.notifier,
+    alertSink: alsoTell(alerts, changed),
+    notifier: combineNotifiers([metrics.notifier, { notify: async () => changed() }], (error) => logger.error({ err: describeError(error) }, 'run event listener failed')),
     syncIn: options.syncIn ?? 'worker',
     ...(options.now ? { now: options.now } : {}),
     ...(options.holder ? { holder: options.holder } : {}),
@@ -61,12 +69,23 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     auth: new Authorizer({ db: store.db, chat: config.chat }),
     logger,
     onRequest: (surface, outcome) => metrics.chatRequest(surface, outcome),
+    onChange: changed,
     ...(options.now ? { now: options.now } : {}),
   });
   const teams = createTeamsSurface({ config: config.teams, chat, logger, db: store.db });
   alerts.register(teams.channel);
-  const slack = config.slack ? createSlackSurface({ config: config.slack, chat, logger, db: store.db, ...(options.slackRetry ? { retry: options.slackRetry } : {}) }) : null;
+  const slack = config.slack
+    ? createSlackSurface({
+        config: config.slack,
+        chat,
+        logger,
+        db: store.db,
+        ...(options.slackRetry ? { retry: options.slackRetry } : {}),
+        ...(options.slackHomeThrottleMs ? { homeThrottleMs: options.slackHomeThrottleMs } : {}),
+      })
+    : null;
   if (slack) {
+    homeChanged = () => slack.home.changed();
     alerts.register(slack.channel);
     // auth.test (a wrong token fails here, with Slack's answer); Socket Mode connects. A Slack
     // problem must not take the scheduler and Teams down with it: it is logged, and the Slack
@@ -106,6 +125,12 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
       await stopSurfaces();
     },
   };
+}
+
+/** The sink, then `changed` (even when the sink failed): an incident's alert and the homes that list it. */
+function alsoTell(sink: AlertSink, changed: () => void): AlertSink {
+  const then = (work: Promise<void>) => work.finally(changed);
+  return { opened: (i) => then(sink.opened(i)), updated: (i) => then(sink.updated(i)), resolved: (i) => then(sink.resolved(i)) };
 }
 
 /** Listens on `port`; a port taken or not allowed fails with one line naming the variable that moves it. */

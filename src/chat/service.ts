@@ -15,8 +15,10 @@ import { usageText } from './commands/notation.ts';
 import { parseCommand } from './commands/parse.ts';
 import { UsageError, roleOf, specOf } from './commands/spec.ts';
 import { type Authorizer, type ChatUser, actorOf } from './auth.ts';
+import { loadHome } from './home.ts';
 import { buildMessage } from './views/build.ts';
-import type { View } from './views/types.ts';
+import type { HomeView } from './views/home.ts';
+import type { NoticeView, View } from './views/types.ts';
 
 export interface ChatServiceDeps {
   readonly ops: Operations;
@@ -26,6 +28,8 @@ export interface ChatServiceDeps {
   readonly now?: () => Date;
   /** Told of each command or click answered (the service's metrics). */
   readonly onRequest?: (surface: ChatUser['surface'], outcome: ChatOutcome) => void;
+  /** Told after an admin's command or click succeeded (it may have changed what a home shows). */
+  readonly onChange?: () => void;
 }
 
 /**
@@ -69,6 +73,8 @@ export class ChatService {
       const result = await handleCommand(this.#context(inv), command);
       log.info({ command: command.name }, 'chat command');
       this.#deps.onRequest?.(inv.user.surface, 'ok');
+      // A sync tells when its run ends (the run events); anything else an admin does, now.
+      if (roleOf(command) === 'admin' && !result.followUp) this.#deps.onChange?.();
       return result;
     } catch (error) {
       this.#deps.onRequest?.(inv.user.surface, outcomeOf(error));
@@ -94,6 +100,7 @@ export class ChatService {
       const result = await handleAction(this.#context(inv), verb, data);
       log.info({ verb }, 'chat button');
       this.#deps.onRequest?.(inv.user.surface, 'ok');
+      if (VERB_ROLES[verb as Verb] === 'admin' && !result.followUp) this.#deps.onChange?.();
       return result;
     } catch (error) {
       this.#deps.onRequest?.(inv.user.surface, outcomeOf(error));
@@ -114,6 +121,11 @@ export class ChatService {
       log.warn({ dataset, err: describeError(error) }, 'chat search refused or failed');
       return [];
     }
+  }
+
+  /** The user's home: what it shows depends on their role (admin, viewer, neither). */
+  home(inv: Invocation, notice: NoticeView | null = null): Promise<HomeView> {
+    return loadHome({ ops: this.#deps.ops, auth: this.#deps.auth, now: this.#now }, inv.user, notice);
   }
 
   #errorView(error: unknown, what: string, log: Logger): View {

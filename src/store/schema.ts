@@ -388,3 +388,18 @@ export const chatRequests = pgTable(
   },
   (t) => [index('chat_requests_seen_idx').on(t.seenAt)],
 );
+
+/**
+ * Slack users who opened groupsync's Home tab: their home is republished when something on it
+ * changes (a run ends, an incident opens or closes, a decision), for those who opened it in the
+ * last 30 days.
+ */
+export const slackHomeUsers = pgTable(
+  'slack_home_users',
+  {
+    userId: text('user_id').primaryKey(),
+    openedAt: ts('opened_at').notNull().defaultNow(),
+    publishedAt: ts('published_at'),
+  },
+  (t) => [index('slack_home_users_opened_idx').on(t.openedAt)],
+);

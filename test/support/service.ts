@@ -15,10 +15,10 @@ export interface TestService extends Service {
 export async function startTestService(
   driver: Driver,
   connections: Array<Record<string, unknown>>,
-  options: { chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack']; store?: Store; env?: Record<string, string>; slackRetry?: ServiceOptions['slackRetry'] } = {},
+  options: { chat?: Record<string, unknown>; teams?: TeamsConfig; slack?: AppConfig['slack']; store?: Store; env?: Record<string, string>; slackRetry?: ServiceOptions['slackRetry']; homeThrottleMs?: number } = {},
 ): Promise<TestService> {
   const config = testConfig(connections, options);
   const store = options.store ?? (await openTestStore(driver));
-  const service = await startService(config, { logger: silentLogger, store, ...(options.slackRetry ? { slackRetry: options.slackRetry } : {}) });
+  const service = await startService(config, { logger: silentLogger, store, ...(options.slackRetry ? { slackRetry: options.slackRetry } : {}), ...(options.homeThrottleMs ? { slackHomeThrottleMs: options.homeThrottleMs } : {}) });
   return Object.assign(service, { url: `http://127.0.0.1:${service.port}` });
 }

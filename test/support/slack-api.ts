@@ -1,7 +1,8 @@
 /**
  * A loopback Slack Web API: the methods groupsync calls (auth.test, chat.postMessage,
- * chat.update, chat.postEphemeral, users.info) answered with Slack's JSON shapes, plus
- * response_url endpoints. Every call is recorded with its arrival time; messages are kept by
+ * chat.update, chat.postEphemeral, users.info, views.publish) answered with Slack's JSON shapes,
+ * plus response_url endpoints. A published Home tab is validated (type home, at most 100 blocks,
+ * Block Kit's text limits) and kept by user. Every call is recorded with its arrival time; messages are kept by
  * channel and ts so a test reads what a channel shows now. 429 with Retry-After on demand.
  */
 import { type IncomingMessage, type Server, createServer } from 'node:http';
@@ -49,6 +50,7 @@ function parseParams(req: IncomingMessage, text: string): Record<string, unknown
   const type = req.headers['content-type'] ?? '';
   const params: Record<string, unknown> = type.includes('application/json') ? (text ? (JSON.parse(text) as Record<string, unknown>) : {}) : Object.fromEntries(new URLSearchParams(text));
   if (typeof params.blocks === 'string') params.blocks = JSON.parse(params.blocks);
+  if (typeof params.view === 'string') params.view = JSON.parse(params.view);
   return params;
 }
 
@@ -60,6 +62,8 @@ export class SlackApi {
   /** Channels the bot is not a member of: chat.postMessage answers not_in_channel. */
   readonly notIn = new Set<string>();
   readonly #messages = new Map<string, SlackMessageState>();
+  /** The Home tab each user sees now, and how many times it was published. */
+  readonly #homes = new Map<string, { blocks: unknown[]; publishes: number }>();
   #server: Server | null = null;
   #clock = 1_700_000_000;
   #seq = 0;
@@ -121,6 +125,11 @@ export class SlackApi {
   /** The messages of a channel, oldest first. */
   messages(channel: string): SlackMessageState[] {
     return [...this.#messages.values()].filter((m) => m.channel === channel);
+  }
+
+  /** The Home tab a user sees now (the last valid views.publish for them). */
+  home(userId: string): { blocks: unknown[]; publishes: number } | undefined {
+    return this.#homes.get(userId);
   }
 
   /** Successful calls of a method. */
@@ -196,6 +205,15 @@ export class SlackApi {
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${this.#clock + ++this.#seq}.000000` };
+      case 'views.publish': {
+        const user = String(p.user_id ?? '');
+        if (!this.users.has(user) && !/^U[A-Z0-9]+$/.test(user)) return { ok: false, error: 'invalid_arguments' };
+        const errors = homeViolations(p.view);
+        if (errors.length) return { ok: false, error: 'invalid_blocks', response_metadata: { messages: errors } };
+        const view = p.view as { blocks: unknown[] };
+        this.#homes.set(user, { blocks: view.blocks, publishes: (this.#homes.get(user)?.publishes ?? 0) + 1 });
+        return { ok: true, view: { id: `V0HOME${user}`, type: 'home', blocks: view.blocks } };
+      }
       case 'users.info': {
         const u = this.users.get(String(p.user ?? ''));
         if (!u) return { ok: false, error: 'user_not_found' };
@@ -226,6 +244,35 @@ export class SlackApi {
       });
     }
   }
+}
+
+/** Block Kit's limits for a Home tab view (100 blocks) and its blocks; returns what breaks them. */
+export function homeViolations(view: unknown): string[] {
+  const v = view as { type?: unknown; blocks?: unknown } | null;
+  if (!v || v.type !== 'home') return [`view type ${String(v?.type)} is not home`];
+  if (!Array.isArray(v.blocks)) return ['no blocks'];
+  const out: string[] = [];
+  if (v.blocks.length > 100) out.push(`${v.blocks.length} blocks (at most 100)`);
+  (v.blocks as Array<{ type?: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ text?: string }> }>).forEach((b, i) => {
+    if (b.type === 'header' && (!b.text || b.text.text.length > 150)) out.push(`header ${i}`);
+    if (b.type === 'section') {
+      if (!b.text && !b.fields) out.push(`section ${i} is empty`);
+      if (b.text && (!b.text.text.length || b.text.text.length > 3000)) out.push(`section ${i} text ${b.text.text.length}`);
+      if ((b.fields?.length ?? 0) > 10) out.push(`section ${i} fields`);
+      for (const f of b.fields ?? []) if (f.text.length > 2000) out.push(`section ${i} field too long`);
+    }
+    if (b.type === 'actions' && (!b.elements?.length || b.elements.length > 25)) out.push(`actions ${i} has ${b.elements?.length}`);
+    if (b.type === 'context' && (!b.elements?.length || b.elements.length > 10 || b.elements.some((e) => !e.text || e.text.length > 3000))) out.push(`context ${i}`);
+    if (!['header', 'section', 'actions', 'context', 'divider'].includes(String(b.type))) out.push(`block ${i} type ${String(b.type)}`);
+  });
+  const ids = new Set<string>();
+  for (const button of blockButtons(v.blocks)) {
+    if (button.label.length > 75) out.push(`button ${button.actionId} label`);
+    if (button.value.length > 2000) out.push(`button ${button.actionId} value`);
+    if (ids.has(button.actionId)) out.push(`button ${button.actionId} repeated`);
+    ids.add(button.actionId);
+  }
+  return out;
 }
 
 /** Every text of a Block Kit message (header, sections, fields, context), in order: what a person reads. */

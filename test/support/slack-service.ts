@@ -28,7 +28,7 @@ export const TEST_RETRY: webApi.RetryOptions = { retries: 3, factor: 2, minTimeo
 export async function startSlackService(
   driver: Driver,
   connections: Array<Record<string, unknown>>,
-  options: { slack: SlackConfig; chat?: Record<string, unknown>; store?: Store; env?: Record<string, string> },
+  options: { slack: SlackConfig; chat?: Record<string, unknown>; store?: Store; env?: Record<string, string>; homeThrottleMs?: number },
 ): Promise<SlackTestService> {
   const service = await startTestService(driver, connections, { ...options, slackRetry: TEST_RETRY });
   return {

@@ -149,3 +149,30 @@ export async function postSlack(
   const body = await res.text();
   return { status: res.status, body, ms: Date.now() - started };
 }
+
+/** Someone opened the app's Home tab (Events API app_home_opened, tab "home"). */
+export function appHomeOpened(options: { user?: SlackPerson; tab?: 'home' | 'messages' } = {}): SlackRequest {
+  const p = load('event-app-home-opened');
+  const event = p.event as Record<string, unknown>;
+  const id = ++counter;
+  const body = { ...p, event_id: `Ev0HOME${id}`, event: { ...event, user: (options.user ?? ADMIN).id, tab: options.tab ?? 'home', event_ts: `1700003000.${String(id).padStart(6, '0')}` } };
+  return { body: JSON.stringify(body), contentType: 'application/json' };
+}
+
+/** A button clicked on the Home tab: a block_actions with a view container, no channel, message or response_url. */
+export function homeAction(click: Click, options: { user?: SlackPerson } = {}): SlackRequest {
+  const p = load('block-actions');
+  const user = options.user ?? ADMIN;
+  const [action] = p.actions as Array<Record<string, unknown>>;
+  const { channel: _channel, message: _message, response_url: _url, ...rest } = p;
+  const viewId = `V0HOME${user.id}`;
+  const payload = {
+    ...rest,
+    user: { ...(p.user as object), id: user.id, username: user.name, name: user.name },
+    container: { type: 'view', view_id: viewId },
+    view: { id: viewId, type: 'home', blocks: [], callback_id: '', state: { values: {} }, hash: '1700003000.abcdef', app_id: p.api_app_id, team_id: 'T0EXAMPLE', bot_id: 'BBOT0001' },
+    trigger_id: `${++counter}.1395872398.7bd0a9e0e1f9e1d1b2a7b2b6d8a7f2e3`,
+    actions: [{ ...action, block_id: 'home', action_id: click.actionId, value: click.value, text: { type: 'plain_text', text: click.label ?? click.actionId, emoji: true }, action_ts: `${Date.now() / 1000}` }],
+  };
+  return { body: `payload=${encodeURIComponent(JSON.stringify(payload))}`, contentType: 'application/x-www-form-urlencoded' };
+}

@@ -6,7 +6,7 @@ import { SLACK_EVENTS_PATH, SLASH_COMMAND } from '../../src/chat/slack/app.ts';
 import { COMMANDS } from '../../src/chat/commands/spec.ts';
 
 type Manifest = {
-  features: { slash_commands: Array<{ command: string; url: string; usage_hint: string; description: string; should_escape: boolean }>; bot_user: { display_name: string } };
+  features: { app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean }; slash_commands: Array<{ command: string; url: string; usage_hint: string; description: string; should_escape: boolean }>; bot_user: { display_name: string } };
   oauth_config: { scopes: { bot: string[] } };
   settings: { event_subscriptions: { request_url: string; bot_events: string[] }; interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
 };
@@ -38,8 +38,12 @@ describe('Slack app manifest', () => {
     expect(manifest.settings.socket_mode_enabled).toBe(false);
   });
 
+  it('enables the Home tab the bot publishes (views.publish on app_home_opened) and the Messages tab it answers in', () => {
+    expect(manifest.features.app_home).toMatchObject({ home_tab_enabled: true, messages_tab_enabled: true });
+  });
+
   it('subscribes to the events the bot answers and asks for the scopes it uses', () => {
-    expect(manifest.settings.event_subscriptions.bot_events.sort()).toEqual(['app_mention', 'message.im']);
+    expect(manifest.settings.event_subscriptions.bot_events.sort()).toEqual(['app_home_opened', 'app_mention', 'message.im']);
     expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['app_mentions:read', 'channels:read', 'chat:write', 'commands', 'groups:read', 'im:history', 'im:read', 'users:read', 'users:read.email']);
   });
 });

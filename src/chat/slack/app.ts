@@ -20,6 +20,7 @@ import type { Reply } from '../commands/context.ts';
 import type { ChatService, Invocation } from '../service.ts';
 import type { View } from '../views/types.ts';
 import { pickOfBlockId, verbOfActionId } from './blocks.ts';
+import { type HomePublisher, createHomePublisher } from './home.ts';
 import { boltLogger } from './logger.ts';
 import { type MessageTarget, type Posted, createSender } from './send.ts';
 import { commandTextOf } from './text.ts';
@@ -44,6 +45,8 @@ export interface SlackSurfaceDeps {
   readonly db: Db;
   /** Retry policy of the Web API client (tests shorten it); Retry-After of a 429 is always honoured. */
   readonly retry?: webApi.RetryOptions;
+  /** The App Home's refresh window per user (slack/home.ts); tests shorten it. */
+  readonly homeThrottleMs?: number;
 }
 
 export interface SlackSurface {
@@ -51,6 +54,8 @@ export interface SlackSurface {
   /** HTTP mode: POST /slack/events for the shared server; null in Socket Mode. */
   readonly route: Route | null;
   readonly channel: AlertChannel;
+  /** The App Home: `changed()` refreshes the homes opened lately (throttled). */
+  readonly home: Pick<HomePublisher, 'changed'>;
   /** Checks the bot token (auth.test, which also tells bolt the bot's own user id) and, in Socket Mode, connects. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -208,6 +213,13 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     await answer(reply, { channel: event.channel, threadTs: event.thread_ts ?? null }, null);
   };
 
+  const home = createHomePublisher({ client, chat, db: deps.db, logger, userOf: (id) => userOf(id, null), track, ...(deps.homeThrottleMs ? { throttleMs: deps.homeThrottleMs } : {}) });
+
+  app.event('app_home_opened', async ({ event, body }) => {
+    if (event.tab !== 'home' || !firstTime(body.event_id)) return;
+    track('home opened', () => home.opened(event.user));
+  });
+
   app.event('app_mention', async ({ event, body }) => {
     // A mention in a direct message also arrives as message.im, which answers it.
     if (event.channel.startsWith('D') || !firstTime(body.event_id)) return;
@@ -231,6 +243,12 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
         data = a.type === 'external_select' ? pickedData(a) : a.value ? JSON.parse(a.value) : {};
       } catch {
         data = null; // the shared layer answers "sent data I cannot use"
+      }
+      if (body.view?.type === 'home') {
+        // A click on the App Home: no message to update; a list or a run goes to the user's direct message with the app.
+        const user = await userOf(body.user.id, body.user.name || body.user.username || null);
+        await home.clicked(user, verb, data, (reply) => answer(reply, { channel: body.user.id, threadTs: null }, null));
+        return;
       }
       const channel = body.channel?.id ?? body.container?.channel_id ?? null;
       const invocation: Invocation = {
@@ -292,6 +310,7 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
     mode: config.mode,
     route,
     channel: send.alertChannel,
+    home,
     async start() {
       if (started) return;
       await app.init();
@@ -300,6 +319,7 @@ export function createSlackSurface(deps: SlackSurfaceDeps): SlackSurface {
       logger.info({ mode: config.mode, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) }, config.mode === 'socket' ? 'Slack: connected in Socket Mode' : `Slack: requests verified with the signing secret at POST ${SLACK_EVENTS_PATH}`);
     },
     async stop() {
+      home.stop();
       if (started && config.mode === 'socket') await app.stop();
       started = false;
     },
