@@ -16,7 +16,7 @@ import type { ChatService } from '../service.ts';
 import type { HomeView } from '../views/home.ts';
 import { summarize } from '../views/summary.ts';
 import type { ButtonView, NoticeView } from '../views/types.ts';
-import { type Block, type ButtonElement, LIMITS, actionIdOf, escapeMrkdwn as e, splitText } from './blocks.ts';
+import { type Block, type ButtonElement, LIMITS, actionIdOf, escapeMrkdwn as e, splitText } from './kit.ts';
 
 /** Slack's limit for a Home tab. */
 export const HOME_BLOCKS = 100;

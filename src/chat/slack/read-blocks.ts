@@ -3,6 +3,7 @@
  * blocks.ts, which lays them out within Slack's limits. Kept apart so blocks.ts stays readable;
  * the part shapes are those of blocks.ts (structurally the same type).
  */
+import { e } from './kit.ts';
 import type { AuditView, ButtonView, Fact, IncidentsView, NoticeView, PagerView, UsersView, View, WhyView } from '../views/types.ts';
 
 export type ReadPart =
@@ -13,8 +14,6 @@ export type ReadPart =
   | { readonly kind: 'divider' }
   | { readonly kind: 'buttons'; readonly buttons: readonly ButtonView[]; readonly subject: string | null };
 
-/** mrkdwn's control characters, escaped (as escapeMrkdwn in blocks.ts). */
-const e = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const bold = (text: string) => `*${e(text)}*`;
 const factLines = (facts: readonly Fact[]) => facts.map((f) => `*${e(f.label)}:* ${e(f.value)}`).join('\n');
 
