@@ -1,6 +1,7 @@
 /** The full read of an incremental LDAP source: every tracked entry, into a new entry cache. */
 import type { ReadProgress } from '../../domain/types.ts';
-import { type EntryCache, EntryCacheBuilder } from './entry-cache.ts';
+import type { EntryCache } from './entry-cache.ts';
+import { EntryCacheBuilder } from './entry-cache-builder.ts';
 import type { TrackedSet } from './cursor.ts';
 import type { EntryAccess, ReadLayout } from './read.ts';
 import { type RawEntry, type RawValue, memberChunks, stableId } from './transform.ts';
