@@ -106,10 +106,10 @@ export function argumentsOf(spec: CommandSpec): Argument[] {
 export function optionsOf(spec: CommandSpec): Option[] {
   return Object.entries(spec.options).map(([name, config]) => {
     const shown = new RegExp(`\\[--${name} ([^\\]]+)\\]`).exec(spec.usage)?.[1];
-    const choices = shown?.includes('|') ? shown.split('|') : null;
+    const choices = spec.choices?.[name] ?? null;
     const value = config.type === 'string' ? ` <${choices || !shown ? name : shown.replace(/\s+/g, '-')}>` : '';
     const option = new Option(`${config.short ? `-${config.short}, ` : ''}--${name}${value}`, OPTION_HELP[name] ?? '');
-    return choices ? option.choices(choices) : option;
+    return choices ? option.choices([...choices]) : option;
   });
 }
 

@@ -38,6 +38,11 @@ describe('the CLI grammar is the chat command table', () => {
     });
     expect(await parseCli('map jdoe "#12" -c corp')).toMatchObject({ command: { name: 'map', user: 'jdoe', local: '#12', connection: 'corp' } });
     await expect(parseCli('link corp g --kind admins')).rejects.toThrow(/Allowed choices are group, security/);
+    await expect(parseCli('users corp --status gone')).rejects.toThrow(/Allowed choices are unmapped, conflict, ignored, inactive, active, mapped/);
+  });
+
+  it('reads a placeholder as a value, not as a list of choices ("--since 2h|7d|date": any duration or date)', async () => {
+    for (const since of ['3h', '30m', '2026-12-07']) expect(await parseCli(`audit corp --since ${since}`)).toMatchObject({ command: { name: 'audit', since } });
   });
 
   it('resolves a duplicate each way the buttons do: link, separate (a local group of its own) or ignore', async () => {

@@ -58,6 +58,8 @@ export interface CommandSpec {
   readonly role: Role | ((command: Command) => Role);
   readonly positionals: { readonly min: number; readonly max: number };
   readonly options: ParseArgsOptionsConfig;
+  /** The values an option takes, where it takes only these (build() checks them; the CLI offers them). */
+  readonly choices?: Readonly<Record<string, readonly string[]>>;
   build(args: readonly string[], values: Values, usage: string): Command;
 }
 
@@ -106,6 +108,7 @@ const READ_COMMANDS: readonly CommandSpec[] = [
     role: 'viewer',
     positionals: { min: 1, max: 2 },
     options: { status: { type: 'string' }, page: { type: 'string' } },
+    choices: { status: USER_STATUSES },
     build: ([connection, search], values, usage) => ({
       name: 'users',
       connection: connection!,
@@ -154,6 +157,8 @@ const READ_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
+const LINK_KINDS: readonly LinkKind[] = ['group', 'security'];
+
 const connectionOption = { connection: { type: 'string', short: 'c' } } as const;
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -195,6 +200,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     role: 'admin',
     positionals: { min: 1, max: 50 },
     options: { kind: { type: 'string' }, 'dry-run': { type: 'boolean' }, full: { type: 'boolean' } },
+    choices: { kind: LINK_KINDS },
     build: ([connection, ...groups], values, usage) => ({
       name: 'sync',
       connection: connection!,
@@ -282,6 +288,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     role: 'admin',
     positionals: { min: 2, max: 2 },
     options: { kind: { type: 'string' } },
+    choices: { kind: LINK_KINDS },
     build: ([connection, group], values, usage) => ({ name: 'link', connection: connection!, group: group!, kind: kindOf(values.kind, usage) }),
   },
   {
