@@ -103,7 +103,7 @@ const RUNNERS: { readonly [N in CommandName]?: Runner<N> } = {
   },
   unlink: async (cx, c) => {
     const r = await cx.app.ops.unlink(c.connection, c.group, cx.actor);
-    cx.print(r, () => `unlinked ${r.name} from ${r.connection}; local group kept`);
+    cx.print(r, () => `unlinked ${r.name} from ${r.connection}; local group and members kept; users in scope only through it are deactivated by the next sync`);
   },
   approve: async (cx, c) => {
     const result = await cx.app.ops.approve(c.runId, cx.actor);

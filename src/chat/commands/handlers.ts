@@ -144,7 +144,7 @@ const handlers: { [N in Command['name']]: Handler<N> } = {
   },
   unlink: async (ctx, c) => {
     const r = await ctx.ops.unlink(c.connection, c.group, ctx.actor);
-    return reply(buildMessage('Unlinked', `${r.name} is no longer synced from ${r.connection}; its local group and members stay as they are.`, 'good'));
+    return reply(buildMessage('Unlinked', `${r.name} is no longer synced from ${r.connection}; its local group and its members stay as they are. Users who were in scope only through it leave the scope: the next sync deactivates them (never deletes; the deletion guard counts them).`, 'good'));
   },
   approve: async (ctx, c) => reply(await decide(ctx, c.runId, 'approve')),
   reject: async (ctx, c) => reply(await decide(ctx, c.runId, 'reject')),
