@@ -135,6 +135,17 @@ describe('groupsync CLI', () => {
     expect(noSecurity.stderr).toMatch(/no group is linked to "corp" as security; nothing to sync/);
   });
 
+  it('reads a run as 42 or #42, and answers a group missing from the directory with the closest names, as chat does', async () => {
+    const hashed = await cli('--json', 'run', '#2');
+    expect(hashed.code, hashed.stderr).toBe(0);
+    expect((JSON.parse(hashed.stdout) as { run: { id: number } }).run.id).toBe(2);
+    const before = await cli('runs', 'corp', '--before', '#3');
+    expect(before.code, before.stderr).toBe(0);
+    const typo = await cli('link', 'corp', 'app-admin');
+    expect(typo.code).toBe(6);
+    expect(typo.stderr).toMatch(/no group "app-admin" in the directory of "corp"; closest: app-admins/);
+  });
+
   it('prefixes every refusal with its stable code, and with --json prints it as JSON on stdout', async () => {
     const unknown = await cli('status', 'nope');
     expect(unknown.code).toBe(6);
