@@ -180,9 +180,11 @@ export class Metrics {
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** Whether a request carries the token (compared in constant time). */
+/** Whether a request carries the token: the scheme in any letter case (RFC 7235), the token compared in constant time. */
 function authorized(req: IncomingMessage, token: string): boolean {
-  return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${token}`));
+  const match = /^(\S+) +(.*)$/.exec(req.headers.authorization ?? '');
+  const bearer = match?.[1]?.toLowerCase() === 'bearer';
+  return timingSafeEqual(digest(bearer ? match![2]!.trim() : ''), digest(token)) && bearer;
 }
 
 /** GET /metrics; with a token, only for `Authorization: Bearer <token>`. */

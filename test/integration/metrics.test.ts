@@ -206,6 +206,11 @@ describe('GET /metrics with METRICS_TOKEN', () => {
       expect((await fetch(url, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
       const scraped = await fetch(url, { headers: { authorization: 'Bearer scrape-me-9f2c' } });
       expect(scraped.status).toBe(200);
+      // The scheme is case-insensitive (RFC 7235); the token is not.
+      expect((await fetch(url, { headers: { authorization: 'bearer scrape-me-9f2c' } })).status).toBe(200);
+      expect((await fetch(url, { headers: { authorization: 'BEARER  scrape-me-9f2c' } })).status).toBe(200);
+      expect((await fetch(url, { headers: { authorization: 'Bearer SCRAPE-ME-9F2C' } })).status).toBe(401);
+      expect((await fetch(url, { headers: { authorization: 'Basic scrape-me-9f2c' } })).status).toBe(401);
       expect(parsePrometheusTextFormat(await scraped.text()).map((f) => f.name)).toContain('groupsync_chat_requests_total');
       expect((await fetch(`http://127.0.0.1:${service.port}/healthz`)).status).toBe(200); // health stays open
     } finally {
