@@ -73,7 +73,7 @@ type Io = { out: (text: string) => void; err: NodeJS.WriteStream; setExit: (code
  */
 export function buildProgram(getApp: () => Promise<App>, io: Io): Command {
   const program = new Command('groupsync')
-    .description('Keep application groups in step with Active Directory and LDAP directories.')
+    .description('Keep application groups in step with Active Directory, LDAP directories and Microsoft Entra ID.')
     .option('--json', 'print machine-readable JSON instead of tables')
     .option('--actor <name>', 'who is acting, for the audit log', `cli:${safeUser()}`)
     .showHelpAfterError('(run "groupsync help <command>" for its usage)')
