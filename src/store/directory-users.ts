@@ -3,9 +3,10 @@ import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 
-/** The mapping states, and `active` / `inactive`: enabled and in scope, or not. */
-export const USER_STATUSES = ['unmapped', 'conflict', 'ignored', 'inactive', 'active', 'mapped'] as const;
-export type UserStatusFilter = (typeof USER_STATUSES)[number];
+import type { UserStatusFilter } from '../domain/user-status.ts';
+
+// In domain/: the command table (loaded by `groupsync --help`) reads them without loading the store.
+export { USER_STATUSES, type UserStatusFilter } from '../domain/user-status.ts';
 
 export interface DirectoryUserRow {
   readonly directoryId: string;
