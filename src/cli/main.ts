@@ -123,7 +123,9 @@ async function openApp(): Promise<App> {
   z.config({ jitless: true });
   loadDotEnv();
   const config = loadConfig();
-  return createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent', { format: config.logFormat ?? undefined }), onStoreEvent: storeNotice });
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'silent', { format: config.logFormat ?? undefined });
+  // What the migrations did goes to the log (silent unless LOG_LEVEL is set): a command's stderr stays quiet.
+  return createApp(config, { logger, onStoreEvent: (message) => (/^store schema/.test(message) ? logger.info(message) : storeNotice(message)) });
 }
 
 /**

@@ -85,3 +85,17 @@ describe('openStore: several processes opening one new database at once', () => 
     expect(failures).toEqual([]);
   });
 });
+
+describe('openStore: what the migrations did', () => {
+  it('says which migrations it applied to a new database, and that the schema is up to date the next time', async () => {
+    const databaseUrl = await createDatabase(inject('pgUrl'));
+    const said: string[] = [];
+    const first = await openStore({ databaseUrl, maxConnections: 1, onEvent: (message) => said.push(message) });
+    await first.close();
+    expect(said.find((m) => m.startsWith('store schema: applied'))).toMatch(/^store schema: applied \d+ migrations: 0000_init, 0001_schedule_health, .*$/);
+    said.length = 0;
+    const second = await openStore({ databaseUrl, maxConnections: 1, onEvent: (message) => said.push(message) });
+    await second.close();
+    expect(said).toContainEqual(expect.stringMatching(/^store schema up to date \(\d+ migrations\)$/));
+  });
+});
