@@ -10,6 +10,7 @@ import { UsageError } from '../chat/commands/spec.ts';
 import type { SyncResult } from '../sync/engine.ts';
 import { displayText } from '../chat/views/format.ts';
 import { addCommands } from './grammar.ts';
+import type { Logger } from '../logger.ts';
 
 export const EXIT = {
   ok: 0,
@@ -124,16 +125,18 @@ async function openApp(): Promise<App> {
   loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent', { format: config.logFormat ?? undefined });
-  // What the migrations did goes to the log (silent unless LOG_LEVEL is set): a command's stderr stays quiet.
-  return createApp(config, { logger, onStoreEvent: (message) => (/^store schema/.test(message) ? logger.info(message) : storeNotice(message)) });
+  return createApp(config, { logger, onStoreEvent: (message) => storeNotice(message, logger) });
 }
 
 /**
  * What the embedded store did, on stderr when it is news to the admin (a cluster made, a crash
  * recovered, a port moved, a stale file removed); joining, starting and stopping it are routine.
  */
-function storeNotice(message: string): void {
+function storeNotice(message: string, logger: Logger): void {
   if (/^(attached to|started|stopped) the embedded PostgreSQL/.test(message)) return;
+  // What the migrations did goes to the log (silent unless LOG_LEVEL is set), "up to date" only at debug.
+  if (/^store schema up to date/.test(message)) return logger.debug(message);
+  if (/^store schema/.test(message)) return logger.info(message);
   process.stderr.write(`groupsync: ${message}\n`);
 }
 
