@@ -177,7 +177,9 @@ async function openPostgres(
   // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
   await client`select 1`.then(() => undefined, fail);
   try {
-    onEvent?.(await migrateOnce(url, db, client));
+    // Migrated whether or not anyone listens (an optional call would skip its argument).
+    const said = await migrateOnce(url, db, client);
+    onEvent?.(said);
   } catch (error) {
     // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
     await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);

@@ -5,7 +5,8 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { GroupsyncError } from '../../src/errors.ts';
-import { describeConnectFailure, openStore } from '../../src/store/db.ts';
+import { sql } from 'drizzle-orm';
+import { describeConnectFailure, openStore, queryRows } from '../../src/store/db.ts';
 import { createDatabase } from '../support/postgres.ts';
 import { freePort } from '../support/proc.ts';
 
@@ -97,5 +98,14 @@ describe('openStore: what the migrations did', () => {
     const second = await openStore({ databaseUrl, maxConnections: 1, onEvent: (message) => said.push(message) });
     await second.close();
     expect(said).toContainEqual(expect.stringMatching(/^store schema up to date \(\d+ migrations\)$/));
+  });
+
+  it('migrates a new database whether or not anyone listens to what it did', async () => {
+    const store = await openStore({ databaseUrl: await createDatabase(inject('pgUrl')), maxConnections: 1 });
+    try {
+      expect(await queryRows<{ n: number }>(store.db, sql`select count(*)::int as n from connections`)).toEqual([{ n: 0 }]);
+    } finally {
+      await store.close();
+    }
   });
 });
