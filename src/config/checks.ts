@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { clip } from '../errors.ts';
 
 type Env = Record<string, string | undefined>;
 type Raw = Record<string, unknown>;
@@ -23,7 +24,7 @@ function text(value: unknown): string | undefined {
 /** "connections[2] (corp)": the index, and the name when there is one to show. */
 export function connectionLabel(raw: unknown, index: number): string {
   const name = text(record(raw)?.name);
-  return `connections[${index}]${name !== undefined ? ` (${name})` : ''}`;
+  return `connections[${index}]${name !== undefined ? ` (${clip(name, 40)})` : ''}`;
 }
 
 function ldapProblems(c: Raw, where: string, env: Env, baseDir: string): string[] {

@@ -468,6 +468,11 @@ describe('every problem at once', () => {
     expect(text).toContain('chat.admins.directoryGroups[0].connection: "nowhere" is not a configured connection');
   });
 
+  it('clips an over-long name where it labels the connection\'s other problems', () => {
+    const text = problem([{ ...LDAP, name: 'a'.repeat(70) }], {});
+    expect(text).toContain(`connections[0] (${'a'.repeat(40)}…).passwordEnv: environment variable CORP_LDAP_PASSWORD is not set`);
+  });
+
   it('says the length limit of a name, not its characters, when only the length is wrong', () => {
     const text = problem([{ ...LDAP, name: 'a'.repeat(64) }]);
     expect(text).toContain('at most 63 characters');
