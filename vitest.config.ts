@@ -7,7 +7,7 @@ export default defineConfig({
     globalSetup: ['test/support/provision.ts', 'test/support/global-setup.ts'],
     pool: 'forks',
     // Two test files at a time (the default on a 2-core machine is one): most of a file's time is
-    // spent waiting on slapd, PostgreSQL, PGlite start-up and loopback peers, not on the CPU.
+    // spent waiting on slapd, PostgreSQL start-up and loopback peers, not on the CPU.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -11,6 +11,8 @@ import { GroupsyncError } from './errors.ts';
 import { type ChatConfig, type SlackConfig, type TeamsConfig, chatEnvSchema, chatSchema, slackConfig, teamsConfig } from './config/chat.ts';
 import { MIN_INTERVAL_MS, type Schedule, cronProblem, timezoneProblem, typicalGapMs } from './domain/schedule.ts';
 import { SCOPE_PATTERN, defaultGraphScope } from './domain/graph-scope.ts';
+import { chatConnectionProblems, connectionProblems, duplicateNames } from './config/checks.ts';
+import { issueLines, plainMessage } from './config/messages.ts';
 
 export type { ChatConfig, SlackConfig, TeamsConfig } from './config/chat.ts';
 
@@ -93,7 +95,8 @@ const backoff = z
 const common = {
   name: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be letters, digits, "-" or "_" (it is typed in chat and on the command line)'),
+    .max(63, 'must be at most 63 characters (it is typed in chat and on the command line)')
+    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be letters, digits, "-" or "_", starting with a letter or digit (it is typed in chat and on the command line)'),
   enabled: z.boolean().default(true),
   linkKind: z.enum(['group', 'security']).default('group'),
   matchKey: z.enum(['mail', 'login']).default('mail'),
@@ -234,6 +237,9 @@ const fileSchema = z
   })
   .strict();
 
+/** The document's shape with each connection left to its own parse (see parseConfigDocument). */
+const fileShell = fileSchema.extend({ connections: z.array(z.unknown()).default([]) });
+
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   DATABASE_URL: z.string().min(1).optional(),
@@ -289,18 +295,6 @@ export interface AppConfig {
   readonly slack: SlackConfig | null;
 }
 
-function formatIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.flatMap((issue) => {
-    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
-    if (issue.code === 'unrecognized_keys') {
-      // Name each unknown key as the field, and say what to do (zod's own message names neither).
-      return issue.keys.map((key) => `  ${issue.path.length ? `${where}.${key}` : key}: "${key}" is not a known setting here; check its spelling or remove it`);
-    }
-    return [`  ${where}: ${issue.message}`];
-  });
-  return `${source} is not valid:\n${lines.join('\n')}`;
-}
-
 const DAY = ms('24h');
 
 /** Freezes an object and everything inside it: a connection's nested settings are as read-only as its top level. */
@@ -335,113 +329,67 @@ export function parseConfigDocument(
   env: Record<string, string | undefined>,
   source: string,
   baseDir: string,
+  options: { requireConnection?: boolean } = {},
 ): { connections: ConnectionConfig[]; chat: ChatConfig } {
-  const parsed = fileSchema.safeParse(document ?? {});
-  if (!parsed.success) throw new GroupsyncError('CONFIG_INVALID', formatIssues(source, parsed.error));
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  const result: ConnectionConfig[] = [];
-  parsed.data.connections.forEach((c, index) => {
-    const where = `connections[${index}] (${c.name})`;
-    if (seen.has(c.name.toLowerCase())) problems.push(`  ${where}.name: "${c.name}" is used twice; give each connection its own name`);
-    seen.add(c.name.toLowerCase());
-    if (c.kind === 'ldap') {
-      const urls = Array.isArray(c.url) ? c.url : [c.url];
-      for (const url of urls) {
-        if (!/^ldaps?:\/\/[^/]+/i.test(url)) problems.push(`  ${where}.url: "${url}" must start with ldap:// or ldaps://`);
-        if (c.startTls && /^ldaps:/i.test(url)) problems.push(`  ${where}.startTls: StartTLS is for ldap:// URLs; "${url}" is already TLS — remove startTls or use ldap://`);
-      }
-      const password = env[c.passwordEnv];
-      if (password === undefined || password === '') {
-        problems.push(`  ${where}.passwordEnv: environment variable ${c.passwordEnv} is not set; export it with the bind password`);
-      }
-      const caFile = c.tls.caFile ? path.resolve(baseDir, c.tls.caFile) : undefined;
-      if (caFile && !existsSync(caFile)) problems.push(`  ${where}.tls.caFile: ${caFile} does not exist`);
-      result.push(
-        deepFreeze({
-          ...c,
-          tls: { ...c.tls, caFile },
-          urls,
-          password: password ?? '',
-          staleAfterMs: staleLimit(c),
-        }),
-      );
-    } else if (c.kind === 'entra') {
-      const credential = entraCredential(c, env, baseDir, where, problems);
-      const { groups, certificate: _certificate, ...rest } = c;
-      const graphBaseUrl = c.graphBaseUrl.replace(/\/+$/, '');
-      result.push(
-        deepFreeze({
-          ...rest,
-          authorityHost: c.authorityHost.replace(/\/+$/, ''),
-          graphBaseUrl,
-          scope: c.scope ?? defaultGraphScope(graphBaseUrl),
-          groups: { filter: groups.filter, list: groups.ids },
-          credential,
-          staleAfterMs: staleLimit(c),
-        }),
-      );
-      if (!/^https:\/\/[^/]+\/[^/]+$/i.test(c.graphBaseUrl.replace(/\/+$/, ''))) {
-        problems.push(`  ${where}.graphBaseUrl: "${c.graphBaseUrl}" must be the service root with its version and nothing more, such as https://graph.microsoft.com/v1.0`);
-      }
-    } else {
-      const file = path.resolve(baseDir, c.file);
-      if (!existsSync(file)) problems.push(`  ${where}.file: ${file} does not exist`);
-      result.push(deepFreeze({ ...c, file, staleAfterMs: staleLimit(c) }));
-    }
-  });
-  const chat = parsed.data.chat;
-  for (const [role, list] of [['admins', chat.admins.directoryGroups], ['viewers', chat.viewers.directoryGroups]] as const) {
-    list.forEach((g, i) => {
-      if (!seen.has(g.connection.toLowerCase())) {
-        problems.push(`  chat.${role}.directoryGroups[${i}].connection: "${g.connection}" is not a configured connection; use one of: ${result.map((c) => c.name).join(', ') || '(none)'}`);
-      }
-    });
-  }
-  if (problems.length) throw new GroupsyncError('CONFIG_INVALID', `${source} is not valid:\n${problems.join('\n')}`);
-  return { connections: result, chat: deepFreeze(chat) };
+  // Every problem in one pass: the document's shape, then each connection on its own (a mistake
+  // in one never hides another's), then the checks the schema cannot make, then the chat section.
+  const shell = fileShell.safeParse(document ?? {}, { error: plainMessage });
+  const shellIssues = shell.success ? [] : shell.error.issues;
+  const raws = Array.isArray(record(document)?.connections) ? (record(document)!.connections as unknown[]) : [];
+  const parsed = raws.map((raw) => connection.safeParse(raw, { error: plainMessage }));
+  const problems = [
+    ...issueLines(shellIssues.filter((issue) => issue.path[0] !== 'chat')),
+    ...(options.requireConnection && raws.length === 0 && !shellIssues.some((i) => i.path[0] === 'connections')
+      ? ['  connections: no connection is configured; add one (see sample/groupsync.example.yaml)']
+      : []),
+    ...raws.flatMap((raw, index) => [
+      ...issueLines((parsed[index]!.error?.issues ?? []).map((issue) => ({ ...issue, path: ['connections', index, ...issue.path] }))),
+      ...connectionProblems(raw, index, env, baseDir, (file) => readFileSync(file, 'utf8')),
+    ]),
+    ...duplicateNames(raws),
+    ...issueLines(shellIssues.filter((issue) => issue.path[0] === 'chat')),
+    ...chatConnectionProblems(record(document)?.chat, raws),
+  ];
+  if (problems.length || !shell.success) throw new GroupsyncError('CONFIG_INVALID', `${source} is not valid:\n${problems.join('\n')}`);
+  const connections = parsed.map((p) => buildConnection(p.data!, env, baseDir));
+  return { connections, chat: deepFreeze(shell.data.chat) };
 }
 
-/** The Entra credential from the environment (or a certificate file); problems are collected, never thrown one by one. */
-function entraCredential(
-  c: EntraFileConfig,
-  env: Record<string, string | undefined>,
-  baseDir: string,
-  where: string,
-  problems: string[],
-): EntraConnectionConfig['credential'] {
-  if (c.clientSecretEnv && c.certificate) {
-    problems.push(`  ${where}: give either clientSecretEnv or certificate, not both`);
+function record(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** A connection as the engine reads it; called once every check has passed. */
+function buildConnection(c: FileConnection, env: Record<string, string | undefined>, baseDir: string): ConnectionConfig {
+  if (c.kind === 'ldap') {
+    const caFile = c.tls.caFile ? path.resolve(baseDir, c.tls.caFile) : undefined;
+    const urls = Array.isArray(c.url) ? c.url : [c.url];
+    return deepFreeze({ ...c, tls: { ...c.tls, caFile }, urls, password: env[c.passwordEnv] ?? '', staleAfterMs: staleLimit(c) });
   }
+  if (c.kind === 'entra') {
+    const { groups, certificate: _certificate, ...rest } = c;
+    const graphBaseUrl = c.graphBaseUrl.replace(/\/+$/, '');
+    return deepFreeze({
+      ...rest,
+      authorityHost: c.authorityHost.replace(/\/+$/, ''),
+      graphBaseUrl,
+      scope: c.scope ?? defaultGraphScope(graphBaseUrl),
+      groups: { filter: groups.filter, list: groups.ids },
+      credential: entraCredential(c, env, baseDir),
+      staleAfterMs: staleLimit(c),
+    });
+  }
+  return deepFreeze({ ...c, file: path.resolve(baseDir, c.file), staleAfterMs: staleLimit(c) });
+}
+
+/** The Entra credential from the environment (or a certificate file), once the checks have passed. */
+function entraCredential(c: EntraFileConfig, env: Record<string, string | undefined>, baseDir: string): EntraConnectionConfig['credential'] {
   if (c.certificate) {
-    const { file, pemEnv } = c.certificate;
-    if ((file === undefined) === (pemEnv === undefined)) {
-      problems.push(`  ${where}.certificate: give either file (a PEM with the certificate and its private key) or pemEnv (the variable holding that PEM)`);
-      return { type: 'certificate', pem: '', sendChain: c.certificate.sendChain };
-    }
-    let pem = '';
-    if (file !== undefined) {
-      const resolved = path.resolve(baseDir, file);
-      if (!existsSync(resolved)) problems.push(`  ${where}.certificate.file: ${resolved} does not exist`);
-      else pem = readFileSync(resolved, 'utf8');
-    } else {
-      pem = env[pemEnv!] ?? '';
-      if (!pem) problems.push(`  ${where}.certificate.pemEnv: environment variable ${pemEnv} is not set; export it with the PEM certificate and private key`);
-    }
-    if (pem && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-      problems.push(`  ${where}.certificate: the PEM has no private key; it must hold the certificate and its private key`);
-    }
-    return { type: 'certificate', pem, sendChain: c.certificate.sendChain };
+    const { file, pemEnv, sendChain } = c.certificate;
+    const pem = file !== undefined ? readFileSync(path.resolve(baseDir, file), 'utf8') : (env[pemEnv!] ?? '');
+    return { type: 'certificate', pem, sendChain };
   }
-  if (!c.clientSecretEnv) {
-    problems.push(`  ${where}: an entra connection needs clientSecretEnv (the variable holding the client secret) or certificate`);
-    return { type: 'secret', secret: '' };
-  }
-  const secret = env[c.clientSecretEnv];
-  if (secret === undefined || secret === '') {
-    problems.push(`  ${where}.clientSecretEnv: environment variable ${c.clientSecretEnv} is not set; export it with the client secret`);
-  }
-  return { type: 'secret', secret: secret ?? '' };
+  return { type: 'secret', secret: env[c.clientSecretEnv!] ?? '' };
 }
 
 export function readConnectionsFile(file: string, env: Record<string, string | undefined>): ConnectionConfig[] {
@@ -461,13 +409,9 @@ export function readConfigFile(file: string, env: Record<string, string | undefi
   } catch (error) {
     throw new GroupsyncError('CONFIG_INVALID', `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
   }
-  const parsed = parseConfigDocument(document, env, file, path.dirname(path.resolve(file)));
   // A service with no connection syncs nothing and shows an empty health page: an empty file is a
   // mistake (a wrong GROUPSYNC_CONFIG, a file not filled in yet), said at start-up.
-  if (parsed.connections.length === 0) {
-    throw new GroupsyncError('CONFIG_INVALID', `${file} is not valid:\n  connections: no connection is configured; add one (see sample/groupsync.example.yaml)`);
-  }
-  return parsed;
+  return parseConfigDocument(document, env, file, path.dirname(path.resolve(file)), { requireConnection: true });
 }
 
 /** The sample directory that ships with groupsync, used when no connections file is configured. */
@@ -478,16 +422,31 @@ export function loadDotEnv(file = '.env'): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+/** Runs one part of the configuration's reading; a CONFIG_INVALID message is kept for the joint report. */
+function collect<T>(messages: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof GroupsyncError) || error.code !== 'CONFIG_INVALID') throw error;
+    messages.push(error.message);
+    return undefined;
+  }
+}
+
+/** The environment and the config file, read together: their problems are reported in one message. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new GroupsyncError('CONFIG_INVALID', formatIssues('the environment', parsed.error));
+  const messages: string[] = [];
+  const parsed = envSchema.safeParse(env, { error: plainMessage });
+  if (!parsed.success) messages.push(`the environment is not valid:\n${issueLines(parsed.error.issues).join('\n')}`);
+  const chatEnv = parsed.success ? collect(messages, () => ({ teams: teamsConfig(parsed.data), slack: slackConfig(parsed.data) })) : undefined;
+  const configFile = env.GROUPSYNC_CONFIG ? path.resolve(env.GROUPSYNC_CONFIG) : SAMPLE_CONFIG;
+  const file = collect(messages, () => readConfigFile(configFile, env));
+  if (messages.length || !parsed.success || !chatEnv || !file) throw new GroupsyncError('CONFIG_INVALID', messages.join('\n'));
   const e = parsed.data;
-  const configFile = e.GROUPSYNC_CONFIG ? path.resolve(e.GROUPSYNC_CONFIG) : SAMPLE_CONFIG;
-  const { connections, chat } = readConfigFile(configFile, env);
   return Object.freeze({
-    chat,
-    teams: teamsConfig(e),
-    slack: slackConfig(e),
+    chat: file.chat,
+    teams: chatEnv.teams,
+    slack: chatEnv.slack,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL ?? null,
     dataDir: path.resolve(e.GROUPSYNC_DATA_DIR),
@@ -496,6 +455,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? null,
     metricsToken: e.METRICS_TOKEN ?? null,
-    connections: Object.freeze(connections),
+    connections: Object.freeze(file.connections),
   });
 }

@@ -11,7 +11,7 @@ import { ChatService } from './chat/service.ts';
 import { type SlackSurface, createSlackSurface } from './chat/slack/app.ts';
 import { type TeamsSurface, createTeamsSurface } from './chat/teams/bot.ts';
 import { type AppConfig, loadConfig, loadDotEnv } from './config.ts';
-import { GroupsyncError, describeError } from './errors.ts';
+import { GroupsyncError, describeError, isGroupsyncError } from './errors.ts';
 import { type Route, createHttpServer } from './http.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { Metrics, metricsRoute } from './metrics.ts';
@@ -186,7 +186,8 @@ async function main(): Promise<void> {
 
 if (import.meta.main) {
   main().catch((error: unknown) => {
-    process.stderr.write(`groupsync could not start: ${describeError(error)}\n`);
+    // With its stable code, as the CLI prints a refusal (docs/troubleshooting.md has each code).
+    process.stderr.write(`groupsync could not start: ${isGroupsyncError(error) ? `error ${error.code}: ` : ''}${describeError(error)}\n`);
     process.exit(1);
   });
 }

@@ -2,11 +2,13 @@
  * The service's Prometheus metrics (GET /metrics, prom-client), one registry per service so that
  * two services in one process (tests) never share counters.
  *
- * Runs are counted here, in the main thread, from the run events every runner hands to the
- * notifier (a sync in a worker thread included): their duration and outcome, the objects they
- * changed, and the directory requests and retries their run record carries. The open incidents
- * and the time since each connection's last successful sync are read from the store at each
- * scrape, so every replica reports the same values. Chat requests are counted by the chat layer.
+ * Two sources. The runs THIS process ran are counted here, in the main thread, from the run
+ * events its runner hands to the notifier (a sync in a worker thread included): their duration
+ * and outcome, the objects they changed, and the directory requests and retries their run record
+ * carries. Runs of other processes (the CLI, another replica) never reach these. What every
+ * process writes to the store is read at each scrape, so every replica reports the same values:
+ * the runs recorded, each connection's last run duration, the open incidents and the time since
+ * each connection's last successful sync. Chat requests are counted by the chat layer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -57,6 +59,8 @@ export class Metrics {
   readonly #chat: Counter<'surface' | 'outcome'>;
   readonly #incidents: Gauge<'connection' | 'cause'>;
   readonly #sinceSuccess: Gauge<'connection'>;
+  readonly #recorded: Counter<'connection' | 'trigger' | 'status'>;
+  readonly #lastRun: Gauge<'connection'>;
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -64,7 +68,7 @@ export class Metrics {
     const registers = [this.registry];
     this.#runDuration = new Histogram({
       name: `${PREFIX}run_duration_seconds`,
-      help: 'Duration of sync runs, from start to recorded outcome (success, partial, failed, awaiting_approval); dry runs are not counted.',
+      help: 'Duration of the sync runs this process ran (not the CLI\'s nor another replica\'s: see groupsync_runs_recorded_total), from start to recorded outcome (success, partial, failed, awaiting_approval); dry runs are not counted.',
       labelNames: ['connection', 'outcome'],
       buckets: RUN_BUCKETS,
       registers,
@@ -105,6 +109,18 @@ export class Metrics {
       labelNames: ['connection'],
       registers,
     });
+    this.#recorded = new Counter({
+      name: `${PREFIX}runs_recorded_total`,
+      help: 'Finished runs recorded in the store by any process (service, replicas, CLI), by connection, trigger and status (read from the store at each scrape).',
+      labelNames: ['connection', 'trigger', 'status'],
+      registers,
+    });
+    this.#lastRun = new Gauge({
+      name: `${PREFIX}last_run_duration_seconds`,
+      help: 'Duration of the last finished run of each connection, whichever process ran it (read from the store at each scrape).',
+      labelNames: ['connection'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }
 
@@ -141,13 +157,17 @@ export class Metrics {
   async #refresh(): Promise<void> {
     this.#incidents.reset();
     this.#sinceSuccess.reset();
+    this.#recorded.reset();
+    this.#lastRun.reset();
     try {
       const state = await readMetricsState(this.#deps.db);
       for (const i of state.openIncidents) this.#incidents.set({ connection: i.connection, cause: i.cause }, i.count);
       const now = this.#now().getTime();
       for (const s of state.lastSuccess) if (s.at) this.#sinceSuccess.set({ connection: s.connection }, Math.max(0, (now - s.at.getTime()) / 1000));
+      for (const r of state.runsRecorded) this.#recorded.inc({ connection: r.connection, trigger: r.trigger, status: r.status }, r.count);
+      for (const r of state.lastRun) if (r.finishedAt) this.#lastRun.set({ connection: r.connection }, Math.max(0, (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000));
     } catch (error) {
-      this.#deps.logger.warn({ err: describeError(error) }, 'metrics: the store did not answer; open incidents and last sync left out');
+      this.#deps.logger.warn({ err: describeError(error) }, 'metrics: the store did not answer; open incidents, last sync and recorded runs left out');
     }
   }
 
@@ -160,9 +180,11 @@ export class Metrics {
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** Whether a request carries the token (compared in constant time). */
+/** Whether a request carries the token: the scheme in any letter case (RFC 7235), the token compared in constant time. */
 function authorized(req: IncomingMessage, token: string): boolean {
-  return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${token}`));
+  const match = /^(\S+) +(.*)$/.exec(req.headers.authorization ?? '');
+  const bearer = match?.[1]?.toLowerCase() === 'bearer';
+  return timingSafeEqual(digest(bearer ? match![2]!.trim() : ''), digest(token)) && bearer;
 }
 
 /** GET /metrics; with a token, only for `Authorization: Bearer <token>`. */

@@ -26,13 +26,18 @@ export function wholeNumber(name: string, min: number, max: number) {
   };
 }
 const id = (name: string) => wholeNumber(name, 1, MAX_ID);
+/** A run id, written 42 or #42 as in chat. */
+const runId = (name: string) => {
+  const parse = id(name);
+  return (value: string) => parse(value.replace(/^#/, ''));
+};
 const limit = (name: string) => wholeNumber(name, 1, MAX_LIMIT);
 const offset = (name: string) => wholeNumber(name, 0, MAX_ID);
 
 /** Checks of an argument by its placeholder in the usage line, before anything is opened. */
 const ARGUMENT_CHECKS: Readonly<Record<string, (value: string) => unknown>> = {
-  id: id('run id'),
-  'run id': id('run id'),
+  id: runId('run id'),
+  'run id': runId('run id'),
 };
 
 /** What the options of the table say in `--help`, by option name. */
@@ -48,7 +53,7 @@ const paging = () => [new Option('--offset <n>', 'skip this many').argParser(off
 /** Terminal options of table commands (paging, --all), by command name. */
 const CLI_OPTIONS: Readonly<Record<string, () => Option[]>> = {
   health: () => [new Option('--all', 'list green links too (red ones are always listed)')],
-  runs: () => [new Option('--limit <n>', 'how many').argParser(limit('--limit')).default(20), new Option('--before <id>', 'runs older than this run id (paging)').argParser(id('--before'))],
+  runs: () => [new Option('--limit <n>', 'how many').argParser(limit('--limit')).default(20), new Option('--before <id>', 'runs older than this run id (paging)').argParser(runId('--before'))],
   run: () => [new Option('--audit <n>', 'how many audit entries to show').argParser(wholeNumber('--audit', 0, MAX_LIMIT)).default(50)],
   conflicts: paging,
   duplicates: paging,

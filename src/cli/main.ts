@@ -10,6 +10,7 @@ import { UsageError } from '../chat/commands/spec.ts';
 import type { SyncResult } from '../sync/engine.ts';
 import { displayText } from '../chat/views/format.ts';
 import { addCommands } from './grammar.ts';
+import type { Logger } from '../logger.ts';
 
 export const EXIT = {
   ok: 0,
@@ -73,7 +74,7 @@ type Io = { out: (text: string) => void; err: NodeJS.WriteStream; setExit: (code
  */
 export function buildProgram(getApp: () => Promise<App>, io: Io): Command {
   const program = new Command('groupsync')
-    .description('Keep application groups in step with Active Directory and LDAP directories.')
+    .description('Keep application groups in step with Active Directory, LDAP directories and Microsoft Entra ID.')
     .option('--json', 'print machine-readable JSON instead of tables')
     .option('--actor <name>', 'who is acting, for the audit log', `cli:${safeUser()}`)
     .showHelpAfterError('(run "groupsync help <command>" for its usage)')
@@ -123,15 +124,19 @@ async function openApp(): Promise<App> {
   z.config({ jitless: true });
   loadDotEnv();
   const config = loadConfig();
-  return createApp(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent', { format: config.logFormat ?? undefined }), onStoreEvent: storeNotice });
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'silent', { format: config.logFormat ?? undefined });
+  return createApp(config, { logger, onStoreEvent: (message) => storeNotice(message, logger) });
 }
 
 /**
  * What the embedded store did, on stderr when it is news to the admin (a cluster made, a crash
  * recovered, a port moved, a stale file removed); joining, starting and stopping it are routine.
  */
-function storeNotice(message: string): void {
+function storeNotice(message: string, logger: Logger): void {
   if (/^(attached to|started|stopped) the embedded PostgreSQL/.test(message)) return;
+  // What the migrations did goes to the log (silent unless LOG_LEVEL is set), "up to date" only at debug.
+  if (/^store schema up to date/.test(message)) return logger.debug(message);
+  if (/^store schema/.test(message)) return logger.info(message);
   process.stderr.write(`groupsync: ${message}\n`);
 }
 
@@ -142,6 +147,27 @@ function ignoreClosedStdout(): void {
   });
 }
 
+/** `--json` among the global options (before a lone `--`), known before commander has parsed them. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * The stable code and the message of a refusal: a GroupsyncError's own code; INVALID_ARGUMENT for
+ * what the command table's checks refuse (with the usage line); INTERNAL for anything unexpected.
+ */
+function errorReport(error: unknown): { code: string; message: string } {
+  if (error instanceof UsageError) return { code: 'INVALID_ARGUMENT', message: `${error.message}${error.usage ? `\nusage: groupsync ${error.usage}` : ''}` };
+  if (isGroupsyncError(error)) return { code: error.code, message: describeError(error) };
+  return { code: 'INTERNAL', message: describeError(error) };
+}
+
+/** `{ "error": { "code", "message" } }` on stdout, for `--json`: a script parses stdout whatever happened. */
+function printJsonError(code: string, message: string): void {
+  process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   ignoreClosedStdout();
   let app: App | null = null;
@@ -150,7 +176,12 @@ export async function runCli(argv: string[]): Promise<number> {
     async () => (app ??= await openApp()),
     { out: (text) => process.stdout.write(`${text}\n`), err: process.stderr, setExit: (code) => (exitCode = code) },
   );
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  const json = wantsJson(argv);
+  program.configureOutput({
+    writeErr: (text) => process.stderr.write(text),
+    // commander's own refusals ("error: missing required argument …") carry the code too.
+    outputError: (text, write) => write(text.replace(/^error: /, 'error INVALID_ARGUMENT: ')),
+  });
   try {
     // As in chat: a huge argument is refused before it is used or echoed in a message.
     if (argv.some((arg) => arg.length > MAX_ARGUMENT)) throw new GroupsyncError('INVALID_ARGUMENT', `an argument is longer than ${MAX_ARGUMENT} characters`);
@@ -158,13 +189,13 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    } else if (error instanceof UsageError) {
-      // What the table's own checks refuse (chat says the same): the message and the usage line.
-      process.stderr.write(`groupsync: ${displayText(error.message)}${error.usage ? `\nusage: groupsync ${error.usage}` : ''}\n`);
-      exitCode = EXIT.usage;
+      // commander printed the message and the usage hint on stderr; a script reads the JSON.
+      if (exitCode !== EXIT.ok && json) printJsonError('INVALID_ARGUMENT', error.message.replace(/^error: /, ''));
     } else {
-      process.stderr.write(`groupsync: ${displayText(describeError(error))}\n`);
-      exitCode = exitFor(error);
+      const { code, message } = errorReport(error);
+      process.stderr.write(`error ${code}: ${displayText(message)}\n`);
+      if (json) printJsonError(code, message);
+      exitCode = error instanceof UsageError ? EXIT.usage : exitFor(error);
     }
   } finally {
     if (app) await (app as App).close();

@@ -6,9 +6,6 @@
 export type ConnectionKind = 'ldap' | 'entra';
 export type LinkKind = 'group' | 'security';
 export type MatchKey = 'mail' | 'login';
-/** The `users` filter: the mapping states, and `active` / `inactive` (enabled and in scope, or not). */
-export const USER_STATUSES = ['unmapped', 'conflict', 'ignored', 'inactive', 'active', 'mapped'] as const;
-export type UserStatusFilter = (typeof USER_STATUSES)[number];
 export type RunTrigger = 'schedule' | 'manual' | 'chat' | 'api';
 export type RunStatus =
   | 'running'

@@ -1,10 +1,10 @@
 /** Group links and duplicates: link, unlink, list and resolve duplicates. */
 import { refNames } from '../domain/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
-import { GroupsyncError } from '../errors.ts';
+import { GroupsyncError, clip, closestNames } from '../errors.ts';
 import { insertAudit } from '../store/audit.ts';
 import { type PendingDuplicate, insertSeparateLocalGroup, listPendingDuplicates, lockDuplicate, resolveDuplicateRow } from '../store/duplicates.ts';
-import { findLink, findLinkOfLocalGroup, insertManualLink, linkToLocalGroup, listActiveLinks, relinkManually, unlinkLink } from '../store/links.ts';
+import { findLink, findLinkOfLocalGroup, insertManualLink, linkToLocalGroup, listActiveLinks, listLinkNames, relinkManually, unlinkLink } from '../store/links.ts';
 import { withTransaction } from '../store/transaction.ts';
 import type { OpsContext, Page } from './context.ts';
 
@@ -27,7 +27,11 @@ export async function linkGroup(ctx: OpsContext, name: string, groupRef: string,
   } finally {
     await source.close();
   }
-  if (!group) throw new GroupsyncError('DIRECTORY_NOT_FOUND', `no group "${groupRef}" in the directory of "${config.name}"`);
+  if (!group) {
+    // As `sync` does: the closest names groupsync knows of this directory (its linked and once-linked groups).
+    const near = closestNames(groupRef, await listLinkNames(ctx.db, config.name));
+    throw new GroupsyncError('DIRECTORY_NOT_FOUND', `no group "${clip(groupRef)}" in the directory of "${config.name}"${near.length ? `; closest: ${near.join(', ')}` : ''}`);
+  }
   const linkKind = kind ?? config.linkKind;
   return withTransaction(ctx.db, async (tx) => {
     const existing = await findLink(tx, config.name, group.id);

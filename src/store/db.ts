@@ -117,19 +117,18 @@ export function connectDb(url: string, maxConnections: number): { db: Db; client
   return { db: drizzle(client, { schema }) as unknown as Db, client, close: () => client.end({ timeout: 5 }) };
 }
 
-/** The newest migration's timestamp in the journal drizzle-kit writes (drizzle records it as created_at). */
-function newestMigration(): number {
-  const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };
-  return Math.max(...journal.entries.map((e) => e.when));
+/** The migrations in the journal drizzle-kit writes: name and timestamp (drizzle records it as created_at). */
+function journal(): Array<{ tag: string; when: number }> {
+  return (JSON.parse(readFileSync(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string; when: number }> }).entries;
 }
 
-/** Whether the newest migration is applied already: one query, so a process on a current schema needs no migration lock. */
-async function schemaIsCurrent(client: postgres.Sql): Promise<boolean> {
+/** The timestamp of the newest migration applied; 0 on a new database. One query, without the migration lock. */
+async function appliedUpTo(client: postgres.Sql): Promise<number> {
   try {
     const [row] = await client<Array<{ newest: string | null }>>`select max(created_at)::text as newest from drizzle.__drizzle_migrations`;
-    return Number(row?.newest ?? 0) >= newestMigration();
+    return Number(row?.newest ?? 0);
   } catch {
-    return false; // no migrations table yet: a new database
+    return 0; // no migrations table yet: a new database
   }
 }
 
@@ -141,19 +140,30 @@ const MIGRATE_LOCK = 0x67736d6967;
  * processes starting together on a new database do not create the same tables at once (the
  * others wait, then find nothing pending).
  */
-async function migrateOnce(url: string, db: Db, client: postgres.Sql): Promise<void> {
-  if (await schemaIsCurrent(client)) return;
+async function migrateOnce(url: string, db: Db, client: postgres.Sql): Promise<string> {
+  const entries = journal();
+  if ((await appliedUpTo(client)) >= Math.max(...entries.map((e) => e.when))) return `store schema up to date (${entries.length} migrations)`;
   const lock = pgClient(url, 1, 'groupsync-migrate');
   try {
     await lock`select pg_advisory_lock(${MIGRATE_LOCK})`;
+    // Read again under the lock: another process may have applied them meanwhile.
+    const before = await appliedUpTo(client);
     await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    const applied = entries.filter((e) => e.when > before).map((e) => e.tag);
+    return applied.length ? `store schema: applied ${applied.length} migration${applied.length === 1 ? '' : 's'}: ${applied.join(', ')}` : `store schema up to date (${entries.length} migrations)`;
   } finally {
     await lock.end({ timeout: 5 });
   }
 }
 
 /** Opens PostgreSQL at `url` and applies pending migrations; a failure says why and what to do. */
-async function openPostgres(url: string, maxConnections: number, shown: string, onClose: () => Promise<void>): Promise<{ db: Db; close(): Promise<void> }> {
+async function openPostgres(
+  url: string,
+  maxConnections: number,
+  shown: string,
+  onClose: () => Promise<void>,
+  onEvent?: (message: string) => void,
+): Promise<{ db: Db; close(): Promise<void> }> {
   const { db, client } = connectDb(url, maxConnections);
   const close = async () => {
     await client.end({ timeout: 5 });
@@ -167,7 +177,9 @@ async function openPostgres(url: string, maxConnections: number, shown: string, 
   // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
   await client`select 1`.then(() => undefined, fail);
   try {
-    await migrateOnce(url, db, client);
+    // Migrated whether or not anyone listens (an optional call would skip its argument).
+    const said = await migrateOnce(url, db, client);
+    onEvent?.(said);
   } catch (error) {
     // drizzle wraps the server's error as "Failed query: <sql>": its cause says what went wrong.
     await fail(error instanceof Error && error.message.startsWith('Failed query:') && error.cause ? error.cause : error);
@@ -184,12 +196,12 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (options.databaseUrl) {
     checkDatabaseUrl(options.databaseUrl);
     const shown = redactUrl(options.databaseUrl);
-    const { db, close } = await openPostgres(options.databaseUrl, max, shown, async () => {});
+    const { db, close } = await openPostgres(options.databaseUrl, max, shown, async () => {}, options.onEvent);
     return { db, driver: 'postgres', url: options.databaseUrl, location: shown, close };
   }
   const dataDir = path.resolve(options.dataDir ?? 'data');
   const server = await openEmbeddedServer(dataDir, options.onEvent ? { onEvent: options.onEvent } : {});
-  const { db, close } = await openPostgres(server.url, max, `the embedded server (${server.location})`, () => server.detach());
+  const { db, close } = await openPostgres(server.url, max, `the embedded server (${server.location})`, () => server.detach(), options.onEvent);
   return { db, driver: 'embedded', url: server.url, location: server.location, close };
 }
 

@@ -3,9 +3,10 @@ import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 
-import type { UserStatusFilter } from '../domain/types.ts';
+import type { UserStatusFilter } from '../domain/user-status.ts';
 
-export { USER_STATUSES, type UserStatusFilter } from '../domain/types.ts';
+// In domain/: the command table (loaded by `groupsync --help`) reads them without loading the store.
+export { USER_STATUSES, type UserStatusFilter } from '../domain/user-status.ts';
 
 export interface DirectoryUserRow {
   readonly directoryId: string;

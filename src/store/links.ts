@@ -19,6 +19,12 @@ export async function listActiveLinks(db: Executor, connection: string): Promise
   return db.select().from(groupLinks).where(and(eq(groupLinks.connection, connection), eq(groupLinks.state, 'active')));
 }
 
+/** The names of the groups ever linked to a connection (active or not), for "closest" answers. */
+export async function listLinkNames(db: Executor, connection: string): Promise<string[]> {
+  const rows = await db.select({ name: groupLinks.name }).from(groupLinks).where(eq(groupLinks.connection, connection));
+  return rows.map((r) => r.name);
+}
+
 /** The active link (of any connection) that owns a local group, if any. */
 export async function findLinkOfLocalGroup(db: Executor, localGroupId: number): Promise<GroupLinkRow | null> {
   const [row] = await db.select().from(groupLinks).where(and(eq(groupLinks.localGroupId, localGroupId), eq(groupLinks.state, 'active')));

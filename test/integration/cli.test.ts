@@ -135,6 +135,39 @@ describe('groupsync CLI', () => {
     expect(noSecurity.stderr).toMatch(/no group is linked to "corp" as security; nothing to sync/);
   });
 
+  it('reads a run as 42 or #42, and answers a group missing from the directory with the closest names, as chat does', async () => {
+    const hashed = await cli('--json', 'run', '#2');
+    expect(hashed.code, hashed.stderr).toBe(0);
+    expect((JSON.parse(hashed.stdout) as { run: { id: number } }).run.id).toBe(2);
+    const before = await cli('runs', 'corp', '--before', '#3');
+    expect(before.code, before.stderr).toBe(0);
+    const typo = await cli('link', 'corp', 'app-admin');
+    expect(typo.code).toBe(6);
+    expect(typo.stderr).toMatch(/no group "app-admin" in the directory of "corp"; closest: app-admins/);
+  });
+
+  it('prefixes every refusal with its stable code, and with --json prints it as JSON on stdout', async () => {
+    const unknown = await cli('status', 'nope');
+    expect(unknown.code).toBe(6);
+    expect(unknown.stderr).toMatch(/^error NOT_FOUND: no connection named "nope"/);
+    const usage = await cli('run', 'abc');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^error INVALID_ARGUMENT: /);
+    const cases: Array<[string[], number, string, RegExp]> = [
+      [['--json', 'status', 'nope'], 6, 'NOT_FOUND', /no connection named "nope"/],
+      [['--json', 'run', 'abc'], 2, 'INVALID_ARGUMENT', /run id must be a whole number/],
+      [['--json', 'frobnicate'], 2, 'INVALID_ARGUMENT', /unknown command 'frobnicate'/],
+      [['--json', 'sync'], 2, 'INVALID_ARGUMENT', /missing required argument 'connection'/],
+    ];
+    for (const [args, code, errorCode, message] of cases) {
+      const result = await cli(...args);
+      expect(result.code, args.join(' ')).toBe(code);
+      const out = JSON.parse(result.stdout) as { error: { code: string; message: string } };
+      expect(out.error.code, args.join(' ')).toBe(errorCode);
+      expect(out.error.message).toMatch(message);
+    }
+  });
+
   it('reports a bad connections file by field, with the fix', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-cli-bad-'));
     const bad = path.join(dir, 'bad.yaml');
@@ -145,6 +178,10 @@ describe('groupsync CLI', () => {
       const result = await cli('connections');
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/connections\[0\]\.schedule\.cron: /);
+      expect(result.stderr).toMatch(/^error CONFIG_INVALID: /);
+      const json = await cli('--json', 'connections');
+      expect(json.code).toBe(1);
+      expect((JSON.parse(json.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/schedule\.cron/) });
       env.GROUPSYNC_CONFIG = path.join(dir, 'ok.yaml');
       writeFileSync(env.GROUPSYNC_CONFIG, stringify({ connections: [{ name: 'x', kind: 'ldap', url: 'http://dc', bindDn: 'cn=a', passwordEnv: 'NOT_SET_ANYWHERE', baseDn: 'dc=x' }] }));
       const second = await cli('connections');

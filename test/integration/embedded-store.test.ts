@@ -56,9 +56,10 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     const first = await openEmbedded(firstEvents);
     expect(firstEvents[0]).toBe(`initialised the embedded PostgreSQL cluster in ${path.join(dataDir, 'postgres')}`);
     expect(firstEvents[1]).toMatch(/^started the embedded PostgreSQL/);
+    expect(firstEvents).toContainEqual(expect.stringMatching(/^store schema: applied \d+ migrations: 0000_init, /));
     const secondEvents: string[] = [];
     const second = await openEmbedded(secondEvents);
-    expect(secondEvents).toEqual([expect.stringMatching(/^attached to the embedded PostgreSQL/)]);
+    expect(secondEvents).toEqual([expect.stringMatching(/^attached to the embedded PostgreSQL/), expect.stringMatching(/^store schema up to date \(\d+ migrations\)$/)]);
     expect(second.url).toBe(first.url);
 
     // The process that started the server leaves first: the server stays for the other.

@@ -11,9 +11,10 @@ import { sql } from 'drizzle-orm';
 import parsePrometheusTextFormat, { type PromFamily, type PromSample } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackConfig } from '../../src/config.ts';
+import { createApp } from '../../src/app.ts';
 import { startService } from '../../src/main.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { queryRows } from '../../src/store/db.ts';
+import { openStore, queryRows } from '../../src/store/db.ts';
 import { ldapConnection, openTestStore, testConfig } from '../support/app.ts';
 import { BotConnector } from '../support/bot-connector.ts';
 import { startTestService, type TestService } from '../support/service.ts';
@@ -82,6 +83,14 @@ describe('GET /metrics', () => {
     expect(synced.run.status).toBe('success');
     const failed = await service.app.runner.sync({ connection: 'down', trigger: 'manual', actor: 'test' });
     expect(failed.run.status).toBe('failed');
+    // A run of another process on the same store, as `groupsync sync` runs it: only the store knows it.
+    const cliStore = await openStore({ databaseUrl: service.app.store.url, maxConnections: 2 });
+    const cli = await createApp(service.app.config, { logger: silentLogger, store: cliStore, syncIn: 'process' });
+    try {
+      expect((await cli.runner.sync({ connection: 'corp', trigger: 'manual', actor: 'cli:test' })).run.status).toBe('success');
+    } finally {
+      await cli.close();
+    }
 
     const events = `${service.url}/slack/events`;
     expect((await postSlack(events, slashCommand('status corp', { responseUrl: api.responseUrl('metrics-1') }))).status).toBe(200);
@@ -133,6 +142,19 @@ describe('GET /metrics', () => {
     expect(valueOf(family(families, 'groupsync_directory_retries_total'), { connection: 'corp', kind: 'ldap' })).toBe(1);
   });
 
+  it('reads every recorded run from the store, those of other processes (the CLI) included', () => {
+    const recorded = family(families, 'groupsync_runs_recorded_total');
+    expect(recorded.type).toBe('COUNTER');
+    expect(valueOf(recorded, { connection: 'corp', trigger: 'manual', status: 'success' })).toBe(2);
+    expect(valueOf(recorded, { connection: 'down', trigger: 'manual', status: 'failed' })).toBe(1);
+    // The histogram counts the runs this process ran: the CLI's is not among them.
+    expect(valueOf(seriesOf(text, 'groupsync_run_duration_seconds_count'), { connection: 'corp', outcome: 'success' })).toBe(1);
+    const last = family(families, 'groupsync_last_run_duration_seconds');
+    expect(last.type).toBe('GAUGE');
+    expect(valueOf(last, { connection: 'corp' })).toBeGreaterThanOrEqual(0);
+    expect(valueOf(last, { connection: 'down' })).toBeGreaterThanOrEqual(0);
+  });
+
   it('counts chat requests by surface and outcome', () => {
     const chat = family(families, 'groupsync_chat_requests_total');
     expect(valueOf(chat, { surface: 'slack', outcome: 'ok' })).toBe(1);
@@ -165,7 +187,7 @@ describe('GET /metrics', () => {
     expect(queries.length).toBeGreaterThanOrEqual(7);
     const used = new Set(queries.flatMap((q) => q.expr.match(/\bgroupsync_[a-z0-9_]+/g) ?? []));
     for (const name of used) expect(exposed.has(name), `${name} is queried by the dashboard but not exposed`).toBe(true);
-    for (const base of ['run_duration_seconds', 'objects_changed_total', 'open_incidents', 'seconds_since_last_successful_sync', 'directory_requests_total', 'directory_retries_total', 'chat_requests_total', 'nodejs_eventloop_lag']) {
+    for (const base of ['runs_recorded_total', 'last_run_duration_seconds', 'run_duration_seconds', 'objects_changed_total', 'open_incidents', 'seconds_since_last_successful_sync', 'directory_requests_total', 'directory_retries_total', 'chat_requests_total', 'nodejs_eventloop_lag']) {
       expect([...used].some((name) => name.startsWith(`groupsync_${base}`)), `the dashboard has no panel on groupsync_${base}`).toBe(true);
     }
     for (const p of dashboard.panels.filter((p) => p.targets)) expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${DS_PROMETHEUS}' });
@@ -184,6 +206,11 @@ describe('GET /metrics with METRICS_TOKEN', () => {
       expect((await fetch(url, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
       const scraped = await fetch(url, { headers: { authorization: 'Bearer scrape-me-9f2c' } });
       expect(scraped.status).toBe(200);
+      // The scheme is case-insensitive (RFC 7235); the token is not.
+      expect((await fetch(url, { headers: { authorization: 'bearer scrape-me-9f2c' } })).status).toBe(200);
+      expect((await fetch(url, { headers: { authorization: 'BEARER  scrape-me-9f2c' } })).status).toBe(200);
+      expect((await fetch(url, { headers: { authorization: 'Bearer SCRAPE-ME-9F2C' } })).status).toBe(401);
+      expect((await fetch(url, { headers: { authorization: 'Basic scrape-me-9f2c' } })).status).toBe(401);
       expect(parsePrometheusTextFormat(await scraped.text()).map((f) => f.name)).toContain('groupsync_chat_requests_total');
       expect((await fetch(`http://127.0.0.1:${service.port}/healthz`)).status).toBe(200); // health stays open
     } finally {

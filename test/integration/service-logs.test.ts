@@ -43,7 +43,7 @@ describe('service logs', () => {
   it('refuses a LOG_FORMAT it does not know, naming it', async () => {
     service = new ServiceProcess(await serviceEnv({ LOG_FORMAT: 'xml' }));
     expect(await service.exited).toBe(1);
-    expect(service.lines.map((l) => l.msg).join('\n')).toMatch(/LOG_FORMAT/);
+    expect(service.lines.map((l) => l.msg).join('\n')).toMatch(/^groupsync could not start: error CONFIG_INVALID: the environment is not valid:\n {2}LOG_FORMAT: must be "json" or "pretty"/m);
   });
 });
 
@@ -55,7 +55,7 @@ describe('a port already in use', () => {
     service = new ServiceProcess(await serviceEnv({ PORT: String(port) }));
     expect(await service.exited).toBe(1);
     const said = service.lines.map((l) => String(l.msg));
-    expect(said.at(-1)).toBe(`groupsync could not start: port ${port} is in use by another process; set PORT to another port`);
+    expect(said.at(-1)).toBe(`groupsync could not start: error CONFIG_INVALID: port ${port} is in use by another process; set PORT to another port`);
     expect(said.join('\n')).not.toMatch(/\n\s+at /);
     expect(said.filter((l) => /could not start|Error/.test(l))).toHaveLength(1);
   });

@@ -5,7 +5,8 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { GroupsyncError } from '../../src/errors.ts';
-import { describeConnectFailure, openStore } from '../../src/store/db.ts';
+import { sql } from 'drizzle-orm';
+import { describeConnectFailure, openStore, queryRows } from '../../src/store/db.ts';
 import { createDatabase } from '../support/postgres.ts';
 import { freePort } from '../support/proc.ts';
 
@@ -83,5 +84,28 @@ describe('openStore: several processes opening one new database at once', () => 
     const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
     for (const r of results) if (r.status === 'fulfilled') await r.value.close();
     expect(failures).toEqual([]);
+  });
+});
+
+describe('openStore: what the migrations did', () => {
+  it('says which migrations it applied to a new database, and that the schema is up to date the next time', async () => {
+    const databaseUrl = await createDatabase(inject('pgUrl'));
+    const said: string[] = [];
+    const first = await openStore({ databaseUrl, maxConnections: 1, onEvent: (message) => said.push(message) });
+    await first.close();
+    expect(said.find((m) => m.startsWith('store schema: applied'))).toMatch(/^store schema: applied \d+ migrations: 0000_init, 0001_schedule_health, .*$/);
+    said.length = 0;
+    const second = await openStore({ databaseUrl, maxConnections: 1, onEvent: (message) => said.push(message) });
+    await second.close();
+    expect(said).toContainEqual(expect.stringMatching(/^store schema up to date \(\d+ migrations\)$/));
+  });
+
+  it('migrates a new database whether or not anyone listens to what it did', async () => {
+    const store = await openStore({ databaseUrl: await createDatabase(inject('pgUrl')), maxConnections: 1 });
+    try {
+      expect(await queryRows<{ n: number }>(store.db, sql`select count(*)::int as n from connections`)).toEqual([{ n: 0 }]);
+    } finally {
+      await store.close();
+    }
   });
 });

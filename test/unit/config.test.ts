@@ -431,3 +431,115 @@ describe('parseConnections: entra', () => {
     expect(text).not.toContain('cloud-secret');
   });
 });
+
+describe('every problem at once', () => {
+  const ENTRA_MIN = { name: 'cloud', kind: 'entra', tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555', clientSecretEnv: 'ENTRA_SECRET' };
+
+  it('reports an unknown key together with a bad URL and an unset password variable', () => {
+    const text = problem([{ ...LDAP, url: 'http://dc', passwordEnv: 'NOT_SET_PASSWORD', pagesize: 10 }], {});
+    expect(text).toContain('connections[0].pagesize: "pagesize" is not a known setting');
+    expect(text).toContain('connections[0] (corp).url: "http://dc" must start with ldap:// or ldaps://');
+    expect(text).toContain('connections[0] (corp).passwordEnv: environment variable NOT_SET_PASSWORD is not set');
+  });
+
+  it('does not let an over-long name hide the other connections\' and the chat section\'s problems', () => {
+    const long = 'x'.repeat(64);
+    const document = {
+      connections: [
+        { ...LDAP, name: long },
+        { ...LDAP, name: 'corp', startTls: true, tls: { caFile: 'nope-ca.pem' } },
+        { ...LDAP, name: 'CORP' },
+        { ...ENTRA_MIN, certificate: { pemEnv: 'PEM' }, graphBaseUrl: 'https://graph.microsoft.com' },
+      ],
+      chat: { admins: { directoryGroups: [{ connection: 'nowhere', group: 'admins' }] } },
+    };
+    let text = '';
+    try {
+      parseConnections(document, { ...ENV, ENTRA_SECRET: 's', PEM: 'x' }, 'groupsync.yaml', dir);
+    } catch (error) {
+      text = (error as Error).message;
+    }
+    expect(text).toContain('connections[0].name: must be at most 63 characters');
+    expect(text).toContain('connections[1] (corp).startTls: StartTLS is for ldap:// URLs');
+    expect(text).toContain(`connections[1] (corp).tls.caFile: ${path.join(dir, 'nope-ca.pem')} does not exist`);
+    expect(text).toContain('connections[2] (CORP).name: "CORP" is used twice');
+    expect(text).toContain('connections[3] (cloud): give either clientSecretEnv or certificate, not both');
+    expect(text).toContain('connections[3] (cloud).graphBaseUrl: "https://graph.microsoft.com" must be the service root');
+    expect(text).toContain('chat.admins.directoryGroups[0].connection: "nowhere" is not a configured connection');
+  });
+
+  it('clips an over-long name where it labels the connection\'s other problems', () => {
+    const text = problem([{ ...LDAP, name: 'a'.repeat(70) }], {});
+    expect(text).toContain(`connections[0] (${'a'.repeat(40)}…).passwordEnv: environment variable CORP_LDAP_PASSWORD is not set`);
+  });
+
+  it('says the length limit of a name, not its characters, when only the length is wrong', () => {
+    const text = problem([{ ...LDAP, name: 'a'.repeat(64) }]);
+    expect(text).toContain('at most 63 characters');
+    expect(text).not.toContain('must be letters, digits');
+  });
+
+  it('reports a schema error in one connection together with a missing file in another', () => {
+    const text = problem([{ ...LDAP, pageSize: 0 }, { ...LDIF, file: 'missing.ldif' }]);
+    expect(text).toContain('connections[0].pageSize: must be at least 1');
+    expect(text).toContain(`connections[1] (sample).file: ${path.join(dir, 'missing.ldif')} does not exist`);
+  });
+
+  it('reports an empty connection list together with the chat section\'s problems', () => {
+    const file = path.join(dir, 'only-chat.yaml');
+    writeFileSync(file, 'chat:\n  admins:\n    slack: [nobody]\n');
+    expect(() => readConnectionsFile(file, {})).toThrow(/connections: no connection is configured[\s\S]*chat\.admins\.slack\[0\]: must be a Slack user id/);
+  });
+});
+
+describe('messages in plain words', () => {
+  function envProblem(env: Record<string, string | undefined>): GroupsyncError {
+    try {
+      loadConfig({ GROUPSYNC_CONFIG: path.join(dir, 'plain.yaml'), ...env });
+    } catch (error) {
+      return error as GroupsyncError;
+    }
+    throw new Error('expected the environment to be refused');
+  }
+  writeFileSync(path.join(dir, 'plain.yaml'), 'connections:\n  - name: sample\n    kind: ldif\n    file: people.ldif\n');
+
+  it.each([
+    { env: { PORT: 'abc' }, says: 'PORT: must be a number, such as 3978' },
+    { env: { PORT: '70000' }, says: 'PORT: must be at most 65535 (it is 70000)' },
+    { env: { LOG_FORMAT: 'xml' }, says: 'LOG_FORMAT: must be "json" or "pretty", not the text "xml"' },
+    { env: { LOG_LEVEL: 'loud' }, says: 'LOG_LEVEL: must be "fatal", "error"' },
+    { env: { SLACK_SOCKET_MODE: 'yes' }, says: 'SLACK_SOCKET_MODE: must be "0", "1", "true" or "false"' },
+    { env: { MICROSOFT_APP_TYPE: 'multi' }, says: 'MICROSOFT_APP_TYPE: must be "MultiTenant", "SingleTenant" or "UserAssignedMSI"' },
+  ])('$says', ({ env, says }) => {
+    const error = envProblem(env);
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(/^the environment is not valid:\n/);
+    expect(error.message).toContain(says);
+    expect(error.message).not.toMatch(/Invalid (input|option)|Too (big|small)|expected/);
+  });
+
+  it.each([
+    { document: { connections: null }, says: 'connections: has no value (nothing after the colon)' },
+    { document: { connections: [{ ...LDAP, pageSize: 0 }] }, says: 'connections[0].pageSize: must be at least 1 (it is 0)' },
+    { document: { connections: [{ ...LDAP, deletionThreshold: { maxPercent: 150 } }] }, says: 'connections[0].deletionThreshold.maxPercent: must be at most 100 (it is 150)' },
+    { document: { connections: [{ ...LDAP, backoff: { quarantineAfter: 0 } }] }, says: 'connections[0].backoff.quarantineAfter: must be at least 1 (it is 0)' },
+    { document: { connections: [{ ...LDAP, enabled: 'yes' }] }, says: 'connections[0].enabled: must be true or false, not the text "yes"' },
+  ])('$says', ({ document, says }) => {
+    let text = '';
+    try {
+      parseConnections(document, ENV, 'groupsync.yaml', dir);
+    } catch (error) {
+      text = (error as Error).message;
+    }
+    expect(text).toContain(says);
+    expect(text).not.toMatch(/Invalid (input|option)|Too (big|small)|expected/);
+  });
+});
+
+describe('the environment and the file together', () => {
+  it('reports a bad environment and a bad file in one message', () => {
+    const file = path.join(dir, 'bad-with-env.yaml');
+    writeFileSync(file, 'connections:\n  - name: sample\n    kind: ldif\n    file: missing.ldif\n');
+    expect(() => loadConfig({ GROUPSYNC_CONFIG: file, PORT: '70000' })).toThrow(/^the environment is not valid:\n {2}PORT: .*\n.*bad-with-env\.yaml is not valid:\n {2}connections\[0\] \(sample\)\.file:/);
+  });
+});

@@ -1,6 +1,6 @@
 /** The page buttons of the read commands' views: the filter comes back with the offset, validated like typed input. */
 import { z } from 'zod';
-import { USER_STATUSES } from '../../domain/types.ts';
+import { USER_STATUSES } from '../../domain/user-status.ts';
 import type { Role } from './spec.ts';
 import { type ChatContext, type Reply, reply } from './context.ts';
 import { auditView, usersView } from './read-handlers.ts';

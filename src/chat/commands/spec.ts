@@ -6,7 +6,7 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { LinkKind } from '../../domain/types.ts';
 import { clip } from '../../errors.ts';
-import { USER_STATUSES, type UserStatusFilter } from '../../domain/types.ts';
+import { USER_STATUSES, type UserStatusFilter } from '../../domain/user-status.ts';
 
 export type Role = 'viewer' | 'admin';
 
