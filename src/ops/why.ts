@@ -97,14 +97,14 @@ function pickLink(links: readonly WhyLink[], ref: string, connection: string): W
 
 async function explainOne(ctx: OpsContext, m: MappingRow, l: WhyLink, local: ReadonlyArray<{ id: number }>, mapping: string, trace: boolean): Promise<WhyGroup> {
   const member = l.localGroupId !== null && local.some((g) => g.id === l.localGroupId);
-  const { path, note } = trace ? await tracePath(ctx, m, l) : { path: null, note: null };
+  const { path, note, inDirectory } = trace ? await tracePath(ctx, m, l) : { path: null, note: null, inDirectory: null };
   const change = await lastChange(ctx, m, l);
   return {
     group: l.name,
     directoryId: l.directoryId,
     localGroup: l.localGroupName,
     member,
-    reason: reasonOf(m, l, member, mapping, trace ? path !== null : null),
+    reason: reasonOf(m, l, member, mapping, inDirectory),
     path,
     pathNote: note,
     link: linkText(l),
@@ -137,15 +137,22 @@ function reasonOf(m: MappingRow, l: WhyLink, member: boolean, mapping: string, i
   return inDirectory === false ? `not a member of ${l.name} in the directory` : `not a member of ${l.name} in the directory at the last sync`;
 }
 
-async function tracePath(ctx: OpsContext, m: MappingRow, l: WhyLink): Promise<{ path: string[] | null; note: string | null }> {
+/**
+ * The nesting path read from the directory now, and whether the user is a member there (null when
+ * the directory cannot say: a kind that cannot trace one user, or a failed read; the answer then
+ * comes from the store's last read alone).
+ */
+async function tracePath(ctx: OpsContext, m: MappingRow, l: WhyLink): Promise<{ path: string[] | null; note: string | null; inDirectory: boolean | null }> {
   const source = ctx.createSource(ctx.engine.connection(m.connection));
+  const unavailable = (why: string) => ({ path: null, note: `not available: ${why}; the answer above is from the last sync`, inDirectory: null });
   try {
     const chain = await source.memberPath?.({ id: l.directoryId, dn: l.dn }, { id: m.directoryId, dn: m.dn });
-    if (chain === undefined) return { path: null, note: 'this directory cannot trace nested groups' };
-    return chain ? { path: [...chain, nameOf(m)], note: null } : { path: null, note: `${nameOf(m)} is not a member of ${l.name} in the directory (read now)` };
+    if (chain === undefined) return unavailable('this kind of directory cannot trace nested groups for one user');
+    if (chain) return { path: [...chain, nameOf(m)], note: null, inDirectory: true };
+    return { path: null, note: `${nameOf(m)} is not a member of ${l.name} in the directory (read now)`, inDirectory: false };
   } catch (error) {
-    if (isGroupsyncError(error, 'INVALID_STATE')) return { path: null, note: describeError(error) };
-    return { path: null, note: `the directory could not be read now: ${describeError(error)}` };
+    if (isGroupsyncError(error, 'INVALID_STATE')) return unavailable(describeError(error));
+    return unavailable(`the directory could not be read now (${describeError(error)})`);
   } finally {
     await source.close();
   }
