@@ -5,6 +5,7 @@
  * group's effective members, not the member edges, and a targeted read of one user's groups costs
  * a few searches (see directory/ldap/member-path.ts). Plain data out.
  */
+import { conflictReason } from '../domain/conflict.ts';
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import { getLocalUsers } from '../store/local-users.ts';
 import type { MappingRow } from '../store/mappings.ts';
@@ -20,6 +21,12 @@ export interface WhyGroup {
   readonly member: boolean;
   /** One sentence: why the user is or is not a member. */
   readonly reason: string;
+  /**
+   * The reason is the common one: the user's mapping or account keeps it out (the answer's
+   * `blocker`), or it is not a member in the directory at the last sync. Lists of every group
+   * fold these into one line.
+   */
+  readonly plain: boolean;
   /** `staff → teams → core → ana`, read from the directory (only when one group was asked about). */
   readonly path: readonly string[] | null;
   readonly pathNote: string | null;
@@ -34,6 +41,8 @@ export interface WhyAnswer {
   readonly mapping: { readonly status: MappingRow['status']; readonly localUser: { readonly id: number; readonly login: string | null } | null; readonly text: string; readonly resolvedAt: Date | null };
   /** The user's local groups (all of them, linked or not). */
   readonly localGroups: readonly string[];
+  /** Why the user is not synced at all (its mapping, a disabled account, out of scope), or null when it is. */
+  readonly blocker: string | null;
   /** The group asked about, or every link of the connection. */
   readonly groups: readonly WhyGroup[];
 }
@@ -48,7 +57,7 @@ function mappingText(m: MappingRow, localLogin: string | null): string {
     case 'ignored':
       return `ignored${by}: every sync skips it`;
     case 'conflict':
-      return `in conflict: ${m.candidates.length} local users match it (${m.candidates.map((c) => `#${c}`).join(', ')}); map one with "map ${nameOf(m)} #id"`;
+      return `in conflict: ${conflictReason(m.candidates.length)}${m.candidates.length ? ` (local ${m.candidates.map((c) => `#${c}`).join(', ')})` : ''}; "map ${nameOf(m)} #id" maps it to a local user`;
     default:
       return `unmapped: no local user${m.reason ? ` (${m.reason})` : ''}`;
   }
@@ -83,6 +92,7 @@ export async function explainMembership(ctx: OpsContext, userRef: string, groupR
     user: { directoryId: m.directoryId, dn: m.dn, login: m.login, displayName: m.displayName, mail: m.mail, enabled: m.enabled, inScope: m.inScope },
     mapping: { status: m.status, localUser: m.localUserId !== null ? { id: m.localUserId, login: localLogin } : null, text: mapping, resolvedAt: m.resolvedBy ? m.resolvedAt : null },
     localGroups: local.map((g) => g.name),
+    blocker: blocker(m, mapping),
     groups,
   };
 }
@@ -97,14 +107,16 @@ function pickLink(links: readonly WhyLink[], ref: string, connection: string): W
 
 async function explainOne(ctx: OpsContext, m: MappingRow, l: WhyLink, local: ReadonlyArray<{ id: number }>, mapping: string, trace: boolean): Promise<WhyGroup> {
   const member = l.localGroupId !== null && local.some((g) => g.id === l.localGroupId);
-  const { path, note } = trace ? await tracePath(ctx, m, l) : { path: null, note: null };
+  const { path, note, inDirectory } = trace ? await tracePath(ctx, m, l) : { path: null, note: null, inDirectory: null };
   const change = await lastChange(ctx, m, l);
+  const reason = reasonOf(m, l, member, mapping, inDirectory);
   return {
     group: l.name,
     directoryId: l.directoryId,
     localGroup: l.localGroupName,
     member,
-    reason: reasonOf(m, l, member, mapping, trace ? path !== null : null),
+    reason,
+    plain: !member && l.state !== 'unlinked' && l.localGroupId !== null && inDirectory !== true,
     path,
     pathNote: note,
     link: linkText(l),
@@ -137,15 +149,22 @@ function reasonOf(m: MappingRow, l: WhyLink, member: boolean, mapping: string, i
   return inDirectory === false ? `not a member of ${l.name} in the directory` : `not a member of ${l.name} in the directory at the last sync`;
 }
 
-async function tracePath(ctx: OpsContext, m: MappingRow, l: WhyLink): Promise<{ path: string[] | null; note: string | null }> {
+/**
+ * The nesting path read from the directory now, and whether the user is a member there (null when
+ * the directory cannot say: a kind that cannot trace one user, or a failed read; the answer then
+ * comes from the store's last read alone).
+ */
+async function tracePath(ctx: OpsContext, m: MappingRow, l: WhyLink): Promise<{ path: string[] | null; note: string | null; inDirectory: boolean | null }> {
   const source = ctx.createSource(ctx.engine.connection(m.connection));
+  const unavailable = (why: string) => ({ path: null, note: `not available: ${why}; the answer above is from the last sync`, inDirectory: null });
   try {
     const chain = await source.memberPath?.({ id: l.directoryId, dn: l.dn }, { id: m.directoryId, dn: m.dn });
-    if (chain === undefined) return { path: null, note: 'this directory cannot trace nested groups' };
-    return chain ? { path: [...chain, nameOf(m)], note: null } : { path: null, note: `${nameOf(m)} is not a member of ${l.name} in the directory (read now)` };
+    if (chain === undefined) return unavailable('this kind of directory cannot trace nested groups for one user');
+    if (chain) return { path: [...chain, nameOf(m)], note: null, inDirectory: true };
+    return { path: null, note: `${nameOf(m)} is not a member of ${l.name} in the directory (read now)`, inDirectory: false };
   } catch (error) {
-    if (isGroupsyncError(error, 'INVALID_STATE')) return { path: null, note: describeError(error) };
-    return { path: null, note: `the directory could not be read now: ${describeError(error)}` };
+    if (isGroupsyncError(error, 'INVALID_STATE')) return unavailable(describeError(error));
+    return unavailable(`the directory could not be read now (${describeError(error)})`);
   } finally {
     await source.close();
   }

@@ -18,6 +18,8 @@ export interface DirectoryUserRow {
   readonly enabled: boolean;
   readonly inScope: boolean;
   readonly reason: string | null;
+  /** Local users with its match key (a conflict's candidates). */
+  readonly candidates: number;
   readonly localUser: { readonly id: number; readonly login: string | null; readonly displayName: string | null; readonly active: boolean } | null;
 }
 
@@ -49,6 +51,7 @@ interface Raw {
   enabled: boolean;
   in_scope: boolean;
   reason: string | null;
+  candidates: number;
   local_id: number | null;
   local_login: string | null;
   local_name: string | null;
@@ -68,7 +71,7 @@ export async function listDirectoryUsers(
     and (${p(like)}::text is null or m.login ilike ${p(like)} or m.display_name ilike ${p(like)} or m.mail ilike ${p(like)})`;
   const raw = await queryRows<Raw>(
     db,
-    sql`select m.directory_id, m.dn, m.login, m.display_name, m.mail, m.status, m.enabled, m.in_scope, m.reason,
+    sql`select m.directory_id, m.dn, m.login, m.display_name, m.mail, m.status, m.enabled, m.in_scope, m.reason, jsonb_array_length(m.candidates)::int as candidates,
                u.id as local_id, u.login as local_login, u.display_name as local_name, u.active as local_active
           from mappings m left join local_users u on u.id = m.local_user_id
          where ${where}
@@ -90,6 +93,7 @@ function toRow(r: Raw): DirectoryUserRow {
     enabled: r.enabled,
     inScope: r.in_scope,
     reason: r.reason,
+    candidates: r.candidates,
     localUser: r.local_id === null ? null : { id: r.local_id, login: r.local_login, displayName: r.local_name, active: r.local_active ?? false },
   };
 }

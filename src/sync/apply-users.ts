@@ -1,4 +1,5 @@
 /** The users step of applying a plan: local users created, updated, deactivated, and the mapping rows of directory users. */
+import { conflictReason } from '../domain/conflict.ts';
 import { type MappingWrite, allocateIds, deactivateUsers, insertFreshMappings, insertLocalUsers, updateLocalUsers, upsertMappings } from '../store/apply.ts';
 import type { Tx } from '../store/db.ts';
 import type { ApplyAudit } from './apply-audit.ts';
@@ -54,7 +55,7 @@ export async function applyMappings(tx: Tx, plan: SyncPlan, bulk: boolean, newUs
   for (const x of plan.users.update) rows.push({ ...x.after, status: null, localUserId: null, candidates: null, reason: null, inScope: true });
   for (const u of plan.users.conflicts) {
     if (u.unchanged) continue;
-    rows.push({ ...u, status: 'conflict', localUserId: null, candidates: u.candidates, reason: `${u.candidates.length} local candidates`, inScope: true });
+    rows.push({ ...u, status: 'conflict', localUserId: null, candidates: u.candidates, reason: conflictReason(u.candidates.length), inScope: true });
     audit.add({ action: 'user.conflict', targetType: 'directory_user', targetId: u.directoryId, before: null, after: { candidates: u.candidates } });
   }
   for (const u of plan.users.unmapped) {

@@ -3,8 +3,12 @@
  * PostgreSQL, the chat command layer (parse → role check → handler → operations → store) and both
  * renderers: `users`, `audit`, `incidents`, `why`, and the alert card's context.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ChatAlerts } from '../../src/chat/alerts.ts';
 import { Authorizer, type ChatUser } from '../../src/chat/auth.ts';
 import type { Reply } from '../../src/chat/commands/context.ts';
@@ -15,7 +19,8 @@ import type { View } from '../../src/chat/views/types.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { setSubscription } from '../../src/store/conversations.ts';
 import type { Store } from '../../src/store/db.ts';
-import { type TestApp, createTestApp, ldapConnection, openTestStore } from '../support/app.ts';
+import { type TestApp, createTestApp, entraConnection, ldapConnection, openTestStore } from '../support/app.ts';
+import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
 import { blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
 import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import { cardActions, cardTexts } from '../support/teams.ts';
@@ -207,5 +212,129 @@ describe('why <user> [<group>]', () => {
     const r = await say('why bruno');
     expect(r.text).toMatch(/ops: member/);
     expect(r.text).toMatch(/staff: not a member/);
+  });
+});
+
+/**
+ * An LDIF connection: the same nesting read from a file. corp2 ⊃ mid ⊃ ina (nested), dia is a
+ * direct member of corp2, nob is outside; twin1 and twin2 share one mail and no local user has it
+ * (a conflict between two directory users). Users are created by the sync.
+ */
+describe('why on an LDIF connection', () => {
+  const ldifPerson = (uid: string, name: string, mail = `${uid}@files.example.org`) => person(uid, name, mail);
+  const FILE_LDIF = [
+    'dn: dc=example,dc=org\nobjectClass: domain\ndc: example\n',
+    ldifPerson('ina', 'Ina Nested'),
+    ldifPerson('dia', 'Dia Direct'),
+    ldifPerson('nob', 'Nob Outside'),
+    ldifPerson('twin1', 'Twin One', 'twin@files.example.org'),
+    ldifPerson('twin2', 'Twin Two', 'twin@files.example.org'),
+    groupOf('mid', ['ina']),
+    groupOf('corp2', [nested('mid'), 'dia', 'twin1', 'twin2']),
+    ...Array.from({ length: 25 }, (_, i) => groupOf(`extra${i}`, ['nob', 'twin1', 'twin2'])),
+  ]
+    // An LDIF file carries the operational attributes a server adds, entryUUID among them.
+    .map((entry) => `${entry}entryUUID: ${randomUUID()}\n`)
+    .join('\n');
+  let files: TestApp;
+  let fileChat: ChatService;
+  let dir: string;
+  const ask = async (text: string) => shown(await fileChat.handleText({ user: VIEWER, conversation: null }, text));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'why-ldif-'));
+    const file = path.join(dir, 'directory.ldif');
+    await writeFile(file, FILE_LDIF);
+    files = await createTestApp('postgres', [{ name: 'files', kind: 'ldif', file, groups: { filter: '(|(cn=corp2)(cn=extra*))' } }], { chat: { viewers: { slack: [VIEWER.id] } } });
+    fileChat = new ChatService({ ops: files.ops, db: files.store.db, auth: new Authorizer({ db: files.store.db, chat: files.config.chat }), logger: silentLogger });
+    const { run } = await files.ops.sync({ connection: 'files', trigger: 'manual', actor: 'cli:root' });
+    expect(run.status).toBe('success');
+  }, 60_000);
+  afterAll(async () => {
+    await files?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a direct member is a member, with its path read from the file', async () => {
+    const r = await ask('why dia corp2');
+    expect(r.text).toContain('dia is a member of corp2');
+    expect(r.text).toContain('in the local group because it is a member of corp2 in the directory');
+    expect(r.text).not.toContain('the next sync removes it');
+    expect(r.text).toContain('corp2 → dia');
+  });
+
+  it('a nested member shows the nesting path', async () => {
+    const r = await ask('why ina corp2');
+    expect(r.text).toContain('ina is a member of corp2');
+    expect(r.text).toContain('corp2 → mid → ina');
+    expect(r.text).not.toContain('the next sync removes it');
+  });
+
+  it('a user outside the group is not a member', async () => {
+    const r = await ask('why nob corp2');
+    expect(r.text).toContain('nob is not a member of corp2');
+    expect(r.text).toContain('not a member of corp2 in the directory');
+  });
+
+  it('a user in conflict, without a group: the mapping problem once, the groups compactly', async () => {
+    const r = await ask('why twin1');
+    const [teams] = r.text.split('\n---\n');
+    expect(teams).toContain('another directory user has the same key');
+    expect(teams).not.toContain('0 local users match it');
+    expect(teams!.match(/another directory user has the same key/g)).toHaveLength(1);
+    expect(teams).toMatch(/Not a member of 26 linked groups\W*\n\s*its mapping \(above\) keeps it out of them/);
+    expect(teams!.split('\n').length).toBeLessThan(60);
+    expect(teams).toMatch(/and \d+ more/);
+  });
+
+  it('users --status conflict says why, not "0 local candidates"', async () => {
+    const r = await ask('users files --status conflict');
+    expect(r.text).toContain('Twin One');
+    expect(r.text).toContain('another directory user has the same key');
+    expect(r.text).not.toContain('0 local candidates');
+  });
+});
+
+/** Entra ID cannot trace one user's nesting: the answer comes from the last sync, and says the path is unavailable. */
+describe('why on an Entra ID connection', () => {
+  let graph: GraphServer;
+  let cloud: TestApp;
+  let cloudChat: ChatService;
+  const ask = async (text: string) => shown(await cloudChat.handleText({ user: VIEWER, conversation: null }, text));
+
+  beforeAll(async () => {
+    const tls = inject('graphTls');
+    graph = await startGraphServer({ certFile: tls.certFile, keyFile: tls.keyFile });
+    const user = (n: number, login: string) => graph.addUser({ id: guid(1, n), userPrincipalName: `${login}@corp.example`, mail: `${login}@cloud.example.org`, displayName: login, accountEnabled: true });
+    user(1, 'direct');
+    user(2, 'deep');
+    user(3, 'outsider');
+    graph.addGroup({ id: guid(2, 1), displayName: 'team-inner', description: null, members: [guid(1, 2)] });
+    graph.addGroup({ id: guid(2, 2), displayName: 'app-g004', description: null, members: [guid(1, 1), guid(2, 1)] });
+    graph.addGroup({ id: guid(2, 3), displayName: 'app-other', description: null, members: [guid(1, 3)] });
+    cloud = await createTestApp('postgres', [entraConnection(graph, { name: 'cloud', groups: { filter: "startswith(displayName,'app-')" } })], { chat: { viewers: { slack: [VIEWER.id] } } });
+    cloudChat = new ChatService({ ops: cloud.ops, db: cloud.store.db, auth: new Authorizer({ db: cloud.store.db, chat: cloud.config.chat }), logger: silentLogger });
+    const { run } = await cloud.ops.sync({ connection: 'cloud', trigger: 'manual', actor: 'cli:root' });
+    expect(run.status).toBe('success');
+  }, 60_000);
+  afterAll(async () => {
+    await cloud?.close();
+    await graph?.stop();
+  });
+
+  it('a direct and a nested member are members, from the last sync, the path unavailable', async () => {
+    for (const who of ['direct', 'deep']) {
+      const r = await ask(`why ${who}@corp.example app-g004`);
+      expect(r.text).toContain(`is a member of app-g004`);
+      expect(r.text).toContain('in the local group because it is a member of app-g004 in the directory');
+      expect(r.text).not.toContain('the next sync removes it');
+      expect(r.text).toMatch(/Directory path: not available: .*cannot trace nested groups/);
+    }
+  });
+
+  it('a non-member is not a member at the last sync', async () => {
+    const r = await ask('why outsider@corp.example app-g004');
+    expect(r.text).toContain('is not a member of app-g004');
+    expect(r.text).toContain('not a member of app-g004 in the directory at the last sync');
   });
 });

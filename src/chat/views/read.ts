@@ -1,4 +1,5 @@
 /** Views of the read commands: directory users, the audit log, the open incidents and `why`. */
+import { conflictReason } from '../../domain/conflict.ts';
 import type { IncidentRow } from '../../notify/incidents.ts';
 import type { AuditItem, AuditQuery, DirectoryUserRow, FailureContext, Page, UsersQuery, WhyAnswer } from '../../ops/operations.ts';
 import { formatTime, pager, plural } from './format.ts';
@@ -30,7 +31,9 @@ function userState(u: DirectoryUserRow): string {
       ? `mapped → local user #${u.localUser.id}${u.localUser.login ? ` ${u.localUser.login}` : ''}${u.localUser.active ? '' : ' (deactivated)'}`
       : u.status === 'ignored'
         ? 'ignored'
-        : `${u.status}${u.reason ? `: ${u.reason}` : ''}`;
+        : u.status === 'conflict'
+          ? `conflict: ${conflictReason(u.candidates)}`
+          : `${u.status}${u.reason ? `: ${u.reason}` : ''}`;
   return flags.length ? `${base} · ${flags.join(', ')}` : base;
 }
 
@@ -88,6 +91,35 @@ export function buildIncidents(list: ReadonlyArray<{ incident: IncidentRow; cont
   };
 }
 
+/** Groups named in one line, and blocks of groups on one card, at most: a user in hundreds of linked groups stays readable. */
+export const WHY_GROUPS_SHOWN = 20;
+
+const namesOf = (names: readonly string[]) => `${names.slice(0, WHY_GROUPS_SHOWN).join(', ')}${names.length > WHY_GROUPS_SHOWN ? ` and ${names.length - WHY_GROUPS_SHOWN} more` : ''}`;
+
+type WhyBlock = WhyView['groups'][number];
+
+/**
+ * Every linked group of the user: the groups it is in, and those with a reason of their own, one
+ * block each (the first WHY_GROUPS_SHOWN); the groups it is not in for the common reason (its
+ * mapping keeps it out of all of them, or the directory did not list it) in one block.
+ */
+function everyGroup(a: WhyAnswer, block: (g: WhyAnswer['groups'][number]) => WhyBlock): WhyBlock[] {
+  const plain = a.groups.filter((g) => g.plain);
+  const own = plain.length > 1 ? a.groups.filter((g) => !g.plain) : a.groups;
+  const blocks = own.slice(0, WHY_GROUPS_SHOWN).map(block);
+  const rest = own.slice(WHY_GROUPS_SHOWN);
+  if (rest.length) blocks.push({ heading: `${plural(rest.length, 'more linked group')}`, reason: 'not shown one by one: ask about one with "why <user> <group>"', facts: [{ label: 'Groups', value: namesOf(rest.map((g) => `${g.group} (${g.member ? 'member' : 'not a member'})`)) }] });
+  if (plain.length > 1) {
+    blocks.push({
+      heading: `Not a member of ${plural(plain.length, 'linked group')}`,
+      // The mapping is said once, in its fact above.
+      reason: a.blocker === null ? 'not a member of them in the directory at the last sync' : a.blocker === a.mapping.text ? 'its mapping (above) keeps it out of them' : a.blocker,
+      facts: [{ label: 'Groups', value: namesOf(plain.map((g) => g.group)) }],
+    });
+  }
+  return blocks;
+}
+
 export function buildWhy(a: WhyAnswer, n: NoticeView | null = null): WhyView {
   const who = a.user.login ?? a.user.mail ?? a.user.directoryId;
   const one = a.groups.length === 1 && a.groups[0] ? a.groups[0] : null;
@@ -103,7 +135,7 @@ export function buildWhy(a: WhyAnswer, n: NoticeView | null = null): WhyView {
       { label: 'Directory account', value: `${a.user.enabled ? 'enabled' : 'disabled'}, ${a.user.inScope ? 'in scope' : 'out of scope'}` },
       ...(one ? [] : [{ label: 'Local groups', value: a.localGroups.join(', ') || 'none' }]),
     ],
-    groups: a.groups.map((g) => ({
+    groups: everyGroup(a, (g) => ({
       heading: `${g.group}: ${g.member ? 'member' : 'not a member'}`,
       reason: g.reason,
       facts: [

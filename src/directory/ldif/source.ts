@@ -16,6 +16,7 @@ import type {
 import { GroupsyncError } from '../../errors.ts';
 import { toGroupRef } from '../ldap/client.ts';
 import { isUnder, normalizeDn } from '../ldap/dn.ts';
+import { findMemberPath } from '../ldap/member-path.ts';
 import { type EntryAccess, findGroupEntries, readScope, type ReadLayout } from '../ldap/read.ts';
 import type { RawEntry, RawValue } from '../ldap/transform.ts';
 import { type AttributeOverrides, resolveProfile } from '../ldap/vendors.ts';
@@ -154,6 +155,12 @@ export class LdifSource implements DirectorySource {
     const p = layout.profile;
     const found = await findGroupEntries(this.#access(), ref, layout, ['objectClass', p.id, p.groupName, p.groupDescription]);
     return toGroupRef(found, p, ref);
+  }
+
+  /** `why`: the nesting path, walked upward through the member values of the file's groups (all in memory). */
+  async memberPath(group: { id: string; dn: string | null }, user: { id: string; dn: string | null }): Promise<string[] | null> {
+    if (!group.dn || !user.dn) return null;
+    return findMemberPath(this.#access(), this.#layout(), group.dn, user.dn);
   }
 
   async close(): Promise<void> {}
