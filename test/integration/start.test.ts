@@ -28,8 +28,9 @@ describe('npm start on a fresh machine', () => {
     const cluster = path.join(dataDir, 'postgres');
     expect(messages[0]).toBe(`initialised the embedded PostgreSQL cluster in ${cluster}`);
     expect(messages[1]).toMatch(new RegExp(`^started the embedded PostgreSQL \\(${cluster}, 127\\.0\\.0\\.1:\\d+\\)$`));
-    expect(messages[2]).toMatch(/^store: embedded PostgreSQL in the data folder \(set DATABASE_URL/);
-    expect(messages[3]).toMatch(/sample directory .* To use your directory: copy sample\/groupsync.example.yaml/);
+    expect(messages[2]).toMatch(/^store schema: applied \d+ migrations: 0000_/);
+    expect(messages[3]).toMatch(/^store: embedded PostgreSQL in the data folder \(set DATABASE_URL/);
+    expect(messages[4]).toMatch(/sample directory .* To use your directory: copy sample\/groupsync.example.yaml/);
     expect(messages).toEqual(
       expect.arrayContaining([
         'Teams: no MICROSOFT_APP_ID, so the bot runs in local mode: requests are not authenticated (for the Microsoft 365 Agents Playground and tests only)',
