@@ -174,7 +174,8 @@ function runsText(v: Extract<View, { type: 'runs' }>): string[] {
   return [
     `Runs of ${v.connection}`,
     ...noticeLines(v.notice),
-    table(['run', 'status', 'trigger', 'actor', 'started', 'changes', 'error'], v.runs.map((r) => [`#${r.id}`, r.status, r.trigger, r.actor, r.started, r.changes, r.error]), width),
+    // The error goes under the changes, so that a long one does not squeeze the changes column.
+    table(['run', 'status', 'trigger', 'actor', 'started', 'changes / error'], v.runs.map((r) => [`#${r.id}`, r.status, r.trigger, r.actor, r.started, r.error ? `${r.changes}\n${r.error}` : r.changes]), width),
     ...pagerLine(v.pager, 'showing'),
   ];
 }

@@ -168,17 +168,34 @@ export function buildProgress(connection: string, runId: number | null, text: st
   return { type: 'progress', connection, runId, text, steps, notice };
 }
 
+const LIST_STATUS: Record<string, string> = { success: 'applied', partial: 'applied, partly', failed: 'failed', awaiting_approval: 'held for approval', rejected: 'rejected', dry_run: 'dry run', running: 'running' };
+
+/** The status of a run in the runs list, in a few words (the changes column says what was applied). */
+function listStatus(r: RunRow): string {
+  if (r.dryRun && r.status !== 'dry_run') return r.status === 'failed' ? 'dry run, failed' : 'dry run';
+  return LIST_STATUS[r.status] ?? r.status.replace(/_/g, ' ');
+}
+
+/** A run's counters in one line, worded as the run card words them: applied, would, held, or nothing applied. */
+function listChanges(r: RunRow): string {
+  const mode = modeOf(r);
+  if (mode === 'none') return `${r.status === 'rejected' ? 'rejected' : 'failed'} — nothing applied`;
+  const counts = `groups +${r.groupsCreated} ~${r.groupsModified} −${r.groupsDeleted}; users +${r.usersCreated} ~${r.usersUpdated} −${r.usersDeactivated}; members +${r.membershipsAdded} −${r.membershipsRemoved}`;
+  if (mode === 'applied') return counts;
+  return r.status === 'awaiting_approval' ? `held — would: ${counts}` : `would: ${counts}`;
+}
+
 export function buildRuns(connection: string, runs: readonly RunRow[], offset: number, total: number, notice: NoticeView | null = null): RunsView {
   return {
     type: 'runs',
     connection,
     runs: runs.map((r) => ({
       id: r.id,
-      status: r.status + (r.dryRun && r.status !== 'dry_run' ? ' (dry)' : ''),
+      status: listStatus(r),
       trigger: r.trigger,
       actor: displayActor(r.actor),
       started: formatTime(r.startedAt),
-      changes: `groups +${r.groupsCreated} ~${r.groupsModified} −${r.groupsDeleted}; users +${r.usersCreated} ~${r.usersUpdated} −${r.usersDeactivated}; members +${r.membershipsAdded} −${r.membershipsRemoved}`,
+      changes: listChanges(r),
       error: r.error ?? '',
       button: { label: `#${r.id}`, verb: 'run.show', data: { run: r.id } },
     })),
