@@ -21,7 +21,11 @@ let width = WIDTH;
 
 /** A paragraph wrapped to WIDTH, each line after the first indented by `indent`. */
 export function wrap(text: string, indent = ''): string[] {
-  return text.split('\n').flatMap((line, i) => wrapLine(line, width - indent.length).map((l, k) => (i || k ? indent + l : l)));
+  return text.split('\n').flatMap((line, i) => {
+    // A line's own leading spaces are kept (wrapLine splits at spaces and would drop them).
+    const lead = (i ? indent : '') + /^ */.exec(line)![0];
+    return wrapLine(line.trimStart(), width - Math.max(lead.length, indent.length)).map((l, k) => (k ? indent : lead) + l);
+  });
 }
 
 /** "Label: value" cells in as many aligned columns as fit (at most three). */

@@ -21,6 +21,8 @@ export interface AuditFilter {
   /** Part of the actor, without regard to case (a display name, a chat id, "cli:root"). */
   readonly actor: string | null;
   readonly since: Date | null;
+  /** The entries one run wrote. */
+  readonly runId?: number | null;
 }
 
 export interface AuditPageRow {
@@ -60,6 +62,7 @@ function whereOf(f: AuditFilter): SQL {
   if (f.user) parts.push(subjectCondition(f.user, 'user', 'directory_user'));
   if (f.group) parts.push(subjectCondition(f.group, 'group', 'directory_group'));
   if (f.actor) parts.push(sql`a.actor ilike ${p(likePattern(f.actor))}`);
+  if (f.runId != null) parts.push(sql`a.run_id = ${p(f.runId)}`);
   if (f.since) parts.push(sql`a.at >= ${p(f.since.toISOString())}::timestamptz`);
   return sql.join(parts, sql` and `);
 }
