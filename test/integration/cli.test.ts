@@ -92,6 +92,9 @@ describe('groupsync CLI', () => {
     const again = await cli('ignore', 'dave');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already resolved by ops:ann/);
+    // The product's one time format, never ISO.
+    expect(again.stderr).toMatch(/already resolved by ops:ann \((just now|\d+ s ago), \d\d:\d\d UTC\)/);
+    expect(again.stderr).not.toMatch(/\d{4}-\d\d-\d\dT/);
     const clean = await cli('sync', 'corp');
     expect(clean.code).toBe(0);
   });
