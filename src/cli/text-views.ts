@@ -62,7 +62,7 @@ export function commandOf(b: ButtonView): string | null {
     case 'run.show':
       return `run ${d.run}`;
     case 'sync.start':
-      return `sync ${quote(d.connection)}`;
+      return `sync ${quote(d.connection)}${d.full ? ' --full' : ''}`;
     case 'status.show':
       return `status ${quote(d.connection)}`;
     case 'conflicts.show':

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus } from '../../src/chat/views/build.ts';
 import { buildRun, buildRuns } from '../../src/chat/views/runs.ts';
-import { WIDTH, viewText } from '../../src/cli/text-views.ts';
+import { WIDTH, commandOf, viewText } from '../../src/cli/text-views.ts';
 import { readFixtureViews } from '../fixtures/read-views.ts';
 import { STATUS_DATA, fixtureViews, runRow, viewFacts } from '../fixtures/views.ts';
 
@@ -76,5 +76,12 @@ describe('runs list wording (issue 13: held, rejected and dry runs looked applie
     const text = viewText(view);
     expect(widest(text)).toBeLessThanOrEqual(WIDTH);
     expect(text).toMatch(/would: groups \+201 ~1 −0;/);
+  });
+});
+
+describe('buttons as commands', () => {
+  it('the Full resync button is `sync <name> --full`', () => {
+    expect(commandOf({ label: 'Full resync', verb: 'sync.start', data: { connection: 'corp', full: 1 } })).toBe('sync corp --full');
+    expect(commandOf({ label: 'Sync now', verb: 'sync.start', data: { connection: 'corp' } })).toBe('sync corp');
   });
 });
