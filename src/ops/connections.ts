@@ -36,6 +36,8 @@ export interface ConnectionStatus {
   readonly consecutiveFailures: number;
   /** Paused by an admin (`pause`), with when and by whom; null when it runs. */
   readonly paused?: { readonly since: Date; readonly by: string } | null;
+  /** The file an LDIF connection reads (its name shows in the AD type). */
+  readonly file?: string | null;
 }
 
 export function sslState(
@@ -72,6 +74,7 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
     name: config.name,
     kind: config.kind,
     vendor: row?.vendor ?? null,
+    file: config.kind === 'ldif' ? config.file : null,
     enabled: config.enabled,
     schedule: describeSchedule(config),
     linkedGroups: groups.linked,

@@ -85,3 +85,11 @@ describe('buttons as commands', () => {
     expect(commandOf({ label: 'Sync now', verb: 'sync.start', data: { connection: 'corp' } })).toBe('sync corp');
   });
 });
+
+describe('AD type of an LDIF connection', () => {
+  it('says LDIF file and its name, not "(sample)"', () => {
+    const facts = buildStatus({ ...STATUS_DATA, kind: 'ldif', vendor: null, file: 'fixtures/corp.ldif' }).facts;
+    expect(facts.find((f) => f.label === 'AD type')?.value).toBe('LDIF file corp.ldif');
+    expect(buildStatus({ ...STATUS_DATA, kind: 'ldif', vendor: 'ldif' }).facts.find((f) => f.label === 'AD type')?.value).toBe('LDIF file');
+  });
+});
