@@ -122,6 +122,8 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.to
 
 /** Adds the table's commands and the terminal's own to `program`; `run` gets each invocation. */
 export function addCommands(program: Program, run: (invocation: Invocation) => Promise<void>): void {
+  // Help wraps to the CLI's text width (text-views WIDTH), on a terminal or not; commands added below inherit it.
+  program.configureHelp({ helpWidth: 100 });
   const table = COMMANDS.filter((spec) => !CHAT_ONLY.has(spec.name));
   for (const spec of table) {
     const command = program.command(spec.name).description(spec.summary);

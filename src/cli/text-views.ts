@@ -21,7 +21,11 @@ let width = WIDTH;
 
 /** A paragraph wrapped to WIDTH, each line after the first indented by `indent`. */
 export function wrap(text: string, indent = ''): string[] {
-  return text.split('\n').flatMap((line, i) => wrapLine(line, width - indent.length).map((l, k) => (i || k ? indent + l : l)));
+  return text.split('\n').flatMap((line, i) => {
+    // A line's own leading spaces are kept (wrapLine splits at spaces and would drop them).
+    const lead = (i ? indent : '') + /^ */.exec(line)![0];
+    return wrapLine(line.trimStart(), width - Math.max(lead.length, indent.length)).map((l, k) => (k ? indent : lead) + l);
+  });
 }
 
 /** "Label: value" cells in as many aligned columns as fit (at most three). */
@@ -58,7 +62,7 @@ export function commandOf(b: ButtonView): string | null {
     case 'run.show':
       return `run ${d.run}`;
     case 'sync.start':
-      return `sync ${quote(d.connection)}`;
+      return `sync ${quote(d.connection)}${d.full ? ' --full' : ''}`;
     case 'status.show':
       return `status ${quote(d.connection)}`;
     case 'conflicts.show':
@@ -174,7 +178,8 @@ function runsText(v: Extract<View, { type: 'runs' }>): string[] {
   return [
     `Runs of ${v.connection}`,
     ...noticeLines(v.notice),
-    table(['run', 'status', 'trigger', 'actor', 'started', 'changes', 'error'], v.runs.map((r) => [`#${r.id}`, r.status, r.trigger, r.actor, r.started, r.changes, r.error]), width),
+    // The error goes under the changes, so that a long one does not squeeze the changes column.
+    table(['run', 'status', 'trigger', 'actor', 'started', 'changes / error'], v.runs.map((r) => [`#${r.id}`, r.status, r.trigger, r.actor, r.started, r.error ? `${r.changes}\n${r.error}` : r.changes]), width),
     ...pagerLine(v.pager, 'showing'),
   ];
 }

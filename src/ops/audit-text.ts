@@ -36,6 +36,9 @@ const VERBS: Record<string, string> = {
   'link.removed': 'unlinked directory group',
   'duplicate.linked': 'linked the duplicate directory group',
   'duplicate.ignored': 'ignored the duplicate directory group',
+  'duplicate.separated': 'synced the duplicate directory group',
+  'connection.paused': 'paused connection',
+  'connection.resumed': 'resumed connection',
   'run.approved': 'approved run',
   'run.rejected': 'rejected run',
   'run.bulk_created': 'created in bulk, in run',
@@ -65,13 +68,21 @@ export function auditSentence(e: AuditPageRow, members: ReadonlyMap<number, stri
   const verb = VERBS[e.action] ?? `${e.action} ${e.targetType.replace('_', ' ')}`;
   let text = `${who} ${verb} ${targetText(e)}`;
   if (e.action === 'group.members_changed') text += membersText(e, members);
-  if (e.action === 'user.mapped' && e.targetType === 'directory_user') text += ` to local user #${String(obj(e.after).localUserId ?? '?')}`;
+  if (e.action === 'user.mapped' && e.targetType === 'directory_user') text += ` to local user ${localUserText(obj(e.after).localUserId, members)}`;
+  if (e.action === 'duplicate.separated' && str(obj(e.after).localGroupName)) text += ` as a separate local group ${String(obj(e.after).localGroupName)}`;
   if (e.action === 'user.deactivated' && str(obj(e.after).reason)) text += `: ${String(obj(e.after).reason)}`;
   if (e.action === 'run.bulk_created') {
     const a = obj(e.after);
     text += `: ${String(a.users ?? 0)} users, ${String(a.groups ?? 0)} groups, ${String(a.memberships ?? 0)} memberships`;
   }
   return text;
+}
+
+/** "jdoe (#1596)" where the login is known, else "#1596". */
+function localUserText(id: unknown, members: ReadonlyMap<number, string>): string {
+  if (typeof id !== 'number') return '#?';
+  const login = members.get(id);
+  return login ? `${login} (#${id})` : `#${id}`;
 }
 
 function membersText(e: AuditPageRow, members: ReadonlyMap<number, string>): string {
@@ -86,8 +97,12 @@ function membersText(e: AuditPageRow, members: ReadonlyMap<number, string>): str
   return parts.length ? `: ${parts.join('; ')}` : '';
 }
 
-/** The local user ids an entry's membership change names. */
+/** The local user ids an entry names: a membership change's members, the local user of a mapping. */
 export function memberIdsOf(e: AuditPageRow): number[] {
+  if (e.action === 'user.mapped' && e.targetType === 'directory_user') {
+    const id = obj(e.after).localUserId;
+    return typeof id === 'number' ? [id] : [];
+  }
   if (e.action !== 'group.members_changed') return [];
   const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);
   return [...list(obj(e.after).added).slice(0, 5), ...list(obj(e.before).removed).slice(0, 5)];
@@ -96,7 +111,7 @@ export function memberIdsOf(e: AuditPageRow): number[] {
 /** The ids an entry is about, for its details line: "user #105 · run #42 · corp". */
 export function auditDetails(e: AuditPageRow): string {
   const parts = [`${e.targetType.replace('_', ' ')} ${e.targetType.startsWith('directory') ? e.targetId : `#${e.targetId}`}`];
-  if (e.runId !== null) parts.push(`run #${e.runId}`);
+  if (e.runId !== null && !(e.targetType === 'run' && e.targetId === String(e.runId))) parts.push(`run #${e.runId}`);
   if (e.connection) parts.push(e.connection);
   parts.push(e.actor);
   return parts.join(' · ');

@@ -2,6 +2,7 @@
 import type { ConnectionConfig } from '../config.ts';
 import type { SslState } from '../domain/types.ts';
 import { GroupsyncError } from '../errors.ts';
+import { formatTime } from '../format.ts';
 import { type ConnectionHealth, type HealthReason, evaluateConnection, evaluateHealth, sslOf } from '../health/health.ts';
 import { insertAudit } from '../store/audit.ts';
 import { countConnectionData, countLinksAndDuplicates, deleteConnection, findConnection, getConnection, lockConnectionRow } from '../store/connections.ts';
@@ -35,6 +36,8 @@ export interface ConnectionStatus {
   readonly consecutiveFailures: number;
   /** Paused by an admin (`pause`), with when and by whom; null when it runs. */
   readonly paused?: { readonly since: Date; readonly by: string } | null;
+  /** The file an LDIF connection reads (its name shows in the AD type). */
+  readonly file?: string | null;
 }
 
 export function sslState(
@@ -44,7 +47,7 @@ export function sslState(
   const ssl = sslOf(certificate, now);
   const r = ssl.reason;
   const detail =
-    r?.code === 'cert_untrusted' ? r.detail : r?.code === 'cert_expiring' ? `expires in ${r.days} days` : r?.code === 'cert_expired' ? `expired ${r.validTo.toISOString()}` : null;
+    r?.code === 'cert_untrusted' ? r.detail : r?.code === 'cert_expiring' ? `expires in ${r.days} days` : r?.code === 'cert_expired' ? `expired ${formatTime(r.validTo)}` : null;
   return { state: ssl.state, validTo: certificate?.validTo ?? null, detail };
 }
 
@@ -71,6 +74,7 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
     name: config.name,
     kind: config.kind,
     vendor: row?.vendor ?? null,
+    file: config.kind === 'ldif' ? config.file : null,
     enabled: config.enabled,
     schedule: describeSchedule(config),
     linkedGroups: groups.linked,
@@ -118,7 +122,7 @@ export async function removeConnection(ctx: OpsContext, name: string, actor: str
   await withTransaction(ctx.db, async (tx) => {
     await lockConnectionRow(tx, row.name);
     if (row.lockHolder && row.lockExpiresAt && row.lockExpiresAt > ctx.now()) {
-      throw new GroupsyncError('ALREADY_RUNNING', `a sync of "${row.name}" is running since ${row.lockedAt?.toISOString()}; remove it when it has finished`);
+      throw new GroupsyncError('ALREADY_RUNNING', `a sync of "${row.name}" is running since ${formatTime(row.lockedAt)}; remove it when it has finished`);
     }
     await deleteIncidentsOf(tx, row.name);
     await deleteConnection(tx, row.name);

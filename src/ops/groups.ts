@@ -2,6 +2,7 @@
 import { refNames } from '../domain/dn.ts';
 import type { LinkKind } from '../domain/types.ts';
 import { GroupsyncError, clip, closestNames } from '../errors.ts';
+import { formatTime } from '../format.ts';
 import { insertAudit } from '../store/audit.ts';
 import { type PendingDuplicate, insertSeparateLocalGroup, listPendingDuplicates, lockDuplicate, resolveDuplicateRow } from '../store/duplicates.ts';
 import { findLink, findLinkOfLocalGroup, insertManualLink, linkToLocalGroup, listActiveLinks, listLinkNames, relinkManually, unlinkLink } from '../store/links.ts';
@@ -86,7 +87,7 @@ export async function resolveDuplicate(ctx: OpsContext, id: number, action: Dupl
     if (!dup) throw new GroupsyncError('NOT_FOUND', `duplicate #${id} does not exist`);
     if (expected && dup.connection !== expected) throw new GroupsyncError('NOT_FOUND', `duplicate #${id} is not a duplicate of ${expected}; nothing was changed`);
     if (dup.status !== 'pending') {
-      throw new GroupsyncError('INVALID_STATE', `duplicate #${id} (${dup.name}) was already ${dup.status === 'linked' ? 'linked' : 'ignored'} by ${dup.resolvedBy} at ${dup.resolvedAt?.toISOString()}`);
+      throw new GroupsyncError('INVALID_STATE', `duplicate #${id} (${dup.name}) was already ${dup.status === 'linked' ? 'linked' : 'ignored'} by ${dup.resolvedBy} (${formatTime(dup.resolvedAt)})`);
     }
     const config = ctx.engine.connection(dup.connection);
     const now = ctx.now();

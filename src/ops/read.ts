@@ -33,6 +33,8 @@ export interface AuditQuery {
   readonly actor?: string | null;
   /** `2h`, `7d`, or an ISO date. */
   readonly since?: string | null;
+  /** The entries one run wrote. */
+  readonly runId?: number | null;
 }
 
 /** An audit entry as read: who (display name), what (a sentence with names), when; ids in `details`. */
@@ -65,6 +67,7 @@ async function auditFilter(ctx: OpsContext, q: AuditQuery): Promise<AuditFilter>
     group: q.group ? await findGroupSubject(ctx.db, q.group, connection) : null,
     actor: q.actor?.trim() || null,
     since,
+    runId: q.runId ?? null,
   };
 }
 

@@ -1,10 +1,10 @@
 /** Run history, one run with its audit entries, and what a held run would remove. */
 import { GroupsyncError } from '../errors.ts';
-import { type AuditLogRow, listRunAudit } from '../store/audit.ts';
 import { approvalDetails } from '../store/incidents.ts';
 import { type RunRow, getHeldPlan, getRun, listRuns, listRunsPage } from '../store/runs.ts';
 import { removalSample } from '../sync/sample.ts';
 import type { OpsContext, Page } from './context.ts';
+import { type AuditItem, auditPage } from './read.ts';
 
 export async function listRunsOf(ctx: OpsContext, name: string, limit = 20, beforeId?: number): Promise<RunRow[]> {
   const config = ctx.engine.connection(name);
@@ -30,9 +30,10 @@ export async function heldDetails(ctx: OpsContext, runId: number): Promise<{ rea
   return { reason: details.reason ?? null, sample: plan ? await removalSample(ctx.db, plan) : [] };
 }
 
-export async function runDetail(ctx: OpsContext, id: number, auditLimit = 50): Promise<{ run: RunRow; audit: AuditLogRow[]; auditTotal: number }> {
+/** One run and its first audit entries (oldest first), worded as the audit command words them. */
+export async function runDetail(ctx: OpsContext, id: number, auditLimit = 50): Promise<{ run: RunRow; audit: AuditItem[]; auditTotal: number }> {
   const run = await getRun(ctx.db, id);
   if (!run) throw new GroupsyncError('NOT_FOUND', `run #${id} does not exist`);
-  const { entries, total } = await listRunAudit(ctx.db, id, auditLimit);
-  return { run, audit: entries, auditTotal: total };
+  const page = await auditPage(ctx, { runId: id }, 0, auditLimit);
+  return { run, audit: [...page.items].reverse(), auditTotal: page.total };
 }

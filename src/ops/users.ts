@@ -1,6 +1,7 @@
 /** Directory users: conflicts and unmapped users, finding users, map, ignore and unignore. */
 import { dnKeyOf } from '../domain/dn.ts';
 import { GroupsyncError } from '../errors.ts';
+import { formatTime } from '../format.ts';
 import { insertAudit } from '../store/audit.ts';
 import type { Executor } from '../store/db.ts';
 import { type LocalUserRow, type LocalUserSummary, describeLocalUsers, findLocalUsers, searchLocalUsers as searchLocalUserRows } from '../store/local-users.ts';
@@ -147,7 +148,7 @@ async function lockMapping(tx: Executor, user: { connection: string; directoryId
 }
 
 function alreadyResolved(m: MappingRow): string {
-  const who = m.resolvedBy ? ` by ${m.resolvedBy} at ${m.resolvedAt?.toISOString()}` : ' by a sync';
+  const who = m.resolvedBy ? ` by ${m.resolvedBy} (${formatTime(m.resolvedAt)})` : ' by a sync';
   const what = m.status === 'mapped' ? `mapped to local user #${m.localUserId}` : m.status;
   return `${m.login ?? m.directoryId} was already resolved${who}: ${what}`;
 }

@@ -21,6 +21,8 @@ export interface AuditFilter {
   /** Part of the actor, without regard to case (a display name, a chat id, "cli:root"). */
   readonly actor: string | null;
   readonly since: Date | null;
+  /** The entries one run wrote. */
+  readonly runId?: number | null;
 }
 
 export interface AuditPageRow {
@@ -60,6 +62,7 @@ function whereOf(f: AuditFilter): SQL {
   if (f.user) parts.push(subjectCondition(f.user, 'user', 'directory_user'));
   if (f.group) parts.push(subjectCondition(f.group, 'group', 'directory_group'));
   if (f.actor) parts.push(sql`a.actor ilike ${p(likePattern(f.actor))}`);
+  if (f.runId != null) parts.push(sql`a.run_id = ${p(f.runId)}`);
   if (f.since) parts.push(sql`a.at >= ${p(f.since.toISOString())}::timestamptz`);
   return sql.join(parts, sql` and `);
 }
@@ -87,13 +90,14 @@ export async function listAudit(db: Executor, filter: AuditFilter, offset: numbe
     db,
     sql`with page as (select * from audit_log a where ${where} order by a.id desc offset ${p(offset)} limit ${p(limit)})
         select a.id, a.at, a.actor, an.name as actor_name, a.action, a.connection, a.run_id, a.target_type, a.target_id, a.before, a.after,
-               coalesce(u.login, m.login, g.name, l.name) as target_name,
+               coalesce(u.login, m.login, g.name, l.name, d.name) as target_name,
                coalesce(u.display_name, m.display_name) as target_display
           from page a
           left join local_users u on a.target_type = 'user' and u.id::text = a.target_id
           left join mappings m on a.target_type = 'directory_user' and m.connection = a.connection and m.directory_id = a.target_id
           left join local_groups g on a.target_type = 'group' and g.id::text = a.target_id
           left join group_links l on a.target_type = 'directory_group' and l.connection = a.connection and l.directory_id = a.target_id
+          left join duplicates d on a.target_type = 'directory_group' and d.connection = a.connection and d.directory_id = a.target_id
           left join lateral (
             select display_name as name from mappings
              where a.actor ~ '^[a-z]+:\\(' and directory_id = substring(a.actor from '\\(([^()]*)\\)$') and display_name is not null

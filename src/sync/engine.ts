@@ -6,7 +6,7 @@ import type { ConnectionConfig } from '../config.ts';
 import type { DirectorySnapshot, LinkKind, RunTrigger } from '../domain/types.ts';
 import type { SourceFactory } from '../directory/index.ts';
 import { GroupsyncError, clip, describeError } from '../errors.ts';
-import { formatUtc } from '../format.ts';
+import { formatTime } from '../format.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/port.ts';
 import type { Db } from '../store/db.ts';
@@ -262,7 +262,7 @@ export class SyncEngine {
     const run = await getRun(this.#deps.db, runId);
     if (!run) throw new GroupsyncError('NOT_FOUND', `run #${runId} does not exist`);
     if (run.status !== 'awaiting_approval') {
-      const who = run.decidedBy ? ` by ${run.decidedBy} at ${run.decidedAt?.toISOString()}` : '';
+      const who = run.decidedBy ? ` by ${run.decidedBy} (${formatTime(run.decidedAt)})` : '';
       const [waiting] = await listHeldRuns(this.#deps.db, run.connection);
       const next = waiting ? `; run #${waiting.id} of "${run.connection}" awaits approval` : '';
       throw new GroupsyncError('INVALID_STATE', `run #${runId} is not awaiting approval: it is ${run.status}${who}${next}`, waiting ? { details: { runId: waiting.id } } : {});
@@ -274,7 +274,7 @@ export class SyncEngine {
   async #refuseWhileHeld(connection: string): Promise<void> {
     const [held, ...others] = await listHeldRuns(this.#deps.db, connection);
     if (!held) return;
-    const since = formatUtc(held.finishedAt ?? held.startedAt);
+    const since = formatTime(held.finishedAt ?? held.startedAt);
     const too = others.length ? `; ${others.map((r) => `run #${r.id}`).join(', ')} await${others.length === 1 ? 's' : ''} approval too` : '';
     throw new GroupsyncError(
       'AWAITING_APPROVAL',

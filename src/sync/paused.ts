@@ -1,12 +1,12 @@
 /** A paused connection (see ops/pause.ts): syncs that could apply are refused, saying since when, by whom and how to resume. */
 import { GroupsyncError } from '../errors.ts';
-import { formatUtc } from '../format.ts';
+import { formatTime } from '../format.ts';
 import type { Executor } from '../store/db.ts';
 import { type PauseState, getPause } from '../store/pause.ts';
 
-/** `"corp" is paused since 2026-12-07 09:00 UTC by alice; resume with "resume corp"`. */
+/** `"corp" is paused since 2 h ago, 09:00 UTC by alice; resume with "resume corp"`. */
 export function describePause(connection: string, pause: PauseState): string {
-  return `"${connection}" is paused since ${formatUtc(pause.at)} by ${pause.by}; resume with "resume ${connection}"`;
+  return `"${connection}" is paused since ${formatTime(pause.at)} by ${pause.by}; resume with "resume ${connection}"`;
 }
 
 export async function refuseWhilePaused(db: Executor, connection: string): Promise<void> {

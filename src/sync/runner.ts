@@ -8,6 +8,7 @@
  * lease in the store still serialises syncs across processes).
  */
 import { GroupsyncError } from '../errors.ts';
+import { formatTime } from '../format.ts';
 import type { SyncEngine, SyncRequest, SyncResult } from './engine.ts';
 import type { ProgressEvent, SyncPhase } from './progress.ts';
 
@@ -65,7 +66,7 @@ export class RunningSyncs {
 
 /** "already running since 2026-12-07 01:02:03 UTC (run #12, reading users)". */
 export function alreadyRunningHere(running: RunningSync): GroupsyncError {
-  const since = `${running.since.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const since = formatTime(running.since);
   const what = running.runId === null ? running.phase : `run #${running.runId}, ${running.phase}`;
   return new GroupsyncError('ALREADY_RUNNING', `a sync of "${running.connection}" is already running since ${since} (${what}); its card shows its progress`, {
     details: running.runId === null ? {} : { runId: running.runId },

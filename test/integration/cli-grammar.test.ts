@@ -76,3 +76,12 @@ describe('a table command without a terminal runner', () => {
     expect(printed[1]!.value).toMatchObject({ type: 'status', name: 'corp' });
   });
 });
+
+describe('CLI help', () => {
+  it('fits in 100 columns, the program and each command, wherever it is printed', () => {
+    const program = new Program('groupsync').exitOverride();
+    addCommands(program, async () => {});
+    const texts = [program.helpInformation(), ...program.commands.map((c) => c.helpInformation())];
+    for (const text of texts) for (const line of text.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(100);
+  });
+});

@@ -78,7 +78,11 @@ describe('groupsync CLI', () => {
     expect(runs.stdout).toMatch(/partial/);
     const run = await cli('run', '2');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/user\.created/);
+    // The audit entries as the audit command words them (names, not ids), and what the run read.
+    expect(run.stdout).not.toMatch(/user\.created/);
+    expect(run.stdout).toMatch(/^ {2}\S.* created user alice \(Alice Archer\)$/m);
+    expect(run.stdout).toMatch(/^ {2}\S.* changed the members of group app-admins: added alice, bob, carol$/m);
+    expect(run.stdout).toMatch(/Read: full .*\d+ requests.*read \d/);
 
     const conflicts = await cli('conflicts', 'corp');
     expect(conflicts.stdout).toMatch(/\(dave\) .*unmapped/s);
@@ -88,6 +92,9 @@ describe('groupsync CLI', () => {
     const again = await cli('ignore', 'dave');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already resolved by ops:ann/);
+    // The product's one time format, never ISO.
+    expect(again.stderr).toMatch(/already resolved by ops:ann \((just now|\d+ s ago), \d\d:\d\d UTC\)/);
+    expect(again.stderr).not.toMatch(/\d{4}-\d\d-\d\dT/);
     const clean = await cli('sync', 'corp');
     expect(clean.code).toBe(0);
   });

@@ -278,7 +278,7 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     for (const trigger of ['manual', 'chat', 'api', 'schedule'] as const) {
       const refused = sync({ trigger });
       await expect(refused).rejects.toMatchObject({ code: 'AWAITING_APPROVAL', details: { runId: held.run.id } });
-      await expect(refused).rejects.toThrow(new RegExp(`run #${held.run.id} of "corp" awaits approval since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: approve or reject it first`));
+      await expect(refused).rejects.toThrow(new RegExp(`run #${held.run.id} of "corp" awaits approval since .*\\d\\d:\\d\\d UTC: approve or reject it first`));
     }
     expect(await runCount()).toBe(before); // no run recorded, no plan held
     expect((await sync({ dryRun: true })).run.status).toBe('dry_run');

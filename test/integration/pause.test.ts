@@ -45,18 +45,18 @@ describe('pause and resume a connection', () => {
 
     const paused = await a.ops.pause('corp', 'ann');
     expect(paused.pause).toEqual({ at: now(), by: 'ann' });
-    await expect(a.ops.pause('corp', 'bob')).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('paused since 2026-11-20 10:00 UTC by ann') });
+    await expect(a.ops.pause('corp', 'bob')).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/paused since \d+ d ago, 2026-11-20 10:00 UTC by ann/) });
 
     time = new Date(time.getTime() + 2 * HOUR); // the next slot is due
     for (const app of [a, b]) {
       const tick = await app.scheduler.tick(now());
       expect(tick.started).toEqual([]);
-      expect(tick.skipped).toEqual([{ connection: 'corp', reason: '"corp" is paused since 2026-11-20 10:00 UTC by ann; resume with "resume corp"' }]);
+      expect(tick.skipped).toEqual([{ connection: 'corp', reason: expect.stringMatching(/^"corp" is paused since \d+ d ago, 2026-11-20 10:00 UTC by ann; resume with "resume corp"$/) }]);
     }
     // A forced sync from the other process is refused; a dry run (changes nothing) still runs.
     await expect(b.ops.sync({ connection: 'corp', trigger: 'chat', actor: 'bob' })).rejects.toMatchObject({
       code: 'INVALID_STATE',
-      message: '"corp" is paused since 2026-11-20 10:00 UTC by ann; resume with "resume corp"',
+      message: expect.stringMatching(/^"corp" is paused since \d+ d ago, 2026-11-20 10:00 UTC by ann; resume with "resume corp"$/),
     });
     expect((await b.ops.sync({ connection: 'corp', trigger: 'chat', actor: 'bob', dryRun: true })).run.status).toBe('dry_run');
 

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildStatus } from '../../src/chat/views/build.ts';
-import { buildRun } from '../../src/chat/views/runs.ts';
-import { WIDTH, viewText } from '../../src/cli/text-views.ts';
+import { buildRun, buildRuns } from '../../src/chat/views/runs.ts';
+import { WIDTH, commandOf, viewText } from '../../src/cli/text-views.ts';
 import { readFixtureViews } from '../fixtures/read-views.ts';
 import { STATUS_DATA, fixtureViews, runRow, viewFacts } from '../fixtures/views.ts';
 
@@ -49,5 +49,47 @@ describe('views as CLI text', () => {
     expect(text).toMatch(/^run #42 corp: SUCCESS\nRun #42 of corp succeeded/);
     expect(text).toMatch(/^Groups +created 3 · modified 1 · deleted 0 · duplicated 2$/m);
     expect(text).not.toMatch(/├.*\n.*\n├/);
+  });
+});
+
+describe('runs list wording (issue 13: held, rejected and dry runs looked applied)', () => {
+  const rows = [
+    runRow({ id: 50, status: 'rejected', decidedBy: 'cli:root', decidedAt: new Date(), usersDeactivated: 286, error: 'the plan deactivates 286 users, more than the limit of 10' }),
+    runRow({ id: 51, status: 'dry_run', dryRun: true, groupsCreated: 201, usersCreated: 1978 }),
+    runRow({ id: 52, status: 'awaiting_approval', usersDeactivated: 286, error: 'the plan deactivates 286 users, more than the limit of 10' }),
+    runRow({ id: 53 }),
+  ];
+  const view = buildRuns('corp', rows, 0, rows.length);
+
+  it('says rejected, would and held in the changes, and the status in words', () => {
+    const [rejected, dry, held, applied] = view.runs;
+    expect(rejected!.changes).toBe('rejected — nothing applied');
+    expect(dry!.changes).toMatch(/^would: groups \+201/);
+    expect(held!.changes).toMatch(/^held — would: .*users \+17 ~4 −286/);
+    expect(applied!.changes).toMatch(/^groups \+3 ~1 −0/);
+    for (const r of view.runs) expect(r.status).not.toMatch(/_/);
+    expect(dry!.status).toBe('dry run');
+    expect(held!.status).toMatch(/^held for approval/);
+  });
+
+  it('keeps the changes column readable next to a long error in the CLI', () => {
+    const text = viewText(view);
+    expect(widest(text)).toBeLessThanOrEqual(WIDTH);
+    expect(text).toMatch(/would: groups \+201 ~1 −0;/);
+  });
+});
+
+describe('buttons as commands', () => {
+  it('the Full resync button is `sync <name> --full`', () => {
+    expect(commandOf({ label: 'Full resync', verb: 'sync.start', data: { connection: 'corp', full: 1 } })).toBe('sync corp --full');
+    expect(commandOf({ label: 'Sync now', verb: 'sync.start', data: { connection: 'corp' } })).toBe('sync corp');
+  });
+});
+
+describe('AD type of an LDIF connection', () => {
+  it('says LDIF file and its name, not "(sample)"', () => {
+    const facts = buildStatus({ ...STATUS_DATA, kind: 'ldif', vendor: null, file: 'fixtures/corp.ldif' }).facts;
+    expect(facts.find((f) => f.label === 'AD type')?.value).toBe('LDIF file corp.ldif');
+    expect(buildStatus({ ...STATUS_DATA, kind: 'ldif', vendor: 'ldif' }).facts.find((f) => f.label === 'AD type')?.value).toBe('LDIF file');
   });
 });

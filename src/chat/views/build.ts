@@ -58,13 +58,13 @@ export function buildHealth(health: readonly ConnectionHealth[], requestedOffset
   };
 }
 
-export function adType(kind: string, vendor: string | null): string {
+export function adType(kind: string, vendor: string | null, file: string | null = null): string {
   if (kind === 'entra') return 'Azure';
+  if (kind === 'ldif' || vendor === 'ldif') return file ? `LDIF file ${file.split(/[\\/]/).pop()}` : 'LDIF file';
   if (vendor === 'active-directory') return 'Active Directory';
   if (vendor === 'openldap') return 'OpenLDAP';
   if (vendor === '389ds') return '389 Directory Server';
-  if (vendor === 'ldif') return 'LDIF file (sample)';
-  return kind === 'ldif' ? 'LDIF file (sample)' : 'LDAP';
+  return 'LDAP';
 }
 
 export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = null): StatusView {
@@ -76,7 +76,7 @@ export function buildStatus(s: ConnectionStatus, notice: NoticeView | null = nul
     facts: [
       { label: 'Enabled', value: s.enabled ? 'yes' : 'no' },
       ...(s.paused ? [{ label: 'Paused', value: `since ${formatTime(s.paused.since)} by ${s.paused.by} (resume ${s.name})` }] : []),
-      { label: 'AD type', value: adType(s.kind, s.vendor) },
+      { label: 'AD type', value: adType(s.kind, s.vendor, s.file ?? null) },
       { label: 'Synced users', value: String(s.syncedUsers) },
       { label: 'Conflicts', value: String(s.conflicts) },
       { label: 'Unmapped', value: String(s.unmapped) },

@@ -101,12 +101,33 @@ function outcome(r: RunRow, detailsOpen: boolean): Fact[] {
   ];
 }
 
+/** An audit entry of the run, as a sentence with names (ops/audit-text.ts). */
 export interface AuditEntry {
   readonly at: Date;
-  readonly actor: string;
-  readonly action: string;
-  readonly targetType: string;
-  readonly targetId: string;
+  readonly text: string;
+}
+
+const seconds = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s` : null);
+
+/** What the run read and how long it took, in a line: "full (reconcile) · 12 requests, 0 retries · read 1.2 s, plan 0.3 s". */
+export function statsText(stats: Readonly<Record<string, unknown>>): string | null {
+  const s = stats;
+  const mode = typeof s.readMode === 'string' ? `${s.readMode}${typeof s.readReason === 'string' ? ` (${s.readReason})` : ''}` : null;
+  const failedAt = typeof s.phase === 'string' ? `stopped while ${s.phase}${typeof s.readPhase === 'string' ? ` (${s.readPhase}, ${String(s.readCount ?? 0)} read)` : ''}` : null;
+  const requests = typeof s.requests === 'number' ? `${plural(s.requests, 'request')}, ${plural(Number(s.retries ?? 0), 'retry')}`.replace('retrys', 'retries') : null;
+  const times = (
+    [
+      ['read', s.readMs],
+      ['plan', s.planMs],
+      ['apply', s.applyMs],
+      ['after', s.ms],
+    ] as const
+  )
+    .map(([label, ms]) => (seconds(ms) ? `${label} ${seconds(ms)}` : null))
+    .filter(Boolean)
+    .join(', ');
+  const parts = [mode, failedAt, requests, times || null].filter((x): x is string => x !== null);
+  return parts.length ? parts.join(' · ') : null;
 }
 
 /**
@@ -144,6 +165,7 @@ export function buildRun(
       ...(r.groupFilter.length ? [{ label: 'Groups', value: r.groupFilter.join(', ') }] : []),
       ...(r.kindFilter ? [{ label: 'Kind', value: r.kindFilter }] : []),
       ...(r.decidedBy ? [{ label: 'Decided', value: `by ${displayActor(r.decidedBy)}, ${formatTime(r.decidedAt)}` }] : []),
+      ...(detailsOpen && statsText(r.stats) ? [{ label: 'Read', value: statsText(r.stats)! }] : []),
     ],
     countersTitle: countersTitle(r, mode),
     counters: counters(r, mode),
@@ -153,7 +175,7 @@ export function buildRun(
     detailsOpen,
     skipped: skippedPage.map((s) => `${s.ref}: ${s.reason}`),
     skippedPager: detailsOpen ? pager('run.skipped', { run: r.id }, offset, skippedPage.length, r.skipped.length, PAGE_SIZES.skipped) : null,
-    audit: options.audit ? options.audit.entries.map((a) => `${formatTime(a.at)} ${displayActor(a.actor)}: ${a.action} ${a.targetType} ${a.targetId}`) : [],
+    audit: options.audit ? options.audit.entries.map((a) => `${formatTime(a.at)}  ${a.text}`) : [],
     auditNote: options.audit
       ? options.audit.total > options.audit.entries.length
         ? `${options.audit.entries.length} of ${options.audit.total} audit entries shown; the full log: groupsync run ${r.id} --json`
@@ -168,17 +190,34 @@ export function buildProgress(connection: string, runId: number | null, text: st
   return { type: 'progress', connection, runId, text, steps, notice };
 }
 
+const LIST_STATUS: Record<string, string> = { success: 'applied', partial: 'partial', failed: 'failed', awaiting_approval: 'held for approval', rejected: 'rejected', dry_run: 'dry run', running: 'running' };
+
+/** The status of a run in the runs list, in a few words (the changes column says what was applied). */
+function listStatus(r: RunRow): string {
+  if (r.dryRun && r.status !== 'dry_run') return r.status === 'failed' ? 'dry run, failed' : 'dry run';
+  return LIST_STATUS[r.status] ?? r.status.replace(/_/g, ' ');
+}
+
+/** A run's counters in one line, worded as the run card words them: applied, would, held, or nothing applied. */
+function listChanges(r: RunRow): string {
+  const mode = modeOf(r);
+  if (mode === 'none') return `${r.status === 'rejected' ? 'rejected' : 'failed'} — nothing applied`;
+  const counts = `groups +${r.groupsCreated} ~${r.groupsModified} −${r.groupsDeleted}; users +${r.usersCreated} ~${r.usersUpdated} −${r.usersDeactivated}; members +${r.membershipsAdded} −${r.membershipsRemoved}`;
+  if (mode === 'applied') return counts;
+  return r.status === 'awaiting_approval' ? `held — would: ${counts}` : `would: ${counts}`;
+}
+
 export function buildRuns(connection: string, runs: readonly RunRow[], offset: number, total: number, notice: NoticeView | null = null): RunsView {
   return {
     type: 'runs',
     connection,
     runs: runs.map((r) => ({
       id: r.id,
-      status: r.status + (r.dryRun && r.status !== 'dry_run' ? ' (dry)' : ''),
+      status: listStatus(r),
       trigger: r.trigger,
       actor: displayActor(r.actor),
       started: formatTime(r.startedAt),
-      changes: `groups +${r.groupsCreated} ~${r.groupsModified} −${r.groupsDeleted}; users +${r.usersCreated} ~${r.usersUpdated} −${r.usersDeactivated}; members +${r.membershipsAdded} −${r.membershipsRemoved}`,
+      changes: listChanges(r),
       error: r.error ?? '',
       button: { label: `#${r.id}`, verb: 'run.show', data: { run: r.id } },
     })),
