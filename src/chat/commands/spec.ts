@@ -63,9 +63,12 @@ export interface CommandSpec {
   build(args: readonly string[], values: Values, usage: string): Command;
 }
 
+const LINK_KINDS: readonly LinkKind[] = ['group', 'security'];
+
 function kindOf(value: string | boolean | undefined, usage: string): LinkKind | null {
   if (value === undefined) return null;
-  if (value === 'group' || value === 'security') return value;
+  const kind = LINK_KINDS.find((k) => k === value);
+  if (kind) return kind;
   throw new UsageError(`--kind must be "group" or "security", not "${clip(String(value))}"`, usage);
 }
 
@@ -156,8 +159,6 @@ const READ_COMMANDS: readonly CommandSpec[] = [
     build: ([user, group], values) => ({ name: 'why', user: user!, group: group ?? null, connection: text(values.connection) }),
   },
 ];
-
-const LINK_KINDS: readonly LinkKind[] = ['group', 'security'];
 
 const connectionOption = { connection: { type: 'string', short: 'c' } } as const;
 

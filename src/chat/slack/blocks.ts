@@ -8,15 +8,13 @@ import { neutralView } from '../views/format.ts';
 import { summarize } from '../views/summary.ts';
 import { isReadView, readParts } from './read-blocks.ts';
 import type { ButtonView, Fact, NoticeView, PagerView, Tone, View } from '../views/types.ts';
-import { LIMITS, type Part, type SlackMessage, clip, e, layout } from './kit.ts';
+import { LIMITS, type Part, type SlackMessage, bold, clip, e, factLine, layout } from './kit.ts';
 
 export { type Block, LIMITS, actionIdOf, escapeMrkdwn, pickOfBlockId, splitText, verbOfActionId } from './kit.ts';
 
 const TONE_ICON: Record<Tone, string> = { good: '✅', attention: '🔴', warning: '⚠️', accent: '🔵', default: 'ℹ️' };
 const statusIcon = (status: string) => (status === 'red' ? '🔴' : '🟢');
-const bold = (text: string) => `*${e(text)}*`;
 const lines = (list: readonly string[]) => list.map(e).join('\n');
-const factLine = (f: Fact) => `*${e(f.label)}:* ${e(f.value)}`;
 
 const noticeParts = (n: NoticeView | null): Part[] => (n ? [{ kind: 'text', text: `${TONE_ICON[n.tone]} *${e(n.text)}*` }] : []);
 const buttonParts = (buttons: readonly ButtonView[], subject: string | null = null): Part[] => (buttons.length ? [{ kind: 'buttons', buttons, subject }] : []);

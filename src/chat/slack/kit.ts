@@ -101,7 +101,9 @@ export type Part =
   | { readonly kind: 'pick'; readonly pick: PickView };
 
 
-const factLine = (f: Fact) => `*${e(f.label)}:* ${e(f.value)}`;
+export const bold = (text: string) => `*${e(text)}*`;
+/** A fact as one mrkdwn line: "*label:* value". */
+export const factLine = (f: Fact) => `*${e(f.label)}:* ${e(f.value)}`;
 
 /** Splits mrkdwn into pieces of at most `max` characters, at line ends where possible, never inside an entity. */
 export function splitText(text: string, max: number = LIMITS.sectionText): string[] {

@@ -3,7 +3,7 @@
  * blocks.ts, which lays them out within Slack's limits. Kept apart so blocks.ts stays readable;
  * the part shapes are those of blocks.ts (structurally the same type).
  */
-import { e } from './kit.ts';
+import { bold, e, factLine } from './kit.ts';
 import type { AuditView, ButtonView, Fact, IncidentsView, NoticeView, PagerView, UsersView, View, WhyView } from '../views/types.ts';
 
 export type ReadPart =
@@ -14,8 +14,7 @@ export type ReadPart =
   | { readonly kind: 'divider' }
   | { readonly kind: 'buttons'; readonly buttons: readonly ButtonView[]; readonly subject: string | null };
 
-const bold = (text: string) => `*${e(text)}*`;
-const factLines = (facts: readonly Fact[]) => facts.map((f) => `*${e(f.label)}:* ${e(f.value)}`).join('\n');
+const factLines = (facts: readonly Fact[]) => facts.map(factLine).join('\n');
 
 const TONE_ICON = { good: '✅', attention: '🔴', warning: '⚠️', accent: '🔵', default: 'ℹ️' } as const;
 
