@@ -67,7 +67,8 @@ export interface LinkHealthInput {
   readonly lastSyncedAt: Date | null;
   readonly pendingDuplicate: boolean;
   readonly conflicts: number;
-  readonly members: number;
+  /** Null while a running sync's bulk load holds the memberships table (counted again after it). */
+  readonly members: number | null;
 }
 
 export interface LinkHealth {
@@ -80,7 +81,7 @@ export interface LinkHealth {
   readonly reasons: readonly HealthReason[];
   readonly lastSyncAt: Date | null;
   readonly nextRunAt: Date | null;
-  readonly members: number;
+  readonly members: number | null;
 }
 
 export interface ConnectionHealth {

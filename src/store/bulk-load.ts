@@ -80,7 +80,7 @@ async function tryBulkLoad(tx: Executor, groups: Pairs, users: Pairs, lockTimeou
 }
 
 /** lock_not_available (lock_timeout) or deadlock_detected, from postgres.js or wrapped by drizzle. */
-function isLockRefused(error: unknown): boolean {
+export function isLockRefused(error: unknown): boolean {
   for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;
     if (code === '55P03' || code === '40P01') return true;

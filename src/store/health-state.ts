@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { ConnectionConfig } from '../config.ts';
 import type { Attempt, ConnectionHealthInput, LinkHealthInput } from '../health/health.ts';
 import { type Executor, queryRows } from './db.ts';
+import { isLockRefused } from './bulk-load.ts';
 import { p } from './sql.ts';
 const date = (v: string | Date | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
 
@@ -110,15 +111,9 @@ async function loadLinkInputs(db: Executor, names: readonly string[]): Promise<M
         from mappings mp cross join lateral jsonb_array_elements_text(mp.via_groups) g
         where mp.status = 'conflict' and mp.in_scope and mp.connection = any(${p(names)}::text[]) group by 1, 2`,
   );
-  const memberRows = await queryRows<{ group_id: number; n: number }>(
-    db,
-    sql`select group_id, count(*)::int as n from memberships
-        where group_id in (select local_group_id from group_links where state = 'active' and connection = any(${p(names)}::text[]))
-        group by group_id`,
-  );
+  const membersOf = await memberCounts(db, names);
   const pending = new Set(pendingRows.map((r) => `${r.connection}|${r.directory_id}`));
   const conflictsOf = new Map(conflictRows.map((r) => [`${r.connection}|${r.directory_id}`, r.n]));
-  const membersOf = new Map(memberRows.map((r) => [r.group_id, r.n]));
   const links = new Map<string, LinkHealthInput[]>();
   for (const r of linkRows) {
     const list = links.get(r.connection) ?? [];
@@ -131,9 +126,34 @@ async function loadLinkInputs(db: Executor, names: readonly string[]): Promise<M
       lastSyncedAt: date(r.last_synced_at),
       pendingDuplicate: pending.has(`${r.connection}|${r.directory_id}`),
       conflicts: conflictsOf.get(`${r.connection}|${r.directory_id}`) ?? 0,
-      members: r.local_group_id === null ? 0 : (membersOf.get(r.local_group_id) ?? 0),
+      members: membersOf === null ? null : r.local_group_id === null ? 0 : (membersOf.get(r.local_group_id) ?? 0),
     });
     links.set(r.connection, list);
   }
   return links;
+}
+
+/** How long health waits for the memberships table before it answers without the member counts. */
+export const MEMBER_COUNT_LOCK_TIMEOUT_MS = 300;
+
+/**
+ * Members per linked local group; null while a bulk load (a first sync of a large directory,
+ * bulk-load.ts) holds the table until its transaction ends: health answers at once without them.
+ */
+async function memberCounts(db: Executor, names: readonly string[]): Promise<Map<number, number> | null> {
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('lock_timeout', ${p(`${MEMBER_COUNT_LOCK_TIMEOUT_MS}ms`)}, true)`);
+      const rows = await queryRows<{ group_id: number; n: number }>(
+        tx,
+        sql`select group_id, count(*)::int as n from memberships
+            where group_id in (select local_group_id from group_links where state = 'active' and connection = any(${p(names)}::text[]))
+            group by group_id`,
+      );
+      return new Map(rows.map((r) => [r.group_id, r.n]));
+    });
+  } catch (error) {
+    if (isLockRefused(error)) return null;
+    throw error;
+  }
 }

@@ -1,4 +1,5 @@
 /** store/health-state.ts on the real PostgreSQL server: the health rules' inputs, with and without the links. */
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHealthInputs } from '../../src/store/health-state.ts';
 import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
@@ -20,9 +21,33 @@ describe('loadHealthInputs', () => {
   it('with the links: every active link with its members; without: the same connection figures and no links', async () => {
     const [full] = await loadHealthInputs(app.store.db, app.config.connections);
     expect(full!.links.map((l) => l.name).sort()).toEqual(['app-admins', 'app-ops', 'edge-users']);
-    expect(full!.links.every((l) => l.members > 0)).toBe(true);
+    expect(full!.links.every((l) => (l.members ?? 0) > 0)).toBe(true);
     const [lean] = await loadHealthInputs(app.store.db, app.config.connections, { links: false });
     expect(lean!.links).toEqual([]);
     expect({ ...lean, links: full!.links }).toEqual(full);
+  });
+
+  it('a bulk load holding memberships (a first sync of a large directory) does not hold health up: the member counts are unknown meanwhile', async () => {
+    const other = postgres(app.store.url, { max: 1, onnotice: () => {} });
+    try {
+      const locked = other.begin(async (tx) => {
+        await tx`lock table memberships in access exclusive mode`;
+        await new Promise((r) => setTimeout(r, 3_000));
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const answered = await Promise.race([
+        loadHealthInputs(app.store.db, app.config.connections).then((inputs) => ({ inputs })),
+        locked.then(() => 'the lock was released first' as const),
+      ]);
+      expect(answered).not.toBe('the lock was released first');
+      const [during] = (answered as { inputs: Awaited<ReturnType<typeof loadHealthInputs>> }).inputs;
+      expect(during!.links.map((l) => l.name).sort()).toEqual(['app-admins', 'app-ops', 'edge-users']);
+      expect(during!.links.every((l) => l.members === null)).toBe(true);
+      await locked;
+      const [after] = await loadHealthInputs(app.store.db, app.config.connections);
+      expect(after!.links.every((l) => (l.members ?? 0) > 0)).toBe(true);
+    } finally {
+      await other.end();
+    }
   });
 });

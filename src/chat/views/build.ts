@@ -49,7 +49,7 @@ export function buildHealth(health: readonly ConnectionHealth[], requestedOffset
       name: l.name,
       kind: l.kind,
       status: l.status,
-      members: String(l.members),
+      members: l.members === null ? '…' : String(l.members),
       lastSync: formatTime(l.lastSyncAt),
       reasons: l.reasons.map(describeReason).join('; ') || 'ok',
     })),
