@@ -12,7 +12,7 @@ import type { Notifier, SyncEvent } from '../notify/port.ts';
 import { getConnection } from '../store/connections.ts';
 import type { Db } from '../store/db.ts';
 import type { SyncRunner } from '../sync/runner.ts';
-import { failInterruptedRuns, listHeldRuns, setNextRun } from '../store/runs.ts';
+import { failInterruptedRuns, failStaleDryRuns, listHeldRuns, setNextRun } from '../store/runs.ts';
 import { claimDueRun, countScheduleFailure, recordScheduleFailure, recordScheduleSuccess } from '../store/schedule.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { describePause } from '../sync/paused.ts';
@@ -116,6 +116,8 @@ export class Scheduler {
       this.#deps.logger.warn({ connection, runId: run.id }, `run #${run.id} of ${connection} was interrupted (its process stopped): marked failed`);
       await this.#deps.notifier?.notify({ type: 'run.failed', run });
     }
+    const dry = await failStaleDryRuns(this.#deps.db, connection, now);
+    if (dry) this.#deps.logger.warn({ connection, count: dry }, `${dry} dry run(s) of ${connection} gave no result for an hour (their process stopped): marked failed`);
   }
 
   /** One pass: initialise missing schedule state, claim and run what is due, then re-check health. */

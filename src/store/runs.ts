@@ -166,7 +166,7 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
     .update(runs)
     .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this sync stopped before it finished; nothing was applied' })
     // A dry run holds no lock: one started within the hour may still be running in another process.
-    .where(and(eq(runs.connection, connection), eq(runs.status, 'running'), sql`not (${runs.dryRun} and ${runs.startedAt} > ${new Date(now.getTime() - 3_600_000).toISOString()}::timestamptz)`))
+    .where(and(eq(runs.connection, connection), eq(runs.status, 'running'), sql`not (${runs.dryRun} and ${runs.startedAt} > ${new Date(now.getTime() - DRY_RUN_GIVE_UP_MS).toISOString()}::timestamptz)`))
     .returning({ id: runs.id });
   return rows.length;
 }
@@ -189,6 +189,29 @@ export async function failInterruptedRuns(db: Executor, connection: string, now:
       ),
     )
     .returning();
+}
+
+/** How long a dry run (it holds no lease) may stay `running` before it is taken for interrupted. */
+export const DRY_RUN_GIVE_UP_MS = 3_600_000;
+
+/**
+ * Dry runs left `running` by a process that died: a dry run takes no lease, so nothing shows it
+ * is still going on; one running for more than an hour is marked failed (nothing to alert or retry).
+ */
+export async function failStaleDryRuns(db: Executor, connection: string, now: Date): Promise<number> {
+  const rows = await db
+    .update(runs)
+    .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this dry run stopped before it finished (no result after an hour); nothing was applied' })
+    .where(
+      and(
+        eq(runs.connection, connection),
+        eq(runs.status, 'running'),
+        eq(runs.dryRun, true),
+        sql`${runs.startedAt} <= ${new Date(now.getTime() - DRY_RUN_GIVE_UP_MS).toISOString()}::timestamptz`,
+      ),
+    )
+    .returning({ id: runs.id });
+  return rows.length;
 }
 
 /** The runs of a connection held for approval, oldest first (one, unless an older version held more). */

@@ -216,6 +216,21 @@ describe.each(DRIVERS)('health, schedule and incidents on %s', (driver: Driver) 
     expect(await nextRun()).toEqual(new Date(clock.time.getTime() + 10 * 60_000));
   });
 
+  it('a dry run whose process died (it holds no lease) is marked failed by a tick once it has run an hour, without an alert or a retry', async () => {
+    await build({ schedule: { interval: '24h' }, backoff: { quarantineAfter: 3, retry: '10m', quarantineRetry: '6h' } });
+    expect((await app.scheduler.tick(clock.now())).started).toEqual(['corp']);
+    const next = await nextRun();
+    const dry = await createRun(app.store.db, { connection: 'corp', trigger: 'manual', actor: 'ann', dryRun: true, kindFilter: null, groupFilter: [], startedAt: clock.now() });
+    clock.advance(59 * 60_000);
+    await app.scheduler.tick(clock.now()); // may still be planning a large directory in another process
+    expect((await app.ops.runs('corp', 1))[0]).toMatchObject({ id: dry.id, status: 'running' });
+    clock.advance(2 * 60_000);
+    await app.scheduler.tick(clock.now());
+    expect((await app.ops.runs('corp', 1))[0]).toMatchObject({ id: dry.id, status: 'failed', errorCode: 'INTERRUPTED' });
+    expect(alerts.opened.filter((i) => i.cause === 'run_failed')).toEqual([]);
+    expect(await nextRun()).toEqual(next);
+  });
+
   it('backs off after failures, quarantines, and releases on success or a forced run', async () => {
     await build({ schedule: { interval: '24h' }, backoff: { quarantineAfter: 3, retry: '10m', quarantineRetry: '6h' } });
     ldap.kill(); // data kept; restart() brings it back on the same port
