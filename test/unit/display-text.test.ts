@@ -9,6 +9,7 @@ import { displayText } from '../../src/chat/views/format.ts';
 import { buildRun } from '../../src/chat/views/runs.ts';
 import { fallbackText as slackFallback, renderBlocks } from '../../src/chat/slack/blocks.ts';
 import { renderHome } from '../../src/chat/slack/home.ts';
+import { viewText } from '../../src/cli/text-views.ts';
 import type { HomeView } from '../../src/chat/views/home.ts';
 import { fallbackText as teamsFallback, renderCard } from '../../src/chat/teams/cards.ts';
 import { conflictItems, runRow } from '../fixtures/views.ts';
@@ -56,6 +57,15 @@ describe('directory text in views, cards, blocks and the CLI', () => {
     }
     expect(JSON.stringify(renderCard(view))).toContain('[U+202E]');
     expect(JSON.stringify(renderBlocks(view))).toContain('[U+202E]');
+  });
+
+  it('the CLI text of a view: neutralised before its tables are laid out, so their columns stay aligned', () => {
+    const text = viewText(buildConflicts('corp', conflicts));
+    expect(text).toContain('[U+202E]');
+    expect(HIDDEN.test(text)).toBe(false);
+    const rows = text.split('\n').filter((line) => /^[┌│├└]/.test(line));
+    expect(rows.length).toBeGreaterThan(2);
+    expect(new Set(rows.map((line) => line.length)).size).toBe(1);
   });
 
   it('a button still carries the exact directory id it acts on', () => {
