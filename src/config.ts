@@ -54,8 +54,9 @@ const schedule = z
       const problem = value.cron === undefined ? 'only applies to a cron schedule; remove it (an interval counts from the last sync)' : timezoneProblem(value.timezone);
       if (problem) issue(['timezone'], problem);
     }
-    if (value.cron !== undefined) {
-      const problem = cronProblem(value.cron);
+    // An empty one is already said by min(1); one of spaces has no field to name.
+    if (value.cron !== undefined && value.cron !== '') {
+      const problem = value.cron.trim() ? cronProblem(value.cron) : 'is blank';
       if (problem) issue(['cron'], `${problem}; write five fields such as "0 2 * * *" (02:00 every night)`);
     }
   })

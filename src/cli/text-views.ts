@@ -3,6 +3,7 @@
  * card and the Slack message of a view, within WIDTH columns (tables narrow their widest columns
  * and wrap them). Buttons become the commands that do the same (`groupsync approve 42`).
  */
+import { neutralView } from '../chat/views/format.ts';
 import { summarize } from '../chat/views/summary.ts';
 import type { ButtonView, CounterRow, Fact, NoticeView, PagerView, View } from '../chat/views/types.ts';
 import { table, wrapLine } from './table.ts';
@@ -247,7 +248,8 @@ function helpText(v: Extract<View, { type: 'help' }>): string[] {
 export function viewLines(view: View, options: TextOptions = {}): string[] {
   width = options.width ?? WIDTH;
   try {
-    return linesOf(view, options);
+    // Directory text made visible before tables measure it ([U+202E] takes 8 columns, U+202E none).
+    return linesOf(neutralView(view), options);
   } finally {
     width = WIDTH;
   }

@@ -3,6 +3,7 @@
  * log as sentences, and the open incidents with the failure context of their connection. Plain
  * data out (dates as Date, no rendering), so chat views and a CLI `--json` print the same thing.
  */
+import { dnKeyOf } from '../domain/dn.ts';
 import { GroupsyncError } from '../errors.ts';
 import type { IncidentRow } from '../notify/incidents.ts';
 import { type AuditFilter, findGroupSubject, findUserSubject, listAudit } from '../store/audit-log.ts';
@@ -54,6 +55,12 @@ export interface AuditItem {
   readonly after: unknown;
 }
 
+/** For a reference typed as a DN: whether a stored DN is the same DN (escapes, case, spaces, RDN order); null otherwise. */
+function sameDnAs(ref: string): ((dn: string) => boolean) | null {
+  const key = dnKeyOf(ref);
+  return key === null ? null : (dn) => dnKeyOf(dn) === key;
+}
+
 async function auditFilter(ctx: OpsContext, q: AuditQuery): Promise<AuditFilter> {
   const connection = q.connection ? ctx.engine.connection(q.connection).name : null;
   let since: Date | null = null;
@@ -63,8 +70,8 @@ async function auditFilter(ctx: OpsContext, q: AuditQuery): Promise<AuditFilter>
   }
   return {
     connection,
-    user: q.user ? await findUserSubject(ctx.db, q.user, connection) : null,
-    group: q.group ? await findGroupSubject(ctx.db, q.group, connection) : null,
+    user: q.user ? await findUserSubject(ctx.db, q.user, connection, sameDnAs(q.user)) : null,
+    group: q.group ? await findGroupSubject(ctx.db, q.group, connection, sameDnAs(q.group)) : null,
     actor: q.actor?.trim() || null,
     since,
     runId: q.runId ?? null,

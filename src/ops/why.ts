@@ -6,6 +6,7 @@
  * a few searches (see directory/ldap/member-path.ts). Plain data out.
  */
 import { conflictReason } from '../domain/conflict.ts';
+import { refNames } from '../domain/dn.ts';
 import { GroupsyncError, describeError, isGroupsyncError } from '../errors.ts';
 import { getLocalUsers } from '../store/local-users.ts';
 import type { MappingRow } from '../store/mappings.ts';
@@ -98,8 +99,8 @@ export async function explainMembership(ctx: OpsContext, userRef: string, groupR
 }
 
 function pickLink(links: readonly WhyLink[], ref: string, connection: string): WhyLink {
-  const r = ref.toLowerCase();
-  const found = links.filter((l) => l.name.toLowerCase() === r || l.dn?.toLowerCase() === r || l.directoryId === ref || l.localGroupName?.toLowerCase() === r);
+  // A name or id in any case, a DN however it is spelled (as sync and unlink read it), or the local group's name.
+  const found = links.filter((l) => refNames(ref, l) || l.localGroupName?.toLowerCase() === ref.toLowerCase());
   if (found.length === 1) return found[0]!;
   if (found.length > 1) throw new GroupsyncError('AMBIGUOUS', `"${ref}" names ${found.length} linked groups of ${connection}: ${found.map((l) => l.dn ?? l.directoryId).join('; ')}; give the DN`);
   throw new GroupsyncError('NOT_FOUND', `"${ref}" is not a linked group of ${connection}; "health" lists the linked groups`);

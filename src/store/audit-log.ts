@@ -126,8 +126,11 @@ function toRow(r: Raw): AuditPageRow {
   };
 }
 
-/** The local and directory ids a reference (login, mail, directory id, `#12`) names among users. */
-export async function findUserSubject(db: Executor, ref: string, connection: string | null): Promise<AuditSubject> {
+/**
+ * The local and directory ids a reference (login, mail, directory id, `#12`) names among users;
+ * `sameDn` (given when the reference is a DN) compares the stored DNs as DNs, which SQL cannot.
+ */
+export async function findUserSubject(db: Executor, ref: string, connection: string | null, sameDn: ((dn: string) => boolean) | null = null): Promise<AuditSubject> {
   const local = /^#\d{1,9}$/.test(ref) ? Number(ref.slice(1)) : null;
   const rows = await queryRows<{ local_id: number | null; directory_id: string | null }>(
     db,
@@ -137,11 +140,15 @@ export async function findUserSubject(db: Executor, ref: string, connection: str
         union
         select id, null from local_users where id = ${p(local)} or lower(login) = lower(${p(ref)}) or lower(mail) = lower(${p(ref)})`,
   );
-  return subjectOf(rows);
+  const byDn = sameDn === null ? [] : await queryRows<{ local_id: number | null; directory_id: string; dn: string }>(
+    db,
+    sql`select local_user_id as local_id, directory_id, dn from mappings where dn is not null and (${p(connection)}::text is null or connection = ${p(connection)})`,
+  );
+  return subjectOf([...rows, ...byDn.filter((r) => sameDn!(r.dn))]);
 }
 
-/** The local and directory ids a reference (name, DN, directory id, `#12`) names among groups and links. */
-export async function findGroupSubject(db: Executor, ref: string, connection: string | null): Promise<AuditSubject> {
+/** The local and directory ids a reference (name, DN, directory id, `#12`) names among groups and links; `sameDn` as for users. */
+export async function findGroupSubject(db: Executor, ref: string, connection: string | null, sameDn: ((dn: string) => boolean) | null = null): Promise<AuditSubject> {
   const local = /^#\d{1,9}$/.test(ref) ? Number(ref.slice(1)) : null;
   const rows = await queryRows<{ local_id: number | null; directory_id: string | null }>(
     db,
@@ -151,7 +158,11 @@ export async function findGroupSubject(db: Executor, ref: string, connection: st
         union
         select id, null from local_groups where id = ${p(local)} or lower(name) = lower(${p(ref)})`,
   );
-  return subjectOf(rows);
+  const byDn = sameDn === null ? [] : await queryRows<{ local_id: number | null; directory_id: string; dn: string }>(
+    db,
+    sql`select local_group_id as local_id, directory_id, dn from group_links where dn is not null and (${p(connection)}::text is null or connection = ${p(connection)})`,
+  );
+  return subjectOf([...rows, ...byDn.filter((r) => sameDn!(r.dn))]);
 }
 
 function subjectOf(rows: ReadonlyArray<{ local_id: number | null; directory_id: string | null }>): AuditSubject {

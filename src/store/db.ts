@@ -42,7 +42,16 @@ export interface OpenStoreOptions {
   readonly maxConnections?: number;
   /** Told what the embedded server did (initialised, started, attached, recovered, stopped). */
   readonly onEvent?: (message: string) => void;
+  /** How long PostgreSQL at `databaseUrl` has to answer a first query (default FIRST_ANSWER_MS). */
+  readonly firstAnswerMs?: number;
 }
+
+/**
+ * The first query's deadline. postgres.js gives up on a silent server after its connect_timeout
+ * (30 s), but connects again for ever to a port whose server closes the connection (an HTTP or
+ * LDAP server on the port given): past this, the server is not taken for PostgreSQL.
+ */
+export const FIRST_ANSWER_MS = 35_000;
 
 function redactUrl(url: string): string {
   try {
@@ -87,7 +96,9 @@ export function describeConnectFailure(error: unknown): string {
       return `host not found (${String(e.code)}); check the host name in DATABASE_URL`;
     case 'ETIMEDOUT':
     case 'CONNECT_TIMEOUT':
-      return `no answer (${String(e.code)})${at}; check the host, port and firewall`;
+      return `no answer (${String(e.code)})${at}; check the host, port and firewall (is another service listening on that port?)`;
+    case 'NO_POSTGRES_ANSWER':
+      return `${message}${at}: the connection was closed or left unanswered; check the host and port in DATABASE_URL (another service may be listening there, not PostgreSQL)`;
     case 'ECONNRESET':
       return `the server closed the connection (ECONNRESET)${at}; check that DATABASE_URL points at PostgreSQL and whether it requires TLS (?sslmode=require)`;
     case '3D000': {
@@ -156,6 +167,21 @@ async function migrateOnce(url: string, db: Db, client: postgres.Sql): Promise<s
   }
 }
 
+/** A first query answered within `ms`, or a NO_POSTGRES_ANSWER error naming the address asked. */
+async function firstAnswer(client: postgres.Sql, url: string, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const { hostname, port } = new URL(url);
+  const deadline = new Promise<never>((_, reject) => {
+    const error = Object.assign(new Error(`nothing answered as PostgreSQL within ${Math.round(ms / 100) / 10} s`), { code: 'NO_POSTGRES_ANSWER', address: hostname, port: Number(port || 5432) });
+    timer = setTimeout(() => reject(error), ms);
+  });
+  try {
+    await Promise.race([client`select 1`, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Opens PostgreSQL at `url` and applies pending migrations; a failure says why and what to do. */
 async function openPostgres(
   url: string,
@@ -163,6 +189,7 @@ async function openPostgres(
   shown: string,
   onClose: () => Promise<void>,
   onEvent?: (message: string) => void,
+  firstAnswerMs = FIRST_ANSWER_MS,
 ): Promise<{ db: Db; close(): Promise<void> }> {
   const { db, client } = connectDb(url, maxConnections);
   const close = async () => {
@@ -175,7 +202,7 @@ async function openPostgres(
     throw new GroupsyncError('STORE_FAILED', `cannot open PostgreSQL at ${shown}: ${describeConnectFailure(error)}`, { cause: error });
   };
   // Connect first: a connection that fails says why (not "Failed query: CREATE SCHEMA …").
-  await client`select 1`.then(() => undefined, fail);
+  await firstAnswer(client, url, firstAnswerMs).then(() => undefined, fail);
   try {
     // Migrated whether or not anyone listens (an optional call would skip its argument).
     const said = await migrateOnce(url, db, client);
@@ -196,7 +223,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (options.databaseUrl) {
     checkDatabaseUrl(options.databaseUrl);
     const shown = redactUrl(options.databaseUrl);
-    const { db, close } = await openPostgres(options.databaseUrl, max, shown, async () => {}, options.onEvent);
+    const { db, close } = await openPostgres(options.databaseUrl, max, shown, async () => {}, options.onEvent, options.firstAnswerMs);
     return { db, driver: 'postgres', url: options.databaseUrl, location: shown, close };
   }
   const dataDir = path.resolve(options.dataDir ?? 'data');

@@ -4,7 +4,10 @@
  * an RFC 4517 optional UID, dangling member values. One bad entry is skipped and named; the rest syncs.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { Authorizer } from '../../src/chat/auth.ts';
+import { ChatService } from '../../src/chat/service.ts';
 import { buildProgram } from '../../src/cli/main.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { type Driver, DRIVERS, type TestApp, createTestApp, entraConnection, ldapConnection } from '../support/app.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
 import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -23,6 +26,14 @@ const LDIF = [
   'dn: cn=nul-other,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: nul-other\ndescription: fine\n' +
     'member: uid=nul-cat,ou=people,dc=example,dc=org\n',
 ].join('\n');
+
+/** Entries whose DNs an admin may type in several spellings: an escaped comma, a multi-valued RDN. */
+const DN_LDIF =
+  'dn: cn=Smith\\, John,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Smith, John\nsn: Smith\nuid: jsmith\nmail: jsmith@example.org\n\n' +
+  'dn: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Jane\nsn: Doe\nuid: jdoe\nmail: jdoe@example.org\n\n' +
+  'dn: cn=Team\\, Core,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Team, Core\n' +
+  'member: cn=Smith\\, John,ou=people,dc=example,dc=org\nmember: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\n\n' +
+  'dn: cn=Ops+ou=Infra,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Ops\nou: Infra\nmember: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\n';
 
 describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
   let ldap: SlapdHandle;
@@ -98,12 +109,7 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
   });
 
   it('finds a user or group typed as a DN however it is spelled (escapes, case, spaces, multi-valued RDN order)', async () => {
-    await ldap.load(
-      'dn: cn=Smith\\, John,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Smith, John\nsn: Smith\nuid: jsmith\nmail: jsmith@example.org\n\n' +
-        'dn: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\ncn: Jane\nsn: Doe\nuid: jdoe\nmail: jdoe@example.org\n\n' +
-        'dn: cn=Team\\, Core,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Team, Core\n' +
-        'member: cn=Smith\\, John,ou=people,dc=example,dc=org\nmember: cn=Jane+uid=jdoe,ou=people,dc=example,dc=org\n',
-    );
+    await ldap.load(DN_LDIF);
     app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=Team*)' } })]);
     expect((await sync()).run.error ?? 'ok').toBe('ok');
     const [smith] = await rows<{ dn: string }>(app, `select dn from mappings where login = 'jsmith'`);
@@ -133,6 +139,35 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     expect(await app.ops.unlink('corp', 'cn=Team\\, Core,ou=groups,dc=example,dc=org', 'test')).toMatchObject({ name: 'Team, Core' });
   });
 
+  it('why, audit and link take a DN however it is spelled, as map, ignore and unlink do', async () => {
+    await ldap.load(DN_LDIF);
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=Team*)' } })]);
+    expect((await sync()).run.error ?? 'ok').toBe('ok');
+    const smith = ['cn=Smith\\2C John,ou=people,dc=example,dc=org', 'CN = smith\\, john , OU=People, DC=Example,DC=ORG', 'cn="Smith, John",ou=people,dc=example,dc=org'];
+    const team = ['cn=Team\\2C Core,ou=groups,dc=example,dc=org', 'CN = team\\, core , OU=Groups, DC=Example,DC=ORG', 'cn="Team, Core",ou=groups,dc=example,dc=org'];
+    for (const [user, group] of smith.map((u, i) => [u, team[i]!] as const)) {
+      const answer = await app.ops.why(user, group);
+      expect({ login: answer.user.login, groups: answer.groups.map((g) => [g.group, g.member]) }, `${user} / ${group}`).toEqual({ login: 'jsmith', groups: [['Team, Core', true]] });
+    }
+    // The audit log filtered by a user or a group typed as a DN: the same entries as by name.
+    const byLogin = (await app.ops.audit({ user: 'jsmith' })).total;
+    const byName = (await app.ops.audit({ group: 'Team, Core' })).total;
+    expect(byLogin).toBeGreaterThan(0);
+    expect(byName).toBeGreaterThan(0);
+    for (const user of smith) expect((await app.ops.audit({ user })).total, user).toBe(byLogin);
+    for (const group of team) expect((await app.ops.audit({ group })).total, group).toBe(byName);
+
+    // link reads the group from the directory by the DN as typed: every spelling finds it.
+    for (const [i, spelling] of [...team, 'ou=infra+CN=OPS,ou=groups,dc=example,dc=org'].entries()) {
+      if (i < team.length) await app.ops.unlink('corp', team[(i + 1) % team.length]!, 'test');
+      expect((await app.ops.link('corp', spelling, 'test')).group.name, spelling).toBe(i < team.length ? 'Team, Core' : 'Ops');
+    }
+    expect((await app.ops.why('uid=jdoe+cn=Jane,ou=people,dc=example,dc=org', 'CN=Ops + OU=Infra,ou=groups,dc=example,dc=org')).groups.map((g) => g.group)).toEqual(['Ops']);
+    // Pasted with spaces around it.
+    await app.ops.unlink('corp', 'Team, Core', 'test');
+    expect((await app.ops.link('corp', '  cn=Team\\, Core , ou=groups,dc=example,dc=org ', 'test')).group.name).toBe('Team, Core');
+  });
+
   it('stores text that could spoof (a bidi override, a control character) as it is and shows it neutralised in the CLI', async () => {
     await ldap.load(
       `dn: uid=rlo,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: rlo\ncn: rlo\nsn: rlo\nmail: rlo@example.org\ndisplayName:: ${b64('Admin \u202Egnp.exe\u0001')}\n\n` +
@@ -140,7 +175,7 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
         'uniqueMember: uid=rlo,ou=people,dc=example,dc=org\n' +
         `uniqueMember:: ${b64('uid=ghost\u202E,ou=people,dc=example,dc=org')}\n`,
     );
-    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=rlo-team)' } })]);
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=rlo-team)' } })], { chat: { admins: { slack: ['UADMIN1'] } } });
     const result = await sync();
     expect(result.run.status).toBe('partial');
     const [rlo] = await rows<{ display_name: string }>(app, `select display_name from local_users where login = 'rlo'`);
@@ -157,6 +192,11 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     expect(shown).not.toMatch(/[\u202E\u0001]/);
     // --json is for scripts: the values exactly as stored.
     expect(await cli('--json', 'run', String(result.run.id))).toContain('\u202E');
+
+    // The pick list of local users (Teams Data.Query, Slack options) shows names from the directory too.
+    const chat = new ChatService({ ops: app.ops, db: app.store.db, auth: new Authorizer({ db: app.store.db, chat: app.config.chat }), logger: silentLogger });
+    const choices = await chat.search({ user: { surface: 'slack', id: 'UADMIN1', aadObjectId: null, name: 'Ana Admin' }, conversation: null }, 'localUsers', 'rlo');
+    expect(choices.map((c) => c.title)).toEqual([expect.stringContaining('Admin [U+202E]gnp.exe[U+0001]')]);
   });
 });
 

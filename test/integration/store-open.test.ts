@@ -7,8 +7,10 @@ import { describe, expect, inject, it } from 'vitest';
 import { GroupsyncError } from '../../src/errors.ts';
 import { sql } from 'drizzle-orm';
 import { describeConnectFailure, openStore, queryRows } from '../../src/store/db.ts';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { createDatabase } from '../support/postgres.ts';
-import { freePort } from '../support/proc.ts';
+import { freePort, removeDir } from '../support/proc.ts';
+import { freshDataDir, stopEmbeddedServer } from '../support/service-process.ts';
 
 const SECRET = 'hunter2-secret';
 
@@ -63,6 +65,55 @@ describe('openStore: why PostgreSQL cannot be used, and what to do', () => {
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain(message);
     expect(error.message).not.toContain(SECRET);
+  });
+});
+
+describe('openStore: a server that checks passwords, and a port where something else answers', () => {
+  it('a wrong password: the server refuses it, the message says to check the password, never shows it', async () => {
+    // The embedded cluster authenticates with scram-sha-256 (the suite's shared server trusts every connection).
+    const dataDir = freshDataDir('groupsync-store-open-');
+    const embedded = await openStore({ dataDir, maxConnections: 1 });
+    try {
+      const url = new URL(embedded.url);
+      url.password = SECRET;
+      const error = await refusal(url.toString());
+      expect(error.code).toBe('STORE_FAILED');
+      expect(error.message).toContain(`password authentication failed for user "${decodeURIComponent(url.username)}"; check the password in DATABASE_URL`);
+      expect(error.message).not.toContain(SECRET);
+      expect(error.message).not.toContain('Failed query');
+    } finally {
+      await embedded.close();
+      await stopEmbeddedServer(dataDir);
+      removeDir(dataDir);
+    }
+  });
+
+  it.each([
+    { what: 'an HTTP server', handler: (socket: Socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')) },
+    { what: 'a server that closes every connection at once', handler: (socket: Socket) => socket.destroy() },
+    { what: 'a server that never answers', handler: (socket: Socket) => socket.on('error', () => {}) },
+  ])('a port where $what listens: refused with the cause within the deadline, not retried for ever', async ({ handler }) => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      handler(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const error = await openStore({ databaseUrl: `postgres://groupsync:${SECRET}@127.0.0.1:${port}/groupsync`, maxConnections: 1, firstAnswerMs: 1500 }).then(
+        async (store) => (await store.close(), null),
+        (e: unknown) => e as GroupsyncError,
+      );
+      expect(error?.code).toBe('STORE_FAILED');
+      expect(error?.message).toContain(`cannot open PostgreSQL at postgres://groupsync:***@127.0.0.1:${port}/groupsync`);
+      expect(error?.message).toMatch(/check the host and port in DATABASE_URL|check that DATABASE_URL points at PostgreSQL/);
+      expect(error?.message).toMatch(/another service|not PostgreSQL|points at PostgreSQL/);
+      expect(error?.message).not.toContain(SECRET);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

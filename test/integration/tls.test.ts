@@ -3,6 +3,7 @@
  * with tls.caFile, a missing CA, verification turned off, a certificate about to expire and an
  * expired one. The certificate seen is recorded on the connection and shown by `status`.
  */
+import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/store/db.ts';
@@ -120,6 +121,31 @@ describe('LDAP over TLS', () => {
     expect((await sync('expired')).run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_TLS_FAILED' });
     expect((await app.ops.status('expired')).ssl.state).toBe('expired');
     expect(await membersOf(app, 'tls-team')).toEqual([]);
+  });
+
+  it('a certificate for another host name (trusted CA): the run fails, SSL status untrusted with the reason', async () => {
+    // A relay on 127.0.0.2, a name the certificate (127.0.0.1, localhost) does not hold.
+    const sockets = new Set<Socket>();
+    const relay: Server = createServer((client) => {
+      const upstream = connect(Number(new URL(ldap.ldapsUrl!).port), '127.0.0.1');
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.2', resolve));
+    try {
+      const url = `ldaps://127.0.0.2:${(relay.address() as AddressInfo).port}`;
+      app = await createTestApp(DRIVER, [tlsConnection(ldap, { url, tls: { caFile: ldap.caFile } })]);
+      const result = await sync();
+      expect(result.run).toMatchObject({ status: 'failed', errorCode: 'DIRECTORY_TLS_FAILED' });
+      expect(await certificateOf(app)).toMatchObject({ subject: 'CN=127.0.0.1', trusted: false, error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      expect((await app.ops.status('corp')).ssl).toMatchObject({ state: 'untrusted', detail: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   it('tls.verify: false without the CA syncs, and the certificate shows as untrusted', async () => {

@@ -198,6 +198,12 @@ describe('parseConnections: each mistake is refused with the field and the fix',
       message: ['connections[0].schedule.timezone', '"Europe/Pariss" is not a time zone', 'such as "Europe/Paris" or "UTC"'],
     },
     {
+      what: 'a cron expression of spaces only',
+      connections: [{ ...LDAP, schedule: { cron: '   ' } }],
+      env: ENV,
+      message: ['connections[0].schedule.cron: is blank; write five fields such as "0 2 * * *"'],
+    },
+    {
       what: 'an interval given as a bare number',
       connections: [{ ...LDAP, schedule: { interval: 24 } }],
       env: ENV,
@@ -294,6 +300,11 @@ describe('parseConnections: each mistake is refused with the field and the fix',
   it('never puts the password in a message', () => {
     const text = problem([{ ...LDAP, url: 'http://dc1' }], { CORP_LDAP_PASSWORD: 'corp-secret' });
     expect(text).not.toContain('corp-secret');
+  });
+
+  it('says an empty cron expression once, not also as "has 1 field"', () => {
+    const lines = problem([{ ...LDAP, schedule: { cron: '' } }]).split('\n').filter((line) => line.includes('schedule.cron'));
+    expect(lines).toEqual(['  connections[0].schedule.cron: must not be empty; write a value or remove the line']);
   });
 });
 

@@ -8,6 +8,9 @@ import { buildConflicts } from '../../src/chat/views/build.ts';
 import { displayText } from '../../src/chat/views/format.ts';
 import { buildRun } from '../../src/chat/views/runs.ts';
 import { fallbackText as slackFallback, renderBlocks } from '../../src/chat/slack/blocks.ts';
+import { renderHome } from '../../src/chat/slack/home.ts';
+import { viewText } from '../../src/cli/text-views.ts';
+import type { HomeView } from '../../src/chat/views/home.ts';
 import { fallbackText as teamsFallback, renderCard } from '../../src/chat/teams/cards.ts';
 import { conflictItems, runRow } from '../fixtures/views.ts';
 
@@ -56,9 +59,48 @@ describe('directory text in views, cards, blocks and the CLI', () => {
     expect(JSON.stringify(renderBlocks(view))).toContain('[U+202E]');
   });
 
+  it('the CLI text of a view: neutralised before its tables are laid out, so their columns stay aligned', () => {
+    const text = viewText(buildConflicts('corp', conflicts));
+    expect(text).toContain('[U+202E]');
+    expect(HIDDEN.test(text)).toBe(false);
+    const rows = text.split('\n').filter((line) => /^[┌│├└]/.test(line));
+    expect(rows.length).toBeGreaterThan(2);
+    expect(new Set(rows.map((line) => line.length)).size).toBe(1);
+  });
+
   it('a button still carries the exact directory id it acts on', () => {
     const view = buildConflicts('corp', { ...conflicts, items: [{ ...item, directoryId: 'id\u202E1' }] });
     const card = JSON.stringify(renderCard(view));
     expect(card).toContain('id\u202E1');
+  });
+});
+
+describe('the Slack Home tab', () => {
+  const rlo = 'Admin \u202Egnp.exe\u0001';
+  const home: HomeView = {
+    type: 'home',
+    role: 'admin',
+    title: 'groupsync — admin home',
+    intro: 'Health, open incidents, runs awaiting approval and users to resolve.',
+    updated: 'Updated just now, 08:00 UTC',
+    notice: { tone: 'attention', text: `mapped ${rlo}` },
+    health: {
+      status: 'red',
+      summary: '1 connection, 1 red',
+      connections: [{ name: 'corp', kind: 'ldap', status: 'red', paused: false, reasons: [`last run #4 failed: member "uid=x\u202E" of ${rlo}`], lastSync: '—', nextRun: '—' }],
+      more: null,
+    },
+    incidents: [{ title: `Link red — ${rlo}`, text: `cn=ops\u202E,ou=groups`, buttons: [{ label: `Show ${rlo}`, verb: 'run.show', data: { run: 4 } }] }],
+    incidentsNote: null,
+    approvals: [{ runId: 5, title: 'Approval needed: run #5 of corp', reason: `removes ${rlo}`, detail: '\u009b2J', buttons: [] }],
+    resolve: [],
+    resolveNote: null,
+  };
+
+  it('shows no hidden character, and shows where one was (as cards and messages do)', () => {
+    const rendered = renderHome(home);
+    expect(stringsOf(rendered).filter((text) => HIDDEN.test(text))).toEqual([]);
+    expect(JSON.stringify(rendered)).toContain('[U+202E]');
+    expect(JSON.stringify(rendered)).toContain('[U+0001]');
   });
 });

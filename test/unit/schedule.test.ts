@@ -7,6 +7,7 @@ import {
   nextAfterSuccess,
   nextCron,
   type Schedule,
+  scheduleKey,
   typicalGapMs,
 } from '../../src/domain/schedule.ts';
 
@@ -198,5 +199,25 @@ describe('nextAfterFailure', () => {
       [360, true],
       [360, true],
     ]);
+  });
+});
+
+/** The fingerprint stored with the next run: a schedule that differs from it is computed again (issue 10 #17). */
+describe('scheduleKey', () => {
+  it.each<{ what: string; a: Schedule; b: Schedule }>([
+    { what: 'interval → cron', a: { interval: DAY }, b: { cron: '* * * * *' } },
+    { what: 'one interval → another', a: { interval: DAY }, b: { interval: 6 * HOUR } },
+    { what: 'one cron → another', a: { cron: '0 2 * * *' }, b: { cron: '0 3 * * *' } },
+    { what: 'the same cron in another time zone', a: { cron: '0 2 * * *', timezone: 'Europe/Paris' }, b: { cron: '0 2 * * *', timezone: 'America/New_York' } },
+    { what: 'a time zone added', a: { cron: '0 2 * * *' }, b: { cron: '0 2 * * *', timezone: 'Europe/Paris' } },
+  ])('$what: a change', ({ a, b }) => {
+    expect(scheduleKey(a)).not.toBe(scheduleKey(b));
+  });
+
+  it.each<{ what: string; a: Schedule; b: Schedule }>([
+    { what: '"24h" and "1440m" (one interval)', a: { interval: 24 * HOUR }, b: { interval: 1440 * MINUTE } },
+    { what: 'a cron written with other spaces', a: { cron: '0 2 * * *' }, b: { cron: '  0  2 *   * * ' } },
+  ])('$what: no change (the stored next run stands)', ({ a, b }) => {
+    expect(scheduleKey(a)).toBe(scheduleKey(b));
   });
 });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { describeError, isGroupsyncError } from '../../errors.ts';
-import { notice } from '../views/format.ts';
+import { displayText, notice } from '../views/format.ts';
 import type { Reply } from './context.ts';
 import { type ChatContext, reply } from './context.ts';
 import { conflictsView, decide, duplicatesView, healthView, runView, runsView, startSync, statusView } from './handlers.ts';
@@ -133,7 +133,8 @@ export async function searchChoices(ctx: ChatContext, dataset: string, text: str
   return users.map((u) => {
     const name = u.displayName ?? u.login ?? u.mail ?? `#${u.id}`;
     const parts = [`#${u.id} ${name}${u.login && u.login !== name ? ` (${u.login})` : ''}`, ...(u.mail && u.mail !== name ? [u.mail] : []), ...(u.active ? [] : ['inactive'])];
-    return { title: parts.join(' · '), value: String(u.id) };
+    // Names come from the directory: shown as cards show them (a bidi override made visible).
+    return { title: displayText(parts.join(' · ')), value: String(u.id) };
   });
 }
 

@@ -13,6 +13,7 @@ import { listHomeUsers, recordHomeOpened, setHomePublished } from '../../store/h
 import type { ChatUser } from '../auth.ts';
 import type { Reply } from '../commands/context.ts';
 import type { ChatService } from '../service.ts';
+import { neutralView } from '../views/format.ts';
 import type { HomeView } from '../views/home.ts';
 import { summarize } from '../views/summary.ts';
 import type { ButtonView, NoticeView } from '../views/types.ts';
@@ -66,7 +67,9 @@ function adminSections(l: HomeLayout, view: HomeView): void {
 }
 
 /** The Home tab of a HomeView, within Slack's 100 blocks. */
-export function renderHome(view: HomeView): { type: 'home'; blocks: Block[] } {
+export function renderHome(shown: HomeView): { type: 'home'; blocks: Block[] } {
+  // Directory text (names, run errors) as it may be shown, as cards and messages show it.
+  const view = neutralView(shown);
   const l = new HomeLayout();
   if (view.notice) l.text(`${TONE_ICON[view.notice.tone]} *${e(view.notice.text)}*`);
   if (view.role === 'none') {

@@ -194,8 +194,9 @@ export async function findGroupEntries(
   attributes: readonly string[],
 ): Promise<RawEntry[]> {
   const p = layout.profile;
-  if (looksLikeDn(ref)) {
-    const entry = await access.readEntry(ref, attributes);
+  if (looksLikeDn(ref.trim())) {
+    // A DN pasted with spaces around it: the directory reads the DN without them.
+    const entry = await access.readEntry(ref.trim(), attributes);
     return entry && hasClass(entry, p.groupClasses) ? [entry] : [];
   }
   const filter = refFilter(ref, p);
