@@ -8,6 +8,7 @@ import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
 import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
 import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
+import { matchKeyCondition } from './match-keys.ts';
 import { p } from './sql.ts';
 
 export async function loadLinks(db: Executor, connection: string): Promise<LinkState[]> {
@@ -136,10 +137,7 @@ export async function loadRecheckState(
   ask: { directoryIds: readonly string[]; groupNames: readonly string[]; matchKey?: MatchKey; userKeys?: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
 ): Promise<RecheckState> {
   const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs, userKeys = [] } = ask;
-  const column = ask.matchKey === 'mail' ? sql`mail` : sql`login`;
-  const takenKeys = userKeys.length
-    ? (await queryRows<{ k: string }>(db, sql`select distinct lower(${column}) as k from local_users where lower(${column}) = any(${p([...userKeys])}::text[])`)).map((r) => r.k)
-    : [];
+  const takenKeys = await loadTakenKeys(db, ask.matchKey === 'mail' ? 'mail' : 'login', userKeys);
   const mappingRows = directoryIds.length
     ? await queryRows<{ directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>(
         db,
@@ -168,4 +166,13 @@ export async function loadRecheckState(
     claimed: new Set(claimed),
     groupsAlive: new Set(groupsAlive),
   };
+}
+
+/** The keys (lower case, as toLowerCase gives them) of `keys` that a local user has. */
+async function loadTakenKeys(db: Executor, column: 'mail' | 'login', keys: readonly string[]): Promise<string[]> {
+  const condition = matchKeyCondition(sql`${sql.identifier(column)}`, keys);
+  if (!condition) return [];
+  const wanted = new Set(keys);
+  const found = await queryRows<{ v: string }>(db, sql`select distinct ${sql.identifier(column)} as v from local_users where ${condition}`);
+  return found.map((r) => r.v.toLowerCase()).filter((k) => wanted.has(k));
 }
