@@ -9,7 +9,7 @@ import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
 import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
 import { matchKeyCondition } from './match-keys.ts';
-import { p } from './sql.ts';
+import { p, unnest } from './sql.ts';
 
 export async function loadLinks(db: Executor, connection: string): Promise<LinkState[]> {
   const rows = await queryRows<{
@@ -175,4 +175,22 @@ async function loadTakenKeys(db: Executor, column: 'mail' | 'login', keys: reado
   const wanted = new Set(keys);
   const found = await queryRows<{ v: string }>(db, sql`select distinct ${sql.identifier(column)} as v from local_users where ${condition}`);
   return found.map((r) => r.v.toLowerCase()).filter((k) => wanted.has(k));
+}
+
+/** What a held plan's membership removals meet now: the members each deleted group has, and the pairs (group, user) still present. */
+export async function loadRemovalState(
+  db: Executor,
+  deletedGroupIds: readonly number[],
+  pairs: { readonly groups: readonly number[]; readonly users: readonly number[] },
+): Promise<{ memberCounts: ReadonlyMap<number, number>; present: ReadonlySet<string> }> {
+  const counts = deletedGroupIds.length
+    ? await queryRows<{ g: number; n: number }>(db, sql`select group_id as g, count(*)::int as n from memberships where group_id = any(${p([...deletedGroupIds])}::int[]) group by group_id`)
+    : [];
+  const present = pairs.groups.length
+    ? await queryRows<{ g: number; u: number }>(
+        db,
+        sql`select m.group_id as g, m.user_id as u from memberships m join ${unnest([[pairs.groups, 'int'], [pairs.users, 'int']])} as d(g, u) on m.group_id = d.g and m.user_id = d.u`,
+      )
+    : [];
+  return { memberCounts: new Map(counts.map((r) => [r.g, r.n])), present: new Set(present.map((r) => `${r.g}:${r.u}`)) };
 }
