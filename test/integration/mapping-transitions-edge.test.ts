@@ -34,7 +34,7 @@ const setMail = (uid: string, mail: string | null) =>
 describe('mapping transitions at the edges', () => {
   let ldap: SlapdHandle;
   let app: TestApp;
-  const names = ['uni', 'variant', 'locals', 'held', 'heldconflict'];
+  const names = ['uni', 'variant', 'locals', 'held', 'heldconflict', 'fresh', 'freshconflict'];
 
   beforeAll(async () => {
     ldap = await startSlapd();
@@ -85,12 +85,16 @@ describe('mapping transitions at the edges', () => {
     expect(await rows(app, `select id from local_users where login = '${login}'`)).toEqual([{ id: first!.local_user_id }]);
   });
 
-  it('a directory login and a local login that differ only in the case of letters outside ASCII are one key', async () => {
-    // A local user another application created, its login in capitals; the directory has it in lower case.
-    const [made] = await rows<{ id: number }>(app, `insert into local_users (login, mail, display_name) values ('JÖRG.MÜLLER', 'jm@example.org', 'Jörg') returning id`);
-    await ldap.load([personByCn('variant-t', 'jörg.müller'), groupOfCn('variant-g', ['variant-t'])].join('\n'));
+  it.each([
+    { n: 1, local: 'JÖRG.MÜLLER', directory: 'jörg.müller' },
+    { n: 2, local: 'ΟΔΥΣΣΕΑΣ', directory: 'οδυσσεας' }, // a word's last sigma lowers to ς
+    { n: 3, local: 'ДМИТРИЙ', directory: 'Дмитрий' },
+  ])('a directory login and a local login that differ only in the case of letters outside ASCII are one key: $directory', async ({ n, local, directory }) => {
+    // A local user another application created, its login in capitals.
+    const [made] = await rows<{ id: number }>(app, `insert into local_users (login, mail) values ('${local}', 'variant${n}@example.org') returning id`);
+    await ldap.load([personByCn(`variant-t${n}`, directory), groupOfCn(`variant-g${n}`, [`variant-t${n}`])].join('\n'));
     expect((await sync('variant')).run.usersCreated).toBe(0);
-    expect(await mappingOfCn('variant-t')).toEqual({ status: 'mapped', local_user_id: made!.id });
+    expect(await mappingOfCn(`variant-t${n}`)).toEqual({ status: 'mapped', local_user_id: made!.id });
   });
 
   it('a conflict between two local users with one key is mapped when one of them goes, and a third user with that key is a conflict', async () => {
@@ -110,6 +114,29 @@ describe('mapping transitions at the edges', () => {
     await sync('locals');
     expect((await mappingOf('locals-u'))?.status).toBe('conflict');
     expect(await rows(app, `select id from local_users where lower(mail) = 'dup@example.org' order by id`)).toEqual([{ id: made[1]!.id }]);
+  });
+
+  it.each([
+    { what: 'unmapped (no mail)', connection: 'fresh', before: [null, 'fresh-p@example.org'] as const },
+    { what: 'in conflict (a shared mail)', connection: 'freshconflict', before: ['fresh-shared@example.org', 'fresh-shared@example.org'] as const },
+  ])('a user $what since its first sync, never given a local user, is created when it becomes creatable', async ({ connection, before }) => {
+    // The matrix's users were created at their first sync; this one never was: its mapping row
+    // exists (unmapped or conflict) when the run that creates its local user writes it.
+    const [t, p] = [`${connection}-t`, `${connection}-p`];
+    await ldap.load([person(t, before[0]), person(p, before[1]), groupOf(`${connection}-g`, [t, p])].join('\n'));
+    await sync(connection);
+    expect(await mappingOf(t)).toEqual({ status: before[0] === null ? 'unmapped' : 'conflict', local_user_id: null });
+    await ldap.load([setMail(t, `${t}@example.org`), setMail(p, `${p}@example.org`)].join('\n'));
+    const result = await sync(connection);
+    expect(result.run.usersCreated).toBe(before[0] === null ? 1 : 2);
+    for (const login of [t, p]) {
+      const m = await mappingOf(login);
+      expect(m?.status).toBe('mapped');
+      expect(await localUsersWith(`${login}@example.org`)).toEqual([{ id: m!.local_user_id }]);
+    }
+    const fingerprint = await storeFingerprint(app);
+    expect((await sync(connection)).run.status).toBe('success');
+    expect(await storeFingerprint(app)).toBe(fingerprint);
   });
 
   it.each([
