@@ -1,5 +1,5 @@
 /**
- * Match keys looked up in SQL as the planner compares them in JavaScript (toLowerCase).
+ * Match keys (and group names) looked up in SQL as the planner compares them in JavaScript (toLowerCase).
  * PostgreSQL's lower() follows the database's locale: under the C locale (common for a separate
  * server) it lowers ASCII only, so a local user 'JÖRG@EXAMPLE.ORG' would not be found for the key
  * 'jörg@example.org' and a sync would create a second account with that key. An ASCII key uses

@@ -78,14 +78,18 @@ async function loadGroupState(db: Executor, connection: string, snapshot: Direct
     sql`select directory_id, status, local_group_id from duplicates where connection = ${p(connection)} and status <> 'linked'`,
   );
   // Every name the snapshot uses: new groups may be duplicates, renamed ones may collide.
-  const names = [...new Set(snapshot.groups.map((g) => g.name.toLowerCase()))];
-  const groupRows = names.length
-    ? await queryRows<{ id: number; name: string; linked: boolean }>(
-        db,
-        sql`select g.id, g.name,
-                   exists(select 1 from group_links l where l.local_group_id = g.id and l.state = 'active') as linked
-            from local_groups g where lower(g.name) = any(${p(names)}::text[])`,
-      )
+  const names = new Set(snapshot.groups.map((g) => g.name.toLowerCase()));
+  // Names compared as the planner compares them (toLowerCase), whatever the server's locale.
+  const byName = matchKeyCondition(sql`g.name`, names);
+  const groupRows = byName
+    ? (
+        await queryRows<{ id: number; name: string; linked: boolean }>(
+          db,
+          sql`select g.id, g.name,
+                     exists(select 1 from group_links l where l.local_group_id = g.id and l.state = 'active') as linked
+              from local_groups g where ${byName}`,
+        )
+      ).filter((r) => names.has(r.name.toLowerCase()))
     : [];
   return {
     unlinked: new Set(unlinkedRows.map((r) => r.directory_id)),
@@ -145,8 +149,10 @@ export async function loadRecheckState(
             where connection = ${p(connection)} and directory_id = any(${p([...directoryIds])}::text[])`,
       )
     : [];
-  const takenNames = names.length
-    ? (await queryRows<{ n: string }>(db, sql`select lower(name) as n from local_groups where lower(name) = any(${p([...names])}::text[])`)).map((r) => r.n)
+  const byName = matchKeyCondition(sql`name`, names);
+  const wanted = new Set(names);
+  const takenNames = byName
+    ? (await queryRows<{ n: string }>(db, sql`select name as n from local_groups where ${byName}`)).map((r) => r.n.toLowerCase()).filter((n) => wanted.has(n))
     : [];
   const activeUsers = userRefs.length
     ? (await queryRows<{ id: number; active: boolean }>(db, sql`select id, active from local_users where id = any(${p([...userRefs])}::int[])`)).map((r) => [r.id, r.active] as const)

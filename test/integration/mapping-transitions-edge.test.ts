@@ -97,6 +97,14 @@ describe('mapping transitions at the edges', () => {
     expect(await mappingOfCn(`variant-t${n}`)).toEqual({ status: 'mapped', local_user_id: made!.id });
   });
 
+  it('a directory group whose name differs from a local group only by capitals outside ASCII is its duplicate, not a second group', async () => {
+    await rows(app, `insert into local_groups (name) values ('UNI-ÄRZTE') returning id`);
+    await ldap.load(groupOfCn('uni-ärzte', ['uni-t']));
+    const result = await sync('uni');
+    expect(result.run).toMatchObject({ groupsCreated: 0, groupsDuplicated: 1 });
+    expect(await rows(app, `select name from local_groups where name in ('UNI-ÄRZTE', 'uni-ärzte') order by name`)).toEqual([{ name: 'UNI-ÄRZTE' }]);
+  });
+
   it('a conflict between two local users with one key is mapped when one of them goes, and a third user with that key is a conflict', async () => {
     const made = await rows<{ id: number }>(
       app,
