@@ -3,6 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { DirectorySnapshot, MatchKey, MappingStatus } from '../domain/types.ts';
 import type { LinkState, LocalUserState, MappingState } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
+import { matchKeyCondition } from './match-keys.ts';
 import { p } from './sql.ts';
 
 export interface LoadedMappings {
@@ -79,17 +80,19 @@ export function pendingKeys(snapshot: DirectorySnapshot, mappings: LoadedMapping
 /** Candidates for users not mapped yet, by the match key; their local users are added to `localUsers`. */
 export async function loadCandidates(db: Executor, matchKey: MatchKey, keys: ReadonlySet<string>, localUsers: Map<number, LocalUserState>): Promise<Map<string, number[]>> {
   const candidatesByKey = new Map<string, number[]>();
-  if (!keys.size) return candidatesByKey;
-  const column = matchKey === 'mail' ? sql`mail` : sql`login`;
-  const rows = await queryRows<{ id: number; k: string; login: string | null; mail: string | null; display_name: string | null; active: boolean }>(
+  const condition = matchKeyCondition(matchKey === 'mail' ? sql`mail` : sql`login`, keys);
+  if (!condition) return candidatesByKey;
+  const rows = await queryRows<{ id: number; login: string | null; mail: string | null; display_name: string | null; active: boolean }>(
     db,
-    sql`select id, lower(${column}) as k, login, mail, display_name, active from local_users
-        where lower(${column}) = any(${p([...keys])}::text[]) order by id`,
+    sql`select id, login, mail, display_name, active from local_users where ${condition} order by id`,
   );
   for (const r of rows) {
-    const list = candidatesByKey.get(r.k) ?? [];
+    // The key as the planner computes it (toLowerCase), whatever the server's locale.
+    const k = (matchKey === 'mail' ? r.mail : r.login)?.toLowerCase();
+    if (k === undefined || !keys.has(k)) continue;
+    const list = candidatesByKey.get(k) ?? [];
     list.push(r.id);
-    candidatesByKey.set(r.k, list);
+    candidatesByKey.set(k, list);
     localUsers.set(r.id, { id: r.id, login: r.login, mail: r.mail, displayName: r.display_name, active: r.active });
   }
   return candidatesByKey;

@@ -8,7 +8,8 @@ import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
 import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
 import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
-import { p } from './sql.ts';
+import { matchKeyCondition } from './match-keys.ts';
+import { p, unnest } from './sql.ts';
 
 export async function loadLinks(db: Executor, connection: string): Promise<LinkState[]> {
   const rows = await queryRows<{
@@ -77,14 +78,18 @@ async function loadGroupState(db: Executor, connection: string, snapshot: Direct
     sql`select directory_id, status, local_group_id from duplicates where connection = ${p(connection)} and status <> 'linked'`,
   );
   // Every name the snapshot uses: new groups may be duplicates, renamed ones may collide.
-  const names = [...new Set(snapshot.groups.map((g) => g.name.toLowerCase()))];
-  const groupRows = names.length
-    ? await queryRows<{ id: number; name: string; linked: boolean }>(
-        db,
-        sql`select g.id, g.name,
-                   exists(select 1 from group_links l where l.local_group_id = g.id and l.state = 'active') as linked
-            from local_groups g where lower(g.name) = any(${p(names)}::text[])`,
-      )
+  const names = new Set(snapshot.groups.map((g) => g.name.toLowerCase()));
+  // Names compared as the planner compares them (toLowerCase), whatever the server's locale.
+  const byName = matchKeyCondition(sql`g.name`, names);
+  const groupRows = byName
+    ? (
+        await queryRows<{ id: number; name: string; linked: boolean }>(
+          db,
+          sql`select g.id, g.name,
+                     exists(select 1 from group_links l where l.local_group_id = g.id and l.state = 'active') as linked
+              from local_groups g where ${byName}`,
+        )
+      ).filter((r) => names.has(r.name.toLowerCase()))
     : [];
   return {
     unlinked: new Set(unlinkedRows.map((r) => r.directory_id)),
@@ -136,10 +141,7 @@ export async function loadRecheckState(
   ask: { directoryIds: readonly string[]; groupNames: readonly string[]; matchKey?: MatchKey; userKeys?: readonly string[]; userIds: readonly number[]; groupIds: readonly number[] },
 ): Promise<RecheckState> {
   const { directoryIds, groupNames: names, userIds: userRefs, groupIds: groupRefs, userKeys = [] } = ask;
-  const column = ask.matchKey === 'mail' ? sql`mail` : sql`login`;
-  const takenKeys = userKeys.length
-    ? (await queryRows<{ k: string }>(db, sql`select distinct lower(${column}) as k from local_users where lower(${column}) = any(${p([...userKeys])}::text[])`)).map((r) => r.k)
-    : [];
+  const takenKeys = await loadTakenKeys(db, ask.matchKey === 'mail' ? 'mail' : 'login', userKeys);
   const mappingRows = directoryIds.length
     ? await queryRows<{ directory_id: string; status: string; local_user_id: number | null; in_scope: boolean }>(
         db,
@@ -147,8 +149,10 @@ export async function loadRecheckState(
             where connection = ${p(connection)} and directory_id = any(${p([...directoryIds])}::text[])`,
       )
     : [];
-  const takenNames = names.length
-    ? (await queryRows<{ n: string }>(db, sql`select lower(name) as n from local_groups where lower(name) = any(${p([...names])}::text[])`)).map((r) => r.n)
+  const byName = matchKeyCondition(sql`name`, names);
+  const wanted = new Set(names);
+  const takenNames = byName
+    ? (await queryRows<{ n: string }>(db, sql`select name as n from local_groups where ${byName}`)).map((r) => r.n.toLowerCase()).filter((n) => wanted.has(n))
     : [];
   const activeUsers = userRefs.length
     ? (await queryRows<{ id: number; active: boolean }>(db, sql`select id, active from local_users where id = any(${p([...userRefs])}::int[])`)).map((r) => [r.id, r.active] as const)
@@ -168,4 +172,31 @@ export async function loadRecheckState(
     claimed: new Set(claimed),
     groupsAlive: new Set(groupsAlive),
   };
+}
+
+/** The keys (lower case, as toLowerCase gives them) of `keys` that a local user has. */
+async function loadTakenKeys(db: Executor, column: 'mail' | 'login', keys: readonly string[]): Promise<string[]> {
+  const condition = matchKeyCondition(sql`${sql.identifier(column)}`, keys);
+  if (!condition) return [];
+  const wanted = new Set(keys);
+  const found = await queryRows<{ v: string }>(db, sql`select distinct ${sql.identifier(column)} as v from local_users where ${condition}`);
+  return found.map((r) => r.v.toLowerCase()).filter((k) => wanted.has(k));
+}
+
+/** What a held plan's membership removals meet now: the members each deleted group has, and the pairs (group, user) still present. */
+export async function loadRemovalState(
+  db: Executor,
+  deletedGroupIds: readonly number[],
+  pairs: { readonly groups: readonly number[]; readonly users: readonly number[] },
+): Promise<{ memberCounts: ReadonlyMap<number, number>; present: ReadonlySet<string> }> {
+  const counts = deletedGroupIds.length
+    ? await queryRows<{ g: number; n: number }>(db, sql`select group_id as g, count(*)::int as n from memberships where group_id = any(${p([...deletedGroupIds])}::int[]) group by group_id`)
+    : [];
+  const present = pairs.groups.length
+    ? await queryRows<{ g: number; u: number }>(
+        db,
+        sql`select m.group_id as g, m.user_id as u from memberships m join ${unnest([[pairs.groups, 'int'], [pairs.users, 'int']])} as d(g, u) on m.group_id = d.g and m.user_id = d.u`,
+      )
+    : [];
+  return { memberCounts: new Map(counts.map((r) => [r.g, r.n])), present: new Set(present.map((r) => `${r.g}:${r.u}`)) };
 }

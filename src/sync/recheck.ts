@@ -5,7 +5,7 @@
  */
 import type { MatchKey } from '../domain/types.ts';
 import type { Executor } from '../store/db.ts';
-import { loadRecheckState } from '../store/sync-state.ts';
+import { loadRecheckState, loadRemovalState } from '../store/sync-state.ts';
 import type { LinkState, Ref, SyncPlan } from './plan.ts';
 
 export async function recheckPlan(db: Executor, plan: SyncPlan, links: readonly LinkState[], matchKey: MatchKey): Promise<{ plan: SyncPlan; dropped: number }> {
@@ -52,13 +52,17 @@ export async function recheckPlan(db: Executor, plan: SyncPlan, links: readonly 
       addUser.push(u);
     } else dropped++;
   });
+  const removals = await recheckRemovals(db, plan);
   const checked: SyncPlan = {
     ...plan,
     groups: {
       ...plan.groups,
       create: groupsCreate,
       update: keep(plan.groups.update, (u) => linkById.has(u.linkId)),
-      delete: keep(plan.groups.delete, (d) => linkById.get(d.linkId)?.localGroupId === d.localGroupId),
+      delete: keep(plan.groups.delete, (d) => linkById.get(d.linkId)?.localGroupId === d.localGroupId).map((d) => ({
+        ...d,
+        members: d.localGroupId === null ? 0 : (removals.memberCounts.get(d.localGroupId) ?? 0),
+      })),
       relink: keep(plan.groups.relink, (r) => linkById.has(r.linkId)),
     },
     users: {
@@ -71,8 +75,26 @@ export async function recheckPlan(db: Executor, plan: SyncPlan, links: readonly 
         return !!m && m.status === 'mapped' && m.local_user_id === d.localUserId && m.in_scope && activeUsers.get(d.localUserId) === true;
       }),
     },
-    memberships: { ...plan.memberships, addGroup, addUser },
+    memberships: { addGroup, addUser, removeGroup: removals.removeGroup, removeUser: removals.removeUser },
   };
   // Counted once every list is filtered (the object above calls keep()).
   return { plan: checked, dropped };
+}
+
+/**
+ * Removals as the store holds them now (an admin may have removed a member meanwhile, another
+ * application added one), so the run records what the store loses: the members of each deleted
+ * group counted again, a membership to remove that is gone already left out (what the approver
+ * asked for is done: not counted as a dropped change).
+ */
+async function recheckRemovals(db: Executor, plan: SyncPlan) {
+  const { removeGroup, removeUser } = plan.memberships;
+  const deleted = plan.groups.delete.flatMap((d) => (d.localGroupId === null ? [] : [d.localGroupId]));
+  const { memberCounts, present } = await loadRemovalState(db, deleted, { groups: removeGroup, users: removeUser });
+  const kept = removeGroup.flatMap((g, k) => (present.has(`${g}:${removeUser[k]}`) ? [k] : []));
+  return {
+    memberCounts,
+    removeGroup: kept.map((k) => removeGroup[k]!),
+    removeUser: kept.map((k) => removeUser[k]!),
+  };
 }

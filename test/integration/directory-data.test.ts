@@ -90,6 +90,31 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     expect(ben?.display_name).toBe('Ben B');
   });
 
+  it("skips entries whose NUL byte is elsewhere: a new group's cn (its DN escaping it), a new user's mail, a synced user's mail", async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=nul-*)' } })]);
+    expect((await sync()).run.status).toBe('success');
+    await ldap.load(
+      `${person('nul-dan').replace('mail: nul-dan@example.org', `mail:: ${b64('dan\u0000@example.org')}`)}\n` +
+        `dn: cn=nul-zero\\00x,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn:: ${b64('nul-zero\u0000x')}\nmember: uid=nul-ann,ou=people,dc=example,dc=org\n\n` +
+        `dn: cn=nul-team,ou=groups,dc=example,dc=org\nchangetype: modify\nadd: member\nmember: uid=nul-dan,ou=people,dc=example,dc=org\n\n` +
+        `dn: uid=nul-cat,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: mail\nmail:: ${b64('cat\u0000@example.org')}\n`,
+    );
+    const result = await sync();
+    expect(result.run.error ?? result.run.status).toBe('partial');
+    const skipped = result.run.skipped as Array<{ ref: string; kind?: string; reason: string }>;
+    const reasonOf = (ref: string) => skipped.find((s) => s.ref === ref)?.reason;
+    expect(reasonOf('uid=nul-dan,ou=people,dc=example,dc=org')).toMatch(/^mail holds a NUL byte/);
+    expect(reasonOf('uid=nul-cat,ou=people,dc=example,dc=org')).toMatch(/^mail holds a NUL byte/);
+    expect(skipped.find((s) => s.kind === 'group')?.reason).toMatch(/^name holds a NUL byte/);
+    for (const s of skipped) expect(JSON.stringify(s)).not.toContain('\\u0000');
+    // The new user and the new group are not created; the synced user keeps her account and memberships.
+    expect(await rows(app, `select 1 from local_groups where name like 'nul-zero%'`)).toEqual([]);
+    expect(await rows(app, `select 1 from local_users where login = 'nul-dan'`)).toEqual([]);
+    expect(await membersOf(app, 'nul-team')).toEqual(['nul-ann', 'nul-ben']);
+    expect(await membersOf(app, 'nul-other')).toEqual(['nul-cat']);
+    expect(result.run).toMatchObject({ usersDeactivated: 0, groupsDeleted: 0, membershipsRemoved: 0 });
+  });
+
   it("resolves uniqueMember values with an optional UID (#'bits'B) and lists dangling member values with their group", async () => {
     await ldap.load(
       'dn: cn=uid-team,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: uid-team\n' +
@@ -106,6 +131,25 @@ describe.each(DRIVERS)('directory data on %s', (driver: Driver) => {
     ]);
     // A member value left out is listed, but it is no user or group that failed.
     expect(result.run.summary).toMatchObject({ users: { failed: 0 }, groups: { failed: 0 } });
+  });
+
+  it('resolves uniqueMember values with an optional UID of any length, in another spelling of the DN, and naming a nested group', async () => {
+    await ldap.load(
+      'dn: cn=uid-inner,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: uid-inner\n' +
+        "uniqueMember: uid=nul-cat,ou=people,dc=example,dc=org#'1'B\n\n" +
+        'dn: cn=uid-outer,ou=groups,dc=example,dc=org\nobjectClass: groupOfUniqueNames\ncn: uid-outer\n' +
+        "uniqueMember: uid=nul-ann,ou=people,dc=example,dc=org#''B\n" +
+        "uniqueMember: UID=Nul-Ben, OU=People,DC=Example,DC=ORG#'0110100111'B\n" +
+        "uniqueMember: cn=uid-inner,ou=groups,dc=example,dc=org#'0'B\n" +
+        "uniqueMember: uid=ghost,ou=people,dc=example,dc=org#'11'B\n",
+    );
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { filter: '(cn=uid-outer)' } })]);
+    const result = await sync();
+    expect(result.run.error ?? result.run.status).toBe('partial');
+    expect(await membersOf(app, 'uid-outer')).toEqual(['nul-ann', 'nul-ben', 'nul-cat']);
+    expect(result.run.skipped).toEqual([
+      { ref: 'cn=uid-outer,ou=groups,dc=example,dc=org', kind: 'member', reason: expect.stringMatching(/^member "uid=ghost,ou=people,dc=example,dc=org(#'11'B)?" names no entry \(dangling\); left out of the group$/) },
+    ]);
   });
 
   it('finds a user or group typed as a DN however it is spelled (escapes, case, spaces, multi-valued RDN order)', async () => {
@@ -228,5 +272,29 @@ describe('directory data from Entra ID', () => {
     expect(second.run.skipped).toEqual([{ ref: 'ann@corp.example', kind: 'user', id: ann, reason: expect.stringMatching(/^displayName holds a NUL byte/) }]);
     expect(second.run).toMatchObject({ usersDeactivated: 0, membershipsRemoved: 0 });
     expect(await membersOf(app, 'app-team')).toEqual(['ann@corp.example', 'ben@corp.example']);
+  });
+
+  it("skips a synced group whose displayName and a new user whose mail hold a NUL byte; the group keeps its members", async () => {
+    const [ann, ben, cat] = [guid(1, 1), guid(1, 2), guid(1, 3)];
+    graph.addUser({ id: ann, userPrincipalName: 'ann@corp.example', mail: 'ann@example.org', displayName: 'Ann', accountEnabled: true });
+    graph.addUser({ id: ben, userPrincipalName: 'ben@corp.example', mail: 'ben@example.org', displayName: 'Ben', accountEnabled: true });
+    const team = graph.addGroup({ id: guid(2, 1), displayName: 'app-team', description: null, members: [ann] });
+    graph.addGroup({ id: guid(2, 2), displayName: 'app-other', description: null, members: [ben] });
+    app = await createTestApp('postgres', [entraConnection(graph, { groups: { filter: "startswith(displayName,'app-')" } })]);
+    const sync = () => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+    expect((await sync()).run.status).toBe('success');
+
+    graph.updateGroup(team.id, { displayName: 'app-team\u0000' });
+    graph.addUser({ id: cat, userPrincipalName: 'cat@corp.example', mail: 'cat\u0000@example.org', displayName: 'Cat', accountEnabled: true });
+    graph.addMember(guid(2, 2), cat);
+    graph.updateGroup(guid(2, 2), { description: 'still fine' });
+    const second = await sync();
+    expect(second.run.error ?? second.run.status).toBe('partial');
+    const skipped = second.run.skipped as Array<{ ref: string; kind?: string; reason: string }>;
+    expect(skipped.find((x) => x.kind === 'group')?.reason).toMatch(/^name holds a NUL byte/);
+    expect(skipped.find((x) => x.kind === 'user')).toMatchObject({ ref: 'cat@corp.example', reason: expect.stringMatching(/^mail holds a NUL byte/) });
+    expect(second.run).toMatchObject({ groupsDeleted: 0, membershipsRemoved: 0 });
+    expect(await membersOf(app, 'app-team')).toEqual(['ann@corp.example']);
+    expect(await rows(app, `select description from local_groups where name = 'app-other'`)).toEqual([{ description: 'still fine' }]);
   });
 });
