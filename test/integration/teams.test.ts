@@ -159,6 +159,22 @@ describe('Teams surface', () => {
     expect(run).toMatchObject({ status: 'success', trigger: 'chat' });
   });
 
+  it('starts a sync from a "Sync now" button even when its first answer cannot be posted, and the result reaches the conversation', async () => {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const health = await h.say('health');
+    const before = h.connector.calls.length;
+    h.connector.failNext(1, 'reply', 400);
+    const clicked = await h.click(button(health.card, 'sync.start'), health.id);
+    expect(clicked.card).toBeNull(); // the health card stays; the sync answers in a message of its own
+    const result = await h.connector.waitFor(
+      (calls) => calls.slice(before).find((c) => (BotConnector.isPost(c) || c.kind === 'update') && c.status < 300 && /Run #1 of corp/.test(cardTexts(h!.connector.cards((x) => x === c)[0]?.card).join('\n'))),
+      60_000, // a sync in a worker thread, on a shared machine
+    );
+    expect(result).toBeDefined();
+    expect(h.connector.calls.slice(before).filter((c) => c.kind === 'reply').map((c) => c.status)[0]).toBe(400);
+    expect(await rowsOf(h, 'select status, trigger from runs')).toEqual([{ status: 'success', trigger: 'chat' }]);
+  });
+
   it('says "already running" for a second sync while one runs', async () => {
     h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] }, timeoutSeconds: 10 })]);
     ldap.pause();
