@@ -36,6 +36,8 @@ export const chatEnvSchema = z.object({
   MICROSOFT_APP_PASSWORD: z.string().optional(),
   MICROSOFT_APP_TENANT_ID: z.string().optional(),
   MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+  /** The Bot Framework OpenID metadata document the tokens of Teams requests are checked against (default the public cloud's). */
+  MICROSOFT_BOT_OPENID_METADATA: z.string().url().optional(),
   /** Slack: enabled when SLACK_BOT_TOKEN is set; HTTP mode needs the signing secret, Socket Mode the app token. */
   SLACK_BOT_TOKEN: z.string().optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
@@ -53,6 +55,8 @@ export interface TeamsConfig {
   readonly appPassword: string | null;
   readonly tenantId: string | null;
   readonly appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+  /** Where the keys of the Bot Framework's tokens are published; unset: botbuilder's default (the public cloud). */
+  readonly openIdMetadataUrl?: string | null;
 }
 
 export interface SlackConfig {
@@ -72,7 +76,7 @@ export function teamsConfig(e: ChatEnv): TeamsConfig {
   if (appId && e.MICROSOFT_APP_TYPE === 'SingleTenant' && !e.MICROSOFT_APP_TENANT_ID) {
     throw new GroupsyncError('CONFIG_INVALID', 'the environment is not valid:\n  MICROSOFT_APP_TENANT_ID: a SingleTenant bot needs its tenant id');
   }
-  return { appId, appPassword: appId ? appPassword : null, tenantId: e.MICROSOFT_APP_TENANT_ID || null, appType: e.MICROSOFT_APP_TYPE };
+  return { appId, appPassword: appId ? appPassword : null, tenantId: e.MICROSOFT_APP_TENANT_ID || null, appType: e.MICROSOFT_APP_TYPE, openIdMetadataUrl: e.MICROSOFT_BOT_OPENID_METADATA ?? null };
 }
 
 export function slackConfig(e: ChatEnv): SlackConfig | null {

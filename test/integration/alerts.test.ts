@@ -14,7 +14,7 @@ import { ADMIN, BOT_TOKEN, SIGNING_SECRET, postSlack, slashCommand } from '../su
 import { SlackApi, blockButtons, blockTexts, unescapeMrkdwn } from '../support/slack-api.ts';
 import { TEST_RETRY } from '../support/slack-service.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
-import { ALICE, cardActions, cardTexts, channelMention, postActivity } from '../support/teams.ts';
+import { ALICE, actionInvoke, cardActions, cardTexts, channelMention, postActivity } from '../support/teams.ts';
 
 const CHAT = { admins: { teams: [ALICE.aadObjectId], slack: [ADMIN.id] } };
 const TEAMS_CHANNEL = '19:flood@thread.tacv2';
@@ -114,6 +114,18 @@ describe.each(DRIVERS)('alerts on %s', (driver) => {
     expect(slackCard).not.toContain(name(10));
     expect(slackCard).toContain(`…and ${LINKS - 10} more: type "health" to see them all`);
     expect(blockButtons(slack[0]!.blocks).map((b) => b.label)).toEqual(['Conflicts', 'Duplicates', 'Health', 'Status']);
+    // Its Health button pages through every link, red first, in a message of its own (the alert stays).
+    const healthButton = cardActions(teams[0]!.card).find((a) => a.title === 'Health')!;
+    const beforeClick = h.connector.calls.length;
+    expect((await postActivity(h.service.url, actionInvoke(h.connector.url, healthButton.verb, healthButton.data, teams[0]!.activityId!, ALICE, TEAMS_CHANNEL))).status).toBe(200);
+    const healthCall = await h.connector.waitFor((calls) => calls.slice(beforeClick).find((c) => BotConnector.isPost(c) && c.status === 201 && cardTexts(c.body)[0] === 'Sync health'));
+    const healthCard = h.connector.cards((c) => c === healthCall)[0]!.card;
+    const healthText = cardTexts(healthCard).join('\n');
+    for (let i = 0; i < 20; i++) expect(healthText).toContain(name(i));
+    expect(healthText).not.toContain(name(20));
+    expect(healthText).toMatch(new RegExp(`1–20 of ${LINKS}`));
+    expect(cardActions(healthCard).find((a) => a.title === 'Next ▶')?.data).toMatchObject({ view: 'health', offset: 20 });
+    expect(teamsUpdates(h, teams[0]!.activityId!)).toHaveLength(0);
 
     // A link leaves the incident (jdoe no longer in flood-000): the same message is updated.
     await ldap.load(`dn: cn=${name(0)},ou=groups,dc=example,dc=org\nchangetype: modify\ndelete: member\nmember: uid=jdoe,ou=people,dc=example,dc=org\n`);

@@ -348,6 +348,21 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(app.notifier.events.at(-1)?.type).toBe('run.failed');
   });
 
+  it('a run that fails while applying records the apply phase, everything it read and its directory requests', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    // The store refuses every new local user (a trigger of the PostgreSQL server): the apply fails.
+    await app.store.db.execute(sql.raw(`create function refuse_user() returns trigger language plpgsql as $$ begin raise exception 'no new users today'; end $$`));
+    await app.store.db.execute(sql.raw(`create trigger refuse_user before insert on local_users for each row execute function refuse_user()`));
+    const before = await storeFingerprint(app);
+    const result = await sync();
+    expect(result.run.status).toBe('failed');
+    expect(result.run.error).toMatch(/no new users today/);
+    expect(result.run.stats).toMatchObject({ phase: 'apply', readPhase: expect.any(String), readCount: expect.any(Number), requests: expect.any(Number), retries: 0, ms: expect.any(Number) });
+    expect(result.run.stats.readCount).toBeGreaterThan(0);
+    expect(result.run.stats.requests).toBeGreaterThanOrEqual(3);
+    expect(await storeFingerprint(app)).toBe(before);
+  });
+
   it('a directory killed mid-read leaves the store untouched', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap, { pageSize: 100 })]);
     const before = await storeFingerprint(app);

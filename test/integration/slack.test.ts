@@ -467,6 +467,18 @@ describe('Slack surface', () => {
     expect(h.shown(result!).text).toMatch(/^Run #1 of corp succeeded/);
   });
 
+  it('starts a sync from a "Sync now" button even when its "starting…" message cannot be posted, and posts the result as a new message', async () => {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const health = await h.command('health');
+    h.api.failNext('chat.postMessage', 1, 'fatal_error');
+    const calls = await h.click(health, button(health, 'sync.start'));
+    expect(calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.response.ok)).toEqual([false, true]);
+    expect(await rowsOf(h, 'select id, status, trigger from runs')).toEqual([{ id: 1, status: 'success', trigger: 'chat' }]);
+    const posted = calls.filter((c) => c.method === 'chat.postMessage' && c.response.ok).map((c) => String(c.response.ts));
+    expect(h.shown({ channel: CHANNEL.id, ts: posted[0]! }).text).toMatch(/^Run #1 of corp succeeded/);
+    expect(h.shown(health).updates).toBe(0);
+  });
+
   it('dry runs are for admins and take no run lock: a dry run goes ahead while a sync holds the connection', async () => {
     h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
     const viewer = await h.command('sync corp --dry-run', { user: VIEWER });

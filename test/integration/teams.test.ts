@@ -3,6 +3,9 @@
  * at /api/messages, whose replies, card updates and proactive alerts go to a loopback Bot
  * Connector; the directory is a real slapd, the store PostgreSQL.
  */
+import { generateKeyPairSync, sign as signWith } from 'node:crypto';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/store/db.ts';
@@ -157,6 +160,22 @@ describe('Teams surface', () => {
     expect(result).toBeDefined();
     const [run] = await rowsOf<{ status: string; trigger: string }>(h, 'select status, trigger from runs');
     expect(run).toMatchObject({ status: 'success', trigger: 'chat' });
+  });
+
+  it('starts a sync from a "Sync now" button even when its first answer cannot be posted, and the result reaches the conversation', async () => {
+    h = await harness('postgres', [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    const health = await h.say('health');
+    const before = h.connector.calls.length;
+    h.connector.failNext(1, 'reply', 400);
+    const clicked = await h.click(button(health.card, 'sync.start'), health.id);
+    expect(clicked.card).toBeNull(); // the health card stays; the sync answers in a message of its own
+    const result = await h.connector.waitFor(
+      (calls) => calls.slice(before).find((c) => (BotConnector.isPost(c) || c.kind === 'update') && c.status < 300 && /Run #1 of corp/.test(cardTexts(h!.connector.cards((x) => x === c)[0]?.card).join('\n'))),
+      60_000, // a sync in a worker thread, on a shared machine
+    );
+    expect(result).toBeDefined();
+    expect(h.connector.calls.slice(before).filter((c) => c.kind === 'reply').map((c) => c.status)[0]).toBe(400);
+    expect(await rowsOf(h, 'select status, trigger from runs')).toEqual([{ status: 'success', trigger: 'chat' }]);
   });
 
   it('says "already running" for a second sync while one runs', async () => {
@@ -554,5 +573,57 @@ describe('Teams surface with a bot registration (authenticated mode)', () => {
     expect(connector.calls).toEqual([]);
     expect(await queryRows(service.app.store.db, sql`select id from runs`)).toEqual([]);
     expect(await queryRows(service.app.store.db, sql`select id from audit_log`)).toEqual([]);
+  });
+
+  /** A token signed with `key` (RS256), of the Bot Framework's issuer, for this bot. */
+  const signedJwt = (key: ReturnType<typeof generateKeyPairSync>['privateKey'], kid: string, claims: Record<string, unknown>) => {
+    const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const body = `${part({ alg: 'RS256', typ: 'JWT', kid })}.${part({ iss: 'https://api.botframework.com', aud: APP_ID, ...claims })}`;
+    return `${body}.${signWith('sha256', Buffer.from(body), key).toString('base64url')}`;
+  };
+  const APP_ID = '3f1c0c55-8a0e-4a51-9d0e-5b1f7c2a9e10';
+
+  it('answers 401 without internals when the key endpoint cannot be reached, and to an expired or forged token checked against published keys', async () => {
+    // The Bot Framework's OpenID metadata and keys on a loopback server: one published key.
+    const published = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const asked: string[] = [];
+    const keys: Server = createHttpServer((req, res) => {
+      asked.push(req.url ?? '');
+      const base = `http://127.0.0.1:${(keys.address() as AddressInfo).port}`;
+      const body = req.url === '/openid' ? { issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys` } : { keys: [{ ...published.publicKey.export({ format: 'jwk' }), kid: 'published', use: 'sig', endorsements: ['msteams'] }] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => keys.listen(0, '127.0.0.1', resolve));
+    const closed = createTcpServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const teams = (openIdMetadataUrl: string) => ({ appId: APP_ID, appPassword: 'client-secret', tenantId: null, appType: 'MultiTenant' as const, openIdMetadataUrl });
+    const ldapConn = ldapConnection(ldap, { groups: { list: ['app-ops'] } });
+    connector = await new BotConnector().start();
+    const activity = personalMessage(connector.url, 'sync corp');
+    const now = Math.floor(Date.now() / 1000);
+    try {
+      // The key endpoint is out of reach (nothing listens there): refused, and the answer says nothing of why.
+      service = await startTestService('postgres', [ldapConn], { chat: CHAT, teams: teams(`http://127.0.0.1:${closedPort}/openid`) });
+      for (const exp of [now + 600, now - 3600]) {
+        const r = await postActivity(service.url, activity, { authorization: `Bearer ${signedJwt(other.privateKey, 'published', { serviceurl: connector.url, exp })}` });
+        expect(r).toEqual({ status: 401, body: { error: 'not authenticated' } });
+      }
+      await service.close();
+      // The keys are published: an expired token signed with the published key, and one whose
+      // signature is not the key's, are refused alike.
+      service = await startTestService('postgres', [ldapConn], { chat: CHAT, teams: teams(`http://127.0.0.1:${(keys.address() as AddressInfo).port}/openid`) });
+      const expired = await postActivity(service.url, activity, { authorization: `Bearer ${signedJwt(published.privateKey, 'published', { serviceurl: connector.url, exp: now - 3600 })}` });
+      const forged = await postActivity(service.url, activity, { authorization: `Bearer ${signedJwt(other.privateKey, 'published', { serviceurl: connector.url, exp: now + 600 })}` });
+      for (const r of [expired, forged]) expect(r).toEqual({ status: 401, body: { error: 'not authenticated' } });
+      expect(asked).toEqual(expect.arrayContaining(['/openid', '/keys']));
+      expect(connector.calls).toEqual([]);
+      expect(await queryRows(service.app.store.db, sql`select id from runs`)).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => keys.close(() => resolve()));
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdaptiveCardActionExecuteResponseType, Application, TeamsAdapter, TurnState } from '@microsoft/teams-ai';
-import { type Activity, ActivityTypes, CardFactory, type ConversationReference, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
+import { type Activity, ActivityTypes, CallerIdConstants, CardFactory, type ConversationReference, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
 import type { TeamsConfig } from '../../config.ts';
 import { describeError } from '../../errors.ts';
 import { readJson, refuse, type Route } from '../../http.ts';
@@ -140,6 +140,23 @@ function writeJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * The public cloud's Bot Framework settings with another OpenID metadata document: botbuilder takes
+ * any one of them as a custom cloud that needs them all (its defaults apply only when none is set).
+ */
+function publicCloudWith(openIdMetadataUrl: string) {
+  return {
+    ValidateAuthority: true,
+    ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+    ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+    OAuthUrl: 'https://api.botframework.com',
+    ToBotFromChannelOpenIdMetadataUrl: openIdMetadataUrl,
+    ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+    CallerId: CallerIdConstants.PublicAzureChannel,
+  };
+}
+
 export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   const { config, chat } = deps;
   const logger = deps.logger.child({ surface: 'teams' });
@@ -151,6 +168,7 @@ export function createTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
           MicrosoftAppPassword: config.appPassword ?? undefined,
           MicrosoftAppType: config.appType,
           MicrosoftAppTenantId: config.tenantId ?? undefined,
+          ...(config.openIdMetadataUrl ? publicCloudWith(config.openIdMetadataUrl) : {}),
         }
       : {},
   );
