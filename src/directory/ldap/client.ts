@@ -29,6 +29,7 @@ import type { ChangeTracker } from './changes.ts';
 import { readIncremental } from './incremental.ts';
 import { findMemberPath } from './member-path.ts';
 import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
+import { readAhead } from './read-ahead.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { createDirSyncTracker } from './dirsync.ts';
 import { supportsDirSync } from './dirsync-dse.ts';
@@ -227,14 +228,11 @@ export class LdapSource implements DirectorySource {
           paged: { pageSize },
           explicitBufferAttributes: buffers,
         });
-        // A page is asked for when the one before it is consumed; the last answer asks for none.
-        counter.requests++;
+        // The next page is asked for as soon as one arrives (read-ahead.ts); one request per page.
         try {
-          for await (const page of pages) {
+          for await (const page of readAhead(pages, () => counter.requests++)) {
             yield page.searchEntries.map((e: Entry) => toRawEntry(e));
-            counter.requests++;
           }
-          counter.requests--;
         } catch (error) {
           // The server says only "Code: 0x20" (AD adds a multi-line diagnostic): name the base searched.
           if (error instanceof NoSuchObjectError) {
