@@ -171,6 +171,29 @@ function escapeValue(value: string): string {
 
 const SIMPLE = /^[^\\"+#;]*$/;
 
+/** Normalised parents of simple DNs (see normalizeDn), at most PARENTS_KEPT of them. */
+const parents = new Map<string, string>();
+const PARENTS_KEPT = 4096;
+
+/** The normal form of parts[from..to) of a simple DN (no escapes, quotes or multi-valued RDNs), joined by commas. */
+function simpleParts(dn: string, parts: readonly string[], from: number, to: number): string {
+  let out = '';
+  for (let k = from; k < to; k++) {
+    const part = parts[k]!;
+    const eq = part.indexOf('=');
+    if (eq <= 0) {
+      if (parts.length === 1 && part.trim() === '') return '';
+      throw new DnSyntaxError(dn, `"${part}" is not type=value`);
+    }
+    const type = part.slice(0, eq).trim().toLowerCase();
+    if (!type) throw new DnSyntaxError(dn, 'empty attribute type');
+    if (!TYPE.test(type)) throw new DnSyntaxError(dn, `"${type}" is not an attribute type`);
+    const value = foldValue(part.slice(eq + 1));
+    out += (k > from ? ',' : '') + type + '=' + escapeValue(value);
+  }
+  return out;
+}
+
 /**
  * The comparison key of a DN. Throws DnSyntaxError for a value that is not a DN.
  * The common case (no escapes, quotes or multi-valued RDNs) takes a fast path.
@@ -178,21 +201,17 @@ const SIMPLE = /^[^\\"+#;]*$/;
 export function normalizeDn(dn: string): string {
   if (SIMPLE.test(dn)) {
     const parts = dn.split(',');
-    let out = '';
-    for (let k = 0; k < parts.length; k++) {
-      const part = parts[k]!;
-      const eq = part.indexOf('=');
-      if (eq <= 0) {
-        if (parts.length === 1 && part.trim() === '') return '';
-        throw new DnSyntaxError(dn, `"${part}" is not type=value`);
-      }
-      const type = part.slice(0, eq).trim().toLowerCase();
-      if (!type) throw new DnSyntaxError(dn, 'empty attribute type');
-      if (!TYPE.test(type)) throw new DnSyntaxError(dn, `"${type}" is not an attribute type`);
-      const value = foldValue(part.slice(eq + 1));
-      out += (k ? ',' : '') + type + '=' + escapeValue(value);
+    if (parts.length < 3) return simpleParts(dn, parts, 0, parts.length);
+    // The parent (all but the first RDN) is shared by thousands of DNs: normalised once.
+    const first = simpleParts(dn, parts, 0, 1);
+    const rest = dn.slice(parts[0]!.length + 1);
+    let parent = parents.get(rest);
+    if (parent === undefined) {
+      parent = simpleParts(dn, parts, 1, parts.length);
+      if (parents.size >= PARENTS_KEPT) parents.clear();
+      parents.set(rest, parent);
     }
-    return out;
+    return `${first},${parent}`;
   }
   return parseDn(dn)
     .map((rdn) =>

@@ -29,6 +29,8 @@ import type { ChangeTracker } from './changes.ts';
 import { readIncremental } from './incremental.ts';
 import { findMemberPath } from './member-path.ts';
 import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
+import { readAhead } from './read-ahead.ts';
+import { enableLeanEntries, leanBufferAttributes, rawEntryOf } from './entry-decoder.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { createDirSyncTracker } from './dirsync.ts';
 import { supportsDirSync } from './dirsync-dse.ts';
@@ -214,9 +216,10 @@ export class LdapSource implements DirectorySource {
   #access(session: Session, profile: VendorProfile): EntryAccess {
     const { client } = session;
     const pageSize = this.#options.pageSize;
-    // ldapts returns an attribute as bytes only when its name matches one listed here exactly (case
-    // included); AD spells it `objectGUID` whatever case the configuration uses.
-    const buffers = profile.idIsGuid ? [...new Set([profile.id, 'objectGUID', profile.id.toLowerCase()])] : [];
+    // An attribute comes as bytes only when its name matches one listed here exactly (case included;
+    // AD spells it `objectGUID` whatever the configuration says); the list marks these searches for entry-decoder.ts.
+    enableLeanEntries(client);
+    const buffers = leanBufferAttributes(profile.idIsGuid ? [...new Set([profile.id, 'objectGUID', profile.id.toLowerCase()])] : []);
     const counter = this.#requests;
     return {
       async *search(base, filter, attributes) {
@@ -227,14 +230,11 @@ export class LdapSource implements DirectorySource {
           paged: { pageSize },
           explicitBufferAttributes: buffers,
         });
-        // A page is asked for when the one before it is consumed; the last answer asks for none.
-        counter.requests++;
+        // The next page is asked for as soon as one arrives (read-ahead.ts); one request per page.
         try {
-          for await (const page of pages) {
-            yield page.searchEntries.map((e: Entry) => toRawEntry(e));
-            counter.requests++;
+          for await (const page of readAhead(pages, () => counter.requests++)) {
+            yield page.searchEntries.map((e: Entry) => rawEntryOf(e, toRawEntry));
           }
-          counter.requests--;
         } catch (error) {
           // The server says only "Code: 0x20" (AD adds a multi-line diagnostic): name the base searched.
           if (error instanceof NoSuchObjectError) {
@@ -256,7 +256,7 @@ export class LdapSource implements DirectorySource {
             attributes: [...attributes],
             explicitBufferAttributes: buffers,
           });
-          return searchEntries[0] ? toRawEntry(searchEntries[0]) : null;
+          return searchEntries[0] ? rawEntryOf(searchEntries[0], toRawEntry) : null;
         } catch (error) {
           if (error instanceof NoSuchObjectError) return null;
           throw error;

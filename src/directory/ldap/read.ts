@@ -47,9 +47,10 @@ export function looksLikeDn(ref: string): boolean {
 
 /** The attributes a scope read asks for: of users, of groups, of an entry that may be either. */
 export function scopeAttributes(p: VendorProfile): { userAttributes: string[]; groupAttributes: string[]; anyAttributes: string[] } {
-  const userAttributes = unique(['objectClass', p.id, p.login, p.mail, p.displayName, 'cn', ...(p.disabled ? [p.disabled] : [])]);
+  // The user scan's filter names users: their objectClass values (four a user on OpenLDAP) are not needed.
+  const userAttributes = unique([p.id, p.login, p.mail, p.displayName, 'cn', ...(p.disabled ? [p.disabled] : [])]);
   const groupAttributes = unique(['objectClass', p.id, p.groupName, p.groupDescription, ...p.member]);
-  return { userAttributes, groupAttributes, anyAttributes: unique([...userAttributes, ...groupAttributes]) };
+  return { userAttributes, groupAttributes, anyAttributes: unique(['objectClass', ...userAttributes, ...groupAttributes]) };
 }
 
 /** The filter selecting the linked groups of a scope (under the group base), or null. */
@@ -144,13 +145,15 @@ async function scanUsers(
   for await (const page of access.search(layout.userBase, layout.userFilter, userAttributes)) {
     for (const entry of page) {
       counters.entries++;
-      let key: string;
-      try {
-        key = normalizeDn(entry.dn);
-      } catch {
-        continue; // not reached by any group
+      // A member value spelled as the entry's DN names its node: no DN to normalise.
+      let node = graph.spelled(entry.dn);
+      if (node === undefined) {
+        try {
+          node = graph.nodeIndex.get(normalizeDn(entry.dn));
+        } catch {
+          continue; // not reached by any group
+        }
       }
-      const node = graph.nodeIndex.get(key);
       if (node !== undefined && graph.nodeKind[node] === UNKNOWN) addUser(graph, node, entry, layout.profile);
     }
     seen += page.length;

@@ -91,9 +91,15 @@ export interface GraphAnswer {
  */
 export function answer(graph: ScopeGraph, expansions: Map<number, Int32Array> = new Map()): GraphAnswer {
   const reached = reachedNodes(graph);
+  // Each reached user's id in an array by node: sorting and naming members look ids up there, not in the map.
+  const idOf = new Array<string>(graph.size);
   const userNodes: number[] = [];
-  for (const node of graph.users.keys()) if (reached[node]) userNodes.push(node);
-  userNodes.sort((a, b) => byString(graph.users.get(a)!.id, graph.users.get(b)!.id));
+  for (const [node, user] of graph.users) {
+    if (!reached[node]) continue;
+    userNodes.push(node);
+    idOf[node] = user.id;
+  }
+  userNodes.sort((a, b) => byString(idOf[a]!, idOf[b]!));
   const rank = new Int32Array(graph.size);
   const byRank = Int32Array.from(userNodes);
   userNodes.forEach((node, k) => (rank[node] = k));
@@ -109,7 +115,7 @@ export function answer(graph: ScopeGraph, expansions: Map<number, Int32Array> = 
     }
     const g = graph.groups.get(node)!;
     const memberIds = new Array<string>(members.length);
-    for (let k = 0; k < members.length; k++) memberIds[k] = graph.users.get(members[k]!)!.id;
+    for (let k = 0; k < members.length; k++) memberIds[k] = idOf[members[k]!] ?? graph.users.get(members[k]!)!.id;
     groups.push({ id: g.id, dn: g.dn, name: g.name, description: g.description, memberIds });
   }
   for (const node of [...expansions.keys()]) if (!graph.linked.has(node) || !graph.groups.has(node)) expansions.delete(node);

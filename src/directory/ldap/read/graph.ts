@@ -71,6 +71,11 @@ export class ScopeGraph {
     return index;
   }
 
+  /** The node a DN spelled exactly so was interned as, if any (no normalising). */
+  spelled(dn: string): number | undefined {
+    return this.#raw.get(dn);
+  }
+
   /** An entry's DN as a node; null (and a skipped entry) when it cannot be parsed. */
   intern(dn: string): number | null {
     const known = this.#raw.get(dn);
