@@ -120,8 +120,31 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
 
     const events: string[] = [];
     const store = await openEmbedded(events);
-    expect(events).toContain(`removed a stale postmaster.pid (its process ${other.pid} is no longer PostgreSQL)`);
+    expect(events).toContain(`removed a stale postmaster.pid (its process ${other.pid} is no longer this cluster's PostgreSQL)`);
     expect(await countConnections(store)).toBe(0);
+  });
+
+  it('a stale postmaster.pid whose process id now belongs to the PostgreSQL of another cluster is removed, with a message', async () => {
+    dataDir = freshDataDir();
+    await closeStore(await openEmbedded());
+    // Another cluster's server (after a reboot, the system's PostgreSQL may well get the old pid).
+    const otherDir = freshDataDir('groupsync-other-');
+    const other = await openStore({ dataDir: otherDir, maxConnections: 1 });
+    cleanups.push(() => rmSync(otherDir, { recursive: true, force: true }));
+    try {
+      const otherPid = embeddedServerPid(otherDir)!;
+      const { port } = JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')) as { port: number };
+      const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+      writeFileSync(pidFile, `${otherPid}\n${path.join(dataDir, 'postgres')}\n1796600000\n${port}\n\n127.0.0.1\n  1234  5678\nready   \n`);
+
+      const events: string[] = [];
+      const store = await openEmbedded(events);
+      expect(events).toContain(`removed a stale postmaster.pid (its process ${otherPid} is no longer this cluster's PostgreSQL)`);
+      expect(await countConnections(store)).toBe(0);
+      expect(embeddedServerPid(dataDir)).not.toBe(otherPid);
+    } finally {
+      await other.close();
+    }
   });
 
   it('a port taken by another program: the server moves to a free port and says so', async () => {
