@@ -5,7 +5,7 @@
  */
 import { type SpawnOptions, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
@@ -302,8 +302,27 @@ export class Cluster {
     }
   }
 
+  /**
+   * The cluster must belong to the account its server runs as (PostgreSQL refuses any other): a
+   * data folder copied as root without keeping owners (cp -r) is refused with the command that
+   * gives it back, instead of pg_ctl's "could not open PID file: Permission denied".
+   */
+  #checkOwner(): void {
+    const uid = this.#as.uid ?? process.getuid?.();
+    const owner = statSync(this.pgdata).uid;
+    if (uid === undefined || owner === uid) return;
+    const name = (id: number) => spawnSync('id', ['-nu', String(id)], { encoding: 'utf8' }).stdout?.trim() || `uid ${id}`;
+    const runner = name(uid);
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      `the embedded PostgreSQL cluster in ${this.pgdata} belongs to the account ${name(owner)}, but its server runs as ${runner} ` +
+        `(a data folder copied without keeping its owners?): give it back with chown -R ${runner}: ${this.pgdata}`,
+    );
+  }
+
   /** Starts the server detached; a port taken by another program moves the server to a free one. */
   async start(state: State): Promise<State> {
+    this.#checkOwner();
     for (let attempt = 0; ; attempt++) {
       if (!(await portIsFree(state.port))) {
         const moved = { ...state, port: await freePort() };
