@@ -290,6 +290,21 @@ describe('a data folder the server cannot use', () => {
   });
 });
 
+describe('a lock left by a process killed while it started or stopped the server', () => {
+  it('is waited for with a message saying so, and taken over once stale', async () => {
+    dataDir = freshDataDir();
+    mkdirSync(path.join(dataDir, 'postgres.lock')); // what proper-lockfile leaves when its holder is killed
+    const events: string[] = [];
+    const store = await openEmbedded(events);
+    expect(events[0]).toBe(
+      `waiting for ${path.join(dataDir, 'postgres.lock')}: another groupsync process is starting or stopping the embedded PostgreSQL ` +
+        '(a lock left by a process that was killed is taken over after 20 s)',
+    );
+    expect(events[1]).toMatch(/^initialised the embedded PostgreSQL cluster/);
+    expect(await countConnections(store)).toBe(0);
+  }, 120_000);
+});
+
 describe('a data folder copied without its owners', () => {
   it('a cluster copied as root (cp -r: now root\'s) is refused, naming the owner it needs and the command that gives it back; then it starts with its data', async () => {
     dataDir = freshDataDir();
