@@ -5,7 +5,7 @@
  */
 import { type SpawnOptions, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
@@ -110,12 +110,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Whether a live pid is a postgres server (Linux: its command name); elsewhere assumed so. */
-function isPostgres(pid: number): boolean {
+/**
+ * Whether a live pid is the server of the cluster in `pgdata` (Linux: a postgres process whose
+ * working folder is the cluster, as PostgreSQL's own are); elsewhere assumed so. A pid reused by
+ * another program, or by the PostgreSQL of another cluster, is not.
+ */
+function isServerOf(pid: number, pgdata: string): boolean {
+  if (!existsSync('/proc/self')) return true;
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres');
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres') && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(pgdata);
   } catch {
-    return !existsSync('/proc/self');
+    return false; // gone, or another user's process (ours runs as us, or as root is readable)
   }
 }
 
@@ -261,16 +266,17 @@ export class Cluster {
         this.#onEvent('the embedded PostgreSQL was not stopped cleanly (a crash?): it recovers as it starts');
         return null;
       }
-      if (!isPostgres(pid)) {
-        // Its pid now belongs to another program: PostgreSQL itself would refuse to start.
-        rmSync(pidFile, { force: true });
-        this.#onEvent(`removed a stale postmaster.pid (its process ${pid} is no longer PostgreSQL)`);
-        return null;
-      }
       if (!this.#isOurs(lines[1] ?? '')) {
         // A data folder copied while its server ran: the pid file names the original's server.
         rmSync(pidFile, { force: true });
         this.#onEvent(`removed a postmaster.pid of another cluster (${lines[1]}; a copy of a data folder?): this cluster starts its own server`);
+        return null;
+      }
+      if (!isServerOf(pid, this.pgdata)) {
+        // Its pid now belongs to another program (PostgreSQL itself would refuse to start), or to
+        // the server of another cluster (its port is not ours).
+        rmSync(pidFile, { force: true });
+        this.#onEvent(`removed a stale postmaster.pid (its process ${pid} is no longer this cluster's PostgreSQL)`);
         return null;
       }
       const status = (lines[7] ?? '').trim();
@@ -296,8 +302,27 @@ export class Cluster {
     }
   }
 
+  /**
+   * The cluster must belong to the account its server runs as (PostgreSQL refuses any other): a
+   * data folder copied as root without keeping owners (cp -r) is refused with the command that
+   * gives it back, instead of pg_ctl's "could not open PID file: Permission denied".
+   */
+  #checkOwner(): void {
+    const uid = this.#as.uid ?? process.getuid?.();
+    const owner = statSync(this.pgdata).uid;
+    if (uid === undefined || owner === uid) return;
+    const name = (id: number) => spawnSync('id', ['-nu', String(id)], { encoding: 'utf8' }).stdout?.trim() || `uid ${id}`;
+    const runner = name(uid);
+    throw new GroupsyncError(
+      'STORE_FAILED',
+      `the embedded PostgreSQL cluster in ${this.pgdata} belongs to the account ${name(owner)}, but its server runs as ${runner} ` +
+        `(a data folder copied without keeping its owners?): give it back with chown -R ${runner}: ${this.pgdata}`,
+    );
+  }
+
   /** Starts the server detached; a port taken by another program moves the server to a free one. */
   async start(state: State): Promise<State> {
+    this.#checkOwner();
     for (let attempt = 0; ; attempt++) {
       if (!(await portIsFree(state.port))) {
         const moved = { ...state, port: await freePort() };

@@ -50,15 +50,27 @@ export interface EmbeddedOptions {
 /** The advisory lock key attached processes share (any constant; "gsync" in ASCII). */
 const PRESENCE_KEY = 0x6773796e63;
 
-/** Takes the data folder's lock, waiting (up to 2 minutes) only while another process holds it. */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+/** A lock not refreshed for this long belongs to a process that was killed: it is taken over. */
+const LOCK_STALE_MS = 20_000;
+
+/**
+ * Takes the data folder's lock, waiting (up to 2 minutes) only while another process holds it;
+ * a wait past a second is said (a lock left by a killed process lasts until it is stale).
+ */
+async function lockDataDir(dataDir: string, onEvent: (message: string) => void): Promise<() => Promise<void>> {
   const lockfilePath = path.join(dataDir, 'postgres.lock');
   for (let waited = 0; ; waited += 100) {
     try {
-      return await lockfile.lock(dataDir, { lockfilePath, stale: 20_000, update: 5_000 });
+      return await lockfile.lock(dataDir, { lockfilePath, stale: LOCK_STALE_MS, update: 5_000 });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ELOCKED' && waited < 120_000) {
+        if (waited === 1_000) {
+          onEvent(
+            `waiting for ${lockfilePath}: another groupsync process is starting or stopping the embedded PostgreSQL ` +
+              `(a lock left by a process that was killed is taken over after ${LOCK_STALE_MS / 1000} s)`,
+          );
+        }
         await sleep(100);
         continue;
       }
@@ -73,8 +85,8 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   }
 }
 
-async function withFileLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
-  const release = await lockDataDir(dataDir);
+async function withFileLock<T>(dataDir: string, work: () => Promise<T>, onEvent: (message: string) => void): Promise<T> {
+  const release = await lockDataDir(dataDir, onEvent);
   try {
     return await work();
   } finally {
@@ -137,7 +149,7 @@ async function joinServer(cluster: Cluster, dataDir: string, onEvent: (message: 
       if (port === null) await cluster.stop().catch(() => undefined);
       throw refusedPassword(error, cluster.stateFile) ?? error;
     }
-  });
+  }, onEvent);
 }
 
 /** The server refused the password of postgres.json: that file is not the cluster's (copied from another data folder?). */
@@ -209,7 +221,7 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
         } catch (error) {
           onEvent(`could not leave the embedded PostgreSQL cleanly: ${describeError(error)}`);
         }
-      });
+      }, onEvent);
     },
   };
 }
