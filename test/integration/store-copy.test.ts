@@ -40,6 +40,21 @@ describe('bulkInsertPairs', () => {
     expect(stored).toEqual(b.map((v, k) => ({ a: a[k], b: v })));
   });
 
+  it('a load of many chunks (megabytes) stores every pair; one refused among them fails it all', async () => {
+    await store.db.execute(sql`delete from copy_pairs`);
+    const n = 400_000; // about 5 MB of text: several chunks in flight
+    const a = Int32Array.from({ length: n }, (_, k) => k % 1000);
+    const b = Int32Array.from({ length: n }, (_, k) => k);
+    await withTransaction(store.db, (tx) => bulkInsertPairs(tx, 'copy_pairs', ['a', 'b'], a, b));
+    const [stats] = await select<{ n: number; sa: string; sb: string }>(store, 'select count(*)::int as n, sum(a)::text as sa, sum(b)::text as sb from copy_pairs');
+    expect(stats).toEqual({ n, sa: String(a.reduce((x, y) => x + y, 0)), sb: String((n * (n - 1)) / 2) });
+    await store.db.execute(sql`delete from copy_pairs`);
+    b[10] = b[9]!;
+    a[10] = a[9]!; // a repeat near the start: the server fails while the client still sends
+    await expect(withTransaction(store.db, (tx) => bulkInsertPairs(tx, 'copy_pairs', ['a', 'b'], a, b))).rejects.toMatchObject({ code: '23505' });
+    expect(await select(store, 'select count(*)::int as n from copy_pairs')).toEqual([{ n: 0 }]);
+  });
+
   it('a pair the table refuses fails the transaction: nothing is kept', async () => {
     await store.db.execute(sql`delete from copy_pairs`);
     const a = Int32Array.of(1, 2, 1);
