@@ -64,7 +64,7 @@ export function bulkInsertPairs(tx: Executor, table: string, columns: readonly [
 
 /**
  * COPY of `count` encoded rows, sent in chunks of about 1 MB: the next chunk is encoded while the
- * one before goes out and the server loads it (at most two chunks held).
+ * server loads the previous one (the client waits only when the socket's buffer is full).
  */
 async function copyLines(tx: Executor, table: string, columns: readonly string[], count: number, encode: (index: number) => string): Promise<void> {
   if (count === 0) return;
@@ -85,17 +85,13 @@ async function copyLines(tx: Executor, table: string, columns: readonly string[]
   const stream = await query.writable();
   const done = Promise.race([once(stream, 'finish'), failed]);
   let buffer = '';
-  let draining: Promise<unknown> | null = null;
   for (let k = 0; k < count; k++) {
     buffer += encode(k);
     if (buffer.length > 1 << 20) {
-      // The chunk before is still going out: this one was encoded meanwhile, sent once it has.
-      if (draining) await draining;
-      draining = stream.write(buffer) ? null : Promise.race([once(stream, 'drain'), failed]);
+      if (!stream.write(buffer)) await Promise.race([once(stream, 'drain'), failed]);
       buffer = '';
     }
   }
-  if (draining) await draining;
   stream.end(buffer);
   await done;
 }
