@@ -174,5 +174,7 @@ export interface SnapshotDigests {
 /** The digests a full-scope run stores once its plan is applied (sync/plan/digest.ts). */
 export interface DigestWrites {
   readonly users: { readonly ids: string[]; readonly digests: string[] };
+  /** Users whose mapping row the plan inserts (none before it): no digest of theirs can exist, so theirs are copied. */
+  readonly newUsers: { readonly ids: string[]; readonly digests: string[] };
   readonly groups: { readonly ids: string[]; readonly digests: string[] };
 }

@@ -13,7 +13,7 @@
  * their checks instead: slower, never blocked behind a long queue.
  */
 import { sql } from 'drizzle-orm';
-import { bulkInsert } from './copy.ts';
+import { bulkInsertPairs } from './copy.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 
@@ -51,7 +51,7 @@ async function estimatedRows(tx: Executor): Promise<number> {
 }
 
 function copyPairs(tx: Executor, groups: Pairs, users: Pairs): Promise<void> {
-  return bulkInsert(tx, 'memberships', ['group_id', 'user_id'], groups.length, (k) => [groups[k]!, users[k]!]);
+  return bulkInsertPairs(tx, 'memberships', ['group_id', 'user_id'], groups, users);
 }
 
 /** Loads in a savepoint; false (and nothing changed) when the locks were not granted in time. */

@@ -7,11 +7,14 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DigestWrites } from '../domain/plan.ts';
+import { bulkInsert } from './copy.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
 
 export async function saveDigests(tx: Executor, connection: string, writes: DigestWrites): Promise<void> {
-  const { users, groups } = writes;
+  const { users, newUsers, groups } = writes;
+  // Users whose mapping row this transaction inserted: new digest rows (the foreign key checks each).
+  await bulkInsert(tx, 'user_digests', ['connection', 'directory_id', 'digest'], newUsers.ids.length, (k) => [connection, newUsers.ids[k]!, newUsers.digests[k]!]);
   if (users.ids.length) {
     await queryRows(
       tx,

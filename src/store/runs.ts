@@ -11,6 +11,9 @@ import { p } from './sql.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 
+/** The first key of the advisory locks that order apply transactions, one per connection (any constant: "gsap"). */
+const APPLY_LOCK_SPACE = 0x67736170;
+
 /**
  * Registers a connection (or its new kind). Read first: a row already as it should be is not
  * written, so that `status`, `health` and a second sync never wait on the row lock a running
@@ -79,9 +82,18 @@ export async function releaseLock(db: Executor, lease: Lease): Promise<void> {
     .where(and(eq(connections.name, lease.connection), eq(connections.lockHolder, lease.holder)));
 }
 
-/** Inside the apply transaction: the row lock plus a check that this process still holds the lease. */
+/**
+ * Inside the apply transaction: a check that this process still holds the lease, after waiting
+ * for any other apply transaction of the connection. Apply transactions of one connection are
+ * ordered by a transaction-scoped advisory lock, not by a lock on the connection's row: the
+ * heartbeat (renewLock, on another session) updates that row while the apply runs, so the lease
+ * stays live through an apply longer than it (minutes on a large first sync), `status` sees the
+ * sync running and a second process is refused at once instead of queueing behind the apply.
+ */
 export async function fenceLock(db: Executor, lease: Lease): Promise<void> {
-  const rows = await db.execute(sql`select lock_holder from connections where name = ${lease.connection} for update`);
+  await db.execute(sql`select pg_advisory_xact_lock(${APPLY_LOCK_SPACE}, hashtext(${lease.connection}))`);
+  // Read after the wait: a lease another process took meanwhile is seen. Key share keeps the row.
+  const rows = await db.execute(sql`select lock_holder from connections where name = ${lease.connection} for key share`);
   const list = Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows;
   const holder = (list[0] as { lock_holder?: string } | undefined)?.lock_holder;
   if (holder !== lease.holder) {

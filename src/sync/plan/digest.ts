@@ -95,18 +95,23 @@ export function digestsFor(snapshot: DirectorySnapshot, partialScope: boolean): 
 /**
  * What a full-scope run stores once its plan is applied: the attribute digest of each user it
  * leaves mapped, the member digest of each group whose memberships it planned (only those that
- * differ from the stored ones, so a run that changes nothing writes nothing).
+ * differ from the stored ones, so a run that changes nothing writes nothing). The users this
+ * plan creates with a mapping row of their own (none before: `known` false) are kept apart: the
+ * plan is applied now, under the run lock, so no digest of theirs can exist (a first sync's
+ * digests are then copied, not upserted through a join).
  */
 export function digestWrites(snapshot: DirectorySnapshot, state: StoreState, plan: SyncPlan, digests: SnapshotDigests): DigestWrites {
-  const out: DigestWrites = { users: { ids: [], digests: [] }, groups: { ids: [], digests: [] } };
+  const out: DigestWrites = { users: { ids: [], digests: [] }, newUsers: { ids: [], digests: [] }, groups: { ids: [], digests: [] } };
   const mappedNow = new Set<string>([...plan.users.map.map((u) => u.directoryId), ...plan.users.create.map((u) => u.directoryId)]);
+  const fresh = new Set(plan.users.create.flatMap((u) => (u.known ? [] : [u.directoryId])));
   for (const [id, digest] of digests.users) {
     if (state.stableUsers?.has(id)) continue;
     const m = state.mappings.get(id);
     const mapped = mappedNow.has(id) || (m?.status === 'mapped' && m.localUserId !== null);
     if (mapped && m?.digest !== digest) {
-      out.users.ids.push(id);
-      out.users.digests.push(digest);
+      const to = fresh.has(id) ? out.newUsers : out.users;
+      to.ids.push(id);
+      to.digests.push(digest);
     }
   }
   const links = new Map(state.links.map((l) => [l.directoryId, l]));

@@ -1,0 +1,68 @@
+/**
+ * store/digests.ts on the real PostgreSQL server: the user digests of a first sync are copied
+ * (their mapping rows are new in the same transaction) and equal what the upsert stores; users
+ * who had a mapping row before go through the upsert; the foreign key still guards the copy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DirectorySnapshot, DirectoryUser } from '../../src/domain/types.ts';
+import type { Store } from '../../src/store/db.ts';
+import { saveDigests } from '../../src/store/digests.ts';
+import { ensureConnection } from '../../src/store/runs.ts';
+import { withTransaction } from '../../src/store/transaction.ts';
+import { digestsFor } from '../../src/sync/plan/digest.ts';
+import { openTestStore } from '../support/app.ts';
+import { select } from '../support/store-reads.ts';
+import { planOptions, syncSnapshot, syncWithDigests } from '../support/sync-store.ts';
+
+let store: Store;
+beforeAll(async () => {
+  store = await openTestStore('postgres');
+});
+afterAll(() => store?.close());
+
+function snapshotOf(c: string, n: number): DirectorySnapshot {
+  const users: DirectoryUser[] = Array.from({ length: n }, (_, k) => ({
+    id: `${c}-u${k}`,
+    dn: `uid=${c}-u${k},ou=people,dc=x`,
+    login: `${c}-u${k}`,
+    mail: `${c}-u${k}@x.test`,
+    displayName: `User ${k}`,
+    enabled: k % 5 !== 0,
+  }));
+  const groups = [0, 1, 2].map((g) => ({ id: `${c}-g${g}`, dn: `cn=${c}-g${g},dc=x`, name: `${c}-g${g}`, description: null, memberIds: users.filter((_, k) => k % 3 === g).map((u) => u.id) }));
+  return { vendor: 'openldap', groups, users, skipped: [], certificate: null };
+}
+
+/** The user digests stored for connection `c`, by directory id. */
+async function storedDigests(c: string): Promise<Record<string, string>> {
+  const rows = await select<{ id: string; d: string }>(store, `select directory_id as id, digest as d from user_digests where connection = '${c}' order by 1`);
+  return Object.fromEntries(rows.map((r) => [r.id, r.d]));
+}
+
+const expected = (snapshot: DirectorySnapshot) => Object.fromEntries([...digestsFor(snapshot, false)!.users].sort(([a], [b]) => (a < b ? -1 : 1)));
+
+describe('saveDigests', () => {
+  it("a first sync's user digests (copied) are the snapshot's, one per mapped user", async () => {
+    const snapshot = snapshotOf('first', 40);
+    await syncWithDigests(store, snapshot, planOptions('first'));
+    expect(await storedDigests('first')).toEqual(expected(snapshot));
+  });
+
+  it('users whose mapping row existed before (unmapped until now) get theirs through the upsert, with the new ones copied', async () => {
+    const snapshot = snapshotOf('known', 30);
+    // The first half read before, without creating users: their mapping rows are unmapped, without digests.
+    const before = { ...snapshot, users: snapshot.users.slice(0, 15), groups: snapshot.groups.map((g) => ({ ...g, memberIds: g.memberIds.filter((id) => Number(id.split('-u')[1]) < 15) })) };
+    await syncSnapshot(store, before, planOptions('known', { createUsers: false }));
+    expect(await storedDigests('known')).toEqual({});
+    const { plan } = await syncWithDigests(store, snapshot, planOptions('known'));
+    expect(plan.users.create.filter((u) => u.known)).toHaveLength(15);
+    expect(await storedDigests('known')).toEqual(expected(snapshot));
+  });
+
+  it('a copied digest of a user without a mapping row fails the transaction: nothing is kept', async () => {
+    await ensureConnection(store.db, 'orphan', 'ldap');
+    const writes = { users: { ids: [], digests: [] }, newUsers: { ids: ['orphan-u0'], digests: ['d0'] }, groups: { ids: [], digests: [] } };
+    await expect(withTransaction(store.db, (tx) => saveDigests(tx, 'orphan', writes))).rejects.toMatchObject({ code: '23503' });
+    expect(await storedDigests('orphan')).toEqual({});
+  });
+});
