@@ -3,7 +3,8 @@
 // For each directory size (BENCH_SIZES, users; groups are a tenth, default "10000,100000"),
 // generates the directory (generate.ts), bulk-loads it into a private slapd, and measures, in one
 // run, groupsync's CLI on each store:
-//   - embedded: no DATABASE_URL, a fresh data folder (this checkout: the embedded PostgreSQL);
+//   - embedded: no DATABASE_URL, a fresh data folder (this checkout: the embedded PostgreSQL; its
+//     cluster is initialised by a first command, `connections`, measured on its own);
 //   - postgres: DATABASE_URL to a separate PostgreSQL server with durable settings (fsync on).
 // With `--before <dir>`, the same commands run from that checkout too (an older groupsync,
 // whose embedded store was PGlite), so before and after are measured side by side.
@@ -89,6 +90,8 @@ async function measure(checkout: string, cliArgs: readonly string[], env: NodeJS
 
 
 interface Row {
+  /** The embedded store of this checkout: the first command on a fresh data folder, which initialises the cluster (once per installation). */
+  readonly init: Measured | null;
   readonly sync: Measured;
   readonly runs: Measured;
   readonly attached: Measured | null;
@@ -115,6 +118,9 @@ async function runVariant(variant: Variant, base: NodeJS.ProcessEnv, pg: Postgre
     pgdata = join(dataDir, 'postgres');
   }
   try {
+    // Initialising the cluster happens once per installation: measured on its own, so that the
+    // first sync compares the stores (the separate server was initialised beforehand too).
+    const init = variant.store === 'embedded' && variant.checkout === ROOT ? await measure(variant.checkout, ['--json', 'connections'], env, pgdata) : null;
     const sync = await measure(variant.checkout, ['--json', 'sync', 'bench'], env, pgdata);
     const runs = await measure(variant.checkout, ['--json', 'runs', 'bench', '--limit', '1'], env, pgdata);
     // The embedded server already running (the service up), the CLI joins it instead of starting it.
@@ -124,7 +130,7 @@ async function runVariant(variant: Variant, base: NodeJS.ProcessEnv, pg: Postgre
       attached = await measure(variant.checkout, ['--json', 'runs', 'bench', '--limit', '1'], env, pgdata);
       await holder.close();
     }
-    return { sync, runs, attached };
+    return { init, sync, runs, attached };
   } finally {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
@@ -164,6 +170,7 @@ async function main(): Promise<void> {
         const base = results[0]![1];
         report.push(`\n${users.toLocaleString('en')} users, ${Math.round(users / 10).toLocaleString('en')} groups (ratios: against "postgres" of this checkout)`);
         for (const [variant, r] of results) {
+          if (r.init) report.push(`  ${variant.name.padEnd(26)} first command, cluster initialised (once): ${(r.init.wallMs / 1000).toFixed(1)} s, node ${r.init.nodeMb.toFixed(0)} MB`);
           report.push(`  ${variant.name.padEnd(26)} first sync ${fmt(r.sync, base.sync)}`);
           report.push(`  ${''.padEnd(26)} runs --limit 1 ${fmt(r.runs, base.runs)}`);
           if (r.attached) report.push(`  ${''.padEnd(26)} runs --limit 1, server already up ${fmt(r.attached, base.runs)}`);
