@@ -12,7 +12,7 @@ import type { Fact, View } from '../views/types.ts';
 import type { UpdateView } from './context.ts';
 
 /** How often the progress message of a running sync is updated while a phase lasts. */
-export const PROGRESS_UPDATE_MS = 1500;
+export const PROGRESS_UPDATE_MS = 1250;
 
 export interface ProgressCard {
   readonly onProgress: (event: ProgressEvent) => void;
@@ -45,7 +45,7 @@ export function progressCard(what: string, connection: string, update: UpdateVie
   // Within a phase: the latest counts and elapsed time, when nothing else is being sent.
   const timer = setInterval(() => {
     if (latest && !inFlight && !queue.length && Date.now() - sentAt >= PROGRESS_UPDATE_MS) send({ ...latest, elapsedMs: Date.now() - latest.startedAt });
-  }, PROGRESS_UPDATE_MS / 3);
+  }, PROGRESS_UPDATE_MS / 5);
   return {
     onProgress(event) {
       // "finished": the result replaces the message next.
