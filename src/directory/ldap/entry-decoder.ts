@@ -15,6 +15,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { Ber, type BerReader, type Client, type Control, type Entry, SearchEntry } from 'ldapts';
+import { hookMessageParser } from './parser-hook.ts';
 import type { RawEntry, RawValue } from './transform.ts';
 
 const OP_SEARCH_ENTRY = 0x64;
@@ -97,29 +98,17 @@ class LeanSearchEntry extends SearchEntry {
   }
 }
 
-type BuildMessage = (messageId: number, operation: number, reader: BerReader, request: SearchRequestLike | undefined) => unknown;
-interface ParserInternals {
-  _getMessageFromProtocolOperation?: BuildMessage;
-  [HOOKED]?: true;
-}
 const HOOKED = Symbol('leanEntries');
 
 /** Lets `client` decode the entries of tagged searches here (see the module comment). */
 export function enableLeanEntries(client: Client): void {
-  const parser = (client as unknown as { messageParser?: ParserInternals }).messageParser;
-  const build = parser?._getMessageFromProtocolOperation;
-  if (!parser || typeof build !== 'function') {
-    throw new Error('this ldapts version has no message parser hook: search entries cannot be decoded (pin ldapts 8.x)');
-  }
-  if (parser[HOOKED]) return;
-  parser[HOOKED] = true;
-  parser._getMessageFromProtocolOperation = (messageId, operation, reader, request) => {
+  hookMessageParser<SearchRequestLike>(client, HOOKED, 'search entries cannot be decoded', (next) => (messageId, operation, reader, request) => {
     const list = request?.explicitBufferAttributes;
-    if (operation !== OP_SEARCH_ENTRY || !list || !tagged.has(list)) return build.call(parser, messageId, operation, reader, request);
+    if (operation !== OP_SEARCH_ENTRY || !list || !tagged.has(list)) return next(messageId, operation, reader, request);
     const message = new LeanSearchEntry(messageId, request!);
     message.parse(reader, request!.controls ?? []);
     return message;
-  };
+  });
 }
 
 /** An entry of a search as RawEntry: decoded here already, or converted from ldapts' object. */

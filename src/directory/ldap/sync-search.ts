@@ -16,6 +16,7 @@
  * that private method fails loudly here (test/integration/ldap-syncrepl.test.ts covers it).
  */
 import { Ber, BerReader, BerWriter, type Client, Control, SearchEntry, SearchResponse, type Filter, type Entry } from 'ldapts';
+import { hookMessageParser } from './parser-hook.ts';
 
 export const SYNC_REQUEST_OID = '1.3.6.1.4.1.4203.1.9.1.1';
 const SYNC_STATE_OID = '1.3.6.1.4.1.4203.1.9.1.2';
@@ -192,33 +193,21 @@ class SyncDoneMessage extends SearchResponse {
   }
 }
 
-type BuildMessage = (messageId: number, operation: number, reader: BerReader, request: { controls?: Control[] } | undefined) => unknown;
-interface ParserInternals {
-  _getMessageFromProtocolOperation?: BuildMessage;
-  [HOOKED]?: true;
-}
 const HOOKED = Symbol('syncSearch');
 
 /** Lets `client` run sync searches (see the module comment); other requests are untouched. */
 export function enableSyncSearch(client: Client): void {
-  const parser = (client as unknown as { messageParser?: ParserInternals }).messageParser;
-  const build = parser?._getMessageFromProtocolOperation;
-  if (!parser || typeof build !== 'function') {
-    throw new Error('this ldapts version has no message parser hook: RFC 4533 content synchronisation cannot be read (pin ldapts 8.x)');
-  }
-  if (parser[HOOKED]) return;
-  parser[HOOKED] = true;
-  parser._getMessageFromProtocolOperation = (messageId, operation, reader, request) => {
+  hookMessageParser<{ controls?: Control[] }>(client, HOOKED, 'RFC 4533 content synchronisation cannot be read', (next) => (messageId, operation, reader, request) => {
     const control = request?.controls?.find((c): c is SyncRequestControl => c instanceof SyncRequestControl);
-    if (!control) return build.call(parser, messageId, operation, reader, request);
+    if (!control) return next(messageId, operation, reader, request);
     let message: SyncEntryMessage | SyncInfoMessage | SyncDoneMessage;
     if (operation === OP_SEARCH_ENTRY) message = new SyncEntryMessage({ messageId });
     else if (operation === OP_INTERMEDIATE) message = new SyncInfoMessage({ messageId });
     else if (operation === OP_SEARCH_DONE) message = new SyncDoneMessage(messageId, control);
-    else return build.call(parser, messageId, operation, reader, request);
+    else return next(messageId, operation, reader, request);
     message.parse(reader);
     return message;
-  };
+  });
 }
 
 export interface SyncSearchRequest {
