@@ -1,7 +1,8 @@
 /** The store rows the planner reads (store/sync-state.ts), each by one set-based query. */
 import { type SQL, sql } from 'drizzle-orm';
 import type { DirectorySnapshot, MatchKey, MappingStatus } from '../domain/types.ts';
-import type { LinkState, LocalUserState, MappingState } from '../domain/plan.ts';
+import type { LinkState, LocalUserState, MappingState, MemberIds } from '../domain/plan.ts';
+import { SortedIds } from '../domain/sorted-ids.ts';
 import { type Executor, queryRows } from './db.ts';
 import { matchKeyCondition } from './match-keys.ts';
 import { p } from './sql.ts';
@@ -112,20 +113,24 @@ export async function loadShared(db: Executor, connection: string, only: readonl
   return new Set(rows.map((r) => r.local_user_id));
 }
 
-/** Members of the connection's linked local groups (of `only`, when given). */
-export async function loadMemberships(db: Executor, connection: string, links: readonly LinkState[], only: readonly number[] | null): Promise<Map<number, Set<number>>> {
-  const memberships = new Map<number, Set<number>>();
+/**
+ * Members of the connection's linked local groups (of `only`, when given): one row per group,
+ * its members aggregated by the server, kept as a sorted Int32Array (no object per membership).
+ */
+export async function loadMemberships(db: Executor, connection: string, links: readonly LinkState[], only: readonly number[] | null): Promise<Map<number, MemberIds>> {
+  const memberships = new Map<number, MemberIds>();
   const wanted = only ?? links.flatMap((l) => (l.localGroupId === null ? [] : [l.localGroupId]));
-  for (const id of wanted) memberships.set(id, new Set());
+  for (const id of wanted) memberships.set(id, SortedIds.EMPTY);
   if (!wanted.length) return memberships;
-  const rows = await queryRows<{ group_id: number; user_id: number }>(
+  const rows = await queryRows<{ group_id: number; user_ids: number[] }>(
     db,
     only
-      ? sql`select group_id, user_id from memberships where group_id = any(${p([...only])}::int[])`
-      : sql`select ms.group_id, ms.user_id from memberships ms
+      ? sql`select group_id, array_agg(user_id) as user_ids from memberships where group_id = any(${p([...only])}::int[]) group by group_id`
+      : sql`select ms.group_id, array_agg(ms.user_id) as user_ids from memberships ms
             where ms.group_id in (select local_group_id from group_links
-                                  where connection = ${p(connection)} and state = 'active' and local_group_id is not null)`,
+                                  where connection = ${p(connection)} and state = 'active' and local_group_id is not null)
+            group by ms.group_id`,
   );
-  for (const r of rows) memberships.get(r.group_id)?.add(r.user_id);
+  for (const r of rows) if (memberships.has(r.group_id)) memberships.set(r.group_id, SortedIds.of(r.user_ids));
   return memberships;
 }
