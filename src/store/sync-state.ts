@@ -61,7 +61,7 @@ export async function loadStoreState(
   const known = new Map(snapshot.users.map((u) => [u.id, u]));
   const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`, undefined, known);
   known.clear();
-  const localUsers = new Map(mappings.locals);
+  const localUsers = mappings.locals; // not copied: the candidates join the mapped users' map
   const candidatesByKey = await loadCandidates(db, matchKey, pendingKeys(snapshot, mappings, null, matchKey), localUsers);
   const sharedLocalUsers = await loadShared(db, connection, null);
   const memberships = await loadMemberships(db, connection, links, null);
