@@ -59,7 +59,7 @@ export interface StoreState {
   /** Local users mapped (in scope) by another connection: never deactivated from here. */
   readonly sharedLocalUsers: ReadonlySet<number>;
   /** Current members of each linked local group (of the changed ones only, when `unchangedGroups` is given). */
-  readonly memberships: ReadonlyMap<number, ReadonlySet<number>>;
+  readonly memberships: ReadonlyMap<number, MemberIds>;
   /**
    * Digest-assisted loads (store/sync-state.ts) leave out what the stored digests vouch
    * unchanged. Snapshot users whose mapping was not loaded: mapped, in scope, their local user
@@ -70,6 +70,12 @@ export interface StoreState {
   readonly unchangedGroups?: ReadonlySet<string>;
   /** How many memberships those unchanged groups hold (for the guard's count). */
   readonly unloadedMemberships?: number;
+}
+
+/** A local group's members (local user ids): a Set, or the compact SortedIds the store loads (domain/sorted-ids.ts). */
+export interface MemberIds extends Iterable<number> {
+  readonly size: number;
+  has(id: number): boolean;
 }
 
 export interface PlanOptions {

@@ -14,11 +14,12 @@ import { chunked, p, unnest } from './sql.ts';
 export async function allocateIds(tx: Executor, table: 'local_users' | 'local_groups', n: number): Promise<number[]> {
   if (n === 0) return [];
   const sequence = table === 'local_users' ? 'local_users_id_seq' : 'local_groups_id_seq';
-  const rows = await queryRows<{ id: number }>(
+  // One row of n ids (not n rows: a first sync allocates a hundred thousand).
+  const [row] = await queryRows<{ ids: number[] }>(
     tx,
-    sql`select nextval(${p(sequence)}::regclass)::int as id from generate_series(1, ${p(n)}::int)`,
+    sql`select array_agg(nextval(${p(sequence)}::regclass)::int) as ids from generate_series(1, ${p(n)}::int)`,
   );
-  return rows.map((r) => r.id);
+  return row!.ids;
 }
 
 /** Inserts local groups with the ids allocated for them (`ids[k]` for `groups[k]`), created by run `runId`. */
@@ -113,14 +114,30 @@ export interface NewLocalUser {
   readonly active: boolean;
 }
 
-/** Inserts local users with the ids allocated for them (COPY), created by `connection` in run `runId`. */
-export async function insertLocalUsers(
+type NewLocalUserFields = Omit<NewLocalUser, 'active'>;
+
+/**
+ * Inserts local users with the ids allocated for them (COPY), created by `connection` in run
+ * `runId`; active as `activeOf` says (a plan's users as they are, with no copy of each to say it).
+ */
+export async function insertLocalUsers(tx: Executor, connection: string, ids: readonly number[], users: readonly NewLocalUser[], attributes: Record<string, string>, runId?: number | null): Promise<void>;
+export async function insertLocalUsers<U extends NewLocalUserFields>(
   tx: Executor,
   connection: string,
   ids: readonly number[],
-  users: readonly NewLocalUser[],
+  users: readonly U[],
+  attributes: Record<string, string>,
+  runId: number | null,
+  activeOf: (u: U) => boolean,
+): Promise<void>;
+export async function insertLocalUsers<U extends NewLocalUserFields>(
+  tx: Executor,
+  connection: string,
+  ids: readonly number[],
+  users: readonly U[],
   attributes: Record<string, string>,
   runId: number | null = null,
+  activeOf: (u: U) => boolean = (u) => (u as unknown as NewLocalUser).active,
 ): Promise<void> {
   const json = JSON.stringify(attributes);
   await bulkInsert(
@@ -130,7 +147,7 @@ export async function insertLocalUsers(
     users.length,
     (k) => {
       const u = users[k]!;
-      return [ids[k]!, u.login, u.mail, u.displayName, u.active, json, connection, runId];
+      return [ids[k]!, u.login, u.mail, u.displayName, activeOf(u), json, connection, runId];
     },
   );
 }

@@ -236,3 +236,23 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 export async function queryRows<T>(executor: Executor, query: SQL): Promise<T[]> {
   return (await executor.execute(query)) as unknown as T[];
 }
+
+interface CursorClient {
+  unsafe(query: string, params: unknown[]): { cursor(rows: number, each: (rows: unknown[]) => void): Promise<void> };
+}
+
+/**
+ * Hands the rows of `query` to `each` in batches of `batch` (a postgres.js cursor on the
+ * executor's connection), so that a result of a hundred thousand rows is never one array.
+ */
+export async function forEachRow<T>(executor: Executor, query: SQL, each: (row: T) => void, batch = 2000): Promise<void> {
+  const internals = executor as unknown as { dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } }; session?: { client?: CursorClient } };
+  const client = internals.session?.client;
+  if (!client || typeof client.unsafe !== 'function') throw new Error('forEachRow: not a postgres.js connection');
+  const { sql: text, params } = internals.dialect.sqlToQuery(query);
+  await client.unsafe(text, params).cursor(batch, (rows) => {
+    // postgres.js 3.4 leaves holes at the start of a connection's first batch after a statement
+    // that failed midway through its rows (its row counter is not reset): they are no rows.
+    for (const row of rows) if (row !== undefined) each(row as T);
+  });
+}

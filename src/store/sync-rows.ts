@@ -1,8 +1,9 @@
 /** The store rows the planner reads (store/sync-state.ts), each by one set-based query. */
 import { type SQL, sql } from 'drizzle-orm';
-import type { DirectorySnapshot, MatchKey, MappingStatus } from '../domain/types.ts';
-import type { LinkState, LocalUserState, MappingState } from '../domain/plan.ts';
-import { type Executor, queryRows } from './db.ts';
+import type { DirectorySnapshot, DirectoryUser, MatchKey, MappingStatus } from '../domain/types.ts';
+import type { LinkState, LocalUserState, MappingState, MemberIds } from '../domain/plan.ts';
+import { SortedIds } from '../domain/sorted-ids.ts';
+import { type Executor, forEachRow, queryRows } from './db.ts';
 import { matchKeyCondition } from './match-keys.ts';
 import { p } from './sql.ts';
 
@@ -12,26 +13,43 @@ export interface LoadedMappings {
   readonly locals: Map<number, LocalUserState>;
 }
 
-/** Mapping rows (with their local user) matching `where` (over `m`). */
-export async function loadMappings(db: Executor, where: SQL, into: LoadedMappings = { states: new Map(), locals: new Map() }): Promise<LoadedMappings> {
-  const rows = await queryRows<{
-    directory_id: string;
-    status: MappingStatus;
-    local_user_id: number | null;
-    dn: string | null;
-    login: string | null;
-    mail: string | null;
-    display_name: string | null;
-    enabled: boolean;
-    in_scope: boolean;
-    candidates: number[];
-    via_groups: string[];
-    digest: string | null;
-    u_login: string | null;
-    u_mail: string | null;
-    u_display_name: string | null;
-    u_active: boolean | null;
-  }>(
+interface MappingRow {
+  directory_id: string;
+  status: MappingStatus;
+  local_user_id: number | null;
+  dn: string | null;
+  login: string | null;
+  mail: string | null;
+  display_name: string | null;
+  enabled: boolean;
+  in_scope: boolean;
+  candidates: number[] | null;
+  via_groups: string[] | null;
+  digest: string | null;
+  u_login: string | null;
+  u_mail: string | null;
+  u_display_name: string | null;
+  u_active: boolean | null;
+}
+
+const STATUSES: ReadonlyMap<string, MappingStatus> = new Map((['mapped', 'unmapped', 'conflict', 'ignored'] as const).map((s) => [s, s]));
+const NO_IDS: readonly never[] = Object.freeze([]);
+
+/** `value`, or `same` when equal: one string kept where the row and the snapshot (or the mapping) have the same. */
+const shared = (value: string | null, same: string | null | undefined): string | null => (value !== null && value === same ? same : value);
+
+/**
+ * Mapping rows (with their local user) matching `where` (over `m`), streamed (forEachRow). Strings
+ * equal to those of the snapshot user of the same id (`known`) are the snapshot's, and a local
+ * user's equal to its mapping's are the mapping's: a row costs no copy of what the run already holds.
+ */
+export async function loadMappings(
+  db: Executor,
+  where: SQL,
+  into: LoadedMappings = { states: new Map(), locals: new Map() },
+  known?: ReadonlyMap<string, DirectoryUser>,
+): Promise<LoadedMappings> {
+  await forEachRow<MappingRow>(
     db,
     sql`select m.directory_id, m.status, m.local_user_id, m.dn, m.login, m.mail, m.display_name, m.enabled,
                m.in_scope, m.candidates, m.via_groups, d.digest, u.login as u_login, u.mail as u_mail,
@@ -39,29 +57,36 @@ export async function loadMappings(db: Executor, where: SQL, into: LoadedMapping
         from mappings m left join local_users u on u.id = m.local_user_id
         left join user_digests d on d.connection = m.connection and d.directory_id = m.directory_id
         where ${where}`,
+    (r) => addMapping(into, r, known?.get(r.directory_id)),
   );
-  for (const r of rows) {
-    // A mapping whose local user was deleted by someone else is unmapped again.
-    const status = r.status === 'mapped' && r.u_active === null ? 'unmapped' : r.status;
-    into.states.set(r.directory_id, {
-      directoryId: r.directory_id,
-      status,
-      localUserId: r.u_active === null ? null : r.local_user_id,
-      dn: r.dn,
-      login: r.login,
-      mail: r.mail,
-      displayName: r.display_name,
-      enabled: r.enabled,
-      inScope: r.in_scope,
-      candidates: r.candidates ?? [],
-      viaGroups: r.via_groups ?? [],
-      digest: r.digest,
-    });
-    if (r.local_user_id !== null && r.u_active !== null) {
-      into.locals.set(r.local_user_id, { id: r.local_user_id, login: r.u_login, mail: r.u_mail, displayName: r.u_display_name, active: r.u_active });
-    }
-  }
   return into;
+}
+
+function addMapping(into: LoadedMappings, r: MappingRow, u: DirectoryUser | undefined): void {
+  // A mapping whose local user was deleted by someone else is unmapped again.
+  const status = r.status === 'mapped' && r.u_active === null ? 'unmapped' : (STATUSES.get(r.status) ?? r.status);
+  const directoryId = u?.id ?? r.directory_id;
+  const login = shared(r.login, u?.login);
+  const mail = shared(r.mail, u?.mail);
+  const displayName = shared(r.display_name, u?.displayName);
+  into.states.set(directoryId, {
+    directoryId,
+    status,
+    localUserId: r.u_active === null ? null : r.local_user_id,
+    dn: shared(r.dn, u?.dn),
+    login,
+    mail,
+    displayName,
+    enabled: r.enabled,
+    inScope: r.in_scope,
+    candidates: r.candidates?.length ? r.candidates : NO_IDS,
+    viaGroups: r.via_groups?.length ? r.via_groups : NO_IDS,
+    digest: r.digest,
+  });
+  if (r.local_user_id !== null && r.u_active !== null) {
+    const local = { id: r.local_user_id, login: shared(r.u_login, login), mail: shared(r.u_mail, mail), displayName: shared(r.u_display_name, displayName), active: r.u_active };
+    into.locals.set(r.local_user_id, local);
+  }
 }
 
 /** Match keys (lower case) of the snapshot users not mapped yet: their candidates are looked up. */
@@ -112,20 +137,24 @@ export async function loadShared(db: Executor, connection: string, only: readonl
   return new Set(rows.map((r) => r.local_user_id));
 }
 
-/** Members of the connection's linked local groups (of `only`, when given). */
-export async function loadMemberships(db: Executor, connection: string, links: readonly LinkState[], only: readonly number[] | null): Promise<Map<number, Set<number>>> {
-  const memberships = new Map<number, Set<number>>();
+/**
+ * Members of the connection's linked local groups (of `only`, when given): one row per group,
+ * its members aggregated by the server, kept as a sorted Int32Array (no object per membership).
+ */
+export async function loadMemberships(db: Executor, connection: string, links: readonly LinkState[], only: readonly number[] | null): Promise<Map<number, MemberIds>> {
+  const memberships = new Map<number, MemberIds>();
   const wanted = only ?? links.flatMap((l) => (l.localGroupId === null ? [] : [l.localGroupId]));
-  for (const id of wanted) memberships.set(id, new Set());
+  for (const id of wanted) memberships.set(id, SortedIds.EMPTY);
   if (!wanted.length) return memberships;
-  const rows = await queryRows<{ group_id: number; user_id: number }>(
+  const rows = await queryRows<{ group_id: number; user_ids: number[] }>(
     db,
     only
-      ? sql`select group_id, user_id from memberships where group_id = any(${p([...only])}::int[])`
-      : sql`select ms.group_id, ms.user_id from memberships ms
+      ? sql`select group_id, array_agg(user_id) as user_ids from memberships where group_id = any(${p([...only])}::int[]) group by group_id`
+      : sql`select ms.group_id, array_agg(ms.user_id) as user_ids from memberships ms
             where ms.group_id in (select local_group_id from group_links
-                                  where connection = ${p(connection)} and state = 'active' and local_group_id is not null)`,
+                                  where connection = ${p(connection)} and state = 'active' and local_group_id is not null)
+            group by ms.group_id`,
   );
-  for (const r of rows) memberships.get(r.group_id)?.add(r.user_id);
+  for (const r of rows) if (memberships.has(r.group_id)) memberships.set(r.group_id, SortedIds.of(r.user_ids));
   return memberships;
 }

@@ -58,8 +58,10 @@ export async function loadStoreState(
   const links = await loadLinks(db, connection);
   const groups = await loadGroupState(db, connection, snapshot);
   if (digests && digestsWorthIt(snapshot, links, digests, minShare)) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, digests)) };
-  const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`);
-  const localUsers = new Map(mappings.locals);
+  const known = new Map(snapshot.users.map((u) => [u.id, u]));
+  const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`, undefined, known);
+  known.clear();
+  const localUsers = mappings.locals; // not copied: the candidates join the mapped users' map
   const candidatesByKey = await loadCandidates(db, matchKey, pendingKeys(snapshot, mappings, null, matchKey), localUsers);
   const sharedLocalUsers = await loadShared(db, connection, null);
   const memberships = await loadMemberships(db, connection, links, null);

@@ -39,6 +39,12 @@ export class ApplyAudit {
     else this.add({ action: `${kind}.created`, targetType: kind, targetId: String(localId), before: null, after });
   }
 
+  /** `n` users or groups this run created, counted in the summary (only while summarizing). */
+  createdCount(kind: 'user' | 'group', n: number): void {
+    if (!this.#summarize) throw new Error('createdCount: created objects are entered one by one in this run');
+    this.#created[kind === 'user' ? 'users' : 'groups'] += n;
+  }
+
   /** Members of a group added and removed; `fresh`: a group this run created. */
   membersChanged(groupId: number, added: readonly number[], removed: readonly number[], fresh: boolean): void {
     if (fresh && this.#summarize && !removed.length) {

@@ -165,9 +165,11 @@ export class Run {
     const planStarted = performance.now();
     // Digests let the store state leave out unchanged users and groups (sync/plan/digest.ts); a
     // full read (asked for, or the scheduled reconciliation) plans against the whole store.
-    const digests = digestsFor(snapshot, selection.partialScope);
+    // A whole-store plan does not use them: its digests are worked out once the plan is made,
+    // not held through the load and the plan (the peak of its memory).
     const whole = request.full || request.fullPlan || snapshot.stats?.['readReason'] === 'reconcile';
-    const state = await loadStoreState(db, config.name, snapshot, config.matchKey, whole ? null : digests);
+    let digests = whole ? null : digestsFor(snapshot, selection.partialScope);
+    const state = await loadStoreState(db, config.name, snapshot, config.matchKey, digests);
     const linkIds = new Set(selectedLinks(selection).map((l) => l.id));
     const links = selection.partialScope ? state.links.filter((l) => linkIds.has(l.id)) : state.links;
     const plan = planSync(snapshot, { ...state, links }, {
@@ -177,6 +179,7 @@ export class Run {
       createUsers: config.createUsers,
       partialScope: selection.partialScope,
     });
+    if (whole) digests = digestsFor(snapshot, selection.partialScope);
     const stats = {
       ...requestCounts(this.#source),
       ...(snapshot.stats ?? {}),

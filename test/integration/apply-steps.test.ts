@@ -75,6 +75,34 @@ describe('applyGroups and applyUsers', () => {
   });
 });
 
+describe('applyUsers: created users', () => {
+  it.each([
+    { name: 'entered one by one', limit: 10, defaultActive: true },
+    { name: 'counted in the summary', limit: 1, defaultActive: true },
+    { name: 'created inactive by the connection defaults', limit: 1, defaultActive: false },
+  ])('$name: active when enabled in the directory and the defaults say so, with their values', async ({ limit, defaultActive }) => {
+    const on = user();
+    const off = { ...user(), enabled: false, displayName: 'Off Line' };
+    const p = plan({ users: { create: [on, off] } });
+    const audit = new ApplyAudit(p, runId, limit);
+    const newUserId = await withTransaction(store.db, (tx) => applyUsers(tx, p, runId, { active: defaultActive, attributes: { dept: 'R&D' } }, audit));
+    const rows = await select<{ login: string; mail: string; display_name: string | null; active: boolean; attributes: unknown }>(
+      store,
+      `select login, mail, display_name, active, attributes from local_users where id in (${[...newUserId.values()].join(',')}) order by login`,
+    );
+    expect(rows).toEqual([
+      { login: on.login, mail: on.mail, display_name: null, active: defaultActive, attributes: { dept: 'R&D' } },
+      { login: off.login, mail: off.mail, display_name: 'Off Line', active: false, attributes: { dept: 'R&D' } },
+    ].sort((x, y) => x.login!.localeCompare(y.login!)));
+    const entries = audit.entries();
+    if (limit === 1) expect(entries).toEqual([expect.objectContaining({ action: 'run.bulk_created', after: { users: 2, groups: 0, memberships: 0, createdRunId: runId } })]);
+    else expect(entries.map((e) => [e.action, e.after])).toEqual([
+      ['user.created', { directoryId: on.directoryId, dn: null, login: on.login, mail: on.mail, displayName: null, enabled: true }],
+      ['user.created', { directoryId: off.directoryId, dn: null, login: off.login, mail: off.mail, displayName: 'Off Line', enabled: false }],
+    ]);
+  });
+});
+
 describe('applyMemberships', () => {
   it.each<{ name: string; bulk: boolean; summarize: boolean; expected: string[] }>([
     { name: 'a plan made now, per-object audit', bulk: true, summarize: false, expected: ['group.members_changed', 'group.members_changed'] },

@@ -116,6 +116,21 @@ describe.each(DRIVERS)('sync engine on %s', (driver: Driver) => {
     expect(await membersOf(app, 'app-ops')).toEqual(['bob', 'carol']);
   });
 
+  it('a full plan stores the digests again, so the next sync is vouched by them', async () => {
+    app = await createTestApp(driver, [ldapConnection(ldap, { groups: { list: ['app-ops'] } })]);
+    await sync();
+    const digests = async () => (await rows<{ n: number }>(app, `select (select count(*) from user_digests)::int + (select count(*) from group_digests)::int as n`))[0]!.n;
+    const stored = await digests();
+    expect(stored).toBe(3); // bob, carol and app-ops
+    await app.store.db.execute(sql`delete from user_digests`);
+    await app.store.db.execute(sql`delete from group_digests`);
+    expect((await sync({ fullPlan: true })).run).toMatchObject({ status: 'success', membershipsAdded: 0, usersUpdated: 0 });
+    expect(await digests()).toBe(stored);
+    // Vouched by the digests the full plan stored: a membership removed behind its back is not seen.
+    await app.store.db.execute(sql`delete from memberships where user_id = (select id from local_users where login = 'carol')`);
+    expect((await sync()).run).toMatchObject({ status: 'success', membershipsAdded: 0 });
+  });
+
   it('applies a rename and a description change to the same local group', async () => {
     app = await createTestApp(driver, [ldapConnection(ldap)]);
     await sync();

@@ -80,12 +80,21 @@ function mapTo(state: StoreState, u: DirectoryUser, fields: UserFields, id: numb
   }
 }
 
-/** Which synced groups reach each user not mapped yet (sorted): a link is red while it has conflicts. */
+/**
+ * Which synced groups reach each user not mapped yet (sorted): a link is red while it has
+ * conflicts. Worked out on the first question: a run that creates or maps every pending user (a
+ * first sync) asks none, and keeps no list per user.
+ */
 function viaGroupsOf(snapshot: DirectorySnapshot, target: ReadonlyMap<string, Ref>, pending: readonly DirectoryUser[]): (id: string) => string[] {
-  const via = new Map<string, string[]>();
-  for (const u of pending) via.set(u.id, []);
-  if (via.size) for (const g of snapshot.groups) if (target.has(g.id)) for (const id of g.memberIds) via.get(id)?.push(g.id);
-  return (id) => (via.get(id) ?? []).sort();
+  let via: Map<string, string[]> | null = null;
+  return (id) => {
+    if (!via) {
+      via = new Map<string, string[]>();
+      for (const u of pending) via.set(u.id, []);
+      for (const g of snapshot.groups) if (target.has(g.id)) for (const member of g.memberIds) via.get(member)?.push(g.id);
+    }
+    return (via.get(id) ?? []).sort();
+  };
 }
 
 /** Records a conflict or an unmapped user, `unchanged` when the mapping row already says so. */
