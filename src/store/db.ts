@@ -234,7 +234,11 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 
 /** Rows of a raw `execute` (postgres.js answers with an array of rows). */
 export async function queryRows<T>(executor: Executor, query: SQL): Promise<T[]> {
-  return (await executor.execute(query)) as unknown as T[];
+  const rows = (await executor.execute(query)) as unknown as T[];
+  // postgres.js 3.4.x does not reset its row counter when a statement fails after sending some
+  // rows (a timeout, a cancel, an error in a row): the next result on that connection comes back
+  // with as many empty slots ahead of its rows. They are dropped here.
+  return rows.length > 0 && !(0 in rows) ? rows.filter(() => true) : rows;
 }
 
 interface CursorClient {

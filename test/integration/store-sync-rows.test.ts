@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMemberships, allocateIds, insertGroupLinks, insertLocalGroups, insertLocalUsers, upsertMappings } from '../../src/store/apply.ts';
-import { type Store, connectDb, forEachRow } from '../../src/store/db.ts';
+import { type Store, connectDb, forEachRow, queryRows } from '../../src/store/db.ts';
 import { ensureConnection } from '../../src/store/runs.ts';
 import { loadLinks } from '../../src/store/sync-state.ts';
 import { loadMappings, loadMemberships } from '../../src/store/sync-rows.ts';
@@ -54,6 +54,20 @@ describe('forEachRow', () => {
       const seen: unknown[] = [];
       await forEachRow<{ g: number }>(one.db, sql`select g from generate_series(1, 3) g order by g`, (r) => seen.push(r), 1000);
       expect(seen).toEqual([{ g: 1 }, { g: 2 }, { g: 3 }]);
+    } finally {
+      await one.close();
+    }
+  });
+});
+
+describe('queryRows', () => {
+  it('after a statement that failed partway through its rows, the connection gives whole results', async () => {
+    const one = connectDb(store.url, 1);
+    try {
+      await expect(queryRows(one.db, sql`select 1 / (g - 3000) as x from generate_series(1, 5000) g`)).rejects.toThrow(/Failed query/);
+      const rows = await queryRows<{ g: number }>(one.db, sql`select g from generate_series(1, 3) g order by g`);
+      expect(rows.map((r) => r.g)).toEqual([1, 2, 3]);
+      expect(rows).toHaveLength(3);
     } finally {
       await one.close();
     }
