@@ -4,7 +4,7 @@
  * every change the incremental snapshot must equal a full read of the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
+import type { DirectoryState, ReadScope } from '../../src/domain/types.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import type { ChatContext } from '../../src/chat/commands/context.ts';
 import { handleCommand } from '../../src/chat/commands/handlers.ts';
@@ -15,38 +15,14 @@ import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/cli
 import { type TestApp, createTestApp, ldapConnection, openTestStore } from '../support/app.ts';
 import { rows, storeFingerprint } from '../support/store.ts';
 import { openStore } from '../../src/store/db.ts';
+import { canonicalSnapshot, sourceOptions } from '../support/ldap-source.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 
 const SCOPE: ReadScope = { groupFilter: '(cn=*)', groupRefs: [] };
 const P = 'ou=people,dc=example,dc=org';
 const G = 'ou=groups,dc=example,dc=org';
 
-function options(ldap: SlapdHandle, extra: Partial<LdapSourceOptions> = {}): LdapSourceOptions {
-  return {
-    urls: [ldap.url],
-    bindDn: ldap.adminDn,
-    password: ldap.adminPassword,
-    startTls: false,
-    baseDn: ldap.baseDn,
-    vendor: 'auto',
-    attributes: { disabled: 'employeeType' },
-    verify: true,
-    pageSize: 50,
-    timeoutSeconds: 5,
-    incremental: 'entries',
-    ...extra,
-  };
-}
 
-/** The snapshot without order (a cache and a server may list entries in different orders). */
-function canonical(s: DirectorySnapshot) {
-  const byText = (a: unknown, b: unknown) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
-  return {
-    groups: s.groups.map((g) => ({ ...g, memberIds: [...g.memberIds].sort() })).sort(byText),
-    users: [...s.users].sort(byText),
-    skipped: [...s.skipped].sort(byText),
-  };
-}
 
 const person = (uid: string, extra = '') => `dn: uid=${uid},${P}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nmail: ${uid}@example.org\n${extra}`;
 
@@ -65,7 +41,7 @@ describe.each([
     await ldap?.stop();
   });
 
-  const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { now: () => now, ...extra }));
+  const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(sourceOptions(ldap, { now: () => now, ...extra }));
   /** An incremental read from the kept state (kept for the next one), and a plain full read of the server to compare with. */
   const readBoth = async (scope = SCOPE, extra: Partial<LdapSourceOptions> = {}) => {
     const snapshot = await source(extra).read(scope, undefined, state);
@@ -80,14 +56,14 @@ describe.each([
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'noState', trackedBy: 'syncrepl' });
     expect(snapshot.nextState?.cursor).toMatchObject({ mechanism: 'syncrepl', readMode: 'full' });
     expect(String(snapshot.nextState?.cursor['cookie'])).toMatch(/^rid=\d{3}/);
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     expect(snapshot.groups.length).toBeGreaterThan(5);
   });
 
   it('reads nothing new when nothing changed', async () => {
     const { snapshot, full } = await readBoth();
     expect(snapshot.stats).toMatchObject({ readMode: 'incremental', changedEntries: 0, deletedEntries: 0 });
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
   });
 
   it('follows added, modified, renamed and deleted users', async () => {
@@ -96,7 +72,7 @@ describe.each([
     let { snapshot, full } = await readBoth();
     expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
     expect(Number(snapshot.stats?.['changedEntries'])).toBeGreaterThanOrEqual(4);
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     expect(snapshot.users.some((u) => u.login === 'inc-ann')).toBe(true);
 
     await ldap.load(`dn: uid=inc-ann,${P}\nchangetype: modify\nreplace: mail\nmail: ann.new@example.org\n-\nreplace: employeeType\nemployeeType: disabled\n`);
@@ -104,7 +80,7 @@ describe.each([
     await ldap.load(`dn: uid=inc-cat,${P}\nchangetype: delete\n`);
     ({ snapshot, full } = await readBoth());
     expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     expect(snapshot.users.find((u) => u.login === 'inc-ann')).toMatchObject({ mail: 'ann.new@example.org', enabled: false });
     // The renamed user's old DN is now a dangling member value of developers, as the server says.
     expect(snapshot.skipped.some((s) => s.reason.includes('inc-ben'))).toBe(true);
@@ -114,7 +90,7 @@ describe.each([
   it('follows added, renamed and deleted groups and nested membership', async () => {
     await ldap.load(`dn: cn=inc-inner,${G}\nobjectClass: groupOfNames\ncn: inc-inner\nmember: uid=alice,${P}\n\ndn: cn=inc-outer,${G}\nobjectClass: groupOfNames\ncn: inc-outer\nmember: cn=inc-inner,${G}\n`);
     let { snapshot, full } = await readBoth();
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     const outer = () => snapshot.groups.find((g) => g.name === 'inc-outer');
     expect(outer()?.memberIds).toHaveLength(1);
 
@@ -122,7 +98,7 @@ describe.each([
     await ldap.load(`dn: cn=inc-inner,${G}\nchangetype: modify\nadd: member\nmember: uid=bob,${P}\n`);
     ({ snapshot, full } = await readBoth());
     expect(snapshot.stats).toMatchObject({ readMode: 'incremental', changedEntries: 1 });
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     expect(outer()?.memberIds).toHaveLength(2);
 
     // Renaming the inner group leaves the outer one's member value dangling; deleting a group drops it.
@@ -130,7 +106,7 @@ describe.each([
     await ldap.load(`dn: cn=cycle-b,${G}\nchangetype: delete\n`);
     ({ snapshot, full } = await readBoth());
     expect(snapshot.stats).toMatchObject({ readMode: 'incremental' });
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     expect(snapshot.groups.some((g) => g.name === 'inc-inner-renamed')).toBe(true);
     expect(snapshot.groups.some((g) => g.name === 'cycle-b')).toBe(false);
     expect(outer()?.memberIds).toHaveLength(0);
@@ -140,7 +116,7 @@ describe.each([
     now = new Date(now.getTime() + 25 * 3600_000);
     const { snapshot, full } = await readBoth();
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'reconcile', reconcileDiffs: 0 });
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     // The schedule counts from this full read.
     const next = await readBoth();
     expect(next.snapshot.stats).toMatchObject({ readMode: 'incremental' });
@@ -171,17 +147,17 @@ describe.each([
     const future = await source().read(SCOPE, undefined, bad('rid=000,csn=20991231000000.000000Z#000000#000#000000'));
     expect(future.stats).toMatchObject({ readMode: 'full', readReason: 'cookieRejected:cookieNewerThanServer' });
     const { full } = await readBoth();
-    expect(canonical(future)).toEqual(canonical(full));
+    expect(canonicalSnapshot(future)).toEqual(canonicalSnapshot(full));
   });
 
   it('reads in full when the scope changes', async () => {
     const scope: ReadScope = { groupFilter: '(description=*)', groupRefs: [] };
     const { snapshot, full } = await readBoth(scope);
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'scopeChanged' });
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     const again = await readBoth(scope);
     expect(again.snapshot.stats).toMatchObject({ readMode: 'incremental' });
-    expect(canonical(again.snapshot)).toEqual(canonical(again.full));
+    expect(canonicalSnapshot(again.snapshot)).toEqual(canonicalSnapshot(again.full));
   });
 });
 
@@ -371,7 +347,7 @@ describe('the kept snapshot, patched after random changes, equals a full read', 
         await ldap.load(`dn: ${groupDn(cn)}\nchangetype: delete\n`);
       }
     };
-    const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { now: () => new Date('2030-01-01T00:00:00Z'), ...extra }));
+    const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(sourceOptions(ldap, { now: () => new Date('2030-01-01T00:00:00Z'), ...extra }));
     let state: DirectoryState | null = (await source().read(scope, undefined, null)).nextState ?? null;
     let patched = 0;
     for (let step = 0; step < 40; step++) {

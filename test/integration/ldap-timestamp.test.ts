@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirectorySnapshot, DirectoryState, ReadScope } from '../../src/domain/types.ts';
+import type { DirectoryState, ReadScope } from '../../src/domain/types.ts';
 import { Client } from 'ldapts';
 import { LdapSource, type LdapSourceOptions } from '../../src/directory/ldap/client.ts';
 import type { EntryAccess } from '../../src/directory/ldap/read.ts';
@@ -15,37 +15,14 @@ import { toRawEntry } from '../../src/directory/ldap/transform.ts';
 import { VENDOR_PROFILES } from '../../src/directory/ldap/vendors.ts';
 import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { storeFingerprint } from '../support/store.ts';
+import { canonicalSnapshot, sourceOptions } from '../support/ldap-source.ts';
 import { FIXTURE_LDIF, SERVICE_ACCOUNT, type SlapdHandle, startSlapd } from '../support/slapd.ts';
 
 const P = 'ou=people,dc=example,dc=org';
 const G = 'ou=groups,dc=example,dc=org';
 const S = 'ou=services,dc=example,dc=org';
 
-function options(ldap: SlapdHandle, extra: Partial<LdapSourceOptions> = {}): LdapSourceOptions {
-  return {
-    urls: [ldap.url],
-    bindDn: ldap.adminDn,
-    password: ldap.adminPassword,
-    startTls: false,
-    baseDn: ldap.baseDn,
-    vendor: 'auto',
-    attributes: { disabled: 'employeeType' },
-    verify: true,
-    pageSize: 50,
-    timeoutSeconds: 5,
-    incremental: 'entries',
-    ...extra,
-  };
-}
 
-function canonical(s: DirectorySnapshot) {
-  const byText = (a: unknown, b: unknown) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
-  return {
-    groups: s.groups.map((g) => ({ ...g, memberIds: [...g.memberIds].sort() })).sort(byText),
-    users: [...s.users].sort(byText),
-    skipped: [...s.skipped].sort(byText),
-  };
-}
 
 const person = (uid: string, base = P) => `dn: uid=${uid},${base}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nmail: ${uid}@example.org\n`;
 
@@ -62,12 +39,12 @@ describe('incremental reads by modifyTimestamp from slapd without content synchr
     await ldap?.stop();
   });
 
-  const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { baseDn: P, now: () => new Date('2030-01-01T00:00:00Z'), ...extra }));
+  const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(sourceOptions(ldap, { baseDn: P, now: () => new Date('2030-01-01T00:00:00Z'), ...extra }));
   const readBoth = async () => {
     const snapshot = await source().read(SCOPE, undefined, state);
     state = snapshot.nextState ?? null;
     const full = await source({ incremental: false }).read(SCOPE);
-    expect(canonical(snapshot)).toEqual(canonical(full));
+    expect(canonicalSnapshot(snapshot)).toEqual(canonicalSnapshot(full));
     return snapshot;
   };
 
@@ -205,7 +182,7 @@ describe('a server that does not let the bind account read modifyTimestamp', () 
   });
 
   it('is read in full, saying why, keeping nothing', async () => {
-    const source = new LdapSource(options(ldap, { bindDn: SERVICE_ACCOUNT.dn, password: SERVICE_ACCOUNT.password }));
+    const source = new LdapSource(sourceOptions(ldap, { bindDn: SERVICE_ACCOUNT.dn, password: SERVICE_ACCOUNT.password }));
     const snapshot = await source.read({ groupFilter: '(cn=*)', groupRefs: [] }, undefined, null);
     expect(snapshot.stats).toMatchObject({ readMode: 'full', readReason: 'noModifyTimestamp' });
     expect(snapshot.nextState).toBeUndefined();
@@ -231,7 +208,7 @@ describe('an entry entering the scope with an old modifyTimestamp (an ACL that h
 
   it.each(['entries', 'detect'] as const)('in %s mode is seen by the next read', async (mode) => {
     const scope: ReadScope = { groupFilter: '(cn=*)', groupRefs: [] };
-    const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(options(ldap, { bindDn: SERVICE_ACCOUNT.dn, password: SERVICE_ACCOUNT.password, incremental: mode, timestampWindowSeconds: 0, ...extra }));
+    const source = (extra: Partial<LdapSourceOptions> = {}) => new LdapSource(sourceOptions(ldap, { bindDn: SERVICE_ACCOUNT.dn, password: SERVICE_ACCOUNT.password, incremental: mode, timestampWindowSeconds: 0, ...extra }));
     acl('add');
     const first = await source().read(scope, undefined, null);
     expect(first.users.some((u) => u.login === 'bob')).toBe(false);
@@ -239,7 +216,7 @@ describe('an entry entering the scope with an old modifyTimestamp (an ACL that h
     const next = await source().read(scope, undefined, first.nextState!);
     expect(next.stats).toMatchObject({ readMode: 'full', readReason: mode === 'entries' ? 'presentNotKept' : 'changed' });
     expect(next.users.some((u) => u.login === 'bob')).toBe(true);
-    expect(canonical(next)).toEqual(canonical(await source({ incremental: false }).read(scope)));
+    expect(canonicalSnapshot(next)).toEqual(canonicalSnapshot(await source({ incremental: false }).read(scope)));
   });
 });
 
