@@ -172,13 +172,23 @@ export async function listAttempts(db: Executor, connection: string, limit: numb
     .limit(limit);
 }
 
+/** How long a dry run (it holds no lease) may stay `running` before it is taken for interrupted. */
+export const DRY_RUN_GIVE_UP_MS = 3_600_000;
+
+/** A run found `running` whose process stopped: failed, nothing applied. */
+const interrupted = (now: Date, error = 'the process running this sync stopped before it finished; nothing was applied') =>
+  ({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error }) as const;
+
+/** The start time before which a dry run still `running` is taken for interrupted. */
+const dryRunGivenUpBefore = (now: Date) => sql`${new Date(now.getTime() - DRY_RUN_GIVE_UP_MS).toISOString()}::timestamptz`;
+
 /** Runs left as `running` by a process that died: marked failed so history does not lie. */
 export async function failOrphanedRuns(db: Executor, connection: string, now: Date): Promise<number> {
   const rows = await db
     .update(runs)
-    .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this sync stopped before it finished; nothing was applied' })
+    .set(interrupted(now))
     // A dry run holds no lock: one started within the hour may still be running in another process.
-    .where(and(eq(runs.connection, connection), eq(runs.status, 'running'), sql`not (${runs.dryRun} and ${runs.startedAt} > ${new Date(now.getTime() - DRY_RUN_GIVE_UP_MS).toISOString()}::timestamptz)`))
+    .where(and(eq(runs.connection, connection), eq(runs.status, 'running'), sql`not (${runs.dryRun} and ${runs.startedAt} > ${dryRunGivenUpBefore(now)})`))
     .returning({ id: runs.id });
   return rows.length;
 }
@@ -191,7 +201,7 @@ export async function failOrphanedRuns(db: Executor, connection: string, now: Da
 export async function failInterruptedRuns(db: Executor, connection: string, now: Date): Promise<RunRow[]> {
   return db
     .update(runs)
-    .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this sync stopped before it finished; nothing was applied' })
+    .set(interrupted(now))
     .where(
       and(
         eq(runs.connection, connection),
@@ -203,9 +213,6 @@ export async function failInterruptedRuns(db: Executor, connection: string, now:
     .returning();
 }
 
-/** How long a dry run (it holds no lease) may stay `running` before it is taken for interrupted. */
-export const DRY_RUN_GIVE_UP_MS = 3_600_000;
-
 /**
  * Dry runs left `running` by a process that died: a dry run takes no lease, so nothing shows it
  * is still going on; one running for more than an hour is marked failed (nothing to alert or retry).
@@ -213,13 +220,13 @@ export const DRY_RUN_GIVE_UP_MS = 3_600_000;
 export async function failStaleDryRuns(db: Executor, connection: string, now: Date): Promise<number> {
   const rows = await db
     .update(runs)
-    .set({ status: 'failed', finishedAt: now, errorCode: 'INTERRUPTED', error: 'the process running this dry run stopped before it finished (no result after an hour); nothing was applied' })
+    .set(interrupted(now, 'the process running this dry run stopped before it finished (no result after an hour); nothing was applied'))
     .where(
       and(
         eq(runs.connection, connection),
         eq(runs.status, 'running'),
         eq(runs.dryRun, true),
-        sql`${runs.startedAt} <= ${new Date(now.getTime() - DRY_RUN_GIVE_UP_MS).toISOString()}::timestamptz`,
+        sql`${runs.startedAt} <= ${dryRunGivenUpBefore(now)}`,
       ),
     )
     .returning({ id: runs.id });
