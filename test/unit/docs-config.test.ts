@@ -1,5 +1,5 @@
 /**
- * docs/configuration.md against the zod schemas of src/config.ts: every field of the config file
+ * docs/configuration.md against the zod schemas of src/config/schema.ts (exported by src/config.ts): every field of the config file
  * (per connection kind, and `chat`) and every environment variable has a row in a table of the
  * reference, the default written there is the schema's, a field without a default is marked
  * "required" when it is, and no row names a field that does not exist. A field added to the
