@@ -63,7 +63,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
   const incidents = new IncidentManager({ db: store.db, logger, now, ...(options.alertSink ? { sink: options.alertSink } : {}) });
   let ops: Operations | null = null;
   // After each run, health is re-evaluated at once: a link that turned red alerts now, not at the next tick.
-  const healthAfterRun: Notifier = { notify: async () => (ops ? incidents.reconcile(await ops.health()) : undefined) };
+  const healthAfterRun: Notifier = { notify: async () => (ops ? incidents.reconcile(await ops.healthForAlerts()) : undefined) };
   const notifier = combineNotifiers(
     [createScheduleRecorder(store.db, config.connections, now), incidents, healthAfterRun, ...(options.notifier ? [options.notifier] : [])],
     (error) => logger.error({ err: describeError(error) }, 'run event listener failed'),
@@ -85,7 +85,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     logger,
     now,
     afterTick: async () => {
-      await incidents.reconcile(await operations.health());
+      await incidents.reconcile(await operations.healthForAlerts());
       // Alerts of incidents opened or resolved where they could not be posted (the CLI).
       await incidents.deliverPending();
     },

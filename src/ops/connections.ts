@@ -8,6 +8,7 @@ import { insertAudit } from '../store/audit.ts';
 import { countConnectionData, countLinksAndDuplicates, deleteConnection, findConnection, getConnection, lockConnectionRow } from '../store/connections.ts';
 import { deleteIncidentsOf } from '../store/incidents.ts';
 import { countMappingStates } from '../store/mappings.ts';
+import type { HealthDetail } from '../store/health-state.ts';
 import { type Attempt, listAttempts } from '../store/runs.ts';
 import { withTransaction } from '../store/transaction.ts';
 import type { OpsContext } from './context.ts';
@@ -98,9 +99,9 @@ export async function status(ctx: OpsContext, name: string): Promise<ConnectionS
 }
 
 /** Every connection and linked group, red first, with the reasons. */
-export async function health(ctx: OpsContext): Promise<ConnectionHealth[]> {
+export async function health(ctx: OpsContext, detail: HealthDetail = 'full'): Promise<ConnectionHealth[]> {
   await ctx.engine.registerConnections();
-  return evaluateHealth(await ctx.healthInputs(ctx.engine.connections), ctx.now());
+  return evaluateHealth(await ctx.healthInputs(ctx.engine.connections, true, detail), ctx.now());
 }
 
 /**

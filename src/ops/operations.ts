@@ -56,8 +56,8 @@ export class Operations {
       createSource: deps.createSource,
       incidents: deps.incidents,
       now: deps.now ?? (() => new Date()),
-      healthInputs: (configs, links = true) =>
-        reads.read(`${links}\n${configs.map((c) => c.name).join('\n')}`, () => loadHealthInputs(deps.db, configs, { links })),
+      healthInputs: (configs, links = true, detail = 'full') =>
+        reads.read(`${links}\n${detail}\n${configs.map((c) => c.name).join('\n')}`, () => loadHealthInputs(deps.db, configs, { links, detail })),
     };
   }
 
@@ -77,6 +77,11 @@ export class Operations {
   /** Every connection and linked group, red first, with the reasons. */
   health(): Promise<ConnectionHealth[]> {
     return health(this.#ctx);
+  }
+
+  /** Health as the alert rules need it (no member or synced-user counts): after every run and tick. */
+  healthForAlerts(): Promise<ConnectionHealth[]> {
+    return health(this.#ctx, 'alerts');
   }
 
   incidents(options: { all?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {

@@ -164,7 +164,8 @@ export async function updateLocalUsers(tx: Executor, updates: ReadonlyArray<{ lo
         [s.map((x) => x.after.mail), 'text'],
         [s.map((x) => x.after.displayName), 'text'],
         [s.map((x) => x.after.active), 'bool'],
-      ])} as t(i, lg, ml, dn, ac) where u.id = t.i`);
+      ])} as t(i, lg, ml, dn, ac)
+      where u.id = any(${p(s.map((x) => x.localUserId))}::int[]) and u.id = t.i`);
   });
 }
 
@@ -237,7 +238,7 @@ async function refreshMappings(tx: Executor, connection: string, rows: readonly 
         [s.map((r) => r.enabled), 'bool'],
         [s.map((r) => r.inScope), 'bool'],
       ])} as t(d, dn, lg, ml, dname, en, sc)
-      where m.connection = ${p(connection)} and m.directory_id = t.d`);
+      where m.connection = ${p(connection)} and m.directory_id = any(${p(s.map((r) => r.directoryId))}::text[]) and m.directory_id = t.d`);
   });
 }
 

@@ -14,7 +14,16 @@ const date = (v: string | Date | null): Date | null => (v === null ? null : v in
  * `links: false` leaves the links out (their inputs come to tens of thousands of rows and an
  * aggregate over every membership): what a connection's own health needs.
  */
-export async function loadHealthInputs(db: Executor, configs: readonly ConnectionConfig[], options: { links?: boolean } = {}): Promise<ConnectionHealthInput[]> {
+/**
+ * `full`: everything a health view shows. `alerts`: what the health rules need to open and resolve
+ * incidents, evaluated after every run and scheduler tick: no member count per link (members
+ * null: a count of every membership, seconds at a million users) and no count of synced users
+ * (syncedUsers 0); conflicts are counted through the mappings' status index.
+ */
+export type HealthDetail = 'full' | 'alerts';
+
+export async function loadHealthInputs(db: Executor, configs: readonly ConnectionConfig[], options: { links?: boolean; detail?: HealthDetail } = {}): Promise<ConnectionHealthInput[]> {
+  const alerts = options.detail === 'alerts';
   const names = configs.map((c) => c.name);
   if (names.length === 0) return [];
   const connectionRows = await queryRows<{
@@ -45,7 +54,10 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
   );
   const countRows = await queryRows<{ connection: string; synced: number; conflicts: number }>(
     db,
-    sql`select connection,
+    alerts
+      ? sql`select connection, 0 as synced, count(*)::int as conflicts from mappings
+            where connection = any(${p(names)}::text[]) and status = 'conflict' and in_scope group by connection`
+      : sql`select connection,
                count(*) filter (where status = 'mapped' and in_scope)::int as synced,
                count(*) filter (where status = 'conflict' and in_scope)::int as conflicts
         from mappings where connection = any(${p(names)}::text[]) group by connection`,
@@ -55,7 +67,7 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
     sql`select connection, count(*)::int as n from duplicates
         where status = 'pending' and connection = any(${p(names)}::text[]) group by connection`,
   );
-  const linkInputs = options.links === false ? new Map<string, LinkHealthInput[]>() : await loadLinkInputs(db, names);
+  const linkInputs = options.links === false ? new Map<string, LinkHealthInput[]>() : await loadLinkInputs(db, names, !alerts);
   const byName = new Map(connectionRows.map((r) => [r.name, r]));
   const attempts = new Map<string, Attempt[]>();
   for (const r of runRows) {
@@ -89,7 +101,7 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
 }
 
 /** The inputs of every active link of these connections, by connection. */
-async function loadLinkInputs(db: Executor, names: readonly string[]): Promise<Map<string, LinkHealthInput[]>> {
+async function loadLinkInputs(db: Executor, names: readonly string[], withMembers: boolean): Promise<Map<string, LinkHealthInput[]>> {
   // Links and their counts come from separate simple queries joined here: one query joining
   // aggregates per link could get a nested-loop plan right after a bulk load (no statistics yet)
   // and rescan the memberships once per link.
@@ -111,7 +123,7 @@ async function loadLinkInputs(db: Executor, names: readonly string[]): Promise<M
         from mappings mp cross join lateral jsonb_array_elements_text(mp.via_groups) g
         where mp.status = 'conflict' and mp.in_scope and mp.connection = any(${p(names)}::text[]) group by 1, 2`,
   );
-  const membersOf = await memberCounts(db, names);
+  const membersOf = withMembers ? await memberCounts(db, names) : null;
   const pending = new Set(pendingRows.map((r) => `${r.connection}|${r.directory_id}`));
   const conflictsOf = new Map(conflictRows.map((r) => [`${r.connection}|${r.directory_id}`, r.n]));
   const links = new Map<string, LinkHealthInput[]>();

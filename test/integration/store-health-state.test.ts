@@ -1,6 +1,8 @@
 /** store/health-state.ts on the real PostgreSQL server: the health rules' inputs, with and without the links. */
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateHealth } from '../../src/health/health.ts';
 import { loadHealthInputs } from '../../src/store/health-state.ts';
 import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
 import { FIXTURE_LDIF, type SlapdHandle, startSlapd } from '../support/slapd.ts';
@@ -10,6 +12,8 @@ let app: TestApp;
 beforeAll(async () => {
   ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios] });
   app = await createTestApp('postgres', [ldapConnection(ldap, { groups: { filter: '(|(cn=app-*)(cn=edge-users))' } })]);
+  // Two local users with jdoe's mail: jdoe (in edge-users) is a conflict.
+  await app.store.db.execute(sql`insert into local_users (login, mail) values ('jdoe1', 'shared@example.org'), ('jdoe2', 'SHARED@example.org')`);
   await app.ops.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
 });
 afterAll(async () => {
@@ -25,6 +29,18 @@ describe('loadHealthInputs', () => {
     const [lean] = await loadHealthInputs(app.store.db, app.config.connections, { links: false });
     expect(lean!.links).toEqual([]);
     expect({ ...lean, links: full!.links }).toEqual(full);
+  });
+
+  it('for alerts: the same health (statuses, reasons, conflicts per connection and per link) without counting members or synced users', async () => {
+    const now = new Date();
+    const [full] = await loadHealthInputs(app.store.db, app.config.connections);
+    const [alerts] = await loadHealthInputs(app.store.db, app.config.connections, { detail: 'alerts' });
+    expect(full!.conflicts).toBeGreaterThan(0);
+    expect(alerts!.conflicts).toBe(full!.conflicts);
+    expect(alerts!.links.map((l) => [l.name, l.conflicts])).toEqual(full!.links.map((l) => [l.name, l.conflicts]));
+    expect(alerts!.links.every((l) => l.members === null)).toBe(true);
+    const reasons = (inputs: typeof full) => evaluateHealth([inputs!], now).map((c) => [c.status, c.reasons, c.links.map((l) => [l.name, l.status, l.reasons])]);
+    expect(reasons(alerts)).toEqual(reasons(full));
   });
 
   it('a bulk load holding memberships (a first sync of a large directory) does not hold health up: the member counts are unknown meanwhile', async () => {
