@@ -33,7 +33,7 @@ export function planNewUsers(
     const key = matchKeyOf(u, options.matchKey);
     if (key) keyUse.set(key, (keyUse.get(key) ?? 0) + 1);
   }
-  const record = recorder(state, part, viaGroupsOf(snapshot, target, pending));
+  const record = recorder(state, part, snapshot, target);
   for (const u of pending) {
     const fields = userFields(u);
     const key = matchKeyOf(u, options.matchKey);
@@ -63,6 +63,7 @@ export function planNewUsers(
       record.unmapped(fields, 'no local user matches and user creation is off');
     }
   }
+  record.finish();
 }
 
 /** Maps the user to the one local user with its key, updating that local user to the directory's values. */
@@ -81,37 +82,43 @@ function mapTo(state: StoreState, u: DirectoryUser, fields: UserFields, id: numb
 }
 
 /**
- * Which synced groups reach each user not mapped yet (sorted): a link is red while it has
- * conflicts. Worked out on the first question: a run that creates or maps every pending user (a
- * first sync) asks none, and keeps no list per user.
+ * Which synced groups reach each of these users (sorted): a link is red while it has conflicts.
+ * Only the users recorded as conflicts or unmapped are asked for, after the matching, so a run
+ * that creates or maps nearly every user (a first sync) keeps no list per user.
  */
-function viaGroupsOf(snapshot: DirectorySnapshot, target: ReadonlyMap<string, Ref>, pending: readonly DirectoryUser[]): (id: string) => string[] {
-  let via: Map<string, string[]> | null = null;
-  return (id) => {
-    if (!via) {
-      via = new Map<string, string[]>();
-      for (const u of pending) via.set(u.id, []);
-      for (const g of snapshot.groups) if (target.has(g.id)) for (const member of g.memberIds) via.get(member)?.push(g.id);
-    }
-    return (via.get(id) ?? []).sort();
-  };
+function viaGroupsOf(snapshot: DirectorySnapshot, target: ReadonlyMap<string, Ref>, ids: Iterable<string>): Map<string, string[]> {
+  const via = new Map<string, string[]>();
+  for (const id of ids) via.set(id, []);
+  if (via.size === 0) return via;
+  for (const g of snapshot.groups) if (target.has(g.id)) for (const member of g.memberIds) via.get(member)?.push(g.id);
+  for (const groups of via.values()) groups.sort();
+  return via;
 }
 
-/** Records a conflict or an unmapped user, `unchanged` when the mapping row already says so. */
-function recorder(state: StoreState, part: UsersPart, viaOf: (id: string) => string[]) {
+type Recorded = { readonly kind: 'conflict'; readonly fields: UserFields; readonly candidates: number[] } | { readonly kind: 'unmapped'; readonly fields: UserFields; readonly reason: string };
+
+/**
+ * Records conflicts and unmapped users; `finish` adds them to the plan with the groups that reach
+ * them, `unchanged` when the mapping row already says so.
+ */
+function recorder(state: StoreState, part: UsersPart, snapshot: DirectorySnapshot, target: ReadonlyMap<string, Ref>) {
+  const recorded: Recorded[] = [];
   const sameVia = (m: MappingState, groups: string[]) => sameList(m.viaGroups ?? [], groups);
   return {
-    conflict(fields: UserFields, candidates: number[]): void {
-      const m = state.mappings.get(fields.directoryId);
-      const viaGroups = viaOf(fields.directoryId);
-      const unchanged = !!m && m.status === 'conflict' && m.inScope && sameUser(fields, m) && sameList(m.candidates, candidates) && sameVia(m, viaGroups);
-      part.users.conflicts.push({ ...fields, candidates, viaGroups, unchanged });
-    },
-    unmapped(fields: UserFields, reason: string): void {
-      const m = state.mappings.get(fields.directoryId);
-      const viaGroups = viaOf(fields.directoryId);
-      const unchanged = !!m && m.status === 'unmapped' && m.inScope && m.localUserId === null && sameUser(fields, m) && sameVia(m, viaGroups);
-      part.users.unmapped.push({ ...fields, reason, viaGroups, unchanged });
+    conflict: (fields: UserFields, candidates: number[]) => void recorded.push({ kind: 'conflict', fields, candidates }),
+    unmapped: (fields: UserFields, reason: string) => void recorded.push({ kind: 'unmapped', fields, reason }),
+    finish(): void {
+      const via = viaGroupsOf(snapshot, target, recorded.map((r) => r.fields.directoryId));
+      for (const r of recorded) {
+        const m = state.mappings.get(r.fields.directoryId);
+        const viaGroups = via.get(r.fields.directoryId)!;
+        const same = !!m && m.status === r.kind && m.inScope && sameUser(r.fields, m) && sameVia(m, viaGroups);
+        if (r.kind === 'conflict') {
+          part.users.conflicts.push({ ...r.fields, candidates: r.candidates, viaGroups, unchanged: same && sameList(m!.candidates, r.candidates) });
+        } else {
+          part.users.unmapped.push({ ...r.fields, reason: r.reason, viaGroups, unchanged: same && m!.localUserId === null });
+        }
+      }
     },
   };
 }
