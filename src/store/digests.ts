@@ -3,7 +3,8 @@
  * clearing after a run that cannot vouch for its groups' memberships (see sync/plan/digest.ts).
  * They live in tables of their own (user_digests, group_digests), so storing them adds no
  * version of a mapping or link row; triggers on mappings and group_links delete the ones whose
- * rows change (migrations/0007_sync_digests.sql).
+ * rows change or go (migrations/0009_sync_digests.sql, 0012_digests_without_foreign_keys.sql).
+ * No foreign key checks each digest: the triggers keep none without its row.
  */
 import { sql } from 'drizzle-orm';
 import type { DigestWrites } from '../domain/plan.ts';
@@ -13,7 +14,7 @@ import { p } from './sql.ts';
 
 export async function saveDigests(tx: Executor, connection: string, writes: DigestWrites): Promise<void> {
   const { users, newUsers, groups } = writes;
-  // Users whose mapping row this transaction inserted: new digest rows (the foreign key checks each).
+  // Users whose mapping row this transaction inserted (applyMappings, just before): new digest rows.
   await bulkInsert(tx, 'user_digests', ['connection', 'directory_id', 'digest'], newUsers.ids.length, (k) => [connection, newUsers.ids[k]!, newUsers.digests[k]!]);
   if (users.ids.length) {
     await queryRows(

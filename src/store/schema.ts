@@ -8,7 +8,6 @@ import {
   bigint,
   bigserial,
   customType,
-  foreignKey,
   boolean,
   index,
   integer,
@@ -203,7 +202,6 @@ export const userDigests = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.connection, t.directoryId] }),
-    foreignKey({ columns: [t.connection, t.directoryId], foreignColumns: [mappings.connection, mappings.directoryId] }).onDelete('cascade'),
   ],
 );
 
@@ -212,9 +210,7 @@ export const userDigests = pgTable(
  * Deleted by a trigger when the link's local group or state changes, and with the link.
  */
 export const groupDigests = pgTable('group_digests', {
-  linkId: integer('link_id')
-    .primaryKey()
-    .references(() => groupLinks.id, { onDelete: 'cascade' }),
+  linkId: integer('link_id').primaryKey(),
   digest: text('digest').notNull(),
 });
 

@@ -1,14 +1,12 @@
 /**
  * store/digests.ts on the real PostgreSQL server: the user digests of a first sync are copied
  * (their mapping rows are new in the same transaction) and equal what the upsert stores; users
- * who had a mapping row before go through the upsert; the foreign key still guards the copy.
+ * who had a mapping row before go through the upsert; no digest outlives its row.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectorySnapshot, DirectoryUser } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/db.ts';
-import { saveDigests } from '../../src/store/digests.ts';
-import { ensureConnection } from '../../src/store/runs.ts';
-import { withTransaction } from '../../src/store/transaction.ts';
 import { digestsFor } from '../../src/sync/plan/digest.ts';
 import { openTestStore } from '../support/app.ts';
 import { select } from '../support/store-reads.ts';
@@ -59,10 +57,27 @@ describe('saveDigests', () => {
     expect(await storedDigests('known')).toEqual(expected(snapshot));
   });
 
-  it('a copied digest of a user without a mapping row fails the transaction: nothing is kept', async () => {
-    await ensureConnection(store.db, 'orphan', 'ldap');
-    const writes = { users: { ids: [], digests: [] }, newUsers: { ids: ['orphan-u0'], digests: ['d0'] }, groups: { ids: [], digests: [] } };
-    await expect(withTransaction(store.db, (tx) => saveDigests(tx, 'orphan', writes))).rejects.toMatchObject({ code: '23503' });
-    expect(await storedDigests('orphan')).toEqual({});
+  it('a digest goes with its row: a mapping deleted or given another key, a link deleted, the connection removed (cascade), a table truncated', async () => {
+    const snapshot = snapshotOf('gone', 6);
+    await syncWithDigests(store, snapshot, planOptions('gone'));
+    const groupDigests = async () => (await select<{ n: number }>(store, `select count(*)::int as n from group_digests d join group_links l on l.id = d.link_id where l.connection = 'gone'`))[0]!.n;
+    const allGroupDigests = async () => (await select<{ n: number }>(store, `select count(*)::int as n from group_digests`))[0]!.n;
+    expect(Object.keys(await storedDigests('gone'))).toHaveLength(6);
+    expect(await groupDigests()).toBe(3);
+    await store.db.execute(sql`delete from mappings where connection = 'gone' and directory_id = 'gone-u1'`);
+    await store.db.execute(sql`update mappings set directory_id = 'gone-x2' where connection = 'gone' and directory_id = 'gone-u2'`);
+    expect(Object.keys(await storedDigests('gone'))).toEqual(['gone-u0', 'gone-u3', 'gone-u4', 'gone-u5']);
+    const before = await allGroupDigests();
+    await store.db.execute(sql`delete from group_links where connection = 'gone' and directory_id = 'gone-g0'`);
+    expect(await groupDigests()).toBe(2);
+    expect(await allGroupDigests()).toBe(before - 1);
+    await store.db.execute(sql`delete from connections where name = 'gone'`);
+    expect(await storedDigests('gone')).toEqual({});
+    expect(await allGroupDigests()).toBe(before - 3);
+    const snapshot2 = snapshotOf('truncated', 3);
+    await syncWithDigests(store, snapshot2, planOptions('truncated'));
+    await store.db.execute(sql`truncate mappings, group_links cascade`);
+    expect(await select(store, `select * from user_digests`)).toEqual([]);
+    expect(await allGroupDigests()).toBe(0);
   });
 });
