@@ -28,9 +28,12 @@ export function benchConnection(ldapUrl: string): Record<string, unknown> {
   };
 }
 
-/** Writes a connections file with the bench connection (and any other top-level settings) into `dir`. */
-export function writeBenchConfig(dir: string, ldapUrl: string, extra: Record<string, unknown> = {}): string {
-  const file = join(dir, 'groupsync.bench.json');
-  writeFileSync(file, JSON.stringify({ connections: [benchConnection(ldapUrl)], ...extra }, null, 2));
+/**
+ * Writes a connections file with the bench connection (and any other top-level settings) into `dir`;
+ * `connection` overrides settings of the connection, `name` is the file's name.
+ */
+export function writeBenchConfig(dir: string, ldapUrl: string, extra: Record<string, unknown> = {}, connection: Record<string, unknown> = {}, name = 'groupsync.bench.json'): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify({ connections: [{ ...benchConnection(ldapUrl), ...connection }], ...extra }, null, 2));
   return file;
 }
