@@ -6,6 +6,7 @@ export function userFields(u: DirectoryUser): UserFields {
   return { directoryId: u.id, dn: u.dn, login: u.login, mail: u.mail, displayName: u.displayName, enabled: u.enabled };
 }
 
-export function sameUser(a: UserFields, m: MappingState): boolean {
+/** Whether the mapping row holds these values (a user's fields, or the directory user itself). */
+export function sameUser(a: Omit<UserFields, 'directoryId'>, m: MappingState): boolean {
   return a.dn === m.dn && a.login === m.login && a.mail === m.mail && a.displayName === m.displayName && a.enabled === m.enabled;
 }

@@ -43,24 +43,30 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   return part;
 }
 
-/** An ignored or mapped user: refreshed or updated; false for a user not mapped yet. */
+/**
+ * An ignored or mapped user: refreshed or updated; false for a user not mapped yet. Compared field
+ * by field first: records are built only for a user that changed (most of a large read did not).
+ */
 function planKnownUser(state: StoreState, u: DirectoryUser, part: UsersPart): boolean {
-  const fields = userFields(u);
   const mapping = state.mappings.get(u.id);
   if (mapping?.status === 'ignored') {
     part.users.ignored++;
-    if (!sameUser(fields, mapping) || !mapping.inScope) part.users.refresh.push({ ...fields, inScope: true });
+    if (!sameUser(u, mapping) || !mapping.inScope) part.users.refresh.push({ ...userFields(u), inScope: true });
     return true;
   }
   if (mapping?.status !== 'mapped' || mapping.localUserId === null) return false;
   const local = state.localUsers.get(mapping.localUserId);
   const id = mapping.localUserId;
   part.member.set(u.id, id);
-  const before = { ...fields, dn: mapping.dn, login: local?.login ?? mapping.login, mail: local?.mail ?? mapping.mail, displayName: local?.displayName ?? mapping.displayName, enabled: mapping.enabled, active: local?.active ?? true };
-  const after = { ...fields, active: u.enabled };
-  const localChanged = before.login !== after.login || before.mail !== after.mail || before.displayName !== after.displayName || before.active !== after.active;
-  if (localChanged) part.users.update.push({ localUserId: id, before, after });
-  else if (!sameUser(fields, mapping) || !mapping.inScope) part.users.refresh.push({ ...fields, inScope: true });
+  const login = local?.login ?? mapping.login;
+  const mail = local?.mail ?? mapping.mail;
+  const displayName = local?.displayName ?? mapping.displayName;
+  const active = local?.active ?? true;
+  if (login !== u.login || mail !== u.mail || displayName !== u.displayName || active !== u.enabled) {
+    const fields = userFields(u);
+    const before = { ...fields, dn: mapping.dn, login, mail, displayName, enabled: mapping.enabled, active };
+    part.users.update.push({ localUserId: id, before, after: { ...fields, active: u.enabled } });
+  } else if (!sameUser(u, mapping) || !mapping.inScope) part.users.refresh.push({ ...userFields(u), inScope: true });
   return true;
 }
 
