@@ -56,9 +56,10 @@ export function objectKind(o: GraphObject): 'user' | 'group' | 'other' {
 
 const text = (value: string | null | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-export function toUserRecord(o: GraphObject): UserRecord {
+/** `id`: the string to keep for the user's id (the model's own, when it knows the user already). */
+export function toUserRecord(o: GraphObject, id = o.id.toLowerCase()): UserRecord {
   return {
-    id: o.id.toLowerCase(),
+    id,
     login: text(o.userPrincipalName),
     mail: text(o.mail),
     displayName: text(o.displayName),
