@@ -128,7 +128,8 @@ export async function readTransitiveMembers(graph: GraphHttp, groupId: string, p
 /**
  * One group's members as they are read, page by page, into the model: each user's id once (the
  * model's own string), its record only when it is new to the model or changed (the latest read
- * wins), nothing else kept from a page.
+ * wins), nothing else kept from a page. In a model this read started empty (a full read) every
+ * record was read by this read: a user met again keeps it, without comparing its properties.
  */
 class MemberCollector {
   readonly userIds: string[] = [];
@@ -136,10 +137,12 @@ class MemberCollector {
   readonly #seen = new Set<string>();
   readonly #model: DirectoryModel;
   readonly #allowed: Set<string> | null;
+  readonly #fresh: boolean;
 
-  constructor(model: DirectoryModel, allowed: Set<string> | null) {
+  constructor(model: DirectoryModel, allowed: Set<string> | null, fresh: boolean) {
     this.#model = model;
     this.#allowed = allowed;
+    this.#fresh = fresh;
   }
 
   add(page: readonly GraphObject[]): void {
@@ -151,7 +154,7 @@ class MemberCollector {
       if (this.#seen.has(id) || (this.#allowed && !this.#allowed.has(id))) continue;
       this.#seen.add(id);
       const known = this.#model.users.get(id);
-      if (!known || known.removed || !sameUser(known, o)) this.#model.users.set(known?.id ?? id, { ...toUserRecord(o), id: known?.id ?? id });
+      if (!known || (!this.#fresh && (known.removed || !sameUser(known, o)))) this.#model.users.set(known?.id ?? id, toUserRecord(o, known?.id ?? id));
       // One string per user id across all groups (a page gives each occurrence its own copy).
       this.userIds.push(known?.id ?? id);
     }
@@ -173,6 +176,8 @@ export async function readGroupsInto(
 ): Promise<void> {
   const chunks: DirectoryGroupRef[][] = [];
   for (let start = 0; start < groups.length; start += BATCH_SIZE) chunks.push(groups.slice(start, start + BATCH_SIZE));
+  // Every record of a model that starts empty is read by this read (see MemberCollector).
+  const fresh = model.users.size === 0;
   let cursor = 0;
   let done = 0;
   const worker = async () => {
@@ -183,8 +188,9 @@ export async function readGroupsInto(
         const first = firstPages[k];
         // Listed a moment ago, gone now: the read cannot vouch for the scope (as a single read's 404).
         if (!first) throw Object.assign(new GraphError(404, `group ${group.id} is gone while its members are read`), { code: 'Request_ResourceNotFound' });
+        firstPages[k] = null; // a page read is not kept while the chunk's large groups page on
         graph.stats.pages++;
-        const members = new MemberCollector(model, allowed);
+        const members = new MemberCollector(model, allowed, fresh);
         members.add(first.value ?? []);
         if (first['@odata.nextLink']) for await (const page of graph.pages<GraphObject>(first['@odata.nextLink'])) members.add(page.value);
         model.groups.set(group.id, { id: group.id, name: group.name, description: group.description, userIds: members.userIds, nestedGroupIds: [...members.nested] });
@@ -202,7 +208,7 @@ export async function readUsers(graph: GraphHttp, ids: readonly string[], concur
   const found = await getEach<GraphObject>(graph, ids.map(userPath), concurrency);
   ids.forEach((id, k) => {
     const o = found[k];
-    if (o) out.set(id, { ...toUserRecord(o), id });
+    if (o) out.set(id, toUserRecord(o, id));
   });
   return out;
 }

@@ -56,9 +56,10 @@ export function objectKind(o: GraphObject): 'user' | 'group' | 'other' {
 
 const text = (value: string | null | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-export function toUserRecord(o: GraphObject): UserRecord {
+/** `id`: the string to keep for the user's id (the model's own, when it knows the user already). */
+export function toUserRecord(o: GraphObject, id = o.id.toLowerCase()): UserRecord {
   return {
-    id: o.id.toLowerCase(),
+    id,
     login: text(o.userPrincipalName),
     mail: text(o.mail),
     displayName: text(o.displayName),
@@ -103,27 +104,39 @@ function isSkipped(value: DirectoryUser | SkippedEntry): value is SkippedEntry {
   return 'reason' in value;
 }
 
-/** The snapshot the planner gets: linked groups with their users, the users reached, and what was skipped. */
+/**
+ * The snapshot the planner gets: linked groups with their users, the users reached, and what was
+ * skipped (both in the order groups first reach them). Each user is decided once, on its first
+ * membership; the others look the decision up (one map lookup per membership).
+ */
 export function materialize(model: DirectoryModel): { groups: DirectoryGroup[]; users: DirectoryUser[]; skipped: SkippedEntry[] } {
-  const usable = new Map<string, DirectoryUser>();
-  const skipped = new Map<string, SkippedEntry>();
+  // A user's decision: its DirectoryUser, or null (removed, unknown or skipped: not a member).
+  const decided = new Map<string, DirectoryUser | null>();
+  const users: DirectoryUser[] = [];
+  const skipped: SkippedEntry[] = [];
+  const decide = (id: string): DirectoryUser | null => {
+    const record = model.users.get(id);
+    let user: DirectoryUser | null = null;
+    if (record && !record.removed) {
+      // Deleted in the directory (removed) or unknown: out of scope, not skipped.
+      const converted = toDirectoryUser(record);
+      if (isSkipped(converted)) skipped.push(converted);
+      else users.push((user = converted));
+    }
+    decided.set(id, user);
+    return user;
+  };
   const groups: DirectoryGroup[] = [];
   for (const g of model.groups.values()) {
     const memberIds: string[] = [];
     for (const id of g.userIds) {
-      const record = model.users.get(id);
-      if (!record || record.removed) continue; // deleted in the directory: out of scope
-      let user = usable.get(id);
-      if (!user && !skipped.has(id)) {
-        const converted = toDirectoryUser(record);
-        if (isSkipped(converted)) skipped.set(id, converted);
-        else usable.set(id, (user = converted));
-      }
+      let user = decided.get(id);
+      if (user === undefined) user = decide(id);
       if (user) memberIds.push(id);
     }
     groups.push({ id: g.id, dn: null, name: g.name, description: g.description, memberIds });
   }
-  return { groups, users: [...usable.values()], skipped: [...skipped.values()] };
+  return { groups, users, skipped };
 }
 
 /** Users no linked group reaches any more are dropped from the model (they left the scope). */
