@@ -5,7 +5,7 @@
  * recovered from on the next start, saying what happened.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -232,7 +232,11 @@ describe('the embedded PostgreSQL shared by the processes of a data folder', () 
     expect((error as Error).message).toBe(`cannot make the data folder ${dataDir} (EEXIST: a file of that name is in the way): set GROUPSYNC_DATA_DIR to a writable folder`);
     rmSync(dataDir);
     mkdirSync(dataDir);
-    writeFileSync(path.join(dataDir, 'postgres.lock'), 'a file where the lock folder goes');
+    // A file where the lock folder goes, left there long ago (older than a stale lock: it is not waited for).
+    const inTheWay = path.join(dataDir, 'postgres.lock');
+    writeFileSync(inTheWay, 'a file where the lock folder goes');
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(inTheWay, anHourAgo, anHourAgo);
     const locked = await openEmbedded().then(() => null, (e: unknown) => e);
     expect((locked as Error).message).toMatch(/^cannot write in the data folder .* \(ENOTDIR\): make it writable, or set GROUPSYNC_DATA_DIR to a writable folder$/);
   });
@@ -293,7 +297,12 @@ describe('a data folder the server cannot use', () => {
 describe('a lock left by a process killed while it started or stopped the server', () => {
   it('is waited for with a message saying so, and taken over once stale', async () => {
     dataDir = freshDataDir();
-    mkdirSync(path.join(dataDir, 'postgres.lock')); // what proper-lockfile leaves when its holder is killed
+    // What proper-lockfile leaves when its holder is killed: here killed 15 s ago, so the lock turns
+    // stale (20 s without a refresh) about 5 s into the wait, after the wait is said (at 1 s).
+    const lock = path.join(dataDir, 'postgres.lock');
+    mkdirSync(lock);
+    const killedAt = new Date(Date.now() - 15_000);
+    utimesSync(lock, killedAt, killedAt);
     const events: string[] = [];
     const store = await openEmbedded(events);
     expect(events[0]).toBe(

@@ -64,8 +64,9 @@ export interface TestApp extends App {
   readonly notifier: RecordingNotifier;
 }
 
+/** A store on a fresh database: a copy of the migrated template (global-setup.ts), so openStore finds its schema up to date. */
 export async function openTestStore(_driver: Driver = 'postgres') {
-  const url = await createDatabase(inject('pgUrl'));
+  const url = await createDatabase(inject('pgUrl'), undefined, inject('pgTemplate'));
   return openStore({ databaseUrl: url, maxConnections: 5 });
 }
 

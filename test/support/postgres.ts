@@ -79,13 +79,15 @@ async function withAdmin<T>(adminUrl: string, fn: (sql: postgres.Sql) => Promise
 /**
  * Creates a fresh database on the server behind `adminUrl` (dropping an existing one of that name,
  * forcibly) and returns its URL. Usable from test files with the URL from `inject('pgUrl')`.
+ * `template` is the database it is a copy of: template0 (empty), or `inject('pgTemplate')` (the
+ * store's schema, every migration applied, no rows).
  */
-export async function createDatabase(adminUrl: string, name: string = uniqueDatabaseName()): Promise<string> {
+export async function createDatabase(adminUrl: string, name: string = uniqueDatabaseName(), template = 'template0'): Promise<string> {
   await withAdmin(adminUrl, async (sql) => {
     await sql.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     for (let attempt = 0; ; attempt++) {
       try {
-        await sql.unsafe(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING 'UTF8'`);
+        await sql.unsafe(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)} ENCODING 'UTF8'`);
         break;
       } catch (e) {
         // Concurrent CREATE DATABASE calls can briefly collide on the template.
