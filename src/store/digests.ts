@@ -3,7 +3,8 @@
  * clearing after a run that cannot vouch for its groups' memberships (see sync/plan/digest.ts).
  * They live in tables of their own (user_digests, group_digests), so storing them adds no
  * version of a mapping or link row; triggers on mappings and group_links delete the ones whose
- * rows change or go (migrations/0009_sync_digests.sql, 0012_digests_without_foreign_keys.sql).
+ * rows change or go (migrations/0009_sync_digests.sql, 0012_digests_without_foreign_keys.sql,
+ * 0013_link_digests_rekeyed.sql).
  * No foreign key checks each digest: the triggers keep none without its row.
  */
 import { sql } from 'drizzle-orm';

@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/db.ts';
 import { digestsFor } from '../../src/sync/plan/digest.ts';
 import { openTestStore } from '../support/app.ts';
 import { select } from '../support/store-reads.ts';
-import { planOptions, syncSnapshot, syncWithDigests } from '../support/sync-store.ts';
+import { planAgainst, planOptions, syncSnapshot, syncWithDigests } from '../support/sync-store.ts';
 
 let store: Store;
 beforeAll(async () => {
@@ -79,5 +79,25 @@ describe('saveDigests', () => {
     await store.db.execute(sql`truncate mappings, group_links cascade`);
     expect(await select(store, `select * from user_digests`)).toEqual([]);
     expect(await allGroupDigests()).toBe(0);
+  });
+
+  it("a link given another id takes no digest along, so a link re-keyed onto a freed id is not vouched for by the old link's digest", async () => {
+    const c = 'rekeyed';
+    const snapshot = snapshotOf(c, 9);
+    await syncWithDigests(store, snapshot, planOptions(c));
+    const linkId = async (g: string) => (await select<{ id: number }>(store, `select id from group_links where connection = '${c}' and directory_id = '${c}-g${g}'`))[0]!.id;
+    const [g0, g1] = [await linkId('0'), await linkId('1')];
+    // Another application gives g1's link another id, then gives g0's link the id g1's had.
+    await store.db.execute(sql.raw(`update group_links set id = ${g1 + 1000} where id = ${g1}`));
+    await store.db.execute(sql.raw(`update group_links set id = ${g1} where id = ${g0}`));
+    const orphans = await select(store, `select d.link_id from group_digests d where not exists (select 1 from group_links l where l.id = d.link_id)`);
+    expect(orphans).toEqual([]);
+    expect(await select(store, `select link_id from group_digests where link_id in (${g1}, ${g1 + 1000})`)).toEqual([]);
+    // In the directory, g0 now has g1's members: its plan must move its local group's memberships.
+    const moved = { ...snapshot, groups: snapshot.groups.map((g) => (g.id === `${c}-g0` ? { ...g, memberIds: snapshot.groups[1]!.memberIds } : g)) };
+    const expected = await planAgainst(store, moved, planOptions(c));
+    expect(expected.memberships.addGroup.length).toBeGreaterThan(0);
+    const { plan } = await syncWithDigests(store, moved, planOptions(c));
+    expect(plan.memberships).toEqual(expected.memberships);
   });
 });
