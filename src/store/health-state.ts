@@ -26,57 +26,11 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
   const alerts = options.detail === 'alerts';
   const names = configs.map((c) => c.name);
   if (names.length === 0) return [];
-  const connectionRows = await queryRows<{
-    name: string;
-    last_success_at: string | Date | null;
-    next_run_at: string | Date | null;
-    quarantined_at: string | Date | null;
-    paused_at: string | Date | null;
-    paused_by: string | null;
-    consecutive_failures: number;
-    certificate: ConnectionHealthInput['certificate'];
-  }>(
-    db,
-    sql`select name, last_success_at, next_run_at, quarantined_at, paused_at, paused_by, consecutive_failures, certificate
-        from connections where name = any(${p(names)}::text[])`,
-  );
-  const runRows = await queryRows<{
-    connection: string; id: number; status: string; started_at: string | Date; finished_at: string | Date | null;
-    error: string | null; is_full: boolean; dry_run: boolean;
-  }>(
-    db,
-    sql`select connection, id, status, started_at, finished_at, error, is_full, dry_run from (
-          select connection, id, status, started_at, finished_at, error, dry_run,
-                 (kind_filter is null and group_filter = '[]'::jsonb) as is_full,
-                 row_number() over (partition by connection order by id desc) as n
-          from runs where connection = any(${p(names)}::text[])) r
-        where n <= 10 order by connection, id desc`,
-  );
-  const countRows = await queryRows<{ connection: string; synced: number; conflicts: number }>(
-    db,
-    alerts
-      ? sql`select connection, 0 as synced, count(*)::int as conflicts from mappings
-            where connection = any(${p(names)}::text[]) and status = 'conflict' and in_scope group by connection`
-      : sql`select connection,
-               count(*) filter (where status = 'mapped' and in_scope)::int as synced,
-               count(*) filter (where status = 'conflict' and in_scope)::int as conflicts
-        from mappings where connection = any(${p(names)}::text[]) group by connection`,
-  );
-  const duplicateRows = await queryRows<{ connection: string; n: number }>(
-    db,
-    sql`select connection, count(*)::int as n from duplicates
-        where status = 'pending' and connection = any(${p(names)}::text[]) group by connection`,
-  );
+  const byName = await connectionRows(db, names);
+  const attempts = await recentAttempts(db, names);
+  const counts = await mappingCounts(db, names, alerts);
+  const dups = await pendingDuplicates(db, names);
   const linkInputs = options.links === false ? new Map<string, LinkHealthInput[]>() : await loadLinkInputs(db, names, !alerts);
-  const byName = new Map(connectionRows.map((r) => [r.name, r]));
-  const attempts = new Map<string, Attempt[]>();
-  for (const r of runRows) {
-    const list = attempts.get(r.connection) ?? [];
-    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full, dryRun: r.dry_run });
-    attempts.set(r.connection, list);
-  }
-  const counts = new Map(countRows.map((r) => [r.connection, r]));
-  const dups = new Map(duplicateRows.map((r) => [r.connection, r.n]));
   return configs.map((c) => {
     const row = byName.get(c.name);
     return {
@@ -98,6 +52,73 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
       links: linkInputs.get(c.name) ?? [],
     };
   });
+}
+
+interface ConnectionRow {
+  name: string;
+  last_success_at: string | Date | null;
+  next_run_at: string | Date | null;
+  quarantined_at: string | Date | null;
+  paused_at: string | Date | null;
+  paused_by: string | null;
+  consecutive_failures: number;
+  certificate: ConnectionHealthInput['certificate'];
+}
+
+async function connectionRows(db: Executor, names: readonly string[]): Promise<Map<string, ConnectionRow>> {
+  const rows = await queryRows<ConnectionRow>(
+    db,
+    sql`select name, last_success_at, next_run_at, quarantined_at, paused_at, paused_by, consecutive_failures, certificate
+        from connections where name = any(${p(names)}::text[])`,
+  );
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+/** The last ten runs of each connection, newest first. */
+async function recentAttempts(db: Executor, names: readonly string[]): Promise<Map<string, Attempt[]>> {
+  const rows = await queryRows<{
+    connection: string; id: number; status: string; started_at: string | Date; finished_at: string | Date | null;
+    error: string | null; is_full: boolean; dry_run: boolean;
+  }>(
+    db,
+    sql`select connection, id, status, started_at, finished_at, error, is_full, dry_run from (
+          select connection, id, status, started_at, finished_at, error, dry_run,
+                 (kind_filter is null and group_filter = '[]'::jsonb) as is_full,
+                 row_number() over (partition by connection order by id desc) as n
+          from runs where connection = any(${p(names)}::text[])) r
+        where n <= 10 order by connection, id desc`,
+  );
+  const attempts = new Map<string, Attempt[]>();
+  for (const r of rows) {
+    const list = attempts.get(r.connection) ?? [];
+    list.push({ id: r.id, status: r.status, startedAt: date(r.started_at)!, finishedAt: date(r.finished_at), error: r.error, full: r.is_full, dryRun: r.dry_run });
+    attempts.set(r.connection, list);
+  }
+  return attempts;
+}
+
+/** Synced users and conflicts per connection; for alerts, conflicts alone (through the status index). */
+async function mappingCounts(db: Executor, names: readonly string[], alerts: boolean): Promise<Map<string, { synced: number; conflicts: number }>> {
+  const rows = await queryRows<{ connection: string; synced: number; conflicts: number }>(
+    db,
+    alerts
+      ? sql`select connection, 0 as synced, count(*)::int as conflicts from mappings
+            where connection = any(${p(names)}::text[]) and status = 'conflict' and in_scope group by connection`
+      : sql`select connection,
+               count(*) filter (where status = 'mapped' and in_scope)::int as synced,
+               count(*) filter (where status = 'conflict' and in_scope)::int as conflicts
+        from mappings where connection = any(${p(names)}::text[]) group by connection`,
+  );
+  return new Map(rows.map((r) => [r.connection, r]));
+}
+
+async function pendingDuplicates(db: Executor, names: readonly string[]): Promise<Map<string, number>> {
+  const rows = await queryRows<{ connection: string; n: number }>(
+    db,
+    sql`select connection, count(*)::int as n from duplicates
+        where status = 'pending' and connection = any(${p(names)}::text[]) group by connection`,
+  );
+  return new Map(rows.map((r) => [r.connection, r.n]));
 }
 
 /** The inputs of every active link of these connections, by connection. */
