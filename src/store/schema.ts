@@ -1,7 +1,8 @@
 /**
  * The local store: the application's users, groups and memberships (other applications read
  * them), plus groupsync's own state: connections, links, mappings, duplicates, runs, audit,
- * chat conversations and alert incidents. One schema serves the embedded and external PostgreSQL.
+ * chat conversations and alert incidents (schema-chat.ts). One schema serves the embedded and
+ * external PostgreSQL; drizzle-kit reads it from this module.
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -16,13 +17,13 @@ import {
   primaryKey,
   serial,
   text,
-  timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const created = (name = 'created_at') => ts(name).notNull().defaultNow();
-const updated = () => ts('updated_at').notNull().defaultNow();
+import { created, ts, updated } from './schema-columns.ts';
+
+// The tables of chat delivery and alerts live in schema-chat.ts; this module is the whole schema.
+export * from './schema-chat.ts';
 
 /** State kept per configured connection (the configuration itself lives in the config file). */
 export const connections = pgTable('connections', {
@@ -310,92 +311,4 @@ export const auditLog = pgTable(
     after: jsonb('after'),
   },
   (t) => [index('audit_run_idx').on(t.runId), index('audit_connection_idx').on(t.connection, t.at)],
-);
-
-/** Chat conversations groupsync can post to (stored, never kept in memory), and their alert subscription. */
-export const conversations = pgTable(
-  'conversations',
-  {
-    id: serial('id').primaryKey(),
-    surface: text('surface').$type<'teams' | 'slack'>().notNull(),
-    conversationKey: text('conversation_key').notNull(),
-    reference: jsonb('reference').notNull(),
-    subscribed: boolean('subscribed').notNull().default(false),
-    updatedBy: text('updated_by'),
-    /**
-     * The alert cap: alerts posted here in the current window (a minute from its first post), and
-     * the one "N more alerts" message of that window, updated in place while the cap holds.
-     */
-    alertWindowStart: ts('alert_window_start'),
-    alertPosts: integer('alert_posts').notNull().default(0),
-    alertOverflow: jsonb('alert_overflow').$type<{ messageId: string; count: number } | null>(),
-    createdAt: created(),
-    updatedAt: updated(),
-  },
-  (t) => [uniqueIndex('conversations_key').on(t.surface, t.conversationKey)],
-);
-
-/** Alert incidents: one open incident per cause per connection or link; each delivery recorded. */
-export const incidents = pgTable(
-  'incidents',
-  {
-    id: serial('id').primaryKey(),
-    connection: text('connection').notNull(),
-    linkId: integer('link_id'),
-    cause: text('cause').notNull(),
-    status: text('status').$type<'open' | 'resolved'>().notNull().default('open'),
-    runId: integer('run_id'),
-    details: jsonb('details').notNull().default({}),
-    /** Where the alert was posted: [{ surface, conversationId, messageId, at }]. */
-    deliveries: jsonb('deliveries').$type<Array<Record<string, unknown>>>().notNull().default([]),
-    /**
-     * The alert outbox: set when a process with chat surfaces took the incident to post (or to
-     * update as resolved). An incident opened by the CLI stays unclaimed until the service's next
-     * scheduler tick delivers it, so no alert is lost to a process that cannot post.
-     */
-    alertedAt: ts('alerted_at'),
-    resolveAlertedAt: ts('resolve_alerted_at'),
-    /**
-     * An open incident whose details change (links joining or leaving a grouped alert) gets a new
-     * version; the posted cards are updated until `alertedVersion` catches up (the update outbox).
-     */
-    version: integer('version').notNull().default(0),
-    alertedVersion: integer('alerted_version').notNull().default(0),
-    openedAt: created('opened_at'),
-    resolvedAt: ts('resolved_at'),
-  },
-  (t) => [
-    uniqueIndex('incidents_open_key')
-      .on(t.connection, sql`coalesce(${t.linkId}, 0)`, t.cause)
-      .where(sql`${t.status} = 'open'`),
-  ],
-);
-
-/**
- * Chat requests already acted on (a digest of a signed Slack request, a Slack event id, a Teams
- * activity id), kept for an hour so a replayed or retried request is acted on once, whichever
- * process of the service receives it.
- */
-export const chatRequests = pgTable(
-  'chat_requests',
-  {
-    key: text('key').primaryKey(),
-    seenAt: created('seen_at'),
-  },
-  (t) => [index('chat_requests_seen_idx').on(t.seenAt)],
-);
-
-/**
- * Slack users who opened groupsync's Home tab: their home is republished when something on it
- * changes (a run ends, an incident opens or closes, a decision), for those who opened it in the
- * last 30 days.
- */
-export const slackHomeUsers = pgTable(
-  'slack_home_users',
-  {
-    userId: text('user_id').primaryKey(),
-    openedAt: ts('opened_at').notNull().defaultNow(),
-    publishedAt: ts('published_at'),
-  },
-  (t) => [index('slack_home_users_opened_idx').on(t.openedAt)],
 );
