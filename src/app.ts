@@ -48,6 +48,8 @@ export interface AppOptions {
    * (PGlite), a test's own directory factory or clock run in process whatever is asked.
    */
   readonly syncIn?: 'worker' | 'process';
+  /** The module a sync's worker thread runs: sync/worker.ts, or its bundle (bin/bundle.mjs). */
+  readonly workerUrl?: URL;
 }
 
 export function processHolder(): string {
@@ -73,7 +75,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
   await engine.registerConnections();
   const inWorker = options.syncIn === 'worker' && !options.createSource && !options.now;
   const runner: SyncRunner = inWorker
-    ? new WorkerRunner({ url: store.url, db: store.db, engine, connections: config.connections, notifier, logger, holder })
+    ? new WorkerRunner({ url: store.url, db: store.db, engine, connections: config.connections, notifier, logger, holder, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) })
     : new InProcessRunner(engine);
   ops = new Operations({ db: store.db, engine, runner, createSource: sourceFactory, now, incidents });
   const operations = ops;

@@ -43,6 +43,8 @@ export interface ServiceOptions {
   readonly slackHomeThrottleMs?: number;
   /** Where syncs run (see AppOptions.syncIn): a worker thread by default. */
   readonly syncIn?: 'worker' | 'process';
+  /** The module each sync's worker runs (see AppOptions.workerUrl). */
+  readonly workerUrl?: URL;
 }
 
 export async function startService(config: AppConfig, options: ServiceOptions): Promise<Service> {
@@ -60,6 +62,7 @@ export async function startService(config: AppConfig, options: ServiceOptions): 
     alertSink: alsoTell(alerts, changed),
     notifier: combineNotifiers([metrics.notifier, { notify: async () => changed() }], (error) => logger.error({ err: describeError(error) }, 'run event listener failed')),
     syncIn: options.syncIn ?? 'worker',
+    ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.holder ? { holder: options.holder } : {}),
   });
@@ -145,11 +148,16 @@ async function listen(server: Server, port: number): Promise<void> {
   });
 }
 
-async function main(): Promise<void> {
+/** Where the service's code runs from: bin/start.mjs passes its bundle's worker. */
+export interface StartOptions {
+  readonly workerUrl?: URL;
+}
+
+async function main(options: StartOptions): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { format: config.logFormat ?? undefined });
-  const service = await startService(config, { logger });
+  const service = await startService(config, { logger, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   const { app } = service;
   logger.info(
     { store: app.store.driver, location: app.store.location },
@@ -184,10 +192,13 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
-if (import.meta.main) {
-  main().catch((error: unknown) => {
+/** Runs the service until SIGINT or SIGTERM; a failure to start is one line on stderr and exit code 1. */
+export async function start(options: StartOptions = {}): Promise<void> {
+  await main(options).catch((error: unknown) => {
     // With its stable code, as the CLI prints a refusal (docs/troubleshooting.md has each code).
     process.stderr.write(`groupsync could not start: ${isGroupsyncError(error) ? `error ${error.code}: ` : ''}${describeError(error)}\n`);
     process.exit(1);
   });
 }
+
+if (import.meta.main) await start();

@@ -55,6 +55,8 @@ export interface WorkerRunnerDeps {
   /** This process's name in leases; each worker holds a lease as `<holder>/sync<n>`. */
   readonly holder: string;
   readonly lockTtlMs?: number;
+  /** The module the worker runs: this file's sibling worker.ts unless the service runs from its bundle. */
+  readonly workerUrl?: URL;
 }
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
@@ -111,7 +113,7 @@ export class WorkerRunner implements SyncRunner {
       lockTtlMs: this.#deps.lockTtlMs ?? null,
       request: plain,
     };
-    const worker = new Worker(WORKER_URL, { workerData: data, name: `groupsync sync of ${request.connection}` });
+    const worker = new Worker(this.#deps.workerUrl ?? WORKER_URL, { workerData: data, name: `groupsync sync of ${request.connection}` });
     let last: ProgressEvent | null = null;
     let settled = false;
     let thrown: unknown = null;

@@ -5,8 +5,8 @@
  * that log every module they resolve. `groupsync` (bin/groupsync.mjs) runs that graph bundled as
  * plain JavaScript, rebuilt when a source file changed.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -57,7 +57,7 @@ async function run(entry: string, ...args: string[]): Promise<Run> {
   });
 }
 
-const bundleEntry = (): string => (JSON.parse(readFileSync(STAMP, 'utf8')) as { entry: string }).entry;
+const bundleEntry = (): string => `${(JSON.parse(readFileSync(STAMP, 'utf8')) as { build: string }).build}/cli.js`;
 
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'groupsync-cli-startup-'));
@@ -107,6 +107,27 @@ describe('CLI start-up', () => {
       expect(status.modules.filter((m) => m.endsWith('.ts'))).toEqual([]);
     } finally {
       utimesSync(touched, atime, mtime);
+    }
+  });
+
+  it('a new build removes the builds older than ten minutes, except those a live process holds (a service runs from its build for weeks)', () => {
+    const dist = path.join(ROOT, 'dist/cli');
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid;
+    const builds = { unheld: 'test-old-unheld', held: 'test-old-held', heldByExited: 'test-old-held-by-exited' };
+    const dir = (name: string) => path.join(dist, name);
+    const longAgo = new Date(Date.now() - 20 * 60_000);
+    try {
+      for (const name of Object.values(builds)) mkdirSync(dir(name), { recursive: true });
+      writeFileSync(path.join(dir(builds.held), `held-by-${process.pid}`), '');
+      writeFileSync(path.join(dir(builds.heldByExited), `held-by-${exited}`), '');
+      for (const name of Object.values(builds)) utimesSync(dir(name), longAgo, longAgo);
+      const built = spawnSync(process.execPath, [path.join(ROOT, 'bin/bundle.mjs')], { encoding: 'utf8' });
+      expect(built.status, built.stderr).toBe(0);
+      expect(existsSync(dir(builds.unheld))).toBe(false);
+      expect(existsSync(dir(builds.heldByExited))).toBe(false);
+      expect(existsSync(dir(builds.held))).toBe(true);
+    } finally {
+      for (const name of Object.values(builds)) rmSync(dir(name), { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The service's log lines and its start-up failures as an admin sees them: `node src/main.ts` as
+ * The service's log lines and its start-up failures as an admin sees them: `npm start` as
  * a child process on a PostgreSQL server of the suite, its stderr piped.
  */
 import { type Server, createServer } from 'node:net';

@@ -624,7 +624,7 @@ describe.each(DRIVERS)('Slack buttons on %s', (driver) => {
     await h.command('sync corp');
     const list = await h.command('conflicts corp');
     const [zoe] = await rowsOf<{ id: number }>(h, `select id from local_users where login = 'zoe'`);
-    expect(list.text).toMatch(/• \*Jo Doe One\* · #\d+ · jdoe1 · shared@example.org · active · last activity (?:.+ ago, )?(?:\d{4}-\d\d-\d\d )?\d\d:\d\d UTC/);
+    expect(list.text).toMatch(/• \*Jo Doe One\* · #\d+ · jdoe1 · shared@example.org · active · last activity (?:(?:.+ ago|just now), )?(?:\d{4}-\d\d-\d\d )?\d\d:\d\d UTC/);
     expect(list.text).toMatch(/• \*jdoe2\* · #\d+ · SHARED@example.org · inactive · last activity /);
     const [jdoe] = await rowsOf<{ directory_id: string }>(h, `select directory_id from mappings where login = 'jdoe'`);
     expect(blockPicks(list.blocks)).toContainEqual({ dataset: 'localUsers', verb: 'conflict.map', data: { connection: 'corp', user: jdoe!.directory_id, offset: 0 }, field: 'local' });

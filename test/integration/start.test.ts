@@ -2,13 +2,16 @@
  * What a newcomer gets from `npm start` with nothing configured: the service on the embedded
  * PostgreSQL (initialised in the data folder on first start), the sample directory synced,
  * /healthz answering; the CLI on the same store while the service runs; the data kept across
- * restarts.
+ * restarts. What it runs: the bundle (bin/start.mjs), in the service and in each sync's worker.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MODULE_LOG_HOOK } from '../support/module-log.ts';
 import { type ServiceProcess, bareEnv, cli, embeddedServerPid, freshDataDir, startServiceProcess, stopEmbeddedServer } from '../support/service-process.ts';
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
 let service: ServiceProcess | null = null;
 let dataDir = '';
 afterEach(async () => {
@@ -20,8 +23,11 @@ afterEach(async () => {
 describe('npm start on a fresh machine', () => {
   it('initialises the embedded PostgreSQL, serves /healthz, syncs the sample directory; the CLI works beside it and the data survives a restart', async () => {
     dataDir = freshDataDir('groupsync-start-');
-    const env = bareEnv(dataDir);
+    // Every module each process and thread resolves is logged (test/support/module-log.ts).
+    const logDir = mkdtempSync(path.join(tmpdir(), 'groupsync-modules-'));
+    const env = bareEnv(dataDir, { MODULE_LOG_DIR: logDir, NODE_OPTIONS: `--import=${MODULE_LOG_HOOK}` });
     service = await startServiceProcess(env);
+    const pid = service.child.pid!;
     const sync = await service.waitFor('scheduled sync of sample');
     expect(sync).toMatchObject({ status: 'partial', groupsCreated: 3, usersCreated: 7, membershipsAdded: 13, skipped: 1 });
     const messages = service.lines.map((l) => l.msg);
@@ -50,9 +56,25 @@ describe('npm start on a fresh machine', () => {
     expect(JSON.parse(beside.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, unmapped: 1, linkedGroups: 3 });
     expect(embeddedServerPid(dataDir)).not.toBeNull();
 
+    // It runs the bundle, and holds its build against removal by a later build while it lives.
+    const dist = path.join(ROOT, 'dist/cli');
+    const holding = () => readdirSync(dist).filter((build) => existsSync(path.join(dist, build, `held-by-${pid}`)));
+    const [build] = holding();
+    expect(holding()).toHaveLength(1);
+
     // Stopped, the service leaves no server behind; the CLI alone starts it, reads, and stops it.
     expect(await service.stop('SIGTERM')).toBe(0);
     service = null;
+    expect(holding()).toEqual([]);
+    // The service thread and the sync's worker thread ran the bundle: no TypeScript file.
+    const threads = readdirSync(logDir).filter((f) => f.startsWith(`${pid}-`));
+    const modules = (f: string) => readFileSync(path.join(logDir, f), 'utf8').split('\n');
+    expect(threads).toHaveLength(2);
+    expect(threads.flatMap(modules).filter((m) => m.endsWith('.ts'))).toEqual([]);
+    expect(threads.map((f) => modules(f).find((m) => /\/(service|worker)\.js$/.test(m))?.replace(/^.*\/dist\/cli\//, '')).sort()).toEqual([
+      `${build}/service.js`,
+      `${build}/worker.js`,
+    ]);
     expect(embeddedServerPid(dataDir)).toBeNull();
     const alone = await cli(env, '--json', 'status', 'sample');
     expect(JSON.parse(alone.stdout)).toMatchObject({ name: 'sample', syncedUsers: 7, unmapped: 1, linkedGroups: 3 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openStore } from '../../src/store/db.ts';
+import { bundleModules } from '../../bin/bundle.mjs';
 import { createTestTls } from './graph-tls.ts';
 import { startPostgres, type PostgresHandle } from './postgres.ts';
 
@@ -23,6 +24,11 @@ declare module 'vitest' {
      * migrating an empty database for every test.
      */
     pgTemplate: string;
+    /**
+     * The module a test service's syncs run in, as `npm start` runs them: the worker of the
+     * bundle (bin/bundle.mjs) built here once for the run, or src/sync/worker.ts if none can be.
+     */
+    workerUrl: string;
     /** The throw-away TLS material of the loopback Graph (its CA is in NODE_EXTRA_CA_CERTS). */
     graphTls: { dir: string; caFile: string; certFile: string; keyFile: string };
   }
@@ -41,6 +47,9 @@ export async function setup(project: TestProject): Promise<void> {
   pg = await startPostgres();
   project.provide('pgUrl', pg.url);
   project.provide('pgTemplate', await migratedTemplate(pg));
+  // Built before the files start (they would each build it, at once); held by this process, so
+  // that a build made later in the run (cli-startup.test.ts edits a source) does not remove it.
+  project.provide('workerUrl', (await bundleModules()).worker);
 }
 
 /** The store's schema migrated once into a database of its own, which then refuses connections (a template must have none). */

@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 export const MODULE_LOG_HOOK = import.meta.filename;
 
@@ -35,5 +36,5 @@ if (out) {
       return result;
     },
   });
-  process.on('exit', () => writeFileSync(path.join(out, `${process.pid}.txt`), [...seen].join('\n')));
+  process.on('exit', () => writeFileSync(path.join(out, `${process.pid}-${threadId}.txt`), [...seen].join('\n')));
 }

@@ -1,5 +1,5 @@
 /**
- * groupsync as an admin runs it: `node src/main.ts` (the service) and `node src/cli/main.ts` as
+ * groupsync as an admin runs it: `npm start` (bin/start.mjs: the service from its bundle) and `node src/cli/main.ts` as
  * child processes on a data folder, and the embedded PostgreSQL server they share, seen from
  * outside (its postmaster.pid).
  */
@@ -50,7 +50,7 @@ export class ServiceProcess {
   #waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [path.join(ROOT, 'src/main.ts')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, ['--max-semi-space-size=16', path.join(ROOT, 'bin/start.mjs')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     let buffer = '';
     this.child.stderr!.on('data', (chunk: Buffer) => {
