@@ -36,4 +36,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1 and handles SIGTERM (a clean stop); compose adds an init to reap children.
 # `npm start`: the bundled service (bin/start.mjs).
-CMD ["node", "--max-semi-space-size=16", "bin/start.mjs"]
+CMD ["node", "--max-semi-space-size=16", "--expose-gc", "bin/start.mjs"]

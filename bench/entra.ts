@@ -152,7 +152,7 @@ async function runChild(label: string, args: readonly string[], env: Record<stri
   rmSync(rusageFile, { force: true });
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=16', `--import=${RUSAGE_HOOK}`, ...cpuProfile(label), ...args], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', `--import=${RUSAGE_HOOK}`, ...cpuProfile(label), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, BENCH_RUSAGE_FILE: rusageFile },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -41,7 +41,7 @@ async function sync(connection: string, env: NodeJS.ProcessEnv, workDir: string)
   const rusageFile = join(workDir, `${connection}-${process.hrtime.bigint()}.json`);
   const started = performance.now();
   const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=16', `--import=${RUSAGE_HOOK}`, 'bin/groupsync.mjs', 'sync', connection, '--json'], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', `--import=${RUSAGE_HOOK}`, 'bin/groupsync.mjs', 'sync', connection, '--json'], {
       cwd: ROOT,
       env: { ...env, BENCH_RUSAGE_FILE: rusageFile, LOG_LEVEL: 'warn' },
       stdio: 'ignore',

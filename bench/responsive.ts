@@ -98,7 +98,7 @@ async function startService(env: Record<string, string>, logFile: string): Promi
   const extra = (process.env.BENCH_SERVICE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   // `npm start` of the checkout: bin/start.mjs (the bundled service) where it has one.
   const entry = existsSync(path.join(CHECKOUT, 'bin/start.mjs')) ? 'bin/start.mjs' : 'src/main.ts';
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...extra, entry], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', ...extra, entry], {
     cwd: CHECKOUT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', openSync(logFile, 'w')],

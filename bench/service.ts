@@ -27,7 +27,8 @@ import { startPostgres } from '../test/support/postgres.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, 'bench', 'out');
-const SEMI_SPACE = '--max-semi-space-size=16';
+/** npm start's flags. */
+const FLAGS = ['--max-semi-space-size=16', '--expose-gc'];
 
 interface Sample {
   readonly ms: number;
@@ -72,7 +73,7 @@ async function floor(): Promise<Sample> {
 function serviceStart(entry: string, env: NodeJS.ProcessEnv): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [SEMI_SPACE, entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...FLAGS, entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (b: Buffer) => {
       err += b.toString();
@@ -86,7 +87,7 @@ function serviceStart(entry: string, env: NodeJS.ProcessEnv): Promise<Sample> {
 }
 
 async function workerSync(worker: string, env: NodeJS.ProcessEnv): Promise<Sample> {
-  return JSON.parse(await run([SEMI_SPACE, import.meta.filename, '--sync-child', worker], env)) as Sample;
+  return JSON.parse(await run([...FLAGS, import.meta.filename, '--sync-child', worker], env)) as Sample;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -234,7 +234,7 @@ const PRODUCT_NODE_FLAGS: string[] = (
   (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.cli ?? ''
 )
   .split(/\s+/)
-  .filter((flag) => flag.startsWith('--max-semi-space-size') || flag.startsWith('--max-old-space-size'));
+  .filter((flag) => flag.startsWith('--max-semi-space-size') || flag.startsWith('--max-old-space-size') || flag === '--expose-gc');
 
 /**
  * The CLI the bench runs: `bin/groupsync.mjs` (BENCH_CLI=bundle, the default: the `groupsync`

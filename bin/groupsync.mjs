@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `groupsync` on PATH (npx groupsync, npm link): runs the CLI in this process, from the bundle
 // of bin/bundle.mjs (built or rebuilt here when missing or stale), with Node's compile cache on.
-// A command that runs a sync is re-run in a child with a 16 MB V8 semi-space, as `npm run cli`
-// does: the default young generation alone takes ~150 MB of RSS during a large sync.
+// A command that runs a sync is re-run in a child with a 16 MB V8 semi-space and gc() exposed, as
+// `npm run cli` does: the default young generation alone takes ~150 MB of RSS during a large
+// sync, and the engine collects each phase's garbage before the next (src/sync/memory.ts).
 import { spawnSync } from 'node:child_process';
 import module from 'node:module';
 
@@ -14,7 +15,7 @@ if (major < 24) {
 
 /** The commands that run the sync engine. */
 const ENGINE_COMMANDS = new Set(['sync', 'approve']);
-const SEMI_SPACE = '--max-semi-space-size=16';
+const ENGINE_FLAGS = ['--max-semi-space-size=16', '--expose-gc'];
 
 /** The command named on the line: the first word that is neither a global option nor its value. */
 function commandOf(argv) {
@@ -26,8 +27,9 @@ function commandOf(argv) {
 }
 
 const argv = process.argv.slice(2);
-if (ENGINE_COMMANDS.has(commandOf(argv)) && !process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size'))) {
-  const result = spawnSync(process.execPath, [SEMI_SPACE, ...process.execArgv, import.meta.filename, ...argv], { stdio: 'inherit' });
+const missing = ENGINE_FLAGS.filter((flag) => !process.execArgv.some((given) => given.split('=')[0] === flag.split('=')[0]));
+if (ENGINE_COMMANDS.has(commandOf(argv)) && missing.length > 0) {
+  const result = spawnSync(process.execPath, [...missing, ...process.execArgv, import.meta.filename, ...argv], { stdio: 'inherit' });
   process.exit(result.status ?? 1);
 }
 module.enableCompileCache?.();

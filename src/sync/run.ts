@@ -35,6 +35,7 @@ import { removalSample } from './sample.ts';
 import { type Selection, narrowSnapshot, selectedLinks } from './selection-scope.ts';
 import { validateSnapshot } from './validate.ts';
 import type { SyncRequest, SyncResult } from './engine.ts';
+import { collectGarbage } from './memory.ts';
 
 export interface RunContext {
   readonly db: Db;
@@ -163,6 +164,7 @@ export class Run {
     this.#reached.phase = 'plan';
     progress.report({ step: 'plan' }, 'planning', null, null, `${count(snapshot.users.length, 'user')}, ${count(snapshot.groups.length, 'group')}`);
     const planStarted = performance.now();
+    collectGarbage(); // the read's garbage, before the plan allocates
     // Digests let the store state leave out unchanged users and groups (sync/plan/digest.ts); a
     // full read (asked for, or the scheduled reconciliation) plans against the whole store.
     // A whole-store plan does not use them: its digests are worked out once the plan is made,
@@ -231,6 +233,7 @@ export class Run {
     const total = changesOf(counts);
     progress.report({ step: 'apply' }, 'applying', 0, total);
     const status = plan.skipped.length > 0 ? 'partial' : 'success';
+    collectGarbage(); // the plan's intermediate garbage, before the apply allocates
     const applyStarted = performance.now();
     const finished = await withTransaction(db, async (tx) => {
       this.#reached.phase = 'lock'; // the lease is checked under the row lock before anything is written

@@ -50,7 +50,7 @@ export class ServiceProcess {
   #waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--max-semi-space-size=16', path.join(ROOT, 'bin/start.mjs')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', path.join(ROOT, 'bin/start.mjs')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     let buffer = '';
     this.child.stderr!.on('data', (chunk: Buffer) => {
