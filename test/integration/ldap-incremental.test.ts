@@ -3,6 +3,8 @@
  * syncprov overlay, with and without a session log (deletions named, or a present phase). After
  * every change the incremental snapshot must equal a full read of the server.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectoryState, ReadScope } from '../../src/domain/types.ts';
 import { buildProgram } from '../../src/cli/main.ts';
@@ -361,5 +363,45 @@ describe('the kept snapshot, patched after random changes, equals a full read', 
       expect({ step, groups: snapshot.groups, users: snapshot.users, skipped: snapshot.skipped }).toEqual({ step, groups: full.groups, users: full.users, skipped: full.skipped });
     }
     expect(patched).toBeGreaterThan(30);
+  });
+});
+
+describe('detect mode (the default) asking slapd what changed', () => {
+  let ldap: SlapdHandle;
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [FIXTURE_LDIF.scenarios], syncprov: { sessionlog: 1000 }, logLevel: 'stats' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+
+  /** The searches slapd logged after `from` (a length of its log), as filter and requested attributes. */
+  const searches = (from: number) => {
+    const ops = new Map<string, { filter: string; attributes: string[] }>();
+    for (const line of readFileSync(join(ldap.dir, 'slapd.log'), 'utf8').slice(from).split('\n')) {
+      const m = /(conn=\d+ op=\d+) SRCH (?:base=.* filter="(.*)"|attr=(.*))$/.exec(line);
+      if (!m) continue;
+      const op = ops.get(m[1]!) ?? { filter: '', attributes: [] };
+      if (m[2] !== undefined) op.filter = m[2];
+      else op.attributes = m[3]!.split(' ');
+      ops.set(m[1]!, op);
+    }
+    return [...ops.values()];
+  };
+
+  it('asks for the ids of the entries that changed, not their attributes (a changed group would come with its whole member list), then reads in full', async () => {
+    app = await createTestApp('postgres', [ldapConnection(ldap)]);
+    const sync = () => app!.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+    await sync();
+    const from = readFileSync(join(ldap.dir, 'slapd.log'), 'utf8').length;
+    await ldap.load(`dn: cn=edge-users,${G}\nchangetype: modify\ndelete: member\nmember: uid=jdoe,${P}\n`);
+    const changed = await sync();
+    expect(changed.run.stats).toMatchObject({ readMode: 'full', readReason: 'changed', changedEntries: 1 });
+    expect(changed.counts?.membershipsRemoved).toBe(1);
+    // The change search is the one over users and groups together (the full read searches each on its own).
+    const tracked = searches(from).filter((s) => s.filter.startsWith('(|(|(objectClass=inetOrgPerson)'));
+    expect(tracked).toEqual([{ filter: expect.stringContaining('groupOfNames'), attributes: ['entryUUID'] }]);
   });
 });
