@@ -19,6 +19,7 @@ import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
 import { type LoadedMappings, loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { p } from './sql.ts';
+import { NOT_A_USER, snapshotIndex, userFlags } from '../domain/snapshot-index.ts';
 
 /**
  * Whether the digests can spare enough to pay for comparing them: the groups whose stored member
@@ -116,13 +117,17 @@ async function stableUsers(db: Executor, connection: string, ids: readonly strin
 /** Linked groups whose memberships need no planning, and the stable members of the others (their local users are needed). */
 function unchangedGroups(snapshot: DirectorySnapshot, links: readonly LinkState[], digests: SnapshotDigests, stable: ReadonlySet<string>) {
   const linkOf = new Map(links.map((l) => [l.directoryId, l]));
-  const byId = new Map(snapshot.groups.map((g) => [g.id, g]));
+  // A group id read twice: the last record counts, in the place of the first (as a Map keeps it).
+  const byId = new Map(snapshot.groups.map((g, i) => [g.id, i]));
+  const { members } = snapshotIndex(snapshot);
+  const isStable = userFlags(snapshot, stable);
   const unchanged = new Set<string>();
   const needed = new Set<string>();
   let unloadedMemberships = 0;
-  for (const g of byId.values()) {
+  for (const i of byId.values()) {
+    const g = snapshot.groups[i]!;
     const link = linkOf.get(g.id);
-    const same = !!link && link.localGroupId !== null && link.memberDigest != null && link.memberDigest === digests.groups.get(g.id) && g.memberIds.every((id) => stable.has(id));
+    const same = !!link && link.localGroupId !== null && link.memberDigest != null && link.memberDigest === digests.groups.get(g.id) && allFlagged(members[i]!, isStable);
     if (same) {
       unchanged.add(g.id);
       unloadedMemberships += g.memberIds.length;
@@ -131,6 +136,15 @@ function unchangedGroups(snapshot: DirectorySnapshot, links: readonly LinkState[
     }
   }
   return { unchanged, unloadedMemberships, needed };
+}
+
+/** Whether every member is a user of the snapshot with its flag set. */
+function allFlagged(members: Int32Array, flags: Uint8Array): boolean {
+  for (let k = 0; k < members.length; k++) {
+    const i = members[k]!;
+    if (i === NOT_A_USER || !flags[i]) return false;
+  }
+  return true;
 }
 
 /** Mappings (in this connection) of the local users that are match candidates: a claimed candidate is not free. */

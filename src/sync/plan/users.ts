@@ -4,6 +4,7 @@
  * (match.ts); mapped users who left the scope are deactivated. Returns which local user each
  * directory user's memberships follow (`member`).
  */
+import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectorySnapshot, DirectoryUser, SkippedEntry } from '../../domain/types.ts';
 import type { Kept } from './kept.ts';
 import { planNewUsers } from './match.ts';
@@ -28,12 +29,12 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   const part: UsersPart = { users: emptyUsers(), skipped: [], member: new Map() };
   // The scope is the members of the groups that are synced: a user reached only through a
   // duplicate (not synced) group is not created, mapped or kept in scope.
-  const synced = new Set<string>();
-  for (const g of snapshot.groups) if (target.has(g.id)) for (const id of g.memberIds) synced.add(id);
+  const { userIndex } = snapshotIndex(snapshot);
+  const synced = syncedUsers(snapshot, target);
   const seen = new Set<string>();
   const pending: DirectoryUser[] = [];
   for (const u of snapshot.users) {
-    if (seen.has(u.id) || !synced.has(u.id)) continue;
+    if (seen.has(u.id) || !synced[userIndex.get(u.id)!]) continue;
     seen.add(u.id);
     if (state.stableUsers?.has(u.id)) continue; // vouched unchanged by its digest: nothing to write
     if (!planKnownUser(state, u, part)) pending.push(u);
@@ -41,6 +42,17 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   planNewUsers(snapshot, state, options, target, pending, part);
   if (!options.partialScope) planDeparted(state, seen, kept, part.users);
   return part;
+}
+
+/** Flags over the snapshot's user indexes: the members of the groups that are synced. */
+function syncedUsers(snapshot: DirectorySnapshot, target: ReadonlyMap<string, Ref>): Uint8Array {
+  const { members } = snapshotIndex(snapshot);
+  const synced = new Uint8Array(snapshot.users.length);
+  snapshot.groups.forEach((g, i) => {
+    if (!target.has(g.id)) return;
+    for (const k of members[i]!) if (k !== NOT_A_USER) synced[k] = 1;
+  });
+  return synced;
 }
 
 /**
