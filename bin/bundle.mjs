@@ -47,9 +47,18 @@ export function freshBundle() {
   if (typeof stamp.build !== 'string') return null;
   for (const [file, [size, mtimeMs]] of Object.entries(stamp.inputs)) {
     const s = statSync(path.join(ROOT, file), { throwIfNoEntry: false });
-    if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return null;
+    if (!s || s.size !== size || !sameMtime(s.mtimeMs, mtimeMs)) return null;
   }
   return entryUrls(stamp.build);
+}
+
+/**
+ * Whether a file still has the mtime the stamp recorded, or that mtime without its fraction of a
+ * second: a container image's layers keep whole seconds, so in the container every file of a
+ * bundle made in the image's build stage (the Dockerfile) has lost its fraction.
+ */
+function sameMtime(actual, recorded) {
+  return actual === recorded || (actual % 1000 === 0 && actual === Math.floor(recorded / 1000) * 1000);
 }
 
 /**
