@@ -162,7 +162,20 @@ export async function buildBundle() {
   const build = `${Date.now().toString(36)}-${process.pid}`;
   const outDir = path.join(DIST, build);
   mkdirSync(outDir, { recursive: true });
-  const result = await esbuild.build({
+  let result;
+  try {
+    result = await esbuild.build(buildOptions(outDir));
+  } catch (error) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw error;
+  }
+  writeStamp(build, result.metafile);
+  removeOldBuilds(build);
+  return entryUrls(build);
+}
+
+function buildOptions(outDir) {
+  return {
     entryPoints: Object.entries(ENTRIES).map(([out, file]) => ({ in: path.join(ROOT, file), out })),
     absWorkingDir: ROOT,
     outdir: outDir,
@@ -180,19 +193,16 @@ export async function buildBundle() {
     plugins: [keepSourceLocations(outDir)],
     metafile: true,
     logLevel: 'silent',
-  });
-  writeStamp(build, result.metafile);
-  removeOldBuilds(build);
-  return entryUrls(build);
+  };
 }
 
 /**
  * The modules to run (cli, service, worker): the bundle's, rebuilt first when stale, held by this
- * process while it lives; or the
- * TypeScript entries when no bundle can be made (esbuild not installed, or a read-only
- * installation), said in one line on stderr.
+ * process while it lives; or the TypeScript entries when no bundle can be made, said in one line
+ * on stderr with why. `always`: say it also when that is expected (esbuild not installed, a
+ * read-only installation), as the service does; a command says only the unexpected.
  */
-export async function bundleModules() {
+export async function bundleModules({ always = false } = {}) {
   const fresh = freshBundle();
   if (fresh && hold(fresh)) return fresh;
   try {
@@ -200,10 +210,17 @@ export async function bundleModules() {
     hold(built);
     return built;
   } catch (error) {
-    const quiet = error?.code === 'ERR_MODULE_NOT_FOUND' || error?.code === 'EACCES' || error?.code === 'EROFS';
-    if (!quiet) process.stderr.write(`groupsync: could not bundle (${error?.message ?? error}); running from source\n`);
+    const expected = ['ERR_MODULE_NOT_FOUND', 'EACCES', 'EROFS', 'EPERM'].includes(error?.code);
+    if (always || !expected) process.stderr.write(`groupsync: running from the TypeScript sources (slower to start and to sync): ${whyNoBundle(error)}\n`);
     return sourceModules();
   }
+}
+
+/** Why no bundle could be made, in one line (esbuild's messages run over several). */
+function whyNoBundle(error) {
+  if (error?.code === 'ERR_MODULE_NOT_FOUND' && /'esbuild'/.test(error.message)) return 'esbuild is not installed; npm install installs it';
+  if (['EACCES', 'EROFS', 'EPERM'].includes(error?.code)) return `this user may not write ${error.path ?? DIST} (${error.code})`;
+  return `could not bundle: ${String(error?.message ?? error).split('\n')[0]}`;
 }
 
 /** The TypeScript entries, as bundleModules names them. */
