@@ -147,11 +147,19 @@ function writeStamp(build, metafile) {
   renameSync(temp, STAMP);
 }
 
+/**
+ * Removes the old builds no live process holds, as far as this user may: one another account
+ * made (a command run as root where the service runs as node) stays, and the new build is used.
+ */
 function removeOldBuilds(keep) {
   for (const entry of readdirSync(DIST, { withFileTypes: true })) {
     const dir = path.join(DIST, entry.name);
-    if (entry.isDirectory() && entry.name !== keep && Date.now() - statSync(dir).mtimeMs > KEEP_OLD_BUILDS_MS && !held(dir)) {
-      rmSync(dir, { recursive: true, force: true });
+    try {
+      if (entry.isDirectory() && entry.name !== keep && Date.now() - statSync(dir).mtimeMs > KEEP_OLD_BUILDS_MS && !held(dir)) {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } catch {
+      // Not ours to remove (EACCES, EPERM): it stays until its owner's next build.
     }
   }
 }

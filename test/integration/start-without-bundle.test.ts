@@ -1,12 +1,15 @@
 /**
  * `npm start` where the bundle cannot be made (bin/bundle.mjs): the service starts from the
- * TypeScript sources and says so in one line, with why. Each test runs an installation of its own
+ * TypeScript sources and says so in one line, with why; where it can, an old build it may not
+ * remove does not send it to the sources. Each test runs an installation of its own
  * (the files the Dockerfile copies, and this checkout's packages linked one by one), so that its
  * esbuild can be missing or broken without touching this checkout's.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServiceProcess, bareEnv, freshDataDir, startServiceProcess, stopEmbeddedServer } from '../support/service-process.ts';
 
@@ -14,14 +17,14 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 const installations: string[] = [];
 
-/** A copy of this installation whose node_modules has every package but esbuild's. */
-function installationWithoutEsbuild(): string {
+/** A copy of this installation whose node_modules has every package but esbuild's (unless `withEsbuild`). */
+function installationWithoutEsbuild(withEsbuild = false): string {
   const root = mkdtempSync(path.join(tmpdir(), 'groupsync-install-'));
   installations.push(root);
   for (const part of ['package.json', 'src', 'bin', 'cards', 'migrations', 'sample']) cpSync(path.join(ROOT, part), path.join(root, part), { recursive: true });
   mkdirSync(path.join(root, 'node_modules'));
   for (const name of readdirSync(path.join(ROOT, 'node_modules'))) {
-    if (name !== 'esbuild' && name !== '@esbuild') symlinkSync(path.join(ROOT, 'node_modules', name), path.join(root, 'node_modules', name));
+    if (withEsbuild || (name !== 'esbuild' && name !== '@esbuild')) symlinkSync(path.join(ROOT, 'node_modules', name), path.join(root, 'node_modules', name));
   }
   return root;
 }
@@ -58,5 +61,32 @@ describe('npm start without a bundle', () => {
     expect(said[0]).toMatch(/^groupsync: running from the TypeScript sources \(slower to start and to sync\): could not bundle: The package "@esbuild\/[\w-]+" could not be found, and is needed by esbuild\.$/);
     const dist = path.join(root, 'dist/cli');
     expect(existsSync(dist) ? readdirSync(dist) : []).toEqual([]);
+  });
+});
+
+describe('a build beside an old build this user may not remove', () => {
+  it('runs the new build (the old one stays), not the sources', () => {
+    // An old build another account made (a command run as root in the container, where the
+    // service runs as node): a new build cannot remove it. Here: a build whose directory the
+    // user may not write, run as nobody when the test runs as root (root may remove anything).
+    const root = installationWithoutEsbuild(true);
+    const foreign = path.join(root, 'dist/cli/test-old-foreign');
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(path.join(foreign, 'cli.js'), '');
+    writeFileSync(path.join(root, 'src/cli/render.ts'), readFileSync(path.join(root, 'src/cli/render.ts'), 'utf8') + '\n');
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) spawnSync('chown', ['-R', 'nobody', root]);
+    chmodSync(root, 0o755);
+    chmodSync(foreign, 0o555);
+    const longAgo = new Date(Date.now() - 20 * 60_000);
+    utimesSync(foreign, longAgo, longAgo);
+    const script = `const { bundleModules } = await import(${JSON.stringify(path.join(root, 'bin/bundle.mjs'))}); console.log(JSON.stringify(await bundleModules({ always: true })));`;
+    const command = [process.execPath, '--input-type=module', '-e', script];
+    const run = asRoot ? spawnSync('runuser', ['-u', 'nobody', '--', ...command], { encoding: 'utf8', cwd: root }) : spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', cwd: root });
+    expect(run.stderr).toBe('');
+    const { build } = JSON.parse(readFileSync(path.join(root, 'dist/cli/stamp.json'), 'utf8')) as { build: string };
+    expect(JSON.parse(run.stdout)).toMatchObject({ service: pathToFileURL(path.join(root, 'dist/cli', build, 'service.js')).href });
+    expect(existsSync(foreign)).toBe(true);
+    chmodSync(foreign, 0o755);
   });
 });
