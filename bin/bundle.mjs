@@ -227,7 +227,11 @@ export async function bundleModules({ always = false } = {}) {
 /** Why no bundle could be made, in one line (esbuild's messages run over several). */
 function whyNoBundle(error) {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' && /'esbuild'/.test(error.message)) return 'esbuild is not installed; npm install installs it';
-  if (['EACCES', 'EROFS', 'EPERM'].includes(error?.code)) return `this user may not write ${error.path ?? DIST} (${error.code})`;
+  if (['EACCES', 'EROFS', 'EPERM'].includes(error?.code)) {
+    // The folder, not the build it would have made there.
+    const where = typeof error.path === 'string' && !error.path.startsWith(`${DIST}${path.sep}`) ? error.path : DIST;
+    return `this user may not write ${where} (${error.code})`;
+  }
   return `could not bundle: ${String(error?.message ?? error).split('\n')[0]}`;
 }
 

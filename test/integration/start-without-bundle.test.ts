@@ -64,6 +64,29 @@ describe('npm start without a bundle', () => {
   });
 });
 
+/** bin/bundle.mjs's bundleModules as the service calls it, in `root`, as nobody when the test runs as root (root may write anything). */
+function bundleAsAnotherUser(root: string): { stdout: string; stderr: string } {
+  const script = `const { bundleModules } = await import(${JSON.stringify(path.join(root, 'bin/bundle.mjs'))}); console.log(JSON.stringify(await bundleModules({ always: true })));`;
+  const command = [process.execPath, '--input-type=module', '-e', script];
+  return process.getuid?.() === 0
+    ? spawnSync('runuser', ['-u', 'nobody', '--', ...command], { encoding: 'utf8', cwd: root })
+    : spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', cwd: root });
+}
+
+describe('a build this user may not write', () => {
+  it('runs the sources, naming the folder it may not write', () => {
+    const root = installationWithoutEsbuild(true);
+    const dist = path.join(root, 'dist/cli');
+    mkdirSync(dist, { recursive: true });
+    chmodSync(root, 0o755);
+    chmodSync(dist, 0o555);
+    const run = bundleAsAnotherUser(root);
+    expect(run.stderr).toBe(`groupsync: running from the TypeScript sources (slower to start and to sync): this user may not write ${dist} (EACCES)\n`);
+    expect(JSON.parse(run.stdout)).toMatchObject({ service: pathToFileURL(path.join(root, 'src/main.ts')).href });
+    chmodSync(dist, 0o755);
+  });
+});
+
 describe('a build beside an old build this user may not remove', () => {
   it('runs the new build (the old one stays), not the sources', () => {
     // An old build another account made (a command run as root in the container, where the
@@ -80,9 +103,7 @@ describe('a build beside an old build this user may not remove', () => {
     chmodSync(foreign, 0o555);
     const longAgo = new Date(Date.now() - 20 * 60_000);
     utimesSync(foreign, longAgo, longAgo);
-    const script = `const { bundleModules } = await import(${JSON.stringify(path.join(root, 'bin/bundle.mjs'))}); console.log(JSON.stringify(await bundleModules({ always: true })));`;
-    const command = [process.execPath, '--input-type=module', '-e', script];
-    const run = asRoot ? spawnSync('runuser', ['-u', 'nobody', '--', ...command], { encoding: 'utf8', cwd: root }) : spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', cwd: root });
+    const run = bundleAsAnotherUser(root);
     expect(run.stderr).toBe('');
     const { build } = JSON.parse(readFileSync(path.join(root, 'dist/cli/stamp.json'), 'utf8')) as { build: string };
     expect(JSON.parse(run.stdout)).toMatchObject({ service: pathToFileURL(path.join(root, 'dist/cli', build, 'service.js')).href });
