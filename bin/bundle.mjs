@@ -47,9 +47,18 @@ export function freshBundle() {
   if (typeof stamp.build !== 'string') return null;
   for (const [file, [size, mtimeMs]] of Object.entries(stamp.inputs)) {
     const s = statSync(path.join(ROOT, file), { throwIfNoEntry: false });
-    if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return null;
+    if (!s || s.size !== size || !sameMtime(s.mtimeMs, mtimeMs)) return null;
   }
   return entryUrls(stamp.build);
+}
+
+/**
+ * Whether a file still has the mtime the stamp recorded, or that mtime without its fraction of a
+ * second: a container image's layers keep whole seconds, so in the container every file of a
+ * bundle made in the image's build stage (the Dockerfile) has lost its fraction.
+ */
+function sameMtime(actual, recorded) {
+  return actual === recorded || (actual % 1000 === 0 && actual === Math.floor(recorded / 1000) * 1000);
 }
 
 /**
@@ -138,11 +147,19 @@ function writeStamp(build, metafile) {
   renameSync(temp, STAMP);
 }
 
+/**
+ * Removes the old builds no live process holds, as far as this user may: one another account
+ * made (a command run as root where the service runs as node) stays, and the new build is used.
+ */
 function removeOldBuilds(keep) {
   for (const entry of readdirSync(DIST, { withFileTypes: true })) {
     const dir = path.join(DIST, entry.name);
-    if (entry.isDirectory() && entry.name !== keep && Date.now() - statSync(dir).mtimeMs > KEEP_OLD_BUILDS_MS && !held(dir)) {
-      rmSync(dir, { recursive: true, force: true });
+    try {
+      if (entry.isDirectory() && entry.name !== keep && Date.now() - statSync(dir).mtimeMs > KEEP_OLD_BUILDS_MS && !held(dir)) {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } catch {
+      // Not ours to remove (EACCES, EPERM): it stays until its owner's next build.
     }
   }
 }
@@ -153,7 +170,20 @@ export async function buildBundle() {
   const build = `${Date.now().toString(36)}-${process.pid}`;
   const outDir = path.join(DIST, build);
   mkdirSync(outDir, { recursive: true });
-  const result = await esbuild.build({
+  let result;
+  try {
+    result = await esbuild.build(buildOptions(outDir));
+  } catch (error) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw error;
+  }
+  writeStamp(build, result.metafile);
+  removeOldBuilds(build);
+  return entryUrls(build);
+}
+
+function buildOptions(outDir) {
+  return {
     entryPoints: Object.entries(ENTRIES).map(([out, file]) => ({ in: path.join(ROOT, file), out })),
     absWorkingDir: ROOT,
     outdir: outDir,
@@ -171,19 +201,16 @@ export async function buildBundle() {
     plugins: [keepSourceLocations(outDir)],
     metafile: true,
     logLevel: 'silent',
-  });
-  writeStamp(build, result.metafile);
-  removeOldBuilds(build);
-  return entryUrls(build);
+  };
 }
 
 /**
  * The modules to run (cli, service, worker): the bundle's, rebuilt first when stale, held by this
- * process while it lives; or the
- * TypeScript entries when no bundle can be made (esbuild not installed, or a read-only
- * installation), said in one line on stderr.
+ * process while it lives; or the TypeScript entries when no bundle can be made, said in one line
+ * on stderr with why. `always`: say it also when that is expected (esbuild not installed, a
+ * read-only installation), as the service does; a command says only the unexpected.
  */
-export async function bundleModules() {
+export async function bundleModules({ always = false } = {}) {
   const fresh = freshBundle();
   if (fresh && hold(fresh)) return fresh;
   try {
@@ -191,10 +218,21 @@ export async function bundleModules() {
     hold(built);
     return built;
   } catch (error) {
-    const quiet = error?.code === 'ERR_MODULE_NOT_FOUND' || error?.code === 'EACCES' || error?.code === 'EROFS';
-    if (!quiet) process.stderr.write(`groupsync: could not bundle (${error?.message ?? error}); running from source\n`);
+    const expected = ['ERR_MODULE_NOT_FOUND', 'EACCES', 'EROFS', 'EPERM'].includes(error?.code);
+    if (always || !expected) process.stderr.write(`groupsync: running from the TypeScript sources (slower to start and to sync): ${whyNoBundle(error)}\n`);
     return sourceModules();
   }
+}
+
+/** Why no bundle could be made, in one line (esbuild's messages run over several). */
+function whyNoBundle(error) {
+  if (error?.code === 'ERR_MODULE_NOT_FOUND' && /'esbuild'/.test(error.message)) return 'esbuild is not installed; npm install installs it';
+  if (['EACCES', 'EROFS', 'EPERM'].includes(error?.code)) {
+    // The folder, not the build it would have made there.
+    const where = typeof error.path === 'string' && !error.path.startsWith(`${DIST}${path.sep}`) ? error.path : DIST;
+    return `this user may not write ${where} (${error.code})`;
+  }
+  return `could not bundle: ${String(error?.message ?? error).split('\n')[0]}`;
 }
 
 /** The TypeScript entries, as bundleModules names them. */

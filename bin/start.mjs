@@ -13,6 +13,6 @@ if (major < 24) {
   process.exit(1);
 }
 module.enableCompileCache?.();
-const modules = await bundleModules();
+const modules = await bundleModules({ always: true });
 const { start } = await import(modules.service);
 await start({ workerUrl: new URL(modules.worker) });

@@ -11,6 +11,9 @@
  * A worker that stops without an answer leaves its run recorded as failed (unless its result was
  * already committed), the run lease released and `run.failed` notified, here in the main thread.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConnectionConfig } from '../config.ts';
 import { GroupsyncError, type ErrorCode, describeError } from '../errors.ts';
@@ -72,6 +75,7 @@ export class WorkerRunner implements SyncRunner {
   readonly #running = new RunningSyncs();
   readonly #live = new Set<Live>();
   #count = 0;
+  #saidBuildRemoved = false;
 
   constructor(deps: WorkerRunnerDeps) {
     this.#deps = deps;
@@ -113,7 +117,7 @@ export class WorkerRunner implements SyncRunner {
       lockTtlMs: this.#deps.lockTtlMs ?? null,
       request: plain,
     };
-    const worker = new Worker(this.#deps.workerUrl ?? WORKER_URL, { workerData: data, name: `groupsync sync of ${request.connection}` });
+    const worker = new Worker(this.#workerModule(), { workerData: data, name: `groupsync sync of ${request.connection}` });
     let last: ProgressEvent | null = null;
     let settled = false;
     let thrown: unknown = null;
@@ -147,6 +151,25 @@ export class WorkerRunner implements SyncRunner {
     const live: Live = { worker, done: done.catch(() => {}), stopReason: null };
     this.#live.add(live);
     return done;
+  }
+
+  /**
+   * The module this sync's worker runs: the service's build, or the sources when that build was
+   * removed while the service ran (an admin cleaning dist/: a later build never removes a build
+   * its service holds), said once, with the fix.
+   */
+  #workerModule(): URL {
+    const url = this.#deps.workerUrl;
+    if (!url || url.protocol !== 'file:' || existsSync(url) || !existsSync(WORKER_URL)) return url ?? WORKER_URL;
+    if (!this.#saidBuildRemoved) {
+      this.#saidBuildRemoved = true;
+      const build = path.dirname(fileURLToPath(url));
+      this.#deps.logger.warn(
+        { build },
+        `the service's build ${build} was removed while the service runs (dist/cli/ cleaned?): syncs run from the TypeScript sources, slower, until the service is restarted; restart it to run from a new build`,
+      );
+    }
+    return WORKER_URL;
   }
 
   /** A worker ended without an answer: its run is failed (unless it committed), its lease released, `run.failed` notified. */

@@ -110,6 +110,28 @@ describe('CLI start-up', () => {
     }
   });
 
+  it('keeps a bundle whose inputs lost the fraction of a second of their mtimes (a container image stores whole seconds)', async () => {
+    // docker build: the bundle is made in the build stage, where a file's mtime has its fraction
+    // (here .437 s); the image's layers keep whole seconds, so the container sees the mtime
+    // truncated. Rebuilding at every start of the container would throw the bundle's gain away.
+    const touched = path.join(ROOT, 'src/cli/render.ts');
+    const { atime, mtime } = statSync(touched);
+    const second = Math.floor(mtime.getTime() / 1000);
+    try {
+      utimesSync(touched, atime, second + 0.437);
+      const built = await run(BIN, '--help');
+      expect(built.code).toBe(0);
+      const build = bundleEntry();
+      utimesSync(touched, atime, second);
+      const again = await run(BIN, '--help');
+      expect(again.code).toBe(0);
+      expect(bundleEntry()).toBe(build);
+      expect(again.modules.some((m) => m.endsWith(`dist/cli/${build}`))).toBe(true);
+    } finally {
+      utimesSync(touched, atime, mtime);
+    }
+  });
+
   it('a new build removes the builds older than ten minutes, except those a live process holds (a service runs from its build for weeks)', () => {
     const dist = path.join(ROOT, 'dist/cli');
     const exited = spawnSync(process.execPath, ['-e', '0']).pid;

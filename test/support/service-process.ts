@@ -49,8 +49,9 @@ export class ServiceProcess {
   readonly exited: Promise<number | null>;
   #waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
 
-  constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', path.join(ROOT, 'bin/start.mjs')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  /** `root`: the installation whose bin/start.mjs runs (this checkout unless a test made another). */
+  constructor(env: NodeJS.ProcessEnv, root = ROOT) {
+    this.child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', path.join(root, 'bin/start.mjs')], { env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     let buffer = '';
     this.child.stderr!.on('data', (chunk: Buffer) => {
@@ -100,8 +101,8 @@ export class ServiceProcess {
 }
 
 /** Starts the service and waits until it listens. */
-export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const service = new ServiceProcess(env);
+export async function startServiceProcess(env: NodeJS.ProcessEnv, root = ROOT): Promise<ServiceProcess> {
+  const service = new ServiceProcess(env, root);
   await service.waitFor('listening: ');
   return service;
 }
