@@ -5,7 +5,7 @@ import { groupDigest, snapshotDigests } from '../../src/sync/plan/digest.ts';
 
 const user = (id: string): DirectoryUser => ({ id, dn: `uid=${id},ou=people,dc=example,dc=org`, login: id, mail: `${id}@example.org`, displayName: id, enabled: true });
 const group = (id: string, memberIds: string[]): DirectoryGroup => ({ id, dn: `cn=${id},ou=groups,dc=example,dc=org`, name: id, description: null, memberIds });
-const snapshot = (users: DirectoryUser[], groups: DirectoryGroup[]): DirectorySnapshot => ({ users, groups, skipped: [] });
+const snapshot = (users: DirectoryUser[], groups: DirectoryGroup[]): DirectorySnapshot => ({ vendor: 'openldap', users, groups, skipped: [], certificate: null });
 
 /** A seeded snapshot with what a read can hold: a user id twice, a group id twice, member ids of no user, empty groups, repeats. */
 function randomSnapshot(seed: number): DirectorySnapshot {
