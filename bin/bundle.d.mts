@@ -15,6 +15,9 @@ export function buildBundle(): Promise<Modules>;
  * The bundle's entry modules, built first when stale, the build held against removal while this
  * process lives; the TypeScript entries when none can be made.
  */
-export function bundleModules(): Promise<Modules>;
+export function bundleModules(options?: {
+  /** Say on stderr why the sources run, also when that is expected (no esbuild, a read-only installation): npm start does. */
+  readonly always?: boolean;
+}): Promise<Modules>;
 /** The TypeScript entries. */
 export function sourceModules(): Modules;
