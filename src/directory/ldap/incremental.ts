@@ -156,7 +156,7 @@ async function readDetect(input: IncrementalRead, tracker: ChangeTracker, tracke
   let changed: ReadStats = {};
   if (reason === null) {
     try {
-      const changes = await tracker.read({ ...detectRequest(context), cookie: cursor!.cookie });
+      const changes = await track(context, cursor!.cookie, detectRequest(context));
       cookie = changes.cookie;
       if (input.allowUnchanged && nothingNamed(changes)) {
         const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0 };
@@ -205,8 +205,8 @@ interface Context {
   readonly key: string;
 }
 
-async function track(c: Context, cookie: string | null): Promise<EntryChanges> {
-  return c.tracker.read({ ...c.tracked, cookie });
+async function track(c: Context, cookie: string | null, set: TrackedSet = c.tracked): Promise<EntryChanges> {
+  return c.tracker.read({ ...set, cookie });
 }
 
 /** An entry that was kept was deleted, renamed or moved: groups naming it changed on the server unreported. */
