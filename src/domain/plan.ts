@@ -63,10 +63,14 @@ export interface StoreState {
   /**
    * Digest-assisted loads (store/sync-state.ts) leave out what the stored digests vouch
    * unchanged. Snapshot users whose mapping was not loaded: mapped, in scope, their local user
-   * equal to their attributes, none of it changed since the run that stored their digest.
+   * equal to their attributes, none of it changed since the run that stored their digest; with
+   * the local user each is mapped to (its memberships follow it).
    */
-  readonly stableUsers?: ReadonlySet<string>;
-  /** Linked groups (directory ids) whose memberships were not loaded: same member digest, every member stable. */
+  readonly stableUsers?: ReadonlyMap<string, number>;
+  /**
+   * Linked groups (directory ids) whose memberships were not loaded: same member digest, every
+   * member's mapping unchanged since that run (its attributes may have changed).
+   */
   readonly unchangedGroups?: ReadonlySet<string>;
   /** How many memberships those unchanged groups hold (for the guard's count). */
   readonly unloadedMemberships?: number;

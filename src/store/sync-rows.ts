@@ -90,7 +90,7 @@ function addMapping(into: LoadedMappings, r: MappingRow, u: DirectoryUser | unde
 }
 
 /** Match keys (lower case) of the snapshot users not mapped yet: their candidates are looked up. */
-export function pendingKeys(snapshot: DirectorySnapshot, mappings: LoadedMappings, stable: ReadonlySet<string> | null, matchKey: MatchKey): Set<string> {
+export function pendingKeys(snapshot: DirectorySnapshot, mappings: LoadedMappings, stable: ReadonlyMap<string, unknown> | null, matchKey: MatchKey): Set<string> {
   const keys = new Set<string>();
   for (const u of snapshot.users) {
     if (stable?.has(u.id)) continue;

@@ -57,7 +57,7 @@ export async function loadStoreState(
 ): Promise<StoreState> {
   const links = await loadLinks(db, connection);
   const groups = await loadGroupState(db, connection, snapshot);
-  if (digests && digestsWorthIt(snapshot, links, digests, minShare)) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, digests)) };
+  if (digests && digestsWorthIt(snapshot, links, digests, minShare)) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, groups.unlinked, digests)) };
   const known = new Map(snapshot.users.map((u) => [u.id, u]));
   const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`, undefined, known);
   known.clear();

@@ -194,3 +194,44 @@ describe('digest-assisted plans equal full plans', () => {
     expect(skippedGroups).toBeGreaterThan(0);
   });
 });
+
+describe('what the digests leave out', () => {
+  const user = (c: string, n: number, mail = `${c}-u${n}@x.test`): DirectoryUser => ({ id: `${c}-u${n}`, dn: `uid=${c}-u${n},dc=x`, login: `${c}-u${n}`, mail, displayName: `U${n}`, enabled: true });
+  const group = (c: string, n: number, members: number[]): DirectoryGroup => ({ id: `${c}-g${n}`, dn: `cn=${c}-g${n},dc=x`, name: `${c}-g${n}`, description: null, memberIds: members.map((k) => `${c}-u${k}`) });
+  const snapshotOf = (users: DirectoryUser[], groups: DirectoryGroup[]): DirectorySnapshot => ({ vendor: 'openldap', users, groups, skipped: [], certificate: null });
+
+  it('a group whose members changed attributes, not membership, is not loaded; its stable members are not either', async () => {
+    const c = 'dgattr';
+    const options = planOptions(c);
+    const users = [1, 2, 3, 4].map((n) => user(c, n));
+    const groups = [group(c, 1, [1, 2]), group(c, 2, [2, 3]), group(c, 3, [3, 4])];
+    await syncWithDigests(store, snapshotOf(users, groups), options);
+    await syncWithDigests(store, snapshotOf(users, groups), options);
+    // u2 changes its mail; u4 joins g2 (g2 and its members' memberships are planned).
+    const changed = [users[0]!, user(c, 2, 'new@x.test'), users[2]!, users[3]!];
+    const next = snapshotOf(changed, [groups[0]!, group(c, 2, [2, 3, 4]), groups[2]!]);
+    const expected = await fullPlan(next, options);
+    const { plan, state } = await syncWithDigests(store, next, options);
+    expect(canonical(plan)).toEqual(canonical(expected));
+    expect([...(state.unchangedGroups ?? [])].sort()).toEqual([`${c}-g1`, `${c}-g3`]);
+    expect([...(state.stableUsers?.keys() ?? [])].sort()).toEqual([`${c}-u1`, `${c}-u3`, `${c}-u4`]);
+    expect([...state.mappings.keys()]).toEqual([`${c}-u2`]);
+    expect(plan.users.update.map((u) => u.after.mail)).toEqual(['new@x.test']);
+    expect(plan.memberships.addUser).toHaveLength(1);
+  });
+
+  it('a stable user whose only group is unlinked is loaded, and deactivated', async () => {
+    const c = 'dgunlink';
+    const options = planOptions(c);
+    const users = [1, 2, 3].map((n) => user(c, n));
+    const groups = [group(c, 1, [1, 2]), group(c, 2, [2, 3])];
+    await syncWithDigests(store, snapshotOf(users, groups), options);
+    await syncWithDigests(store, snapshotOf(users, groups), options);
+    await unlinkLink(store.db, (await ids(`select id from group_links where connection = '${c}' and directory_id = '${c}-g2'`))[0]!, new Date());
+    const expected = await fullPlan(snapshotOf(users, groups), options);
+    const { plan, state } = await syncWithDigests(store, snapshotOf(users, groups), options);
+    expect(canonical(plan)).toEqual(canonical(expected));
+    expect(plan.users.deactivate.map((d) => d.directoryId)).toEqual([`${c}-u3`]);
+    expect(state.stableUsers?.has(`${c}-u3`)).toBe(false);
+  });
+});

@@ -36,7 +36,11 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   for (const u of snapshot.users) {
     if (seen.has(u.id) || !synced[userIndex.get(u.id)!]) continue;
     seen.add(u.id);
-    if (state.stableUsers?.has(u.id)) continue; // vouched unchanged by its digest: nothing to write
+    const stable = state.stableUsers?.get(u.id);
+    if (stable !== undefined) {
+      part.member.set(u.id, stable); // vouched unchanged by its digest: nothing to write
+      continue;
+    }
     if (!planKnownUser(state, u, part)) pending.push(u);
   }
   planNewUsers(snapshot, state, options, target, pending, part);
