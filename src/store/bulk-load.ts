@@ -1,18 +1,25 @@
 /**
- * Loading many memberships at once (a first sync of a large directory) at the speed PostgreSQL
- * loads bare tables. Checked one row at a time, the two foreign keys of `memberships` cost two
- * index look-ups and a row lock per membership, and its second index a random insert: most of a
- * first sync's time. For a large load, inside the caller's transaction, the foreign keys and the
- * user index are dropped, the rows copied, then the index built and the keys added again, which
- * checks every row in one set-based pass. DDL in PostgreSQL is transactional: a crash or an
- * error at any point rolls the keys back with the rows, so the store is as before the run.
+ * Loading many rows at once (a first sync of a large directory) at the speed PostgreSQL loads bare
+ * tables. Checked one row at a time, a foreign key costs an index look-up and a row lock per row,
+ * and each secondary index a random insert: most of a first sync's time (for `memberships`, its
+ * two keys and user index; for `mappings`, its local user key and two indexes: 14 µs a row). For a
+ * large load, inside the caller's transaction, the table's foreign keys to the tables named and its
+ * secondary indexes are dropped, the rows copied, then the indexes built and the keys added again,
+ * which checks every row in one set-based pass. The definitions are read from the catalog, so the
+ * table comes back as it was, whatever migrations made it. DDL in PostgreSQL is transactional: a
+ * crash or an error at any point rolls the keys back with the rows, so the store is as before the
+ * run.
  *
- * The DDL locks `memberships`, `local_users` and `local_groups` exclusively until the
- * transaction ends (readers wait for the rest of the apply). When the locks are not granted
- * within `lockTimeoutMs` (a long reader, another connection's apply), the rows are copied with
- * their checks instead: slower, never blocked behind a long queue.
+ * The DDL locks the tables exclusively until the transaction ends (readers wait for the rest of
+ * the apply). The first load of a transaction locks every table any of them needs (BULK_LOCKED,
+ * in one statement, one order): a later load then waits for no lock, so two transactions cannot
+ * each hold a table the other waits for. When the locks are not granted within `lockTimeoutMs` (a
+ * long reader, another connection's apply), the rows are copied with their checks instead, and so
+ * are the transaction's later loads: slower, never blocked behind a long queue. `mappings` keeps
+ * its key to `connections`: locking that table would stop every other connection's runs and
+ * health reads.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { bulkInsertPairs } from './copy.ts';
 import { type Executor, queryRows } from './db.ts';
 import { p } from './sql.ts';
@@ -27,55 +34,101 @@ export interface BulkLoadOptions {
 
 export const BULK_LOAD_DEFAULTS = { minRows: 50_000, maxExistingRatio: 8, lockTimeoutMs: 5_000 } as const;
 
-/** How memberships were loaded: without per-row checks, or copied with them. */
+/** How rows were loaded: without per-row checks, or copied with them. */
 export type LoadMode = 'bulk' | 'checked';
+
+/** A table loaded in bulk, and the tables whose foreign keys from it are dropped during the load. */
+export interface BulkTable {
+  readonly table: string;
+  readonly references: readonly string[];
+}
+
+export const MEMBERSHIPS: BulkTable = { table: 'memberships', references: ['local_groups', 'local_users'] };
+export const MAPPINGS: BulkTable = { table: 'mappings', references: ['local_users'] };
+export const LOCAL_USERS: BulkTable = { table: 'local_users', references: [] };
+
+/** What a bulk load locks: the tables of MEMBERSHIPS, MAPPINGS and LOCAL_USERS and those their keys reference, in alphabetical order. */
+const BULK_LOCKED = ['local_groups', 'local_users', 'mappings', 'memberships'];
+
+/** Transactions whose locks were refused: their later loads copy with checks at once. */
+const refused = new WeakSet<Executor>();
 
 type Pairs = ArrayLike<number>;
 
 /** Copies new memberships (`groups[k]`, `users[k]`, absent from the table); without per-row checks when large. */
-export async function loadMemberships(tx: Executor, groups: Pairs, users: Pairs, options: BulkLoadOptions = {}): Promise<LoadMode> {
+export function loadMemberships(tx: Executor, groups: Pairs, users: Pairs, options: BulkLoadOptions = {}): Promise<LoadMode> {
+  return bulkLoad(tx, MEMBERSHIPS, groups.length, (ex) => bulkInsertPairs(ex, 'memberships', ['group_id', 'user_id'], groups, users), options);
+}
+
+/** Copies `rows` new rows into `target.table` with `copy`; without per-row checks when they are many. */
+export async function bulkLoad(tx: Executor, target: BulkTable, rows: number, copy: (ex: Executor) => Promise<void>, options: BulkLoadOptions = {}): Promise<LoadMode> {
   const o = { ...BULK_LOAD_DEFAULTS, ...options };
-  const n = groups.length;
-  if (n === 0) return 'checked';
-  if (n >= o.minRows && (await estimatedRows(tx)) <= n * o.maxExistingRatio) {
-    if (await tryBulkLoad(tx, groups, users, o.lockTimeoutMs)) return 'bulk';
+  if (rows === 0) return 'checked';
+  if (rows >= o.minRows && !refused.has(tx) && (await estimatedRows(tx, target.table)) <= rows * o.maxExistingRatio) {
+    if (await tryBulkLoad(tx, target, copy, o.lockTimeoutMs)) return 'bulk';
   }
-  await copyPairs(tx, groups, users);
+  await copy(tx);
   return 'checked';
 }
 
 /** The planner's estimate of the table's rows (no scan); 0 for a table never analysed. */
-async function estimatedRows(tx: Executor): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(tx, sql`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'memberships'::regclass`);
+async function estimatedRows(tx: Executor, table: string): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(tx, sql`select greatest(reltuples, 0)::float8 as n from pg_class where oid = ${p(table)}::regclass`);
   return row?.n ?? 0;
 }
 
-function copyPairs(tx: Executor, groups: Pairs, users: Pairs): Promise<void> {
-  return bulkInsertPairs(tx, 'memberships', ['group_id', 'user_id'], groups, users);
+interface Definition {
+  readonly name: string;
+  readonly def: string;
+}
+
+/** The table's foreign keys to `references` and its secondary indexes (not backing a constraint), as the catalog defines them. */
+async function checksOf(tx: Executor, target: BulkTable): Promise<{ keys: Definition[]; indexes: Definition[] }> {
+  const keys = await queryRows<Definition>(
+    tx,
+    sql`select conname as name, pg_get_constraintdef(oid) as def from pg_constraint
+        where conrelid = ${p(target.table)}::regclass and contype = 'f' and confrelid = any(${p([...target.references])}::text[]::regclass[]) order by conname`,
+  );
+  const indexes = await queryRows<Definition>(
+    tx,
+    sql`select c.relname as name, pg_get_indexdef(i.indexrelid) as def from pg_index i join pg_class c on c.oid = i.indexrelid
+        where i.indrelid = ${p(target.table)}::regclass and not i.indisprimary and not i.indisunique
+          and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid) order by c.relname`,
+  );
+  return { keys, indexes };
+}
+
+/** `alter table <table> <clause>, <clause>…` over the definitions; null when there are none. */
+function alterTable(table: string, defs: readonly Definition[], clause: (d: Definition) => SQL): SQL | null {
+  if (!defs.length) return null;
+  return sql`alter table ${sql.identifier(table)} ${sql.join(defs.map(clause), sql`, `)}`;
 }
 
 /** Loads in a savepoint; false (and nothing changed) when the locks were not granted in time. */
-async function tryBulkLoad(tx: Executor, groups: Pairs, users: Pairs, lockTimeoutMs: number): Promise<boolean> {
+async function tryBulkLoad(tx: Executor, target: BulkTable, copy: (ex: Executor) => Promise<void>, lockTimeoutMs: number): Promise<boolean> {
+  const { table } = target;
+  // One statement, a fixed order: every table or none.
+  const tables = BULK_LOCKED.map((t) => sql.identifier(t));
   try {
     await tx.transaction(async (sp) => {
       const [saved] = await queryRows<{ v: string }>(sp, sql`select current_setting('lock_timeout') as v`);
       await sp.execute(sql`select set_config('lock_timeout', ${p(`${lockTimeoutMs}ms`)}, true)`);
-      // One statement, a fixed order: the three tables or none.
-      await sp.execute(sql`lock table local_groups, local_users, memberships in access exclusive mode`);
+      await sp.execute(sql`lock table ${sql.join(tables, sql`, `)} in access exclusive mode`);
       await sp.execute(sql`select set_config('lock_timeout', ${p(saved!.v)}, true)`);
-      await sp.execute(sql`alter table memberships drop constraint memberships_group_id_local_groups_id_fk,
-                                                 drop constraint memberships_user_id_local_users_id_fk`);
-      await sp.execute(sql`drop index memberships_user_idx`);
-      await copyPairs(sp, groups, users);
-      await sp.execute(sql`create index memberships_user_idx on memberships using btree (user_id)`);
-      await sp.execute(sql`alter table memberships
-        add constraint memberships_group_id_local_groups_id_fk foreign key (group_id) references local_groups (id) on delete cascade on update no action,
-        add constraint memberships_user_id_local_users_id_fk foreign key (user_id) references local_users (id) on delete cascade on update no action`);
+      const { keys, indexes } = await checksOf(sp, target);
+      const dropKeys = alterTable(table, keys, (k) => sql`drop constraint ${sql.identifier(k.name)}`);
+      if (dropKeys) await sp.execute(dropKeys);
+      for (const i of indexes) await sp.execute(sql`drop index ${sql.identifier(i.name)}`);
+      await copy(sp);
+      for (const i of indexes) await sp.execute(sql.raw(i.def));
+      const addKeys = alterTable(table, keys, (k) => sql`add constraint ${sql.identifier(k.name)} ${sql.raw(k.def)}`);
+      if (addKeys) await sp.execute(addKeys);
     });
     return true;
   } catch (error) {
-    if (isLockRefused(error)) return false;
-    throw error;
+    if (!isLockRefused(error)) throw error;
+    refused.add(tx);
+    return false;
   }
 }
 

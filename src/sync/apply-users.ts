@@ -1,9 +1,16 @@
 /** The users step of applying a plan: local users created, updated, deactivated, and the mapping rows of directory users. */
 import { conflictReason } from '../domain/conflict.ts';
+import { type BulkLoadOptions, LOCAL_USERS, bulkLoad } from '../store/bulk-load.ts';
 import { type MappingWrite, allocateIds, deactivateUsers, insertFreshMappings, insertLocalUsers, updateLocalUsers, upsertMappings } from '../store/apply.ts';
-import type { Tx } from '../store/db.ts';
+import type { Executor, Tx } from '../store/db.ts';
 import type { ApplyAudit } from './apply-audit.ts';
 import type { SyncPlan } from './plan.ts';
+
+/** `bulk`: the plan was made now, under the run lock (its new rows cannot exist); large loads then go without per-row checks (store/bulk-load.ts). */
+export interface Load {
+  readonly bulk: boolean;
+  readonly options?: BulkLoadOptions | undefined;
+}
 
 export interface UserDefaults {
   readonly active: boolean;
@@ -11,11 +18,14 @@ export interface UserDefaults {
 }
 
 /** Applies the plan's local users; returns the ids of those it created, by directory id. */
-export async function applyUsers(tx: Tx, plan: SyncPlan, runId: number, defaults: UserDefaults, audit: ApplyAudit): Promise<Map<string, number>> {
+export async function applyUsers(tx: Tx, plan: SyncPlan, runId: number, defaults: UserDefaults, audit: ApplyAudit, load: Load): Promise<Map<string, number>> {
   const created = plan.users.create;
   const ids = await allocateIds(tx, 'local_users', created.length);
   const newUserId = new Map(created.map((u, k) => [u.directoryId, ids[k]!]));
-  await insertLocalUsers(tx, plan.connection, ids, created, defaults.attributes, runId, (u) => u.enabled && defaults.active);
+  const insert = (ex: Executor) => insertLocalUsers(ex, plan.connection, ids, created, defaults.attributes, runId, (u) => u.enabled && defaults.active);
+  // New ids: nothing to conflict with, but a large load waits for the locks of a plan made now only.
+  if (load.bulk) await bulkLoad(tx, LOCAL_USERS, created.length, insert, load.options);
+  else await insert(tx);
   // A run that creates many counts them (apply-audit.ts): no copy of each user for an entry.
   if (audit.summarizing) audit.createdCount('user', created.length);
   else for (const { known: _known, ...u } of created) audit.created('user', newUserId.get(u.directoryId)!, u);
@@ -42,9 +52,10 @@ export async function applyUsers(tx: Tx, plan: SyncPlan, runId: number, defaults
  * lock). A user created now who already has a row (unmapped or in conflict before, or whose local
  * user vanished) and every row of a held plan are upserted.
  */
-export async function applyMappings(tx: Tx, plan: SyncPlan, bulk: boolean, newUserId: ReadonlyMap<string, number>, audit: ApplyAudit): Promise<void> {
+export async function applyMappings(tx: Tx, plan: SyncPlan, load: Load, newUserId: ReadonlyMap<string, number>, audit: ApplyAudit): Promise<void> {
+  const { bulk } = load;
   const created = plan.users.create;
-  await insertFreshMappings(tx, plan.connection, bulk ? created.filter((u) => !u.known) : [], newUserId);
+  await insertFreshMappings(tx, plan.connection, bulk ? created.filter((u) => !u.known) : [], newUserId, load.options);
   const rows: MappingWrite[] = [];
   for (const u of created) {
     if (bulk && !u.known) continue;

@@ -26,7 +26,7 @@ export interface ApplyContext {
   readonly defaults: UserDefaults;
   /** The plan was made now, under the run lock: its new rows cannot exist yet (bulk COPY). False for a held plan. */
   readonly bulk: boolean;
-  /** When memberships are loaded without per-row checks (store/bulk-load.ts); its defaults otherwise. */
+  /** When new local users, mappings and memberships are loaded without per-row checks (store/bulk-load.ts); its defaults otherwise. */
   readonly load?: BulkLoadOptions;
   /** Told as each step starts (the run's progress: "writing users"). */
   readonly onStep?: (step: ApplyStep) => void;
@@ -40,8 +40,9 @@ export async function applyPlan(tx: Tx, plan: SyncPlan, context: ApplyContext): 
   context.onStep?.('groups');
   const newGroupId = await applyGroups(tx, plan, context.runId, context.now, audit);
   context.onStep?.('users');
-  const newUserId = await applyUsers(tx, plan, context.runId, context.defaults, audit);
-  await applyMappings(tx, plan, context.bulk, newUserId, audit);
+  const load = { bulk: context.bulk, options: context.load };
+  const newUserId = await applyUsers(tx, plan, context.runId, context.defaults, audit, load);
+  await applyMappings(tx, plan, load, newUserId, audit);
   context.onStep?.('memberships');
   await applyMemberships(tx, plan, { bulk: context.bulk, newGroupId, newUserId, ...(context.load ? { load: context.load } : {}) }, audit);
   context.onStep?.('audit');

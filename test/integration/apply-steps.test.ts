@@ -45,9 +45,11 @@ async function applyAll(p: SyncPlan, options: { bulk?: boolean; limit?: number }
   const audit = new ApplyAudit(p, runId, options.limit);
   const ids = await withTransaction(store.db, async (tx) => {
     const newGroupId = await applyGroups(tx, p, runId, NOW, audit);
-    const newUserId = await applyUsers(tx, p, runId, { active: true, attributes: {} }, audit);
-    await applyMappings(tx, p, options.bulk ?? true, newUserId, audit);
-    await applyMemberships(tx, p, { bulk: options.bulk ?? true, newGroupId, newUserId, load: { minRows: 2 } }, audit);
+    // Loads of two rows or more go without per-row checks (store/bulk-load.ts) when bulk.
+    const load = { bulk: options.bulk ?? true, options: { minRows: 2 } };
+    const newUserId = await applyUsers(tx, p, runId, { active: true, attributes: {} }, audit, load);
+    await applyMappings(tx, p, load, newUserId, audit);
+    await applyMemberships(tx, p, { bulk: load.bulk, newGroupId, newUserId, load: load.options }, audit);
     return { newGroupId, newUserId };
   });
   return { ...ids, entries: audit.entries() };
@@ -85,7 +87,7 @@ describe('applyUsers: created users', () => {
     const off = { ...user(), enabled: false, displayName: 'Off Line' };
     const p = plan({ users: { create: [on, off] } });
     const audit = new ApplyAudit(p, runId, limit);
-    const newUserId = await withTransaction(store.db, (tx) => applyUsers(tx, p, runId, { active: defaultActive, attributes: { dept: 'R&D' } }, audit));
+    const newUserId = await withTransaction(store.db, (tx) => applyUsers(tx, p, runId, { active: defaultActive, attributes: { dept: 'R&D' } }, audit, { bulk: true, options: { minRows: 1 } }));
     const rows = await select<{ login: string; mail: string; display_name: string | null; active: boolean; attributes: unknown }>(
       store,
       `select login, mail, display_name, active, attributes from local_users where id in (${[...newUserId.values()].join(',')}) order by login`,
