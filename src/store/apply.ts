@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { GroupFields, UserFields } from '../domain/plan.ts';
 import { bulkInsert } from './copy.ts';
-import { type BulkLoadOptions, type LoadMode, MAPPINGS, bulkLoad, loadMemberships } from './bulk-load.ts';
+import { type BulkLoadOptions, loadMemberships } from './bulk-load.ts';
 import { type Executor, queryRows } from './db.ts';
 import { chunked, p, unnest } from './sql.ts';
 
@@ -242,16 +242,9 @@ async function refreshMappings(tx: Executor, connection: string, rows: readonly 
   });
 }
 
-/**
- * Mappings of users seen for the first time, to the local users created for them: new rows,
- * copied (many of them without per-row checks, store/bulk-load.ts).
- */
-export function insertFreshMappings(tx: Executor, connection: string, users: readonly UserFields[], localId: ReadonlyMap<string, number>, options?: BulkLoadOptions): Promise<LoadMode> {
-  return bulkLoad(tx, MAPPINGS, users.length, (ex) => copyFreshMappings(ex, connection, users, localId), options);
-}
-
-function copyFreshMappings(tx: Executor, connection: string, users: readonly UserFields[], localId: ReadonlyMap<string, number>): Promise<void> {
-  return bulkInsert(
+/** Mappings of users seen for the first time, to the local users created for them: new rows, bulk-inserted. */
+export async function insertFreshMappings(tx: Executor, connection: string, users: readonly UserFields[], localId: ReadonlyMap<string, number>): Promise<void> {
+  await bulkInsert(
     tx,
     'mappings',
     ['connection', 'directory_id', 'dn', 'login', 'mail', 'display_name', 'enabled', 'in_scope', 'status', 'local_user_id'],

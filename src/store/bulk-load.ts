@@ -2,7 +2,7 @@
  * Loading many rows at once (a first sync of a large directory) at the speed PostgreSQL loads bare
  * tables. Checked one row at a time, a foreign key costs an index look-up and a row lock per row,
  * and each secondary index a random insert: most of a first sync's time (for `memberships`, its
- * two keys and user index; for `mappings`, its local user key and two indexes: 14 µs a row). For a
+ * two keys and user index; for `local_users`, its two lower() indexes: 1.2 of 0.5 s at 100k). For a
  * large load, inside the caller's transaction, the table's foreign keys to the tables named and its
  * secondary indexes are dropped, the rows copied, then the indexes built and the keys added again,
  * which checks every row in one set-based pass. The definitions are read from the catalog, so the
@@ -15,9 +15,12 @@
  * in one statement, one order): a later load then waits for no lock, so two transactions cannot
  * each hold a table the other waits for. When the locks are not granted within `lockTimeoutMs` (a
  * long reader, another connection's apply), the rows are copied with their checks instead, and so
- * are the transaction's later loads: slower, never blocked behind a long queue. `mappings` keeps
- * its key to `connections`: locking that table would stop every other connection's runs and
- * health reads.
+ * are the transaction's later loads: slower, never blocked behind a long queue.
+ *
+ * `mappings` is not loaded this way: its keys and indexes would cost 1.7 s of its 3.4 s at 100k,
+ * but dropping them locks the table, which status, health, home and the conflicts list read, for
+ * the rest of the apply (a minute at a million users); and its key to `connections` would lock
+ * that table, which every run and view reads.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { bulkInsertPairs } from './copy.ts';
@@ -44,11 +47,10 @@ export interface BulkTable {
 }
 
 export const MEMBERSHIPS: BulkTable = { table: 'memberships', references: ['local_groups', 'local_users'] };
-export const MAPPINGS: BulkTable = { table: 'mappings', references: ['local_users'] };
 export const LOCAL_USERS: BulkTable = { table: 'local_users', references: [] };
 
-/** What a bulk load locks: the tables of MEMBERSHIPS, MAPPINGS and LOCAL_USERS and those their keys reference, in alphabetical order. */
-const BULK_LOCKED = ['local_groups', 'local_users', 'mappings', 'memberships'];
+/** What a bulk load locks: the tables of MEMBERSHIPS and LOCAL_USERS and those their keys reference, in alphabetical order. */
+const BULK_LOCKED = ['local_groups', 'local_users', 'memberships'];
 
 /** Transactions whose locks were refused: their later loads copy with checks at once. */
 const refused = new WeakSet<Executor>();

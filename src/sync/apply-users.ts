@@ -55,7 +55,7 @@ export async function applyUsers(tx: Tx, plan: SyncPlan, runId: number, defaults
 export async function applyMappings(tx: Tx, plan: SyncPlan, load: Load, newUserId: ReadonlyMap<string, number>, audit: ApplyAudit): Promise<void> {
   const { bulk } = load;
   const created = plan.users.create;
-  await insertFreshMappings(tx, plan.connection, bulk ? created.filter((u) => !u.known) : [], newUserId, load.options);
+  await insertFreshMappings(tx, plan.connection, bulk ? created.filter((u) => !u.known) : [], newUserId);
   const rows: MappingWrite[] = [];
   for (const u of created) {
     if (bulk && !u.known) continue;

@@ -26,7 +26,7 @@ export interface ApplyContext {
   readonly defaults: UserDefaults;
   /** The plan was made now, under the run lock: its new rows cannot exist yet (bulk COPY). False for a held plan. */
   readonly bulk: boolean;
-  /** When new local users, mappings and memberships are loaded without per-row checks (store/bulk-load.ts); its defaults otherwise. */
+  /** When new local users and memberships are loaded without per-row checks (store/bulk-load.ts); its defaults otherwise. */
   readonly load?: BulkLoadOptions;
   /** Told as each step starts (the run's progress: "writing users"). */
   readonly onStep?: (step: ApplyStep) => void;

@@ -1,13 +1,13 @@
 /**
  * store/bulk-load.ts on the real PostgreSQL server: a large load of memberships (or of new
- * mappings) without per-row checks leaves the same rows, keys and indexes as a checked copy; it never leaves the table
+ * local users) without per-row checks leaves the same rows, keys and indexes as a checked copy; it never leaves the table
  * without its keys (an error or a killed session rolls them back); it falls back to the checked
  * copy when a reader holds the table.
  */
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocateIds, insertFreshMappings, insertLocalGroups, insertLocalUsers } from '../../src/store/apply.ts';
+import { allocateIds, insertLocalGroups, insertLocalUsers } from '../../src/store/apply.ts';
 import { LOCAL_USERS, type LoadMode, bulkLoad, loadMemberships } from '../../src/store/bulk-load.ts';
 import { type Store, openStore, queryRows } from '../../src/store/db.ts';
 import { ensureConnection } from '../../src/store/runs.ts';
@@ -136,39 +136,6 @@ describe('loadMemberships', () => {
   });
 });
 
-describe('insertFreshMappings', () => {
-  const fresh = (from: number, to: number) => users.slice(from, to).map((id) => ({ directoryId: `d${id}`, dn: null, login: `u${id}`, mail: null, displayName: null, enabled: true }));
-  const localOf = (rows: ReturnType<typeof fresh>) => new Map(rows.map((r) => [r.directoryId, Number(r.directoryId.slice(1))]));
-
-  it.each<{ name: string; minRows: number; expected: LoadMode }>([
-    { name: 'below minRows: copied with per-row checks', minRows: 1_000, expected: 'checked' },
-    { name: 'at least minRows: loaded without the local user key and the two indexes, which come back', minRows: 10, expected: 'bulk' },
-  ])('$name', async ({ minRows, expected }) => {
-    await store.db.execute(sql`delete from mappings`);
-    const before = await shape('mappings');
-    expect(before.join('\n')).toMatch(/mappings_local_user_idx/);
-    const rows = fresh(0, 20);
-    const mode = await withTransaction(store.db, (tx) => insertFreshMappings(tx, 'corp', rows, localOf(rows), { minRows }));
-    expect(mode).toBe(expected);
-    expect(await select(store, `select directory_id, local_user_id, status from mappings order by local_user_id`)).toEqual(rows.map((r) => ({ directory_id: r.directoryId, local_user_id: localOf(rows).get(r.directoryId), status: 'mapped' })));
-    expect(await shape('mappings')).toEqual(before);
-    // Both keys hold after the load: an unknown local user or connection is refused.
-    await expect(store.db.execute(sql`insert into mappings (connection, directory_id, status, local_user_id) values ('corp', 'x', 'mapped', -1)`)).rejects.toMatchObject({ cause: { code: '23503' } });
-    await expect(store.db.execute(sql`insert into mappings (connection, directory_id, status) values ('nowhere', 'x', 'mapped')`)).rejects.toMatchObject({ cause: { code: '23503' } });
-  });
-
-  it('a mapping to a local user that does not exist fails the bulk load and leaves the table as before', async () => {
-    await store.db.execute(sql`delete from mappings`);
-    const before = await shape('mappings');
-    const rows = fresh(0, 12);
-    const local = localOf(rows);
-    local.set(rows[5]!.directoryId, -7);
-    await expect(withTransaction(store.db, (tx) => insertFreshMappings(tx, 'corp', rows, local, { minRows: 1 }))).rejects.toMatchObject({ cause: { code: '23503' } });
-    expect(await shape('mappings')).toEqual(before);
-    expect(await select(store, 'select count(*)::int as n from mappings')).toEqual([{ n: 0 }]);
-  });
-});
-
 describe('bulkLoad', () => {
   it('local users: loaded without their two secondary indexes, which come back', async () => {
     const before = await shape('local_users');
@@ -182,8 +149,25 @@ describe('bulkLoad', () => {
     expect(await select(store, `select id from local_users where lower(mail) = 'bulk${ids[1]}@x.test'`)).toEqual([{ id: ids[1] }]);
   });
 
+  it('a bulk load leaves mappings and connections readable (status, health and home read them meanwhile)', async () => {
+    const ids = await allocateIds(store.db, 'local_users', 2);
+    const reader = postgres(store.url, { max: 1, onnotice: () => {} });
+    try {
+      const read = await withTransaction(store.db, async (tx) => {
+        await bulkLoad(tx, LOCAL_USERS, ids.length, (ex) => insertLocalUsers(ex, 'corp', ids, ids.map((id) => ({ login: `read${id}`, mail: null, displayName: null, active: true })), {}), { minRows: 1 });
+        return reader.begin(async (r) => {
+          await r`set local lock_timeout = '200ms'`;
+          return [await r`select count(*)::int as n from mappings`, await r`select count(*)::int as n from connections`];
+        });
+      });
+      expect(read.map((rows) => typeof rows[0]!.n)).toEqual(['number', 'number']);
+    } finally {
+      await reader.end();
+    }
+  });
+
   it('once the locks were refused, the later loads of the transaction copy with checks without waiting again', async () => {
-    await store.db.execute(sql`delete from mappings`);
+    await store.db.execute(sql`delete from memberships`);
     const reader = postgres(store.url, { max: 1, onnotice: () => {} });
     try {
       let release!: () => void;
@@ -191,22 +175,24 @@ describe('bulkLoad', () => {
       let started!: () => void;
       const begun = new Promise<void>((resolve) => (started = resolve));
       const reading = reader.begin(async (r) => {
-        await r`select count(*) from mappings`;
+        await r`select count(*) from memberships`;
         started();
         await holding;
       });
       await begun;
-      const rows = users.slice(0, 4).map((id) => ({ directoryId: `r${id}`, dn: null, login: null, mail: null, displayName: null, enabled: true }));
+      const ids = await allocateIds(store.db, 'local_users', 2);
+      const { g, u } = pairs([groups[3]!], users.slice(0, 2));
       const modes = await withTransaction(store.db, async (tx) => {
-        const first = await insertFreshMappings(tx, 'corp', rows.slice(0, 2), new Map(rows.map((r, k) => [r.directoryId, users[k]!])), { minRows: 1, lockTimeoutMs: 200 });
-        // The reader still holds the table: waiting for its lock again would outlast the test.
-        const second = await insertFreshMappings(tx, 'corp', rows.slice(2), new Map(rows.map((r, k) => [r.directoryId, users[k]!])), { minRows: 1, lockTimeoutMs: 120_000 });
+        const first = await loadMemberships(tx, g, u, { minRows: 1, lockTimeoutMs: 200 });
+        // The reader still holds memberships, which every bulk load locks: waiting again would outlast the test.
+        const second = await bulkLoad(tx, LOCAL_USERS, ids.length, (ex) => insertLocalUsers(ex, 'corp', ids, ids.map((id) => ({ login: `late${id}`, mail: null, displayName: null, active: true })), {}), { minRows: 1, lockTimeoutMs: 120_000 });
         return [first, second];
       });
       release();
       await reading;
       expect(modes).toEqual(['checked', 'checked']);
-      expect(await select(store, 'select count(*)::int as n from mappings')).toEqual([{ n: 4 }]);
+      expect(await count()).toBe(2);
+      expect(await select(store, `select count(*)::int as n from local_users where id in (${ids.join(',')})`)).toEqual([{ n: 2 }]);
     } finally {
       await reader.end();
     }
