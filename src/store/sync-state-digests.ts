@@ -24,22 +24,6 @@ import { type LoadedMappings, loadCandidates, loadMappings, loadMemberships, loa
 import { p } from './sql.ts';
 import { NOT_A_USER, snapshotIndex } from '../domain/snapshot-index.ts';
 
-/**
- * Whether the digests can spare enough to pay for comparing them: the groups whose stored member
- * digest equals the read one must hold at least `minShare` of the read's memberships (after a
- * large change, a plain full load is cheaper than the comparison plus loading nearly everything).
- */
-export function digestsWorthIt(snapshot: DirectorySnapshot, links: readonly LinkState[], digests: SnapshotDigests, minShare: number): boolean {
-  const stored = new Map(links.map((l) => [l.directoryId, l.memberDigest]));
-  let same = 0;
-  let total = 0;
-  for (const g of snapshot.groups) {
-    total += g.memberIds.length;
-    if (stored.get(g.id) != null && stored.get(g.id) === digests.groups.get(g.id)) same += g.memberIds.length;
-  }
-  return total > 0 && same >= total * minShare;
-}
-
 type ChangedState = Omit<StoreState, 'links' | 'unlinked' | 'duplicates' | 'localGroupsByName'>;
 
 export async function loadChangedState(

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { DirectorySnapshot, LinkKind, MatchKey } from '../domain/types.ts';
 import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
-import { digestsWorthIt, loadChangedState } from './sync-state-digests.ts';
+import { loadChangedState } from './sync-state-digests.ts';
 import { loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { type Executor, queryRows } from './db.ts';
 import { matchKeyCondition } from './match-keys.ts';
@@ -52,12 +52,10 @@ export async function loadStoreState(
   snapshot: DirectorySnapshot,
   matchKey: MatchKey,
   digests: SnapshotDigests | null = null,
-  /** The share of the read's memberships that unchanged group digests must cover for the digests to be used (digestsWorthIt). */
-  minShare = 0.5,
 ): Promise<StoreState> {
   const links = await loadLinks(db, connection);
   const groups = await loadGroupState(db, connection, snapshot);
-  if (digests && digestsWorthIt(snapshot, links, digests, minShare)) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, groups.unlinked, digests)) };
+  if (digests) return { links, ...groups, ...(await loadChangedState(db, connection, snapshot, matchKey, links, groups.unlinked, digests)) };
   const known = new Map(snapshot.users.map((u) => [u.id, u]));
   const mappings = await loadMappings(db, sql`m.connection = ${p(connection)}`, undefined, known);
   known.clear();

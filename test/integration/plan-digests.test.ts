@@ -17,6 +17,7 @@ import { type PlanOptions, type SyncPlan, planSync } from '../../src/sync/plan.t
 import { openTestStore } from '../support/app.ts';
 import { select } from '../support/store-reads.ts';
 import { approveLike, planOptions, syncWithDigests } from '../support/sync-store.ts';
+import { digestsFor } from '../../src/sync/plan/digest.ts';
 
 let store: Store;
 beforeAll(async () => {
@@ -218,6 +219,20 @@ describe('what the digests leave out', () => {
     expect([...state.mappings.keys()]).toEqual([`${c}-u2`]);
     expect(plan.users.update.map((u) => u.after.mail)).toEqual(['new@x.test']);
     expect(plan.memberships.addUser).toHaveLength(1);
+  });
+
+  it('the digests are used however large the change: an unchanged small group is not loaded when a changed one holds most memberships', async () => {
+    const c = 'dgshare';
+    const options = planOptions(c);
+    const users = Array.from({ length: 12 }, (_, k) => user(c, k));
+    const big = group(c, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const small = group(c, 2, [10, 11]);
+    await syncWithDigests(store, snapshotOf(users, [big, small]), options);
+    // Most of the read's memberships are in the changed group: 9 of 11.
+    const next = snapshotOf(users, [group(c, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8]), small]);
+    const state = await loadStoreState(store.db, c, next, options.matchKey, digestsFor(next, false));
+    expect([...(state.unchangedGroups ?? [])]).toEqual([`${c}-g2`]);
+    expect(canonical(planSync(next, state, options))).toEqual(canonical(await fullPlan(next, options)));
   });
 
   it('a stable user whose only group is unlinked is loaded, and deactivated', async () => {

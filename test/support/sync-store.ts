@@ -45,8 +45,7 @@ export async function syncSnapshot(store: Store, snapshot: DirectorySnapshot, op
 export async function syncWithDigests(store: Store, snapshot: DirectorySnapshot, options: PlanOptions): Promise<{ plan: SyncPlan; state: StoreState }> {
   await ensureConnection(store.db, options.connection, 'ldap');
   const digests = digestsFor(snapshot, options.partialScope);
-  // Every share: the digest-assisted load is taken whenever a digest can spare anything.
-  const state = await loadStoreState(store.db, options.connection, snapshot, options.matchKey, digests, 0);
+  const state = await loadStoreState(store.db, options.connection, snapshot, options.matchKey, digests);
   const plan = planSync(snapshot, state, options);
   const run = await createRun(store.db, { connection: plan.connection, trigger: 'manual', actor: 'test', dryRun: false, kindFilter: null, groupFilter: [], startedAt: new Date() });
   await withTransaction(store.db, async (tx) => {
