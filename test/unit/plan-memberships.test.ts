@@ -1,7 +1,8 @@
 /** The memberships step of the planner, case by case: (member targets, current memberships) → adds and removals. */
 import { describe, expect, it } from 'vitest';
 import { planMemberships } from '../../src/sync/plan/memberships.ts';
-import { group, pairs, snapshot, state } from '../support/plan-state.ts';
+import { MemberRefs } from '../../src/sync/plan/member-refs.ts';
+import { group, pairs, snapshot, state, user } from '../support/plan-state.ts';
 
 interface Row {
   what: string;
@@ -53,7 +54,11 @@ const rows: Row[] = [
 describe('planMemberships', () => {
   it.each(rows)('$what', (row) => {
     const groups = [group('g1', 'one', row.members), ...(row.members2 ? [group('g2', 'two', row.members2)] : [])];
-    const out = planMemberships(snapshot(groups, []), state({ memberships: row.current }), new Map(row.target), new Map(row.member), new Set(row.kept ?? []));
+    const users = [...new Set([...row.members, ...(row.members2 ?? []), ...row.member.map(([id]) => id)])].map((id) => user(id));
+    const snap = snapshot(groups, users);
+    const member = new MemberRefs(snap);
+    for (const [id, ref] of row.member) member.set(id, ref);
+    const out = planMemberships(snap, state({ memberships: row.current }), new Map(row.target), member, new Set(row.kept ?? []));
     expect(pairs(out.addGroup, out.addUser)).toEqual([...(row.add ?? [])].sort());
     expect(pairs(out.removeGroup, out.removeUser)).toEqual([...(row.remove ?? [])].sort());
   });

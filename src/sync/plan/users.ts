@@ -8,6 +8,7 @@ import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectorySnapshot, DirectoryUser, SkippedEntry } from '../../domain/types.ts';
 import type { Kept } from './kept.ts';
 import { planNewUsers } from './match.ts';
+import { MemberRefs } from './member-refs.ts';
 import { sameUser, userFields } from './fields.ts';
 import type { PlanOptions, Ref, StoreState, SyncPlan } from '../../domain/plan.ts';
 
@@ -17,8 +18,8 @@ export interface UsersPart {
   readonly users: UsersPlan;
   /** Users that cannot be matched (no value of the match key). */
   readonly skipped: SkippedEntry[];
-  /** Directory user id → local user ref whose memberships follow the directory. */
-  readonly member: Map<string, Ref>;
+  /** Which local user each directory user's memberships follow. */
+  readonly member: MemberRefs;
 }
 
 export function emptyUsers(): UsersPlan {
@@ -26,25 +27,25 @@ export function emptyUsers(): UsersPlan {
 }
 
 export function planUsers(snapshot: DirectorySnapshot, state: StoreState, options: PlanOptions, target: ReadonlyMap<string, Ref>, kept: Kept): UsersPart {
-  const part: UsersPart = { users: emptyUsers(), skipped: [], member: new Map() };
+  const part: UsersPart = { users: emptyUsers(), skipped: [], member: new MemberRefs(snapshot) };
   // The scope is the members of the groups that are synced: a user reached only through a
   // duplicate (not synced) group is not created, mapped or kept in scope.
   const { userIndex } = snapshotIndex(snapshot);
   const synced = syncedUsers(snapshot, target);
-  const seen = new Set<string>();
   const pending: DirectoryUser[] = [];
-  for (const u of snapshot.users) {
-    if (seen.has(u.id) || !synced[userIndex.get(u.id)!]) continue;
-    seen.add(u.id);
+  snapshot.users.forEach((u, i) => {
+    // A user id read twice: its first record counts.
+    if (!synced[i] || userIndex.get(u.id) !== i) return;
     const stable = state.stableUsers?.get(u.id);
-    if (stable !== undefined) {
-      part.member.set(u.id, stable); // vouched unchanged by its digest: nothing to write
-      continue;
-    }
-    if (!planKnownUser(state, u, part)) pending.push(u);
-  }
+    if (stable !== undefined) part.member.setAt(i, stable); // vouched unchanged by its digest: nothing to write
+    else if (!planKnownUser(state, u, part)) pending.push(u);
+  });
   planNewUsers(snapshot, state, options, target, pending, part);
-  if (!options.partialScope) planDeparted(state, seen, kept, part.users);
+  const inScope = (id: string) => {
+    const i = userIndex.get(id);
+    return i !== undefined && synced[i] === 1;
+  };
+  if (!options.partialScope) planDeparted(state, inScope, kept, part.users);
   return part;
 }
 
@@ -87,9 +88,9 @@ function planKnownUser(state: StoreState, u: DirectoryUser, part: UsersPart): bo
 }
 
 /** Users who left the scope: deactivated, never deleted; not when another connection still has them. */
-function planDeparted(state: StoreState, seen: ReadonlySet<string>, kept: Kept, users: UsersPlan): void {
+function planDeparted(state: StoreState, inScope: (id: string) => boolean, kept: Kept, users: UsersPlan): void {
   for (const m of state.mappings.values()) {
-    if (seen.has(m.directoryId) || !m.inScope) continue;
+    if (!m.inScope || inScope(m.directoryId)) continue;
     if (kept.isKept(m)) continue;
     const local = m.status === 'mapped' && m.localUserId !== null ? state.localUsers.get(m.localUserId) : undefined;
     if (m.localUserId !== null && local?.active && !state.sharedLocalUsers.has(m.localUserId)) {
