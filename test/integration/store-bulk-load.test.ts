@@ -49,6 +49,32 @@ async function shape(table = 'memberships'): Promise<string[]> {
   return rows.map((r) => r.d);
 }
 
+/** Another session reading `table` in a transaction it keeps open until `release()`: it holds the table's lock. */
+async function readerHolding(table: string): Promise<{ release: () => Promise<void>; end: () => Promise<void> }> {
+  const reader = postgres(store.url, { max: 1, onnotice: () => {} });
+  let release!: () => void;
+  const holding = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const begun = new Promise<void>((resolve) => (started = resolve));
+  const reading = reader.begin(async (r) => {
+    await r`select count(*) from ${r(table)}`;
+    started();
+    await holding;
+  });
+  await begun;
+  return {
+    release: async () => {
+      release();
+      await reading;
+    },
+    end: async () => {
+      release();
+      await reading.catch(() => undefined);
+      await reader.end();
+    },
+  };
+}
+
 const count = async () => (await select<{ n: number }>(store, 'select count(*)::int as n from memberships'))[0]!.n;
 
 describe('loadMemberships', () => {
@@ -106,26 +132,15 @@ describe('loadMemberships', () => {
 
   it('falls back to the checked copy when a reader holds the table past the lock timeout', async () => {
     await store.db.execute(sql`delete from memberships`);
-    const reader = postgres(store.url, { max: 1, onnotice: () => {} });
+    const reader = await readerHolding('memberships');
     try {
-      let release!: () => void;
-      const holding = new Promise<void>((resolve) => (release = resolve));
-      let started!: () => void;
-      const begun = new Promise<void>((resolve) => (started = resolve));
-      const reading = reader.begin(async (r) => {
-        await r`select count(*) from memberships`;
-        started();
-        await holding;
-      });
-      await begun;
       const { g, u } = pairs([groups[2]!], users);
       const [mode, setting] = await withTransaction(store.db, async (tx) => {
         const loaded = await loadMemberships(tx, g, u, { minRows: 1, lockTimeoutMs: 200 });
         const [v] = await queryRows<{ v: string }>(tx, sql`select current_setting('lock_timeout') as v`);
         return [loaded, v] as const;
       });
-      release();
-      await reading;
+      await reader.release();
       expect(mode).toBe('checked');
       expect(await count()).toBe(40);
       // The rest of the transaction waits for locks as before (not 200 ms).
@@ -168,18 +183,8 @@ describe('bulkLoad', () => {
 
   it('once the locks were refused, the later loads of the transaction copy with checks without waiting again', async () => {
     await store.db.execute(sql`delete from memberships`);
-    const reader = postgres(store.url, { max: 1, onnotice: () => {} });
+    const reader = await readerHolding('memberships');
     try {
-      let release!: () => void;
-      const holding = new Promise<void>((resolve) => (release = resolve));
-      let started!: () => void;
-      const begun = new Promise<void>((resolve) => (started = resolve));
-      const reading = reader.begin(async (r) => {
-        await r`select count(*) from memberships`;
-        started();
-        await holding;
-      });
-      await begun;
       const ids = await allocateIds(store.db, 'local_users', 2);
       const { g, u } = pairs([groups[3]!], users.slice(0, 2));
       const modes = await withTransaction(store.db, async (tx) => {
@@ -188,8 +193,7 @@ describe('bulkLoad', () => {
         const second = await bulkLoad(tx, LOCAL_USERS, ids.length, (ex) => insertLocalUsers(ex, 'corp', ids, ids.map((id) => ({ login: `late${id}`, mail: null, displayName: null, active: true })), {}), { minRows: 1, lockTimeoutMs: 120_000 });
         return [first, second];
       });
-      release();
-      await reading;
+      await reader.release();
       expect(modes).toEqual(['checked', 'checked']);
       expect(await count()).toBe(2);
       expect(await select(store, `select count(*)::int as n from local_users where id in (${ids.join(',')})`)).toEqual([{ n: 2 }]);
