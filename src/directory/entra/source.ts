@@ -28,6 +28,7 @@ import {
   parseCursor,
   readDelta,
 } from './delta.ts';
+import { collectGarbage } from './memory.ts';
 import { type ReadOptions, findGroup, readFull } from './read.ts';
 import { type DirectoryModel, materialize, scopeKey } from './transform.ts';
 
@@ -117,8 +118,11 @@ export class EntraSource implements DirectorySource {
   }
 
   #snapshot(model: DirectoryModel, links: DeltaLinks | null, key: string, stats: ReadStats): DirectorySnapshot {
-    // The state first: its transient strings are gone before the snapshot's objects are made.
+    // The read's last pages are garbage (memory.ts); then the state first, and its transient
+    // strings collected before the snapshot's objects are made.
+    collectGarbage();
     const cache = links ? encodeModel(model) : null;
+    if (cache) collectGarbage();
     const { groups, users, skipped } = materialize(model);
     const g = this.#graph.stats;
     const cursor: DeltaCursor | null = links
