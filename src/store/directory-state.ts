@@ -3,7 +3,7 @@
  * read). Loaded before a full-scope read, saved in the transaction that applies the run: a
  * failed, held, dry or partial-scope run never moves it.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { DirectoryState } from '../domain/types.ts';
 import type { Executor } from './db.ts';
 import { directoryState } from './schema.ts';
@@ -15,11 +15,16 @@ export async function loadDirectoryState(db: Executor, connection: string): Prom
 }
 
 export async function saveDirectoryState(db: Executor, connection: string, state: DirectoryState, runId: number, now: Date): Promise<void> {
-  const values = { cursor: { ...state.cursor }, cache: state.cache ? Buffer.from(state.cache) : null, runId, updatedAt: now };
+  const { cache } = state;
+  // The cache (megabytes, sent as hex text) goes once, as a view of its bytes: the update takes
+  // the row proposed (excluded), not the same values as parameters again.
   await db
     .insert(directoryState)
-    .values({ connection, ...values })
-    .onConflictDoUpdate({ target: directoryState.connection, set: values });
+    .values({ connection, cursor: { ...state.cursor }, cache: cache ? Buffer.from(cache.buffer, cache.byteOffset, cache.byteLength) : null, runId, updatedAt: now })
+    .onConflictDoUpdate({
+      target: directoryState.connection,
+      set: { cursor: sql`excluded.cursor`, cache: sql`excluded.cache`, runId: sql`excluded.run_id`, updatedAt: sql`excluded.updated_at` },
+    });
 }
 
 /** The cursor alone, with the cache fetched only if the source asks for it (a read that may find nothing changed). */
