@@ -16,11 +16,13 @@ export async function loadDirectoryState(db: Executor, connection: string): Prom
 
 export async function saveDirectoryState(db: Executor, connection: string, state: DirectoryState, runId: number, now: Date): Promise<void> {
   const { cache } = state;
-  // The cache (megabytes, sent as hex text) goes once, as a view of its bytes: the update takes
+  // The cache (megabytes) goes once, as base64 text decoded by the server: postgres.js would send
+  // a bytea as hex text (twice its size), copied into several message buffers. The update takes
   // the row proposed (excluded), not the same values as parameters again.
+  const cacheText = cache ? Buffer.from(cache.buffer, cache.byteOffset, cache.byteLength).toString('base64') : null;
   await db
     .insert(directoryState)
-    .values({ connection, cursor: { ...state.cursor }, cache: cache ? Buffer.from(cache.buffer, cache.byteOffset, cache.byteLength) : null, runId, updatedAt: now })
+    .values({ connection, cursor: { ...state.cursor }, cache: cacheText === null ? null : sql`decode(${cacheText}, 'base64')`, runId, updatedAt: now })
     .onConflictDoUpdate({
       target: directoryState.connection,
       set: { cursor: sql`excluded.cursor`, cache: sql`excluded.cache`, runId: sql`excluded.run_id`, updatedAt: sql`excluded.updated_at` },
