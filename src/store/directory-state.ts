@@ -3,7 +3,7 @@
  * read). Loaded before a full-scope read, saved in the transaction that applies the run: a
  * failed, held, dry or partial-scope run never moves it.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { DirectoryState } from '../domain/types.ts';
 import type { Executor } from './db.ts';
 import { directoryState } from './schema.ts';
@@ -15,11 +15,18 @@ export async function loadDirectoryState(db: Executor, connection: string): Prom
 }
 
 export async function saveDirectoryState(db: Executor, connection: string, state: DirectoryState, runId: number, now: Date): Promise<void> {
-  const values = { cursor: { ...state.cursor }, cache: state.cache ? Buffer.from(state.cache) : null, runId, updatedAt: now };
+  const { cache } = state;
+  // The cache (megabytes) goes once, as base64 text decoded by the server: postgres.js would send
+  // a bytea as hex text (twice its size), copied into several message buffers. The update takes
+  // the row proposed (excluded), not the same values as parameters again.
+  const cacheText = cache ? Buffer.from(cache.buffer, cache.byteOffset, cache.byteLength).toString('base64') : null;
   await db
     .insert(directoryState)
-    .values({ connection, ...values })
-    .onConflictDoUpdate({ target: directoryState.connection, set: values });
+    .values({ connection, cursor: { ...state.cursor }, cache: cacheText === null ? null : sql`decode(${cacheText}, 'base64')`, runId, updatedAt: now })
+    .onConflictDoUpdate({
+      target: directoryState.connection,
+      set: { cursor: sql`excluded.cursor`, cache: sql`excluded.cache`, runId: sql`excluded.run_id`, updatedAt: sql`excluded.updated_at` },
+    });
 }
 
 /** The cursor alone, with the cache fetched only if the source asks for it (a read that may find nothing changed). */

@@ -309,7 +309,42 @@ export function encodeModel(model: DirectoryModel): Uint8Array {
     groups.sizes.push(at - start);
   }
   const encoded: EncodedModel = { v: MODEL_VERSION, users, groups: { ...groups, members: littleEndian(Buffer.from(members.buffer, 0, at * 4)).toString('base64') } };
-  return gzipSync(JSON.stringify(encoded), { level: 1 });
+  return gzipJson(encoded);
+}
+
+/** Text gzipped at a time, at least (a column of 100,000 ids is 3.9 MB). */
+const PIECE = 1 << 20;
+
+/**
+ * JSON.stringify(value), gzipped (level 1: as small, faster) a column at a time: the objects of
+ * the first two levels are written key by key, and the text is gzipped in pieces, each its own
+ * gzip member, which gunzip reads back as the one text. The whole text (15 MB for 100,000 users)
+ * is never one string, nor one buffer.
+ */
+function gzipJson(value: object): Buffer {
+  const parts: Buffer[] = [];
+  let text = '';
+  const write = (more: string) => {
+    text += more;
+    if (text.length < PIECE) return;
+    parts.push(gzipSync(text, { level: 1 }));
+    text = '';
+  };
+  const put = (v: unknown, depth: number) => {
+    if (depth === 0 || v === null || typeof v !== 'object' || Array.isArray(v)) return write(JSON.stringify(v));
+    write('{');
+    let first = true;
+    for (const [key, item] of Object.entries(v)) {
+      if (item === undefined) continue;
+      write(`${first ? '' : ','}${JSON.stringify(key)}:`);
+      put(item, depth - 1);
+      first = false;
+    }
+    write('}');
+  };
+  put(value, 2);
+  if (text !== '' || parts.length === 0) parts.push(gzipSync(text, { level: 1 }));
+  return Buffer.concat(parts);
 }
 
 /** The stored model, or null when it is missing, unreadable or from another version (then: a full read). */

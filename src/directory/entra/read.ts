@@ -10,6 +10,7 @@ import type { DirectoryGroupRef, ReadProgress, ReadScope } from '../../domain/ty
 import { GroupsyncError } from '../../errors.ts';
 import { BATCH_SIZE, getEach } from './batch.ts';
 import { type GraphHttp } from './client.ts';
+import { CollectionPace } from './memory.ts';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import {
   type DirectoryModel,
@@ -133,6 +134,8 @@ export async function readTransitiveMembers(graph: GraphHttp, groupId: string, p
  */
 class MemberCollector {
   readonly userIds: string[] = [];
+  /** Objects read from the pages (users, groups and others). */
+  objects = 0;
   readonly nested = new Set<string>();
   readonly #seen = new Set<string>();
   readonly #model: DirectoryModel;
@@ -146,6 +149,7 @@ class MemberCollector {
   }
 
   add(page: readonly GraphObject[]): void {
+    this.objects += page.length;
     for (const o of page) {
       const kind = objectKind(o);
       if (kind === 'group') this.nested.add(o.id.toLowerCase());
@@ -180,6 +184,8 @@ export async function readGroupsInto(
   const fresh = model.users.size === 0;
   let cursor = 0;
   let done = 0;
+  // The pages' garbage is collected as the read goes on (memory.ts).
+  const pace = new CollectionPace();
   const worker = async () => {
     while (cursor < chunks.length) {
       const chunk = chunks[cursor++]!;
@@ -194,6 +200,7 @@ export async function readGroupsInto(
         members.add(first.value ?? []);
         if (first['@odata.nextLink']) for await (const page of graph.pages<GraphObject>(first['@odata.nextLink'])) members.add(page.value);
         model.groups.set(group.id, { id: group.id, name: group.name, description: group.description, userIds: members.userIds, nestedGroupIds: [...members.nested] });
+        pace.read(members.objects);
         done++;
         if (done % 50 === 0 || done === groups.length) onProgress?.({ phase: 'members', count: done });
       }

@@ -28,6 +28,7 @@ import {
   parseCursor,
   readDelta,
 } from './delta.ts';
+import { collectGarbage } from './memory.ts';
 import { type ReadOptions, findGroup, readFull } from './read.ts';
 import { type DirectoryModel, materialize, scopeKey } from './transform.ts';
 
@@ -88,13 +89,16 @@ export class EntraSource implements DirectorySource {
     const key = scopeKey(scope, o.usersFilter ?? null, o.graphBaseUrl, o.tenantId);
     return this.#wrap('reading the directory', async () => {
       const cursor = parseCursor(state);
-      const previous = cursor ? decodeModel(state?.cache ?? (await state?.loadCache?.()) ?? null) : null;
       let fullReason: string | null = null;
       if (!o.delta) fullReason = 'deltaDisabled';
       else if (options?.full) fullReason = 'requested';
-      else if (!cursor || !previous) fullReason = 'noState';
+      else if (!cursor) fullReason = 'noState';
       else if (cursor.scopeKey !== key) fullReason = 'scopeChanged';
       else if (o.usersFilter) fullReason = 'usersFilter';
+      // The kept directory is decoded for a delta read only: a full read is not made next to it.
+      const previous = fullReason === null ? decodeModel(state?.cache ?? (await state?.loadCache?.()) ?? null) : null;
+      if (fullReason === null && !previous) fullReason = 'noState';
+      if (previous) collectGarbage(); // the decoded text (15 MB for 100,000 users), before the delta read
       if (fullReason === null) {
         try {
           const delta = await readDelta(this.#graph, cursor!, previous!, scope, this.#readOptions, onProgress);
@@ -117,8 +121,11 @@ export class EntraSource implements DirectorySource {
   }
 
   #snapshot(model: DirectoryModel, links: DeltaLinks | null, key: string, stats: ReadStats): DirectorySnapshot {
-    // The state first: its transient strings are gone before the snapshot's objects are made.
+    // The read's last pages are garbage (memory.ts); then the state first, and its transient
+    // strings collected before the snapshot's objects are made.
+    collectGarbage();
     const cache = links ? encodeModel(model) : null;
+    if (cache) collectGarbage();
     const { groups, users, skipped } = materialize(model);
     const g = this.#graph.stats;
     const cursor: DeltaCursor | null = links
