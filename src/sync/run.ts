@@ -35,7 +35,7 @@ import { removalSample } from './sample.ts';
 import { type Selection, narrowSnapshot, selectedLinks } from './selection-scope.ts';
 import { validateSnapshot } from './validate.ts';
 import type { SyncRequest, SyncResult } from './engine.ts';
-import { collectGarbage } from './memory.ts';
+import { collectGarbage } from '../memory.ts';
 
 export interface RunContext {
   readonly db: Db;
