@@ -42,14 +42,3 @@ function buildIndex(snapshot: DirectorySnapshot): SnapshotIndex {
   });
   return { userIndex, members };
 }
-
-/** Flags over the snapshot's user indexes: the users whose id `ids` holds. */
-export function userFlags(snapshot: DirectorySnapshot, ids: ReadonlySet<string>): Uint8Array {
-  const { userIndex } = snapshotIndex(snapshot);
-  const flags = new Uint8Array(snapshot.users.length);
-  for (const id of ids) {
-    const i = userIndex.get(id);
-    if (i !== undefined) flags[i] = 1;
-  }
-  return flags;
-}
