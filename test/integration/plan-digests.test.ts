@@ -159,7 +159,8 @@ async function fullPlan(snapshot: DirectorySnapshot, options: PlanOptions): Prom
 }
 
 describe('digest-assisted plans equal full plans', () => {
-  it.each([1, 2, 3, 4, 5, 6])('random sequence, seed %i', async (seed) => {
+  // Seed 8 failed its apply on the unique local group name before a rename claimed its new name.
+  it.each([1, 2, 3, 4, 5, 6, 8])('random sequence, seed %i', async (seed) => {
     const rng = random(seed);
     const c = `dg${seed}`;
     const directory = new Directory(c, rng);

@@ -75,6 +75,22 @@ const rows: Row[] = [
     target: [['g2', 'g2'], ['g1', 10]],
   },
   {
+    what: 'two linked groups renamed to one new name: the first is renamed, the second skipped (both would break the unique name)',
+    groups: [renamed, { ...ops, name: 'App-People' }],
+    state: { links: [linkOf(1, apps, 10), linkOf(2, ops, 11)] },
+    update: [[1, 'app-people']],
+    skipped: ['cannot rename local group "ops" to "App-People": another local group has that name'],
+    target: [['g1', 10], ['g2', 11]],
+  },
+  {
+    what: 'a new group named as a linked group is renamed in this run: a duplicate of that local group',
+    groups: [renamed, group('g3', 'app-people', ['carol'])],
+    state: { links: [linkOf(1, apps, 10)] },
+    update: [[1, 'app-people']],
+    duplicates: [['g3', 10]],
+    target: [['g1', 10]],
+  },
+  {
     what: 'a linked group renamed in letter case only, its own local group holding the name: updated',
     groups: [{ ...apps, name: 'App-Users' }],
     state: { links: [linkOf(1, apps, 10)], localGroups: [{ id: 10, name: 'app-users', linked: true }] },

@@ -17,8 +17,8 @@ export interface GroupsPart {
 interface Walk {
   readonly state: StoreState;
   readonly part: GroupsPart;
-  /** Lower-case names taken by groups created in this run → the creating directory group id. */
-  readonly claimedNames: Map<string, string>;
+  /** Lower-case names taken in this run → the group taking it: a created group's directory id, a renamed group's local id. */
+  readonly claimedNames: Map<string, Ref>;
 }
 
 export function planGroups(snapshot: DirectorySnapshot, state: StoreState, options: PlanOptions, held: ReadonlySet<string>): GroupsPart {
@@ -87,6 +87,8 @@ function planLinkedGroup({ state, part, claimedNames }: Walk, link: LinkState, l
     part.skipped.push({ ref: g.dn ?? g.id, kind: 'group', reason: `cannot rename local group "${link.name}" to "${g.name}": another local group has that name` });
     return;
   }
+  // The new name is claimed: another group renamed to it, or created with it, in this run is refused.
+  if (link.name.toLowerCase() !== key) claimedNames.set(key, localGroupId);
   if (link.name !== g.name || link.description !== g.description || link.dn !== g.dn) {
     part.groups.update.push({
       linkId: link.id,
