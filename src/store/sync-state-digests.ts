@@ -22,7 +22,7 @@ import type { LinkState, SnapshotDigests, StoreState } from '../domain/plan.ts';
 import { type Executor, queryRows } from './db.ts';
 import { type LoadedMappings, loadCandidates, loadMappings, loadMemberships, loadShared, pendingKeys } from './sync-rows.ts';
 import { p } from './sql.ts';
-import { NOT_A_USER, snapshotIndex } from '../domain/snapshot-index.ts';
+import { NOT_A_USER, membersOf, snapshotIndex } from '../domain/snapshot-index.ts';
 
 type ChangedState = Omit<StoreState, 'links' | 'unlinked' | 'duplicates' | 'localGroupsByName'>;
 
@@ -139,12 +139,8 @@ function unchangedGroups(snapshot: DirectorySnapshot, links: readonly LinkState[
 function forgetUnsynced(snapshot: DirectorySnapshot, links: readonly LinkState[], unlinked: ReadonlySet<string>, stable: Map<string, number>): void {
   if (!stable.size) return;
   const linked = new Set(links.flatMap((l) => (l.localGroupId === null || unlinked.has(l.directoryId) ? [] : [l.directoryId])));
-  const { members, userIndex } = snapshotIndex(snapshot);
-  const synced = new Uint8Array(snapshot.users.length);
-  snapshot.groups.forEach((g, i) => {
-    if (!linked.has(g.id)) return;
-    for (const k of members[i]!) if (k !== NOT_A_USER) synced[k] = 1;
-  });
+  const { userIndex } = snapshotIndex(snapshot);
+  const synced = membersOf(snapshot, linked);
   for (const id of stable.keys()) if (!synced[userIndex.get(id)!]) stable.delete(id);
 }
 

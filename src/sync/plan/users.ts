@@ -4,7 +4,7 @@
  * (match.ts); mapped users who left the scope are deactivated. Returns which local user each
  * directory user's memberships follow (`member`).
  */
-import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
+import { membersOf, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectorySnapshot, DirectoryUser, SkippedEntry } from '../../domain/types.ts';
 import type { Kept } from './kept.ts';
 import { planNewUsers } from './match.ts';
@@ -31,7 +31,7 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   // The scope is the members of the groups that are synced: a user reached only through a
   // duplicate (not synced) group is not created, mapped or kept in scope.
   const { userIndex } = snapshotIndex(snapshot);
-  const synced = syncedUsers(snapshot, target);
+  const synced = membersOf(snapshot, target);
   const pending: DirectoryUser[] = [];
   snapshot.users.forEach((u, i) => {
     // A user id read twice: its first record counts.
@@ -47,17 +47,6 @@ export function planUsers(snapshot: DirectorySnapshot, state: StoreState, option
   };
   if (!options.partialScope) planDeparted(state, inScope, kept, part.users);
   return part;
-}
-
-/** Flags over the snapshot's user indexes: the members of the groups that are synced. */
-function syncedUsers(snapshot: DirectorySnapshot, target: ReadonlyMap<string, Ref>): Uint8Array {
-  const { members } = snapshotIndex(snapshot);
-  const synced = new Uint8Array(snapshot.users.length);
-  snapshot.groups.forEach((g, i) => {
-    if (!target.has(g.id)) return;
-    for (const k of members[i]!) if (k !== NOT_A_USER) synced[k] = 1;
-  });
-  return synced;
 }
 
 /**
