@@ -52,8 +52,7 @@ export async function applyUsers(tx: Tx, plan: SyncPlan, runId: number, defaults
  * lock). A user created now who already has a row (unmapped or in conflict before, or whose local
  * user vanished) and every row of a held plan are upserted.
  */
-export async function applyMappings(tx: Tx, plan: SyncPlan, load: Load, newUserId: ReadonlyMap<string, number>, audit: ApplyAudit): Promise<void> {
-  const { bulk } = load;
+export async function applyMappings(tx: Tx, plan: SyncPlan, bulk: boolean, newUserId: ReadonlyMap<string, number>, audit: ApplyAudit): Promise<void> {
   const created = plan.users.create;
   await insertFreshMappings(tx, plan.connection, bulk ? created.filter((u) => !u.known) : [], newUserId);
   const rows: MappingWrite[] = [];

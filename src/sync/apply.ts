@@ -42,7 +42,7 @@ export async function applyPlan(tx: Tx, plan: SyncPlan, context: ApplyContext): 
   context.onStep?.('users');
   const load = { bulk: context.bulk, options: context.load };
   const newUserId = await applyUsers(tx, plan, context.runId, context.defaults, audit, load);
-  await applyMappings(tx, plan, load, newUserId, audit);
+  await applyMappings(tx, plan, context.bulk, newUserId, audit);
   context.onStep?.('memberships');
   await applyMemberships(tx, plan, { bulk: context.bulk, newGroupId, newUserId, ...(context.load ? { load: context.load } : {}) }, audit);
   context.onStep?.('audit');

@@ -48,7 +48,7 @@ async function applyAll(p: SyncPlan, options: { bulk?: boolean; limit?: number }
     // Loads of two rows or more go without per-row checks (store/bulk-load.ts) when bulk.
     const load = { bulk: options.bulk ?? true, options: { minRows: 2 } };
     const newUserId = await applyUsers(tx, p, runId, { active: true, attributes: {} }, audit, load);
-    await applyMappings(tx, p, load, newUserId, audit);
+    await applyMappings(tx, p, load.bulk, newUserId, audit);
     await applyMemberships(tx, p, { bulk: load.bulk, newGroupId, newUserId, load: load.options }, audit);
     return { newGroupId, newUserId };
   });

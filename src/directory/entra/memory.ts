@@ -10,8 +10,6 @@
  */
 import { collectGarbage } from '../../memory.ts';
 
-export { collectGarbage };
-
 /** Member objects read between two collections: about 10 MB of Graph's JSON (five properties each). */
 export const MEMBERS_PER_COLLECTION = 50_000;
 

@@ -28,7 +28,7 @@ import {
   parseCursor,
   readDelta,
 } from './delta.ts';
-import { collectGarbage } from './memory.ts';
+import { collectGarbage } from '../../memory.ts';
 import { type ReadOptions, findGroup, readFull } from './read.ts';
 import { type DirectoryModel, materialize, scopeKey } from './transform.ts';
 

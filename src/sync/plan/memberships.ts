@@ -4,7 +4,7 @@
  */
 import { snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectorySnapshot } from '../../domain/types.ts';
-import type { Ref, StoreState, SyncPlan } from '../../domain/plan.ts';
+import type { MemberIds, Ref, StoreState, SyncPlan } from '../../domain/plan.ts';
 import type { MemberRefs } from './member-refs.ts';
 
 export type MembershipsPlan = SyncPlan['memberships'];
@@ -38,7 +38,7 @@ export function planMemberships(
 }
 
 /** Adds the group's members it does not have yet; returns the local users it is to have. */
-function planGroupAdds(users: Int32Array, groupRef: Ref, current: { has(id: number): boolean } | undefined, member: MemberRefs, out: MembershipsPlan): Set<number> {
+function planGroupAdds(users: Int32Array, groupRef: Ref, current: MemberIds | undefined, member: MemberRefs, out: MembershipsPlan): Set<number> {
   const desiredLocal = new Set<number>();
   for (let k = 0; k < users.length; k++) {
     const ref = member.at(users[k]!);
