@@ -50,8 +50,8 @@ export interface BulkTable {
 export const MEMBERSHIPS: BulkTable = { table: 'memberships', references: ['local_groups', 'local_users'] };
 export const LOCAL_USERS: BulkTable = { table: 'local_users', references: [] };
 
-/** What a bulk load locks: the tables of MEMBERSHIPS and LOCAL_USERS and those their keys reference, in alphabetical order. */
-const BULK_LOCKED = ['local_groups', 'local_users', 'memberships'];
+/** What a bulk load locks: every table loaded in bulk and those its keys reference, in alphabetical order. */
+const BULK_LOCKED = [...new Set([MEMBERSHIPS, LOCAL_USERS].flatMap((t) => [t.table, ...t.references]))].sort();
 
 /** Transactions whose locks were refused: their later loads copy with checks at once. */
 const refused = new WeakSet<Executor>();
