@@ -14,7 +14,10 @@ const date = (v: string | Date | null): Date | null => (v === null ? null : v in
  * `full`: everything a health view shows. `alerts`: what the health rules need to open and resolve
  * incidents, evaluated after every run and scheduler tick: no member count per link (members
  * null: a count of every membership, seconds at a million users) and no count of synced users
- * (syncedUsers 0); conflicts are counted through the mappings' status index.
+ * (syncedUsers 0); conflicts are counted through the mappings' status index. Its links are only
+ * those that can raise an alert of their own (a pending duplicate, conflicts: the other reasons a
+ * link is red are its connection's, alerted once for the connection), so a run of a connection
+ * with thousands of healthy links reads none of them.
  */
 export type HealthDetail = 'full' | 'alerts';
 
@@ -30,7 +33,7 @@ export async function loadHealthInputs(db: Executor, configs: readonly Connectio
   const attempts = await recentAttempts(db, names);
   const counts = await mappingCounts(db, names, alerts);
   const dups = await pendingDuplicates(db, names);
-  const linkInputs = options.links === false ? new Map<string, LinkHealthInput[]>() : await loadLinkInputs(db, names, !alerts);
+  const linkInputs = options.links === false ? new Map<string, LinkHealthInput[]>() : await loadLinkInputs(db, names, alerts ? 'alerts' : 'full');
   return configs.map((c) => {
     const row = byName.get(c.name);
     return {
@@ -121,19 +124,19 @@ async function pendingDuplicates(db: Executor, names: readonly string[]): Promis
   return new Map(rows.map((r) => [r.connection, r.n]));
 }
 
-/** The inputs of every active link of these connections, by connection. */
-async function loadLinkInputs(db: Executor, names: readonly string[], withMembers: boolean): Promise<Map<string, LinkHealthInput[]>> {
+interface LinkRow {
+  id: number; connection: string; name: string; dn: string | null; kind: string; created_at: string | Date;
+  last_synced_at: string | Date | null; directory_id: string; local_group_id: number | null;
+}
+
+/**
+ * The inputs of the active links of these connections, by connection: every one (`full`), or
+ * those with a pending duplicate or conflicts (`alerts`, see HealthDetail).
+ */
+async function loadLinkInputs(db: Executor, names: readonly string[], detail: HealthDetail): Promise<Map<string, LinkHealthInput[]>> {
   // Links and their counts come from separate simple queries joined here: one query joining
   // aggregates per link could get a nested-loop plan right after a bulk load (no statistics yet)
   // and rescan the memberships once per link.
-  const linkRows = await queryRows<{
-    id: number; connection: string; name: string; dn: string | null; kind: string; created_at: string | Date;
-    last_synced_at: string | Date | null; directory_id: string; local_group_id: number | null;
-  }>(
-    db,
-    sql`select id, connection, name, dn, kind, created_at, last_synced_at, directory_id, local_group_id
-        from group_links where state = 'active' and connection = any(${p(names)}::text[]) order by connection, name`,
-  );
   const pendingRows = await queryRows<{ connection: string; directory_id: string }>(
     db,
     sql`select connection, directory_id from duplicates where status = 'pending' and connection = any(${p(names)}::text[])`,
@@ -144,7 +147,9 @@ async function loadLinkInputs(db: Executor, names: readonly string[], withMember
         from mappings mp cross join lateral jsonb_array_elements_text(mp.via_groups) g
         where mp.status = 'conflict' and mp.in_scope and mp.connection = any(${p(names)}::text[]) group by 1, 2`,
   );
-  const membersOf = withMembers ? await memberCounts(db, names) : null;
+  const flagged = detail === 'alerts' ? [...new Set([...pendingRows, ...conflictRows].map((r) => r.directory_id))] : null;
+  const linkRows = await activeLinkRows(db, names, flagged);
+  const membersOf = detail === 'full' ? await memberCounts(db, names) : null;
   const pending = new Set(pendingRows.map((r) => `${r.connection}|${r.directory_id}`));
   const conflictsOf = new Map(conflictRows.map((r) => [`${r.connection}|${r.directory_id}`, r.n]));
   const links = new Map<string, LinkHealthInput[]>();
@@ -164,6 +169,17 @@ async function loadLinkInputs(db: Executor, names: readonly string[], withMember
     links.set(r.connection, list);
   }
   return links;
+}
+
+/** The connections' active links, or only those of these directory ids (none: no query). */
+async function activeLinkRows(db: Executor, names: readonly string[], directoryIds: readonly string[] | null): Promise<LinkRow[]> {
+  if (directoryIds?.length === 0) return [];
+  const only = directoryIds ? sql` and directory_id = any(${p(directoryIds)}::text[])` : sql``;
+  return queryRows<LinkRow>(
+    db,
+    sql`select id, connection, name, dn, kind, created_at, last_synced_at, directory_id, local_group_id
+        from group_links where state = 'active' and connection = any(${p(names)}::text[])${only} order by connection, name`,
+  );
 }
 
 /** How long health waits for the memberships table before it answers without the member counts. */

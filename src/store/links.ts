@@ -19,6 +19,16 @@ export async function listActiveLinks(db: Executor, connection: string): Promise
   return db.select().from(groupLinks).where(and(eq(groupLinks.connection, connection), eq(groupLinks.state, 'active')));
 }
 
+/** The directory ids of a connection's active links made by hand (not by its group filter or list), in link order. */
+export async function listManualLinkIds(db: Executor, connection: string): Promise<string[]> {
+  const rows = await db
+    .select({ directoryId: groupLinks.directoryId })
+    .from(groupLinks)
+    .where(and(eq(groupLinks.connection, connection), eq(groupLinks.state, 'active'), eq(groupLinks.origin, 'manual')))
+    .orderBy(groupLinks.id);
+  return rows.map((r) => r.directoryId);
+}
+
 /** The names of the groups ever linked to a connection (active or not), for "closest" answers. */
 export async function listLinkNames(db: Executor, connection: string): Promise<string[]> {
   const rows = await db.select({ name: groupLinks.name }).from(groupLinks).where(eq(groupLinks.connection, connection));

@@ -29,6 +29,7 @@ import {
 } from '../store/runs.ts';
 import { recordAppliedRun, recordCertificate } from '../store/connections.ts';
 import { analyzeSyncTables, withTransaction } from '../store/transaction.ts';
+import { listManualLinkIds } from '../store/links.ts';
 import { loadLinks } from '../store/sync-state.ts';
 import { insertAudit } from '../store/audit.ts';
 import { clearMemberDigests } from '../store/digests.ts';
@@ -39,7 +40,7 @@ import { type ProgressEvent, ProgressReporter } from './progress.ts';
 import { recheckPlan } from './recheck.ts';
 import { counters, failedEntries, summarize } from './record.ts';
 import { Run } from './run.ts';
-import { selectScope } from './selection-scope.ts';
+import { isPartialRequest, selectScope, wholeScope } from './selection-scope.ts';
 import { refuseWhilePaused } from './paused.ts';
 
 export interface SyncRequest {
@@ -146,7 +147,7 @@ export class SyncEngine {
         await refuseWhilePaused(db, config.name);
       }
       // Resolve the selection before anything is recorded: a wrong group name is the caller's error.
-      const selection = selectScope(config, await loadLinks(db, config.name), request);
+      const selection = isPartialRequest(request) ? selectScope(config, await loadLinks(db, config.name), request) : wholeScope(config, await listManualLinkIds(db, config.name));
       const run = await createRun(db, {
         connection: config.name,
         trigger: request.trigger,

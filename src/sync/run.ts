@@ -172,8 +172,8 @@ export class Run {
     const whole = request.full || request.fullPlan || snapshot.stats?.['readReason'] === 'reconcile';
     let digests = whole ? null : digestsFor(snapshot, selection.partialScope);
     const state = await loadStoreState(db, config.name, snapshot, config.matchKey, digests);
-    const linkIds = new Set(selectedLinks(selection).map((l) => l.id));
-    const links = selection.partialScope ? state.links.filter((l) => linkIds.has(l.id)) : state.links;
+    const linkIds = selection.partialScope ? new Set(selectedLinks(selection).map((l) => l.id)) : null;
+    const links = linkIds ? state.links.filter((l) => linkIds.has(l.id)) : state.links;
     const plan = planSync(snapshot, { ...state, links }, {
       connection: config.name,
       linkKind: config.linkKind,

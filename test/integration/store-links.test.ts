@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateIds, insertLocalGroups } from '../../src/store/apply.ts';
 import type { Store } from '../../src/store/db.ts';
-import { findLink, findLinkOfLocalGroup, insertManualLink, linkToLocalGroup, listActiveLinks, markLinksSynced, relinkManually, unlinkLink } from '../../src/store/links.ts';
+import { findLink, findLinkOfLocalGroup, insertManualLink, linkToLocalGroup, listActiveLinks, listManualLinkIds, markLinksSynced, relinkManually, unlinkLink } from '../../src/store/links.ts';
+import { groupLinks } from '../../src/store/schema.ts';
 import { ensureConnection } from '../../src/store/runs.ts';
 import { openTestStore } from '../support/app.ts';
 
@@ -11,6 +12,7 @@ beforeAll(async () => {
   store = await openTestStore('postgres');
   await ensureConnection(store.db, 'corp', 'ldap');
   await ensureConnection(store.db, 'other', 'entra');
+  await ensureConnection(store.db, 'third', 'ldap');
 });
 afterAll(() => store?.close());
 
@@ -37,6 +39,18 @@ describe('manual links', () => {
     expect(await findLink(store.db, 'corp', 'nope')).toBeNull();
     expect(await findLink(store.db, 'other', 'sales')).toBeNull();
     expect(await listActiveLinks(store.db, 'other')).toEqual([]);
+  });
+});
+
+describe('listManualLinkIds (the groups a whole-scope sync reads besides its filter and list)', () => {
+  it("lists the directory ids of the connection's active manual links in link order: not its scope links, its unlinked links or another connection's", async () => {
+    await insertManualLink(store.db, manual('m-zeta', 'third'), now);
+    await store.db.insert(groupLinks).values({ ...manual('s-scope', 'third'), origin: 'scope', createdAt: now });
+    await insertManualLink(store.db, manual('m-alpha', 'third'), now);
+    await insertManualLink(store.db, manual('m-gone', 'third'), now);
+    await unlinkLink(store.db, (await findLink(store.db, 'third', 'm-gone'))!.id, now);
+    await insertManualLink(store.db, manual('m-elsewhere', 'other'), now);
+    expect(await listManualLinkIds(store.db, 'third')).toEqual(['m-zeta', 'm-alpha']);
   });
 });
 
