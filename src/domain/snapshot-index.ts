@@ -7,7 +7,7 @@
  * looked up each of ~700,000 member id strings in a hash (at 100,000 users, a few cache misses
  * each: ~0.5 µs a lookup, 0.4 s a pass).
  */
-import type { DirectorySnapshot } from './types.ts';
+import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from './types.ts';
 
 export interface SnapshotIndex {
   /** A user id → the index in `snapshot.users` of its first record. */
@@ -20,6 +20,22 @@ export interface SnapshotIndex {
 export const NOT_A_USER = -1;
 
 const built = new WeakMap<DirectorySnapshot, SnapshotIndex>();
+
+/**
+ * Member numbers a reader already knows (it numbered the users itself), by the `groups` array it
+ * returned, for the `users` array it returned with it. A snapshot holding both arrays (a copy
+ * of the read with other fields: the same arrays) takes them instead of looking up every
+ * member id; one with other arrays (narrowed, validated) builds its own.
+ */
+const given = new WeakMap<readonly DirectoryGroup[], { readonly users: readonly DirectoryUser[]; readonly members: readonly Int32Array[] }>();
+
+/**
+ * Records the members of `groups` as indexes into `users` (as snapshotIndex would number them:
+ * the first record of each user id). The arrays must not change afterwards.
+ */
+export function provideMemberIndex(users: readonly DirectoryUser[], groups: readonly DirectoryGroup[], members: readonly Int32Array[]): void {
+  given.set(groups, { users, members });
+}
 
 export function snapshotIndex(snapshot: DirectorySnapshot): SnapshotIndex {
   let index = built.get(snapshot);
@@ -35,6 +51,8 @@ function buildIndex(snapshot: DirectorySnapshot): SnapshotIndex {
   snapshot.users.forEach((u, i) => {
     if (!userIndex.has(u.id)) userIndex.set(u.id, i);
   });
+  const known = given.get(snapshot.groups);
+  if (known && known.users === snapshot.users) return { userIndex, members: known.members };
   const members = snapshot.groups.map((g) => {
     const ids = g.memberIds;
     const out = new Int32Array(ids.length);

@@ -3,6 +3,8 @@ import { Reader, Writer } from '../../src/directory/ldap/codec.ts';
 import { answer, expandGroup, viewOf } from '../../src/directory/ldap/read/expand.ts';
 import { DANGLING, GROUP, INVALID, LINKED_BY_FILTER, ScopeGraph, UNKNOWN, USER } from '../../src/directory/ldap/read/graph.ts';
 import { decodeSnapshot, encodeSnapshot } from '../../src/directory/ldap/snapshot.ts';
+import { snapshotIndex } from '../../src/domain/snapshot-index.ts';
+import type { DirectorySnapshot } from '../../src/domain/types.ts';
 
 /** users u1..u3, groups a (linked) → b → c → a (a cycle), a dangling and a non-DN member value. */
 function sample(): ScopeGraph {
@@ -67,6 +69,34 @@ describe('the expand step', () => {
       'member "uid=gone,dc=x" names no entry (dangling); left out of the group',
       expect.stringMatching(/^member "not a dn" is not a DN/),
     ]);
+  });
+});
+
+describe('the member numbers the answer gives the plan', () => {
+  const snapshotOf = (read: ReturnType<typeof answer>): DirectorySnapshot => ({ vendor: 'openldap', certificate: null, ...read });
+  const twin = () => {
+    // A second entry with u1's id (read twice, or two entries sharing an id): numbered by the first record.
+    const g = sample();
+    const n = g.internMember('uid=u1bis,dc=x');
+    g.nodeKind[n] = USER;
+    g.users.set(n, { id: 'u1', dn: 'uid=u1bis,dc=x', login: 'u1bis', mail: null, displayName: null, enabled: true });
+    g.groups.get(g.nodeIndex.get('cn=c,dc=x')!)!.members.push(n);
+    return g;
+  };
+
+  it.each([
+    ['nested groups, a cycle, a dangling and a non-DN member', sample],
+    ['one user id held by two entries', twin],
+  ])('%s: the numbers snapshotIndex would build, given with the arrays of the answer', (_name, graphOf) => {
+    const read = answer(graphOf());
+    const given = snapshotIndex(snapshotOf(read));
+    // A copy with its own groups array is numbered by looking every member id up.
+    const built = snapshotIndex({ ...snapshotOf(read), groups: [...read.groups] });
+    expect(given.members.map((m) => [...m])).toEqual(built.members.map((m) => [...m]));
+    expect([...given.userIndex]).toEqual([...built.userIndex]);
+    // Any snapshot holding the answer's arrays takes the numbers given, not a build of its own.
+    expect(snapshotIndex({ ...snapshotOf(read), stats: { copied: true } }).members).toBe(given.members);
+    expect(built.members).not.toBe(given.members);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOT_A_USER, snapshotIndex } from '../../src/domain/snapshot-index.ts';
+import { NOT_A_USER, provideMemberIndex, snapshotIndex } from '../../src/domain/snapshot-index.ts';
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from '../../src/domain/types.ts';
 import { groupDigest, snapshotDigests } from '../../src/sync/plan/digest.ts';
 
@@ -25,6 +25,19 @@ describe('the snapshot index (users numbered, members as numbers)', () => {
     expect([...userIndex]).toEqual([['a', 0], ['b', 1]]);
     expect([...members[0]!]).toEqual([1, 0, NOT_A_USER, 0]);
     expect(snapshotIndex(s)).toBe(snapshotIndex(s)); // built once per snapshot
+  });
+
+  it("takes a reader's member numbers for a snapshot holding the arrays it gave them for, and only for it", () => {
+    const users = [user('a'), user('b')];
+    const groups = [group('g', ['b', 'a'])];
+    const members = [Int32Array.of(1, 0)];
+    provideMemberIndex(users, groups, members);
+    expect(snapshotIndex(snapshot(users, groups)).members).toBe(members);
+    expect(snapshotIndex(snapshot(users, groups)).userIndex.get('b')).toBe(1);
+    // Narrowed or validated (other arrays): built from the member ids.
+    expect(snapshotIndex(snapshot(users, groups.filter(() => true))).members).not.toBe(members);
+    expect(snapshotIndex(snapshot([...users], groups)).members).not.toBe(members);
+    expect([...snapshotIndex(snapshot([...users], groups)).members[0]!]).toEqual([1, 0]);
   });
 
   it.each([1, 2, 3, 4, 5])('member digests through the index equal groupDigest of each group (seed %d)', (seed) => {

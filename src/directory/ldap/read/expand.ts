@@ -7,6 +7,7 @@
  * id order, the first UNRESOLVED_LISTED listed).
  */
 import type { DirectoryGroup, DirectoryUser, SkippedEntry } from '../../../domain/types.ts';
+import { provideMemberIndex } from '../../../domain/snapshot-index.ts';
 import { DANGLING, GROUP, INVALID, type ScopeGraph, USER } from './graph.ts';
 
 /** Member values that cannot be resolved are listed on the run up to this many, then counted. */
@@ -107,6 +108,7 @@ export function answer(graph: ScopeGraph, expansions: Map<number, Int32Array> = 
   const linkedGroups = [...graph.linked].filter((n) => graph.groups.has(n));
   linkedGroups.sort((a, b) => byString(graph.groups.get(a)!.id, graph.groups.get(b)!.id) || byString(graph.groups.get(a)!.dn, graph.groups.get(b)!.dn));
   const groups: DirectoryGroup[] = [];
+  const numbered = new MemberNumbers(userNodes, idOf, graph.size);
   for (const node of linkedGroups) {
     let members = expansions.get(node);
     if (!members) {
@@ -117,9 +119,47 @@ export function answer(graph: ScopeGraph, expansions: Map<number, Int32Array> = 
     const memberIds = new Array<string>(members.length);
     for (let k = 0; k < members.length; k++) memberIds[k] = idOf[members[k]!] ?? graph.users.get(members[k]!)!.id;
     groups.push({ id: g.id, dn: g.dn, name: g.name, description: g.description, memberIds });
+    numbered.add(members);
   }
   for (const node of [...expansions.keys()]) if (!graph.linked.has(node) || !graph.groups.has(node)) expansions.delete(node);
-  return { groups, users: userNodes.map((n) => graph.users.get(n)!), skipped: skippedOf(graph, reached) };
+  const users = userNodes.map((n) => graph.users.get(n)!);
+  numbered.provide(users, groups);
+  return { groups, users, skipped: skippedOf(graph, reached) };
+}
+
+/**
+ * The answer's members as indexes into its users (snapshot-index.ts), from the nodes it sorted
+ * the users by: the plan then looks up no member id. A user id held by two nodes is numbered by
+ * its first record, as snapshotIndex numbers it; a member node that is not an answered user
+ * (none is expected) leaves the numbering to snapshotIndex.
+ */
+class MemberNumbers {
+  /** Node → index of its user id's first record in the answer's users, -1 for a node not answered. */
+  readonly #index: Int32Array;
+  readonly #members: Int32Array[] = [];
+  #complete = true;
+
+  constructor(userNodes: readonly number[], idOf: readonly (string | undefined)[], size: number) {
+    this.#index = new Int32Array(size).fill(-1);
+    userNodes.forEach((node, k) => {
+      const previous = k > 0 ? userNodes[k - 1]! : -1;
+      this.#index[node] = previous >= 0 && idOf[previous] === idOf[node] ? this.#index[previous]! : k;
+    });
+  }
+
+  add(nodes: Int32Array): void {
+    const out = new Int32Array(nodes.length);
+    for (let k = 0; k < nodes.length; k++) {
+      const i = this.#index[nodes[k]!]!;
+      if (i < 0) this.#complete = false;
+      out[k] = i;
+    }
+    this.#members.push(out);
+  }
+
+  provide(users: readonly DirectoryUser[], groups: readonly DirectoryGroup[]): void {
+    if (this.#complete) provideMemberIndex(users, groups, this.#members);
+  }
 }
 
 const skipKey = (s: SkippedEntry) => `${s.kind ?? ''}\u0000${s.ref}\u0000${s.reason}\u0000${s.id ?? ''}`;
