@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { deltaExpiredReason, retryAfterMs } from '../../src/directory/entra/client.ts';
 import { defaultGraphScope } from '../../src/domain/graph-scope.ts';
+import { NOT_A_USER, snapshotIndex } from '../../src/domain/snapshot-index.ts';
 import { decodeModel, encodeModel, parseCursor, patchMembers } from '../../src/directory/entra/delta.ts';
 import {
   type DirectoryModel,
@@ -99,6 +100,20 @@ describe('materialize', () => {
     ]);
     expect(users.map((u) => u.id)).toEqual(['u1', 'u4']);
     expect(skipped).toEqual([{ ref: 'b', id: 'u2', kind: 'user', reason: 'invalid mail value "bad"' }]);
+  });
+
+  it("gives the plan its members as indexes into its users, as snapshotIndex would number them; a record naming its user otherwise leaves the numbering to snapshotIndex", () => {
+    const snapshotOf = (read: ReturnType<typeof materialize>) => ({ vendor: 'entra' as const, certificate: null, ...read });
+    const read = materialize(model());
+    const given = snapshotIndex(snapshotOf(read));
+    expect(given.members.map((m) => [...m])).toEqual([[0], [0, 1]]);
+    expect(given.members).toBe(snapshotIndex(snapshotOf(read)).members); // given with the arrays, not built per snapshot
+    const m = model();
+    m.users.set('u4', { ...m.users.get('u4')!, id: 'U4' });
+    const renamed = materialize(m);
+    const built = snapshotIndex(snapshotOf(renamed));
+    expect(built.members.map((x) => [...x])).toEqual([[0], [0, NOT_A_USER]]);
+    expect(built.members).not.toBe(snapshotIndex(snapshotOf(renamed)).members);
   });
 
   it('pruneUsers drops users no group reaches', () => {

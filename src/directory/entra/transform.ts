@@ -3,6 +3,7 @@
  * directory model both the full and the delta read produce: linked groups with the ids of every
  * user and nested group reached (Graph's transitiveMembers), and the users reached.
  */
+import { provideMemberIndex } from '../../domain/snapshot-index.ts';
 import type { DirectoryGroup, DirectoryGroupRef, DirectoryUser, ReadScope, SkippedEntry } from '../../domain/types.ts';
 
 /** What is `$select`ed: nothing more is asked of Graph. */
@@ -104,38 +105,51 @@ function isSkipped(value: DirectoryUser | SkippedEntry): value is SkippedEntry {
   return 'reason' in value;
 }
 
+/** A user decided out of the snapshot (removed, unknown or skipped: not a member). */
+const OUT = -1;
+
 /**
  * The snapshot the planner gets: linked groups with their users, the users reached, and what was
  * skipped (both in the order groups first reach them). Each user is decided once, on its first
- * membership; the others look the decision up (one map lookup per membership).
+ * membership; the others look the decision up (one map lookup per membership). The members'
+ * indexes into the users are given to the plan with the arrays (snapshot-index.ts).
  */
 export function materialize(model: DirectoryModel): { groups: DirectoryGroup[]; users: DirectoryUser[]; skipped: SkippedEntry[] } {
-  // A user's decision: its DirectoryUser, or null (removed, unknown or skipped: not a member).
-  const decided = new Map<string, DirectoryUser | null>();
+  // A user's decision: its index in `users`, or OUT.
+  const decided = new Map<string, number>();
   const users: DirectoryUser[] = [];
   const skipped: SkippedEntry[] = [];
-  const decide = (id: string): DirectoryUser | null => {
+  const decide = (id: string): number => {
     const record = model.users.get(id);
-    let user: DirectoryUser | null = null;
+    let index = OUT;
     if (record && !record.removed) {
       // Deleted in the directory (removed) or unknown: out of scope, not skipped.
       const converted = toDirectoryUser(record);
       if (isSkipped(converted)) skipped.push(converted);
-      else users.push((user = converted));
+      else index = users.push(converted) - 1;
     }
-    decided.set(id, user);
-    return user;
+    decided.set(id, index);
+    return index;
   };
   const groups: DirectoryGroup[] = [];
+  const numbers: Int32Array[] = [];
+  const indexes: number[] = [];
+  let numbered = true;
   for (const g of model.groups.values()) {
     const memberIds: string[] = [];
+    indexes.length = 0;
     for (const id of g.userIds) {
-      let user = decided.get(id);
-      if (user === undefined) user = decide(id);
-      if (user) memberIds.push(id);
+      const index = decided.get(id) ?? decide(id);
+      if (index === OUT) continue;
+      memberIds.push(id);
+      indexes.push(index);
+      // A user whose record names it otherwise is numbered by snapshotIndex from the member ids.
+      if (users[index]!.id !== id) numbered = false;
     }
     groups.push({ id: g.id, dn: null, name: g.name, description: g.description, memberIds });
+    numbers.push(Int32Array.from(indexes));
   }
+  if (numbered) provideMemberIndex(users, groups, numbers);
   return { groups, users, skipped };
 }
 
