@@ -6,6 +6,7 @@
  */
 import { AndFilter, EqualityFilter, type Filter, FilterParser, escapeFilter } from 'ldapts';
 import type { DirectoryGroup, DirectoryUser, ReadProgress, ReadScope, SkippedEntry } from '../../domain/types.ts';
+import { CollectionPace } from '../../memory.ts';
 import { normalizeDn } from './dn.ts';
 import { type ClassifyCounters, addGroup, addUser, newCounters, resolvePending } from './read/classify.ts';
 import { answer } from './read/expand.ts';
@@ -90,16 +91,28 @@ export async function readScopeGraph(
   const { userAttributes, groupAttributes, anyAttributes } = scopeAttributes(p);
   const graph = new ScopeGraph();
   const counters = newCounters();
-  await readLinked(graph, access, scope, layout, groupAttributes, counters, onProgress);
+  // The pages' garbage is collected as the read goes on (src/memory.ts).
+  const pace = new CollectionPace(VALUES_PER_COLLECTION);
+  await readLinked(graph, access, scope, layout, groupAttributes, counters, pace, onProgress);
   // Members: one paged user scan when there are many, else per-entry reads.
   let scanned = false;
   if (graph.pending().length > (layout.scanThreshold ?? 200)) {
     scanned = true;
-    await scanUsers(graph, access, layout, userAttributes, counters, onProgress);
+    await scanUsers(graph, access, layout, userAttributes, counters, pace, onProgress);
   }
   // Whatever is still unknown: nested groups outside the scope, users outside the user base.
   await resolvePending(graph, access, p, anyAttributes, counters, layout.concurrency ?? 8, onProgress);
   return { graph, counters, scanned };
+}
+
+/** Values decoded between two full collections during a read: about a quarter of a 100,000-user directory's. */
+export const VALUES_PER_COLLECTION = 400_000;
+
+/** How many attribute values a page holds (what its decoding allocated, roughly). */
+export function valuesIn(page: readonly RawEntry[]): number {
+  let n = 0;
+  for (const entry of page) for (const values of entry.attrs.values()) n += values.length;
+  return n;
 }
 
 /** The linked groups: by the scope filter, then by explicit reference. */
@@ -110,6 +123,7 @@ async function readLinked(
   layout: ReadLayout,
   groupAttributes: readonly string[],
   counters: ClassifyCounters,
+  pace: CollectionPace,
   onProgress?: (progress: ReadProgress) => void,
 ): Promise<void> {
   const p = layout.profile;
@@ -120,6 +134,7 @@ async function readLinked(
         counters.entries++;
         await addGroup(graph, entry, LINKED_BY_FILTER, access, p, counters);
       }
+      pace.read(valuesIn(page));
       onProgress?.({ phase: 'groups', count: graph.linked.size });
     }
   }
@@ -139,6 +154,7 @@ async function scanUsers(
   layout: ReadLayout,
   userAttributes: readonly string[],
   counters: ClassifyCounters,
+  pace: CollectionPace,
   onProgress?: (progress: ReadProgress) => void,
 ): Promise<void> {
   let seen = 0;
@@ -157,6 +173,7 @@ async function scanUsers(
       if (node !== undefined && graph.nodeKind[node] === UNKNOWN) addUser(graph, node, entry, layout.profile);
     }
     seen += page.length;
+    pace.read(valuesIn(page));
     onProgress?.({ phase: 'users', count: seen });
   }
 }
