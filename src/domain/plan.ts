@@ -179,6 +179,12 @@ export interface SnapshotDigests {
   readonly users: ReadonlyMap<string, string>;
   /** Directory group id → digest of its member set. */
   readonly groups: ReadonlyMap<string, string>;
+  /**
+   * Everything of the snapshot a plan reads: each user record (id and synced attributes) and each
+   * group (id, DN, name, description, member set), order-free, with their counts. Equal to the
+   * one the last applying run kept (store unchanged since), the plan would change nothing.
+   */
+  readonly whole: string;
 }
 
 /** The digests a full-scope run stores once its plan is applied (sync/plan/digest.ts). */

@@ -29,22 +29,35 @@ export async function lockGeneration(tx: Tx): Promise<number> {
   return Number(row!.n);
 }
 
-/** What the last applying full-scope run left: its run, the generation after it, the key of the settings it planned with. */
+/**
+ * What the last applying full-scope run left: its run, the generation after it, the key of the
+ * settings it planned with, and the digest of what it read (null when none could be taken).
+ */
 export interface PlanMark {
   readonly runId: number | null;
   readonly plannedGeneration: number | null;
   readonly planKey: string | null;
+  readonly snapshotDigest: string | null;
 }
 
 export async function loadPlanMark(db: Executor, connection: string): Promise<PlanMark | null> {
   const [row] = await db
-    .select({ runId: directoryState.runId, plannedGeneration: directoryState.plannedGeneration, planKey: directoryState.planKey })
+    .select({ runId: directoryState.runId, plannedGeneration: directoryState.plannedGeneration, planKey: directoryState.planKey, snapshotDigest: directoryState.snapshotDigest })
     .from(directoryState)
     .where(eq(directoryState.connection, connection));
-  return row ? { runId: row.runId, plannedGeneration: row.plannedGeneration === null ? null : Number(row.plannedGeneration), planKey: row.planKey } : null;
+  if (!row) return null;
+  return { ...row, plannedGeneration: row.plannedGeneration === null ? null : Number(row.plannedGeneration) };
 }
 
-/** Records the mark with the directory state saved by the same transaction (saveDirectoryState first). */
-export async function savePlanMark(tx: Tx, connection: string, mark: { plannedGeneration: number | null; planKey: string }): Promise<void> {
-  await tx.update(directoryState).set({ plannedGeneration: mark.plannedGeneration, planKey: mark.planKey }).where(eq(directoryState.connection, connection));
+/**
+ * Records the mark of the applying run `runId`, in the transaction that applied it, after the
+ * directory state it keeps (saveDirectoryState). A source that keeps no state gets a row with an
+ * empty cursor (which no source takes for its own) to hold the mark.
+ */
+export async function savePlanMark(tx: Tx, connection: string, runId: number, mark: Omit<PlanMark, 'runId'>, now: Date): Promise<void> {
+  const values = { plannedGeneration: mark.plannedGeneration, planKey: mark.planKey, snapshotDigest: mark.snapshotDigest };
+  await tx
+    .insert(directoryState)
+    .values({ connection, cursor: {}, cache: null, runId, updatedAt: now, ...values })
+    .onConflictDoUpdate({ target: directoryState.connection, set: { runId, ...values } });
 }

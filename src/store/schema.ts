@@ -73,6 +73,8 @@ export const directoryState = pgTable('directory_state', {
   plannedGeneration: bigint('planned_generation', { mode: 'number' }),
   /** A digest of the connection settings the run planned with (match key, user creation, link kind, defaults). */
   planKey: text('plan_key'),
+  /** A digest of everything the run read that a plan reads (sync/plan/digest.ts); null when it could not be taken. */
+  snapshotDigest: text('snapshot_digest'),
   updatedAt: updated(),
 });
 

@@ -112,9 +112,12 @@ export class Run {
     const read = await this.#read(previous !== null);
     if (isUnchanged(read)) return this.#recordUnchanged(read, previous!);
     const snapshot = narrowSnapshot(validateSnapshot(read), selection, config.linkKind);
-    await this.#c.recordCertificate(snapshot.certificate, snapshot.vendor);
     const readMs = performance.now() - this.#started;
-    let planned = await this.#plan(snapshot, generation, readMs);
+    // Read in full, the directory may still be what the last applying run read.
+    const digests = previous && !this.#whole(snapshot) ? digestsFor(snapshot, selection.partialScope) : null;
+    if (digests && digests.whole === mark!.snapshotDigest) return this.#recordUnchanged(unchangedOf(snapshot), previous!);
+    await this.#c.recordCertificate(snapshot.certificate, snapshot.vendor);
+    let planned = await this.#plan(snapshot, generation, readMs, 0, digests);
     if (request.dryRun) return this.#recordDry(planned);
     for (let attempt = 1; ; attempt++) {
       this.#reached.phase = 'guard';
@@ -159,8 +162,15 @@ export class Run {
     return read;
   }
 
-  async #plan(snapshot: DirectorySnapshot, generation: number, readMs: number, replans = 0): Promise<Planned> {
-    const { db, config, selection, request, progress } = this.#c;
+  /** A full read (asked for, or the scheduled reconciliation) plans against the whole store. */
+  #whole(snapshot: DirectorySnapshot): boolean {
+    const { request } = this.#c;
+    return !!(request.full || request.fullPlan) || snapshot.stats?.['readReason'] === 'reconcile';
+  }
+
+  /** `known`: the snapshot's digests, when they were taken already. */
+  async #plan(snapshot: DirectorySnapshot, generation: number, readMs: number, replans = 0, known: SnapshotDigests | null = null): Promise<Planned> {
+    const { db, config, selection, progress } = this.#c;
     this.#reached.phase = 'plan';
     progress.report({ step: 'plan' }, 'planning', null, null, `${count(snapshot.users.length, 'user')}, ${count(snapshot.groups.length, 'group')}`);
     const planStarted = performance.now();
@@ -169,8 +179,8 @@ export class Run {
     // full read (asked for, or the scheduled reconciliation) plans against the whole store.
     // A whole-store plan does not use them: its digests are worked out once the plan is made,
     // not held through the load and the plan (the peak of its memory).
-    const whole = request.full || request.fullPlan || snapshot.stats?.['readReason'] === 'reconcile';
-    let digests = whole ? null : digestsFor(snapshot, selection.partialScope);
+    const whole = this.#whole(snapshot);
+    let digests = whole ? null : (known ?? digestsFor(snapshot, selection.partialScope));
     const state = await loadStoreState(db, config.name, snapshot, config.matchKey, digests);
     const linkIds = selection.partialScope ? new Set(selectedLinks(selection).map((l) => l.id)) : null;
     const links = linkIds ? state.links.filter((l) => linkIds.has(l.id)) : state.links;
@@ -248,7 +258,7 @@ export class Run {
       this.#reached.phase = 'record';
       progress.report({ step: 'record' }, 'recording');
       const now = this.#c.now();
-      await this.#keepState(tx, snapshot, now);
+      await this.#keepState(tx, snapshot, planned.digests, now);
       await recordAppliedRun(tx, config.name, now, !selection.partialScope);
       if (selection.partialScope) await markLinksSynced(tx, selectedLinks(selection).map((l) => l.id), now);
       const stats = { ...planned.stats, applyMs: Math.round(performance.now() - applyStarted) };
@@ -260,13 +270,17 @@ export class Run {
     return { run: finished, plan, counts, verdict };
   }
 
-  /** The source's state advances with the changes it led to, and the generation this run leaves, in the same transaction. */
-  async #keepState(tx: Tx, snapshot: DirectorySnapshot, now: Date): Promise<void> {
+  /**
+   * The source's state advances with the changes it led to, and the mark (the generation this
+   * run leaves, its settings, the digest of what it read) is kept, in the same transaction.
+   */
+  async #keepState(tx: Tx, snapshot: DirectorySnapshot, digests: SnapshotDigests | null, now: Date): Promise<void> {
     const { config, selection, run } = this.#c;
-    if (selection.partialScope || !snapshot.nextState) return;
-    await saveDirectoryState(tx, config.name, snapshot.nextState, run.id, now);
+    if (selection.partialScope) return;
+    if (snapshot.nextState) await saveDirectoryState(tx, config.name, snapshot.nextState, run.id, now);
     // Nobody else writes the planned tables while this transaction holds the generation.
-    await savePlanMark(tx, config.name, { plannedGeneration: await storeGeneration(tx), planKey: planKeyOf(config) });
+    const mark = { plannedGeneration: await storeGeneration(tx), planKey: planKeyOf(config), snapshotDigest: digests?.whole ?? null };
+    await savePlanMark(tx, config.name, run.id, mark, now);
   }
 
   /** Nothing changed in the directory nor in the store since the last applying run: its outcome stands. */
@@ -280,8 +294,10 @@ export class Run {
     const finished = await withTransaction(db, async (tx) => {
       await fenceLock(tx, this.#c.lease!);
       const now = this.#c.now();
-      // The mark (generation, settings) stays: nothing was planned against anything newer.
-      if (read.nextState) await saveDirectoryCursor(tx, config.name, read.nextState.cursor, run.id, now);
+      // The mark (generation, settings, digest) stays: nothing was planned against anything newer.
+      // A state with entries (read in full, found unchanged) is kept whole; a cookie alone as a cursor.
+      if (read.nextState?.cache) await saveDirectoryState(tx, config.name, read.nextState, run.id, now);
+      else if (read.nextState) await saveDirectoryCursor(tx, config.name, read.nextState.cursor, run.id, now);
       await recordAppliedRun(tx, config.name, now, true);
       return updateRun(tx, run.id, {
         status: previous.skipped.length ? 'partial' : 'success',
@@ -315,6 +331,12 @@ export class Run {
     if (!request.dryRun) await this.#c.notify({ type: 'run.failed', run: failed });
     return { run: failed, plan: null, counts: null, verdict: null };
   }
+}
+
+/** A snapshot found to be what the last applying run read, recorded as an unchanged read (`sameDigest`). */
+function unchangedOf(snapshot: DirectorySnapshot): UnchangedRead {
+  const { vendor, certificate, nextState } = snapshot;
+  return { unchanged: true, vendor, certificate, stats: { ...(snapshot.stats ?? {}), sameDigest: true }, ...(nextState ? { nextState } : {}) };
 }
 
 /** "4,000 users". */

@@ -217,6 +217,36 @@ describe('incremental syncs through the engine', () => {
   });
 });
 
+describe('kept entries when a change leaves the read as it was', () => {
+  let ldap: SlapdHandle;
+  let app: TestApp;
+  const team = `dn: cn=team,${G}\nobjectClass: groupOfNames\ncn: team\nmember: uid=alice,${P}\nmember: uid=bob,${P}\n`;
+  beforeAll(async () => {
+    ldap = await startSlapd({ ldif: [[person('alice'), person('bob'), person('outsider', 'displayName: Outsider\n'), team].join('\n')], syncprov: { sessionlog: 1000 } });
+    app = await createTestApp('postgres', [ldapConnection(ldap, { incremental: 'entries' })]);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ldap?.stop();
+  });
+  const sync = (extra: { full?: boolean } = {}) => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', ...extra });
+
+  it('keeps the merged entries with the new cookie, so a later change reads what changed before it', async () => {
+    expect((await sync()).run).toMatchObject({ status: 'success', usersCreated: 2 });
+    // Someone no linked group reaches changes: the read is what the last run read; nothing is planned.
+    await ldap.load(`dn: uid=outsider,${P}\nchangetype: modify\nreplace: displayName\ndisplayName: Outsider Renamed\n`);
+    const quiet = await sync();
+    expect(quiet.plan).toBeNull();
+    expect(quiet.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 1, sameDigest: true });
+    // Then joins the team: created as the directory has it now, not as the entries kept before the change.
+    await ldap.load(`dn: cn=team,${G}\nchangetype: modify\nadd: member\nmember: uid=outsider,${P}\n`);
+    const joined = await sync();
+    expect(joined.run.stats).toMatchObject({ readMode: 'incremental', changedEntries: 1 });
+    expect(joined.plan!.users.create.map((u) => [u.login, u.displayName])).toEqual([['outsider', 'Outsider Renamed']]);
+    expect((await sync({ full: true })).run.stats).toMatchObject({ readMode: 'full', readReason: 'requested', reconcileDiffs: 0 });
+  });
+});
+
 describe('a sync with nothing changed, neither in the directory nor in the store', () => {
   let ldap: SlapdHandle;
   let app: TestApp;

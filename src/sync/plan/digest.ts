@@ -82,16 +82,42 @@ export function groupDigest(g: DirectoryGroup): string {
   return `${g.memberIds.length}:${hex(sumA)}${hex(sumB)}`;
 }
 
+/** Sums of the record hashes of a whole snapshot (order-free), and how many records went in. */
+class WholeDigest {
+  #a = 0;
+  #b = 0;
+  #records = 0;
+
+  /** Adds one record: its fields, each terminated (see feed). */
+  add(...fields: readonly (string | null)[]): void {
+    laneA = OFFSET_A;
+    laneB = OFFSET_B;
+    for (const f of fields) feed(f);
+    this.#a = (this.#a + (laneA >>> 0)) | 0;
+    this.#b = (this.#b + (laneB >>> 0)) | 0;
+    this.#records++;
+  }
+
+  value(users: number, groups: number): string {
+    return `${users}:${groups}:${this.#records}:${hex(this.#a)}${hex(this.#b)}`;
+  }
+}
+
 /**
  * The digests of a snapshot's users and groups. A group's is groupDigest's, with each user's id
- * hashed once (not once per group it is in) through the snapshot's index.
+ * hashed once (not once per group it is in) through the snapshot's index. `whole` sums a hash of
+ * each user record (its id and digest: every record, a repeated id too) and of each group (id,
+ * DN, name, description, member digest).
  */
 export function snapshotDigests(snapshot: DirectorySnapshot): SnapshotDigests {
   const users = new Map<string, string>();
+  const whole = new WholeDigest();
   const laneA = new Uint32Array(snapshot.users.length);
   const laneB = new Uint32Array(snapshot.users.length);
   snapshot.users.forEach((u, i) => {
-    users.set(u.id, userDigest(u));
+    const digest = userDigest(u);
+    users.set(u.id, digest);
+    whole.add('u', u.id, digest);
     hashId(u.id);
     laneA[i] = idA;
     laneB[i] = idB;
@@ -108,9 +134,11 @@ export function snapshotDigests(snapshot: DirectorySnapshot): SnapshotDigests {
       sumA = (sumA + (u === NOT_A_USER ? idA : laneA[u]!)) | 0;
       sumB = (sumB + (u === NOT_A_USER ? idB : laneB[u]!)) | 0;
     }
-    groups.set(g.id, `${of.length}:${hex(sumA)}${hex(sumB)}`);
+    const digest = `${of.length}:${hex(sumA)}${hex(sumB)}`;
+    groups.set(g.id, digest);
+    whole.add('g', g.id, g.dn, g.name, g.description, digest);
   });
-  return { users, groups };
+  return { users, groups, whole: whole.value(snapshot.users.length, snapshot.groups.length) };
 }
 
 /**

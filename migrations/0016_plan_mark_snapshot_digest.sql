@@ -1,0 +1,1 @@
+ALTER TABLE "directory_state" ADD COLUMN "snapshot_digest" text;
