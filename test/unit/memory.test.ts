@@ -18,20 +18,35 @@ afterEach(() => {
 });
 
 describe('CollectionPace', () => {
-  it('collects each time another `every` values were read, counting across pages', () => {
-    const pace = new CollectionPace(100);
+  it('collects once `first` values were read, then each time `growth` times as many were read again as before the last collection', () => {
+    const pace = new CollectionPace(100, 1);
     const after = (values: number) => {
       pace.read(values);
       return collections;
     };
-    expect([after(60), after(39), after(1), after(250), after(99), after(1)]).toEqual([0, 0, 1, 2, 2, 3]);
+    // 100 read: the first; 100 more (200): the second; 200 more (400): the third; then 400 more.
+    expect([after(60), after(39), after(1), after(99), after(1), after(150), after(49), after(1), after(399), after(1)]).toEqual([0, 0, 1, 1, 2, 2, 2, 3, 3, 4]);
+  });
+
+  it.each([
+    { growth: 1, counts: [2, 6, 9] },
+    { growth: 0.25, counts: [3, 14, 24] },
+    { growth: 0, counts: [3, 37, 375] },
+  ])('collects log-many times over a read of any size at a growth of $growth ($counts for 1.5, 15 and 150 million values)', ({ growth, counts }) => {
+    const got = [1_500_000, 15_000_000, 150_000_000].map((values) => {
+      collections = 0;
+      const pace = new CollectionPace(400_000, growth);
+      for (let read = 0; read < values; read += 1000) pace.read(1000);
+      return collections;
+    });
+    expect(got).toEqual(counts);
   });
 
   it('does nothing where the process runs without --expose-gc', () => {
     delete host.gc;
     expect(() => {
       collectGarbage();
-      new CollectionPace(1).read(5);
+      new CollectionPace(1, 1).read(5);
     }).not.toThrow();
     expect(collections).toBe(0);
   });

@@ -92,7 +92,7 @@ export async function readScopeGraph(
   const graph = new ScopeGraph();
   const counters = newCounters();
   // The pages' garbage is collected as the read goes on (src/memory.ts).
-  const pace = new CollectionPace(VALUES_PER_COLLECTION);
+  const pace = new CollectionPace(VALUES_PER_COLLECTION, 1);
   await readLinked(graph, access, scope, layout, groupAttributes, counters, pace, onProgress);
   // Members: one paged user scan when there are many, else per-entry reads.
   let scanned = false;
@@ -105,7 +105,10 @@ export async function readScopeGraph(
   return { graph, counters, scanned };
 }
 
-/** Values decoded between two full collections during a read: about a quarter of a 100,000-user directory's. */
+/**
+ * The first full collection of a read comes after this many values decoded (about a quarter of a
+ * 100,000-user directory's), the next ones each time as many again were (src/memory.ts).
+ */
 export const VALUES_PER_COLLECTION = 400_000;
 
 /** How many attribute values a page holds (what its decoding allocated, roughly). */
