@@ -28,6 +28,7 @@ import { withTransaction } from '../store/transaction.ts';
 import { type ApplyStep, applyPlan } from './apply.ts';
 import { type GuardVerdict, guardPlan } from './guard.ts';
 import { type PlanCounts, type StoreState, type SyncPlan, countPlan, planSync } from './plan.ts';
+import { isEmptyPlan } from './plan/counts.ts';
 import { type SnapshotDigests, digestWrites, digestsFor } from './plan/digest.ts';
 import type { ProgressReporter } from './progress.ts';
 import { type RunProgress, counters, failedEntries, failedStats, requestCounts, summarize, unchangedCounts, unchangedSummary } from './record.ts';
@@ -258,7 +259,7 @@ export class Run {
       this.#reached.phase = 'record';
       progress.report({ step: 'record' }, 'recording');
       const now = this.#c.now();
-      await this.#keepState(tx, snapshot, planned.digests, now);
+      await this.#keepState(tx, snapshot, planned, now);
       await recordAppliedRun(tx, config.name, now, !selection.partialScope);
       if (selection.partialScope) await markLinksSynced(tx, selectedLinks(selection).map((l) => l.id), now);
       const stats = { ...planned.stats, applyMs: Math.round(performance.now() - applyStarted) };
@@ -272,14 +273,19 @@ export class Run {
 
   /**
    * The source's state advances with the changes it led to, and the mark (the generation this
-   * run leaves, its settings, the digest of what it read) is kept, in the same transaction.
+   * run leaves, its settings, the digest of what it read) is kept, in the same transaction. A
+   * plan that changed something and refused a group's rename (its new name taken) may allow it
+   * once applied, the name freed by this very run: no mark then, so the next run plans again.
    */
-  async #keepState(tx: Tx, snapshot: DirectorySnapshot, digests: SnapshotDigests | null, now: Date): Promise<void> {
+  async #keepState(tx: Tx, snapshot: DirectorySnapshot, planned: Planned, now: Date): Promise<void> {
     const { config, selection, run } = this.#c;
     if (selection.partialScope) return;
     if (snapshot.nextState) await saveDirectoryState(tx, config.name, snapshot.nextState, run.id, now);
+    const read = new Set(snapshot.skipped);
+    const settled = isEmptyPlan(planned.plan) || !planned.plan.skipped.some((s) => s.kind === 'group' && !read.has(s));
     // Nobody else writes the planned tables while this transaction holds the generation.
-    const mark = { plannedGeneration: await storeGeneration(tx), planKey: planKeyOf(config), snapshotDigest: digests?.whole ?? null };
+    const plannedGeneration = settled ? await storeGeneration(tx) : null;
+    const mark = { plannedGeneration, planKey: planKeyOf(config), snapshotDigest: settled ? (planned.digests?.whole ?? null) : null };
     await savePlanMark(tx, config.name, run.id, mark, now);
   }
 

@@ -191,7 +191,10 @@ export async function patchSnapshot(kept: KeptSnapshot, delta: Delta, cache: Ent
   const idLinks = linkMatchers(scope, layout);
   const groupBase = normalizeDn(layout.groupBase);
 
-  for (const id of [...delta.changed, ...delta.deleted]) {
+  const ids = [...delta.changed, ...delta.deleted];
+  // Every changed entry leaves its node first, then takes the one at its DN now: one moved onto
+  // the DN another left in the same delta is not unlinked again when that other is handled.
+  for (const id of ids) {
     const old = byId.get(id);
     if (old !== undefined) {
       dirty.add(old);
@@ -203,6 +206,8 @@ export async function patchSnapshot(kept: KeptSnapshot, delta: Delta, cache: Ent
       const atOld = graph.nodeIndex.get(oldKey);
       if (atOld !== undefined) dirty.add(atOld);
     }
+  }
+  for (const id of ids) {
     const now = cache.get(id);
     if (!now) continue;
     const key = keyOf(now.entry.dn);
