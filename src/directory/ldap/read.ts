@@ -106,12 +106,15 @@ export async function readScopeGraph(
 }
 
 /**
- * The first full collection of a read comes after this many values decoded (about a quarter of a
+ * The first full collection of a read comes after this many values decoded (about half of a
  * 100,000-user directory's), the next ones each time a quarter as many again as before were
- * (src/memory.ts). At a million users (15 million values): 14 collections, peak RSS 1.6 GB; a
- * pace doubling each time made 6 and left 2.1 GB, a fixed one 38 (1.5 GB, ~30 s more reading).
+ * (src/memory.ts). A forced collection costs far more than its marking (100k users, a full read:
+ * one collection kept the time, 5.2–5.6 s for 5.5–5.7 s without, and took peak RSS from 296–302 to
+ * 249–260 MB; three, from 400,000 values on, took it to 233 MB but the time to 6.3–7.2 s). At a
+ * million users the pace from 400,000 values made 14 collections and a peak of 1.6 GB; a pace
+ * doubling each time made 6 and left 2.1 GB, a fixed one 38 (1.5 GB, ~30 s more reading).
  */
-export const VALUES_PER_COLLECTION = 400_000;
+export const VALUES_PER_COLLECTION = 800_000;
 const COLLECTION_GROWTH = 0.25;
 
 /** How many attribute values a page holds (what its decoding allocated, roughly). */
