@@ -13,6 +13,7 @@ import { CONNECTION_CAUSES, type ConnectionHealth } from '../../src/health/healt
 import type { SyncPlan } from '../../src/sync/plan.ts';
 import { isEmptyPlan } from '../../src/sync/plan/counts.ts';
 import { type TestApp, createTestApp, ldapConnection } from '../support/app.ts';
+import { canonical } from '../support/plan-state.ts';
 import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import { rows, storeFingerprint } from '../support/store.ts';
 
@@ -39,16 +40,6 @@ function ldif(): string {
     group('pg-c', ['u4', 'u5', 'c2']),
     group('pg-dup', ['c1', 'n1', 'u5']),
   ].join('\n\n');
-}
-
-/** A plan in a canonical order (rows load in different orders with and without digests). */
-function canonical(plan: SyncPlan | null): unknown {
-  if (!plan) return null;
-  const pairs = (g: readonly unknown[], u: readonly unknown[]) => g.map((x, k) => `${x}:${u[k]}`).sort();
-  const sortDeep = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sortDeep).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortDeep(x)])) : v;
-  const { memberships, ...rest } = plan;
-  return { ...(sortDeep(rest) as object), added: pairs(memberships.addGroup, memberships.addUser), removed: pairs(memberships.removeGroup, memberships.removeUser) };
 }
 
 /** What alerts act on: statuses and reasons of connections, and the links red for reasons of their own (not their connection's). */

@@ -22,6 +22,7 @@ import type { SyncPlan } from '../../src/sync/plan.ts';
 import { isEmptyPlan } from '../../src/sync/plan/counts.ts';
 import { openStore } from '../../src/store/db.ts';
 import { type TestApp, createTestApp, ldapConnection, openTestStore } from '../support/app.ts';
+import { canonical } from '../support/plan-state.ts';
 import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import { rows, storeFingerprint } from '../support/store.ts';
 
@@ -595,16 +596,6 @@ const STEPS: readonly Step[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-
-/** A plan in a canonical order (rows load in different orders with and without digests). */
-function canonical(plan: SyncPlan | null): unknown {
-  if (!plan) return null;
-  const pairs = (g: readonly unknown[], u: readonly unknown[]) => g.map((x, k) => `${x}:${u[k]}`).sort();
-  const sortDeep = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sortDeep).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortDeep(x)])) : v;
-  const { memberships, ...rest } = plan;
-  return { ...(sortDeep(rest) as object), added: pairs(memberships.addGroup, memberships.addUser), removed: pairs(memberships.removeGroup, memberships.removeUser) };
-}
 
 describe.each(CASES)('a plain sync never skips what a whole plan would change (seed $seed, incremental $incremental)', ({ seed, incremental }) => {
   const r = generator(seed);

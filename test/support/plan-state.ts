@@ -1,6 +1,6 @@
 /** Builders of directory snapshots and store states for the planner's table tests. */
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser, MappingStatus, SkippedEntry } from '../../src/domain/types.ts';
-import type { LinkState, LocalUserState, MappingState, PlanOptions, StoreState } from '../../src/sync/plan.ts';
+import type { LinkState, LocalUserState, MappingState, PlanOptions, StoreState, SyncPlan } from '../../src/sync/plan.ts';
 
 export function user(id: string, fields: Partial<DirectoryUser> = {}): DirectoryUser {
   return { id, dn: `uid=${id},ou=people,dc=example,dc=org`, login: id, mail: `${id}@example.org`, displayName: `User ${id}`, enabled: true, ...fields };
@@ -60,4 +60,14 @@ export const OPTIONS: PlanOptions = { connection: 'corp', linkKind: 'group', mat
 /** [group, user] pairs, sorted, for order-free comparison. */
 export function pairs(groups: readonly (number | string)[], users: readonly (number | string)[]): string[] {
   return groups.map((g, k) => `${g}:${users[k]}`).sort();
+}
+
+/** A plan in a canonical order (rows load in different orders with and without digests). */
+export function canonical(plan: SyncPlan | null): unknown {
+  if (!plan) return null;
+  const pairs = (g: readonly unknown[], u: readonly unknown[]) => g.map((x, k) => `${x}:${u[k]}`).sort();
+  const sortDeep = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sortDeep).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortDeep(x)])) : v;
+  const { memberships, ...rest } = plan;
+  return { ...(sortDeep(rest) as object), added: pairs(memberships.addGroup, memberships.addUser), removed: pairs(memberships.removeGroup, memberships.removeUser) };
 }
