@@ -53,9 +53,4 @@ export class MemberRefs {
       if (ref !== undefined) yield [this.#snapshot.users[i]!.id, ref];
     }
   }
-
-  get(id: string): Ref | undefined {
-    const i = this.#userIndex.get(id);
-    return i === undefined ? undefined : this.at(i);
-  }
 }
