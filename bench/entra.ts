@@ -34,7 +34,8 @@ import { readLinkedGroups, readTransitiveMembers } from '../src/directory/entra/
 import { type GraphServer, TEST_CLIENT, TEST_SECRET, TEST_TENANT, guid, startGraphServer } from '../test/support/graph-server.ts';
 import { createTestTls } from '../test/support/graph-tls.ts';
 import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts';
-import { buildModel, groupCn, prng, userDisplayName, userMail, userUid } from './generate.ts';
+import { mulberry32 } from '../test/support/random.ts';
+import { buildModel, groupCn, userDisplayName, userMail, userUid } from './generate.ts';
 import { RUSAGE_HOOK, readRusage } from './rusage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -209,7 +210,7 @@ function load(graph: GraphServer, model: ReturnType<typeof buildModel>): void {
 
 /** 1 % of users get a new mail and display name; 1 % of direct memberships move to another user. */
 function change(graph: GraphServer, model: ReturnType<typeof buildModel>, seed: number): { users: number; removed: number; added: number; groups: number } {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const users = Math.max(1, Math.round(model.users / 100));
   const picked = new Set<number>();
   while (picked.size < users) picked.add(Math.floor(rand() * model.users));

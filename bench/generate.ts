@@ -7,6 +7,7 @@
 // rows for the full sync, and for the 1 % change set built by planChanges().
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { mulberry32 } from '../test/support/random.ts';
 
 export const BASE_DN = 'dc=example,dc=org';
 export const PEOPLE_DN = `ou=people,${BASE_DN}`;
@@ -20,18 +21,6 @@ export const teamCn = (t: number): string => `team-n${String(t + 1).padStart(3, 
 export const teamDn = (t: number): string => `cn=${teamCn(t)},${GROUPS_DN}`;
 export const userMail = (i: number, version = 0): string => `${userUid(i)}${version ? `.v${version}` : ''}@example.org`;
 export const userDisplayName = (i: number, version = 0): string => `User ${i + 1}${version ? ` (v${version})` : ''}`;
-
-/** A small, fast, seedable PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ModelOptions {
   readonly users: number;
@@ -56,7 +45,7 @@ export interface DirectoryModel {
 export function buildModel(options: ModelOptions): DirectoryModel {
   const { users, groups: groupCount } = options;
   if (users < 10 || groupCount < 1) throw new Error('need at least 10 users and 1 group');
-  const rand = prng(options.seed ?? 20_251_122);
+  const rand = mulberry32(options.seed ?? 20_251_122);
   const mean = options.meanMembers ?? 70;
 
   // Sizes: a power-law head (rank 1 gets users/5, s = 0.86 gives ~5 groups of 5,000+ at 100k
@@ -246,7 +235,7 @@ export interface ChangeOptions {
 
 /** Builds 1 % of user changes and 1 % of membership changes against `model` (which is not modified). */
 export function planChanges(model: DirectoryModel, eff: Effective, options: ChangeOptions = {}): ChangeSet {
-  const rand = prng(options.seed ?? 7);
+  const rand = mulberry32(options.seed ?? 7);
   const pick = (n: number) => Math.floor(rand() * n);
   const G = model.groups.length;
   const total = model.directMemberships;

@@ -14,24 +14,15 @@ import { loadStoreState } from '../src/store/sync-state.ts';
 import { countPlan, planSync } from '../src/sync/plan.ts';
 import { digestsFor } from '../src/sync/plan/digest.ts';
 import { startPostgres } from '../test/support/postgres.ts';
+import { mulberry32 } from '../test/support/random.ts';
 import { planOptions, syncWithDigests } from '../test/support/sync-store.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 20_000);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 2_000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function directory(): DirectorySnapshot {
-  const rand = prng(7);
+  const rand = mulberry32(7);
   const users: DirectoryUser[] = [];
   for (let i = 0; i < USERS; i++) {
     const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -45,7 +36,7 @@ function directory(): DirectorySnapshot {
 
 /** 1 % of users with a new display name, 1 % of memberships moved to another user. */
 function changed(s: DirectorySnapshot): DirectorySnapshot {
-  const rand = prng(11);
+  const rand = mulberry32(11);
   const users = s.users.map((u) => (rand() < 0.01 ? { ...u, displayName: `${u.displayName} (v2)` } : u));
   const groups = s.groups.map((g) => ({ ...g, memberIds: g.memberIds.map((id) => (rand() < 0.01 ? s.users[Math.floor(rand() * s.users.length)]!.id : id)).filter((id, k, a) => a.indexOf(id) === k) }));
   return { ...s, users, groups };

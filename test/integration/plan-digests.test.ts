@@ -15,6 +15,7 @@ import { removeFromLinkedGroups } from '../../src/store/memberships.ts';
 import { loadStoreState } from '../../src/store/sync-state.ts';
 import { type PlanOptions, type SyncPlan, planSync } from '../../src/sync/plan.ts';
 import { openTestStore } from '../support/app.ts';
+import { mulberry32 } from '../support/random.ts';
 import { select } from '../support/store-reads.ts';
 import { approveLike, planOptions, syncWithDigests } from '../support/sync-store.ts';
 import { digestsFor } from '../../src/sync/plan/digest.ts';
@@ -25,16 +26,9 @@ beforeAll(async () => {
 });
 afterAll(() => store?.close());
 
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed by its seed. */
+/** A seeded generator (mulberry32), so a failing sequence can be replayed by its seed. */
 function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]!, chance: (p: number) => next() < p };
 }

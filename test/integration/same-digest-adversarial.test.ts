@@ -23,6 +23,7 @@ import { isEmptyPlan } from '../../src/sync/plan/counts.ts';
 import { openStore } from '../../src/store/db.ts';
 import { type TestApp, createTestApp, ldapConnection, openTestStore } from '../support/app.ts';
 import { canonical } from '../support/plan-state.ts';
+import { mulberry32 } from '../support/random.ts';
 import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import { rows, storeFingerprint } from '../support/store.ts';
 
@@ -37,16 +38,9 @@ const USERS = 90;
 const MAX_SYNCS = 10;
 const EXTRA_STEPS = 2;
 
-/** mulberry32: a small seeded generator. */
+/** A seeded generator (mulberry32) with the picks the sequences use. */
 function generator(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => {
     if (xs.length === 0) throw new NoChoice();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DnSyntaxError, dnKeyOf, dnOfNameAndOptionalUid, refNames, firstRdnValue, isUnder, normalizeDn, parseDn } from '../../src/directory/ldap/dn.ts';
+import { mulberry32 } from '../support/random.ts';
 
 /** Each row: spellings of one DN that the directory treats as the same entry, and the key they share. */
 describe('normalizeDn: spellings of one DN give one key', () => {
@@ -222,18 +223,6 @@ describe('firstRdnValue', () => {
 
 // ---- the fast path and the slow path agree ---------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const TYPES = ['cn', 'CN', 'ou', 'Ou', 'dc', 'DC', 'uid', 'o', 'l', 'sAMAccountName', '2.5.4.3'];
 /** Characters that keep a DN on the fast path: no `\ " + # ;` and no `,` inside values. */
 const CHARS = [
@@ -298,7 +287,7 @@ function keyFromParse(dn: string): string {
 }
 
 describe('normalizeDn: fast path and slow path agree (generated DNs)', () => {
-  const random = rng(0x5eed);
+  const random = mulberry32(0x5eed);
   const cases = Array.from({ length: 400 }, () => generate(random));
 
   it('generates DNs that stay on the fast path and others that leave it', () => {
