@@ -66,6 +66,42 @@ describe('Entra source state', () => {
     expect(loads).toBe(1);
   });
 
+  it('answers "nothing changed" from the deltas and the linked groups alone when the engine allows it, without the kept directory', async () => {
+    const scope = { groupFilter: "startswith(displayName,'app-')", groupRefs: [] };
+    const first = await source().read(scope);
+    let loads = 0;
+    const kept = (state: DirectoryState): DirectoryState => ({
+      cursor: state.cursor,
+      cache: null,
+      loadCache: async () => {
+        loads++;
+        return first.nextState!.cache;
+      },
+    });
+    const quiet = await source().read(scope, undefined, kept(first.nextState!), { allowUnchanged: true });
+    expect(quiet).toMatchObject({ unchanged: true, stats: { readMode: 'delta', usersChanged: 0, groupsChanged: 0 }, nextState: { cache: null } });
+    expect(quiet.nextState!.cursor).toMatchObject({ readMode: 'delta', linked: first.nextState!.cursor['linked'] });
+    expect(quiet.nextState!.cursor['usersDeltaLink']).toMatch(/\/users\/delta\?\$deltatoken=\d+/);
+    expect(loads).toBe(0);
+    // Without the engine's leave, the same read builds the snapshot.
+    expect(await source().read(scope, undefined, kept(quiet.nextState!))).toMatchObject({ stats: { readMode: 'delta' }, groups: [{ name: 'app-one' }] });
+    expect(loads).toBe(1);
+    // A cursor kept before it named the linked groups, or naming others: read, never "unchanged".
+    const { linked: _linked, ...older } = quiet.nextState!.cursor;
+    expect((await source().read(scope, undefined, kept({ cursor: older, cache: null }), { allowUnchanged: true })).unchanged).toBeUndefined();
+    const other = { ...quiet.nextState!.cursor, linked: 'another listing' };
+    expect((await source().read(scope, undefined, kept({ cursor: other, cache: null }), { allowUnchanged: true })).unchanged).toBeUndefined();
+    expect(loads).toBe(3);
+    // A user changed anywhere, or a group's members: read.
+    graph.updateUser(U(3), { displayName: 'U3 again' });
+    const user = await source().read(scope, undefined, kept(quiet.nextState!), { allowUnchanged: true });
+    expect(user).toMatchObject({ stats: { readMode: 'delta', usersChanged: 1 } });
+    graph.addMember(G(1), U(3));
+    const member = await source().read(scope, undefined, kept(user.nextState!), { allowUnchanged: true });
+    expect(member).toMatchObject({ stats: { readMode: 'delta', groupsChanged: 1 }, groups: [{ name: 'app-one', memberIds: expect.arrayContaining([U(3)]) }] });
+    expect(loads).toBe(5);
+  });
+
   it('a kept directory that cannot be read gives a full read, and says there was no state', async () => {
     const scope = { groupFilter: "startswith(displayName,'app-')", groupRefs: [] };
     const first = await source().read(scope);

@@ -26,6 +26,7 @@
  * Delta links are taken (`$deltatoken=latest`) before a full read starts, so a change made
  * during the read is reported again by the next delta, never lost.
  */
+import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DirectoryGroupRef, DirectoryState, ReadProgress, ReadScope } from '../../domain/types.ts';
@@ -51,6 +52,8 @@ export interface DeltaCursor {
   readonly groupsDeltaLink: string;
   readonly readMode: 'full' | 'delta';
   readonly readAt: string;
+  /** The linked groups as last read (linkedDigest); absent in a cursor kept before it was. */
+  readonly linked?: string;
 }
 
 export interface DeltaLinks {
@@ -87,6 +90,15 @@ export async function latestDeltaLinks(graph: GraphHttp): Promise<DeltaLinks> {
   const usersDeltaLink = await lastDeltaLink(graph, `${USERS_DELTA}&$deltatoken=latest`);
   const groupsDeltaLink = await lastDeltaLink(graph, `${GROUPS_DELTA}&$deltatoken=latest`);
   return { usersDeltaLink, groupsDeltaLink };
+}
+
+/**
+ * One digest of the linked groups' ids, names and descriptions, in any order: the linked groups a
+ * listing finds are the ones last read when it is the same.
+ */
+export function linkedDigest(groups: Iterable<Pick<GroupRecord, 'id' | 'name' | 'description'>>): string {
+  const lines = [...groups].map((g) => JSON.stringify([g.id, g.name, g.description])).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('base64url');
 }
 
 /** One member added to or removed from a group, from `members@delta`. */
@@ -153,13 +165,31 @@ export function patchMembers(group: GroupRecord, changes: readonly MemberChange[
   return [...members];
 }
 
+/** What a delta read found before it needs the kept directory: the changes, and the linked groups if it listed them. */
+export interface Found {
+  readonly changes: Changes;
+  readonly linked: Map<string, DirectoryGroupRef> | null;
+}
+
+/**
+ * Follows the delta links; when they report no change, lists the linked groups too (a filter may
+ * name a property the groups delta does not report). `unchanged`: the directory is as the cursor's
+ * read left it, and the kept directory need not be read at all.
+ */
+export async function findChanges(graph: GraphHttp, cursor: DeltaCursor, scope: ReadScope, options: ReadOptions): Promise<Found & { unchanged: boolean }> {
+  const changes = await readChanges(graph, cursor);
+  if (changes.users.size > 0 || changes.groups.size > 0 || cursor.linked === undefined) return { changes, linked: null, unchanged: false };
+  const linked = await readLinkedGroups(graph, scope, options.pageSize, options.concurrency);
+  return { changes, linked, unchanged: linkedDigest(linked.values()) === cursor.linked };
+}
+
 export interface DeltaResult {
   readonly model: DirectoryModel;
   readonly links: DeltaLinks;
   readonly stats: { usersChanged: number; usersRemoved: number; groupsChanged: number; groupsPatched: number; groupsReread: number; groupsDropped: number; usersFetched: number };
 }
 
-/** Applies the changes to the last model, reading again only the groups they touch. */
+/** Applies the changes to the last model, reading again only the groups they touch. `found`: what findChanges read already. */
 export async function readDelta(
   graph: GraphHttp,
   cursor: DeltaCursor,
@@ -167,8 +197,9 @@ export async function readDelta(
   scope: ReadScope,
   options: ReadOptions,
   onProgress?: (progress: ReadProgress) => void,
+  found: Found | null = null,
 ): Promise<DeltaResult> {
-  const changes = await readChanges(graph, cursor);
+  const changes = found?.changes ?? (await readChanges(graph, cursor));
   const model: DirectoryModel = { groups: new Map(previous.groups), users: new Map(previous.users) };
 
   let usersRemoved = 0;
@@ -183,7 +214,7 @@ export async function readDelta(
     }
   }
 
-  const linked = await readLinkedGroups(graph, scope, options.pageSize, options.concurrency);
+  const linked = found?.linked ?? (await readLinkedGroups(graph, scope, options.pageSize, options.concurrency));
   onProgress?.({ phase: 'groups', count: linked.size });
   // Each linked group: unchanged (kept), patched from its member changes, or read again in full
   // (new, changed otherwise, or with a changed group nested in it).

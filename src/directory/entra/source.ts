@@ -14,6 +14,7 @@ import type {
   SourceReadOptions,
   ReadProgress,
   ReadScope,
+  UnchangedRead,
 } from '../../domain/types.ts';
 import { type EntraCredential, GraphHttp, type GraphClientOptions } from './client.ts';
 import { wrapGraphError } from './errors.ts';
@@ -24,7 +25,9 @@ import {
   type DeltaLinks,
   decodeModel,
   encodeModel,
+  findChanges,
   latestDeltaLinks,
+  linkedDigest,
   parseCursor,
   readDelta,
 } from './delta.ts';
@@ -84,7 +87,9 @@ export class EntraSource implements DirectorySource {
     });
   }
 
-  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot> {
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions & { allowUnchanged?: false }): Promise<DirectorySnapshot>;
+  read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot | UnchangedRead>;
+  async read(scope: ReadScope, onProgress?: (progress: ReadProgress) => void, state?: DirectoryState | null, options?: SourceReadOptions): Promise<DirectorySnapshot | UnchangedRead> {
     const o = this.#options;
     const key = scopeKey(scope, o.usersFilter ?? null, o.graphBaseUrl, o.tenantId);
     return this.#wrap('reading the directory', async () => {
@@ -95,22 +100,43 @@ export class EntraSource implements DirectorySource {
       else if (!cursor) fullReason = 'noState';
       else if (cursor.scopeKey !== key) fullReason = 'scopeChanged';
       else if (o.usersFilter) fullReason = 'usersFilter';
-      // The kept directory is decoded for a delta read only: a full read is not made next to it.
-      const previous = fullReason === null ? decodeModel(state?.cache ?? (await state?.loadCache?.()) ?? null) : null;
-      if (fullReason === null && !previous) fullReason = 'noState';
-      if (previous) collectGarbage(); // the decoded text (15 MB for 100,000 users), before the delta read
-      if (fullReason === null) {
-        try {
-          const delta = await readDelta(this.#graph, cursor!, previous!, scope, this.#readOptions, onProgress);
-          return this.#snapshot(delta.model, delta.links, key, { readMode: 'delta', ...delta.stats });
-        } catch (error) {
-          if (!(error instanceof DeltaExpiredError)) throw error;
-          // An expired or invalid delta link: read everything again, and say so on the run.
-          return this.#readFull(scope, key, onProgress, { readReason: error.reason, deltaFallback: error.reason });
-        }
+      if (fullReason !== null) return this.#readFull(scope, key, onProgress, { readReason: fullReason });
+      try {
+        // The engine may use "nothing changed": the deltas are asked before the kept directory is read.
+        const found = options?.allowUnchanged ? await findChanges(this.#graph, cursor!, scope, this.#readOptions) : null;
+        if (found?.unchanged) return this.#unchanged(cursor!, found.changes.links);
+        // The kept directory is decoded for a delta read only: a full read is not made next to it.
+        const previous = decodeModel(state?.cache ?? (await state?.loadCache?.()) ?? null);
+        if (!previous) return this.#readFull(scope, key, onProgress, { readReason: 'noState' });
+        collectGarbage(); // the decoded text (15 MB for 100,000 users), before the delta read
+        const delta = await readDelta(this.#graph, cursor!, previous, scope, this.#readOptions, onProgress, found);
+        return this.#snapshot(delta.model, delta.links, key, { readMode: 'delta', ...delta.stats });
+      } catch (error) {
+        if (!(error instanceof DeltaExpiredError)) throw error;
+        // An expired or invalid delta link: read everything again, and say so on the run.
+        return this.#readFull(scope, key, onProgress, { readReason: error.reason, deltaFallback: error.reason });
       }
-      return this.#readFull(scope, key, onProgress, { readReason: fullReason });
     });
+  }
+
+  /** Nothing changed since the cursor: the new delta links are all that is kept (the kept directory stays as stored). */
+  #unchanged(cursor: DeltaCursor, links: DeltaLinks): UnchangedRead {
+    const next: DeltaCursor = { ...cursor, ...links, readMode: 'delta', readAt: new Date().toISOString() };
+    const stats = { readMode: 'delta', usersChanged: 0, groupsChanged: 0, ...this.#requestStats() };
+    return { unchanged: true, vendor: 'entra', certificate: null, stats, nextState: { cursor: { ...next }, cache: null } };
+  }
+
+  #requestStats(): ReadStats {
+    const g = this.#graph.stats;
+    return {
+      requests: g.requests,
+      pages: g.pages,
+      batches: g.batches,
+      retries: g.retries,
+      throttled: g.throttled,
+      retryWaitMs: g.waitedMs,
+      ...(g.batchUnsupported !== null ? { batchUnsupported: g.batchUnsupported } : {}),
+    };
   }
 
   async #readFull(scope: ReadScope, key: string, onProgress: ((progress: ReadProgress) => void) | undefined, stats: ReadStats): Promise<DirectorySnapshot> {
@@ -126,10 +152,10 @@ export class EntraSource implements DirectorySource {
     collectGarbage();
     const cache = links ? encodeModel(model) : null;
     if (cache) collectGarbage();
+    const linked = links ? linkedDigest(model.groups.values()) : null;
     const { groups, users, skipped } = materialize(model);
-    const g = this.#graph.stats;
     const cursor: DeltaCursor | null = links
-      ? { version: CURSOR_VERSION, scopeKey: key, ...links, readMode: stats.readMode as 'full' | 'delta', readAt: new Date().toISOString() }
+      ? { version: CURSOR_VERSION, scopeKey: key, ...links, readMode: stats.readMode as 'full' | 'delta', readAt: new Date().toISOString(), linked: linked! }
       : null;
     return {
       vendor: 'entra',
@@ -137,16 +163,7 @@ export class EntraSource implements DirectorySource {
       users,
       skipped,
       certificate: null,
-      stats: {
-        ...stats,
-        requests: g.requests,
-        pages: g.pages,
-        batches: g.batches,
-        retries: g.retries,
-        throttled: g.throttled,
-        retryWaitMs: g.waitedMs,
-        ...(g.batchUnsupported !== null ? { batchUnsupported: g.batchUnsupported } : {}),
-      },
+      stats: { ...stats, ...this.#requestStats() },
       ...(cursor ? { nextState: { cursor: { ...cursor }, cache } } : {}),
     };
   }
