@@ -9,7 +9,8 @@
 //      999 per page, 4 groups at a time as the source does) and does nothing with it.
 //   3. The Entra source alone, in a child: a full read into its snapshot and delta state, no store
 //      (the part of a full sync that is the source's).
-//   4. Runs `node src/cli/main.ts sync bench --json` as a child process: the full sync into a
+//   4. Runs `groupsync sync bench --json` as a child process (bin/groupsync.mjs as installed, or with
+//      BENCH_CLI=source src/cli/main.ts: cli-entry.ts): the full sync into a
 //      fresh database, a delta sync with no change, and a delta sync after 1 % of users changed
 //      (mail and display name) and 1 % of memberships were removed and as many added. Each is
 //      timed (wall), its peak RSS read at its exit, and its run record checked. Then a full read
@@ -36,6 +37,7 @@ import { createTestTls } from '../test/support/graph-tls.ts';
 import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts';
 import { mulberry32 } from '../test/support/random.ts';
 import { buildModel, groupCn, userDisplayName, userMail, userUid } from './generate.ts';
+import { CLI_ENTRY, PRODUCT_NODE_FLAGS, syncHelp } from './cli-entry.ts';
 import { RUSAGE_HOOK, readRusage } from './rusage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -148,12 +150,13 @@ function cpuProfile(label: string): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=entra-${label.replace(/\W+/g, '-')}.cpuprofile`] : [];
 }
 
-async function runChild(label: string, args: readonly string[], env: Record<string, string>, workDir: string): Promise<ChildRun> {
+/** `nodeFlags`: the V8 flags of the child (the bench's own children run with the product's). */
+async function runChild(label: string, args: readonly string[], env: Record<string, string>, workDir: string, nodeFlags: readonly string[] = PRODUCT_NODE_FLAGS): Promise<ChildRun> {
   const rusageFile = join(workDir, `${label.replace(/\W+/g, '-')}.rusage.json`);
   rmSync(rusageFile, { force: true });
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=16', '--expose-gc', `--import=${RUSAGE_HOOK}`, ...cpuProfile(label), ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, `--import=${RUSAGE_HOOK}`, ...cpuProfile(label), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, BENCH_RUSAGE_FILE: rusageFile },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -179,7 +182,7 @@ interface SyncResult extends ChildRun {
 }
 
 async function runSync(label: string, env: Record<string, string>, workDir: string, sql: postgres.Sql): Promise<SyncResult> {
-  const child = await runChild(label, ['src/cli/main.ts', 'sync', 'bench', '--json'], env, workDir);
+  const child = await runChild(label, [CLI_ENTRY, 'sync', 'bench', '--json'], env, workDir);
   const [row] = await sql<Array<{ status: string; stats: Record<string, unknown>; c: Record<string, number> }>>`
     select status, stats, json_build_object('groupsCreated', groups_created, 'groupsModified', groups_modified, 'groupsDeleted', groups_deleted,
       'usersCreated', users_created, 'usersUpdated', users_updated, 'usersDeactivated', users_deactivated,
@@ -304,6 +307,8 @@ async function main(): Promise<void> {
     const { baselineRun, baseline, sourceRun, sourceRead } = pairs[Math.floor(pairs.length / 2)]!;
     if (process.env.BENCH_READ_ONLY) return;
 
+    syncHelp(); // the bundle brought up to date before a run is measured
+    log(`syncs run ${CLI_ENTRY}`);
     const full = await runSync('full sync', env, workDir, sql);
     const noChange = await runSync('delta, no change', env, workDir, sql);
     const changes = change(graph, model, SEED + 1);

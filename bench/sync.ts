@@ -49,6 +49,7 @@ import postgres from 'postgres';
 import { run } from '../test/support/proc.ts';
 import { startSlapd, type SlapdHandle } from '../test/support/slapd.ts';
 import { type LdapTarget, measureFloor, type FloorResult } from './floor.ts';
+import { CLI_ENTRY, PRODUCT_NODE_FLAGS, syncHelp } from './cli-entry.ts';
 import { RUSAGE_HOOK, type Rusage, readRusage } from './rusage.ts';
 import {
   BASE_DN,
@@ -228,24 +229,6 @@ async function activeStatements(admin: postgres.Sql): Promise<ActiveStatement[]>
     where application_name = 'groupsync' and state = 'active' order by query_start`;
   return rows.map((r) => ({ seconds: Math.round(r.seconds), query: r.query.replace(/\s+/g, ' ').slice(0, 600) }));
 }
-
-/** The V8 flags `npm run cli` runs groupsync with (package.json), so the bench measures the product as shipped. */
-const PRODUCT_NODE_FLAGS: string[] = (
-  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.cli ?? ''
-)
-  .split(/\s+/)
-  .filter((flag) => flag.startsWith('--max-semi-space-size') || flag.startsWith('--max-old-space-size') || flag === '--expose-gc');
-
-/**
- * The CLI the bench runs: `bin/groupsync.mjs` (BENCH_CLI=bundle, the default: the `groupsync`
- * command as installed, from its esbuild bundle) or `src/cli/main.ts` (BENCH_CLI=source: the
- * TypeScript sources, as `npm run cli` runs them).
- */
-const CLI_ENTRY = (() => {
-  const cli = process.env.BENCH_CLI ?? 'bundle';
-  if (cli !== 'bundle' && cli !== 'source') throw new Error(`BENCH_CLI must be bundle or source, got "${cli}"`);
-  return cli === 'bundle' ? 'bin/groupsync.mjs' : 'src/cli/main.ts';
-})();
 
 /** Runs `node [nodeArgs] <CLI_ENTRY> <args>` with the bench's environment; stderr (pino, info) goes to bench/out/logs/<label>.log. */
 async function runCli(label: string, args: readonly string[], target: StoreTarget, env: SyncEnv, nodeArgs: readonly string[] = []): Promise<CliRun> {
@@ -470,8 +453,7 @@ const fmtStatements = (list: readonly Statement[], n = 6) =>
 
 /** Whether this checkout's `sync` takes `--full` (a full directory read instead of an incremental one). */
 function cliHasFullFlag(): boolean {
-  const help = execFileSync(process.execPath, [...PRODUCT_NODE_FLAGS, CLI_ENTRY, 'sync', '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' } });
-  return /--full\b/.test(help);
+  return /--full\b/.test(syncHelp());
 }
 
 interface Sequence {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { EntraSource } from '../../src/directory/entra/source.ts';
-import type { DirectoryState } from '../../src/domain/types.ts';
+import { type DirectoryState, isUnchanged } from '../../src/domain/types.ts';
 import { defaultGraphScope } from '../../src/domain/graph-scope.ts';
 import { type GraphServer, guid, startGraphServer } from '../support/graph-server.ts';
 
@@ -88,9 +88,9 @@ describe('Entra source state', () => {
     expect(loads).toBe(1);
     // A cursor kept before it named the linked groups, or naming others: read, never "unchanged".
     const { linked: _linked, ...older } = quiet.nextState!.cursor;
-    expect((await source().read(scope, undefined, kept({ cursor: older, cache: null }), { allowUnchanged: true })).unchanged).toBeUndefined();
+    expect(isUnchanged(await source().read(scope, undefined, kept({ cursor: older, cache: null }), { allowUnchanged: true }))).toBe(false);
     const other = { ...quiet.nextState!.cursor, linked: 'another listing' };
-    expect((await source().read(scope, undefined, kept({ cursor: other, cache: null }), { allowUnchanged: true })).unchanged).toBeUndefined();
+    expect(isUnchanged(await source().read(scope, undefined, kept({ cursor: other, cache: null }), { allowUnchanged: true }))).toBe(false);
     expect(loads).toBe(3);
     // A user changed anywhere, or a group's members: read.
     graph.updateUser(U(3), { displayName: 'U3 again' });
