@@ -68,6 +68,9 @@ interface Planned {
 /** The apply transaction found the store at another generation than the plan's: plan again. */
 class StoreMovedError extends Error {}
 
+/** Changes from which an apply's garbage is collected before its last writes (a forced collection costs 50-100 ms). */
+const LARGE_APPLY = 10_000;
+
 /** Plans made again because the store moved meanwhile, before the run gives up. */
 const REPLANS = 5;
 
@@ -253,6 +256,9 @@ export class Run {
       this.#reached.phase = 'apply';
       const onStep = (step: ApplyStep) => progress.report({ step: 'apply' }, 'applying', writtenBefore(step, counts), total, `writing ${step}`);
       await applyPlan(tx, plan, { actor: request.actor, runId: run.id, now: this.#c.now(), defaults: config.userDefaults, bulk: true, onStep });
+      // A large apply's garbage (the rows' COPY text) goes before the digests and the state are
+      // written, the peak of a first sync: 100,000 users, LDAP 270-278 -> 266 MB, Entra 300-305 -> 291-292 MB.
+      if (total >= LARGE_APPLY) collectGarbage();
       // The digests vouch for what this run leaves (or, when they cannot, are forgotten).
       if (planned.digests) await saveDigests(tx, config.name, digestWrites(snapshot, planned.state, plan, planned.digests));
       else await clearMemberDigests(tx, config.name);
