@@ -4,12 +4,12 @@
  * by row or copied), a deleted connection takes its mappings along, a connection that mappings
  * name cannot be renamed, and a connection's deletion waits for a transaction writing its mappings.
  */
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateIds, insertFreshMappings, insertLocalUsers, upsertMappings } from '../../src/store/apply.ts';
 import type { Store } from '../../src/store/db.ts';
 import { ensureConnection } from '../../src/store/runs.ts';
 import { withTransaction } from '../../src/store/transaction.ts';
+import { statementWhileHeld } from '../support/held-writer.ts';
 import { openTestStore } from '../support/app.ts';
 import { select } from '../support/store-reads.ts';
 
@@ -61,28 +61,8 @@ describe('the connection of a mapping', () => {
 
   it("a connection's deletion waits for a transaction that writes its mappings (no mapping is left without its connection)", async () => {
     await ensureConnection(store.db, 'busy', 'ldap');
-    const other = postgres(store.url, { max: 1, onnotice: () => {} });
-    try {
-      let finish!: () => void;
-      const held = new Promise<void>((resolve) => (finish = resolve));
-      let wrote!: () => void;
-      const written = new Promise<void>((resolve) => (wrote = resolve));
-      const writing = withTransaction(store.db, async (tx) => {
-        await upsertMappings(tx, 'busy', [row('w1'), row('w2')]);
-        wrote();
-        await held;
-      });
-      await written;
-      const deletion = other.begin(async (sql) => {
-        await sql`set local lock_timeout = '300ms'`;
-        await sql`delete from connections where name = 'busy'`;
-      });
-      await expect(deletion).rejects.toMatchObject({ code: '55P03' });
-      finish();
-      await writing;
-      expect(await mappingsOf('busy')).toEqual(['w1', 'w2']);
-    } finally {
-      await other.end();
-    }
+    const deletion = await statementWhileHeld(store, (tx) => upsertMappings(tx, 'busy', [row('w1'), row('w2')]), `delete from connections where name = 'busy'`);
+    expect(deletion).toBe('55P03');
+    expect(await mappingsOf('busy')).toEqual(['w1', 'w2']);
   });
 });

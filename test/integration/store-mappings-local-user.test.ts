@@ -5,13 +5,13 @@
  * that mappings name cannot be renumbered nor truncated away, and a local user's deletion waits
  * for a transaction writing a mapping that names it.
  */
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateIds, insertFreshMappings, insertLocalUsers, upsertMappings } from '../../src/store/apply.ts';
 import type { Store } from '../../src/store/db.ts';
 import { ensureConnection } from '../../src/store/runs.ts';
 import { withTransaction } from '../../src/store/transaction.ts';
 import { openTestStore } from '../support/app.ts';
+import { statementWhileHeld } from '../support/held-writer.ts';
 import { select } from '../support/store-reads.ts';
 
 let store: Store;
@@ -78,30 +78,10 @@ describe('the local user of a mapping', () => {
 
   it("a local user's deletion waits for a transaction that writes a mapping naming it (no mapping names a user that is gone)", async () => {
     const [busy] = await made(1);
-    const other = postgres(store.url, { max: 1, onnotice: () => {} });
-    try {
-      let finish!: () => void;
-      const held = new Promise<void>((resolve) => (finish = resolve));
-      let wrote!: () => void;
-      const written = new Promise<void>((resolve) => (wrote = resolve));
-      const writing = withTransaction(store.db, async (tx) => {
-        await upsertMappings(tx, 'c', [row('w1', busy!)]);
-        wrote();
-        await held;
-      });
-      await written;
-      const deletion = other.begin(async (sql) => {
-        await sql`set local lock_timeout = '300ms'`;
-        await sql`delete from local_users where id = ${busy!}`;
-      });
-      await expect(deletion).rejects.toMatchObject({ code: '55P03' });
-      finish();
-      await writing;
-      expect(await localOf('w1')).toBe(busy);
-      await select(store, `delete from local_users where id = ${busy}`);
-      expect(await localOf('w1')).toBeNull();
-    } finally {
-      await other.end();
-    }
+    const deletion = await statementWhileHeld(store, (tx) => upsertMappings(tx, 'c', [row('w1', busy!)]), `delete from local_users where id = ${busy}`);
+    expect(deletion).toBe('55P03');
+    expect(await localOf('w1')).toBe(busy);
+    await select(store, `delete from local_users where id = ${busy}`);
+    expect(await localOf('w1')).toBeNull();
   });
 });
