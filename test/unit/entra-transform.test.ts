@@ -4,7 +4,8 @@ import { GraphError } from '@microsoft/microsoft-graph-client';
 import { deltaExpiredReason, retryAfterMs } from '../../src/directory/entra/client.ts';
 import { defaultGraphScope } from '../../src/domain/graph-scope.ts';
 import { NOT_A_USER, snapshotIndex } from '../../src/domain/snapshot-index.ts';
-import { decodeModel, encodeModel, parseCursor, patchMembers } from '../../src/directory/entra/delta.ts';
+import { parseCursor, patchMembers } from '../../src/directory/entra/delta.ts';
+import { decodeModel, encodeModel } from '../../src/directory/entra/model-codec.ts';
 import {
   type DirectoryModel,
   materialize,

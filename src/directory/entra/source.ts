@@ -23,8 +23,6 @@ import {
   type DeltaCursor,
   DeltaExpiredError,
   type DeltaLinks,
-  decodeModel,
-  encodeModel,
   findChanges,
   latestDeltaLinks,
   linkedDigest,
@@ -32,6 +30,7 @@ import {
   readDelta,
 } from './delta.ts';
 import { collectGarbage } from '../../memory.ts';
+import { decodeModel, encodeModel } from './model-codec.ts';
 import { type ReadOptions, findGroup, readFull } from './read.ts';
 import { type DirectoryModel, materialize, scopeKey } from './transform.ts';
 
@@ -152,11 +151,10 @@ export class EntraSource implements DirectorySource {
     collectGarbage();
     const cache = links ? encodeModel(model) : null;
     if (cache) collectGarbage();
-    const linked = links ? linkedDigest(model.groups.values()) : null;
-    const { groups, users, skipped } = materialize(model);
     const cursor: DeltaCursor | null = links
-      ? { version: CURSOR_VERSION, scopeKey: key, ...links, readMode: stats.readMode as 'full' | 'delta', readAt: new Date().toISOString(), linked: linked! }
+      ? { version: CURSOR_VERSION, scopeKey: key, ...links, readMode: stats.readMode as 'full' | 'delta', readAt: new Date().toISOString(), linked: linkedDigest(model.groups.values()) }
       : null;
+    const { groups, users, skipped } = materialize(model);
     return {
       vendor: 'entra',
       groups,
