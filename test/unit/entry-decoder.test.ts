@@ -1,7 +1,6 @@
 import { Ber, BerWriter, Client, MessageParser, type SearchEntry } from 'ldapts';
 import { describe, expect, it } from 'vitest';
-import { DecodedEntry, enableLeanEntries, internedIds, internedName, leanBufferAttributes, rawEntryOf } from '../../src/directory/ldap/entry-decoder.ts';
-import { ValueInterner } from '../../src/directory/ldap/value-interner.ts';
+import { DecodedEntry, enableLeanEntries, leanBufferAttributes, rawEntryOf } from '../../src/directory/ldap/entry-decoder.ts';
 import { type RawEntry, toRawEntry } from '../../src/directory/ldap/transform.ts';
 
 type Attribute = readonly [type: string, values: readonly Buffer[]];
@@ -81,46 +80,5 @@ describe('search entries decoded once (entry-decoder.ts)', () => {
     parser.on('message', (m) => (got = m));
     parser.read(bytes, new Map([['7', { message: { controls: [], attributes: ['cn'], explicitBufferAttributes: [] } }]]));
     expect(got!.toObject(['cn'], [])).toEqual({ dn: 'cn=x,dc=org', cn: 'x' });
-  });
-});
-
-describe('entries decoded with interned values', () => {
-  const interned = () => ({ attributes: new Set(['member']), values: new ValueInterner() });
-
-  it('gives the entries ldapts gives, with one string per repeated value and its number beside it', () => {
-    const client = new Client({ url: 'ldap://127.0.0.1:1' });
-    enableLeanEntries(client);
-    const parser = (client as unknown as { messageParser: Parser }).messageParser;
-    const intern = interned();
-    const tag = leanBufferAttributes([], intern);
-    const members = [utf8('uid=a,dc=x'), utf8('uid=b,dc=x')];
-    const one = searchEntry(7, 'cn=one,dc=x', [['member', members], ['cn', [utf8('one')]]]);
-    const two = searchEntry(7, 'cn=two,dc=x', [['member', [...members].reverse()], ['cn', [utf8('two')]]]);
-    const user = searchEntry(7, 'uid=a,dc=x', [['uid', [utf8('a')]]]);
-    const [e1, e2, e3] = [one, two, user].map((bytes) => parse(parser, bytes, ['member', 'cn', 'uid'], tag));
-    for (const [lean, bytes] of [[e1, one], [e2, two], [e3, user]] as const) {
-      const plain = parse(new MessageParser() as unknown as Parser, bytes, ['member', 'cn', 'uid'], []);
-      expect(lean!.dn).toBe(plain.dn);
-      expect([...lean!.attrs.entries()]).toEqual([...plain.attrs.entries()]);
-    }
-    expect(e1!.attrs.get('member')![0]).toBe(e2!.attrs.get('member')![1]);
-    expect(e3!.dn).toBe(e1!.attrs.get('member')![0]);
-    expect([...internedIds(e1!, 'member')!.ids]).toEqual([1, 2]);
-    expect([...internedIds(e2!, 'member')!.ids]).toEqual([2, 1]);
-    expect(internedIds(e1!, 'cn')).toBeNull();
-    expect(internedName(e3!)).toEqual({ by: intern.values, id: 1 });
-  });
-
-  it('decodes an attribute with one value it cannot intern as before, every value, with no numbers', () => {
-    const client = new Client({ url: 'ldap://127.0.0.1:1' });
-    enableLeanEntries(client);
-    const parser = (client as unknown as { messageParser: Parser }).messageParser;
-    const bytes = searchEntry(7, 'cn=Zoë,dc=x', [['member', [utf8('uid=a,dc=x'), utf8('uid=zoë,dc=x')]], ['member;range=0-1', [utf8('uid=c,dc=x')]]]);
-    const lean = parse(parser, bytes, ['member'], leanBufferAttributes([], interned()));
-    const plain = parse(new MessageParser() as unknown as Parser, bytes, ['member'], []);
-    expect([...lean.attrs.entries()]).toEqual([...plain.attrs.entries()]);
-    expect(internedIds(lean, 'member')).toBeNull();
-    expect([...internedIds(lean, 'member;range=0-1')!.ids]).toEqual([1]);
-    expect(internedName(lean)).toBeNull();
   });
 });

@@ -31,7 +31,6 @@ import { findMemberPath } from './member-path.ts';
 import { type EntryAccess, findGroupEntries, type ReadLayout } from './read.ts';
 import { readAhead } from './read-ahead.ts';
 import { enableLeanEntries, leanBufferAttributes, rawEntryOf } from './entry-decoder.ts';
-import { ValueInterner } from './value-interner.ts';
 import { SYNC_REQUEST_OID, createSyncreplTracker } from './syncrepl.ts';
 import { createDirSyncTracker } from './dirsync.ts';
 import { supportsDirSync } from './dirsync-dse.ts';
@@ -220,9 +219,7 @@ export class LdapSource implements DirectorySource {
     // An attribute comes as bytes only when its name matches one listed here exactly (case included;
     // AD spells it `objectGUID` whatever the configuration says); the list marks these searches for entry-decoder.ts.
     enableLeanEntries(client);
-    // Member values and object classes repeat across the read's entries (value-interner.ts).
-    const interned = { attributes: new Set([...profile.member].map((name) => name.toLowerCase())), values: new ValueInterner() };
-    const buffers = leanBufferAttributes(profile.idIsGuid ? [...new Set([profile.id, 'objectGUID', profile.id.toLowerCase()])] : [], interned);
+    const buffers = leanBufferAttributes(profile.idIsGuid ? [...new Set([profile.id, 'objectGUID', profile.id.toLowerCase()])] : []);
     const counter = this.#requests;
     return {
       async *search(base, filter, attributes) {

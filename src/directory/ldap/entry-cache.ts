@@ -13,7 +13,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntList, Reader, type StringTable, Writer } from './codec.ts';
 import type { EntryChanges } from './changes.ts';
-import { withoutNumbers } from './entry-decoder.ts';
 import { DnSyntaxError, normalizeDn } from './dn.ts';
 import type { RawEntry, RawValue } from './transform.ts';
 
@@ -36,8 +35,7 @@ class Cached implements CachedEntry {
   #key: string | null | undefined;
   constructor(id: string, entry: RawEntry, key?: string | null) {
     this.id = id;
-    // Kept across reads: without the numbers of the read that decoded it (and its interner).
-    this.entry = withoutNumbers(entry);
+    this.entry = entry;
     this.#key = key;
   }
   get key(): string | null {

@@ -8,7 +8,6 @@ import { AndFilter, EqualityFilter, type Filter, FilterParser, escapeFilter } fr
 import type { DirectoryGroup, DirectoryUser, ReadProgress, ReadScope, SkippedEntry } from '../../domain/types.ts';
 import { CollectionPace } from '../../memory.ts';
 import { normalizeDn } from './dn.ts';
-import { internedName } from './entry-decoder.ts';
 import { type ClassifyCounters, addGroup, addUser, newCounters, resolvePending } from './read/classify.ts';
 import { answer } from './read/expand.ts';
 import { LINKED_BY_DN, LINKED_BY_FILTER, LINKED_BY_REF, ScopeGraph, UNKNOWN } from './read/graph.ts';
@@ -172,8 +171,7 @@ async function scanUsers(
     for (const entry of page) {
       counters.entries++;
       // A member value spelled as the entry's DN names its node: no DN to normalise.
-      const numbered = internedName(entry);
-      let node = numbered ? graph.spelledNumbered(numbered.by, numbered.id, entry.dn) : graph.spelled(entry.dn);
+      let node = graph.spelled(entry.dn);
       if (node === undefined) {
         try {
           node = graph.nodeIndex.get(normalizeDn(entry.dn));

@@ -5,7 +5,6 @@
  */
 import type { ReadProgress } from '../../../domain/types.ts';
 import { dnOfNameAndOptionalUid } from '../dn.ts';
-import { internedIds } from '../entry-decoder.ts';
 import type { EntryAccess } from '../read.ts';
 import { type RawEntry, firstString, hasClass, isSkipped, memberChunks, stableId, transformUser } from '../transform.ts';
 import type { VendorProfile } from '../vendors.ts';
@@ -61,11 +60,7 @@ export async function addGroup(
     const addValues = (values: readonly string[]) => {
       for (const v of values) members.push(graph.internMember(optionalUid ? dnOfNameAndOptionalUid(v) : v));
     };
-    const numbered = optionalUid ? null : internedIds(entry, attribute);
-    if (numbered && numbered.ids.length === chunk.values.length) {
-      const { by, ids } = numbered;
-      for (let k = 0; k < ids.length; k++) members.push(graph.internNumbered(by, ids[k]!, chunk.values[k]!));
-    } else addValues(chunk.values);
+    addValues(chunk.values);
     let next = chunk.nextStart;
     // AD cuts large multi-valued attributes (1,500 values): read `member;range=N-*` to the end.
     while (next !== null) {

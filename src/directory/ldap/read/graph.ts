@@ -7,7 +7,6 @@
  */
 import type { DirectoryUser, SkippedEntry } from '../../../domain/types.ts';
 import { DnSyntaxError, normalizeDn } from '../dn.ts';
-import type { ValueInterner } from '../value-interner.ts';
 
 export const UNKNOWN = 0;
 export const USER = 1;
@@ -54,9 +53,6 @@ export class ScopeGraph {
   readonly loose: SkippedEntry[] = [];
   /** Raw spelling → node, so each distinct spelling is normalised once. */
   readonly #raw = new Map<string, number>();
-  /** The interner whose value numbers #numbered holds (the first one met), and node + 1 by number (0: not met yet). */
-  #interner: ValueInterner | null = null;
-  #numbered = new Int32Array(0);
 
   get size(): number {
     return this.nodeKind.length;
@@ -113,43 +109,6 @@ export class ScopeGraph {
     }
     this.#raw.set(value, index);
     return index;
-  }
-
-  /**
-   * internMember for a value the decoder numbered (value-interner.ts): the spelling is looked up
-   * by content only the first time its number is met. Numbers of another interner than the first
-   * one met are not comparable: their values go through internMember.
-   */
-  internNumbered(by: ValueInterner, id: number, value: string): number {
-    const known = this.#nodeOfNumber(by, id);
-    if (known >= 0) return known;
-    const node = this.internMember(value);
-    this.#remember(by, id, node);
-    return node;
-  }
-
-  /** spelled() for a DN the decoder numbered. */
-  spelledNumbered(by: ValueInterner, id: number, dn: string): number | undefined {
-    const known = this.#nodeOfNumber(by, id);
-    if (known >= 0) return known;
-    const node = this.spelled(dn);
-    if (node !== undefined) this.#remember(by, id, node);
-    return node;
-  }
-
-  #nodeOfNumber(by: ValueInterner, id: number): number {
-    this.#interner ??= by;
-    return this.#interner === by && id < this.#numbered.length ? this.#numbered[id]! - 1 : -1;
-  }
-
-  #remember(by: ValueInterner, id: number, node: number): void {
-    if (this.#interner !== by) return;
-    if (id >= this.#numbered.length) {
-      const grown = new Int32Array(Math.max(id + 1, this.#numbered.length * 2, 1024));
-      grown.set(this.#numbered);
-      this.#numbered = grown;
-    }
-    this.#numbered[id] = node + 1;
   }
 
   /** Forgets what a node was classified as (it is classified again). */
