@@ -1,7 +1,9 @@
 /**
- * The "nothing changed: nothing planned" rule (sync/run.ts, sync/plan/digest.ts `whole`) tried on
- * a generated directory against a real slapd, on a connection that reads in full every run
- * (incremental off) and on one that keeps the entries and merges what changed (entries): seeded
+ * The "nothing changed: nothing planned" rule (sync/run.ts, sync/plan/digest.ts `whole`, and the
+ * read's graph digest, ldap/read/graph-digest.ts) tried on a generated directory against a real
+ * slapd, on a connection that reads in full every run (incremental off), on one that keeps the
+ * entries and merges what changed (entries) and on one that reads in full when its tracker reports
+ * a change (detect): seeded
  * sequences of directory, store, admin and configuration changes, each followed by the property
  * the rule must keep. A plain sync that plans nothing (found the read and the store as the last
  * applying run left them) is only allowed when a whole plan (a dry run with `full`) changes
@@ -28,10 +30,11 @@ import { type SlapdHandle, startSlapd } from '../support/slapd.ts';
 import { rows, storeFingerprint } from '../support/store.ts';
 
 const BASE = 'dc=example,dc=org';
-/** Each seed's directory and sequence, read in full every run, or through the kept entries (merged changes). */
+/** Each seed's directory and sequence, read in full every run, through the kept entries (merged changes), or in full when the tracker reports a change. */
 const CASES = [
   { seed: 0x5eed_0023, incremental: false },
   { seed: 0x0bad_cafe, incremental: 'entries' },
+  { seed: 0x0dec_7ec7, incremental: 'detect' },
 ] as const;
 const USERS = 90;
 /** Plain syncs a change may take: a chain of renames, each onto the name the next frees, is one more each. */
@@ -627,7 +630,7 @@ describe.each(CASES)('a plain sync never skips what a whole plan would change (s
   });
 
   const sync = (extra: Record<string, unknown> = {}) => app.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test', ...extra });
-  const found = { same: 0, planned: 0 };
+  const found = { same: 0, planned: 0, byGraph: 0 };
 
   /** One plain sync against a whole plan made just before it: see the file's comment. */
   async function plainAgainstWhole(label: string): Promise<SyncPlan | null> {
@@ -638,6 +641,7 @@ describe.each(CASES)('a plain sync never skips what a whole plan would change (s
     expect(actual.run.status, label).not.toBe('awaiting_approval');
     if (actual.plan === null) {
       found.same++;
+      if (actual.run.stats?.['sameGraph']) found.byGraph++;
       expect(actual.run.stats?.['sameDigest'] ?? actual.run.stats?.['unchangedSince'], label).toBeTruthy();
       expect(isEmptyPlan(expected.plan!), `${label}: found unchanged, but a whole plan changes something`).toBe(true);
     } else {
@@ -682,6 +686,9 @@ describe.each(CASES)('a plain sync never skips what a whole plan would change (s
     // The rule fired (the quiet syncs at least), and the changes were planned.
     expect(found.same).toBeGreaterThan(10);
     expect(found.planned).toBeGreaterThan(20);
+    // Read in full (off, or detect after a change reported), unchanged reads are found by the graph's digest
+    // (in detect mode most are found by the tracker first: a change to what no read asks for).
+    if (incremental !== 'entries') expect(found.byGraph).toBeGreaterThan(incremental === false ? 5 : 2);
   });
 });
 

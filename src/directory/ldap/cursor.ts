@@ -22,8 +22,13 @@ export interface LdapCursor {
   readonly readAt: string;
   /** Entries in the cache (absent in cursors written before it was kept). */
   readonly size?: number;
-  /** `detect`: only the cookie is kept (no entries); absent: the entries are kept. */
-  readonly mode?: 'detect';
+  /**
+   * `detect`: only the cookie is kept (no entries); `plain`: no tracker, nothing but the graph
+   * digest is kept (the cookie is empty); absent: the entries are kept.
+   */
+  readonly mode?: 'detect' | 'plain';
+  /** The digest of the last full read's graph (read/graph-digest.ts), when it had one. */
+  readonly graphDigest?: string;
 }
 
 export interface TrackedSet {

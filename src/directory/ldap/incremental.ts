@@ -29,7 +29,8 @@ import { LDAP_CURSOR_VERSION, type LdapCursor, type TrackedSet, parseLdapCursor,
 import { type KeptState, decodeState, encodeState } from './kept-state.ts';
 import { loadTracked } from './load-tracked.ts';
 import { isEvaluable } from './filter-match.ts';
-import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScope, readScopeGraph, wrap } from './read.ts';
+import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScopeGraph, wrap } from './read.ts';
+import { graphDigest } from './read/graph-digest.ts';
 import { type KeptSnapshot, PatchFallback, keptOf, patchSnapshot } from './snapshot.ts';
 import { type RawEntry, stableId } from './transform.ts';
 
@@ -86,18 +87,45 @@ export async function readIncremental(input: IncrementalRead, baseDn: string): P
   } catch (error) {
     if (!isTrackerRefused(error)) throw error;
     // Nothing of the tracker's is kept: the next run asks again (the right may have been granted).
-    const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
-    return { read, stats: { readMode: 'full', readReason: error.reason ?? 'trackerRefused', trackerRefused: error.message } };
+    return readPlain(input, baseDn, { readReason: error.reason ?? 'trackerRefused', trackerRefused: error.message });
   }
+}
+
+/**
+ * A read of the whole scope from the server, nothing tracked: the cursor keeps the digest of its
+ * graph alone (mode `plain`), and a read whose graph has the kept digest answers "unchanged"
+ * where the caller allows it (graph-digest.ts).
+ */
+async function readPlain(input: IncrementalRead, baseDn: string, stats: ReadStats): Promise<IncrementalResult> {
+  const key = scopeKey(trackedSet(input.layout, input.scope, baseDn), input.layout, input.scope, 'none', [...(input.keyParts ?? []), 'plain']);
+  const cursor = parseLdapCursor(input.state);
+  const known = cursor?.mode === 'plain' && cursor.scopeKey === key && !input.full ? (cursor.graphDigest ?? null) : null;
+  const whole = await readWhole(input, known);
+  const now = input.now.toISOString();
+  const next: LdapCursor = { version: LDAP_CURSOR_VERSION, mechanism: 'none', scopeKey: key, cookie: '', lastFullReadAt: now, readMode: 'full', readAt: now, mode: 'plain', ...(whole.digest ? { graphDigest: whole.digest } : {}) };
+  const nextState: DirectoryState = { cursor: { ...next }, cache: null };
+  const all = { readMode: 'full', ...stats, ...whole.stats };
+  return whole.read ? { read: whole.read, stats: all, nextState } : { unchanged: true, stats: all, nextState };
+}
+
+/**
+ * A full read of the scope from the server and its graph's digest; no answer (read null) when the
+ * caller allows "unchanged" and the digest is `known` (the one the cursor kept).
+ */
+async function readWhole(input: IncrementalRead, known: string | null): Promise<{ read: ScopeRead | null; digest: string | null; stats: ReadStats }> {
+  const graphRead = await readScopeGraph(input.server, input.scope, input.layout, input.onProgress);
+  const digest = graphDigest(graphRead.graph);
+  if (input.allowUnchanged && digest !== null && digest === known) {
+    const c = graphRead.counters;
+    return { read: null, digest, stats: { sameGraph: true, entries: c.entries, rangedReads: c.rangedReads, scanned: graphRead.scanned } };
+  }
+  return { read: answerOf(graphRead), digest, stats: {} };
 }
 
 async function readTracked(input: IncrementalRead, baseDn: string): Promise<IncrementalResult> {
   const tracked = trackedSet(input.layout, input.scope, baseDn);
   const plain = unsupported(input, tracked);
-  if (plain !== null) {
-    const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
-    return { read, stats: { readMode: 'full', readReason: plain } };
-  }
+  if (plain !== null) return readPlain(input, baseDn, { readReason: plain });
   const tracker = input.tracker!;
   if ((input.keep ?? 'detect') === 'detect') return readDetect(input, tracker, tracked);
   const key = scopeKey(tracked, input.layout, input.scope, tracker.mechanism, input.keyParts);
@@ -105,7 +133,7 @@ async function readTracked(input: IncrementalRead, baseDn: string): Promise<Incr
   const bytes = keptBytes(input.state);
   let reason: string | null = null;
   if (input.full) reason = 'requested';
-  else if (!cursor || cursor.mode === 'detect' || !(input.state?.cache || input.state?.loadCache)) reason = 'noState';
+  else if (!cursor || cursor.mode !== undefined || !(input.state?.cache || input.state?.loadCache)) reason = 'noState';
   else if (cursor.scopeKey !== key) reason = 'scopeChanged';
   else if (input.now.getTime() - Date.parse(cursor.lastFullReadAt) >= input.fullReadEvery) reason = 'reconcile';
   const context = { input, tracker, tracked, key };
@@ -160,7 +188,7 @@ async function readDetect(input: IncrementalRead, tracker: ChangeTracker, tracke
       cookie = changes.cookie;
       if (input.allowUnchanged && nothingNamed(changes)) {
         const stats = { readMode: 'incremental', trackedBy: tracker.mechanism, changedEntries: 0, deletedEntries: 0 };
-        return { unchanged: true, stats, nextState: detectState(context, cookie, cursor!.lastFullReadAt) };
+        return { unchanged: true, stats, nextState: detectState(context, cookie, cursor!.lastFullReadAt, cursor!.graphDigest ?? null) };
       }
       const some = changes.entries.length + changes.deletedIds.length > 0 || changes.presentIds !== null;
       // planNeeded: the directory did not change, but the store did (the engine did not allow "unchanged").
@@ -171,8 +199,12 @@ async function readDetect(input: IncrementalRead, tracker: ChangeTracker, tracke
     }
   }
   cookie ??= await firstCookie(context);
-  const read = await readScope(input.server, input.scope, input.layout, input.onProgress);
-  return { read, stats: { readMode: 'full', trackedBy: tracker.mechanism, ...(reason ? { readReason: reason } : {}), ...changed }, nextState: detectState(context, cookie, input.now.toISOString()) };
+  // The graph is compared with the last one read unless the whole store is to be planned (`--full`, the reconciliation).
+  const known = cursor?.mode === 'detect' && cursor.scopeKey === key && reason !== 'requested' && reason !== 'reconcile' ? (cursor.graphDigest ?? null) : null;
+  const whole = await readWhole(input, known);
+  const stats = { readMode: 'full', trackedBy: tracker.mechanism, ...(reason ? { readReason: reason } : {}), ...changed, ...whole.stats };
+  const nextState = detectState(context, cookie, input.now.toISOString(), whole.digest);
+  return whole.read ? { read: whole.read, stats, nextState } : { unchanged: true, stats, nextState };
 }
 
 /**
@@ -192,9 +224,10 @@ async function firstCookie(c: Context): Promise<string> {
   return (await track(c, null)).cookie;
 }
 
-function detectState(c: Context, cookie: string, lastFullReadAt: string): DirectoryState {
+/** `graphDigest`: the last full read's (kept as it was when the tracker reports nothing changed). */
+function detectState(c: Context, cookie: string, lastFullReadAt: string, graphDigest: string | null): DirectoryState {
   const now = c.input.now.toISOString();
-  const cursor: LdapCursor = { version: LDAP_CURSOR_VERSION, mechanism: c.tracker.mechanism, scopeKey: c.key, cookie, lastFullReadAt, readMode: 'full', readAt: now, mode: 'detect' };
+  const cursor: LdapCursor = { version: LDAP_CURSOR_VERSION, mechanism: c.tracker.mechanism, scopeKey: c.key, cookie, lastFullReadAt, readMode: 'full', readAt: now, mode: 'detect', ...(graphDigest ? { graphDigest } : {}) };
   return { cursor: { ...cursor }, cache: null };
 }
 

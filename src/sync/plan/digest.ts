@@ -3,13 +3,12 @@
  * a directory user's synced attributes, and a group's expanded member set. Equal digests let
  * the store state loader leave out the rows of unchanged users and groups (store/sync-state.ts).
  *
- * A 64-bit non-cryptographic hash (two 32-bit FNV-1a lanes with different primes), computed
- * without allocating: a few hundred nanoseconds per user, where a crypto hash costs microseconds
- * per call. A group's digest is order-free (a sum of its members' hashes), so no member list is
- * sorted. A collision would
- * only hide a change until the next full reconciliation; at 2^-64 per changed object it is not
- * expected in the life of a deployment.
+ * A 64-bit non-cryptographic hash (domain/record-hash.ts). A group's digest is order-free (a sum
+ * of its members' hashes), so no member list is sorted. A collision would only hide a change
+ * until the next full reconciliation; at 2^-64 per changed object it is not expected in the life
+ * of a deployment.
  */
+import { RecordSum, feed, hex32, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
 import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from '../../domain/types.ts';
 import type { DigestWrites, SnapshotDigests, StoreState, SyncPlan } from '../../domain/plan.ts';
@@ -21,37 +20,16 @@ const OFFSET_B = 0x2b9a3c71;
 const PRIME_A = 0x01000193;
 const PRIME_B = 0x5bd1e995;
 
-/** Lanes of the hash in progress (module scope: no allocation per value hashed). */
-let laneA = 0;
-let laneB = 0;
-
-/** Feeds a string's UTF-16 code units, then a terminator (0 for a value, 1 for null: no value contains NUL). */
-function feed(s: string | null): void {
-  let a = laneA;
-  let b = laneB;
-  if (s !== null) {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      a = Math.imul(a ^ c, PRIME_A);
-      b = Math.imul(b ^ c, PRIME_B);
-    }
-  }
-  const end = s === null ? 1 : 0;
-  laneA = Math.imul(a ^ end, PRIME_A);
-  laneB = Math.imul(b ^ end, PRIME_B);
-}
-
-const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+const hex = hex32;
 
 export function userDigest(u: DirectoryUser): string {
-  laneA = OFFSET_A;
-  laneB = OFFSET_B;
+  startRecord();
   feed(u.dn);
   feed(u.login);
   feed(u.mail);
   feed(u.displayName);
   feed(u.enabled ? '1' : '0');
-  return hex(laneA) + hex(laneB);
+  return hex(recordA()) + hex(recordB());
 }
 
 /** A member id's two lanes (module scope: no allocation per id hashed). */
@@ -83,23 +61,9 @@ export function groupDigest(g: DirectoryGroup): string {
 }
 
 /** Sums of the record hashes of a whole snapshot (order-free), and how many records went in. */
-class WholeDigest {
-  #a = 0;
-  #b = 0;
-  #records = 0;
-
-  /** Adds one record: its fields, each terminated (see feed). */
-  add(...fields: readonly (string | null)[]): void {
-    laneA = OFFSET_A;
-    laneB = OFFSET_B;
-    for (const f of fields) feed(f);
-    this.#a = (this.#a + (laneA >>> 0)) | 0;
-    this.#b = (this.#b + (laneB >>> 0)) | 0;
-    this.#records++;
-  }
-
+class WholeDigest extends RecordSum {
   value(users: number, groups: number): string {
-    return `${users}:${groups}:${this.#records}:${hex(this.#a)}${hex(this.#b)}`;
+    return `${users}:${groups}:${this.records}:${this.hex()}`;
   }
 }
 
