@@ -35,6 +35,16 @@ export function feed(s: string | null): void {
   laneB = Math.imul(b ^ end, PRIME_B);
 }
 
+/** Feeds a 32-bit integer as two 16-bit units, then a terminator (2: not the end of a string). */
+export function feedInt(n: number): void {
+  let a = Math.imul(laneA ^ (n & 0xffff), PRIME_A);
+  let b = Math.imul(laneB ^ (n & 0xffff), PRIME_B);
+  a = Math.imul(a ^ (n >>> 16), PRIME_A);
+  b = Math.imul(b ^ (n >>> 16), PRIME_B);
+  laneA = Math.imul(a ^ 2, PRIME_A);
+  laneB = Math.imul(b ^ 2, PRIME_B);
+}
+
 /** The record's lanes so far, as unsigned 32-bit numbers. */
 export function recordA(): number {
   return laneA >>> 0;

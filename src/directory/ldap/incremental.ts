@@ -13,8 +13,10 @@
  *   attribute set), `cookieRejected:<why>`, `requested` (`sync --full`), `reconcile` (the
  *   connection's fullReadEvery has passed since the last full read);
  * - plain: the server offers no tracker (or incremental is off, or a filter cannot be evaluated on
- *   cached entries): today's read from the server, nothing kept (`noTracker`, `disabled`,
- *   `filterNotEvaluable`, `baseOutsideTracked`).
+ *   cached entries): today's read from the server (`noTracker`, `disabled`, `filterNotEvaluable`,
+ *   `baseOutsideTracked`), nothing kept but the digest of the graph read.
+ * A full read from the server (plain, or detect mode's) compares its graph's digest with the one
+ * kept (read/graph-digest.ts): the same, where the caller allows "unchanged", no answer is built.
  * A reconciliation (and a requested full read) also brings the old cache up to date from its
  * cookie and counts the entries on which it differs from the full read (`reconcileDiffs`; entries
  * changed while the full read ran are not counted); the snapshot comes from the full read.
@@ -30,7 +32,7 @@ import { type KeptState, decodeState, encodeState } from './kept-state.ts';
 import { loadTracked } from './load-tracked.ts';
 import { isEvaluable } from './filter-match.ts';
 import { type EntryAccess, type ReadLayout, type ScopeRead, answerOf, readScopeGraph, wrap } from './read.ts';
-import { graphDigest } from './read/graph-digest.ts';
+import { graphDigest, idsUnique, uniqueUserIds } from './read/graph-digest.ts';
 import { type KeptSnapshot, PatchFallback, keptOf, patchSnapshot } from './snapshot.ts';
 import { type RawEntry, stableId } from './transform.ts';
 
@@ -115,11 +117,12 @@ async function readPlain(input: IncrementalRead, baseDn: string, stats: ReadStat
 async function readWhole(input: IncrementalRead, known: string | null): Promise<{ read: ScopeRead | null; digest: string | null; stats: ReadStats }> {
   const graphRead = await readScopeGraph(input.server, input.scope, input.layout, input.onProgress);
   const digest = graphDigest(graphRead.graph);
-  if (input.allowUnchanged && digest !== null && digest === known) {
+  if (input.allowUnchanged && digest !== null && digest === known && uniqueUserIds(graphRead.graph)) {
     const c = graphRead.counters;
     return { read: null, digest, stats: { sameGraph: true, entries: c.entries, rangedReads: c.rangedReads, scanned: graphRead.scanned } };
   }
-  return { read: answerOf(graphRead), digest, stats: {} };
+  const read = answerOf(graphRead);
+  return { read, digest: digest !== null && idsUnique(read.users) ? digest : null, stats: {} };
 }
 
 async function readTracked(input: IncrementalRead, baseDn: string): Promise<IncrementalResult> {

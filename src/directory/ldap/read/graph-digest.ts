@@ -16,10 +16,16 @@
  * member value that names no entry or is not a DN (the answer lists the first values met, in the
  * server's order), or two users with one id (the answer keeps the first record).
  */
-import { RecordSum, feed, recordA, recordB, startRecord } from '../../../domain/record-hash.ts';
+import type { DirectoryUser } from '../../../domain/types.ts';
+import { RecordSum, feed, feedInt, recordA, recordB, startRecord } from '../../../domain/record-hash.ts';
 import { reachedNodes } from './expand.ts';
 import { DANGLING, GROUP, INVALID, OTHER, type ScopeGraph, UNKNOWN, USER } from './graph.ts';
 
+/**
+ * The graph's digest, or null (see the module comment). Two users with one id are not looked for
+ * here: the caller checks that only where it matters (uniqueUserIds before it answers
+ * "unchanged", idsUnique on the answer's users, sorted by id, before it keeps the digest).
+ */
 export function graphDigest(graph: ScopeGraph): string | null {
   const reached = reachedNodes(graph);
   for (const node of graph.linked) reached[node] = 1;
@@ -34,14 +40,14 @@ export function graphDigest(graph: ScopeGraph): string | null {
     keyA[k] = recordA();
     keyB[k] = recordB();
   }
-  if (!uniqueUserIds(graph, reached)) return null;
   const sum = new RecordSum();
   for (let k = 0; k < graph.size; k++) {
     if (!reached[k]) continue;
     startRecord();
-    feed(graph.nodeKey[k]!);
-    feed(String(graph.nodeKind[k]));
-    feed(graph.linked.has(k) ? 'linked' : null);
+    feedInt(keyA[k]!);
+    feedInt(keyB[k]!);
+    feedInt(graph.nodeKind[k]!);
+    feedInt(graph.linked.has(k) ? 1 : 0);
     nodeFields(graph, k, keyA, keyB);
     sum.addRecord();
   }
@@ -59,7 +65,7 @@ function nodeFields(graph: ScopeGraph, k: number, keyA: Uint32Array, keyB: Uint3
     feed(u.login);
     feed(u.mail);
     feed(u.displayName);
-    feed(u.enabled ? '1' : '0');
+    feedInt(u.enabled ? 1 : 0);
   } else if (kind === GROUP) {
     const g = graph.groups.get(k)!;
     feed(g.id);
@@ -73,15 +79,18 @@ function nodeFields(graph: ScopeGraph, k: number, keyA: Uint32Array, keyB: Uint3
       a = (a + keyA[m]!) | 0;
       b = (b + keyB[m]!) | 0;
     }
-    feed(`${g.members.length}:${a}:${b}`);
+    feedInt(g.members.length);
+    feedInt(a);
+    feedInt(b);
   } else if (kind === OTHER) {
     const skip = graph.nodeSkip.get(k);
     feed(skip ? `${skip.kind ?? ''}\u0000${skip.ref}\u0000${skip.reason}\u0000${skip.id ?? ''}` : null);
   }
 }
 
-/** Whether no two reached users share an id. */
-function uniqueUserIds(graph: ScopeGraph, reached: Uint8Array): boolean {
+/** Whether no two users the graph reaches share an id. */
+export function uniqueUserIds(graph: ScopeGraph): boolean {
+  const reached = reachedNodes(graph);
   const ids = new Set<string>();
   let count = 0;
   for (const [node, user] of graph.users) {
@@ -90,4 +99,10 @@ function uniqueUserIds(graph: ScopeGraph, reached: Uint8Array): boolean {
     count++;
   }
   return ids.size === count;
+}
+
+/** Whether no two of an answer's users (sorted by id) share an id. */
+export function idsUnique(users: readonly DirectoryUser[]): boolean {
+  for (let k = 1; k < users.length; k++) if (users[k]!.id === users[k - 1]!.id) return false;
+  return true;
 }
