@@ -131,7 +131,6 @@ async function tryBulkLoad(tx: Executor, target: BulkTable, copy: (ex: Executor)
       if (dropKeys) await sp.execute(dropKeys);
       for (const i of indexes) await sp.execute(sql`drop index ${sql.identifier(i.name)}`);
       await copy(sp);
-      await sortMemoryFor(sp, table);
       for (const i of indexes) await sp.execute(sql.raw(i.def));
       const addKeys = alterTable(table, keys, (k) => sql`add constraint ${sql.identifier(k.name)} ${sql.raw(k.def)}`);
       if (addKeys) await sp.execute(addKeys);
@@ -142,22 +141,6 @@ async function tryBulkLoad(tx: Executor, target: BulkTable, copy: (ex: Executor)
     refused.add(tx);
     return false;
   }
-}
-
-/** What the index builds of a bulk load may sort in memory at most (PostgreSQL's default is 64 MB). */
-export const MAX_SORT_MEMORY = 256 * 1024 * 1024;
-
-/**
- * Lets this transaction's index builds on `table` sort in memory: maintenance_work_mem raised to
- * the table's size, up to MAX_SORT_MEMORY, never lowered. A million users' 7 million memberships
- * (about 250 MB of heap) spill their sort to disk at the default 64 MB. Local to the transaction.
- */
-async function sortMemoryFor(tx: Executor, table: string): Promise<void> {
-  await tx.execute(
-    sql`select set_config('maintenance_work_mem',
-          (greatest(pg_size_bytes(current_setting('maintenance_work_mem')), least(pg_table_size(${p(table)}::regclass), ${MAX_SORT_MEMORY}::bigint)) / 1024)::bigint || 'kB',
-          true)`,
-  );
 }
 
 /** lock_not_available (lock_timeout) or deadlock_detected, from postgres.js or wrapped by drizzle. */

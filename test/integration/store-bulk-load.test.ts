@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateIds, insertLocalGroups, insertLocalUsers } from '../../src/store/apply.ts';
-import { LOCAL_USERS, type LoadMode, MAX_SORT_MEMORY, bulkLoad, loadMemberships } from '../../src/store/bulk-load.ts';
+import { LOCAL_USERS, type LoadMode, bulkLoad, loadMemberships } from '../../src/store/bulk-load.ts';
 import { type Store, openStore, queryRows } from '../../src/store/db.ts';
 import { ensureConnection } from '../../src/store/runs.ts';
 import { withTransaction } from '../../src/store/transaction.ts';
@@ -148,34 +148,6 @@ describe('loadMemberships', () => {
     } finally {
       await reader.end();
     }
-  });
-});
-
-describe('the sort memory of a bulk load', () => {
-  it('is raised for the index builds to the table size, for the transaction only, and never lowered', async () => {
-    await store.db.execute(sql`delete from memberships`);
-    const many = await allocateIds(store.db, 'local_users', 8_000);
-    await withTransaction(store.db, (tx) => insertLocalUsers(tx, 'corp', many, many.map((id) => ({ login: `sort${id}`, mail: null, displayName: null, active: true })), {}, null));
-    const { g, u } = pairs(groups, many);
-    const setting = (tx: Parameters<Parameters<typeof withTransaction>[1]>[0]) => queryRows<{ kb: number; table: number }>(tx, sql`select pg_size_bytes(current_setting('maintenance_work_mem'))::float8 / 1024 as kb, pg_table_size('memberships')::float8 as table`);
-    const [low] = await withTransaction(store.db, async (tx) => {
-      await tx.execute(sql`set local maintenance_work_mem = '1MB'`);
-      expect(await loadMemberships(tx, g, u, { minRows: 1 })).toBe('bulk');
-      return setting(tx);
-    });
-    // 32,000 memberships: more than 1 MB of table, sorted in memory.
-    expect(low!.table).toBeGreaterThan(1024 * 1024);
-    expect(low!.kb).toBe(Math.min(low!.table, MAX_SORT_MEMORY) / 1024);
-    await store.db.execute(sql`delete from memberships`);
-    const [high] = await withTransaction(store.db, async (tx) => {
-      await tx.execute(sql`set local maintenance_work_mem = '300MB'`);
-      await loadMemberships(tx, g, u, { minRows: 1 });
-      return setting(tx);
-    });
-    expect(high!.kb).toBe(300 * 1024);
-    const [after] = await select<{ v: string }>(store, `select current_setting('maintenance_work_mem') as v`);
-    expect(after!.v).toBe('64MB');
-    await store.db.execute(sql`delete from memberships`);
   });
 });
 
