@@ -4,10 +4,10 @@
  * costs microseconds per call). The digests of a plan (sync/plan/digest.ts) and of a read's graph
  * (directory/ldap/read/graph-digest.ts) are order-free sums of such record hashes.
  */
-const OFFSET_A = 0x811c9dc5;
-const OFFSET_B = 0x2b9a3c71;
-const PRIME_A = 0x01000193;
-const PRIME_B = 0x5bd1e995;
+export const OFFSET_A = 0x811c9dc5;
+export const OFFSET_B = 0x2b9a3c71;
+export const PRIME_A = 0x01000193;
+export const PRIME_B = 0x5bd1e995;
 
 /** Lanes of the record in progress (module scope: no allocation per value hashed). */
 let laneA = 0;

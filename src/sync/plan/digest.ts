@@ -8,19 +8,12 @@
  * until the next full reconciliation; at 2^-64 per changed object it is not expected in the life
  * of a deployment.
  */
-import { RecordSum, feed, hex32, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
+import { OFFSET_A, OFFSET_B, PRIME_A, PRIME_B, RecordSum, feed, hex32 as hex, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
 import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from '../../domain/types.ts';
 import type { DigestWrites, SnapshotDigests, StoreState, SyncPlan } from '../../domain/plan.ts';
 
 export type { DigestWrites, SnapshotDigests } from '../../domain/plan.ts';
-
-const OFFSET_A = 0x811c9dc5;
-const OFFSET_B = 0x2b9a3c71;
-const PRIME_A = 0x01000193;
-const PRIME_B = 0x5bd1e995;
-
-const hex = hex32;
 
 export function userDigest(u: DirectoryUser): string {
   startRecord();

@@ -28,7 +28,6 @@ import { DANGLING, GROUP, INVALID, OTHER, type ScopeGraph, UNKNOWN, USER } from 
  */
 export function graphDigest(graph: ScopeGraph): string | null {
   const reached = reachedNodes(graph);
-  for (const node of graph.linked) reached[node] = 1;
   const keyA = new Uint32Array(graph.size);
   const keyB = new Uint32Array(graph.size);
   for (let k = 0; k < graph.size; k++) {
