@@ -236,6 +236,27 @@ describe('sync engine against Samba Active Directory', () => {
     expect(reconcile.counts).toMatchObject({ groupsCreated: 0, groupsModified: 0, groupsDeleted: 0, usersCreated: 0, usersUpdated: 0, usersDeactivated: 0, membershipsAdded: 0, membershipsRemoved: 0 });
   });
 
+  it('in detect mode, a change DirSync reports on a user no linked group reaches plans nothing (the graph read is the one kept); a member\'s change is planned', async () => {
+    const detect = await createTestApp('postgres', [connection({ incremental: 'detect' })], { env: env() });
+    try {
+      const run = () => detect.engine.sync({ connection: 'corp', trigger: 'manual', actor: 'test' });
+      const first = await run();
+      expect(first.run.error ?? null).toBeNull();
+      expect(first.run.stats).toMatchObject({ readMode: 'full', trackedBy: 'dirsync' });
+      // gs-lina is only in gs-link-name, which the scope filter leaves out.
+      await ad.modifyLdif(`dn: ${dnOf('gs-lina')}\nchangetype: modify\nreplace: displayName\ndisplayName: Lina elsewhere\n`);
+      const quiet = await run();
+      expect(quiet.plan).toBeNull();
+      expect(quiet.run.stats).toMatchObject({ readMode: 'full', readReason: 'changed', trackedBy: 'dirsync', sameGraph: true, unchangedSince: first.run.id });
+      await ad.modifyLdif(`dn: ${dnOf('gs-alice')}\nchangetype: modify\nreplace: displayName\ndisplayName: Alice renamed\n`);
+      const planned = await run();
+      expect(planned.run.stats?.['sameGraph']).toBeUndefined();
+      expect(planned.plan!.users.update.map((u) => [u.after.login, u.after.displayName])).toEqual([['gs-alice', 'Alice renamed']]);
+    } finally {
+      await detect.close();
+    }
+  });
+
   it('a wrong password is a failed run with DIRECTORY_AUTH_FAILED', async () => {
     const before = await rows(app, `select count(*)::int as n from local_users`);
     const result = await sync('wrongpw');
