@@ -211,6 +211,19 @@ export function expectedFullSync(model: DirectoryModel, eff: Effective): Writes 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Changes no plan reads
+
+/** ldapmodify input replacing the surname (`sn`, synced to nothing) of a `fraction` of the users. */
+export function unrelatedChanges(model: DirectoryModel, options: { seed?: number; fraction?: number } = {}): { ldif: string; users: number } {
+  const rand = mulberry32(options.seed ?? 11);
+  const count = Math.round(model.users * (options.fraction ?? 0.01));
+  const chosen = new Set<number>();
+  while (chosen.size < count) chosen.add(Math.floor(rand() * model.users));
+  const ldif = [...chosen].map((i) => `dn: uid=${userUid(i)},${PEOPLE_DN}\nchangetype: modify\nreplace: sn\nsn: ${i + 1} (changed)\n`).join('\n');
+  return { ldif, users: count };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The 1 % change set
 
 export interface ChangeSet {

@@ -11,7 +11,9 @@
 //   3. Runs `groupsync sync bench --json` (bin/groupsync.mjs, or with BENCH_CLI=source
 //      src/cli/main.ts) as a child process: the full sync into an
 //      empty store; with no change, read incrementally and then in full (`--full`: the
-//      reconciliation, planned against the whole store); after 1 % of users and 1 % of
+//      reconciliation, planned against the whole store); after 1 % of users' surnames changed
+//      (an attribute the tracker reports and no plan reads), read incrementally (must write
+//      nothing); after 1 % of users and 1 % of
 //      memberships changed (ldapmodify), read incrementally; a full reconciliation read after it
 //      (must write nothing and find the kept state equal). A second store, whose connection reads
 //      in full every run (`incremental: off`, as on a server that tracks no changes; its plain
@@ -58,6 +60,7 @@ import {
   effective,
   expectedFullSync,
   planChanges,
+  unrelatedChanges,
   writeLdif,
 } from './generate.ts';
 import { PAGE_SIZE, writeBenchConfig } from './connection.ts';
@@ -508,6 +511,13 @@ async function measureSequence(store: BenchStore, env: SyncEnv, fullRead: SyncEn
   const changes = planChanges(model, eff, { seed: SEED + 1 });
   // BENCH_QUICK: the full sync and the no-change syncs only (a very large directory).
   if (QUICK) return { measurements, expected, changes, modifyMs: 0, incremental, main };
+  if (incremental) {
+    // Writes the tracker reports but no plan reads (a surname: every login's pwdLastSuccess is another).
+    const unrelated = unrelatedChanges(model, { seed: SEED + 2 });
+    const ms = await ldapmodify(ldap, unrelated.ldif);
+    log(`ldapmodify: sn of ${unrelated.users} users (${secs(ms)} s)`);
+    await measure(LABELS.unrelatedIncremental, main, noWrites);
+  }
   const modifyMs = await ldapmodify(ldap, changes.ldif);
   log(`ldapmodify: ${changes.usersChanged} users, -${changes.membersRemoved}/+${changes.membersAdded} memberships in ${changes.groupsTouched} groups (${secs(modifyMs)} s)`);
   if (incremental) {
@@ -523,6 +533,7 @@ const LABELS = {
   noChangeIncremental: 'no-change, incremental',
   noChange: 'no-change, --full',
   noChangeFullRead: 'no-change, full read',
+  unrelatedIncremental: '1% unsynced attr., incr.',
   changeIncremental: '1% change, incremental',
   reconcile: 'reconcile after incr.',
   change: '1% change, full read',
@@ -557,6 +568,7 @@ function targetsOf(floor: FloorResult, seq: Sequence): Target[] {
   within(LABELS.changeIncremental, TARGETS.changeIncrementalRatio);
   writes(LABELS.changeIncremental, 'incremental 1% writes only the changes');
   writes(LABELS.reconcile, 'reconciliation after incremental: 0 rows');
+  writes(LABELS.unrelatedIncremental, 'a change of attributes no plan reads writes 0 rows');
   const reconcile = byLabel.get(LABELS.reconcile);
   if (reconcile) {
     // Only the kept-entries mode (incremental: entries) keeps a state to compare; detect mode keeps a cookie.
