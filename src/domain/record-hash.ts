@@ -54,6 +54,30 @@ export function recordB(): number {
   return laneB >>> 0;
 }
 
+/** The last mixed lanes (see mixLanes). */
+let mixedA = 0;
+let mixedB = 0;
+
+/**
+ * Mixes two lanes (murmur3's finaliser, each lane with the other), read back with mixedLaneA and
+ * mixedLaneB. FNV-1a carries a difference only towards higher bits, so hashes that are summed
+ * must be mixed first: two records that swap values (two users' ids, mails), or two sets of
+ * members whose keys differ in characters above 0x7f (`é` and `ũ` against `i` and `ǩ`), change
+ * raw lanes by amounts that cancel exactly in a sum. Mixed, every bit depends on every input bit.
+ */
+export function mixLanes(a: number, b: number): void {
+  mixedA = fmix32((a + Math.imul(b, 0x9e3779b1)) | 0);
+  mixedB = fmix32(b ^ mixedA);
+}
+
+export function mixedLaneA(): number {
+  return mixedA >>> 0;
+}
+
+export function mixedLaneB(): number {
+  return mixedB >>> 0;
+}
+
 /** murmur3's 32-bit finaliser. */
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -71,17 +95,11 @@ export class RecordSum {
   #b = 0;
   #records = 0;
 
-  /**
-   * Adds the record in progress (see startRecord), its lanes mixed first: FNV-1a only carries a
-   * difference to higher bits, so two records that swap values (two users' ids, mails) change
-   * their lanes by amounts that can cancel exactly in a sum. Mixed (murmur3's finaliser, each
-   * lane with the other), every bit depends on every input bit and no such cancellation remains.
-   */
+  /** Adds the record in progress (see startRecord), its lanes mixed first (see mixLanes). */
   addRecord(): void {
-    const a = fmix32((laneA + Math.imul(laneB, 0x9e3779b1)) | 0);
-    const b = fmix32(laneB ^ a);
-    this.#a = (this.#a + (a >>> 0)) | 0;
-    this.#b = (this.#b + (b >>> 0)) | 0;
+    mixLanes(laneA, laneB);
+    this.#a = (this.#a + (mixedA >>> 0)) | 0;
+    this.#b = (this.#b + (mixedB >>> 0)) | 0;
     this.#records++;
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { answer } from '../../src/directory/ldap/read/expand.ts';
 import { graphDigest, idsUnique, uniqueUserIds } from '../../src/directory/ldap/read/graph-digest.ts';
 import { DANGLING, GROUP, INVALID, LINKED_BY_FILTER, OTHER, ScopeGraph, USER } from '../../src/directory/ldap/read/graph.ts';
+import { groupDigest } from '../../src/sync/plan/digest.ts';
 import { mulberry32 } from '../support/random.ts';
 
 interface UserSpec {
@@ -161,5 +162,35 @@ describe('the digest of a read graph (graph-digest.ts)', () => {
     expect([uniqueUserIds(pair), idsUnique(answer(pair).users)]).toEqual([true, true]);
     expect(graphDigest(pair)).not.toBeNull();
     expect(graphDigest(build({ users: [user(1, 'a')], groups: [group] }, 1))).toBeNull();
+  });
+
+  // Found by an outside tester: FNV-1a differences in characters above 0x7f only move higher
+  // bits, so key(c) + key(c^x^y) = key(c^x) + key(c^y) for any prefix; the member sums took raw lanes.
+  it.each([
+    ['accented', ['i', 'é', 'ũ', 'ǩ']],
+    ['CJK', ['倭', '儭', '刭', '匭']],
+  ])('tells apart two member sets whose keys differ in one %s character (their raw hashes summed to the same)', (_name, chars) => {
+    const [c, x, y, xy] = chars as [string, string, string, string];
+    expect(c.charCodeAt(0) ^ x.charCodeAt(0) ^ y.charCodeAt(0)).toBe(xy.charCodeAt(0));
+    const users: UserSpec[] = chars.map((ch) => ({ key: `uid=lu${ch},dc=x`, id: `id-${ch}`, login: `lu${ch}`, mail: `lu${ch}@x`, displayName: null, enabled: true }));
+    const spec = (members: string[]): Spec => ({
+      users,
+      groups: [
+        { key: 'cn=all,dc=x', id: 'all', name: 'all', description: null, members: users.map((u) => u.key), linked: true },
+        { key: 'cn=col,dc=x', id: 'col', name: 'col', description: null, members: members.map((ch) => `uid=lu${ch},dc=x`), linked: true },
+      ],
+    });
+    const [before, after] = [build(spec([c, xy]), 1), build(spec([x, y]), 1)];
+    expect(JSON.stringify(answer(before))).not.toBe(JSON.stringify(answer(after)));
+    expect(graphDigest(before)).not.toBe(graphDigest(after));
+    // The member digest the store keeps per group sums member ids the same way.
+    const group = (ids: string[]) => groupDigest({ id: 'col', dn: null, name: 'col', description: null, memberIds: ids });
+    expect(group([`lu${c}`, `lu${xy}`])).not.toBe(group([`lu${x}`, `lu${y}`]));
+  });
+
+  it('tells apart values that move a NUL from one field to the next', () => {
+    const user = (mail: string, displayName: string): UserSpec => ({ key: 'uid=u,dc=x', id: 'u', login: 'u', mail, displayName, enabled: true });
+    const spec = (u: UserSpec): Spec => ({ users: [u], groups: [{ key: 'cn=g,dc=x', id: 'g', name: 'g', description: null, members: ['uid=u,dc=x'], linked: true }] });
+    expect(graphDigest(build(spec(user('x\u0000y', 'z')), 1))).not.toBe(graphDigest(build(spec(user('x', 'y\u0000z')), 1)));
   });
 });

@@ -8,7 +8,7 @@
  * until the next full reconciliation; at 2^-64 per changed object it is not expected in the life
  * of a deployment.
  */
-import { OFFSET_A, OFFSET_B, PRIME_A, PRIME_B, RecordSum, feed, hex32 as hex, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
+import { OFFSET_A, OFFSET_B, PRIME_A, PRIME_B, RecordSum, feed, hex32 as hex, mixLanes, mixedLaneA, mixedLaneB, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
 import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from '../../domain/types.ts';
 import type { DigestWrites, SnapshotDigests, StoreState, SyncPlan } from '../../domain/plan.ts';
@@ -37,8 +37,10 @@ function hashId(id: string): void {
     a = Math.imul(a ^ c, PRIME_A);
     b = Math.imul(b ^ c, PRIME_B);
   }
-  idA = a >>> 0;
-  idB = b >>> 0;
+  // Mixed before a group sums them (see mixLanes in record-hash.ts).
+  mixLanes(a, b);
+  idA = mixedLaneA();
+  idB = mixedLaneB();
 }
 
 /** Order-free digest of a member set: the count and the two lanes' sums of the members' hashes. */

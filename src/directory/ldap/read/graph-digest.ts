@@ -17,7 +17,7 @@
  * server's order), or two users with one id (the answer keeps the first record).
  */
 import type { DirectoryUser } from '../../../domain/types.ts';
-import { RecordSum, feed, feedInt, recordA, recordB, startRecord } from '../../../domain/record-hash.ts';
+import { RecordSum, feed, feedInt, mixLanes, mixedLaneA, mixedLaneB, recordA, recordB, startRecord } from '../../../domain/record-hash.ts';
 import { reachedNodes } from './expand.ts';
 import { DANGLING, GROUP, INVALID, OTHER, type ScopeGraph, UNKNOWN, USER } from './graph.ts';
 
@@ -34,10 +34,12 @@ export function graphDigest(graph: ScopeGraph): string | null {
     if (!reached[k]) continue;
     const kind = graph.nodeKind[k];
     if (kind === UNKNOWN || kind === DANGLING || kind === INVALID) return null;
+    // Mixed: a group's members are summed (see mixLanes).
     startRecord();
     feed(graph.nodeKey[k]!);
-    keyA[k] = recordA();
-    keyB[k] = recordB();
+    mixLanes(recordA(), recordB());
+    keyA[k] = mixedLaneA();
+    keyB[k] = mixedLaneB();
   }
   const sum = new RecordSum();
   for (let k = 0; k < graph.size; k++) {
@@ -59,18 +61,18 @@ function nodeFields(graph: ScopeGraph, k: number, keyA: Uint32Array, keyB: Uint3
   const kind = graph.nodeKind[k];
   if (kind === USER) {
     const u = graph.users.get(k)!;
-    feed(u.id);
-    feed(u.dn);
-    feed(u.login);
-    feed(u.mail);
-    feed(u.displayName);
+    field(u.id);
+    field(u.dn);
+    field(u.login);
+    field(u.mail);
+    field(u.displayName);
     feedInt(u.enabled ? 1 : 0);
   } else if (kind === GROUP) {
     const g = graph.groups.get(k)!;
-    feed(g.id);
-    feed(g.dn);
-    feed(g.name);
-    feed(g.description);
+    field(g.id);
+    field(g.dn);
+    field(g.name);
+    field(g.description);
     // The member keys as a multiset: the count and the sums of their hashes.
     let a = 0;
     let b = 0;
@@ -83,8 +85,15 @@ function nodeFields(graph: ScopeGraph, k: number, keyA: Uint32Array, keyB: Uint3
     feedInt(b);
   } else if (kind === OTHER) {
     const skip = graph.nodeSkip.get(k);
-    feed(skip ? `${skip.kind ?? ''}\u0000${skip.ref}\u0000${skip.reason}\u0000${skip.id ?? ''}` : null);
+    feedInt(skip ? 1 : 0);
+    if (skip) for (const value of [skip.kind ?? null, skip.ref, skip.reason, skip.id ?? null]) field(value);
   }
+}
+
+/** A value and its length: a value may hold the NUL that ends one in feed ("x\0y" + "z" is not "x" + "y\0z"). */
+function field(value: string | null): void {
+  feed(value);
+  feedInt(value === null ? -1 : value.length);
 }
 
 /** Whether no two users the graph reaches share an id. */
