@@ -4,10 +4,10 @@
  * costs microseconds per call). The digests of a plan (sync/plan/digest.ts) and of a read's graph
  * (directory/ldap/read/graph-digest.ts) are order-free sums of such record hashes.
  */
-export const OFFSET_A = 0x811c9dc5;
-export const OFFSET_B = 0x2b9a3c71;
-export const PRIME_A = 0x01000193;
-export const PRIME_B = 0x5bd1e995;
+const OFFSET_A = 0x811c9dc5;
+const OFFSET_B = 0x2b9a3c71;
+const PRIME_A = 0x01000193;
+const PRIME_B = 0x5bd1e995;
 
 /** Lanes of the record in progress (module scope: no allocation per value hashed). */
 let laneA = 0;
@@ -19,7 +19,10 @@ export function startRecord(): void {
   laneB = OFFSET_B;
 }
 
-/** Feeds a string's UTF-16 code units, then a terminator (0 for a value, 1 for null: no value contains NUL). */
+/**
+ * Feeds a string's UTF-16 code units, then a terminator (0 for a value, 1 for null). A value
+ * holding a NUL can read as two: where that matters, feed its length too (graph-digest.ts).
+ */
 export function feed(s: string | null): void {
   let a = laneA;
   let b = laneB;
@@ -60,14 +63,21 @@ let mixedB = 0;
 
 /**
  * Mixes two lanes (murmur3's finaliser, each lane with the other), read back with mixedLaneA and
- * mixedLaneB. FNV-1a carries a difference only towards higher bits, so hashes that are summed
+ * mixedLaneB (hashSummand, RecordSum). FNV-1a carries a difference only towards higher bits, so hashes that are summed
  * must be mixed first: two records that swap values (two users' ids, mails), or two sets of
  * members whose keys differ in characters above 0x7f (`é` and `ũ` against `i` and `ǩ`), change
  * raw lanes by amounts that cancel exactly in a sum. Mixed, every bit depends on every input bit.
  */
-export function mixLanes(a: number, b: number): void {
+function mixLanes(a: number, b: number): void {
   mixedA = fmix32((a + Math.imul(b, 0x9e3779b1)) | 0);
   mixedB = fmix32(b ^ mixedA);
+}
+
+/** Hashes one value to be summed (a member of a set): its lanes, mixed, read with mixedLaneA and mixedLaneB. */
+export function hashSummand(value: string): void {
+  startRecord();
+  feed(value);
+  mixLanes(laneA, laneB);
 }
 
 export function mixedLaneA(): number {

@@ -8,7 +8,7 @@
  * until the next full reconciliation; at 2^-64 per changed object it is not expected in the life
  * of a deployment.
  */
-import { OFFSET_A, OFFSET_B, PRIME_A, PRIME_B, RecordSum, feed, hex32 as hex, mixLanes, mixedLaneA, mixedLaneB, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
+import { RecordSum, feed, hashSummand, hex32 as hex, mixedLaneA, mixedLaneB, recordA, recordB, startRecord } from '../../domain/record-hash.ts';
 import { NOT_A_USER, snapshotIndex } from '../../domain/snapshot-index.ts';
 import type { DirectoryGroup, DirectorySnapshot, DirectoryUser } from '../../domain/types.ts';
 import type { DigestWrites, SnapshotDigests, StoreState, SyncPlan } from '../../domain/plan.ts';
@@ -25,32 +25,14 @@ export function userDigest(u: DirectoryUser): string {
   return hex(recordA()) + hex(recordB());
 }
 
-/** A member id's two lanes (module scope: no allocation per id hashed). */
-let idA = 0;
-let idB = 0;
-
-function hashId(id: string): void {
-  let a = OFFSET_A;
-  let b = OFFSET_B;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    a = Math.imul(a ^ c, PRIME_A);
-    b = Math.imul(b ^ c, PRIME_B);
-  }
-  // Mixed before a group sums them (see mixLanes in record-hash.ts).
-  mixLanes(a, b);
-  idA = mixedLaneA();
-  idB = mixedLaneB();
-}
-
 /** Order-free digest of a member set: the count and the two lanes' sums of the members' hashes. */
 export function groupDigest(g: DirectoryGroup): string {
   let sumA = 0;
   let sumB = 0;
   for (const id of g.memberIds) {
-    hashId(id);
-    sumA = (sumA + idA) | 0;
-    sumB = (sumB + idB) | 0;
+    hashSummand(id);
+    sumA = (sumA + mixedLaneA()) | 0;
+    sumB = (sumB + mixedLaneB()) | 0;
   }
   return `${g.memberIds.length}:${hex(sumA)}${hex(sumB)}`;
 }
@@ -77,9 +59,9 @@ export function snapshotDigests(snapshot: DirectorySnapshot): SnapshotDigests {
     const digest = userDigest(u);
     users.set(u.id, digest);
     whole.add('u', u.id, digest);
-    hashId(u.id);
-    laneA[i] = idA;
-    laneB[i] = idB;
+    hashSummand(u.id);
+    laneA[i] = mixedLaneA();
+    laneB[i] = mixedLaneB();
   });
   const { members } = snapshotIndex(snapshot);
   const groups = new Map<string, string>();
@@ -89,9 +71,9 @@ export function snapshotDigests(snapshot: DirectorySnapshot): SnapshotDigests {
     const of = members[i]!;
     for (let k = 0; k < of.length; k++) {
       const u = of[k]!;
-      if (u === NOT_A_USER) hashId(g.memberIds[k]!);
-      sumA = (sumA + (u === NOT_A_USER ? idA : laneA[u]!)) | 0;
-      sumB = (sumB + (u === NOT_A_USER ? idB : laneB[u]!)) | 0;
+      if (u === NOT_A_USER) hashSummand(g.memberIds[k]!);
+      sumA = (sumA + (u === NOT_A_USER ? mixedLaneA() : laneA[u]!)) | 0;
+      sumB = (sumB + (u === NOT_A_USER ? mixedLaneB() : laneB[u]!)) | 0;
     }
     const digest = `${of.length}:${hex(sumA)}${hex(sumB)}`;
     groups.set(g.id, digest);

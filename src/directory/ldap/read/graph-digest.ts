@@ -17,7 +17,7 @@
  * server's order), or two users with one id (the answer keeps the first record).
  */
 import type { DirectoryUser } from '../../../domain/types.ts';
-import { RecordSum, feed, feedInt, mixLanes, mixedLaneA, mixedLaneB, recordA, recordB, startRecord } from '../../../domain/record-hash.ts';
+import { RecordSum, feed, feedInt, hashSummand, mixedLaneA, mixedLaneB, startRecord } from '../../../domain/record-hash.ts';
 import { reachedNodes } from './expand.ts';
 import { DANGLING, GROUP, INVALID, OTHER, type ScopeGraph, UNKNOWN, USER } from './graph.ts';
 
@@ -34,10 +34,8 @@ export function graphDigest(graph: ScopeGraph): string | null {
     if (!reached[k]) continue;
     const kind = graph.nodeKind[k];
     if (kind === UNKNOWN || kind === DANGLING || kind === INVALID) return null;
-    // Mixed: a group's members are summed (see mixLanes).
-    startRecord();
-    feed(graph.nodeKey[k]!);
-    mixLanes(recordA(), recordB());
+    // A group's members are summed.
+    hashSummand(graph.nodeKey[k]!);
     keyA[k] = mixedLaneA();
     keyB[k] = mixedLaneB();
   }
